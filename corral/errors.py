@@ -1,0 +1,149 @@
+"""Errors that clients and function authors see.
+
+Every error carries a stable snake_case ``code`` (the error type strings of DESIGN.md), whether a
+retry can help, and JSON-able ``details``. Mapping them to gRPC status codes happens in
+``corral._grpc_errors`` only.
+
+The tree::
+
+    CorralError
+    ├── InvalidRequest          malformed input, bad JSON, input failing a model  (INVALID_ARGUMENT)
+    │   └── CompileError        a function that breaks the policy or does not parse
+    ├── NotFound                unknown environment, integration, connection, function, run
+    ├── AlreadyExists           a unique key taken
+    ├── Unauthenticated         wrong secret key, wrong or expired run token
+    ├── PermissionDenied        a run token used outside its scope
+    ├── Unavailable             no runner, storage busy (retryable)
+    └── RunFailure              a run ended with a typed error (action_script_failure, ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+RUN_ERROR_TYPES: frozenset[str] = frozenset(
+    {
+        "action_script_failure",
+        "script_http_error",
+        "script_network_error",
+        "script_internal_error",
+        "execution_timeout",
+        "execution_cancelled",
+        "invalid_action_input",
+        "invalid_action_output",
+        "invalid_sync_record",
+        "invalid_checkpoint",
+        "resource_exhausted",
+        "sandbox_violation",
+        "compile_error",
+        "runner_error",
+    }
+)
+"""The error types a run can end with."""
+
+
+class CorralError(Exception):
+    """Base of every error corral reports to a client or a function author."""
+
+    default_code: ClassVar[str] = "internal_error"
+    default_retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retryable: bool | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON-able data: type, message, details."""
+        return {"type": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidRequest(CorralError):
+    """The request is malformed or its values are not acceptable."""
+
+    default_code = "invalid_request"
+
+
+class CompileError(InvalidRequest):
+    """A function file does not compile under the sandbox policy.
+
+    ``details["errors"]`` lists every violation as ``{file, line, column, rule, message}``.
+    """
+
+    default_code = "compile_error"
+
+
+class NotFound(CorralError):
+    """The named thing does not exist in this environment."""
+
+    default_code = "not_found"
+
+
+class AlreadyExists(CorralError):
+    """A unique name is taken already."""
+
+    default_code = "already_exists"
+
+
+class Unauthenticated(CorralError):
+    """The caller's secret key or run token is wrong or expired."""
+
+    default_code = "unauthenticated"
+
+
+class PermissionDenied(CorralError):
+    """The caller is known but may not do this."""
+
+    default_code = "permission_denied"
+
+
+class Unavailable(CorralError):
+    """A part of the service cannot take the request now; a retry may help."""
+
+    default_code = "unavailable"
+    default_retryable = True
+
+
+class RunFailure(CorralError):
+    """A run ended with a typed error.
+
+    Attributes:
+        payload: JSON-able data for the caller (an ActionError's payload, HTTP details, ...).
+        file: the customer file the error was raised in, when known.
+        line: the line in that file, when known.
+    """
+
+    default_code = "script_internal_error"
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        payload: Any = None,
+        file: str = "",
+        line: int = 0,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, code=code, retryable=retryable)
+        self.payload = payload
+        self.file = file
+        self.line = line
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as the run result shows it: type, message, payload, file, line."""
+        out: dict[str, Any] = {"type": self.code, "message": self.message, "payload": self.payload}
+        if self.file:
+            out["file"] = self.file
+            out["line"] = self.line
+        return out
