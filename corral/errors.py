@@ -134,8 +134,9 @@ class RunFailure(CorralError):
         file: str = "",
         line: int = 0,
         retryable: bool | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(message, code=code, retryable=retryable)
+        super().__init__(message, code=code, retryable=retryable, details=details)
         self.payload = payload
         self.file = file
         self.line = line

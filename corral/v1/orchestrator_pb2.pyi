@@ -609,29 +609,28 @@ Global___TriggerActionRequest: _TypeAlias = TriggerActionRequest  # noqa: Y015
 
 @_typing.final
 class TriggerActionResponse(_message.Message):
+    """A synchronous call that fails ends with a gRPC error whose ErrorInfo reason is the run's error
+    type (invalid_action_input is INVALID_ARGUMENT, execution_timeout DEADLINE_EXCEEDED,
+    resource_exhausted RESOURCE_EXHAUSTED, any other run failure ABORTED) and whose details
+    carry the payload and the run id.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RUN_ID_FIELD_NUMBER: _builtins.int
-    OK_FIELD_NUMBER: _builtins.int
     OUTPUT_JSON_FIELD_NUMBER: _builtins.int
-    ERROR_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
-    ok: _builtins.bool
-    """Set for a synchronous call: the run's outcome."""
     output_json: _builtins.str
-    @_builtins.property
-    def error(self) -> _common_pb2.RunError: ...
+    """The action's output (empty for an async call)."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
-        ok: _builtins.bool = ...,
         output_json: _builtins.str = ...,
-        error: _common_pb2.RunError | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "ok", b"ok", "output_json", b"output_json", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["output_json", b"output_json", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -668,25 +667,20 @@ Global___TriggerSyncRequest: _TypeAlias = TriggerSyncRequest  # noqa: Y015
 
 @_typing.final
 class TriggerSyncResponse(_message.Message):
+    """A synchronous call that fails ends with a gRPC error, as TriggerAction does."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RUN_ID_FIELD_NUMBER: _builtins.int
-    OK_FIELD_NUMBER: _builtins.int
-    ERROR_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
-    ok: _builtins.bool
-    @_builtins.property
-    def error(self) -> _common_pb2.RunError: ...
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
-        ok: _builtins.bool = ...,
-        error: _common_pb2.RunError | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "ok", b"ok", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,59 @@
+"""Printing results and errors the same way in every command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn, TypeVar
+
+import click
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from corral.errors import CorralError, RunFailure
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def emit(value: Any, compact: bool = False) -> None:
+    """Prints a value as JSON (a protobuf message in its JSON form)."""
+    if isinstance(value, Message):
+        value = json_format.MessageToDict(value, preserving_proto_field_name=True)
+    click.echo(json.dumps(value, ensure_ascii=False, indent=None if compact else 2))
+
+
+def error_json(err: CorralError) -> dict[str, Any]:
+    """An error as the commands print it; a run failure in the seed's shape."""
+    if isinstance(err, RunFailure):
+        out: dict[str, Any] = {"error_type": err.code, "payload": err.payload, "message": err.message}
+        if err.file:
+            out |= {"file": err.file, "line": err.line}
+        if err.details.get("run_id"):
+            out["run_id"] = err.details["run_id"]
+        return out
+    return {"error_type": err.code, "message": err.message, "details": err.details}
+
+
+def fail(err: CorralError) -> NoReturn:
+    """Prints the error as JSON on standard error and exits 1 (2 for bad usage)."""
+    click.echo(json.dumps(error_json(err), ensure_ascii=False, indent=2), err=True)
+    usage = err.code in {"invalid_json", "missing_field"}
+    sys.exit(EXIT_USAGE if usage else EXIT_FAILED)
+
+
+def reports_errors(func: F) -> F:
+    """Turns CorralError from a command into a printed error and an exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CorralError as err:
+            fail(err)
+
+    return wrapper  # type: ignore[return-value]

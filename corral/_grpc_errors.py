@@ -1,0 +1,145 @@
+"""The one place where corral errors become gRPC statuses, and back.
+
+A status carries a ``google.rpc.ErrorInfo`` detail: ``reason`` is the error's code, ``domain`` is
+"corral", and ``metadata`` holds ``retryable`` and the JSON ``details``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from corral import errors
+
+DOMAIN = "corral"
+
+_STATUS_OF: tuple[tuple[type[errors.CorralError], int], ...] = (
+    (errors.InvalidRequest, code_pb2.INVALID_ARGUMENT),
+    (errors.NotFound, code_pb2.NOT_FOUND),
+    (errors.AlreadyExists, code_pb2.ALREADY_EXISTS),
+    (errors.Unauthenticated, code_pb2.UNAUTHENTICATED),
+    (errors.PermissionDenied, code_pb2.PERMISSION_DENIED),
+    (errors.Unavailable, code_pb2.UNAVAILABLE),
+    (errors.RunFailure, code_pb2.ABORTED),
+)
+
+_CLASS_OF: dict[int, type[errors.CorralError]] = {code: cls for cls, code in _STATUS_OF}
+
+_RUN_STATUS: dict[str, int] = {
+    "invalid_action_input": code_pb2.INVALID_ARGUMENT,
+    "execution_timeout": code_pb2.DEADLINE_EXCEEDED,
+    "resource_exhausted": code_pb2.RESOURCE_EXHAUSTED,
+}
+
+_log = structlog.get_logger("corral.grpc")
+
+
+def status_code_of(err: errors.CorralError) -> int:
+    """The google.rpc code for an error."""
+    if isinstance(err, errors.RunFailure) and err.code in _RUN_STATUS:
+        return _RUN_STATUS[err.code]
+    for cls, code in _STATUS_OF:
+        if isinstance(err, cls):
+            return code
+    return code_pb2.INTERNAL
+
+
+def to_status(err: errors.CorralError) -> grpc.Status:
+    """A gRPC status with an ErrorInfo detail for the error."""
+    details: dict[str, Any] = dict(err.details)
+    if isinstance(err, errors.RunFailure):
+        details.update({"payload": err.payload, "file": err.file, "line": err.line})
+    info = error_details_pb2.ErrorInfo(
+        reason=err.code,
+        domain=DOMAIN,
+        metadata={
+            "retryable": "true" if err.retryable else "false",
+            "details": json.dumps(details, default=str),
+        },
+    )
+    packed = any_pb2.Any()
+    packed.Pack(info)
+    status = status_pb2.Status(code=status_code_of(err), message=err.message, details=[packed])
+    return rpc_status.to_status(status)
+
+
+def abort(context: grpc.ServicerContext, err: errors.CorralError) -> None:
+    """Ends the call with the error's status (raises, as grpc's abort does)."""
+    context.abort_with_status(to_status(err))
+
+
+def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
+    """Rebuilds a corral error from a failed call (client side)."""
+    status = rpc_status.from_call(exc) if isinstance(exc, grpc.Call) else None
+    code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
+    message = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+    info = _error_info(status)
+    if info is None:
+        return errors.Unavailable(
+            f"{code.name}: {message}", code="rpc_" + code.name.lower(), retryable=True
+        )
+    details = json.loads(info.metadata.get("details", "{}") or "{}")
+    retryable = info.metadata.get("retryable") == "true"
+    cls = _CLASS_OF.get(status.code if status else -1, errors.CorralError)
+    if cls is errors.RunFailure or info.reason in errors.RUN_ERROR_TYPES:
+        return errors.RunFailure(
+            info.reason,
+            message or "",
+            payload=details.get("payload"),
+            file=details.get("file") or "",
+            line=details.get("line") or 0,
+            retryable=retryable,
+            details={k: v for k, v in details.items() if k not in ("payload", "file", "line")},
+        )
+    return cls(message or "", code=info.reason, retryable=retryable, details=details)
+
+
+def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Turns CorralError into its status and anything unexpected into INTERNAL, logged."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+
+        def guarded(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return inner(request, context)
+            except errors.CorralError as err:
+                abort(context, err)
+            except Exception:
+                if context.code() is not None:  # the handler aborted the call itself
+                    raise
+                _log.exception("unhandled error", method=method)
+                abort(context, errors.CorralError("internal error; see the server log"))
+            return None  # pragma: no cover - abort raises
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -1,0 +1,71 @@
+"""Building gRPC servers the same way everywhere: health, reflection, interceptors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from corral._grpc_errors import ErrorInterceptor
+
+Behaviour = Callable[[Any, grpc.ServicerContext], Any]
+Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
+"""(add_XServicer_to_server, servicer, full service name)."""
+
+
+class UnaryWrapper(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Base for interceptors that wrap each unary call in the thread that serves it."""
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        """Returns the behaviour to run instead of ``behaviour``."""
+        raise NotImplementedError
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            self.wrap(handler_call_details.method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def build_server(
+    registrations: Sequence[Registration],
+    *,
+    max_workers: int = 64,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+    max_message_bytes: int = 64 << 20,
+) -> tuple[grpc.Server, health.HealthServicer]:
+    """A server with the given services, health checking and reflection on.
+
+    The error interceptor runs outermost, so typed errors raised by other interceptors (such as
+    authentication) become statuses too.
+    """
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[ErrorInterceptor(), *interceptors],
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ],
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [health.SERVICE_NAME, reflection.SERVICE_NAME]
+    for add, servicer, name in registrations:
+        add(servicer, server)
+        names.append(name)
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(names, server)
+    return server, health_servicer

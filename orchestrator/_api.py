@@ -1,0 +1,273 @@
+"""The Orchestrator service: the public API, one environment per secret key."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import grpc
+
+from corral import _json
+from corral.errors import InvalidRequest
+from corral.v1 import orchestrator_pb2 as pb
+from corral.v1 import orchestrator_pb2_grpc
+from orchestrator._auth import current_environment
+from orchestrator._deploy import Deployer
+from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
+from orchestrator._storage import Connection, FunctionRow, Integration, Run, Storage
+from orchestrator._views import (
+    connection_pb,
+    function_pb,
+    integration_pb,
+    log_pb,
+    record_pb,
+    run_pb,
+)
+
+AUTH_MODES = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
+MAX_LIST = 1000
+
+
+def _required(value: str, what: str) -> str:
+    if not value:
+        raise InvalidRequest(f"{what} is required", code="missing_field")
+    return value
+
+
+class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
+    """Serves the Orchestrator RPCs for the caller's environment."""
+
+    def __init__(self, storage: Storage, runs: RunManager, deployer: Deployer) -> None:
+        self._storage = storage
+        self._runs = runs
+        self._deployer = deployer
+
+    # ---- functions ----
+
+    def Deploy(self, request: pb.DeployRequest, context: grpc.ServicerContext) -> pb.DeployResponse:  # noqa: N802
+        """Compiles, describes and stores an integration's functions."""
+        env = current_environment()
+        legacy = {name: _json.loads_object(text, what=f"legacy_config_json[{name}]")
+                  for name, text in request.legacy_config_json.items()}  # fmt: skip
+        rows = self._deployer.deploy(env, request.integration, dict(request.files), legacy)
+        return pb.DeployResponse(functions=[function_pb(r) for r in rows])
+
+    def ListFunctions(
+        self, request: pb.ListFunctionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListFunctionsResponse:  # noqa: N802
+        """The deployed functions (of one integration, if given)."""
+        rows: list[FunctionRow] = self._storage.list_functions(
+            current_environment().id, request.integration or None
+        )
+        return pb.ListFunctionsResponse(functions=[function_pb(r) for r in rows])
+
+    # ---- integrations and connections ----
+
+    def CreateIntegration(
+        self, request: pb.CreateIntegrationRequest, context: grpc.ServicerContext
+    ) -> pb.Integration:  # noqa: N802
+        """Creates or updates an integration."""
+        env = current_environment()
+        auth_mode = (request.auth_mode or "NONE").upper()
+        if auth_mode not in AUTH_MODES:
+            raise InvalidRequest(
+                f"auth_mode must be one of {', '.join(sorted(AUTH_MODES))}",
+                code="invalid_auth_mode",
+            )
+        _check_url(request.base_url, "base_url")
+        row: Integration = self._storage.upsert_integration(
+            env.id, _required(request.unique_key, "unique_key"),
+            provider=request.provider or request.unique_key, base_url=request.base_url,
+            auth_mode=auth_mode,
+            auth_config=_json.loads_object(request.auth_config_json, what="auth_config_json"),
+        )  # fmt: skip
+        return integration_pb(row)
+
+    def ListIntegrations(
+        self, request: pb.ListIntegrationsRequest, context: grpc.ServicerContext
+    ) -> pb.ListIntegrationsResponse:  # noqa: N802
+        """The environment's integrations."""
+        rows = self._storage.list_integrations(current_environment().id)
+        return pb.ListIntegrationsResponse(integrations=[integration_pb(r) for r in rows])
+
+    def CreateConnection(
+        self, request: pb.CreateConnectionRequest, context: grpc.ServicerContext
+    ) -> pb.Connection:  # noqa: N802
+        """Creates a connection with its credentials."""
+        env = current_environment()
+        credentials = _json.loads_object(request.credentials_json, what="credentials_json")
+        mode = str(credentials.get("type") or "NONE").upper()
+        if mode not in AUTH_MODES:
+            raise InvalidRequest(f"credentials type must be one of {', '.join(sorted(AUTH_MODES))}",
+                                 code="invalid_credentials")  # fmt: skip
+        _check_url(request.base_url, "base_url")
+        row: Connection = self._storage.create_connection(
+            env.id, _required(request.integration, "integration"),
+            request.connection_id or str(uuid.uuid4()), credentials=credentials | {"type": mode},
+            connection_config=_json.loads_object(request.connection_config_json, what="connection_config_json"),
+            metadata=_json.loads_object(request.metadata_json, what="metadata_json"), base_url=request.base_url,
+        )  # fmt: skip
+        return connection_pb(row)
+
+    def GetConnection(
+        self, request: pb.GetConnectionRequest, context: grpc.ServicerContext
+    ) -> pb.Connection:  # noqa: N802
+        """One connection (without credentials)."""
+        env = current_environment()
+        return connection_pb(
+            self._storage.get_connection(env.id, _required(request.connection_id, "connection_id"))
+        )
+
+    def ListConnections(
+        self, request: pb.ListConnectionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListConnectionsResponse:  # noqa: N802
+        """The environment's connections (of one integration, if given)."""
+        rows = self._storage.list_connections(current_environment().id, request.integration or None)
+        return pb.ListConnectionsResponse(connections=[connection_pb(r) for r in rows])
+
+    def DeleteConnection(
+        self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteConnectionResponse:  # noqa: N802
+        """Deletes a connection, its records and checkpoints."""
+        self._storage.delete_connection(
+            current_environment().id, _required(request.connection_id, "connection_id")
+        )
+        return pb.DeleteConnectionResponse()
+
+    def SetMetadata(
+        self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
+    ) -> pb.Connection:  # noqa: N802
+        """Replaces a connection's metadata."""
+        env = current_environment()
+        cid = _required(request.connection_id, "connection_id")
+        self._storage.set_metadata(
+            env.id, cid, _json.loads_object(request.metadata_json, what="metadata_json")
+        )
+        return connection_pb(self._storage.get_connection(env.id, cid))
+
+    def UpdateMetadata(
+        self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
+    ) -> pb.Connection:  # noqa: N802
+        """Merges keys into a connection's metadata."""
+        env = current_environment()
+        cid = _required(request.connection_id, "connection_id")
+        self._storage.update_metadata(
+            env.id, cid, _json.loads_object(request.metadata_json, what="metadata_json")
+        )
+        return connection_pb(self._storage.get_connection(env.id, cid))
+
+    def SetEnvironmentVariables(
+        self, request: pb.SetEnvironmentVariablesRequest, context: grpc.ServicerContext
+    ) -> pb.SetEnvironmentVariablesResponse:  # noqa: N802
+        """Replaces the environment's variables."""
+        pairs = [(_required(v.name, "variable name"), v.value) for v in request.variables]
+        self._storage.set_environment_variables(current_environment().id, pairs)
+        return pb.SetEnvironmentVariablesResponse()
+
+    # ---- runs ----
+
+    def TriggerAction(
+        self, request: pb.TriggerActionRequest, context: grpc.ServicerContext
+    ) -> pb.TriggerActionResponse:  # noqa: N802
+        """Runs an action; waits for it unless ``async``."""
+        env = current_environment()
+        name = _required(request.action_name, "action_name")
+        cid = _required(request.connection_id, "connection_id")
+        input_value = _json.loads(request.input_json, what="input_json")
+        function = self._runs.function_for(env, cid, name, "action")
+        spec = RunRequestSpec(env, function, cid, input_value)
+        run = self._runs.start(spec)
+        if request.async_:
+            self._runs.submit(spec, run)
+            return pb.TriggerActionResponse(run_id=run.run_id)
+        output = output_or_raise(self._runs.execute(spec, run))
+        return pb.TriggerActionResponse(
+            run_id=run.run_id, output_json=json.dumps(output, ensure_ascii=False)
+        )
+
+    def TriggerSync(
+        self, request: pb.TriggerSyncRequest, context: grpc.ServicerContext
+    ) -> pb.TriggerSyncResponse:  # noqa: N802
+        """Runs a sync now; with ``reset``, its checkpoint is cleared first."""
+        env = current_environment()
+        name = _required(request.sync_name, "sync_name")
+        cid = _required(request.connection_id, "connection_id")
+        variant = request.variant or "base"
+        function = self._runs.function_for(env, cid, name, "sync")
+        if request.reset:
+            self._storage.reset_sync(env.id, cid, name, variant)
+        spec = RunRequestSpec(env, function, cid, None, variant)
+        run = self._runs.start(spec)
+        if request.async_:
+            self._runs.submit(spec, run)
+        else:
+            output_or_raise(self._runs.execute(spec, run))
+        return pb.TriggerSyncResponse(run_id=run.run_id)
+
+    def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext) -> pb.Run:  # noqa: N802
+        """One run with its state and result."""
+        run: Run = self._storage.get_run(
+            current_environment().id, _required(request.run_id, "run_id")
+        )
+        return run_pb(run)
+
+    def ListRuns(
+        self, request: pb.ListRunsRequest, context: grpc.ServicerContext
+    ) -> pb.ListRunsResponse:  # noqa: N802
+        """Runs, newest first."""
+        limit = min(request.limit or 50, MAX_LIST)
+        rows = self._storage.list_runs(current_environment().id, request.connection_id or None,
+                                       request.function_name or None, limit)  # fmt: skip
+        return pb.ListRunsResponse(runs=[run_pb(r) for r in rows])
+
+    def GetRunLogs(
+        self, request: pb.GetRunLogsRequest, context: grpc.ServicerContext
+    ) -> pb.GetRunLogsResponse:  # noqa: N802
+        """The log lines of a run."""
+        lines = self._storage.get_logs(
+            current_environment().id, _required(request.run_id, "run_id")
+        )
+        return pb.GetRunLogsResponse(lines=[log_pb(line) for line in lines])
+
+    # ---- records ----
+
+    def ListRecords(
+        self, request: pb.ListRecordsRequest, context: grpc.ServicerContext
+    ) -> pb.ListRecordsResponse:  # noqa: N802
+        """A page of a connection's records of one model, in modification order."""
+        env = current_environment()
+        filters = frozenset(f.strip().lower() for f in request.filter.split(",") if f.strip())
+        if filters - {"added", "updated", "deleted"}:
+            raise InvalidRequest("filter takes added, updated and deleted", code="invalid_filter")
+        options: dict[str, Any] = {"variant": request.variant or "base", "cursor": request.cursor,
+                                   "limit": max(1, min(request.limit or 100, MAX_LIST))}  # fmt: skip
+        if request.modified_after:
+            options["modified_after"] = _timestamp(request.modified_after)
+        if filters:
+            options["filter"] = filters
+        self._storage.get_connection(env.id, _required(request.connection_id, "connection_id"))
+        records, next_cursor = self._storage.list_records(
+            env.id, request.connection_id, _required(request.model, "model"), **options
+        )
+        return pb.ListRecordsResponse(
+            records=[record_pb(r) for r in records], next_cursor=next_cursor
+        )
+
+
+def _check_url(url: str, what: str) -> None:
+    if url and not url.startswith(("http://", "https://")):
+        raise InvalidRequest(f"{what} must be an http(s) URL", code="invalid_url")
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(
+            "modified_after must be an RFC 3339 timestamp", code="invalid_timestamp"
+        ) from None
+    if value.tzinfo is None:
+        raise InvalidRequest("modified_after needs a time zone", code="invalid_timestamp")
+    return value

@@ -1,0 +1,132 @@
+"""``corral serve``: the orchestrator with its embedded store and local runner pool."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+import httpx
+import structlog
+
+from corral import _logging
+from corral._server import build_server
+from corral._settings import ServeSettings
+from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
+from orchestrator._api import OrchestratorService
+from orchestrator._auth import SecretKeyAuth
+from orchestrator._callbacks import CallbacksService
+from orchestrator._clock import SystemClock
+from orchestrator._connections import ConnectionService
+from orchestrator._deploy import Deployer
+from orchestrator._egress import EgressPolicy, pinned_transport
+from orchestrator._proxy import Proxy
+from orchestrator._runner_client import LocalRunners, RunnerChannels
+from orchestrator._runs import RunManager
+from orchestrator._sqlite import SqliteStorage
+from orchestrator._tokens import RunTokens
+
+_log = structlog.get_logger("corral.orchestrator")
+
+
+@dataclass
+class _Parts:
+    storage: SqliteStorage
+    runs: RunManager
+    api: grpc.Server
+    callbacks: grpc.Server
+    channels: RunnerChannels
+    local: LocalRunners | None
+    http: httpx.Client
+
+
+def first_start(storage: SqliteStorage, announce: Callable[[str], None]) -> None:
+    """On a new data directory: creates the ``dev`` environment and shows its key once."""
+    if storage.list_environments():
+        return
+    _, key = storage.create_environment("dev")
+    announce(
+        "Created environment 'dev'. Its secret key is shown only this once:\n"
+        f"  {key}\n"
+        "Use it as CORRAL_SECRET_KEY (or --secret-key) with the client commands."
+    )
+
+
+def _start(settings: ServeSettings) -> _Parts:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = SqliteStorage(settings.data_dir / "corral.db")
+    first_start(storage, lambda text: print(text, flush=True))  # noqa: T201 - shown to the operator
+    tokens = RunTokens()
+    egress = EgressPolicy(allow_private=settings.proxy_allow_private,
+                          allowed_hosts=frozenset(settings.proxy_allowed_hosts))  # fmt: skip
+    http = httpx.Client(transport=pinned_transport(egress))
+    clock = SystemClock()
+    proxy = Proxy(http, clock, egress)
+    connections = ConnectionService(storage, http, clock)
+    runs_box: list[RunManager] = []
+    callbacks = CallbacksService(storage, tokens, proxy, connections,
+                                 lambda scope, name, value: runs_box[0].run_nested(scope, name, value))  # fmt: skip
+    callback_server, _ = build_server(
+        [
+            (
+                callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server,
+                callbacks,
+                "corral.v1.RunnerCallbacks",
+            )
+        ]
+    )
+    callback_port = callback_server.add_insecure_port(f"{settings.callback_host}:0")
+    callback_server.start()
+    local = None
+    if settings.runner_address:
+        addresses = [settings.runner_address]
+    else:
+        local = LocalRunners(settings.runners, f"{settings.callback_host}:{callback_port}",
+                             settings.prewarm_workers, settings.strict_containment, settings.log_format)  # fmt: skip
+        addresses = local.addresses()
+    channels = RunnerChannels(addresses)
+    runs = RunManager(storage, tokens, channels)
+    runs_box.append(runs)
+    api = OrchestratorService(storage, runs, Deployer(storage, channels))
+    api_server, _ = build_server(
+        [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
+        interceptors=[SecretKeyAuth(storage)],
+    )
+    port = api_server.add_insecure_port(f"{settings.host}:{settings.port}")
+    api_server.start()
+    (settings.data_dir / "orchestrator.port").write_text(str(port))
+    _log.info("orchestrator started", host=settings.host, port=port, pid=os.getpid(),
+              callback_port=callback_port, runners=addresses, data_dir=str(settings.data_dir))  # fmt: skip
+    return _Parts(storage, runs, api_server, callback_server, channels, local, http)
+
+
+def _stop(parts: _Parts, grace: float) -> None:
+    _log.info("orchestrator stopping", grace_seconds=grace)
+    parts.api.stop(grace=grace).wait()
+    parts.runs.shutdown(grace)
+    if parts.local is not None:
+        parts.local.stop(grace=5.0)
+    parts.callbacks.stop(grace=1.0).wait()
+    parts.channels.close()
+    parts.http.close()
+    parts.storage.close()
+    _log.info("orchestrator stopped")
+
+
+def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
+    """Serves until SIGTERM or SIGINT (or ``stop`` is set); in-flight runs get a grace period."""
+    _logging.configure(settings.log_format, settings.log_level)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parts = _start(settings)
+    try:
+        stop.wait()
+    finally:
+        _stop(parts, settings.shutdown_grace_seconds)
+    sys.stdout.flush()

@@ -1,0 +1,259 @@
+"""The RunnerCallbacks service: every SDK operation of a running function, scoped by its token.
+
+The run token in the call metadata alone decides what a call may touch: the run's environment,
+connection, function and variant. Records and checkpoints are for syncs; nothing here takes an
+environment, connection or model name from the caller without checking it against the scope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from corral import _json
+from corral.errors import InvalidRequest, PermissionDenied
+from corral.v1 import callbacks_pb2 as pb
+from corral.v1 import callbacks_pb2_grpc
+from orchestrator._connections import ConnectionService
+from orchestrator._proxy import OutboundRequest, Proxy
+from orchestrator._storage import (
+    CheckpointKey,
+    LogLine,
+    RecordCounts,
+    RecordIn,
+    RecordScope,
+    Storage,
+)
+from orchestrator._tokens import RunScope, RunTokens
+
+TOKEN_METADATA = "x-corral-run-token"
+LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
+MAX_LOG_MESSAGE = 64 * 1024
+MAX_RECORDS_PER_CALL = 100_000
+
+TriggerNested = Callable[[RunScope, str, Any], Any]
+"""Runs another action for the same connection, returns its output (or raises its failure)."""
+
+
+def _value(data: Any) -> pb.JsonValue:
+    return pb.JsonValue(json=json.dumps(data, ensure_ascii=False).encode())
+
+
+def _counts(counts: RecordCounts) -> pb.RecordBatchResult:
+    return pb.RecordBatchResult(added=counts.added, updated=counts.updated,
+                                deleted=counts.deleted, unchanged=counts.unchanged)  # fmt: skip
+
+
+class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
+    """Serves RunnerCallbacks for the runs this orchestrator started."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        tokens: RunTokens,
+        proxy: Proxy,
+        connections: ConnectionService,
+        trigger_nested: TriggerNested,
+    ) -> None:
+        self._storage = storage
+        self._tokens = tokens
+        self._proxy = proxy
+        self._connections = connections
+        self._trigger_nested = trigger_nested
+
+    def _scope(self, context: grpc.ServicerContext, *, sync_only: bool = False) -> RunScope:
+        token = dict(context.invocation_metadata()).get(TOKEN_METADATA, "")
+        scope = self._tokens.resolve(str(token))
+        if sync_only and scope.kind != "sync":
+            raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
+        return scope
+
+    def _records(self, context: grpc.ServicerContext, model: str) -> RecordScope:
+        scope = self._scope(context, sync_only=True)
+        if not model:
+            raise InvalidRequest("a model name is required", code="invalid_sync_record")
+        return RecordScope(scope.env_id, scope.connection_id, model, scope.variant, scope.run_id)
+
+    # ---- proxy, logs ----
+
+    def Proxy(self, request: pb.ProxyRequest, context: grpc.ServicerContext) -> pb.ProxyResponse:  # noqa: N802
+        """Sends a request with the connection's credentials injected."""
+        scope = self._scope(context)
+        outbound = OutboundRequest(
+            method=request.method or "GET",
+            endpoint=request.endpoint,
+            headers=tuple((h.name, h.value) for h in request.headers),
+            params=_json.loads(request.params_json, what="params") if request.params_json else None,
+            data=request.data if request.has_data else None,
+            data_is_json=request.data_is_json,
+            retries=max(0, min(request.retries, 20)),
+            retry_on=tuple(request.retry_on),
+            base_url_override=request.base_url_override,
+            decompress=request.decompress,
+            response_type=request.response_type,
+        )
+        result = self._proxy.send(outbound, lambda: self._connections.proxy_target(scope))
+        return pb.ProxyResponse(
+            status=result.status,
+            headers=[pb.Header(name=n, value=v) for n, v in result.headers],
+            body=result.body,
+            url=result.url,
+            method=result.method,
+        )
+
+    def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+        """Stores one log line of the run."""
+        scope = self._scope(context)
+        level = request.level if request.level in LOG_LEVELS else "info"
+        line = LogLine(level=level, message=request.message[:MAX_LOG_MESSAGE],
+                       meta_json=request.meta_json.decode(errors="replace")[:MAX_LOG_MESSAGE])  # fmt: skip
+        self._storage.append_logs(scope.run_id, [line])
+        return pb.Empty()
+
+    # ---- connection, integration, environment ----
+
+    def GetConnection(
+        self, request: pb.GetConnectionCallRequest, context: grpc.ServicerContext
+    ) -> pb.JsonValue:  # noqa: N802
+        """The run's connection with credentials (refreshed when they expire soon)."""
+        scope = self._scope(context)
+        view = self._connections.connection_view(
+            scope, force_refresh=request.force_refresh, include_refresh_token=request.refresh_token
+        )
+        return _value(view)
+
+    def GetIntegration(
+        self, request: pb.GetIntegrationCallRequest, context: grpc.ServicerContext
+    ) -> pb.JsonValue:  # noqa: N802
+        """The run's integration; its client credentials only when asked."""
+        scope = self._scope(context)
+        return _value(self._connections.integration_view(scope, "credentials" in request.include))
+
+    def GetEnvironmentVariables(
+        self, request: pb.Empty, context: grpc.ServicerContext
+    ) -> pb.JsonValue:  # noqa: N802
+        """The environment's variables as [{name, value}]."""
+        scope = self._scope(context)
+        pairs = self._storage.get_environment_variables(scope.env_id)
+        return _value([{"name": n, "value": v} for n, v in pairs])
+
+    def GetMetadata(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:  # noqa: N802
+        """The connection's metadata."""
+        scope = self._scope(context)
+        return _value(self._storage.get_connection(scope.env_id, scope.connection_id).metadata)
+
+    def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+        """Replaces the connection's metadata."""
+        scope = self._scope(context)
+        self._storage.set_metadata(scope.env_id, scope.connection_id, _object(request, "metadata"))
+        return pb.Empty()
+
+    def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+        """Merges keys into the connection's metadata."""
+        scope = self._scope(context)
+        self._storage.update_metadata(
+            scope.env_id, scope.connection_id, _object(request, "metadata")
+        )
+        return pb.Empty()
+
+    # ---- checkpoints ----
+
+    def _checkpoint_key(self, context: grpc.ServicerContext) -> CheckpointKey:
+        scope = self._scope(context, sync_only=True)
+        return CheckpointKey(scope.env_id, scope.connection_id, scope.function_name, scope.variant)
+
+    def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:  # noqa: N802
+        """The sync's checkpoint, or null."""
+        return _value(self._storage.get_checkpoint(self._checkpoint_key(context)))
+
+    def SaveCheckpoint(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+        """Saves the sync's checkpoint."""
+        value = _object(request, "checkpoint")
+        self._storage.save_checkpoint(self._checkpoint_key(context), value)
+        return pb.Empty()
+
+    def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+        """Clears the sync's checkpoint."""
+        self._storage.clear_checkpoint(self._checkpoint_key(context))
+        return pb.Empty()
+
+    # ---- records ----
+
+    def BatchSave(
+        self, request: pb.RecordBatch, context: grpc.ServicerContext
+    ) -> pb.RecordBatchResult:  # noqa: N802
+        """Upserts records."""
+        scope = self._records(context, request.model)
+        return _counts(self._storage.save_records(scope, _records_in(request)))
+
+    def BatchDelete(
+        self, request: pb.RecordBatch, context: grpc.ServicerContext
+    ) -> pb.RecordBatchResult:  # noqa: N802
+        """Soft-deletes records by id."""
+        scope = self._records(context, request.model)
+        _limit(request)
+        return _counts(self._storage.delete_records(scope, [r.id for r in request.records]))
+
+    def BatchUpdate(
+        self, request: pb.RecordBatch, context: grpc.ServicerContext
+    ) -> pb.RecordBatchResult:  # noqa: N802
+        """Deep-merges partial records into stored ones."""
+        scope = self._records(context, request.model)
+        _limit(request)
+        return _counts(
+            self._storage.update_records(scope, [(r.id, r.json) for r in request.records])
+        )
+
+    def GetRecordsById(
+        self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
+    ) -> pb.JsonValue:  # noqa: N802
+        """The stored records with these ids."""
+        scope = self._records(context, request.model)
+        found = self._storage.get_records_by_id(scope, list(request.ids)[:MAX_RECORDS_PER_CALL])
+        return _value({rid: json.loads(data) for rid, data in found.items()})
+
+    def TrackDeletesStart(
+        self, request: pb.ModelRequest, context: grpc.ServicerContext
+    ) -> pb.Empty:  # noqa: N802
+        """Starts deletion tracking for a model."""
+        self._storage.track_deletes_start(self._records(context, request.model))
+        return pb.Empty()
+
+    def TrackDeletesEnd(
+        self, request: pb.ModelRequest, context: grpc.ServicerContext
+    ) -> pb.RecordBatchResult:  # noqa: N802
+        """Deletes the model's records not saved since the start of tracking."""
+        return _counts(self._storage.track_deletes_end(self._records(context, request.model)))
+
+    # ---- nested actions ----
+
+    def TriggerAction(
+        self, request: pb.TriggerActionCallRequest, context: grpc.ServicerContext
+    ) -> pb.JsonValue:  # noqa: N802
+        """Runs another action of the integration for the same connection."""
+        scope = self._scope(context)
+        value = _json.loads(request.input_json, what="input")
+        return _value(self._trigger_nested(scope, request.action_name, value))
+
+
+def _object(message: pb.JsonValue, what: str) -> dict[str, Any]:
+    return _json.loads_object(message.json, what=what)
+
+
+def _limit(batch: pb.RecordBatch) -> None:
+    if len(batch.records) > MAX_RECORDS_PER_CALL:
+        raise InvalidRequest(f"at most {MAX_RECORDS_PER_CALL} records per call",
+                             code="invalid_sync_record")  # fmt: skip
+
+
+def _records_in(batch: pb.RecordBatch) -> list[RecordIn]:
+    _limit(batch)
+    out = []
+    for record in batch.records:
+        if not record.id:
+            raise InvalidRequest("a record's id must not be empty", code="invalid_sync_record")
+        out.append(RecordIn(id=record.id, json=record.json, content_hash=record.content_hash))
+    return out

@@ -1,0 +1,202 @@
+"""Runs: store, mint a token, send to a runner, store the outcome.
+
+A run that fails leaves the stored state as it was before its failure point: its deletion
+tracking is abandoned, and its result is recorded as a typed error.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from corral import _json
+from corral.errors import InvalidRequest, NotFound, RunFailure
+from corral.v1 import common_pb2, runner_pb2
+from orchestrator._limits import limits_for
+from orchestrator._storage import Environment, FunctionRow, NewRun, Run, Storage
+from orchestrator._tokens import RunScope, RunTokens
+
+_log = structlog.get_logger("corral.runs")
+
+KIND_ENUM = {
+    "sync": common_pb2.FUNCTION_KIND_SYNC,
+    "action": common_pb2.FUNCTION_KIND_ACTION,
+    "on_event": common_pb2.FUNCTION_KIND_ON_EVENT,
+}
+MAX_NESTING = 5
+
+
+class RunnerClient(Protocol):
+    """Sends runs to runner hosts."""
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        """Executes a run; raises Unavailable when no runner can take it."""
+
+    def cancel(self, run_id: str) -> bool:
+        """Kills a run in progress."""
+
+
+@dataclass(frozen=True)
+class RunRequestSpec:
+    """What to run: a function, for a connection, with an input."""
+
+    env: Environment
+    function: FunctionRow
+    connection_id: str
+    input_value: Any = None
+    variant: str = "base"
+    parent: RunScope | None = None
+
+
+class RunManager:
+    """Starts runs and records their outcomes."""
+
+    def __init__(
+        self, storage: Storage, tokens: RunTokens, runners: RunnerClient, max_async: int = 32
+    ) -> None:
+        self._storage = storage
+        self._tokens = tokens
+        self._runners = runners
+        self._async = futures.ThreadPoolExecutor(max_workers=max_async, thread_name_prefix="run")
+        self._pending: set[futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def function_for(
+        self, env: Environment, connection_id: str, name: str, kind: str
+    ) -> FunctionRow:
+        """The deployed function ``name`` of the connection's integration, of the given kind."""
+        connection = self._storage.get_connection(env.id, connection_id)
+        function = self._storage.get_function(env.id, connection.integration_key, name)
+        if function.kind != kind:
+            raise NotFound(f"{name!r} is a {function.kind}, not a {kind}", code="unknown_function")
+        return function
+
+    def start(self, spec: RunRequestSpec) -> Run:
+        """Stores a new run (queued)."""
+        new = NewRun(
+            function_name=spec.function.name,
+            integration_key=spec.function.integration_key,
+            kind=spec.function.kind,
+            connection_id=spec.connection_id,
+            variant=spec.variant,
+            input_json=json.dumps(spec.input_value, ensure_ascii=False),
+            parent_run_id=spec.parent.run_id if spec.parent else None,
+        )
+        return self._storage.create_run(spec.env.id, new)
+
+    def execute(self, spec: RunRequestSpec, run: Run) -> Run:
+        """Runs a stored run to its end and stores the outcome; returns the finished run."""
+        scope = RunScope(
+            env_id=spec.env.id, run_id=run.run_id, connection_id=spec.connection_id,
+            integration_key=spec.function.integration_key, function_name=spec.function.name,
+            kind=spec.function.kind, variant=spec.variant,
+            depth=spec.parent.depth + 1 if spec.parent else 0,
+        )  # fmt: skip
+        limits = limits_for(spec.function.kind, spec.env.settings)
+        token = self._tokens.mint(scope, limits.wall_seconds + 120)
+        request = runner_pb2.RunRequest(
+            run_id=run.run_id, run_token=token, kind=KIND_ENUM[spec.function.kind],
+            function_name=spec.function.name,
+            source=common_pb2.FunctionSource(entry=spec.function.entry, files=spec.function.files),
+            input_json=json.dumps(spec.input_value, ensure_ascii=False),
+            context_json=json.dumps(self._context(spec)), limits=limits,
+        )  # fmt: skip
+        self._storage.mark_run_started(run.run_id)
+        try:
+            response = self._runners.run(request, limits.wall_seconds + 60)
+        except RunFailure as failure:
+            response = _failed(failure.code, failure.message)
+        except Exception as exc:  # noqa: BLE001 - any runner trouble is this run's typed error
+            _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
+            response = _failed("runner_error", f"the runner could not complete the run: {exc}")
+        finally:
+            self._tokens.revoke(token)
+        return self._finish(run, response)
+
+    def _context(self, spec: RunRequestSpec) -> dict[str, Any]:
+        settings = spec.env.settings
+        legacy = spec.function.config.get("legacy_config")
+        return {
+            "variant": spec.variant,
+            "log_level": str(settings.get("log_level") or "info"),
+            "validate": bool(settings.get("validation", True)),
+            "legacy": legacy if isinstance(legacy, Mapping) else None,
+            "environment": spec.env.name,
+            "connection_id": spec.connection_id,
+        }
+
+    def _finish(self, run: Run, response: runner_pb2.RunResponse) -> Run:
+        if response.ok:
+            return self._storage.finish_run(run.run_id, True, response.output_json or "null", None)
+        if run.kind == "sync":
+            self._storage.abandon_tracking(run.run_id)
+        error = {
+            "type": response.error.type,
+            "message": response.error.message,
+            "payload": _json.loads(response.error.payload_json, what="payload"),
+            "file": response.error.file,
+            "line": response.error.line,
+        }
+        return self._storage.finish_run(run.run_id, False, None, error)
+
+    def submit(self, spec: RunRequestSpec, run: Run) -> None:
+        """Executes a stored run in the background."""
+        future = self._async.submit(self.execute, spec, run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        if future.exception() is not None:
+            _log.error("background run failed", error=str(future.exception()))
+
+    def run_nested(self, scope: RunScope, action_name: str, input_value: Any) -> Any:
+        """``nango.trigger_action``: another action, same connection; its output or failure."""
+        if scope.depth >= MAX_NESTING:
+            raise InvalidRequest(f"trigger_action nests deeper than {MAX_NESTING} levels",
+                                 code="nesting_too_deep")  # fmt: skip
+        env = _environment_by_id(self._storage, scope.env_id)
+        function = self.function_for(env, scope.connection_id, action_name, "action")
+        spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
+        return output_or_raise(self.execute(spec, self.start(spec)))
+
+    def shutdown(self, grace_seconds: float) -> None:
+        """Waits up to ``grace_seconds`` for background runs, then stops taking more."""
+        with self._lock:
+            pending = list(self._pending)
+        futures.wait(pending, timeout=grace_seconds)
+        self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def _environment_by_id(storage: Storage, env_id: int) -> Environment:
+    for env in storage.list_environments():
+        if env.id == env_id:
+            return env
+    raise NotFound("the environment no longer exists", code="unknown_environment")
+
+
+def _failed(code: str, message: str) -> runner_pb2.RunResponse:
+    return runner_pb2.RunResponse(ok=False, error=common_pb2.RunError(type=code, message=message))
+
+
+def output_or_raise(run: Run) -> Any:
+    """The output of a finished run, or its error raised as a RunFailure."""
+    if run.state == "succeeded":
+        return json.loads(run.output_json or "null")
+    error = run.error or {}
+    raise RunFailure(
+        str(error.get("type") or "runner_error"),
+        str(error.get("message") or "the run failed"),
+        payload=error.get("payload"),
+        file=str(error.get("file") or ""),
+        line=int(error.get("line") or 0),
+        details={"run_id": run.run_id},
+    )

@@ -1,0 +1,295 @@
+"""The SQLite engine's deployed functions, runs and run logs."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from corral.errors import InvalidRequest, NotFound
+from orchestrator._records import from_rfc3339, to_rfc3339
+from orchestrator._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
+from orchestrator._storage import FUNCTION_KINDS, FunctionRow, LogLine, NewRun, Run
+
+_FUNCTION_SELECT = """
+SELECT f.*, i.unique_key FROM functions f JOIN integrations i ON i.id = f.integration_id
+"""
+
+
+class RunsMixin(SqliteBase):
+    """Deployed functions, runs and their logs."""
+
+    # ---- functions ----
+
+    def replace_functions(
+        self, env_id: int, integration_key: str, functions: Sequence[FunctionRow]
+    ) -> list[FunctionRow]:
+        """Replaces every function of an integration in one transaction.
+
+        ``integration_key`` and ``deployed_at`` of the given rows are ignored.
+
+        Returns:
+            The stored functions, by name.
+
+        Raises:
+            InvalidRequest: a kind is unknown, a name is empty or given twice; nothing changes.
+            NotFound: code ``unknown_integration``.
+        """
+        _check_functions(functions)
+        now = self._now()
+        with self._write() as conn:
+            integration_pk = self._integration_pk(conn, env_id, integration_key)
+            conn.execute("DELETE FROM functions WHERE integration_id = ?", (integration_pk,))
+            conn.executemany(
+                "INSERT INTO functions (integration_id, name, kind, version, description, config,"
+                " files, entry, code_hash, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(integration_pk, *_function_values(function), now) for function in functions],
+            )
+            return self._functions(conn, env_id, integration_key)
+
+    def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
+        """A deployed function (NotFound ``unknown_function``)."""
+        with self._read() as conn:
+            row = conn.execute(
+                _FUNCTION_SELECT + " WHERE i.env_id = ? AND i.unique_key = ? AND f.name = ?",
+                (env_id, integration_key, name),
+            ).fetchone()
+        if row is None:
+            raise NotFound(
+                f"no function {name!r} in integration {integration_key!r}", code="unknown_function"
+            )
+        return _function(row)
+
+    def list_functions(self, env_id: int, integration_key: str | None = None) -> list[FunctionRow]:
+        """The functions of an environment (or one integration), by integration and name."""
+        with self._read() as conn:
+            return self._functions(conn, env_id, integration_key)
+
+    def _functions(
+        self, conn: sqlite3.Connection, env_id: int, integration_key: str | None
+    ) -> list[FunctionRow]:
+        rows = conn.execute(
+            _FUNCTION_SELECT + " WHERE i.env_id = ? AND (? IS NULL OR i.unique_key = ?)"
+            " ORDER BY i.unique_key, f.name",
+            (env_id, integration_key, integration_key),
+        ).fetchall()
+        return [_function(row) for row in rows]
+
+    # ---- runs ----
+
+    def create_run(self, env_id: int, run: NewRun) -> Run:
+        """Stores a queued run with a new random id."""
+        run_id = str(uuid.uuid4())
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            conn.execute(
+                "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
+                " connection_id, variant, state, input_json, parent_run_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (
+                    *(run_id, env_id, run.function_name, run.integration_key, run.kind),
+                    *(
+                        run.connection_id,
+                        run.variant,
+                        run.input_json,
+                        run.parent_run_id,
+                        self._now(),
+                    ),
+                ),
+            )
+            return self._run(conn, run_id)
+
+    def mark_run_started(self, run_id: str) -> None:
+        """Moves a queued run to running; a run past queued stays as it is."""
+        with self._write() as conn:
+            self._run(conn, run_id)
+            conn.execute(
+                "UPDATE runs SET state = 'running', started_at = ?"
+                " WHERE run_id = ? AND state = 'queued'",
+                (self._now(), run_id),
+            )
+
+    def finish_run(
+        self, run_id: str, ok: bool, output_json: str | None, error: Mapping[str, Any] | None
+    ) -> Run:
+        """Ends a run as succeeded (``ok``) or failed.
+
+        The first finish wins: finishing a finished run changes nothing and returns it as it
+        is, so a late result cannot overwrite a timeout.
+        """
+        with self._write() as conn:
+            self._run(conn, run_id)
+            conn.execute(
+                "UPDATE runs SET state = ?, output_json = ?, error = ?, finished_at = ?"
+                " WHERE run_id = ? AND state IN ('queued', 'running')",
+                (
+                    "succeeded" if ok else "failed",
+                    output_json,
+                    None if error is None else json_object(error),
+                    self._now(),
+                    run_id,
+                ),
+            )
+            return self._run(conn, run_id)
+
+    def get_run(self, env_id: int, run_id: str) -> Run:
+        """A run of this environment (NotFound ``unknown_run``)."""
+        with self._read() as conn:
+            run = self._run(conn, run_id)
+        if run.env_id != env_id:
+            raise NotFound(f"no run {run_id!r}", code="unknown_run")
+        return run
+
+    def list_runs(
+        self,
+        env_id: int,
+        connection_id: str | None = None,
+        function_name: str | None = None,
+        limit: int = 50,
+    ) -> list[Run]:
+        """Runs of an environment, newest first, optionally of one connection or function."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM runs WHERE env_id = ? AND (? IS NULL OR connection_id = ?)"
+                " AND (? IS NULL OR function_name = ?) ORDER BY id DESC LIMIT ?",
+                (env_id, connection_id, connection_id, function_name, function_name, limit),
+            ).fetchall()
+        return [_run(row) for row in rows]
+
+    def _run(self, conn: sqlite3.Connection, run_id: str) -> Run:
+        row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no run {run_id!r}", code="unknown_run")
+        return _run(row)
+
+    # ---- logs ----
+
+    def append_logs(self, run_id: str, lines: Sequence[LogLine]) -> None:
+        """Appends log lines to a run, numbered from 1.
+
+        A run keeps at most ``max_log_lines`` lines. Lines beyond are dropped and counted in
+        one last marker line (level ``warn``) that says how many were dropped.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id, log_count, logs_dropped FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no run {run_id!r}", code="unknown_run")
+            run_pk, count, dropped = int(row[0]), int(row[1]), int(row[2])
+            kept = list(lines[: max(self._max_log_lines - count, 0)])
+            self._insert_logs(conn, run_pk, count, kept)
+            if len(kept) < len(lines):
+                self._mark_dropped(conn, run_pk, dropped + len(lines) - len(kept))
+            conn.execute("UPDATE runs SET log_count = ? WHERE id = ?", (count + len(kept), run_pk))
+
+    def get_logs(self, env_id: int, run_id: str) -> list[LogLine]:
+        """A run's log lines in order, the dropped-lines marker last (NotFound ``unknown_run``)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id FROM runs WHERE run_id = ? AND env_id = ?", (run_id, env_id)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no run {run_id!r}", code="unknown_run")
+            rows = conn.execute(
+                "SELECT * FROM run_logs WHERE run_pk = ? ORDER BY seq", (row[0],)
+            ).fetchall()
+        return [_log_line(line) for line in rows]
+
+    def _insert_logs(
+        self, conn: sqlite3.Connection, run_pk: int, count: int, lines: Sequence[LogLine]
+    ) -> None:
+        now = self._now()
+        conn.executemany(
+            "INSERT INTO run_logs (run_pk, seq, level, message, meta_json, timestamp)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    *(run_pk, count + i, line.level, line.message, line.meta_json),
+                    to_rfc3339(line.timestamp) if line.timestamp else now,
+                )
+                for i, line in enumerate(lines, start=1)
+            ],
+        )
+
+    def _mark_dropped(self, conn: sqlite3.Connection, run_pk: int, dropped: int) -> None:
+        message = f"{dropped} log line(s) dropped: a run keeps at most {self._max_log_lines} lines"
+        conn.execute(
+            "INSERT INTO run_logs (run_pk, seq, level, message, meta_json, timestamp)"
+            " VALUES (?, ?, 'warn', ?, ?, ?) ON CONFLICT (run_pk, seq) DO UPDATE SET"
+            " message = excluded.message, meta_json = excluded.meta_json,"
+            " timestamp = excluded.timestamp",
+            (run_pk, self._max_log_lines + 1, message, dumps({"dropped": dropped}), self._now()),
+        )
+        conn.execute("UPDATE runs SET logs_dropped = ? WHERE id = ?", (dropped, run_pk))
+
+
+def _check_functions(functions: Sequence[FunctionRow]) -> None:
+    names = [function.name for function in functions]
+    if "" in names or len(set(names)) != len(names):
+        raise InvalidRequest("function names must be non-empty and unique", code="invalid_name")
+    for function in functions:
+        if function.kind not in FUNCTION_KINDS:
+            raise InvalidRequest(
+                f"function {function.name!r} has unknown kind {function.kind!r}",
+                code="invalid_kind",
+            )
+
+
+def _function_values(function: FunctionRow) -> tuple[Any, ...]:
+    return (
+        function.name,
+        function.kind,
+        function.version,
+        function.description,
+        json_object(function.config),
+        json_object(function.files),
+        function.entry,
+        function.code_hash,
+    )
+
+
+def _function(row: sqlite3.Row) -> FunctionRow:
+    return FunctionRow(
+        name=row["name"],
+        kind=row["kind"],
+        version=row["version"],
+        description=row["description"],
+        config=loads(row["config"]),
+        files=loads(row["files"]),
+        entry=row["entry"],
+        code_hash=row["code_hash"],
+        integration_key=row["unique_key"],
+        deployed_at=from_rfc3339(row["deployed_at"]),
+    )
+
+
+def _run(row: sqlite3.Row) -> Run:
+    return Run(
+        run_id=row["run_id"],
+        env_id=int(row["env_id"]),
+        function_name=row["function_name"],
+        integration_key=row["integration_key"],
+        kind=row["kind"],
+        connection_id=row["connection_id"],
+        variant=row["variant"],
+        state=row["state"],
+        input_json=row["input_json"],
+        output_json=row["output_json"],
+        error=loads(row["error"]),
+        parent_run_id=row["parent_run_id"],
+        created_at=from_rfc3339(row["created_at"]),
+        started_at=timestamp(row["started_at"]),
+        finished_at=timestamp(row["finished_at"]),
+    )
+
+
+def _log_line(row: sqlite3.Row) -> LogLine:
+    return LogLine(
+        level=row["level"],
+        message=row["message"],
+        meta_json=row["meta_json"],
+        timestamp=from_rfc3339(row["timestamp"]),
+        seq=int(row["seq"]),
+    )

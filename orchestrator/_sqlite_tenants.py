@@ -1,0 +1,349 @@
+"""The SQLite engine's tenant data: environments, integrations, connections, variables."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
+from orchestrator._records import from_rfc3339
+from orchestrator._sqlite_base import SqliteBase, json_object, loads
+from orchestrator._storage import Connection, Environment, Integration
+
+SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a visible prefix, not a secret
+"""Secret keys look like ``sk_<43 url-safe characters>``."""
+
+_CONNECTION_SELECT = """
+SELECT c.*, i.unique_key, i.provider, i.auth_mode
+FROM connections c JOIN integrations i ON i.id = c.integration_id
+"""
+
+
+def hash_secret_key(secret_key: str) -> str:
+    """The stored form of a secret key: sha256, hex."""
+    return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+class TenantsMixin(SqliteBase):
+    """Environments, integrations, connections and environment variables."""
+
+    # ---- environments ----
+
+    def create_environment(self, name: str) -> tuple[Environment, str]:
+        """Creates an environment.
+
+        Returns:
+            The environment and its secret key. Only a hash of the key is stored, so this is
+            the one time it can be shown.
+
+        Raises:
+            InvalidRequest: the name is empty.
+            AlreadyExists: code ``environment_exists``.
+        """
+        if not name:
+            raise InvalidRequest("an environment needs a name", code="invalid_name")
+        secret_key = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM environments WHERE name = ?", (name,)).fetchone():
+                raise AlreadyExists(f"environment {name!r} exists", code="environment_exists")
+            conn.execute(
+                "INSERT INTO environments (name, secret_key_hash, settings, created_at)"
+                " VALUES (?, ?, '{}', ?)",
+                (name, hash_secret_key(secret_key), self._now()),
+            )
+            row = conn.execute("SELECT * FROM environments WHERE name = ?", (name,)).fetchone()
+        return _environment(row), secret_key
+
+    def environment_by_secret_key(self, secret_key: str) -> Environment:
+        """The environment of a secret key (looked up by its hash).
+
+        Raises:
+            Unauthenticated: no environment has this key.
+        """
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM environments WHERE secret_key_hash = ?",
+                (hash_secret_key(secret_key),),
+            ).fetchone()
+        if row is None:
+            raise Unauthenticated("unknown secret key", code="invalid_secret_key")
+        return _environment(row)
+
+    def get_environment(self, name: str) -> Environment:
+        """An environment by name (NotFound ``unknown_environment``)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM environments WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFound(f"no environment {name!r}", code="unknown_environment")
+        return _environment(row)
+
+    def list_environments(self) -> list[Environment]:
+        """Every environment, by name."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM environments ORDER BY name").fetchall()
+        return [_environment(row) for row in rows]
+
+    def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
+        """Replaces an environment's settings (NotFound ``unknown_environment``)."""
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            conn.execute(
+                "UPDATE environments SET settings = ? WHERE id = ?",
+                (json_object(settings), env_id),
+            )
+
+    # ---- integrations ----
+
+    def upsert_integration(
+        self,
+        env_id: int,
+        unique_key: str,
+        *,
+        provider: str,
+        base_url: str,
+        auth_mode: str,
+        auth_config: Mapping[str, Any],
+    ) -> Integration:
+        """Creates an integration, or replaces the fields of the one with this key."""
+        if not unique_key:
+            raise InvalidRequest("an integration needs a unique key", code="invalid_name")
+        now = self._now()
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            conn.execute(
+                "INSERT INTO integrations (env_id, unique_key, provider, base_url, auth_mode,"
+                " auth_config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (env_id, unique_key) DO UPDATE SET provider = excluded.provider,"
+                " base_url = excluded.base_url, auth_mode = excluded.auth_mode,"
+                " auth_config = excluded.auth_config, updated_at = excluded.updated_at",
+                (
+                    env_id,
+                    unique_key,
+                    provider,
+                    base_url,
+                    auth_mode,
+                    json_object(auth_config),
+                    now,
+                    now,
+                ),
+            )
+            return self._get_integration(conn, env_id, unique_key)
+
+    def get_integration(self, env_id: int, unique_key: str) -> Integration:
+        """An integration (NotFound ``unknown_integration``)."""
+        with self._read() as conn:
+            return self._get_integration(conn, env_id, unique_key)
+
+    def list_integrations(self, env_id: int) -> list[Integration]:
+        """Every integration of an environment, by key."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM integrations WHERE env_id = ? ORDER BY unique_key", (env_id,)
+            ).fetchall()
+        return [_integration(row) for row in rows]
+
+    def _get_integration(self, conn: sqlite3.Connection, env_id: int, key: str) -> Integration:
+        row = conn.execute(
+            "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no integration {key!r}", code="unknown_integration")
+        return _integration(row)
+
+    # ---- connections ----
+
+    def create_connection(
+        self,
+        env_id: int,
+        integration_key: str,
+        connection_id: str,
+        *,
+        credentials: Mapping[str, Any],
+        connection_config: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        base_url: str = "",
+    ) -> Connection:
+        """Creates a connection; its id is unique in the environment.
+
+        Raises:
+            InvalidRequest: the connection id is empty.
+            NotFound: code ``unknown_integration``.
+            AlreadyExists: code ``connection_exists``.
+        """
+        if not connection_id:
+            raise InvalidRequest("a connection needs an id", code="invalid_name")
+        now = self._now()
+        with self._write() as conn:
+            integration_pk = self._integration_pk(conn, env_id, integration_key)
+            if self._find_connection(conn, env_id, connection_id) is not None:
+                raise AlreadyExists(
+                    f"connection {connection_id!r} exists", code="connection_exists"
+                )
+            conn.execute(
+                "INSERT INTO connections (env_id, integration_id, connection_id, credentials,"
+                " connection_config, metadata, base_url, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *(env_id, integration_pk, connection_id, json_object(credentials)),
+                    *(json_object(connection_config), json_object(metadata), base_url, now, now),
+                ),
+            )
+            return self._get_connection(conn, env_id, connection_id)
+
+    def get_connection(self, env_id: int, connection_id: str) -> Connection:
+        """A connection with its credentials (NotFound ``unknown_connection``)."""
+        with self._read() as conn:
+            return self._get_connection(conn, env_id, connection_id)
+
+    def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
+        """The connections of an environment (or of one integration), by connection id."""
+        with self._read() as conn:
+            rows = conn.execute(
+                _CONNECTION_SELECT + " WHERE c.env_id = ? AND (? IS NULL OR i.unique_key = ?)"
+                " ORDER BY c.connection_id",
+                (env_id, integration_key, integration_key),
+            ).fetchall()
+        return [_connection(row) for row in rows]
+
+    def delete_connection(self, env_id: int, connection_id: str) -> None:
+        """Deletes a connection for good, with its records, checkpoints and deletion tracking.
+
+        Runs and their logs stay: run history outlives connections.
+        """
+        with self._write() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            conn.execute("DELETE FROM connections WHERE id = ?", (pk,))
+
+    def set_metadata(self, env_id: int, connection_id: str, metadata: Mapping[str, Any]) -> None:
+        """Replaces a connection's metadata."""
+        self._set_connection_field(env_id, connection_id, "metadata", metadata)
+
+    def update_metadata(
+        self, env_id: int, connection_id: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merges ``patch`` into the connection's metadata at the top level.
+
+        Returns:
+            The metadata after the merge.
+        """
+        with self._write() as conn:
+            current = self._get_connection(conn, env_id, connection_id).metadata
+            merged = {**current, **patch}
+            self._update_connection(conn, env_id, connection_id, "metadata", merged)
+        return merged
+
+    def update_credentials(
+        self, env_id: int, connection_id: str, credentials: Mapping[str, Any]
+    ) -> None:
+        """Replaces a connection's credentials (after an OAuth refresh)."""
+        self._set_connection_field(env_id, connection_id, "credentials", credentials)
+
+    def _set_connection_field(
+        self, env_id: int, connection_id: str, column: str, value: Mapping[str, Any]
+    ) -> None:
+        with self._write() as conn:
+            self._update_connection(conn, env_id, connection_id, column, value)
+
+    def _update_connection(
+        self,
+        conn: sqlite3.Connection,
+        env_id: int,
+        connection_id: str,
+        column: str,
+        value: Mapping[str, Any],
+    ) -> None:
+        pk = self._connection_pk(conn, env_id, connection_id)
+        statement = {
+            "metadata": "UPDATE connections SET metadata = ?, updated_at = ? WHERE id = ?",
+            "credentials": "UPDATE connections SET credentials = ?, updated_at = ? WHERE id = ?",
+        }[column]
+        conn.execute(statement, (json_object(value), self._now(), pk))
+
+    def _find_connection(
+        self, conn: sqlite3.Connection, env_id: int, connection_id: str
+    ) -> Connection | None:
+        row = conn.execute(
+            _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?",
+            (env_id, connection_id),
+        ).fetchone()
+        return None if row is None else _connection(row)
+
+    def _get_connection(
+        self, conn: sqlite3.Connection, env_id: int, connection_id: str
+    ) -> Connection:
+        found = self._find_connection(conn, env_id, connection_id)
+        if found is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        return found
+
+    # ---- environment variables ----
+
+    def set_environment_variables(self, env_id: int, variables: Sequence[tuple[str, str]]) -> None:
+        """Replaces an environment's variables.
+
+        Raises:
+            InvalidRequest: a name is empty or given twice (and nothing changes).
+        """
+        names = [name for name, _ in variables]
+        if "" in names or len(set(names)) != len(names):
+            raise InvalidRequest(
+                "environment variable names must be non-empty and unique", code="invalid_name"
+            )
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            conn.execute("DELETE FROM environment_variables WHERE env_id = ?", (env_id,))
+            conn.executemany(
+                "INSERT INTO environment_variables (env_id, position, name, value)"
+                " VALUES (?, ?, ?, ?)",
+                [(env_id, i, name, value) for i, (name, value) in enumerate(variables)],
+            )
+
+    def get_environment_variables(self, env_id: int) -> list[tuple[str, str]]:
+        """An environment's variables as ``(name, value)``, in the order they were set."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT name, value FROM environment_variables WHERE env_id = ? ORDER BY position",
+                (env_id,),
+            ).fetchall()
+        return [(str(row["name"]), str(row["value"])) for row in rows]
+
+
+def _environment(row: sqlite3.Row) -> Environment:
+    return Environment(
+        id=int(row["id"]),
+        name=row["name"],
+        settings=loads(row["settings"]),
+        created_at=from_rfc3339(row["created_at"]),
+    )
+
+
+def _integration(row: sqlite3.Row) -> Integration:
+    return Integration(
+        env_id=int(row["env_id"]),
+        unique_key=row["unique_key"],
+        provider=row["provider"],
+        base_url=row["base_url"],
+        auth_mode=row["auth_mode"],
+        auth_config=loads(row["auth_config"]),
+        created_at=from_rfc3339(row["created_at"]),
+        updated_at=from_rfc3339(row["updated_at"]),
+    )
+
+
+def _connection(row: sqlite3.Row) -> Connection:
+    return Connection(
+        env_id=int(row["env_id"]),
+        connection_id=row["connection_id"],
+        integration_key=row["unique_key"],
+        provider=row["provider"],
+        auth_mode=row["auth_mode"],
+        credentials=loads(row["credentials"]),
+        connection_config=loads(row["connection_config"]),
+        metadata=loads(row["metadata"]),
+        base_url=row["base_url"],
+        created_at=from_rfc3339(row["created_at"]),
+        updated_at=from_rfc3339(row["updated_at"]),
+    )

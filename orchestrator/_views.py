@@ -1,0 +1,105 @@
+"""Stored rows as API messages (never with credentials)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from corral.v1 import common_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from orchestrator._runs import KIND_ENUM
+from orchestrator._storage import Connection, FunctionRow, Integration, LogLine, Run, StoredRecord
+
+RUN_STATES = {
+    "queued": pb.RUN_STATE_QUEUED,
+    "running": pb.RUN_STATE_RUNNING,
+    "succeeded": pb.RUN_STATE_SUCCEEDED,
+    "failed": pb.RUN_STATE_FAILED,
+}
+
+
+def _time(value: datetime | None) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value else ""
+
+
+def _dump(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def function_pb(row: FunctionRow) -> pb.FunctionInfo:
+    """A deployed function."""
+    return pb.FunctionInfo(
+        integration=row.integration_key, name=row.name, kind=KIND_ENUM.get(row.kind, 0),
+        version=row.version, description=row.description, config_json=_dump(row.config),
+        code_hash=row.code_hash, deployed_at=_time(row.deployed_at),
+    )  # fmt: skip
+
+
+def integration_pb(row: Integration) -> pb.Integration:
+    """An integration; secrets in its auth configuration are left out."""
+    config = {k: v for k, v in row.auth_config.items() if "secret" not in k and "key" not in k}
+    return pb.Integration(
+        unique_key=row.unique_key, provider=row.provider, base_url=row.base_url,
+        auth_mode=row.auth_mode, auth_config_json=_dump(config), created_at=_time(row.created_at),
+    )  # fmt: skip
+
+
+def connection_pb(row: Connection) -> pb.Connection:
+    """A connection, without its credentials."""
+    return pb.Connection(
+        connection_id=row.connection_id, integration=row.integration_key,
+        connection_config_json=_dump(row.connection_config), metadata_json=_dump(row.metadata),
+        base_url=row.base_url, auth_mode=row.auth_mode,
+        created_at=_time(row.created_at), updated_at=_time(row.updated_at),
+    )  # fmt: skip
+
+
+def run_pb(row: Run) -> pb.Run:
+    """A run with its outcome."""
+    message = pb.Run(
+        run_id=row.run_id, function_name=row.function_name, kind=KIND_ENUM.get(row.kind, 0),
+        connection_id=row.connection_id, state=RUN_STATES.get(row.state, 0),
+        input_json=row.input_json, output_json=row.output_json or "",
+        created_at=_time(row.created_at), started_at=_time(row.started_at),
+        finished_at=_time(row.finished_at), variant=row.variant,
+    )  # fmt: skip
+    if row.error:
+        message.error.CopyFrom(
+            common_pb2.RunError(
+                type=str(row.error.get("type") or ""),
+                message=str(row.error.get("message") or ""),
+                payload_json=_dump(row.error.get("payload")),
+                file=str(row.error.get("file") or ""),
+                line=int(row.error.get("line") or 0),
+            )  # fmt: skip
+        )
+    return message
+
+
+def log_pb(line: LogLine) -> pb.LogLine:
+    """One log line."""
+    return pb.LogLine(seq=line.seq, level=line.level, message=line.message,
+                      meta_json=line.meta_json, timestamp=_time(line.timestamp))  # fmt: skip
+
+
+def record_pb(row: StoredRecord) -> pb.StoredRecord:
+    """A stored record with ``_nango_metadata`` added."""
+    metadata = {
+        "first_seen_at": _time(row.first_seen_at),
+        "last_modified_at": _time(row.last_modified_at),
+        "last_action": row.last_action,
+        "deleted_at": _time(row.deleted_at) or None,
+        "cursor": row.cursor,
+    }
+    data = json.loads(row.json)
+    data["_nango_metadata"] = metadata
+    return pb.StoredRecord(
+        json=_dump(data),
+        metadata=pb.RecordMetadata(
+            first_seen_at=metadata["first_seen_at"] or "",
+            last_modified_at=metadata["last_modified_at"] or "",
+            last_action=row.last_action,
+            deleted_at=_time(row.deleted_at),
+            cursor=row.cursor,
+        ),  # fmt: skip
+    )

@@ -1,0 +1,186 @@
+"""Forwards a worker's SDK calls to the orchestrator's RunnerCallbacks service.
+
+The worker is untrusted: every argument is checked and converted here before it becomes a
+typed request, and the run token (which the worker never sees) goes in the call metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from corral import _grpc_errors
+from corral.errors import InvalidRequest
+from corral.v1 import callbacks_pb2 as pb
+from corral.v1 import callbacks_pb2_grpc
+
+TOKEN_METADATA = "x-corral-run-token"
+
+
+def encode_record(record: Any) -> pb.Record:
+    """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes).
+
+    The storage hashes merged records the same way, so an unchanged record stays unchanged.
+    """
+    if not isinstance(record, dict) or "id" not in record:
+        raise InvalidRequest("a record must be an object with an id", code="invalid_sync_record")
+    data = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+    return pb.Record(id=str(record["id"]), json=data, content_hash=hashlib.sha256(data).hexdigest())
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _loads(message: pb.JsonValue) -> Any:
+    return json.loads(message.json) if message.json else None
+
+
+def _counts(result: pb.RecordBatchResult) -> dict[str, int]:
+    return {"added": result.added, "updated": result.updated, "deleted": result.deleted,
+            "unchanged": result.unchanged}  # fmt: skip
+
+
+def _proxy_request(args: dict[str, Any]) -> pb.ProxyRequest:
+    headers = args.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise InvalidRequest("headers must be an object")
+    request = pb.ProxyRequest(
+        method=str(args.get("method") or "GET"),
+        endpoint=str(args.get("endpoint") or ""),
+        headers=[pb.Header(name=str(k), value=str(v)) for k, v in headers.items()],
+        params_json=_json(args["params"]) if args.get("params") is not None else b"",
+        retries=int(args.get("retries") or 0),
+        retry_on=[int(s) for s in args.get("retry_on") or []],
+        base_url_override=str(args.get("base_url_override") or ""),
+        decompress=bool(args.get("decompress")),
+        response_type=str(args.get("response_type") or ""),
+    )
+    if "data_json" in args:
+        request.data, request.data_is_json, request.has_data = _json(args["data_json"]), True, True
+    elif "data_text" in args:
+        request.data, request.has_data = str(args["data_text"]).encode(), True
+    elif "data_b64" in args:
+        request.data, request.has_data = base64.b64decode(str(args["data_b64"])), True
+    return request
+
+
+def _proxy_reply(response: pb.ProxyResponse) -> dict[str, Any]:
+    return {
+        "status": response.status,
+        "headers": [[h.name, h.value] for h in response.headers],
+        "body_b64": base64.b64encode(response.body).decode(),
+        "url": response.url,
+        "method": response.method,
+    }
+
+
+class GrpcCallbackHandler:
+    """Answers one run's SDK calls through RunnerCallbacks, with that run's token."""
+
+    def __init__(self, stub: callbacks_pb2_grpc.RunnerCallbacksStub, run_token: str) -> None:
+        self._stub = stub
+        self._metadata = ((TOKEN_METADATA, run_token),)
+        self._methods: dict[str, Callable[[dict[str, Any], float], Any]] = {
+            "proxy": self._proxy,
+            "log": self._log,
+            "get_connection": self._get_connection,
+            "get_integration": self._get_integration,
+            "get_environment_variables": self._simple("GetEnvironmentVariables"),
+            "get_metadata": self._simple("GetMetadata"),
+            "set_metadata": self._with_value("SetMetadata", "metadata"),
+            "update_metadata": self._with_value("UpdateMetadata", "metadata"),
+            "get_checkpoint": self._simple("GetCheckpoint"),
+            "save_checkpoint": self._with_value("SaveCheckpoint", "checkpoint"),
+            "clear_checkpoint": self._simple("ClearCheckpoint"),
+            "batch_save": self._batch("BatchSave"),
+            "batch_delete": self._batch("BatchDelete"),
+            "batch_update": self._batch("BatchUpdate"),
+            "get_records_by_id": self._get_records_by_id,
+            "track_deletes_start": self._model("TrackDeletesStart"),
+            "track_deletes_end": self._model("TrackDeletesEnd"),
+            "trigger_action": self._trigger_action,
+        }
+
+    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+        """Performs one SDK call; raises the orchestrator's typed error."""
+        handler = self._methods.get(method)
+        if handler is None:
+            raise InvalidRequest(f"unknown SDK operation {method!r}")
+        try:
+            return handler(args, deadline)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidRequest(f"malformed arguments to {method}: {exc}") from None
+        except grpc.RpcError as exc:
+            raise _grpc_errors.from_rpc_error(exc) from None
+
+    def _invoke(self, rpc: str, request: Any, deadline: float) -> Any:
+        timeout = max(deadline - time.monotonic(), 0.001)
+        return getattr(self._stub, rpc)(request, timeout=timeout, metadata=self._metadata)
+
+    def _proxy(self, args: dict[str, Any], deadline: float) -> Any:
+        return _proxy_reply(self._invoke("Proxy", _proxy_request(args), deadline))
+
+    def _log(self, args: dict[str, Any], deadline: float) -> Any:
+        request = pb.LogRequest(
+            level=str(args.get("level") or "info"),
+            message=str(args.get("message") or ""),
+            meta_json=_json(args.get("meta") or []),
+            timestamp=time.time(),
+        )
+        self._invoke("Log", request, deadline)
+
+    def _get_connection(self, args: dict[str, Any], deadline: float) -> Any:
+        request = pb.GetConnectionCallRequest(
+            force_refresh=bool(args.get("force_refresh")),
+            refresh_token=bool(args.get("refresh_token")),
+            refresh_github_app_jwt_token=bool(args.get("refresh_github_app_jwt_token")),
+        )
+        return _loads(self._invoke("GetConnection", request, deadline))
+
+    def _get_integration(self, args: dict[str, Any], deadline: float) -> Any:
+        include = [str(i) for i in args.get("include") or []]
+        return _loads(self._invoke("GetIntegration", pb.GetIntegrationCallRequest(include=include), deadline))
+
+    def _simple(self, rpc: str) -> Callable[[dict[str, Any], float], Any]:
+        def call(args: dict[str, Any], deadline: float) -> Any:
+            del args
+            reply = self._invoke(rpc, pb.Empty(), deadline)
+            return _loads(reply) if isinstance(reply, pb.JsonValue) else None
+
+        return call
+
+    def _with_value(self, rpc: str, key: str) -> Callable[[dict[str, Any], float], Any]:
+        def call(args: dict[str, Any], deadline: float) -> Any:
+            self._invoke(rpc, pb.JsonValue(json=_json(args[key])), deadline)
+
+        return call
+
+    def _batch(self, rpc: str) -> Callable[[dict[str, Any], float], Any]:
+        def call(args: dict[str, Any], deadline: float) -> Any:
+            records = [encode_record(r) for r in args["records"]]
+            batch = pb.RecordBatch(model=str(args["model"]), records=records)
+            return _counts(self._invoke(rpc, batch, deadline))
+
+        return call
+
+    def _model(self, rpc: str) -> Callable[[dict[str, Any], float], Any]:
+        def call(args: dict[str, Any], deadline: float) -> Any:
+            reply = self._invoke(rpc, pb.ModelRequest(model=str(args["model"])), deadline)
+            return _counts(reply) if isinstance(reply, pb.RecordBatchResult) else None
+
+        return call
+
+    def _get_records_by_id(self, args: dict[str, Any], deadline: float) -> Any:
+        request = pb.GetRecordsByIdRequest(model=str(args["model"]), ids=[str(i) for i in args["ids"]])
+        return _loads(self._invoke("GetRecordsById", request, deadline))
+
+    def _trigger_action(self, args: dict[str, Any], deadline: float) -> Any:
+        request = pb.TriggerActionCallRequest(action_name=str(args["name"]), input_json=_json(args.get("input")))
+        return _loads(self._invoke("TriggerAction", request, deadline))

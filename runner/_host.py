@@ -1,0 +1,229 @@
+"""The runner host: executes runs in fresh workers and answers their SDK calls.
+
+A run's SDK calls are answered by a ``CallbackHandler``: in production it forwards them to the
+orchestrator's RunnerCallbacks service with the run token; for an offline dry run it serves
+recorded responses. Either way the worker, the sandbox and the limits are the same.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from corral.errors import CorralError, RunFailure
+from runner import _protocol as protocol
+from runner._pool import Worker, WorkerPool
+
+_log = structlog.get_logger("corral.runner")
+
+
+class CallbackHandler(Protocol):
+    """Answers the SDK calls of one run."""
+
+    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+        """Performs one SDK operation; raises CorralError for a typed failure."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to execute (or, with ``mode="describe"``, the definitions of an integration)."""
+
+    run_id: str
+    kind: str
+    function_name: str
+    entry: str
+    files: Mapping[str, str]
+    input: Any = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    wall_seconds: float = 900.0
+    cpu_seconds: int = 300
+    memory_bytes: int = 1 << 30
+    max_output_bytes: int = 16 << 20
+    max_open_files: int = 64
+    mode: str = "run"
+
+    def message(self) -> dict[str, Any]:
+        """The ``run`` message for the worker."""
+        limits = {
+            "wall_seconds": self.wall_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "memory_bytes": self.memory_bytes,
+            "max_output_bytes": self.max_output_bytes,
+            "max_open_files": self.max_open_files,
+        }
+        return {
+            "op": "run", "run_id": self.run_id, "mode": self.mode, "kind": self.kind,
+            "function_name": self.function_name, "entry": self.entry, "files": dict(self.files),
+            "input": self.input, "context": dict(self.context), "limits": limits,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: ``output`` when ok, else ``error`` (type, message, payload, ...)."""
+
+    ok: bool
+    output: Any = None
+    error: Mapping[str, Any] | None = None
+    duration_seconds: float = 0.0
+
+
+class RunnerHost:
+    """Runs jobs in workers forked from the warm parent, one worker per run."""
+
+    def __init__(
+        self,
+        contain: Callable[[socket.socket, dict[str, Any]], None] | None,
+        warm: Callable[[], None],
+        prewarm: int = 2,
+        layers: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._pool = WorkerPool(contain, warm, prewarm)
+        self._running: dict[str, Worker] = {}
+        self._lock = threading.Lock()
+        self.layers: Mapping[str, Any] = dict(layers or {})
+
+    def status(self) -> dict[str, Any]:
+        """Runs in progress, idle workers and the isolation layers."""
+        with self._lock:
+            running = len(self._running)
+        return {"runs_in_progress": running, "idle_workers": self._pool.idle_count(), **self.layers}
+
+    def cancel(self, run_id: str) -> bool:
+        """Kills the worker of a run in progress."""
+        with self._lock:
+            worker = self._running.get(run_id)
+        if worker is None:
+            return False
+        worker.kill()
+        return True
+
+    def execute(self, job: Job, handler: CallbackHandler) -> Outcome:
+        """Runs the job to its end in a fresh worker; never raises for the job's own failures."""
+        started = time.monotonic()
+        deadline = started + job.wall_seconds
+        worker = self._pool.take()
+        with self._lock:
+            self._running[job.run_id] = worker
+        try:
+            protocol.send(worker.sock, job.message())
+            outcome = self._converse(worker, job, handler, deadline)
+        except RunFailure as failure:
+            outcome = Outcome(ok=False, error=failure.to_dict())
+        finally:
+            with self._lock:
+                self._running.pop(job.run_id, None)
+            worker.close()
+        return Outcome(outcome.ok, outcome.output, outcome.error, time.monotonic() - started)
+
+    def _converse(self, worker: Worker, job: Job, handler: CallbackHandler, deadline: float) -> Outcome:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([worker.sock], [], [], remaining)[0]:
+                worker.kill()
+                return _timeout(job)
+            try:
+                worker.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                message = protocol.recv(worker.sock, job.max_output_bytes)
+            except (protocol.ChannelClosed, OSError, ValueError):
+                return self._died(worker, job, deadline)
+            except RunFailure as failure:
+                worker.kill()
+                return Outcome(ok=False, error=failure.to_dict())
+            op = message.get("op")
+            if op == "done":
+                return _done(message)
+            if op != "call":
+                worker.kill()
+                return Outcome(ok=False, error=_error("runner_error", f"unexpected message {op!r}"))
+            protocol.send(worker.sock, _answer(handler, message, deadline))
+
+    def _died(self, worker: Worker, job: Job, deadline: float) -> Outcome:
+        if worker.killed and time.monotonic() >= deadline:
+            return _timeout(job)
+        if worker.killed:
+            return Outcome(ok=False, error=_error("execution_cancelled", "the run was cancelled"))
+        status = self._pool.wait_status(worker.pid, 5.0)
+        return Outcome(ok=False, error=classify_exit(status, job))
+
+    def close(self) -> None:
+        """Kills running workers and stops the warm parent."""
+        with self._lock:
+            running = list(self._running.values())
+        for worker in running:
+            worker.kill()
+        self._pool.close()
+
+
+def _answer(handler: CallbackHandler, message: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+    call_id = message.get("id")
+    method, args = message.get("method"), message.get("args")
+    if not isinstance(method, str) or not isinstance(args, dict):
+        return {"op": "reply", "id": call_id, "ok": False,
+                "error": _error("script_internal_error", "malformed SDK call")}  # fmt: skip
+    try:
+        value = handler.call(method, args, deadline)
+    except RunFailure as failure:
+        return {"op": "reply", "id": call_id, "ok": False, "error": failure.to_dict()}
+    except CorralError as err:
+        error = {"type": err.code, "message": err.message, "payload": err.details or None}
+        return {"op": "reply", "id": call_id, "ok": False, "error": error}
+    except Exception as exc:  # noqa: BLE001 - a handler bug must fail the call, not the host
+        _log.exception("callback handler failed", method=method)
+        return {"op": "reply", "id": call_id, "ok": False,
+                "error": _error("runner_error", f"internal error in {method}: {type(exc).__name__}")}  # fmt: skip
+    return {"op": "reply", "id": call_id, "ok": True, "value": value}
+
+
+def _done(message: Mapping[str, Any]) -> Outcome:
+    if message.get("ok"):
+        return Outcome(ok=True, output=message.get("output"))
+    error = message.get("error")
+    if not isinstance(error, dict) or not isinstance(error.get("type"), str):
+        error = _error("runner_error", "the worker reported a malformed error")
+    return Outcome(ok=False, error=error)
+
+
+def _error(code: str, message: str, payload: Any = None) -> dict[str, Any]:
+    return {"type": code, "message": message, "payload": payload}
+
+
+def _timeout(job: Job) -> Outcome:
+    return Outcome(
+        ok=False,
+        error=_error(
+            "execution_timeout",
+            f"the run exceeded its wall-clock limit of {job.wall_seconds:g} s",
+            {"limit_seconds": job.wall_seconds},
+        ),
+    )
+
+
+def classify_exit(status: int | None, job: Job) -> dict[str, Any]:
+    """A typed error for a worker that ended without reporting a result."""
+    if status is None:
+        return _error("runner_error", "the worker ended without a result")
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return _error("resource_exhausted", f"the run used its {job.cpu_seconds} s of CPU time",
+                          {"resource": "cpu", "limit_seconds": job.cpu_seconds})  # fmt: skip
+        if sig == signal.SIGKILL:
+            return _error(
+                "resource_exhausted",
+                "the worker was killed by the system (memory, CPU or process limit)",
+                {"resource": "memory_or_cpu", "signal": "SIGKILL"},
+            )
+        name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() else str(sig)
+        return _error("script_internal_error", f"the worker crashed ({name})", {"signal": name})
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+    return _error("runner_error", f"the worker exited with code {code} without a result")

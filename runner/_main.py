@@ -1,0 +1,52 @@
+"""``corral runner``: a runner host process (the warm parent first, then the gRPC server)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import threading
+
+import grpc
+import structlog
+
+from corral import _logging
+from corral._server import build_server
+from corral._settings import RunnerSettings
+from corral.v1 import runner_pb2_grpc
+from runner._containment import make_containment
+from runner._host import RunnerHost
+from runner._service import RunnerService
+from runner._warm import warm
+
+_log = structlog.get_logger("corral.runner")
+
+
+def run_runner(settings: RunnerSettings, port_file: pathlib.Path | None, log_format: str = "auto") -> None:
+    """Serves the Runner API until SIGTERM or SIGINT."""
+    _logging.configure(log_format)
+    contain, layers = make_containment(settings.strict_containment)
+    # The warm parent is forked before any gRPC object exists in this process.
+    host = RunnerHost(contain, warm, settings.prewarm_workers, layers)
+    channel = grpc.insecure_channel(settings.callbacks)
+    service = RunnerService(host, channel)
+    server, health = build_server(
+        [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
+        max_workers=settings.max_concurrent_runs + 8,
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    server.start()
+    if port_file is not None:
+        tmp = port_file.with_suffix(".tmp")
+        tmp.write_text(str(port))
+        os.replace(tmp, port_file)
+    _log.info("runner started", port=port, pid=os.getpid(), callbacks=settings.callbacks, **layers)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    _log.info("runner stopping")
+    health.enter_graceful_shutdown()
+    server.stop(grace=5).wait()
+    host.close()
+    channel.close()

@@ -1,0 +1,93 @@
+"""The Runner gRPC service: Run, Cancel, Status, on top of a RunnerHost."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import grpc
+
+from corral import _json
+from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
+from runner._forward import GrpcCallbackHandler
+from runner._host import Job, Outcome, RunnerHost
+
+KIND_NAMES = {
+    common_pb2.FUNCTION_KIND_SYNC: "sync",
+    common_pb2.FUNCTION_KIND_ACTION: "action",
+    common_pb2.FUNCTION_KIND_ON_EVENT: "on_event",
+}
+VERSION = "0.1.0"
+
+
+def job_from_request(request: runner_pb2.RunRequest) -> Job:
+    """The job a RunRequest describes (limits of zero mean the defaults)."""
+    limits = request.limits
+    context = _json.loads_object(request.context_json, what="context_json")
+    defaults = Job(run_id="", kind="", function_name="", entry="", files={})
+    return Job(
+        run_id=request.run_id,
+        kind=KIND_NAMES.get(request.kind, ""),
+        function_name=request.function_name,
+        entry=request.source.entry,
+        files=dict(request.source.files),
+        input=_json.loads(request.input_json, what="input_json"),
+        context=context,
+        wall_seconds=limits.wall_seconds or defaults.wall_seconds,
+        cpu_seconds=limits.cpu_seconds or defaults.cpu_seconds,
+        memory_bytes=limits.memory_bytes or defaults.memory_bytes,
+        max_output_bytes=limits.max_output_bytes or defaults.max_output_bytes,
+        max_open_files=limits.max_open_files or defaults.max_open_files,
+        mode=str(context.get("mode") or "run"),
+    )
+
+
+def run_response(outcome: Outcome) -> runner_pb2.RunResponse:
+    """The RunResponse for an outcome."""
+    response = runner_pb2.RunResponse(ok=outcome.ok, duration_seconds=outcome.duration_seconds)
+    if outcome.ok:
+        response.output_json = json.dumps(outcome.output, ensure_ascii=False)
+    else:
+        error: dict[str, Any] = dict(outcome.error or {})
+        response.error.CopyFrom(
+            common_pb2.RunError(
+                type=str(error.get("type") or "runner_error"),
+                message=str(error.get("message") or ""),
+                payload_json=json.dumps(error.get("payload"), ensure_ascii=False, default=str),
+                file=str(error.get("file") or ""),
+                line=int(error.get("line") or 0),
+            )
+        )
+    return response
+
+
+class RunnerService(runner_pb2_grpc.RunnerServicer):
+    """Serves Runner RPCs; forwards SDK calls to the orchestrator at ``callbacks``."""
+
+    def __init__(self, host: RunnerHost, callbacks: grpc.Channel) -> None:
+        self._host = host
+        self._stub = callbacks_pb2_grpc.RunnerCallbacksStub(callbacks)
+
+    def Run(self, request: runner_pb2.RunRequest, context: grpc.ServicerContext) -> runner_pb2.RunResponse:  # noqa: N802
+        """Executes one run."""
+        del context
+        job = job_from_request(request)
+        outcome = self._host.execute(job, GrpcCallbackHandler(self._stub, request.run_token))
+        return run_response(outcome)
+
+    def Cancel(self, request: runner_pb2.CancelRequest, context: grpc.ServicerContext) -> runner_pb2.CancelResponse:  # noqa: N802
+        """Kills a run in progress."""
+        del context
+        return runner_pb2.CancelResponse(cancelled=self._host.cancel(request.run_id))
+
+    def Status(self, request: runner_pb2.RunnerStatusRequest, context: grpc.ServicerContext) -> runner_pb2.RunnerStatusResponse:  # noqa: N802
+        """The runner's version, load and isolation layers."""
+        del request, context
+        status = self._host.status()
+        return runner_pb2.RunnerStatusResponse(
+            version=VERSION,
+            layers_applied=sorted(status.get("layers_applied", [])),
+            layers_missing=dict(status.get("layers_missing", {})),
+            runs_in_progress=int(status["runs_in_progress"]),
+            idle_workers=int(status["idle_workers"]),
+        )

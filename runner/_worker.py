@@ -1,0 +1,232 @@
+"""The worker: one process per run, forked from the warm parent, running untrusted code.
+
+It receives one ``run`` message, contains itself (sandbox containment), compiles and loads the
+function under the sandbox policy, runs it with a ``nango`` object whose calls go back over the
+same socket, sends ``done``, and exits. It never serves a second run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import traceback
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import pydantic
+
+import sandbox
+from corral.errors import CompileError, RunFailure
+from runner import _protocol as protocol
+from runner._definitions import (
+    ActionDefinition,
+    ActionError,
+    Definition,
+    OnEventDefinition,
+    SyncDefinition,
+    create_action,
+    create_on_event,
+    create_sync,
+    describe,
+)
+from runner._response import HttpError, Response
+from runner._sdk import Nango
+from runner._values import to_json_value, validate_with
+
+SDK_MODULE: Mapping[str, object] = {
+    "create_sync": create_sync,
+    "create_action": create_action,
+    "create_on_event": create_on_event,
+    "ActionError": ActionError,
+    "HttpError": HttpError,
+    "Response": Response,
+}
+"""The content of the virtual ``nango`` module that function code imports."""
+
+_KINDS = {"sync": SyncDefinition, "action": ActionDefinition, "on_event": OnEventDefinition}
+
+
+class _Channel:
+    """Sends SDK calls to the runner and waits for each reply."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._next_id = 0
+
+    def call(self, method: str, args: dict[str, Any]) -> Any:
+        self._next_id += 1
+        protocol.send(self._sock, {"op": "call", "id": self._next_id, "method": method, "args": args})
+        reply = protocol.recv(self._sock)
+        if reply.get("ok"):
+            return reply.get("value")
+        error = reply.get("error") or {}
+        raise RunFailure(
+            str(error.get("type") or "script_internal_error"),
+            str(error.get("message") or "the call failed"),
+            payload=error.get("payload"),
+        )
+
+
+def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
+    """Serves one run on ``sock`` and exits the process."""
+    code = 0
+    try:
+        message = protocol.recv(sock)
+        result = serve(sock, message, containment)
+        protocol.send(sock, result)
+    except BaseException:  # noqa: BLE001 - the last line of defence of a dying worker
+        code = 70
+        try:
+            protocol.send(sock, _done_error(RunFailure("runner_error", traceback.format_exc(limit=3))))
+        except BaseException:  # noqa: BLE001, S110 - nothing left to tell
+            pass
+    os._exit(code)
+
+
+def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> dict[str, Any]:
+    """Runs the message's function and returns the ``done`` message."""
+    if containment is not None:
+        containment(message.get("limits") or {})
+    sandbox.reset_run_state()
+    files: dict[str, str] = dict(message.get("files") or {})
+    program: Any = None
+    try:
+        if message.get("mode") == "describe":
+            output = _describe_all(files, message.get("context") or {})
+        else:
+            program = sandbox.compile_program(files, str(message.get("entry")))
+            output = _run(program, message, _Channel(sock))
+        _check_violations()
+        return {"op": "done", "ok": True, "output": output}
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a typed error
+        return _done_error(_to_failure(exc, program))
+
+
+def _check_violations() -> None:
+    found = sandbox.violations()
+    if found:
+        first = found[0]
+        raise RunFailure(
+            "sandbox_violation",
+            f"the function broke a sandbox rule (even if it caught the error): {first.get('message')}",
+            payload={"violations": found[:20]},
+            file=str(first.get("file") or ""),
+            line=int(first.get("line") or 0),
+        )
+
+
+def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
+    context: Mapping[str, Any] = message.get("context") or {}
+    namespace = program.load(SDK_MODULE)
+    definition = find_definition(namespace, context.get("legacy"))
+    expected = _KINDS.get(str(message.get("kind")))
+    if expected is not None and not isinstance(definition, expected):
+        raise RunFailure(
+            "invalid_definition", f"the function is a {definition.kind}, not a {message.get('kind')}"
+        )
+    models = definition.models if isinstance(definition, SyncDefinition) else {}
+    checkpoint = definition.checkpoint if isinstance(definition, SyncDefinition) else None
+    nango = Nango(channel.call, context, models, checkpoint)
+    if isinstance(definition, ActionDefinition):
+        return _run_action(definition, nango, message.get("input"), bool(context.get("validate", True)))
+    if isinstance(definition, SyncDefinition) and context.get("webhook") is not None:
+        if definition.on_webhook is None:
+            raise RunFailure("invalid_definition", "the sync has no on_webhook handler")
+        definition.on_webhook(nango, message.get("input"))
+        return None
+    definition.exec(nango)
+    return None
+
+
+def _run_action(definition: ActionDefinition, nango: Nango, raw: Any, validate: bool) -> Any:
+    value = raw
+    if validate:
+        value = validate_with(definition.input, raw, error_type="invalid_action_input", what="the input")
+    output = definition.exec(nango, value)
+    if validate and definition.output is not None:
+        output = validate_with(
+            definition.output, output, error_type="invalid_action_output", what="the output"
+        )
+    return to_json_value(output, error_type="invalid_action_output", what="the output")
+
+
+class _LegacyDefinition:
+    """A legacy script: a plain ``fetch_data(nango)`` or ``run_action(nango, input)``."""
+
+
+def find_definition(namespace: Mapping[str, Any], legacy: Any = None) -> Definition:
+    """The one definition a function module binds (or a legacy script's entry, configured)."""
+    found = [v for v in namespace.values() if isinstance(v, SyncDefinition | ActionDefinition | OnEventDefinition)]
+    unique = list({id(v): v for v in found}.values())
+    if len(unique) == 1:
+        return unique[0]
+    if len(unique) > 1:
+        raise RunFailure("invalid_definition", "a function file must define exactly one function")
+    fetch, act = namespace.get("fetch_data"), namespace.get("run_action")
+    config = dict(legacy) if isinstance(legacy, Mapping) else {}
+    if callable(fetch):
+        return SyncDefinition(exec=fetch, frequency=str(config.get("frequency") or ""),
+                              version=str(config.get("version") or ""))  # fmt: skip
+    if callable(act):
+        return ActionDefinition(exec=act, version=str(config.get("version") or ""))
+    raise RunFailure(
+        "invalid_definition",
+        "no function defined: bind the result of create_sync, create_action or create_on_event "
+        "(or define fetch_data / run_action for a legacy script)",
+    )
+
+
+def _describe_all(files: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, Any]:
+    legacy = dict(context.get("legacy") or {})
+    out: dict[str, Any] = {}
+    for name in sorted(files):
+        if not name.endswith(".py"):
+            continue
+        namespace = sandbox.compile_program(files, name).load(SDK_MODULE)
+        try:
+            definition = find_definition(namespace, legacy.get(name))
+        except RunFailure:
+            continue  # a helper module, imported by the functions
+        described = describe(definition)
+        if name in legacy:
+            described["kind"] = str(legacy[name].get("kind") or described["kind"])
+            described["legacy"] = True
+        out[name] = described
+    return out
+
+
+def _to_failure(exc: BaseException, program: Any) -> RunFailure:
+    file, line = sandbox.locate_error(exc, program) if program is not None else ("", 0)
+    if isinstance(exc, RunFailure):
+        if not exc.file and file:
+            exc.file, exc.line = file, line
+        return exc
+    if isinstance(exc, CompileError):
+        return RunFailure("compile_error", exc.message, payload=exc.details.get("errors"))
+    if isinstance(exc, ActionError):
+        payload = to_json_value(exc.payload, error_type="action_script_failure", what="payload")
+        return RunFailure("action_script_failure", "the action raised ActionError",
+                          payload=payload, file=file, line=line)  # fmt: skip
+    if isinstance(exc, HttpError):
+        return RunFailure("script_http_error", str(exc), payload=exc.payload(), file=file, line=line)
+    if isinstance(exc, MemoryError):
+        return RunFailure("resource_exhausted", "the run ran out of memory",
+                          payload={"resource": "memory"}, file=file, line=line)  # fmt: skip
+    if isinstance(exc, RecursionError):
+        return RunFailure("resource_exhausted", "maximum recursion depth exceeded",
+                          payload={"resource": "recursion"}, file=file, line=line)  # fmt: skip
+    if isinstance(exc, pydantic.ValidationError):
+        return RunFailure("script_internal_error", f"validation failed: {exc.error_count()} errors",
+                          payload=exc.errors(include_url=False, include_input=False, include_context=False),
+                          file=file, line=line)  # fmt: skip
+    return RunFailure("script_internal_error", f"{type(exc).__name__}: {exc}", file=file, line=line)
+
+
+def _done_error(failure: RunFailure) -> dict[str, Any]:
+    try:
+        payload = to_json_value(failure.payload, error_type="x", what="payload")
+    except RunFailure:
+        payload = None
+    error = {"type": failure.code, "message": failure.message[:4000], "payload": payload,
+             "file": failure.file, "line": failure.line}  # fmt: skip
+    return {"op": "done", "ok": False, "error": error}
