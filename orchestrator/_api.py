@@ -179,7 +179,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         function = self._runs.function_for(env, cid, name, "action")
         spec = RunRequestSpec(env, function, cid, input_value)
         run = self._runs.start(spec)
-        if request.async_:
+        if getattr(request, "async"):
             self._runs.submit(spec, run)
             return pb.TriggerActionResponse(run_id=run.run_id)
         output = output_or_raise(self._runs.execute(spec, run))
@@ -200,7 +200,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             self._storage.reset_sync(env.id, cid, name, variant)
         spec = RunRequestSpec(env, function, cid, None, variant)
         run = self._runs.start(spec)
-        if request.async_:
+        if getattr(request, "async"):
             self._runs.submit(spec, run)
         else:
             output_or_raise(self._runs.execute(spec, run))

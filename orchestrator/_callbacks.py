@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -94,6 +95,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             base_url_override=request.base_url_override,
             decompress=request.decompress,
             response_type=request.response_type,
+            deadline=_deadline(context),
         )
         result = self._proxy.send(outbound, lambda: self._connections.proxy_target(scope))
         return pb.ProxyResponse(
@@ -237,6 +239,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = self._scope(context)
         value = _json.loads(request.input_json, what="input")
         return _value(self._trigger_nested(scope, request.action_name, value))
+
+
+def _deadline(context: grpc.ServicerContext) -> datetime | None:
+    remaining = context.time_remaining()
+    if remaining is None:
+        return None
+    return datetime.now(UTC) + timedelta(seconds=max(float(remaining), 0.0))
 
 
 def _object(message: pb.JsonValue, what: str) -> dict[str, Any]:

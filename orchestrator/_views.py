@@ -29,7 +29,7 @@ def _dump(value: object) -> str:
 def function_pb(row: FunctionRow) -> pb.FunctionInfo:
     """A deployed function."""
     return pb.FunctionInfo(
-        integration=row.integration_key, name=row.name, kind=KIND_ENUM.get(row.kind, 0),
+        integration=row.integration_key, name=row.name, kind=KIND_ENUM.get(row.kind, common_pb2.FUNCTION_KIND_UNSPECIFIED),
         version=row.version, description=row.description, config_json=_dump(row.config),
         code_hash=row.code_hash, deployed_at=_time(row.deployed_at),
     )  # fmt: skip
@@ -57,8 +57,8 @@ def connection_pb(row: Connection) -> pb.Connection:
 def run_pb(row: Run) -> pb.Run:
     """A run with its outcome."""
     message = pb.Run(
-        run_id=row.run_id, function_name=row.function_name, kind=KIND_ENUM.get(row.kind, 0),
-        connection_id=row.connection_id, state=RUN_STATES.get(row.state, 0),
+        run_id=row.run_id, function_name=row.function_name, kind=KIND_ENUM.get(row.kind, common_pb2.FUNCTION_KIND_UNSPECIFIED),
+        connection_id=row.connection_id, state=RUN_STATES.get(row.state, pb.RUN_STATE_UNSPECIFIED),
         input_json=row.input_json, output_json=row.output_json or "",
         created_at=_time(row.created_at), started_at=_time(row.started_at),
         finished_at=_time(row.finished_at), variant=row.variant,

@@ -1,0 +1,8 @@
+"""The orchestrator: the public API, storage, the outbound proxy and the runner pool."""
+
+from orchestrator._app import serve
+from orchestrator._sqlite import SqliteStorage
+from orchestrator._storage import Storage
+from orchestrator._tokens import RunScope, RunTokens
+
+__all__ = ["RunScope", "RunTokens", "SqliteStorage", "Storage", "serve"]
