@@ -1,14 +1,15 @@
 """The one place where corral errors become gRPC statuses, and back.
 
 A status carries a ``google.rpc.ErrorInfo`` detail: ``reason`` is the error's code, ``domain`` is
-"corral", and ``metadata`` holds ``retryable`` and the JSON ``details``.
+"corral", and ``metadata`` holds ``retryable``, the JSON ``details`` and ``run_failure`` ("true"
+when a run ended with that error, whose payload, file and line are then in the details).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
@@ -32,6 +33,8 @@ _STATUS_OF: tuple[tuple[type[errors.CorralError], int], ...] = (
 
 _CLASS_OF: dict[int, type[errors.CorralError]] = {code: cls for cls, code in _STATUS_OF}
 
+_CLASS_BY_REASON: dict[str, type[errors.CorralError]] = {"compile_error": errors.CompileError}
+
 _RUN_STATUS: dict[str, int] = {
     "invalid_action_input": code_pb2.INVALID_ARGUMENT,
     "execution_timeout": code_pb2.DEADLINE_EXCEEDED,
@@ -48,7 +51,7 @@ def status_code_of(err: errors.CorralError) -> int:
     for cls, code in _STATUS_OF:
         if isinstance(err, cls):
             return code
-    return code_pb2.INTERNAL
+    return int(code_pb2.INTERNAL)
 
 
 def to_status(err: errors.CorralError) -> grpc.Status:
@@ -62,6 +65,7 @@ def to_status(err: errors.CorralError) -> grpc.Status:
         metadata={
             "retryable": "true" if err.retryable else "false",
             "details": json.dumps(details, default=str),
+            "run_failure": "true" if isinstance(err, errors.RunFailure) else "false",
         },
     )
     packed = any_pb2.Any()
@@ -87,8 +91,8 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
         )
     details = json.loads(info.metadata.get("details", "{}") or "{}")
     retryable = info.metadata.get("retryable") == "true"
-    cls = _CLASS_OF.get(status.code if status else -1, errors.CorralError)
-    if cls is errors.RunFailure or info.reason in errors.RUN_ERROR_TYPES:
+    cls = _CLASS_BY_REASON.get(info.reason) or _CLASS_OF.get(status.code if status else -1, errors.CorralError)
+    if info.metadata.get("run_failure") == "true":
         return errors.RunFailure(
             info.reason,
             message or "",
@@ -112,14 +116,22 @@ def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo
     return None
 
 
-class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+if TYPE_CHECKING:
+    _Interceptor = grpc.ServerInterceptor[Any, Any]
+    _MethodHandler = grpc.RpcMethodHandler[Any, Any]
+else:
+    _Interceptor = grpc.ServerInterceptor
+    _MethodHandler = grpc.RpcMethodHandler
+
+
+class ErrorInterceptor(_Interceptor):
     """Turns CorralError into its status and anything unexpected into INTERNAL, logged."""
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], _MethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> _MethodHandler | None:
         handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
@@ -132,7 +144,7 @@ class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             except errors.CorralError as err:
                 abort(context, err)
             except Exception:
-                if context.code() is not None:  # the handler aborted the call itself
+                if getattr(context, "code", lambda: None)() is not None:  # the handler aborted itself
                     raise
                 _log.exception("unhandled error", method=method)
                 abort(context, errors.CorralError("internal error; see the server log"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent import futures
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +17,15 @@ Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
 """(add_XServicer_to_server, servicer, full service name)."""
 
 
-class UnaryWrapper(grpc.ServerInterceptor):  # type: ignore[misc]
+if TYPE_CHECKING:
+    Interceptor = grpc.ServerInterceptor[Any, Any]
+    MethodHandler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Interceptor = grpc.ServerInterceptor
+    MethodHandler = grpc.RpcMethodHandler
+
+
+class UnaryWrapper(Interceptor):
     """Base for interceptors that wrap each unary call in the thread that serves it."""
 
     def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
@@ -26,9 +34,9 @@ class UnaryWrapper(grpc.ServerInterceptor):  # type: ignore[misc]
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], MethodHandler | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> MethodHandler | None:
         handler = continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
@@ -43,7 +51,7 @@ def build_server(
     registrations: Sequence[Registration],
     *,
     max_workers: int = 64,
-    interceptors: Sequence[grpc.ServerInterceptor] = (),
+    interceptors: Sequence[Interceptor] = (),
     max_message_bytes: int = 64 << 20,
 ) -> tuple[grpc.Server, health.HealthServicer]:
     """A server with the given services, health checking and reflection on.

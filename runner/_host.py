@@ -75,6 +75,7 @@ class Outcome:
     output: Any = None
     error: Mapping[str, Any] | None = None
     duration_seconds: float = 0.0
+    worker_pid: int = 0
 
 
 class RunnerHost:
@@ -104,6 +105,7 @@ class RunnerHost:
             worker = self._running.get(run_id)
         if worker is None:
             return False
+        worker.cancelled = True
         worker.kill()
         return True
 
@@ -123,7 +125,7 @@ class RunnerHost:
             with self._lock:
                 self._running.pop(job.run_id, None)
             worker.close()
-        return Outcome(outcome.ok, outcome.output, outcome.error, time.monotonic() - started)
+        return Outcome(outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid)
 
     def _converse(self, worker: Worker, job: Job, handler: CallbackHandler, deadline: float) -> Outcome:
         while True:
@@ -134,8 +136,14 @@ class RunnerHost:
             try:
                 worker.sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 message = protocol.recv(worker.sock, job.max_output_bytes)
-            except (protocol.ChannelClosed, OSError, ValueError):
+            except TimeoutError:
+                worker.kill()
+                return _timeout(job)
+            except (protocol.ChannelClosed, OSError):
                 return self._died(worker, job, deadline)
+            except ValueError:
+                worker.kill()
+                return Outcome(ok=False, error=_error("runner_error", "the worker sent a malformed message"))
             except RunFailure as failure:
                 worker.kill()
                 return Outcome(ok=False, error=failure.to_dict())
@@ -148,11 +156,13 @@ class RunnerHost:
             protocol.send(worker.sock, _answer(handler, message, deadline))
 
     def _died(self, worker: Worker, job: Job, deadline: float) -> Outcome:
-        if worker.killed and time.monotonic() >= deadline:
-            return _timeout(job)
-        if worker.killed:
+        if worker.cancelled:
             return Outcome(ok=False, error=_error("execution_cancelled", "the run was cancelled"))
+        if time.monotonic() >= deadline:
+            return _timeout(job)
         status = self._pool.wait_status(worker.pid, 5.0)
+        if status is None:
+            worker.kill()
         return Outcome(ok=False, error=classify_exit(status, job))
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ class Worker:
     sock: socket.socket
     pidfd: int
     killed: bool = False
+    cancelled: bool = False
     _closed: bool = field(default=False, repr=False)
 
     def kill(self) -> None:

@@ -66,12 +66,12 @@ def _serve(ctrl: socket.socket, contain: Contain | None) -> None:
     children: set[int] = set()
     try:
         while True:
-            ready, _, _ = select.select([ctrl, wake_r], [], [])
+            ready, _, _ = select.select([ctrl.fileno(), wake_r], [], [])
             if wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
             _reap(ctrl, children)
-            if ctrl in ready and not _command(ctrl, contain, children):
+            if ctrl.fileno() in ready and not _command(ctrl, contain, children):
                 return
     finally:
         for pid in children:

@@ -61,3 +61,5 @@ def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -1,0 +1,30 @@
+"""The sandbox: RestrictedPython policy, allowed modules and (elsewhere) OS containment.
+
+The language layer compiles customer function files under a policy and runs them with guards::
+
+    program = compile_program({"create_issue.py": source}, "create_issue.py")
+    reset_run_state()
+    namespace = program.load(sdk)            # sdk: the content of the virtual `nango` module
+    ...                                      # call the function bound in the namespace
+    if violations(): ...                     # fail the run, even if the code caught the error
+
+RestrictedPython is not a security boundary on its own: the worker's process and kernel limits
+are the other layers (see DESIGN.md, "Isolation").
+"""
+
+from sandbox._compile import check_sources, compile_program
+from sandbox._errors import Violation, reset_run_state, violations
+from sandbox._execute import Program, locate_error
+from sandbox._policy import DEFAULT_POLICY, Policy
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "Policy",
+    "Program",
+    "Violation",
+    "check_sources",
+    "compile_program",
+    "locate_error",
+    "reset_run_state",
+    "violations",
+]

@@ -1,0 +1,148 @@
+"""The runner host: a fresh worker per run, every way a worker ends becomes a typed error."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runner._host import Job, RunnerHost
+from runner._warm import warm
+
+ACTION = (
+    "from nango import create_action\n"
+    "def run(nango, input):\n"
+    "{body}\n"
+    "action = create_action(description='t', exec=run)\n"
+)
+
+
+def _job(body: str, **limits: Any) -> Job:
+    source = ACTION.format(body="\n".join("    " + line for line in body.splitlines()))
+    return Job(run_id=f"r-{os.urandom(4).hex()}", kind="action", function_name="f", entry="f.py",
+               files={"f.py": source}, input={"n": 2}, **limits)  # fmt: skip
+
+
+class Recorder:
+    """A callback handler that records calls and answers from a table."""
+
+    def __init__(self, answers: dict[str, Any] | None = None) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.answers = answers or {}
+
+    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+        self.calls.append((method, args))
+        return self.answers.get(method)
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[RunnerHost]:
+    from runner._containment import make_containment  # noqa: PLC0415
+
+    contain, layers = make_containment(strict=False)
+    runner_host = RunnerHost(contain, warm, prewarm=1, layers=layers)
+    yield runner_host
+    runner_host.close()
+
+
+def test_action_output_and_sdk_calls(host: RunnerHost) -> None:
+    handler = Recorder({"get_metadata": {"a": 1}})
+    outcome = host.execute(_job("nango.log('hi')\nreturn {'m': nango.get_metadata(), 'n': input['n']}"), handler)
+    assert outcome.ok, outcome.error
+    assert outcome.output == {"m": {"a": 1}, "n": 2}
+    assert [c[0] for c in handler.calls] == ["log", "get_metadata"]
+
+
+def test_every_run_gets_a_new_worker(host: RunnerHost) -> None:
+    pids = {host.execute(_job("return 1"), Recorder()).worker_pid for _ in range(3)}
+    assert len(pids) == 3
+    assert os.getpid() not in pids
+
+
+def test_wall_clock_limit_kills_the_worker(host: RunnerHost) -> None:
+    outcome = host.execute(_job("while True:\n    pass", wall_seconds=0.5), Recorder())
+    assert not outcome.ok
+    assert outcome.error is not None
+    assert outcome.error["type"] == "execution_timeout"
+    assert host.execute(_job("return 'still fine'"), Recorder()).output == "still fine"
+
+
+def test_cpu_limit_is_resource_exhausted(host: RunnerHost) -> None:
+    outcome = host.execute(_job("while True:\n    pass", cpu_seconds=1, wall_seconds=20), Recorder())
+    assert outcome.error is not None
+    assert outcome.error["type"] == "resource_exhausted"
+    assert outcome.error["payload"]["resource"] in {"cpu", "memory_or_cpu"}
+
+
+def test_memory_limit_is_resource_exhausted(host: RunnerHost) -> None:
+    body = "blocks = []\nwhile True:\n    blocks.append('x' * 10_000_000)"
+    outcome = host.execute(_job(body, memory_bytes=300 << 20), Recorder())
+    assert outcome.error is not None
+    assert outcome.error["type"] == "resource_exhausted"
+
+
+def test_output_over_the_limit_is_resource_exhausted(host: RunnerHost) -> None:
+    outcome = host.execute(_job("return 'x' * 2_000_000", max_output_bytes=1_000_000), Recorder())
+    assert outcome.error is not None
+    assert outcome.error["type"] == "resource_exhausted"
+    assert outcome.error["payload"]["resource"] == "output"
+
+
+def test_sdk_call_failure_reaches_the_function_as_typed_error(host: RunnerHost) -> None:
+    from corral.errors import RunFailure  # noqa: PLC0415
+
+    class Failing(Recorder):
+        def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+            raise RunFailure("script_network_error", "refused", payload={"code": "ECONNREFUSED"})
+
+    outcome = host.execute(_job("nango.get(endpoint='/x')"), Failing())
+    assert outcome.error is not None
+    assert outcome.error["type"] == "script_network_error"
+    assert outcome.error["payload"] == {"code": "ECONNREFUSED"}
+
+
+def test_a_crashing_worker_is_a_typed_error_and_the_host_survives() -> None:
+    def crash(sock: socket.socket, limits: dict[str, Any]) -> None:
+        faulthandler.disable()  # pytest's handler, inherited through fork, would print a trace
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    crashing = RunnerHost(crash, warm, prewarm=0)
+    try:
+        outcome = crashing.execute(_job("return 1"), Recorder())
+        assert outcome.error is not None
+        assert outcome.error["type"] == "script_internal_error"
+        assert "SIGSEGV" in outcome.error["message"]
+    finally:
+        crashing.close()
+
+
+def test_a_worker_sending_garbage_is_a_runner_error() -> None:
+    def garbage(sock: socket.socket, limits: dict[str, Any]) -> None:
+        sock.sendall(b"\x00\x00\x00\x05nope!")
+        os._exit(0)
+
+    host = RunnerHost(garbage, warm, prewarm=0)
+    try:
+        outcome = host.execute(_job("return 1"), Recorder())
+        assert not outcome.ok
+        assert outcome.error is not None
+        assert outcome.error["type"] in {"runner_error", "script_internal_error"}
+    finally:
+        host.close()
+
+
+def test_cancel_kills_a_run_in_progress(host: RunnerHost) -> None:
+    import threading  # noqa: PLC0415
+
+    job = _job("while True:\n    pass", wall_seconds=30)
+    timer = threading.Timer(0.5, lambda: host.cancel(job.run_id))
+    timer.start()
+    outcome = host.execute(job, Recorder())
+    timer.join()
+    assert outcome.error is not None
+    assert outcome.error["type"] == "execution_cancelled"

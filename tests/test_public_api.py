@@ -1,0 +1,16 @@
+"""Every package re-exports a sorted ``__all__`` of names that exist."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize("package", ["corral", "runner", "orchestrator", "sandbox"])
+def test_all_is_sorted_and_importable(package: str) -> None:
+    module = importlib.import_module(package)
+    names = list(module.__all__)
+    assert names == sorted(names)
+    for name in names:
+        assert hasattr(module, name), name
