@@ -26,8 +26,11 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", help="Address to listen on [CORRAL_HOST, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_PORT, default 7700].")
-@click.option("--data-dir", type=click.Path(path_type=pathlib.Path),
-              help="Where the store lives [CORRAL_DATA_DIR, default ./.corral].")  # fmt: skip
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=pathlib.Path),
+    help="Where the store lives [CORRAL_DATA_DIR, default ./.corral].",
+)
 def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> None:
     """Start the orchestrator with an embedded SQLite store and a local runner pool.
 
@@ -35,7 +38,9 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
     Stops cleanly on Ctrl-C or SIGTERM; in-flight runs get a grace period. Logs are JSON lines
     on standard error. Every option is also a CORRAL_* setting.
     """
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
+    }
     from orchestrator._app import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
     run_serve(ServeSettings(**overrides))  # type: ignore[arg-type]
@@ -45,12 +50,23 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
 @click.option("--host", help="Address to listen on [CORRAL_RUNNER_HOST].")
 @click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_RUNNER_PORT].")
 @click.option("--callbacks", help="The orchestrator's callback address [CORRAL_RUNNER_CALLBACKS].")
-@click.option("--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here.")
+@click.option(
+    "--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here."
+)
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
-def runner(host: str | None, port: int | None, callbacks: str | None, port_file: pathlib.Path | None,
-           log_format: str) -> None:  # fmt: skip
+def runner(
+    host: str | None,
+    port: int | None,
+    callbacks: str | None,
+    port_file: pathlib.Path | None,
+    log_format: str,
+) -> None:
     """Start a runner host alone (for other machines): a warm parent and the Runner API."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "callbacks": callbacks}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"host": host, "port": port, "callbacks": callbacks}.items()
+        if v is not None
+    }
     settings = RunnerSettings(**overrides)  # type: ignore[arg-type]
     if not settings.callbacks:
         raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
@@ -66,8 +82,11 @@ def env() -> None:
 
 @env.command("create")
 @click.argument("name")
-@click.option("--data-dir", type=click.Path(path_type=pathlib.Path),
-              help="The store's directory [CORRAL_DATA_DIR, default ./.corral].")  # fmt: skip
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=pathlib.Path),
+    help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
+)
 @reports_errors
 def env_create(name: str, data_dir: pathlib.Path | None) -> None:
     """Create environment NAME and print its secret key (shown only this once)."""

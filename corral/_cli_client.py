@@ -27,7 +27,9 @@ def with_client(func: F) -> F:
     @click.option("--json", "compact", is_flag=True, help="Print compact one-line JSON.")
     @reports_errors
     @wraps(func)
-    def wrapper(*args: Any, server: str | None, secret_key: str | None, compact: bool, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, server: str | None, secret_key: str | None, compact: bool, **kwargs: Any
+    ) -> Any:
         settings = ClientSettings()
         key = secret_key or settings.secret_key.get_secret_value()
         if not key:
@@ -58,11 +60,19 @@ def read_folder(folder: pathlib.Path) -> dict[str, str]:
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=pathlib.Path))
 @click.option("--integration", help="Integration key (default: the folder's name).")
-@click.option("--legacy-config", type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
-              help="JSON file: legacy script file name -> {kind, frequency, ...}.")  # fmt: skip
+@click.option(
+    "--legacy-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+    help="JSON file: legacy script file name -> {kind, frequency, ...}.",
+)
 @with_client
-def deploy(client: Client, compact: bool, folder: pathlib.Path, integration: str | None,
-           legacy_config: pathlib.Path | None) -> None:  # fmt: skip
+def deploy(
+    client: Client,
+    compact: bool,
+    folder: pathlib.Path,
+    integration: str | None,
+    legacy_config: pathlib.Path | None,
+) -> None:
     """Deploy the functions of one integration FOLDER (its .py files) to the environment.
 
     Every file is compiled under the sandbox policy first; on an error (reported with file and
@@ -86,16 +96,30 @@ def integration() -> None:
 @click.argument("unique_key")
 @click.option("--provider", help="Provider name (default: the key).")
 @click.option("--base-url", default="", help="The API's base URL.")
-@click.option("--auth-mode", type=click.Choice(["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"]), default="NONE")
+@click.option(
+    "--auth-mode",
+    type=click.Choice(["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"]),
+    default="NONE",
+)
 @click.option("--auth-config", help='JSON: e.g. {"header": "X-Api-Key", "format": "{api_key}"}.')
 @with_client
-def integration_create(client: Client, compact: bool, unique_key: str, provider: str | None, base_url: str,
-                       auth_mode: str, auth_config: str | None) -> None:  # fmt: skip
+def integration_create(
+    client: Client,
+    compact: bool,
+    unique_key: str,
+    provider: str | None,
+    base_url: str,
+    auth_mode: str,
+    auth_config: str | None,
+) -> None:
     """Create or update the integration UNIQUE_KEY."""
     request = pb.CreateIntegrationRequest(
-        unique_key=unique_key, provider=provider or "", base_url=base_url, auth_mode=auth_mode,
+        unique_key=unique_key,
+        provider=provider or "",
+        base_url=base_url,
+        auth_mode=auth_mode,
         auth_config_json=_json_arg(auth_config, "--auth-config"),
-    )  # fmt: skip
+    )
     emit(client.call("CreateIntegration", request), compact)
 
 
@@ -107,25 +131,39 @@ def connection() -> None:
 @connection.command("create")
 @click.option("--integration", required=True, help="The integration key.")
 @click.option("--id", "connection_id", default="", help="Connection id (generated if absent).")
-@click.option("--api-key", help="Shortcut for --credentials '{\"type\": \"API_KEY\", \"api_key\": ...}'.")
-@click.option("--credentials", help="Credentials as JSON, with a type (API_KEY, BASIC, BEARER, OAUTH2).")
+@click.option(
+    "--api-key", help='Shortcut for --credentials \'{"type": "API_KEY", "api_key": ...}\'.'
+)
+@click.option(
+    "--credentials", help="Credentials as JSON, with a type (API_KEY, BASIC, BEARER, OAUTH2)."
+)
 @click.option("--base-url", default="", help="Base URL for this connection only.")
 @click.option("--metadata", help="Metadata as a JSON object.")
 @click.option("--config", "connection_config", help="connection_config as a JSON object.")
 @with_client
-def connection_create(client: Client, compact: bool, integration: str, connection_id: str,
-                      api_key: str | None, credentials: str | None, base_url: str,
-                      metadata: str | None, connection_config: str | None) -> None:  # fmt: skip
+def connection_create(
+    client: Client,
+    compact: bool,
+    integration: str,
+    connection_id: str,
+    api_key: str | None,
+    credentials: str | None,
+    base_url: str,
+    metadata: str | None,
+    connection_config: str | None,
+) -> None:
     """Create a connection with its credentials."""
     if api_key and credentials:
         raise click.UsageError("give --api-key or --credentials, not both")
     creds = json.dumps({"type": "API_KEY", "api_key": api_key}) if api_key else credentials
     request = pb.CreateConnectionRequest(
-        integration=integration, connection_id=connection_id,
-        credentials_json=_json_arg(creds, "--credentials"), base_url=base_url,
+        integration=integration,
+        connection_id=connection_id,
+        credentials_json=_json_arg(creds, "--credentials"),
+        base_url=base_url,
         metadata_json=_json_arg(metadata, "--metadata"),
         connection_config_json=_json_arg(connection_config, "--config"),
-    )  # fmt: skip
+    )
     emit(client.call("CreateConnection", request), compact)
 
 
@@ -134,7 +172,9 @@ def connection_create(client: Client, compact: bool, integration: str, connectio
 @with_client
 def connection_list(client: Client, compact: bool, integration: str) -> None:
     """List connections."""
-    emit(client.call("ListConnections", pb.ListConnectionsRequest(integration=integration)), compact)
+    emit(
+        client.call("ListConnections", pb.ListConnectionsRequest(integration=integration)), compact
+    )
 
 
 @connection.command("delete")
@@ -142,7 +182,10 @@ def connection_list(client: Client, compact: bool, integration: str) -> None:
 @with_client
 def connection_delete(client: Client, compact: bool, connection_id: str) -> None:
     """Delete a connection with its records."""
-    emit(client.call("DeleteConnection", pb.DeleteConnectionRequest(connection_id=connection_id)), compact)
+    emit(
+        client.call("DeleteConnection", pb.DeleteConnectionRequest(connection_id=connection_id)),
+        compact,
+    )
 
 
 @click.group()
@@ -156,15 +199,17 @@ def trigger() -> None:
 @click.option("--input", "input_json", default="", help="The input as JSON.")
 @click.option("--async", "run_async", is_flag=True, help="Return the run id at once.")
 @with_client
-def trigger_action(client: Client, compact: bool, name: str, connection_id: str, input_json: str,
-                   run_async: bool) -> None:  # fmt: skip
+def trigger_action(
+    client: Client, compact: bool, name: str, connection_id: str, input_json: str, run_async: bool
+) -> None:
     """Run action NAME for a connection and print its output as JSON.
 
     A failure prints {"error_type", "payload", "message"} on standard error and exits 1.
     """
-    request = pb.TriggerActionRequest(action_name=name, connection_id=connection_id,
-                                      input_json=_json_arg(input_json, "--input"))  # fmt: skip
-    setattr(request, "async", run_async)  # noqa: B010 - 'async' is a keyword in Python
+    request = pb.TriggerActionRequest(
+        action_name=name, connection_id=connection_id, input_json=_json_arg(input_json, "--input")
+    )
+    setattr(request, "async", run_async)
     response = client.call("TriggerAction", request)
     emit({"run_id": response.run_id} if run_async else json.loads(response.output_json), compact)
 
@@ -176,11 +221,20 @@ def trigger_action(client: Client, compact: bool, name: str, connection_id: str,
 @click.option("--reset", is_flag=True, help="Clear the checkpoint first.")
 @click.option("--async", "run_async", is_flag=True, help="Return the run id at once.")
 @with_client
-def trigger_sync(client: Client, compact: bool, name: str, connection_id: str, variant: str,
-                 reset: bool, run_async: bool) -> None:  # fmt: skip
+def trigger_sync(
+    client: Client,
+    compact: bool,
+    name: str,
+    connection_id: str,
+    variant: str,
+    reset: bool,
+    run_async: bool,
+) -> None:
     """Run sync NAME for a connection now."""
-    request = pb.TriggerSyncRequest(sync_name=name, connection_id=connection_id, variant=variant, reset=reset)
-    setattr(request, "async", run_async)  # noqa: B010 - 'async' is a keyword in Python
+    request = pb.TriggerSyncRequest(
+        sync_name=name, connection_id=connection_id, variant=variant, reset=reset
+    )
+    setattr(request, "async", run_async)
     emit({"run_id": client.call("TriggerSync", request).run_id}, compact)
 
 
@@ -191,7 +245,9 @@ def trigger_sync(client: Client, compact: bool, name: str, connection_id: str, v
 @with_client
 def runs(client: Client, compact: bool, connection_id: str, function_name: str, limit: int) -> None:
     """List runs, newest first."""
-    request = pb.ListRunsRequest(connection_id=connection_id, function_name=function_name, limit=limit)
+    request = pb.ListRunsRequest(
+        connection_id=connection_id, function_name=function_name, limit=limit
+    )
     emit(client.call("ListRuns", request), compact)
 
 
@@ -214,15 +270,35 @@ def logs(client: Client, compact: bool, run_id: str) -> None:
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--filter", "filter_", default="", help="added,updated,deleted")
 @with_client
-def records(client: Client, compact: bool, connection_id: str, model: str, variant: str, cursor: str,
-            modified_after: str, limit: int, filter_: str) -> None:  # fmt: skip
+def records(
+    client: Client,
+    compact: bool,
+    connection_id: str,
+    model: str,
+    variant: str,
+    cursor: str,
+    modified_after: str,
+    limit: int,
+    filter_: str,
+) -> None:
     """List a connection's records of one model, with _nango_metadata."""
     request = pb.ListRecordsRequest(
-        connection_id=connection_id, model=model, variant=variant, cursor=cursor,
-        modified_after=modified_after, limit=limit, filter=filter_,
-    )  # fmt: skip
+        connection_id=connection_id,
+        model=model,
+        variant=variant,
+        cursor=cursor,
+        modified_after=modified_after,
+        limit=limit,
+        filter=filter_,
+    )
     response = client.call("ListRecords", request)
-    emit({"records": [json.loads(r.json) for r in response.records], "next_cursor": response.next_cursor}, compact)
+    emit(
+        {
+            "records": [json.loads(r.json) for r in response.records],
+            "next_cursor": response.next_cursor,
+        },
+        compact,
+    )
 
 
 def _message(message: Any) -> dict[str, Any]:

@@ -24,9 +24,13 @@ def _json_option(text: str | None, what: str) -> Any:
 
 
 def dryrun_result(
-    path: pathlib.Path, input_value: Any, metadata: Any, fixture_path: pathlib.Path | None,
-    checkpoint: Any = None, variant: str = "base",
-) -> dict[str, Any]:  # fmt: skip
+    path: pathlib.Path,
+    input_value: Any,
+    metadata: Any,
+    fixture_path: pathlib.Path | None,
+    checkpoint: Any = None,
+    variant: str = "base",
+) -> dict[str, Any]:
     """Runs the function file at ``path`` offline; returns the result object that is printed."""
     from runner._containment import make_containment  # noqa: PLC0415 - the heavy imports
     from runner._fixtures import Fixture  # noqa: PLC0415
@@ -44,16 +48,26 @@ def dryrun_result(
     contain, _ = make_containment(strict=False)
     host = RunnerHost(contain, warm, prewarm=0)
     try:
-        job = Job(run_id="dryrun-" + uuid.uuid4().hex[:12], kind="", function_name=path.stem,
-                  entry=path.name, files=files, input=input_value,
-                  context={"variant": variant, "log_level": "debug"})  # fmt: skip
+        job = Job(
+            run_id="dryrun-" + uuid.uuid4().hex[:12],
+            kind="",
+            function_name=path.stem,
+            entry=path.name,
+            files=files,
+            input=input_value,
+            context={"variant": variant, "log_level": "debug"},
+        )
         outcome = host.execute(job, handler)
     finally:
         host.close()
     return {
-        "ok": outcome.ok, "output": outcome.output, "records": handler.records,
-        "deleted": handler.deleted, "logs": handler.logs, "error": outcome.error,
-    }  # fmt: skip
+        "ok": outcome.ok,
+        "output": outcome.output,
+        "records": handler.records,
+        "deleted": handler.deleted,
+        "logs": handler.logs,
+        "error": outcome.error,
+    }
 
 
 @click.command()
@@ -62,10 +76,21 @@ def dryrun_result(
 @click.option("--metadata", "metadata_json", help="The connection's metadata as a JSON object.")
 @click.option("--checkpoint", "checkpoint_json", help="The checkpoint to start from, as JSON.")
 @click.option("--variant", default="base", show_default=True, help="The sync variant.")
-@click.option("--fixture", type=click.Path(path_type=pathlib.Path), help="A *.test.json file of recorded responses.")
+@click.option(
+    "--fixture",
+    type=click.Path(path_type=pathlib.Path),
+    help="A *.test.json file of recorded responses.",
+)
 @click.option("--json", "compact", is_flag=True, help="Print the result as one line of JSON.")
-def dryrun(file: pathlib.Path, input_json: str | None, metadata_json: str | None, checkpoint_json: str | None,
-           variant: str, fixture: pathlib.Path | None, compact: bool) -> None:  # fmt: skip
+def dryrun(
+    file: pathlib.Path,
+    input_json: str | None,
+    metadata_json: str | None,
+    checkpoint_json: str | None,
+    variant: str,
+    fixture: pathlib.Path | None,
+    compact: bool,
+) -> None:
     """Run the function in FILE offline, through the same runner, worker and sandbox as production.
 
     No server and no connection: requests are answered from --fixture (recorded responses in the
@@ -78,11 +103,17 @@ def dryrun(file: pathlib.Path, input_json: str | None, metadata_json: str | None
         if fixture is not None and not fixture.is_file():
             raise InvalidRequest(f"fixture {fixture} does not exist", code="invalid_file")
         result = dryrun_result(
-            file, _json_option(input_json, "--input"), _json_option(metadata_json, "--metadata"),
-            fixture, _json_option(checkpoint_json, "--checkpoint"), variant,
-        )  # fmt: skip
+            file,
+            _json_option(input_json, "--input"),
+            _json_option(metadata_json, "--metadata"),
+            fixture,
+            _json_option(checkpoint_json, "--checkpoint"),
+            variant,
+        )
     except CorralError as err:
-        click.echo(json.dumps({"ok": False, "error": {"type": err.code, "message": err.message}}), err=True)
+        click.echo(
+            json.dumps({"ok": False, "error": {"type": err.code, "message": err.message}}), err=True
+        )
         sys.exit(EXIT_USAGE)
     emit(result, compact)
     sys.exit(0 if result["ok"] else EXIT_FAILED)

@@ -30,7 +30,11 @@ def emit(value: Any, compact: bool = False) -> None:
 def error_json(err: CorralError) -> dict[str, Any]:
     """An error as the commands print it; a run failure in the seed's shape."""
     if isinstance(err, RunFailure):
-        out: dict[str, Any] = {"error_type": err.code, "payload": err.payload, "message": err.message}
+        out: dict[str, Any] = {
+            "error_type": err.code,
+            "payload": err.payload,
+            "message": err.message,
+        }
         if err.file:
             out |= {"file": err.file, "line": err.line}
         if err.details.get("run_id"):

@@ -9,7 +9,10 @@ import grpc
 from corral import _grpc_errors
 from corral.v1 import orchestrator_pb2_grpc
 
-_OPTIONS = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 << 20),
+    ("grpc.max_send_message_length", 64 << 20),
+]
 
 
 class Client:
@@ -28,8 +31,9 @@ class Client:
             CorralError: the server's typed error.
         """
         try:
-            return getattr(self._stub, rpc)(request, metadata=self._metadata,
-                                            timeout=timeout or self._timeout)  # fmt: skip
+            return getattr(self._stub, rpc)(
+                request, metadata=self._metadata, timeout=timeout or self._timeout
+            )
         except grpc.RpcError as exc:
             raise _grpc_errors.from_rpc_error(exc) from None
 

@@ -91,7 +91,9 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
         )
     details = json.loads(info.metadata.get("details", "{}") or "{}")
     retryable = info.metadata.get("retryable") == "true"
-    cls = _CLASS_BY_REASON.get(info.reason) or _CLASS_OF.get(status.code if status else -1, errors.CorralError)
+    cls = _CLASS_BY_REASON.get(info.reason) or _CLASS_OF.get(
+        status.code if status else -1, errors.CorralError
+    )
     if info.metadata.get("run_failure") == "true":
         return errors.RunFailure(
             info.reason,
@@ -144,7 +146,9 @@ class ErrorInterceptor(_Interceptor):
             except errors.CorralError as err:
                 abort(context, err)
             except Exception:
-                if getattr(context, "code", lambda: None)() is not None:  # the handler aborted itself
+                if (
+                    getattr(context, "code", lambda: None)() is not None
+                ):  # the handler aborted itself
                     raise
                 _log.exception("unhandled error", method=method)
                 abort(context, errors.CorralError("internal error; see the server log"))

@@ -13,8 +13,13 @@ import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ISSUES = [
-    {"id": 1000 + n, "number": n, "title": f"Issue {n}", "state": "open",
-     "html_url": f"https://github.example/acme/app/issues/{n}"}
+    {
+        "id": 1000 + n,
+        "number": n,
+        "title": f"Issue {n}",
+        "state": "open",
+        "html_url": f"https://github.example/acme/app/issues/{n}",
+    }
     for n in range(1, 6)
 ]
 
@@ -35,15 +40,22 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         payload = json.loads(self.rfile.read(length) or b"{}")
         number = 42
-        self._send(201, {"id": 9000 + number, "number": number, "title": payload.get("title"),
-                         "html_url": f"https://github.example{self.path}/{number}"})
+        self._send(
+            201,
+            {
+                "id": 9000 + number,
+                "number": number,
+                "title": payload.get("title"),
+                "html_url": f"https://github.example{self.path}/{number}",
+            },
+        )
 
     def do_GET(self) -> None:
         print("authorization:", self.headers.get("authorization"), flush=True)
         page = 2 if "page=2" in self.path else 1
         base = self.path.split("?")[0]
-        headers = {} if page == 2 else {
-            "link": f'<http://{self.headers["host"]}{base}?state=all&per_page=100&page=2>; rel="next"'}
+        next_url = f"http://{self.headers['host']}{base}?state=all&per_page=100&page=2"
+        headers = {} if page == 2 else {"link": f'<{next_url}>; rel="next"'}
         self._send(200, ISSUES[:3] if page == 1 else ISSUES[3:], headers)
 
     def log_message(self, *args: object) -> None:

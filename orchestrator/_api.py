@@ -46,17 +46,19 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     # ---- functions ----
 
-    def Deploy(self, request: pb.DeployRequest, context: grpc.ServicerContext) -> pb.DeployResponse:  # noqa: N802
+    def Deploy(self, request: pb.DeployRequest, context: grpc.ServicerContext) -> pb.DeployResponse:
         """Compiles, describes and stores an integration's functions."""
         env = current_environment()
-        legacy = {name: _json.loads_object(text, what=f"legacy_config_json[{name}]")
-                  for name, text in request.legacy_config_json.items()}  # fmt: skip
+        legacy = {
+            name: _json.loads_object(text, what=f"legacy_config_json[{name}]")
+            for name, text in request.legacy_config_json.items()
+        }
         rows = self._deployer.deploy(env, request.integration, dict(request.files), legacy)
         return pb.DeployResponse(functions=[function_pb(r) for r in rows])
 
     def ListFunctions(
         self, request: pb.ListFunctionsRequest, context: grpc.ServicerContext
-    ) -> pb.ListFunctionsResponse:  # noqa: N802
+    ) -> pb.ListFunctionsResponse:
         """The deployed functions (of one integration, if given)."""
         rows: list[FunctionRow] = self._storage.list_functions(
             current_environment().id, request.integration or None
@@ -67,7 +69,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def CreateIntegration(
         self, request: pb.CreateIntegrationRequest, context: grpc.ServicerContext
-    ) -> pb.Integration:  # noqa: N802
+    ) -> pb.Integration:
         """Creates or updates an integration."""
         env = current_environment()
         auth_mode = (request.auth_mode or "NONE").upper()
@@ -78,42 +80,51 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             )
         _check_url(request.base_url, "base_url")
         row: Integration = self._storage.upsert_integration(
-            env.id, _required(request.unique_key, "unique_key"),
-            provider=request.provider or request.unique_key, base_url=request.base_url,
+            env.id,
+            _required(request.unique_key, "unique_key"),
+            provider=request.provider or request.unique_key,
+            base_url=request.base_url,
             auth_mode=auth_mode,
             auth_config=_json.loads_object(request.auth_config_json, what="auth_config_json"),
-        )  # fmt: skip
+        )
         return integration_pb(row)
 
     def ListIntegrations(
         self, request: pb.ListIntegrationsRequest, context: grpc.ServicerContext
-    ) -> pb.ListIntegrationsResponse:  # noqa: N802
+    ) -> pb.ListIntegrationsResponse:
         """The environment's integrations."""
         rows = self._storage.list_integrations(current_environment().id)
         return pb.ListIntegrationsResponse(integrations=[integration_pb(r) for r in rows])
 
     def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:  # noqa: N802
+    ) -> pb.Connection:
         """Creates a connection with its credentials."""
         env = current_environment()
         credentials = _json.loads_object(request.credentials_json, what="credentials_json")
         mode = str(credentials.get("type") or "NONE").upper()
         if mode not in AUTH_MODES:
-            raise InvalidRequest(f"credentials type must be one of {', '.join(sorted(AUTH_MODES))}",
-                                 code="invalid_credentials")  # fmt: skip
+            raise InvalidRequest(
+                f"credentials type must be one of {', '.join(sorted(AUTH_MODES))}",
+                code="invalid_credentials",
+            )
         _check_url(request.base_url, "base_url")
         row: Connection = self._storage.create_connection(
-            env.id, _required(request.integration, "integration"),
-            request.connection_id or str(uuid.uuid4()), credentials=credentials | {"type": mode},
-            connection_config=_json.loads_object(request.connection_config_json, what="connection_config_json"),
-            metadata=_json.loads_object(request.metadata_json, what="metadata_json"), base_url=request.base_url,
-        )  # fmt: skip
+            env.id,
+            _required(request.integration, "integration"),
+            request.connection_id or str(uuid.uuid4()),
+            credentials=credentials | {"type": mode},
+            connection_config=_json.loads_object(
+                request.connection_config_json, what="connection_config_json"
+            ),
+            metadata=_json.loads_object(request.metadata_json, what="metadata_json"),
+            base_url=request.base_url,
+        )
         return connection_pb(row)
 
     def GetConnection(
         self, request: pb.GetConnectionRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:  # noqa: N802
+    ) -> pb.Connection:
         """One connection (without credentials)."""
         env = current_environment()
         return connection_pb(
@@ -122,14 +133,14 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def ListConnections(
         self, request: pb.ListConnectionsRequest, context: grpc.ServicerContext
-    ) -> pb.ListConnectionsResponse:  # noqa: N802
+    ) -> pb.ListConnectionsResponse:
         """The environment's connections (of one integration, if given)."""
         rows = self._storage.list_connections(current_environment().id, request.integration or None)
         return pb.ListConnectionsResponse(connections=[connection_pb(r) for r in rows])
 
     def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext
-    ) -> pb.DeleteConnectionResponse:  # noqa: N802
+    ) -> pb.DeleteConnectionResponse:
         """Deletes a connection, its records and checkpoints."""
         self._storage.delete_connection(
             current_environment().id, _required(request.connection_id, "connection_id")
@@ -138,7 +149,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def SetMetadata(
         self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:  # noqa: N802
+    ) -> pb.Connection:
         """Replaces a connection's metadata."""
         env = current_environment()
         cid = _required(request.connection_id, "connection_id")
@@ -149,7 +160,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def UpdateMetadata(
         self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:  # noqa: N802
+    ) -> pb.Connection:
         """Merges keys into a connection's metadata."""
         env = current_environment()
         cid = _required(request.connection_id, "connection_id")
@@ -160,7 +171,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def SetEnvironmentVariables(
         self, request: pb.SetEnvironmentVariablesRequest, context: grpc.ServicerContext
-    ) -> pb.SetEnvironmentVariablesResponse:  # noqa: N802
+    ) -> pb.SetEnvironmentVariablesResponse:
         """Replaces the environment's variables."""
         pairs = [(_required(v.name, "variable name"), v.value) for v in request.variables]
         self._storage.set_environment_variables(current_environment().id, pairs)
@@ -170,7 +181,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def TriggerAction(
         self, request: pb.TriggerActionRequest, context: grpc.ServicerContext
-    ) -> pb.TriggerActionResponse:  # noqa: N802
+    ) -> pb.TriggerActionResponse:
         """Runs an action; waits for it unless ``async``."""
         env = current_environment()
         name = _required(request.action_name, "action_name")
@@ -189,7 +200,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def TriggerSync(
         self, request: pb.TriggerSyncRequest, context: grpc.ServicerContext
-    ) -> pb.TriggerSyncResponse:  # noqa: N802
+    ) -> pb.TriggerSyncResponse:
         """Runs a sync now; with ``reset``, its checkpoint is cleared first."""
         env = current_environment()
         name = _required(request.sync_name, "sync_name")
@@ -206,7 +217,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             output_or_raise(self._runs.execute(spec, run))
         return pb.TriggerSyncResponse(run_id=run.run_id)
 
-    def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext) -> pb.Run:  # noqa: N802
+    def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext) -> pb.Run:
         """One run with its state and result."""
         run: Run = self._storage.get_run(
             current_environment().id, _required(request.run_id, "run_id")
@@ -215,16 +226,20 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def ListRuns(
         self, request: pb.ListRunsRequest, context: grpc.ServicerContext
-    ) -> pb.ListRunsResponse:  # noqa: N802
+    ) -> pb.ListRunsResponse:
         """Runs, newest first."""
         limit = min(request.limit or 50, MAX_LIST)
-        rows = self._storage.list_runs(current_environment().id, request.connection_id or None,
-                                       request.function_name or None, limit)  # fmt: skip
+        rows = self._storage.list_runs(
+            current_environment().id,
+            request.connection_id or None,
+            request.function_name or None,
+            limit,
+        )
         return pb.ListRunsResponse(runs=[run_pb(r) for r in rows])
 
     def GetRunLogs(
         self, request: pb.GetRunLogsRequest, context: grpc.ServicerContext
-    ) -> pb.GetRunLogsResponse:  # noqa: N802
+    ) -> pb.GetRunLogsResponse:
         """The log lines of a run."""
         lines = self._storage.get_logs(
             current_environment().id, _required(request.run_id, "run_id")
@@ -235,14 +250,17 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def ListRecords(
         self, request: pb.ListRecordsRequest, context: grpc.ServicerContext
-    ) -> pb.ListRecordsResponse:  # noqa: N802
+    ) -> pb.ListRecordsResponse:
         """A page of a connection's records of one model, in modification order."""
         env = current_environment()
         filters = frozenset(f.strip().lower() for f in request.filter.split(",") if f.strip())
         if filters - {"added", "updated", "deleted"}:
             raise InvalidRequest("filter takes added, updated and deleted", code="invalid_filter")
-        options: dict[str, Any] = {"variant": request.variant or "base", "cursor": request.cursor,
-                                   "limit": max(1, min(request.limit or 100, MAX_LIST))}  # fmt: skip
+        options: dict[str, Any] = {
+            "variant": request.variant or "base",
+            "cursor": request.cursor,
+            "limit": max(1, min(request.limit or 100, MAX_LIST)),
+        }
         if request.modified_after:
             options["modified_after"] = _timestamp(request.modified_after)
         if filters:

@@ -59,17 +59,24 @@ def first_start(storage: SqliteStorage, announce: Callable[[str], None]) -> None
 def _start(settings: ServeSettings) -> _Parts:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteStorage(settings.data_dir / "corral.db")
-    first_start(storage, lambda text: print(text, flush=True))  # noqa: T201 - shown to the operator
+    first_start(storage, lambda text: print(text, flush=True))
     tokens = RunTokens()
-    egress = EgressPolicy(allow_private=settings.proxy_allow_private,
-                          allowed_hosts=frozenset(settings.proxy_allowed_hosts))  # fmt: skip
+    egress = EgressPolicy(
+        allow_private=settings.proxy_allow_private,
+        allowed_hosts=frozenset(settings.proxy_allowed_hosts),
+    )
     http = httpx.Client(transport=pinned_transport(egress))
     clock = SystemClock()
     proxy = Proxy(http, clock, egress)
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
-    callbacks = CallbacksService(storage, tokens, proxy, connections,
-                                 lambda scope, name, value: runs_box[0].run_nested(scope, name, value))  # fmt: skip
+    callbacks = CallbacksService(
+        storage,
+        tokens,
+        proxy,
+        connections,
+        lambda *args: runs_box[0].run_nested(*args),  # noqa: PLW0108 - bound once the runners exist
+    )
     callback_server, _ = build_server(
         [
             (
@@ -85,8 +92,13 @@ def _start(settings: ServeSettings) -> _Parts:
     if settings.runner_address:
         addresses = [settings.runner_address]
     else:
-        local = LocalRunners(settings.runners, f"{settings.callback_host}:{callback_port}",
-                             settings.prewarm_workers, settings.strict_containment, settings.log_format)  # fmt: skip
+        local = LocalRunners(
+            settings.runners,
+            f"{settings.callback_host}:{callback_port}",
+            settings.prewarm_workers,
+            settings.strict_containment,
+            settings.log_format,
+        )
         addresses = local.addresses()
     channels = RunnerChannels(addresses)
     runs = RunManager(storage, tokens, channels)
@@ -99,8 +111,15 @@ def _start(settings: ServeSettings) -> _Parts:
     port = api_server.add_insecure_port(f"{settings.host}:{settings.port}")
     api_server.start()
     (settings.data_dir / "orchestrator.port").write_text(str(port))
-    _log.info("orchestrator started", host=settings.host, port=port, pid=os.getpid(),
-              callback_port=callback_port, runners=addresses, data_dir=str(settings.data_dir))  # fmt: skip
+    _log.info(
+        "orchestrator started",
+        host=settings.host,
+        port=port,
+        pid=os.getpid(),
+        callback_port=callback_port,
+        runners=addresses,
+        data_dir=str(settings.data_dir),
+    )
     return _Parts(storage, runs, api_server, callback_server, channels, local, http)
 
 

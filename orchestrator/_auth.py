@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 
+from corral import _metadata
 from corral._server import Behaviour, UnaryWrapper
 from corral.errors import Unauthenticated
 from orchestrator._storage import Environment, Storage
@@ -48,7 +49,7 @@ class SecretKeyAuth(UnaryWrapper):
 
 
 def _bearer(context: grpc.ServicerContext) -> str:
-    header = str(dict(context.invocation_metadata()).get("authorization", ""))
+    header = str(dict(context.invocation_metadata()).get(_metadata.AUTHORIZATION, ""))
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthenticated(

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 
-from corral import _json
+from corral import _json, _metadata
 from corral.errors import InvalidRequest, PermissionDenied
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
@@ -30,7 +30,6 @@ from orchestrator._storage import (
 )
 from orchestrator._tokens import RunScope, RunTokens
 
-TOKEN_METADATA = "x-corral-run-token"
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
 MAX_RECORDS_PER_CALL = 100_000
@@ -44,8 +43,12 @@ def _value(data: Any) -> pb.JsonValue:
 
 
 def _counts(counts: RecordCounts) -> pb.RecordBatchResult:
-    return pb.RecordBatchResult(added=counts.added, updated=counts.updated,
-                                deleted=counts.deleted, unchanged=counts.unchanged)  # fmt: skip
+    return pb.RecordBatchResult(
+        added=counts.added,
+        updated=counts.updated,
+        deleted=counts.deleted,
+        unchanged=counts.unchanged,
+    )
 
 
 class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
@@ -66,7 +69,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self._trigger_nested = trigger_nested
 
     def _scope(self, context: grpc.ServicerContext, *, sync_only: bool = False) -> RunScope:
-        token = dict(context.invocation_metadata()).get(TOKEN_METADATA, "")
+        token = dict(context.invocation_metadata()).get(_metadata.RUN_TOKEN, "")
         scope = self._tokens.resolve(str(token))
         if sync_only and scope.kind != "sync":
             raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
@@ -80,7 +83,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     # ---- proxy, logs ----
 
-    def Proxy(self, request: pb.ProxyRequest, context: grpc.ServicerContext) -> pb.ProxyResponse:  # noqa: N802
+    def Proxy(self, request: pb.ProxyRequest, context: grpc.ServicerContext) -> pb.ProxyResponse:
         """Sends a request with the connection's credentials injected."""
         scope = self._scope(context)
         outbound = OutboundRequest(
@@ -106,12 +109,15 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             method=result.method,
         )
 
-    def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+    def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:
         """Stores one log line of the run."""
         scope = self._scope(context)
         level = request.level if request.level in LOG_LEVELS else "info"
-        line = LogLine(level=level, message=request.message[:MAX_LOG_MESSAGE],
-                       meta_json=request.meta_json.decode(errors="replace")[:MAX_LOG_MESSAGE])  # fmt: skip
+        line = LogLine(
+            level=level,
+            message=request.message[:MAX_LOG_MESSAGE],
+            meta_json=request.meta_json.decode(errors="replace")[:MAX_LOG_MESSAGE],
+        )
         self._storage.append_logs(scope.run_id, [line])
         return pb.Empty()
 
@@ -119,7 +125,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def GetConnection(
         self, request: pb.GetConnectionCallRequest, context: grpc.ServicerContext
-    ) -> pb.JsonValue:  # noqa: N802
+    ) -> pb.JsonValue:
         """The run's connection with credentials (refreshed when they expire soon)."""
         scope = self._scope(context)
         view = self._connections.connection_view(
@@ -129,31 +135,31 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def GetIntegration(
         self, request: pb.GetIntegrationCallRequest, context: grpc.ServicerContext
-    ) -> pb.JsonValue:  # noqa: N802
+    ) -> pb.JsonValue:
         """The run's integration; its client credentials only when asked."""
         scope = self._scope(context)
         return _value(self._connections.integration_view(scope, "credentials" in request.include))
 
     def GetEnvironmentVariables(
         self, request: pb.Empty, context: grpc.ServicerContext
-    ) -> pb.JsonValue:  # noqa: N802
+    ) -> pb.JsonValue:
         """The environment's variables as [{name, value}]."""
         scope = self._scope(context)
         pairs = self._storage.get_environment_variables(scope.env_id)
         return _value([{"name": n, "value": v} for n, v in pairs])
 
-    def GetMetadata(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:  # noqa: N802
+    def GetMetadata(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:
         """The connection's metadata."""
         scope = self._scope(context)
         return _value(self._storage.get_connection(scope.env_id, scope.connection_id).metadata)
 
-    def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+    def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Replaces the connection's metadata."""
         scope = self._scope(context)
         self._storage.set_metadata(scope.env_id, scope.connection_id, _object(request, "metadata"))
         return pb.Empty()
 
-    def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+    def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Merges keys into the connection's metadata."""
         scope = self._scope(context)
         self._storage.update_metadata(
@@ -167,17 +173,17 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = self._scope(context, sync_only=True)
         return CheckpointKey(scope.env_id, scope.connection_id, scope.function_name, scope.variant)
 
-    def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:  # noqa: N802
+    def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:
         """The sync's checkpoint, or null."""
         return _value(self._storage.get_checkpoint(self._checkpoint_key(context)))
 
-    def SaveCheckpoint(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+    def SaveCheckpoint(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Saves the sync's checkpoint."""
         value = _object(request, "checkpoint")
         self._storage.save_checkpoint(self._checkpoint_key(context), value)
         return pb.Empty()
 
-    def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Empty:  # noqa: N802
+    def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Empty:
         """Clears the sync's checkpoint."""
         self._storage.clear_checkpoint(self._checkpoint_key(context))
         return pb.Empty()
@@ -186,14 +192,14 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def BatchSave(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
-    ) -> pb.RecordBatchResult:  # noqa: N802
+    ) -> pb.RecordBatchResult:
         """Upserts records."""
         scope = self._records(context, request.model)
         return _counts(self._storage.save_records(scope, _records_in(request)))
 
     def BatchDelete(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
-    ) -> pb.RecordBatchResult:  # noqa: N802
+    ) -> pb.RecordBatchResult:
         """Soft-deletes records by id."""
         scope = self._records(context, request.model)
         _limit(request)
@@ -201,7 +207,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def BatchUpdate(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
-    ) -> pb.RecordBatchResult:  # noqa: N802
+    ) -> pb.RecordBatchResult:
         """Deep-merges partial records into stored ones."""
         scope = self._records(context, request.model)
         _limit(request)
@@ -211,7 +217,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def GetRecordsById(
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
-    ) -> pb.JsonValue:  # noqa: N802
+    ) -> pb.JsonValue:
         """The stored records with these ids."""
         scope = self._records(context, request.model)
         found = self._storage.get_records_by_id(scope, list(request.ids)[:MAX_RECORDS_PER_CALL])
@@ -219,14 +225,14 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def TrackDeletesStart(
         self, request: pb.ModelRequest, context: grpc.ServicerContext
-    ) -> pb.Empty:  # noqa: N802
+    ) -> pb.Empty:
         """Starts deletion tracking for a model."""
         self._storage.track_deletes_start(self._records(context, request.model))
         return pb.Empty()
 
     def TrackDeletesEnd(
         self, request: pb.ModelRequest, context: grpc.ServicerContext
-    ) -> pb.RecordBatchResult:  # noqa: N802
+    ) -> pb.RecordBatchResult:
         """Deletes the model's records not saved since the start of tracking."""
         return _counts(self._storage.track_deletes_end(self._records(context, request.model)))
 
@@ -234,7 +240,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def TriggerAction(
         self, request: pb.TriggerActionCallRequest, context: grpc.ServicerContext
-    ) -> pb.JsonValue:  # noqa: N802
+    ) -> pb.JsonValue:
         """Runs another action of the integration for the same connection."""
         scope = self._scope(context)
         value = _json.loads(request.input_json, what="input")
@@ -254,8 +260,9 @@ def _object(message: pb.JsonValue, what: str) -> dict[str, Any]:
 
 def _limit(batch: pb.RecordBatch) -> None:
     if len(batch.records) > MAX_RECORDS_PER_CALL:
-        raise InvalidRequest(f"at most {MAX_RECORDS_PER_CALL} records per call",
-                             code="invalid_sync_record")  # fmt: skip
+        raise InvalidRequest(
+            f"at most {MAX_RECORDS_PER_CALL} records per call", code="invalid_sync_record"
+        )
 
 
 def _records_in(batch: pb.RecordBatch) -> list[RecordIn]:

@@ -89,7 +89,7 @@ class Deployer:
                 entry=name,
                 code_hash=digest,
                 integration_key=integration,
-            )  # fmt: skip
+            )
             for name, config in sorted(described.items())
         ]
         if not rows:
@@ -106,7 +106,12 @@ class Deployer:
             self._storage.get_integration(env.id, integration)
         except NotFound:
             self._storage.upsert_integration(
-                env.id, integration, provider=integration, base_url="", auth_mode="NONE", auth_config={}
+                env.id,
+                integration,
+                provider=integration,
+                base_url="",
+                auth_mode="NONE",
+                auth_config={},
             )
 
     def _describe(

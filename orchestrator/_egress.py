@@ -36,7 +36,7 @@ ALLOWED_SCHEMES: frozenset[str] = frozenset({"http", "https"})
 """The only URL schemes the proxy speaks."""
 
 
-class EgressDenied(Exception):  # noqa: N818 (it is a refusal, not an error of ours)
+class EgressDenied(Exception):
     """A destination the policy refuses.
 
     Attributes:

@@ -107,7 +107,7 @@ class _Hop:
     body: bytes | None
 
 
-class _NetworkFailure(Exception):  # noqa: N818 (internal signal, becomes a RunFailure)
+class _NetworkFailure(Exception):
     """An attempt that got no response."""
 
     def __init__(self, code: str, detail: str, url: str) -> None:

@@ -80,13 +80,29 @@ class LocalRunners:
         self._dir = pathlib.Path(tempfile.mkdtemp(prefix="corral-runners-"))
         self._processes: list[subprocess.Popen[bytes]] = []
         env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-        env |= {"CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
-                "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false"}  # fmt: skip
+        env |= {
+            "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
+            "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false",
+        }
         for index in range(count):
             port_file = self._dir / f"runner-{index}.port"
-            command = [sys.executable, "-m", "corral", "runner", "--callbacks", callbacks,
-                       "--port", "0", "--port-file", str(port_file), "--log-format", log_format]  # fmt: skip
-            self._processes.append(subprocess.Popen(command, env=env))
+            command = [
+                sys.executable,
+                "-m",
+                "corral",
+                "runner",
+                "--callbacks",
+                callbacks,
+                "--port",
+                "0",
+                "--port-file",
+                str(port_file),
+                "--log-format",
+                log_format,
+            ]
+            # Their own session: a Ctrl-C at the terminal reaches the orchestrator, which stops
+            # them after the grace period of in-flight runs.
+            self._processes.append(subprocess.Popen(command, env=env, start_new_session=True))
 
     def addresses(self, timeout: float = 30.0) -> list[str]:
         """The runners' addresses, once each has started."""

@@ -93,26 +93,33 @@ class RunManager:
     def execute(self, spec: RunRequestSpec, run: Run) -> Run:
         """Runs a stored run to its end and stores the outcome; returns the finished run."""
         scope = RunScope(
-            env_id=spec.env.id, run_id=run.run_id, connection_id=spec.connection_id,
-            integration_key=spec.function.integration_key, function_name=spec.function.name,
-            kind=spec.function.kind, variant=spec.variant,
+            env_id=spec.env.id,
+            run_id=run.run_id,
+            connection_id=spec.connection_id,
+            integration_key=spec.function.integration_key,
+            function_name=spec.function.name,
+            kind=spec.function.kind,
+            variant=spec.variant,
             depth=spec.parent.depth + 1 if spec.parent else 0,
-        )  # fmt: skip
+        )
         limits = limits_for(spec.function.kind, spec.env.settings)
         token = self._tokens.mint(scope, limits.wall_seconds + 120)
         request = runner_pb2.RunRequest(
-            run_id=run.run_id, run_token=token, kind=KIND_ENUM[spec.function.kind],
+            run_id=run.run_id,
+            run_token=token,
+            kind=KIND_ENUM[spec.function.kind],
             function_name=spec.function.name,
             source=common_pb2.FunctionSource(entry=spec.function.entry, files=spec.function.files),
             input_json=json.dumps(spec.input_value, ensure_ascii=False),
-            context_json=json.dumps(self._context(spec)), limits=limits,
-        )  # fmt: skip
+            context_json=json.dumps(self._context(spec)),
+            limits=limits,
+        )
         self._storage.mark_run_started(run.run_id)
         try:
             response = self._runners.run(request, limits.wall_seconds + 60)
         except RunFailure as failure:
             response = _failed(failure.code, failure.message)
-        except Exception as exc:  # noqa: BLE001 - any runner trouble is this run's typed error
+        except Exception as exc:
             _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
         finally:
@@ -161,8 +168,9 @@ class RunManager:
     def run_nested(self, scope: RunScope, action_name: str, input_value: Any) -> Any:
         """``nango.trigger_action``: another action, same connection; its output or failure."""
         if scope.depth >= MAX_NESTING:
-            raise InvalidRequest(f"trigger_action nests deeper than {MAX_NESTING} levels",
-                                 code="nesting_too_deep")  # fmt: skip
+            raise InvalidRequest(
+                f"trigger_action nests deeper than {MAX_NESTING} levels", code="nesting_too_deep"
+            )
         env = _environment_by_id(self._storage, scope.env_id)
         function = self.function_for(env, scope.connection_id, action_name, "action")
         spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)

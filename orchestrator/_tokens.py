@@ -60,8 +60,9 @@ class RunTokens:
                 del self._live[key]
                 entry = None
         if entry is None:
-            raise Unauthenticated("the run token is not valid (wrong, or its run has ended)",
-                                  code="invalid_run_token")  # fmt: skip
+            raise Unauthenticated(
+                "the run token is not valid (wrong, or its run has ended)", code="invalid_run_token"
+            )
         return entry[0]
 
     def revoke(self, token: str) -> None:

@@ -29,40 +29,59 @@ def _dump(value: object) -> str:
 def function_pb(row: FunctionRow) -> pb.FunctionInfo:
     """A deployed function."""
     return pb.FunctionInfo(
-        integration=row.integration_key, name=row.name, kind=KIND_ENUM.get(row.kind, common_pb2.FUNCTION_KIND_UNSPECIFIED),
-        version=row.version, description=row.description, config_json=_dump(row.config),
-        code_hash=row.code_hash, deployed_at=_time(row.deployed_at),
-    )  # fmt: skip
+        integration=row.integration_key,
+        name=row.name,
+        kind=KIND_ENUM.get(row.kind, common_pb2.FUNCTION_KIND_UNSPECIFIED),
+        version=row.version,
+        description=row.description,
+        config_json=_dump(row.config),
+        code_hash=row.code_hash,
+        deployed_at=_time(row.deployed_at),
+    )
 
 
 def integration_pb(row: Integration) -> pb.Integration:
     """An integration; secrets in its auth configuration are left out."""
     config = {k: v for k, v in row.auth_config.items() if "secret" not in k and "key" not in k}
     return pb.Integration(
-        unique_key=row.unique_key, provider=row.provider, base_url=row.base_url,
-        auth_mode=row.auth_mode, auth_config_json=_dump(config), created_at=_time(row.created_at),
-    )  # fmt: skip
+        unique_key=row.unique_key,
+        provider=row.provider,
+        base_url=row.base_url,
+        auth_mode=row.auth_mode,
+        auth_config_json=_dump(config),
+        created_at=_time(row.created_at),
+    )
 
 
 def connection_pb(row: Connection) -> pb.Connection:
     """A connection, without its credentials."""
     return pb.Connection(
-        connection_id=row.connection_id, integration=row.integration_key,
-        connection_config_json=_dump(row.connection_config), metadata_json=_dump(row.metadata),
-        base_url=row.base_url, auth_mode=row.auth_mode,
-        created_at=_time(row.created_at), updated_at=_time(row.updated_at),
-    )  # fmt: skip
+        connection_id=row.connection_id,
+        integration=row.integration_key,
+        connection_config_json=_dump(row.connection_config),
+        metadata_json=_dump(row.metadata),
+        base_url=row.base_url,
+        auth_mode=row.auth_mode,
+        created_at=_time(row.created_at),
+        updated_at=_time(row.updated_at),
+    )
 
 
 def run_pb(row: Run) -> pb.Run:
     """A run with its outcome."""
     message = pb.Run(
-        run_id=row.run_id, function_name=row.function_name, kind=KIND_ENUM.get(row.kind, common_pb2.FUNCTION_KIND_UNSPECIFIED),
-        connection_id=row.connection_id, state=RUN_STATES.get(row.state, pb.RUN_STATE_UNSPECIFIED),
-        input_json=row.input_json, output_json=row.output_json or "",
-        created_at=_time(row.created_at), started_at=_time(row.started_at),
-        finished_at=_time(row.finished_at), variant=row.variant,
-    )  # fmt: skip
+        run_id=row.run_id,
+        function_name=row.function_name,
+        kind=KIND_ENUM.get(row.kind, common_pb2.FUNCTION_KIND_UNSPECIFIED),
+        connection_id=row.connection_id,
+        state=RUN_STATES.get(row.state, pb.RUN_STATE_UNSPECIFIED),
+        input_json=row.input_json,
+        output_json=row.output_json or "",
+        created_at=_time(row.created_at),
+        started_at=_time(row.started_at),
+        finished_at=_time(row.finished_at),
+        variant=row.variant,
+    )
     if row.error:
         message.error.CopyFrom(
             common_pb2.RunError(
@@ -71,15 +90,20 @@ def run_pb(row: Run) -> pb.Run:
                 payload_json=_dump(row.error.get("payload")),
                 file=str(row.error.get("file") or ""),
                 line=int(row.error.get("line") or 0),
-            )  # fmt: skip
+            )
         )
     return message
 
 
 def log_pb(line: LogLine) -> pb.LogLine:
     """One log line."""
-    return pb.LogLine(seq=line.seq, level=line.level, message=line.message,
-                      meta_json=line.meta_json, timestamp=_time(line.timestamp))  # fmt: skip
+    return pb.LogLine(
+        seq=line.seq,
+        level=line.level,
+        message=line.message,
+        meta_json=line.meta_json,
+        timestamp=_time(line.timestamp),
+    )
 
 
 def record_pb(row: StoredRecord) -> pb.StoredRecord:
@@ -101,5 +125,5 @@ def record_pb(row: StoredRecord) -> pb.StoredRecord:
             last_action=row.last_action,
             deleted_at=_time(row.deleted_at),
             cursor=row.cursor,
-        ),  # fmt: skip
+        ),
     )

@@ -1,4 +1,4 @@
-"""The runner: a host process that runs each run in a fresh worker, and the SDK given to functions."""
+"""The runner: a host that runs each run in a fresh worker, and the SDK given to functions."""
 
 from runner._definitions import (
     ActionDefinition,

@@ -17,7 +17,7 @@ from corral.errors import RunFailure
 EVENTS = ("post-connection-creation", "pre-connection-deletion", "validate-connection")
 
 
-class ActionError(Exception):  # noqa: N818 - the seed's name, which function authors know
+class ActionError(Exception):
     """Raised by a function to return a descriptive error to the caller.
 
     The caller receives ``{"error_type": "action_script_failure", "payload": payload}``.
@@ -96,7 +96,7 @@ def _require_model(value: Any, what: str) -> None:
     raise _invalid(f"{what} must be a pydantic BaseModel subclass or None, not {value!r}")
 
 
-def create_sync(*, exec: Callable[..., Any], **options: Any) -> SyncDefinition:  # noqa: A002
+def create_sync(*, exec: Callable[..., Any], **options: Any) -> SyncDefinition:
     """Defines a sync (see the seed's ``createSync``)."""
     _require_exec(exec, "create_sync")
     options.setdefault("auto_start", True)
@@ -109,7 +109,7 @@ def create_sync(*, exec: Callable[..., Any], **options: Any) -> SyncDefinition: 
         raise _invalid(f"create_sync: {exc}") from None
 
 
-def create_action(*, exec: Callable[..., Any], **options: Any) -> ActionDefinition:  # noqa: A002
+def create_action(*, exec: Callable[..., Any], **options: Any) -> ActionDefinition:
     """Defines an action (see the seed's ``createAction``)."""
     _require_exec(exec, "create_action")
     _require_model(options.get("input"), "input")
@@ -120,7 +120,7 @@ def create_action(*, exec: Callable[..., Any], **options: Any) -> ActionDefiniti
         raise _invalid(f"create_action: {exc}") from None
 
 
-def create_on_event(*, exec: Callable[..., Any], event: str, **options: Any) -> OnEventDefinition:  # noqa: A002
+def create_on_event(*, exec: Callable[..., Any], event: str, **options: Any) -> OnEventDefinition:
     """Defines an on-event function (see the seed's ``createOnEvent``)."""
     _require_exec(exec, "create_on_event")
     if event not in EVENTS:

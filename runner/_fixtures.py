@@ -17,12 +17,27 @@ from typing import Any
 
 from runner._jsjson import js_string, stringify, utf16_length
 
-FILTER_HEADERS = frozenset({
-    "authorization", "user-agent", "nango-proxy-user-agent", "accept-encoding", "retries", "host",
-    "connection-id", "provider-config-key", "nango-is-sync", "nango-is-script", "nango-is-dry-run",
-    "nango-activity-log-id", "content-length", "accept", "base-url-override", "retry-on",
-    "forward-headers-on-redirect",
-})  # fmt: skip
+FILTER_HEADERS = frozenset(
+    {
+        "authorization",
+        "user-agent",
+        "nango-proxy-user-agent",
+        "accept-encoding",
+        "retries",
+        "host",
+        "connection-id",
+        "provider-config-key",
+        "nango-is-sync",
+        "nango-is-script",
+        "nango-is-dry-run",
+        "nango-activity-log-id",
+        "content-length",
+        "accept",
+        "base-url-override",
+        "retry-on",
+        "forward-headers-on-redirect",
+    }
+)
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
 _PATH_UNSAFE = frozenset(' "<>`{}')
 _DATA_LIMIT = 1000
@@ -81,8 +96,11 @@ def _resolve_dots(path: str) -> str:
 
 
 def _split(endpoint: str) -> tuple[str, list[tuple[str, str]]]:
-    url = endpoint if _ABSOLUTE.match(endpoint) else "https://nango.invalid" + (
-        "" if endpoint.startswith("/") else "/") + endpoint  # fmt: skip
+    url = (
+        endpoint
+        if _ABSOLUTE.match(endpoint)
+        else "https://nango.invalid" + ("" if endpoint.startswith("/") else "/") + endpoint
+    )
     parts = urllib.parse.urlsplit(url)
     path = _resolve_dots(_encode_path(parts.path or "/"))
     return path, urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
@@ -132,10 +150,14 @@ def _identity_headers(headers: Mapping[str, Any]) -> tuple[tuple[str, str], ...]
 
 
 def _plain_content_type(value: str) -> bool:
-    return value in ("application/json", "undefined") or value.startswith("application/x-www-form-urlencoded")
+    return value in ("application/json", "undefined") or value.startswith(
+        "application/x-www-form-urlencoded"
+    )
 
 
-def identity(method: str, endpoint: str, params: Any, headers: Mapping[str, Any], data: Any) -> Identity:
+def identity(
+    method: str, endpoint: str, params: Any, headers: Mapping[str, Any], data: Any
+) -> Identity:
     """The identity of a request as the function configured it."""
     path, entries = _split(endpoint)
     if isinstance(params, str):
@@ -158,7 +180,9 @@ def _normalised_headers(headers: Mapping[str, Any]) -> dict[str, str]:
     for name, value in headers.items():
         key = str(name).lower()
         text = js_string(value)
-        if key in out or (key == "content-type" and text.startswith("application/x-www-form-urlencoded")):
+        if key in out or (
+            key == "content-type" and text.startswith("application/x-www-form-urlencoded")
+        ):
             continue
         out[key] = text
     return out
@@ -197,7 +221,9 @@ class Fixture:
             return []
         return found if isinstance(found, list) else [found]
 
-    def lookup(self, method: str, endpoint: str, params: Any, headers: Mapping[str, Any], data: Any) -> Mapping[str, Any]:
+    def lookup(
+        self, method: str, endpoint: str, params: Any, headers: Mapping[str, Any], data: Any
+    ) -> Mapping[str, Any]:
         """The first recorded exchange that matches the request.
 
         Raises:

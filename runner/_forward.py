@@ -15,12 +15,10 @@ from typing import Any
 
 import grpc
 
-from corral import _grpc_errors
+from corral import _grpc_errors, _metadata
 from corral.errors import InvalidRequest
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-
-TOKEN_METADATA = "x-corral-run-token"
 
 
 def encode_record(record: Any) -> pb.Record:
@@ -43,8 +41,12 @@ def _loads(message: pb.JsonValue) -> Any:
 
 
 def _counts(result: pb.RecordBatchResult) -> dict[str, int]:
-    return {"added": result.added, "updated": result.updated, "deleted": result.deleted,
-            "unchanged": result.unchanged}  # fmt: skip
+    return {
+        "added": result.added,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "unchanged": result.unchanged,
+    }
 
 
 def _proxy_request(args: dict[str, Any]) -> pb.ProxyRequest:
@@ -86,7 +88,7 @@ class GrpcCallbackHandler:
 
     def __init__(self, stub: callbacks_pb2_grpc.RunnerCallbacksStub, run_token: str) -> None:
         self._stub = stub
-        self._metadata = ((TOKEN_METADATA, run_token),)
+        self._metadata = ((_metadata.RUN_TOKEN, run_token),)
         self._methods: dict[str, Callable[[dict[str, Any], float], Any]] = {
             "proxy": self._proxy,
             "log": self._log,
@@ -146,7 +148,9 @@ class GrpcCallbackHandler:
 
     def _get_integration(self, args: dict[str, Any], deadline: float) -> Any:
         include = [str(i) for i in args.get("include") or []]
-        return _loads(self._invoke("GetIntegration", pb.GetIntegrationCallRequest(include=include), deadline))
+        return _loads(
+            self._invoke("GetIntegration", pb.GetIntegrationCallRequest(include=include), deadline)
+        )
 
     def _simple(self, rpc: str) -> Callable[[dict[str, Any], float], Any]:
         def call(args: dict[str, Any], deadline: float) -> Any:
@@ -178,9 +182,13 @@ class GrpcCallbackHandler:
         return call
 
     def _get_records_by_id(self, args: dict[str, Any], deadline: float) -> Any:
-        request = pb.GetRecordsByIdRequest(model=str(args["model"]), ids=[str(i) for i in args["ids"]])
+        request = pb.GetRecordsByIdRequest(
+            model=str(args["model"]), ids=[str(i) for i in args["ids"]]
+        )
         return _loads(self._invoke("GetRecordsById", request, deadline))
 
     def _trigger_action(self, args: dict[str, Any], deadline: float) -> Any:
-        request = pb.TriggerActionCallRequest(action_name=str(args["name"]), input_json=_json(args.get("input")))
+        request = pb.TriggerActionCallRequest(
+            action_name=str(args["name"]), input_json=_json(args.get("input"))
+        )
         return _loads(self._invoke("TriggerAction", request, deadline))

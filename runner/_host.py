@@ -61,10 +61,17 @@ class Job:
             "max_open_files": self.max_open_files,
         }
         return {
-            "op": "run", "run_id": self.run_id, "mode": self.mode, "kind": self.kind,
-            "function_name": self.function_name, "entry": self.entry, "files": dict(self.files),
-            "input": self.input, "context": dict(self.context), "limits": limits,
-        }  # fmt: skip
+            "op": "run",
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "kind": self.kind,
+            "function_name": self.function_name,
+            "entry": self.entry,
+            "files": dict(self.files),
+            "input": self.input,
+            "context": dict(self.context),
+            "limits": limits,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,9 +132,13 @@ class RunnerHost:
             with self._lock:
                 self._running.pop(job.run_id, None)
             worker.close()
-        return Outcome(outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid)
+        return Outcome(
+            outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid
+        )
 
-    def _converse(self, worker: Worker, job: Job, handler: CallbackHandler, deadline: float) -> Outcome:
+    def _converse(
+        self, worker: Worker, job: Job, handler: CallbackHandler, deadline: float
+    ) -> Outcome:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([worker.sock], [], [], remaining)[0]:
@@ -143,7 +154,9 @@ class RunnerHost:
                 return self._died(worker, job, deadline)
             except ValueError:
                 worker.kill()
-                return Outcome(ok=False, error=_error("runner_error", "the worker sent a malformed message"))
+                return Outcome(
+                    ok=False, error=_error("runner_error", "the worker sent a malformed message")
+                )
             except RunFailure as failure:
                 worker.kill()
                 return Outcome(ok=False, error=failure.to_dict())
@@ -174,12 +187,18 @@ class RunnerHost:
         self._pool.close()
 
 
-def _answer(handler: CallbackHandler, message: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+def _answer(
+    handler: CallbackHandler, message: Mapping[str, Any], deadline: float
+) -> dict[str, Any]:
     call_id = message.get("id")
     method, args = message.get("method"), message.get("args")
     if not isinstance(method, str) or not isinstance(args, dict):
-        return {"op": "reply", "id": call_id, "ok": False,
-                "error": _error("script_internal_error", "malformed SDK call")}  # fmt: skip
+        return {
+            "op": "reply",
+            "id": call_id,
+            "ok": False,
+            "error": _error("script_internal_error", "malformed SDK call"),
+        }
     try:
         value = handler.call(method, args, deadline)
     except RunFailure as failure:
@@ -187,10 +206,14 @@ def _answer(handler: CallbackHandler, message: Mapping[str, Any], deadline: floa
     except CorralError as err:
         error = {"type": err.code, "message": err.message, "payload": err.details or None}
         return {"op": "reply", "id": call_id, "ok": False, "error": error}
-    except Exception as exc:  # noqa: BLE001 - a handler bug must fail the call, not the host
+    except Exception as exc:
         _log.exception("callback handler failed", method=method)
-        return {"op": "reply", "id": call_id, "ok": False,
-                "error": _error("runner_error", f"internal error in {method}: {type(exc).__name__}")}  # fmt: skip
+        return {
+            "op": "reply",
+            "id": call_id,
+            "ok": False,
+            "error": _error("runner_error", f"internal error in {method}: {type(exc).__name__}"),
+        }
     return {"op": "reply", "id": call_id, "ok": True, "value": value}
 
 
@@ -225,8 +248,11 @@ def classify_exit(status: int | None, job: Job) -> dict[str, Any]:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:
-            return _error("resource_exhausted", f"the run used its {job.cpu_seconds} s of CPU time",
-                          {"resource": "cpu", "limit_seconds": job.cpu_seconds})  # fmt: skip
+            return _error(
+                "resource_exhausted",
+                f"the run used its {job.cpu_seconds} s of CPU time",
+                {"resource": "cpu", "limit_seconds": job.cpu_seconds},
+            )
         if sig == signal.SIGKILL:
             return _error(
                 "resource_exhausted",

@@ -38,7 +38,13 @@ def stringify(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join("null" if v is None else stringify(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{stringify(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(str(k), ensure_ascii=False)}:{stringify(v)}" for k, v in value.items()
+            )
+            + "}"
+        )
     return json.dumps(str(value), ensure_ascii=False)
 
 

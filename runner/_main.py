@@ -22,7 +22,9 @@ from runner._warm import warm
 _log = structlog.get_logger("corral.runner")
 
 
-def run_runner(settings: RunnerSettings, port_file: pathlib.Path | None, log_format: str = "auto") -> None:
+def run_runner(
+    settings: RunnerSettings, port_file: pathlib.Path | None, log_format: str = "auto"
+) -> None:
     """Serves the Runner API until SIGTERM or SIGINT."""
     _logging.configure(log_format)
     contain, layers = make_containment(settings.strict_containment)

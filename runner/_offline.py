@@ -31,8 +31,12 @@ class OfflineHandler:
     ) -> None:
         self._fixture = fixture
         nango = fixture.nango if fixture else {}
-        self.metadata: dict[str, Any] = dict(metadata if metadata is not None else nango.get("getMetadata") or {})
-        self._connection = dict(connection if connection is not None else nango.get("getConnection") or {})
+        self.metadata: dict[str, Any] = dict(
+            metadata if metadata is not None else nango.get("getMetadata") or {}
+        )
+        self._connection = dict(
+            connection if connection is not None else nango.get("getConnection") or {}
+        )
         self.checkpoint = checkpoint
         self.records: dict[str, list[Any]] = {}
         self.deleted: dict[str, list[Any]] = {}
@@ -44,36 +48,56 @@ class OfflineHandler:
         del deadline
         handler = getattr(self, "_" + method, None)
         if handler is None or method.startswith("_"):
-            raise InvalidRequest(f"{method} is not available in an offline dry run", code="not_supported_offline")
+            raise InvalidRequest(
+                f"{method} is not available in an offline dry run", code="not_supported_offline"
+            )
         return handler(args)
 
     def _proxy(self, args: dict[str, Any]) -> Any:
         if self._fixture is None:
-            raise RunFailure("script_network_error",
-                             "an offline dry run has no network: give --fixture with recorded responses",
-                             payload={"code": "OFFLINE"})  # fmt: skip
+            raise RunFailure(
+                "script_network_error",
+                "an offline dry run has no network: give --fixture with recorded responses",
+                payload={"code": "OFFLINE"},
+            )
         data: Any = args.get("data_json")
         if "data_text" in args:
             data = args["data_text"]
         elif "data_b64" in args:
             data = base64.b64decode(args["data_b64"])
         try:
-            entry = self._fixture.lookup(str(args.get("method") or "GET"), str(args.get("endpoint") or ""),
-                                         args.get("params"), args.get("headers") or {}, data)  # fmt: skip
+            entry = self._fixture.lookup(
+                str(args.get("method") or "GET"),
+                str(args.get("endpoint") or ""),
+                args.get("params"),
+                args.get("headers") or {},
+                data,
+            )
         except NoRecordedResponse as exc:
-            raise RunFailure("script_network_error", str(exc), payload={"code": "NO_RECORDING"}) from None
+            raise RunFailure(
+                "script_network_error", str(exc), payload={"code": "NO_RECORDING"}
+            ) from None
         response = entry.get("response", "")
         body = response.encode() if isinstance(response, str) else json.dumps(response).encode()
         headers = dict(entry.get("headers") or {})
         if not isinstance(response, str):
             headers.setdefault("content-type", "application/json")
-        return {"status": int(entry.get("status") or 200), "headers": [[k, str(v)] for k, v in headers.items()],
-                "body_b64": base64.b64encode(body).decode(), "url": str(args.get("endpoint")),
-                "method": str(args.get("method") or "GET")}  # fmt: skip
+        return {
+            "status": int(entry.get("status") or 200),
+            "headers": [[k, str(v)] for k, v in headers.items()],
+            "body_b64": base64.b64encode(body).decode(),
+            "url": str(args.get("endpoint")),
+            "method": str(args.get("method") or "GET"),
+        }
 
     def _log(self, args: dict[str, Any]) -> None:
-        self.logs.append({"level": args.get("level", "info"), "message": args.get("message", ""),
-                          "meta": args.get("meta") or []})  # fmt: skip
+        self.logs.append(
+            {
+                "level": args.get("level", "info"),
+                "message": args.get("message", ""),
+                "meta": args.get("meta") or [],
+            }
+        )
 
     def _get_connection(self, args: dict[str, Any]) -> Any:
         del args

@@ -68,7 +68,9 @@ def _on_page(settings: Mapping[str, Any], next_param: Any, response: Response) -
         callback({"next_page_param": next_param, "response": response})
 
 
-def _cursor(send: Send, cfg: dict[str, Any], settings: dict[str, Any], in_body: bool) -> Iterator[Any]:
+def _cursor(
+    send: Send, cfg: dict[str, Any], settings: dict[str, Any], in_body: bool
+) -> Iterator[Any]:
     for name in ("cursor_name_in_request", "cursor_path_in_response"):
         if not settings.get(name):
             raise PaginationError(f"cursor pagination needs paginate.{name}")
@@ -151,7 +153,9 @@ def parse_link_header(header: str) -> dict[str, str]:
     return out
 
 
-def _offset(send: Send, cfg: dict[str, Any], settings: dict[str, Any], in_body: bool) -> Iterator[Any]:
+def _offset(
+    send: Send, cfg: dict[str, Any], settings: dict[str, Any], in_body: bool
+) -> Iterator[Any]:
     name = settings.get("offset_name_in_request")
     if not name:
         raise PaginationError("offset pagination needs paginate.offset_name_in_request")

@@ -91,7 +91,7 @@ def _decode(body: bytes, response_type: str, headers: Mapping[str, Any]) -> Any:
     if response_type == "text":
         return text
     content_type = str(headers.get("content-type", ""))
-    if response_type == "json" or "json" in content_type or text[:1] in "{[\"":
+    if response_type == "json" or "json" in content_type or text[:1] in '{["':
         try:
             return json.loads(text)
         except ValueError:

@@ -22,11 +22,21 @@ Call = Callable[[str, dict[str, Any]], Any]
 LOG_LEVELS = ("debug", "info", "warn", "error", "off")
 _PROXY_FIELDS = frozenset(
     {
-        "endpoint", "headers", "params", "data", "retries", "retry_on", "base_url_override",
-        "decompress", "response_type", "method", "paginate",
-        "provider_config_key", "connection_id",
+        "endpoint",
+        "headers",
+        "params",
+        "data",
+        "retries",
+        "retry_on",
+        "base_url_override",
+        "decompress",
+        "response_type",
+        "method",
+        "paginate",
+        "provider_config_key",
+        "connection_id",
     }
-)  # fmt: skip
+)
 
 
 class Nango:
@@ -152,7 +162,7 @@ class Nango:
         """Merges keys into the connection's metadata (top level)."""
         self.__call("update_metadata", {"metadata": _object(metadata, "metadata")})
 
-    def trigger_action(self, action_name: str, input: Any = None) -> Any:  # noqa: A002
+    def trigger_action(self, action_name: str, input: Any = None) -> Any:
         """Runs another action of this integration for this connection; returns its output."""
         return self.__call("trigger_action", {"name": str(action_name), "input": _jsonable(input)})
 
@@ -183,15 +193,19 @@ class Nango:
 
     def batch_delete(self, records: Sequence[Any], model: str) -> bool:
         """Marks records of a model as deleted (soft); only ``id`` is read."""
-        ids = [_record_id(to_json_value(r, error_type="invalid_sync_record", what="record"))
-               for r in _sequence(records)]  # fmt: skip
+        ids = [
+            _record_id(to_json_value(r, error_type="invalid_sync_record", what="record"))
+            for r in _sequence(records)
+        ]
         self.__call("batch_delete", {"model": model, "records": [{"id": i} for i in ids]})
         return True
 
     def batch_update(self, records: Sequence[Any], model: str) -> bool:
         """Deep-merges partial records into stored ones (arrays replaced)."""
-        data = [to_json_value(r, error_type="invalid_sync_record", what="record")
-                for r in _sequence(records)]  # fmt: skip
+        data = [
+            to_json_value(r, error_type="invalid_sync_record", what="record")
+            for r in _sequence(records)
+        ]
         for item in data:
             _record_id(item)
         self.__call("batch_update", {"model": model, "records": data})
@@ -199,7 +213,9 @@ class Nango:
 
     def get_records_by_id(self, ids: Sequence[str | int], model: str) -> dict[str, Any]:
         """The stored records with these ids, as a dict id -> record (missing ones absent)."""
-        return dict(self.__call("get_records_by_id", {"model": model, "ids": [str(i) for i in ids]}))
+        return dict(
+            self.__call("get_records_by_id", {"model": model, "ids": [str(i) for i in ids]})
+        )
 
     def track_deletes_start(self, model: str) -> None:
         """Starts deletion tracking for a model."""
@@ -275,6 +291,7 @@ def _record_id(data: Any) -> str:
     rid = data.get("id")
     if isinstance(rid, bool) or not isinstance(rid, str | int) or rid == "":
         raise RunFailure(
-            "invalid_sync_record", f"a record's id must be a non-empty string or an integer: {rid!r}"
+            "invalid_sync_record",
+            f"a record's id must be a non-empty string or an integer: {rid!r}",
         )
     return str(rid)

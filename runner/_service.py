@@ -68,19 +68,25 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
         self._host = host
         self._stub = callbacks_pb2_grpc.RunnerCallbacksStub(callbacks)
 
-    def Run(self, request: runner_pb2.RunRequest, context: grpc.ServicerContext) -> runner_pb2.RunResponse:  # noqa: N802
+    def Run(
+        self, request: runner_pb2.RunRequest, context: grpc.ServicerContext
+    ) -> runner_pb2.RunResponse:
         """Executes one run."""
         del context
         job = job_from_request(request)
         outcome = self._host.execute(job, GrpcCallbackHandler(self._stub, request.run_token))
         return run_response(outcome)
 
-    def Cancel(self, request: runner_pb2.CancelRequest, context: grpc.ServicerContext) -> runner_pb2.CancelResponse:  # noqa: N802
+    def Cancel(
+        self, request: runner_pb2.CancelRequest, context: grpc.ServicerContext
+    ) -> runner_pb2.CancelResponse:
         """Kills a run in progress."""
         del context
         return runner_pb2.CancelResponse(cancelled=self._host.cancel(request.run_id))
 
-    def Status(self, request: runner_pb2.RunnerStatusRequest, context: grpc.ServicerContext) -> runner_pb2.RunnerStatusResponse:  # noqa: N802
+    def Status(
+        self, request: runner_pb2.RunnerStatusRequest, context: grpc.ServicerContext
+    ) -> runner_pb2.RunnerStatusResponse:
         """The runner's version, load and isolation layers."""
         del request, context
         status = self._host.status()

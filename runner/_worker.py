@@ -7,6 +7,7 @@ same socket, sends ``done``, and exits. It never serves a second run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import traceback
@@ -55,7 +56,9 @@ class _Channel:
 
     def call(self, method: str, args: dict[str, Any]) -> Any:
         self._next_id += 1
-        protocol.send(self._sock, {"op": "call", "id": self._next_id, "method": method, "args": args})
+        protocol.send(
+            self._sock, {"op": "call", "id": self._next_id, "method": method, "args": args}
+        )
         reply = protocol.recv(self._sock)
         if reply.get("ok"):
             return reply.get("value")
@@ -74,12 +77,11 @@ def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
         message = protocol.recv(sock)
         result = serve(sock, message, containment)
         protocol.send(sock, result)
-    except BaseException:  # noqa: BLE001 - the last line of defence of a dying worker
+    except BaseException:
         code = 70
-        try:
-            protocol.send(sock, _done_error(RunFailure("runner_error", traceback.format_exc(limit=3))))
-        except BaseException:  # noqa: BLE001, S110 - nothing left to tell
-            pass
+        failure = RunFailure("runner_error", traceback.format_exc(limit=3))
+        with contextlib.suppress(BaseException):  # nothing left to tell if this fails
+            protocol.send(sock, _done_error(failure))
     os._exit(code)
 
 
@@ -98,7 +100,7 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
             output = _run(program, message, _Channel(sock))
         _check_violations()
         return {"op": "done", "ok": True, "output": output}
-    except BaseException as exc:  # noqa: BLE001 - every failure becomes a typed error
+    except BaseException as exc:
         return _done_error(_to_failure(exc, program))
 
 
@@ -108,7 +110,8 @@ def _check_violations() -> None:
         first = found[0]
         raise RunFailure(
             "sandbox_violation",
-            f"the function broke a sandbox rule (even if it caught the error): {first.get('message')}",
+            "the function broke a sandbox rule (even if it caught the error): "
+            + str(first.get("message")),
             payload={"violations": found[:20]},
             file=str(first.get("file") or ""),
             line=int(first.get("line") or 0),
@@ -122,13 +125,16 @@ def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
     expected = _KINDS.get(str(message.get("kind")))
     if expected is not None and not isinstance(definition, expected):
         raise RunFailure(
-            "invalid_definition", f"the function is a {definition.kind}, not a {message.get('kind')}"
+            "invalid_definition",
+            f"the function is a {definition.kind}, not a {message.get('kind')}",
         )
     models = definition.models if isinstance(definition, SyncDefinition) else {}
     checkpoint = definition.checkpoint if isinstance(definition, SyncDefinition) else None
     nango = Nango(channel.call, context, models, checkpoint)
     if isinstance(definition, ActionDefinition):
-        return _run_action(definition, nango, message.get("input"), bool(context.get("validate", True)))
+        return _run_action(
+            definition, nango, message.get("input"), bool(context.get("validate", True))
+        )
     if isinstance(definition, SyncDefinition) and context.get("webhook") is not None:
         if definition.on_webhook is None:
             raise RunFailure("invalid_definition", "the sync has no on_webhook handler")
@@ -141,7 +147,9 @@ def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
 def _run_action(definition: ActionDefinition, nango: Nango, raw: Any, validate: bool) -> Any:
     value = raw
     if validate:
-        value = validate_with(definition.input, raw, error_type="invalid_action_input", what="the input")
+        value = validate_with(
+            definition.input, raw, error_type="invalid_action_input", what="the input"
+        )
     output = definition.exec(nango, value)
     if validate and definition.output is not None:
         output = validate_with(
@@ -156,7 +164,11 @@ class _LegacyDefinition:
 
 def find_definition(namespace: Mapping[str, Any], legacy: Any = None) -> Definition:
     """The one definition a function module binds (or a legacy script's entry, configured)."""
-    found = [v for v in namespace.values() if isinstance(v, SyncDefinition | ActionDefinition | OnEventDefinition)]
+    found = [
+        v
+        for v in namespace.values()
+        if isinstance(v, SyncDefinition | ActionDefinition | OnEventDefinition)
+    ]
     unique = list({id(v): v for v in found}.values())
     if len(unique) == 1:
         return unique[0]
@@ -165,8 +177,11 @@ def find_definition(namespace: Mapping[str, Any], legacy: Any = None) -> Definit
     fetch, act = namespace.get("fetch_data"), namespace.get("run_action")
     config = dict(legacy) if isinstance(legacy, Mapping) else {}
     if callable(fetch):
-        return SyncDefinition(exec=fetch, frequency=str(config.get("frequency") or ""),
-                              version=str(config.get("version") or ""))  # fmt: skip
+        return SyncDefinition(
+            exec=fetch,
+            frequency=str(config.get("frequency") or ""),
+            version=str(config.get("version") or ""),
+        )
     if callable(act):
         return ActionDefinition(exec=act, version=str(config.get("version") or ""))
     raise RunFailure(
@@ -205,20 +220,41 @@ def _to_failure(exc: BaseException, program: Any) -> RunFailure:
         return RunFailure("compile_error", exc.message, payload=exc.details.get("errors"))
     if isinstance(exc, ActionError):
         payload = to_json_value(exc.payload, error_type="action_script_failure", what="payload")
-        return RunFailure("action_script_failure", "the action raised ActionError",
-                          payload=payload, file=file, line=line)  # fmt: skip
+        return RunFailure(
+            "action_script_failure",
+            "the action raised ActionError",
+            payload=payload,
+            file=file,
+            line=line,
+        )
     if isinstance(exc, HttpError):
-        return RunFailure("script_http_error", str(exc), payload=exc.payload(), file=file, line=line)
+        return RunFailure(
+            "script_http_error", str(exc), payload=exc.payload(), file=file, line=line
+        )
     if isinstance(exc, MemoryError):
-        return RunFailure("resource_exhausted", "the run ran out of memory",
-                          payload={"resource": "memory"}, file=file, line=line)  # fmt: skip
+        return RunFailure(
+            "resource_exhausted",
+            "the run ran out of memory",
+            payload={"resource": "memory"},
+            file=file,
+            line=line,
+        )
     if isinstance(exc, RecursionError):
-        return RunFailure("resource_exhausted", "maximum recursion depth exceeded",
-                          payload={"resource": "recursion"}, file=file, line=line)  # fmt: skip
+        return RunFailure(
+            "resource_exhausted",
+            "maximum recursion depth exceeded",
+            payload={"resource": "recursion"},
+            file=file,
+            line=line,
+        )
     if isinstance(exc, pydantic.ValidationError):
-        return RunFailure("script_internal_error", f"validation failed: {exc.error_count()} errors",
-                          payload=exc.errors(include_url=False, include_input=False, include_context=False),
-                          file=file, line=line)  # fmt: skip
+        return RunFailure(
+            "script_internal_error",
+            f"validation failed: {exc.error_count()} errors",
+            payload=exc.errors(include_url=False, include_input=False, include_context=False),
+            file=file,
+            line=line,
+        )
     return RunFailure("script_internal_error", f"{type(exc).__name__}: {exc}", file=file, line=line)
 
 
@@ -227,6 +263,11 @@ def _done_error(failure: RunFailure) -> dict[str, Any]:
         payload = to_json_value(failure.payload, error_type="x", what="payload")
     except RunFailure:
         payload = None
-    error = {"type": failure.code, "message": failure.message[:4000], "payload": payload,
-             "file": failure.file, "line": failure.line}  # fmt: skip
+    error = {
+        "type": failure.code,
+        "message": failure.message[:4000],
+        "payload": payload,
+        "file": failure.file,
+        "line": failure.line,
+    }
     return {"op": "done", "ok": False, "error": error}

@@ -46,13 +46,15 @@ def send_packet(sock: socket.socket, message: dict[str, Any], fds: list[int] | N
         sock.send(data)
 
 
-def _zygote_main(ctrl: socket.socket, contain: Contain | None, warm: Callable[[], None]) -> NoReturn:
+def _zygote_main(
+    ctrl: socket.socket, contain: Contain | None, warm: Callable[[], None]
+) -> NoReturn:
     code = 0
     try:
         os.setsid()
         warm()
         _serve(ctrl, contain)
-    except BaseException:  # noqa: BLE001 - the zygote must exit, never return into the host's code
+    except BaseException:
         code = 1
     os._exit(code)
 

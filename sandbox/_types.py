@@ -71,7 +71,7 @@ class GuardedType:
     def of(self, obj: object) -> object:
         """What ``type(obj)`` returns in customer code."""
         cls = type(obj)
-        if issubclass(cls, type):
+        if issubclass(cls, type) or cls in (GuardedType, TypeToken):
             return self
         if self._exposed(cls):
             return cls

@@ -12,13 +12,22 @@ def fetch(nango):
     pages = nango.paginate(
         endpoint=f"/repos/{repo}/issues",
         params={"state": "all"},
-        paginate={"type": "link", "link_rel_in_response_header": "next",
-                  "limit_name_in_request": "per_page", "limit": 100},
+        paginate={
+            "type": "link",
+            "link_rel_in_response_header": "next",
+            "limit_name_in_request": "per_page",
+            "limit": 100,
+        },
     )
     for page in pages:
         issues = [
-            Issue(id=str(i["id"]), number=i["number"], title=i["title"], state=i["state"],
-                  url=i["html_url"])
+            Issue(
+                id=str(i["id"]),
+                number=i["number"],
+                title=i["title"],
+                state=i["state"],
+                url=i["html_url"],
+            )
             for i in page
         ]
         nango.batch_save(issues, "Issue")

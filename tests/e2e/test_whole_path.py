@@ -36,8 +36,10 @@ ACTIONS = {
         "def run(nango, input):\n"
         "    response = nango.get(endpoint=f'/items/{input.item_id}', params={'expand': 'price'})\n"
         "    nango.log('fetched', {'id': input.item_id}, level='info')\n"
-        "    return Out(name=response.data['title'], price_cents=int(response.data['price'] * 100))\n"
-        "action = create_action(description='one item', version='1.0.0', input=In, output=Out, exec=run)\n"
+        "    cents = int(response.data['price'] * 100)\n"
+        "    return Out(name=response.data['title'], price_cents=cents)\n"
+        "action = create_action(\n"
+        "    description='one item', version='1.0.0', input=In, output=Out, exec=run)\n"
     ),
     "refuse.py": (
         "from nango import create_action, ActionError\n"
@@ -50,8 +52,14 @@ ACTIONS = {
 
 def _corral(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
-    return subprocess.run([sys.executable, "-m", "corral", *args], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "corral", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,24 +67,45 @@ def deployed(service: Service, fake_api: FakeApi) -> str:
     fake_api.route("GET", "/items/7", body={"title": "Lamp", "price": 12.5})
     with Client(service.address, service.secret_key) as client:
         client.call("Deploy", pb.DeployRequest(integration="shop", files=ACTIONS))
-        client.call("CreateIntegration", pb.CreateIntegrationRequest(
-            unique_key="shop", base_url=fake_api.url, auth_mode="API_KEY",
-            auth_config_json=json.dumps({"header": "X-Api-Key", "format": "{api_key}"})))  # fmt: skip
-        client.call("CreateConnection", pb.CreateConnectionRequest(
-            integration="shop", connection_id="c1",
-            credentials_json=json.dumps({"type": "API_KEY", "api_key": "sekret-123"})))  # fmt: skip
+        client.call(
+            "CreateIntegration",
+            pb.CreateIntegrationRequest(
+                unique_key="shop",
+                base_url=fake_api.url,
+                auth_mode="API_KEY",
+                auth_config_json=json.dumps({"header": "X-Api-Key", "format": "{api_key}"}),
+            ),
+        )
+        client.call(
+            "CreateConnection",
+            pb.CreateConnectionRequest(
+                integration="shop",
+                connection_id="c1",
+                credentials_json=json.dumps({"type": "API_KEY", "api_key": "sekret-123"}),
+            ),
+        )
     return "c1"
 
 
 def test_serve_printed_a_secret_key_and_logs_json_lines(service: Service) -> None:
     assert service.secret_key.startswith("sk_")
-    lines = [json.loads(line) for line in service.stderr_path.read_text().splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line)
+        for line in service.stderr_path.read_text().splitlines()
+        if line.startswith("{")
+    ]
     assert any(line.get("event") == "orchestrator started" for line in lines)
 
 
-def test_action_output_and_injected_credential(client: Client, fake_api: FakeApi, deployed: str) -> None:
-    response = client.call("TriggerAction", pb.TriggerActionRequest(
-        action_name="get_item", connection_id=deployed, input_json='{"item_id": 7}'))  # fmt: skip
+def test_action_output_and_injected_credential(
+    client: Client, fake_api: FakeApi, deployed: str
+) -> None:
+    response = client.call(
+        "TriggerAction",
+        pb.TriggerActionRequest(
+            action_name="get_item", connection_id=deployed, input_json='{"item_id": 7}'
+        ),
+    )
     assert json.loads(response.output_json) == {"name": "Lamp", "price_cents": 1250}
     request = next(s for s in fake_api.seen if s.path.startswith("/items/7"))
     assert request.headers["x-api-key"] == "sekret-123"
@@ -86,15 +115,25 @@ def test_action_output_and_injected_credential(client: Client, fake_api: FakeApi
 
 
 def test_cli_trigger_prints_the_output(service: Service, deployed: str) -> None:
-    result = _corral(service, "trigger", "action", "get_item", "--connection", deployed,
-                     "--input", '{"item_id": 7}')  # fmt: skip
+    result = _corral(
+        service,
+        "trigger",
+        "action",
+        "get_item",
+        "--connection",
+        deployed,
+        "--input",
+        '{"item_id": 7}',
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"name": "Lamp", "price_cents": 1250}
 
 
 def test_action_error_reaches_the_caller(client: Client, service: Service, deployed: str) -> None:
     with pytest.raises(RunFailure) as caught:
-        client.call("TriggerAction", pb.TriggerActionRequest(action_name="refuse", connection_id=deployed))
+        client.call(
+            "TriggerAction", pb.TriggerActionRequest(action_name="refuse", connection_id=deployed)
+        )
     assert caught.value.code == "action_script_failure"
     assert caught.value.payload == {"k": "v"}
     result = _corral(service, "trigger", "action", "refuse", "--connection", deployed)
@@ -107,9 +146,12 @@ def test_input_failing_the_model_is_invalid_argument(service: Service, deployed:
     channel = grpc.insecure_channel(service.address)
     stub = __import__("corral.v1.orchestrator_pb2_grpc", fromlist=["x"]).OrchestratorStub(channel)
     with pytest.raises(grpc.RpcError) as caught:
-        stub.TriggerAction(pb.TriggerActionRequest(action_name="get_item", connection_id=deployed,
-                                                   input_json='{"item_id": "x"}'),
-                           metadata=(("authorization", f"Bearer {service.secret_key}"),))  # fmt: skip
+        stub.TriggerAction(
+            pb.TriggerActionRequest(
+                action_name="get_item", connection_id=deployed, input_json='{"item_id": "x"}'
+            ),
+            metadata=(("authorization", f"Bearer {service.secret_key}"),),
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     status = rpc_status.from_call(caught.value)
     info = error_details_pb2.ErrorInfo()
@@ -119,8 +161,10 @@ def test_input_failing_the_model_is_invalid_argument(service: Service, deployed:
 
 
 def test_import_os_is_refused_at_deploy_naming_the_module(client: Client) -> None:
-    bad = {"sneaky.py": "import os\nfrom nango import create_action\n"
-                        "action = create_action(exec=lambda nango, input: os.getcwd())\n"}  # fmt: skip
+    bad = {
+        "sneaky.py": "import os\nfrom nango import create_action\n"
+        "action = create_action(exec=lambda nango, input: os.getcwd())\n"
+    }
     with pytest.raises(InvalidRequest) as caught:
         client.call("Deploy", pb.DeployRequest(integration="bad", files=bad))
     assert "os" in caught.value.message
@@ -129,7 +173,10 @@ def test_import_os_is_refused_at_deploy_naming_the_module(client: Client) -> Non
 
 
 def test_compile_error_names_file_and_line_and_deploys_nothing(client: Client) -> None:
-    files = {"ok.py": ACTIONS["refuse.py"], "broken.py": "from nango import create_action\ndef f(:\n"}
+    files = {
+        "ok.py": ACTIONS["refuse.py"],
+        "broken.py": "from nango import create_action\ndef f(:\n",
+    }
     with pytest.raises(CompileError) as caught:
         client.call("Deploy", pb.DeployRequest(integration="half", files=files))
     errors = caught.value.details["errors"]
@@ -140,14 +187,22 @@ def test_compile_error_names_file_and_line_and_deploys_nothing(client: Client) -
 
 def test_bad_input_gets_typed_errors(client: Client, service: Service, deployed: str) -> None:
     with pytest.raises(NotFound) as unknown_function:
-        client.call("TriggerAction", pb.TriggerActionRequest(action_name="nope", connection_id=deployed))
+        client.call(
+            "TriggerAction", pb.TriggerActionRequest(action_name="nope", connection_id=deployed)
+        )
     assert unknown_function.value.code == "unknown_function"
     with pytest.raises(NotFound) as unknown_connection:
-        client.call("TriggerAction", pb.TriggerActionRequest(action_name="get_item", connection_id="zz"))
+        client.call(
+            "TriggerAction", pb.TriggerActionRequest(action_name="get_item", connection_id="zz")
+        )
     assert unknown_connection.value.code == "unknown_connection"
     with pytest.raises(InvalidRequest) as bad_json:
-        client.call("TriggerAction", pb.TriggerActionRequest(action_name="get_item", connection_id=deployed,
-                                                             input_json="{nope"))  # fmt: skip
+        client.call(
+            "TriggerAction",
+            pb.TriggerActionRequest(
+                action_name="get_item", connection_id=deployed, input_json="{nope"
+            ),
+        )
     assert bad_json.value.code == "invalid_json"
     with Client(service.address, "sk_wrong") as wrong, pytest.raises(Unauthenticated):
         wrong.call("ListFunctions", pb.ListFunctionsRequest())
@@ -160,7 +215,9 @@ def test_health_and_reflection_for_generic_clients(service: Service) -> None:
         health_pb2.HealthCheckResponse.SERVING
     )
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    responses = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for r in responses for s in r.list_services_response.service}
     assert {"corral.v1.Orchestrator", "grpc.health.v1.Health"} <= names
     channel.close()

@@ -15,10 +15,14 @@ FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures"
 
 def test_identity_examples_from_the_format() -> None:
     ident = identity("GET", "/api/v1/groups", {"limit": 1000}, {}, None)
-    assert stringify({"method": ident.method, "endpoint": ident.endpoint,
-                      "params": [list(p) for p in ident.params], "headers": []}) == (
-        '{"method":"get","endpoint":"api/v1/groups","params":[["limit","1000"]],"headers":[]}'
-    )  # fmt: skip
+    assert stringify(
+        {
+            "method": ident.method,
+            "endpoint": ident.endpoint,
+            "params": [list(p) for p in ident.params],
+            "headers": [],
+        }
+    ) == ('{"method":"get","endpoint":"api/v1/groups","params":[["limit","1000"]],"headers":[]}')
 
 
 def test_params_replace_query_and_sort_by_key() -> None:
@@ -29,12 +33,20 @@ def test_params_replace_query_and_sort_by_key() -> None:
 def test_path_normalisation_like_whatwg_url() -> None:
     assert identity("get", "a/./b/../c d", None, {}, None).endpoint == "a/c%20d"
     assert identity("get", "/proxy/x%3Ay#frag", None, {}, None).endpoint == "x%3Ay"
-    assert identity("get", "https://api.example.com/v2/items?x=1", None, {}, None).endpoint == "v2/items"
+    assert (
+        identity("get", "https://api.example.com/v2/items?x=1", None, {}, None).endpoint
+        == "v2/items"
+    )
 
 
 def test_headers_filtered_prefix_stripped_case_kept_and_sorted() -> None:
-    headers = {"Nango-Proxy-X-B": "1", "authorization": "secret", "Content-Type": "application/json",
-               "X-A": 2, "x-a": "dup"}  # fmt: skip
+    headers = {
+        "Nango-Proxy-X-B": "1",
+        "authorization": "secret",
+        "Content-Type": "application/json",
+        "X-A": 2,
+        "x-a": "dup",
+    }
     assert identity("get", "/", None, headers, None).headers == (("X-A", "2"), ("X-B", "1"))
 
 
@@ -67,8 +79,13 @@ def test_every_recorded_entry_is_found_by_its_own_request() -> None:
             for endpoint, entries in table.items():
                 for entry in entries if isinstance(entries, list) else [entries]:
                     request = entry.get("request") or {}
-                    found = fixture.lookup(method, endpoint, request.get("params"),
-                                           request.get("headers") or {}, request.get("data"))  # fmt: skip
+                    found = fixture.lookup(
+                        method,
+                        endpoint,
+                        request.get("params"),
+                        request.get("headers") or {},
+                        request.get("data"),
+                    )
                     assert found is entry, (path, endpoint)
                     count += 1
     assert count >= 10
@@ -79,7 +96,13 @@ def test_hash_matches_the_recorder_for_unsanitised_entries() -> None:
     content = json.loads((FIXTURES / "auth0-cc" / "organizations.test.json").read_text())
     for entry in content["api"]["get"]["/api/v2/organizations"]:
         request = entry["request"]
-        ident = identity("get", "/api/v2/organizations", request.get("params"), request.get("headers") or {}, None)
+        ident = identity(
+            "get",
+            "/api/v2/organizations",
+            request.get("params"),
+            request.get("headers") or {},
+            None,
+        )
         assert ident.hash() == entry["hash"]
 
 

@@ -24,8 +24,15 @@ ACTION = (
 
 def _job(body: str, **limits: Any) -> Job:
     source = ACTION.format(body="\n".join("    " + line for line in body.splitlines()))
-    return Job(run_id=f"r-{os.urandom(4).hex()}", kind="action", function_name="f", entry="f.py",
-               files={"f.py": source}, input={"n": 2}, **limits)  # fmt: skip
+    return Job(
+        run_id=f"r-{os.urandom(4).hex()}",
+        kind="action",
+        function_name="f",
+        entry="f.py",
+        files={"f.py": source},
+        input={"n": 2},
+        **limits,
+    )
 
 
 class Recorder:
@@ -52,7 +59,9 @@ def host() -> Iterator[RunnerHost]:
 
 def test_action_output_and_sdk_calls(host: RunnerHost) -> None:
     handler = Recorder({"get_metadata": {"a": 1}})
-    outcome = host.execute(_job("nango.log('hi')\nreturn {'m': nango.get_metadata(), 'n': input['n']}"), handler)
+    outcome = host.execute(
+        _job("nango.log('hi')\nreturn {'m': nango.get_metadata(), 'n': input['n']}"), handler
+    )
     assert outcome.ok, outcome.error
     assert outcome.output == {"m": {"a": 1}, "n": 2}
     assert [c[0] for c in handler.calls] == ["log", "get_metadata"]
@@ -73,7 +82,9 @@ def test_wall_clock_limit_kills_the_worker(host: RunnerHost) -> None:
 
 
 def test_cpu_limit_is_resource_exhausted(host: RunnerHost) -> None:
-    outcome = host.execute(_job("while True:\n    pass", cpu_seconds=1, wall_seconds=20), Recorder())
+    outcome = host.execute(
+        _job("while True:\n    pass", cpu_seconds=1, wall_seconds=20), Recorder()
+    )
     assert outcome.error is not None
     assert outcome.error["type"] == "resource_exhausted"
     assert outcome.error["payload"]["resource"] in {"cpu", "memory_or_cpu"}

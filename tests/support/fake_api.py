@@ -31,8 +31,14 @@ class FakeApi:
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
 
-    def route(self, method: str, path: str, status: int = 200, body: Any = None,
-              headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def route(
+        self,
+        method: str,
+        path: str,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Answers ``method path`` with a fixed response."""
         self.routes[(method, path)] = lambda _seen: (status, body, headers or {})
 
@@ -41,8 +47,12 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                        self.rfile.read(length))  # fmt: skip
+            seen = Seen(
+                self.command,
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                self.rfile.read(length),
+            )
             api.seen.append(seen)
             route = api.routes.get((self.command, self.path.split("?")[0]))
             status, body, headers = route(seen) if route else (404, {"message": "not found"}, {})

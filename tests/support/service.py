@@ -39,20 +39,32 @@ def _wait_for(path: pathlib.Path, process: subprocess.Popen[str], timeout: float
 def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service]:
     """`corral serve` on an ephemeral port; SIGTERM and a clean exit at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-    env |= {"CORRAL_PORT": "0", "CORRAL_DATA_DIR": str(data_dir), "CORRAL_LOG_FORMAT": "json",
-            "CORRAL_PROXY_ALLOW_PRIVATE": "true", "CORRAL_PREWARM_WORKERS": "1",
-            "CORRAL_SHUTDOWN_GRACE_SECONDS": "5"}  # fmt: skip
+    env |= {
+        "CORRAL_PORT": "0",
+        "CORRAL_DATA_DIR": str(data_dir),
+        "CORRAL_LOG_FORMAT": "json",
+        "CORRAL_PROXY_ALLOW_PRIVATE": "true",
+        "CORRAL_PREWARM_WORKERS": "1",
+        "CORRAL_SHUTDOWN_GRACE_SECONDS": "5",
+    }
     env |= settings
     stderr_path = data_dir.parent / (data_dir.name + ".stderr")
     with stderr_path.open("w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "corral", "serve"], env=env,
-                                   stdout=subprocess.PIPE, stderr=stderr, text=True)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "corral", "serve"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     try:
         _wait_for(data_dir / "orchestrator.port", process, 60)
         port = (data_dir / "orchestrator.port").read_text().strip()
         banner = process.stdout.readline() + process.stdout.readline() if process.stdout else ""
         match = re.search(r"(sk_\S+)", banner)
-        yield Service(f"127.0.0.1:{port}", match.group(1) if match else "", process, data_dir, stderr_path)
+        yield Service(
+            f"127.0.0.1:{port}", match.group(1) if match else "", process, data_dir, stderr_path
+        )
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -1,0 +1,7 @@
+"""Names in gRPC call metadata that more than one component reads."""
+
+RUN_TOKEN = "x-corral-run-token"  # noqa: S105 - the name of the header, not a token
+"""The run token of a RunnerCallbacks call."""
+
+AUTHORIZATION = "authorization"
+"""``Bearer <secret key>`` on Orchestrator calls."""

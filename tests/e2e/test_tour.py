@@ -1,0 +1,205 @@
+"""The README's five-minute tour, command by command, against a real server and a fake API."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from corral._client import Client
+from corral.v1 import orchestrator_pb2 as pb
+from tests.support.fake_api import FakeApi
+from tests.support.service import Service, running_service
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def github_api(fake_api: FakeApi) -> FakeApi:
+    issues = [
+        {
+            "id": 1000 + n,
+            "number": n,
+            "title": f"Issue {n}",
+            "state": "open",
+            "html_url": f"https://github.example/acme/app/issues/{n}",
+        }
+        for n in range(1, 6)
+    ]
+
+    def page(seen: object) -> tuple[int, object, dict[str, str]]:
+        path = getattr(seen, "path", "")
+        if "page=2" in path:
+            return 200, issues[3:], {}
+        link = f'<{fake_api.url}/repos/acme/app/issues?state=all&per_page=100&page=2>; rel="next"'
+        return 200, issues[:3], {"link": link}
+
+    fake_api.routes[("GET", "/repos/acme/app/issues")] = page
+    fake_api.route(
+        "POST",
+        "/repos/acme/app/issues",
+        status=201,
+        body={"id": 9042, "number": 42, "html_url": "https://github.example/acme/app/issues/42"},
+    )
+    return fake_api
+
+
+def corral(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
+    return subprocess.run(
+        [sys.executable, "-m", "corral", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> object:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_tour(service: Service, github_api: FakeApi) -> None:
+    deployed = ok(corral(service, "deploy", "examples/github"))
+    assert sorted(f["name"] for f in deployed["functions"]) == ["create_issue", "issues"]  # type: ignore[index]
+    ok(
+        corral(
+            service,
+            "integration",
+            "create",
+            "github",
+            "--base-url",
+            github_api.url,
+            "--auth-mode",
+            "API_KEY",
+        )
+    )
+    ok(
+        corral(
+            service,
+            "connection",
+            "create",
+            "--integration",
+            "github",
+            "--id",
+            "acme",
+            "--api-key",
+            "ghp_example",
+            "--metadata",
+            '{"repo": "acme/app"}',
+        )
+    )
+
+    created = ok(
+        corral(
+            service,
+            "trigger",
+            "action",
+            "create_issue",
+            "--connection",
+            "acme",
+            "--input",
+            '{"owner": "acme", "repo": "app", "title": "Hello"}',
+        )
+    )
+    assert created == {
+        "id": "9042",
+        "number": 42,
+        "url": "https://github.example/acme/app/issues/42",
+    }
+    post = next(s for s in github_api.seen if s.method == "POST")
+    assert post.headers["authorization"] == "Bearer ghp_example"
+    assert json.loads(post.body) == {"title": "Hello", "body": "", "labels": []}
+
+    refused = corral(
+        service,
+        "trigger",
+        "action",
+        "create_issue",
+        "--connection",
+        "acme",
+        "--input",
+        '{"owner": "acme", "repo": "app", "title": "[blocked] no"}',
+    )
+    assert refused.returncode == 1
+    assert json.loads(refused.stderr)["error_type"] == "action_script_failure"
+
+    ok(corral(service, "trigger", "sync", "issues", "--connection", "acme"))
+    records = ok(corral(service, "records", "--connection", "acme", "--model", "Issue"))
+    assert [r["number"] for r in records["records"]] == [1, 2, 3, 4, 5]  # type: ignore[index]
+    assert records["records"][0]["_nango_metadata"]["last_action"] == "ADDED"  # type: ignore[index]
+
+    runs = ok(corral(service, "runs", "--connection", "acme"))
+    first = runs["runs"][-1]["run_id"]  # type: ignore[index]
+    logs = ok(corral(service, "logs", first))
+    assert logs["logs"][0]["message"] == "created issue #42"  # type: ignore[index]
+
+
+def test_env_create_makes_a_working_key(service: Service) -> None:
+    made = ok(corral(service, "env", "create", "staging", "--data-dir", str(service.data_dir)))
+    with Client(service.address, made["secret_key"]) as staging:  # type: ignore[index]
+        assert not staging.call("ListFunctions", pb.ListFunctionsRequest()).functions
+    again = corral(service, "env", "create", "staging", "--data-dir", str(service.data_dir))
+    assert again.returncode == 1
+    assert json.loads(again.stderr)["error_type"] == "environment_exists"
+
+
+def test_client_without_a_key_is_a_usage_error(service: Service) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CORRAL_SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "corral", "runs", "--server", service.address],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "secret key" in result.stderr
+
+
+@pytest.fixture
+def own_service(tmp_path: pathlib.Path) -> Iterator[Service]:
+    with running_service(tmp_path / "data") as svc:
+        yield svc
+
+
+def test_sigterm_lets_an_in_flight_run_finish(own_service: Service) -> None:
+    slow = (
+        "from nango import create_action\n"
+        "def run(nango, input):\n"
+        "    total = 0\n"
+        "    for i in range(3_000_000):\n"
+        "        total += i\n"
+        "    return total\n"
+        "action = create_action(description='slow', exec=run)\n"
+    )
+    with Client(own_service.address, own_service.secret_key) as client:
+        client.call("Deploy", pb.DeployRequest(integration="slow", files={"slow.py": slow}))
+        client.call(
+            "CreateConnection", pb.CreateConnectionRequest(integration="slow", connection_id="c")
+        )
+        request = pb.TriggerActionRequest(action_name="slow", connection_id="c")
+        setattr(request, "async", True)
+        run_id = client.call("TriggerAction", request).run_id
+    own_service.process.send_signal(signal.SIGTERM)
+    assert own_service.process.wait(timeout=30) == 0
+    from orchestrator._sqlite import SqliteStorage  # noqa: PLC0415
+
+    storage = SqliteStorage(own_service.data_dir / "corral.db")
+    try:
+        env = storage.get_environment("dev")
+        run = storage.get_run(env.id, run_id)
+        assert run.state == "succeeded", run.error
+        assert json.loads(run.output_json or "null") == sum(range(3_000_000))
+    finally:
+        storage.close()

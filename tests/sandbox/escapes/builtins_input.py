@@ -1,0 +1,11 @@
+# expect: sandbox_violation
+# rule: forbidden_builtin
+# attack: input()
+from nango import create_action
+
+
+def run(nango, input):
+    return input()
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,11 @@
+# expect: compile_error
+# rule: restricted_attribute
+# attack: coroutine cr_frame
+from nango import create_action
+
+
+def run(nango, input):
+    return input.cr_frame
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,11 @@
+# expect: sandbox_violation
+# rule: write
+# attack: patching a builtin type
+from nango import create_action
+
+
+def run(nango, input):
+    setattr(int, "real", 1)
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,12 @@
+# expect: sandbox_violation
+# rule: module_attribute
+# attack: dataclasses.builtins leads out of the allow-list
+from nango import create_action
+
+
+def run(nango, input):
+    import dataclasses
+    return dataclasses.builtins
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

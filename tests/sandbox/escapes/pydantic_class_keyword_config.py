@@ -1,0 +1,17 @@
+# expect: sandbox_violation
+# rule: pydantic_config
+# attack: configuration through class keywords
+from nango import create_action
+
+from pydantic import BaseModel
+
+
+class Leak(BaseModel, from_attributes=True):
+    x: int = 0
+
+
+def run(nango, input):
+    return None
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,20 @@
+# expect: sandbox_violation
+# rule: pydantic_method
+# attack: pydantic parse_file is outside the allow-list
+from nango import create_action
+
+from pydantic import BaseModel
+
+
+class Issue(BaseModel):
+    id: str
+
+
+result = Issue.parse_file("/etc/passwd")
+
+
+def run(nango, input):
+    return None
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,13 @@
+# expect: compile_error
+# rule: reserved_name
+# attack: rebinding print
+from nango import create_action
+
+print = None
+
+
+def run(nango, input):
+    return None
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,11 @@
+# expect: compile_error
+# rule: private_name
+# attack: a fullwidth spelling of a guard name
+from nango import create_action
+
+
+def run(nango, input):
+    ＿getattr＿ = getattr
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)
