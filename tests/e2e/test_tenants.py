@@ -1,4 +1,4 @@
-"""Two tenants at once: neither observes nor changes the other's records, metadata, logs or state."""
+"""Two tenants at once: neither sees nor changes the other's records, metadata, logs or state."""
 
 from __future__ import annotations
 
@@ -28,17 +28,23 @@ def fetch(nango):
     nango.update_metadata({'runs_seen_by_module': len(CALLS)})
     nango.log('tenant ' + meta['tenant'])
     items = nango.get(endpoint='/items').data
-    nango.batch_save([{'id': i['id'], 'tenant': meta['tenant'], 'n': len(CALLS)} for i in items], 'Item')
+    saved = [{'id': i['id'], 'tenant': meta['tenant'], 'n': len(CALLS)} for i in items]
+    nango.batch_save(saved, 'Item')
 
 sync = create_sync(description='items', frequency='every hour', exec=fetch)
 """
 
 
 def _env_key(service: Service, name: str) -> str:
+    command = [sys.executable, "-m", "corral", "env", "create", name]
     result = subprocess.run(
-        [sys.executable, "-m", "corral", "env", "create", name, "--data-dir", str(service.data_dir)],
-        capture_output=True, text=True, timeout=60, check=True, env=os.environ,
-    )  # fmt: skip
+        [*command, "--data-dir", str(service.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=os.environ,
+    )
     return str(json.loads(result.stdout)["secret_key"])
 
 

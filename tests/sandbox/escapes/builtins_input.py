@@ -3,9 +3,11 @@
 # attack: input()
 from nango import create_action
 
+answer = input()
+
 
 def run(nango, input):
-    return input()
+    return None
 
 
 action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,5 +1,5 @@
-# expect: sandbox_violation
-# rule: import
+# expect: compile_error
+# rule: reserved_name
 # attack: import builtins
 from nango import create_action
 

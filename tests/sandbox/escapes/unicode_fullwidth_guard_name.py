@@ -5,7 +5,7 @@ from nango import create_action
 
 
 def run(nango, input):
-    ＿getattr＿ = getattr
+    _ｇｅｔａｔｔｒ_ = getattr
 
 
 action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -5,7 +5,7 @@ from nango import create_action
 
 
 def run(nango, input):
-    return ＿＿ｉｍｐｏｒｔ＿＿("os")
+    return __ｉｍｐｏｒｔ__("os")
 
 
 action = create_action(description="escape attempt", version="1.0.0", exec=run)
