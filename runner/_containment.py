@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
-from sandbox._containment import ContainmentSettings, contain_worker, probe
+from sandbox._containment import (
+    ContainmentError,
+    ContainmentSettings,
+    cleanup_cgroup,
+    contain_worker,
+    default_cgroup_name,
+    prepare,
+    probe,
+)
 from sandbox._limits import WorkerLimits
-
-_log = structlog.get_logger("corral.runner")
-
-Contain = Callable[[socket.socket, dict[str, Any]], None]
 
 
 def worker_limits(limits: Mapping[str, Any]) -> WorkerLimits:
@@ -28,25 +32,36 @@ def worker_limits(limits: Mapping[str, Any]) -> WorkerLimits:
     )
 
 
-def make_containment(strict: bool) -> tuple[Contain, dict[str, Any]]:
-    """The function each worker applies to itself, and what the host supports.
+@dataclass(frozen=True)
+class Containment:
+    """What each worker applies to itself, and what the warm parent does once it has died."""
+
+    settings: ContainmentSettings
+
+    def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+        """Contains the calling worker; only its socket stays open."""
+        contain_worker(self.settings, worker_limits(limits), keep_fds=[sock.fileno()])
+
+    def cleanup(self, pid: int) -> None:
+        """Removes a reaped worker's cgroup (and kills anything it left in it)."""
+        with contextlib.suppress(OSError):
+            cleanup_cgroup(self.settings, default_cgroup_name(pid))
+
+
+def make_containment(strict: bool) -> tuple[Containment, dict[str, Any]]:
+    """The containment of this host's workers, and a report of the layers.
+
+    Probes the host once, then prepares (compiles seccomp, sizes Landlock, finds the cgroup
+    hierarchy) in this process, so that the warm parent and every worker inherit it.
 
     Raises:
         ContainmentError: in strict mode, when the host lacks a layer.
     """
-    settings = ContainmentSettings(strict=strict)
-    support = probe(settings)
+    support = probe(ContainmentSettings(strict=strict))
     if strict and support.missing:
-        from sandbox._containment import ContainmentError  # noqa: PLC0415
-
-        raise ContainmentError(
-            "strict containment: missing layers: "
-            + ", ".join(f"{k} ({v})" for k, v in sorted(support.missing.items()))
-        )
+        missing = ", ".join(f"{k} ({v})" for k, v in sorted(support.missing.items()))
+        raise ContainmentError(f"strict containment: the host lacks {missing}")
     settings = ContainmentSettings(strict=strict, layers=support.available)
-
-    def contain(sock: socket.socket, limits: dict[str, Any]) -> None:
-        contain_worker(settings, worker_limits(limits), keep_fds=[sock.fileno()])
-
+    prepare(settings)
     layers = {"layers_applied": sorted(support.available), "layers_missing": dict(support.missing)}
-    return contain, layers
+    return Containment(settings), layers

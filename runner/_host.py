@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ import structlog
 from corral.errors import CorralError, RunFailure
 from runner import _protocol as protocol
 from runner._pool import Worker, WorkerPool
+from runner._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
 
@@ -90,7 +90,7 @@ class RunnerHost:
 
     def __init__(
         self,
-        contain: Callable[[socket.socket, dict[str, Any]], None] | None,
+        contain: Contain | None,
         warm: Callable[[], None],
         prewarm: int = 2,
         layers: Mapping[str, Any] | None = None,

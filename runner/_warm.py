@@ -10,6 +10,8 @@ def warm() -> None:
     import sandbox  # noqa: PLC0415
     from runner import _worker  # noqa: PLC0415
 
+    _stdlib_lazy_paths()
+
     source = (
         "from nango import create_action\n"
         "from pydantic import BaseModel, Field\n"
@@ -28,3 +30,26 @@ def warm() -> None:
         instance.model_dump(mode="json", by_alias=True, exclude_unset=True)
         model.model_json_schema()
     sandbox.reset_run_state()
+
+
+def _stdlib_lazy_paths() -> None:
+    """Runs what the allowed modules import lazily: after containment nothing can be imported."""
+    import datetime  # noqa: PLC0415
+    import decimal  # noqa: PLC0415
+    import hashlib  # noqa: PLC0415
+    import linecache  # noqa: PLC0415
+    import traceback  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    datetime.datetime.strptime("2026-01-02T03:04:05+0000", "%Y-%m-%dT%H:%M:%S%z")
+    datetime.datetime.fromisoformat("2026-01-02T03:04:05+00:00").astimezone().isoformat()
+    "bücher.example".encode("idna")
+    "x".encode("utf-16-le").decode("utf-16-le")
+    "x".encode("latin-1")
+    decimal.Decimal("1.10").quantize(decimal.Decimal("0.1"))
+    for name in sorted(hashlib.algorithms_guaranteed):
+        hashlib.new(name, b"x")
+    uuid.uuid4()
+    uuid.uuid5(uuid.NAMESPACE_URL, "x")
+    traceback.format_exception(ValueError("x"))
+    linecache.getlines(__file__)

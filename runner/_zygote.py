@@ -18,10 +18,18 @@ import select
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
-Contain = Callable[[socket.socket, dict[str, Any]], None]
-"""Applied in each worker to its limits, before function code runs."""
+
+class Contain(Protocol):
+    """Containment of workers: applied in each worker, cleaned up after each one."""
+
+    def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+        """Contains the calling worker before function code runs."""
+
+    def cleanup(self, pid: int) -> None:
+        """Releases what a reaped worker left (its cgroup)."""
+
 
 _MAX_PACKET = 65536
 
@@ -72,16 +80,25 @@ def _serve(ctrl: socket.socket, contain: Contain | None) -> None:
             if wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
-            _reap(ctrl, children)
+            _reap(ctrl, children, contain)
             if ctrl.fileno() in ready and not _command(ctrl, contain, children):
                 return
     finally:
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(children, contain)
 
 
-def _reap(ctrl: socket.socket, children: set[int]) -> None:
+def _kill_all(children: set[int], contain: Contain | None) -> None:
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        if contain is not None:
+            contain.cleanup(pid)
+
+
+def _reap(ctrl: socket.socket, children: set[int], contain: Contain | None) -> None:
     while children:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -90,6 +107,8 @@ def _reap(ctrl: socket.socket, children: set[int]) -> None:
         if pid == 0:
             return
         children.discard(pid)
+        if contain is not None:
+            contain.cleanup(pid)
         send_packet(ctrl, {"op": "exited", "pid": pid, "status": status})
 
 
@@ -130,6 +149,6 @@ def _worker(sock: socket.socket, contain: Contain | None) -> NoReturn:  # pragma
 
     def apply(limits: dict[str, Any]) -> None:
         if contain is not None:
-            contain(sock, limits)
+            contain.apply(sock, limits)
 
     worker_main(sock, apply)

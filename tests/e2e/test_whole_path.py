@@ -244,3 +244,12 @@ def test_the_readme_example_deploys(client: Client) -> None:
     files = {p.name: p.read_text() for p in (ROOT / "examples" / "github").glob("*.py")}
     functions = client.call("Deploy", pb.DeployRequest(integration="github", files=files)).functions
     assert sorted(f.name for f in functions) == ["create_issue", "issues"]
+
+
+def test_the_runner_reports_its_isolation_layers(service: Service) -> None:
+    lines = [json.loads(x) for x in service.stderr_path.read_text().splitlines() if x.startswith("{")]
+    started = next(line for line in lines if line.get("event") == "runner started")
+    assert isinstance(started["layers_applied"], list)
+    assert isinstance(started["layers_missing"], dict)
+    assert set(started["layers_applied"]) | set(started["layers_missing"]) >= {"rlimits", "seccomp"}
+    assert started["pid"] != service.process.pid

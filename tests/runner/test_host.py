@@ -118,11 +118,15 @@ def test_sdk_call_failure_reaches_the_function_as_typed_error(host: RunnerHost) 
 
 
 def test_a_crashing_worker_is_a_typed_error_and_the_host_survives() -> None:
-    def crash(sock: socket.socket, limits: dict[str, Any]) -> None:
-        faulthandler.disable()  # pytest's handler, inherited through fork, would print a trace
-        os.kill(os.getpid(), signal.SIGSEGV)
+    class Crash:
+        def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+            faulthandler.disable()  # pytest's handler, inherited through fork, would print
+            os.kill(os.getpid(), signal.SIGSEGV)
 
-    crashing = RunnerHost(crash, warm, prewarm=0)
+        def cleanup(self, pid: int) -> None:
+            pass
+
+    crashing = RunnerHost(Crash(), warm, prewarm=0)
     try:
         outcome = crashing.execute(_job("return 1"), Recorder())
         assert outcome.error is not None
@@ -133,11 +137,15 @@ def test_a_crashing_worker_is_a_typed_error_and_the_host_survives() -> None:
 
 
 def test_a_worker_sending_garbage_is_a_runner_error() -> None:
-    def garbage(sock: socket.socket, limits: dict[str, Any]) -> None:
-        sock.sendall(b"\x00\x00\x00\x05nope!")
-        os._exit(0)
+    class Garbage:
+        def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+            sock.sendall(b"\x00\x00\x00\x05nope!")
+            os._exit(0)
 
-    host = RunnerHost(garbage, warm, prewarm=0)
+        def cleanup(self, pid: int) -> None:
+            pass
+
+    host = RunnerHost(Garbage(), warm, prewarm=0)
     try:
         outcome = host.execute(_job("return 1"), Recorder())
         assert not outcome.ok
@@ -157,3 +165,14 @@ def test_cancel_kills_a_run_in_progress(host: RunnerHost) -> None:
     timer.join()
     assert outcome.error is not None
     assert outcome.error["type"] == "execution_cancelled"
+
+
+def test_a_finished_worker_leaves_no_cgroup(host: RunnerHost) -> None:
+    import glob  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    pid = host.execute(_job("return 1"), Recorder()).worker_pid
+    deadline = time.monotonic() + 5
+    while glob.glob(f"/sys/fs/cgroup/**/worker-{pid}", recursive=True):
+        assert time.monotonic() < deadline, "the worker's cgroup was not removed"
+        time.sleep(0.02)
