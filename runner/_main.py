@@ -18,8 +18,12 @@ from runner._containment import make_containment
 from runner._host import RunnerHost
 from runner._service import RunnerService
 from runner._warm import warm
+from sandbox._containment import ContainmentError
 
 _log = structlog.get_logger("corral.runner")
+
+EXIT_CONTAINMENT = 78
+"""Exit status of a strict runner on a host that lacks an isolation layer (EX_CONFIG)."""
 
 
 def run_runner(
@@ -27,7 +31,11 @@ def run_runner(
 ) -> None:
     """Serves the Runner API until SIGTERM or SIGINT."""
     _logging.configure(log_format)
-    contain, layers = make_containment(settings.strict_containment)
+    try:
+        contain, layers = make_containment(settings.strict_containment)
+    except ContainmentError as err:
+        _log.error("runner refused to start", reason=err.message)
+        raise SystemExit(EXIT_CONTAINMENT) from None
     # The warm parent is forked before any gRPC object exists in this process.
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers)
     channel = grpc.insecure_channel(settings.callbacks)
