@@ -1,4 +1,4 @@
-"""The sandbox: RestrictedPython policy, allowed modules and (elsewhere) OS containment.
+"""The sandbox: RestrictedPython policy, allowed modules, and OS containment of workers.
 
 The language layer compiles customer function files under a policy and runs them with guards::
 
@@ -13,18 +13,38 @@ are the other layers (see DESIGN.md, "Isolation").
 """
 
 from sandbox._compile import check_sources, compile_program
+from sandbox._containment import (
+    ALL_LAYERS,
+    ContainmentError,
+    ContainmentSettings,
+    HostSupport,
+    cleanup_cgroup,
+    contain_worker,
+    prepare,
+    probe,
+)
 from sandbox._errors import Violation, reset_run_state, violations
 from sandbox._execute import Program, locate_error
+from sandbox._limits import WorkerLimits
 from sandbox._policy import DEFAULT_POLICY, Policy
 
 __all__ = [
+    "ALL_LAYERS",
     "DEFAULT_POLICY",
+    "ContainmentError",
+    "ContainmentSettings",
+    "HostSupport",
     "Policy",
     "Program",
     "Violation",
+    "WorkerLimits",
     "check_sources",
+    "cleanup_cgroup",
     "compile_program",
+    "contain_worker",
     "locate_error",
+    "prepare",
+    "probe",
     "reset_run_state",
     "violations",
 ]

@@ -13,6 +13,7 @@ subtree.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -81,7 +82,9 @@ def _write(path: str, value: str) -> None:
         os.close(fd)
 
 
-def _limit_files(layout: CgroupLayout, hierarchy: str, limits: WorkerLimits) -> list[tuple[str, str]]:
+def _limit_files(
+    layout: CgroupLayout, hierarchy: str, limits: WorkerLimits
+) -> list[tuple[str, str]]:
     memory, pids = str(limits.memory_bytes), str(limits.max_processes)
     if layout.version == 2:
         return [("memory.max", memory), ("memory.swap.max", "0"), ("pids.max", pids)]
@@ -141,10 +144,8 @@ def _kill_members(leaf: str) -> None:
     except FileNotFoundError:
         return
     for member in members:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(member, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def remove(layout: CgroupLayout, name: str) -> None:

@@ -53,11 +53,11 @@ from sandbox._limits import WorkerLimits
 
 __all__ = [
     "ALL_LAYERS",
+    "WORKER_ENVIRONMENT",
     "ContainmentError",
     "ContainmentSettings",
     "HostSupport",
     "PreparedContainment",
-    "WORKER_ENVIRONMENT",
     "cleanup_cgroup",
     "contain_worker",
     "default_cgroup_name",

@@ -63,7 +63,8 @@ class _Worker:
         self.outcome.missing[layer] = why
         if self.settings.strict:
             details = {"layer": layer, "reason": why}
-            raise ContainmentError(f"containment layer {layer!r} unavailable: {why}", details=details)
+            message = f"containment layer {layer!r} unavailable: {why}"
+            raise ContainmentError(message, details=details)
 
 
 def apply_layers(

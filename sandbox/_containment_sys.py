@@ -102,7 +102,9 @@ def unshare(flags: int) -> None:
     _check(_unshare(flags), f"unshare({flags:#x})")
 
 
-def mount(source: bytes, target: bytes, fstype: bytes | None, flags: int, data: bytes | None) -> None:
+def mount(
+    source: bytes, target: bytes, fstype: bytes | None, flags: int, data: bytes | None
+) -> None:
     """``mount(2)``."""
     _check(_mount(source, target, fstype, ctypes.c_ulong(flags), data), f"mount {target!r}")
 

@@ -38,7 +38,7 @@ def sibling_files(files: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(found)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Program:
     """A compiled function: its entry file and the sibling files it imports.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
+from types import BuiltinMethodType
 from typing import Any
 
 from sandbox._errors import deny
@@ -63,3 +64,22 @@ def bound_format(template: str, name: str) -> Callable[..., str]:
 def unbound_format(name: str) -> Callable[..., str]:
     """``str.format`` (or ``str.format_map``) as customer code gets it."""
     return safe_format if name == "format" else safe_format_map
+
+
+_UNBOUND = {id(str.format): safe_format, id(str.format_map): safe_format_map}
+
+
+def safe_format_value(value: object) -> object:
+    """``value``, or the safe replacement when it is ``str.format``/``format_map``, bound or not.
+
+    Decided on the value, not on the object it was read from: ``typing`` aliases forward their
+    attributes (``pydantic.StrictStr.format`` is ``str.format``), and so do ``super()`` objects.
+    """
+    replacement = _UNBOUND.get(id(value))
+    if replacement is not None:
+        return replacement
+    if isinstance(value, BuiltinMethodType) and value.__name__ in ("format", "format_map"):
+        owner = value.__self__
+        if isinstance(owner, str):
+            return bound_format(owner, value.__name__)
+    return value

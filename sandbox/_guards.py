@@ -13,7 +13,6 @@ import builtins
 import enum
 import importlib
 import types
-import typing
 import unicodedata
 from collections.abc import Callable, Iterable
 from types import FunctionType, MappingProxyType, MethodType, ModuleType
@@ -25,7 +24,7 @@ from sandbox._annotations import check_annotation, check_subscription
 from sandbox._arith import Arithmetic
 from sandbox._errors import deny
 from sandbox._facades import ModuleFacade, facade_name
-from sandbox._format import bound_format, unbound_format
+from sandbox._format import safe_format_value
 from sandbox._policy import Policy
 from sandbox._registry import is_customer_class
 from sandbox._types import TYPE_FORM, GuardedType
@@ -44,6 +43,9 @@ _RESTRICTED_TYPES: frozenset[type] = frozenset(
 )
 _GENERATOR_ATTRIBUTES = frozenset({"send", "throw", "close", "gi_running", "gi_suspended"})
 _FORMAT_NAMES = frozenset({"format", "format_map"})
+_INSPECTED_OBJECTS: frozenset[type] = _RESTRICTED_TYPES | {types.GeneratorType}
+_PLAIN_VALUES: frozenset[type] = frozenset({str, int, float, bool, bytes, complex, type(None)})
+_PLAIN_CONTAINERS: frozenset[type] = frozenset({dict, list, tuple, str, bytes})
 _MODEL_MAPPINGS = frozenset({"model_config", "model_fields", "model_computed_fields"})
 _WRITABLE_BUILTINS: frozenset[type] = frozenset({dict, list, set, bytearray})
 _UNSAFE_BUILTINS = (
@@ -55,7 +57,8 @@ _UNSAFE_IDS: frozenset[int] = frozenset(
     id(getattr(builtins, name)) for name in _UNSAFE_BUILTINS if hasattr(builtins, name)
 ) | {id(importlib.import_module), id(importlib.__import__)}
 _DENIED_FUNCTIONS: frozenset[object] = frozenset({abc.ABCMeta.register})
-_ALIAS_TYPES: frozenset[type] = frozenset({types.GenericAlias, type(typing.List[int])})  # noqa: UP006
+# Only types.GenericAlias: calling type[X] calls type(); typing.Type[X] refuses to be called.
+_ALIAS_TYPES: frozenset[type] = frozenset({types.GenericAlias})
 
 
 def _describe(obj: object) -> str:
@@ -90,10 +93,8 @@ def _object_refusal(obj: object, name: str) -> Refusal:
         return ("restricted_object", f"{_describe(obj)} cannot be inspected in functions")
     if kind is types.GeneratorType and name not in _GENERATOR_ATTRIBUTES:
         return ("restricted_attribute", f"generator attribute {name!r} is not allowed")
-    if name == "obj" and isinstance(obj, BaseException):
-        return ("restricted_attribute", "the 'obj' of an exception is not available")
-    if name in _FORMAT_NAMES and isinstance(obj, super):
-        return ("format_string", f"super().{name} is not allowed")
+    if name == "obj" and isinstance(obj, AttributeError):  # CVE-2024-47532
+        return ("restricted_attribute", "the 'obj' of an AttributeError is not available")
     return None
 
 
@@ -119,6 +120,7 @@ class Guards:
         self.pydantic_methods = policy.pydantic_methods
         self.writable_types = policy.writable_types
         self.arithmetic = Arithmetic(policy)
+        self.slow_names = self.blocked | _FORMAT_NAMES | {"obj"}
 
     def refusal(self, obj: object, name: object) -> Refusal:
         """Why ``obj.name`` may not be read (before looking it up), or ``None``."""
@@ -151,15 +153,23 @@ class Guards:
 
     def getattr(self, obj: object, name: str, *default: object) -> object:
         """``obj.name`` and the ``getattr`` builtin in customer code."""
-        refusal = self.refusal(obj, name)
-        if refusal:
-            deny(*refusal)
-        if name in _FORMAT_NAMES:
-            if isinstance(obj, str):
-                return bound_format(obj, name)
-            if isinstance(obj, type) and issubclass(obj, str):
-                return unbound_format(name)
+        # The common case (a plain public name on an ordinary object) skips the full checks.
+        if (
+            type(name) is not str
+            or name in self.slow_names
+            or name[:1] == "_"
+            or not name.isascii()
+            or type(obj) in _INSPECTED_OBJECTS
+            or isinstance(obj, ModuleType)
+        ):
+            refusal = self.refusal(obj, name)
+            if refusal:
+                deny(*refusal)
         value = getattr(obj, name, *default)
+        if type(value) in _PLAIN_VALUES:
+            return value
+        if name in _FORMAT_NAMES:
+            value = safe_format_value(value)
         refusal = self.value_refusal(obj, value)
         if refusal:
             deny(*refusal)
@@ -208,10 +218,12 @@ class Guards:
 
     def getitem(self, obj: Any, key: Any) -> object:
         """``obj[key]`` in customer code."""
-        if _builds_type(obj):
+        if type(obj) not in _PLAIN_CONTAINERS and _builds_type(obj):
             check_subscription(obj, key)
         value = obj[key]
-        refusal = _value_refusal(value)
+        if type(value) in _PLAIN_VALUES:
+            return value
+        refusal = self.value_refusal(obj, value)
         if refusal:
             deny(*refusal)
         return value

@@ -1,4 +1,4 @@
-"""A Landlock domain that grants nothing: no file, no TCP port, no signal outside, no abstract socket.
+"""A Landlock domain that grants nothing: no file, no TCP port, no signal or socket outside.
 
 The ruleset handles every access right the running kernel knows and adds no rule, so each
 handled access is denied. What that covers grows with the Landlock ABI version:

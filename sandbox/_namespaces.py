@@ -56,6 +56,8 @@ def unshare_namespaces(layers: Iterable[str]) -> dict[str, OSError]:
         The layers that failed, with the kernel's error.
     """
     wanted = [layer for layer in layers if layer in NAMESPACE_FLAGS]
+    if not wanted:
+        return {}
     try:
         unshare(_flags(wanted))
     except OSError:
@@ -104,11 +106,12 @@ def enter_empty_root(mount_point: bytes = b"/tmp") -> None:
     os.chdir("/")
 
 
-def enter_deleted_directory(parent: str = "/tmp") -> None:
+def enter_deleted_directory(parent: str = "/tmp") -> None:  # noqa: S108 - see below
     """Make the working directory a new, already deleted directory.
 
     The fallback when no mount namespace is available: a deleted directory is empty and no
-    file can be created in it, and nothing is left behind to clean up.
+    file can be created in it, and nothing is left behind to clean up. Made with a random
+    name, mode 0o500, and removed at once, so the shared ``parent`` is safe to use.
 
     Raises:
         OSError: the directory could not be made or entered.

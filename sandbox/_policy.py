@@ -30,7 +30,7 @@ _PYDANTIC_NAMES = (
 )
 _TYPING_NAMES = (
     "Annotated Any Callable ClassVar Dict Final FrozenSet Generator Iterable Iterator List Literal "
-    "Mapping MutableMapping NoReturn Optional Sequence Set TYPE_CHECKING Tuple Type Union cast"
+    "Mapping MutableMapping NoReturn Optional Self Sequence Set TYPE_CHECKING Tuple Type Union cast"
 )
 _MATH_NAMES = (
     "acos acosh asin asinh atan atan2 atanh cbrt ceil comb copysign cos cosh degrees dist e erf "
@@ -111,10 +111,16 @@ DEFAULT_BLOCKED_ATTRIBUTES: frozenset[str] = INSPECT_ATTRIBUTES | frozenset(
 """Attribute names that lead to interpreter internals (frames, code, tracebacks)."""
 
 DEFAULT_DUNDER_METHODS: frozenset[str] = _names(
-    "__init__ __post_init__ __repr__ __str__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ "
-    "__hash__ __bool__ __len__ __contains__ __iter__ __next__ __getitem__"
+    "__init__ __post_init__ __repr__ __str__ __hash__ __bool__ __len__ __contains__ __iter__ "
+    "__next__ __getitem__"
 )
-"""Special methods a class body may define: none of them receives interpreter internals."""
+"""Special methods a class body may define.
+
+Left out on purpose, although RestrictedPython allows them: the rich comparisons (``__eq__``,
+``__lt__``...). Library code compares the objects it is given with its own (``annotation in
+PATH_TYPES`` in pydantic): a customer ``__eq__`` would receive those objects (``pathlib.Path``,
+``os.PathLike``...) as its ``other`` argument. Use ``@dataclass(eq=True, order=True)``.
+"""
 
 DEFAULT_PYDANTIC_METHODS: frozenset[str] = frozenset(
     {
@@ -122,7 +128,6 @@ DEFAULT_PYDANTIC_METHODS: frozenset[str] = frozenset(
         "BaseModel.model_dump",
         "BaseModel.model_dump_json",
         "BaseModel.model_post_init",
-        "BaseModel.model_validate",
         "BaseModel.model_validate_json",
         "BaseModel.model_validate_strings",
         "FieldInfo.is_required",
@@ -138,6 +143,9 @@ DEFAULT_PYDANTIC_METHODS: frozenset[str] = frozenset(
     }
 )
 """Qualified names of the pydantic methods customer code may call; every other one is denied.
+
+``BaseModel.model_validate`` is not listed: customer code gets the sandbox's own version (which
+refuses ``from_attributes``); pydantic's, reachable through ``super(BaseModel, cls)``, is denied.
 
 pydantic's public surface includes methods that read files (``parse_file``), unpickle
 (``parse_raw``), evaluate strings as code (``model_rebuild``, ``FieldInfo.apply_typevars_map``)

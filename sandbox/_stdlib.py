@@ -2,7 +2,8 @@
 
 * ``enum``: the functional API (``Enum("Name", [("__dunder__", f)])``) defines arbitrary special
   methods, which a class statement may not; our enum bases refuse it (lookups by value work).
-* ``dataclasses.dataclass`` rewrites the class it is given: only customer classes qualify.
+* ``dataclasses.dataclass`` rewrites the class it is given, ``dataclasses.replace`` builds a new
+  instance with any field values: only customer classes and their instances qualify.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ def dataclass(cls: type | None = None, /, **kwargs: Any) -> Any:
     return wrap if cls is None else wrap(cls)
 
 
+def replace(obj: Any, /, **changes: Any) -> Any:
+    """``dataclasses.replace`` for instances of the function's own dataclasses.
+
+    On a library dataclass it would build an instance with any field values (a pydantic
+    decorator's info with a string type, for one), bypassing every constructor the sandbox guards.
+    """
+    if not is_customer_class(type(obj)):
+        deny(
+            "dataclass",
+            "replace() applies only to instances of dataclasses defined in the function",
+        )
+    return dataclasses.replace(obj, **changes)
+
+
 STDLIB_SUBSTITUTES: dict[tuple[str, str], object] = {
     ("enum", "Enum"): Enum,
     ("enum", "IntEnum"): IntEnum,
@@ -66,5 +81,6 @@ STDLIB_SUBSTITUTES: dict[tuple[str, str], object] = {
     ("enum", "Flag"): Flag,
     ("enum", "IntFlag"): IntFlag,
     ("dataclasses", "dataclass"): dataclass,
+    ("dataclasses", "replace"): replace,
 }
 """(module, name) → the object customer code gets instead of the real one."""

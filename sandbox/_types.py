@@ -11,12 +11,15 @@ usable with ``isinstance``, but with no attributes and not callable).
 
 from __future__ import annotations
 
+import secrets
 import typing
 from collections.abc import Callable
 from typing import Any
 
 from sandbox._annotations import check_subscription
 from sandbox._errors import deny
+
+_SALT = secrets.randbits(64)
 
 TYPE_FORM: Any = typing.Type  # noqa: UP006 - typing.Type[X] cannot be called, type[X] can
 """What ``type`` stands for in annotations and subscriptions of customer code."""
@@ -39,7 +42,8 @@ class TypeToken:
         return isinstance(other, TypeToken) and other._token_class is self._token_class
 
     def __hash__(self) -> int:
-        return hash(self._token_class)
+        # Salted: hash(cls) itself would let customer code forge dict keys that collide with cls.
+        return hash((_SALT, self._token_class))
 
     def __repr__(self) -> str:
         cls = self._token_class

@@ -1,4 +1,4 @@
-"""Every package re-exports a sorted ``__all__`` of names that exist."""
+"""Every package re-exports a sorted ``__all__`` (ruff's RUF022 order) of names that exist."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import importlib
 
 import pytest
 
+from tests.support.ordering import all_order
+
 
 @pytest.mark.parametrize("package", ["corral", "runner", "orchestrator", "sandbox"])
 def test_all_is_sorted_and_importable(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)
-    assert names == sorted(names)
+    assert names == all_order(names)
     for name in names:
         assert hasattr(module, name), name

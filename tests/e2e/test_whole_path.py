@@ -247,7 +247,9 @@ def test_the_readme_example_deploys(client: Client) -> None:
 
 
 def test_the_runner_reports_its_isolation_layers(service: Service) -> None:
-    lines = [json.loads(x) for x in service.stderr_path.read_text().splitlines() if x.startswith("{")]
+    lines = [
+        json.loads(x) for x in service.stderr_path.read_text().splitlines() if x.startswith("{")
+    ]
     started = next(line for line in lines if line.get("event") == "runner started")
     assert isinstance(started["layers_applied"], list)
     assert isinstance(started["layers_missing"], dict)

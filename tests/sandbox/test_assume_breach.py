@@ -27,7 +27,6 @@ import subprocess
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,21 @@ import pytest
 
 from sandbox._containment import ALL_LAYERS, ContainmentSettings, HostSupport, probe
 from sandbox._limits import WorkerLimits
-
-if __package__:
-    from tests.sandbox._breach_helpers import attempt, blocked, run_contained
-else:  # tests/sandbox is not a package: pytest put this directory on sys.path
-    from _breach_helpers import attempt, blocked, run_contained
+from tests.sandbox._breach_helpers import (
+    Targets,
+    attempt,
+    blocked,
+    connect,
+    execute,
+    fork,
+    open_targets,
+    read_file,
+    refused_if_minus_one,
+    remove_cgroup_parents,
+    run_contained,
+    vsize,
+    write_file,
+)
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _SECRET_NAME = "CORRAL_TEST_PARENT_SECRET"
@@ -56,14 +65,15 @@ class Issue(pydantic.BaseModel):
     labels: list[str] = []
 
 
-def _vsize() -> int:
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-
-
 @pytest.fixture(scope="module")
 def support() -> HostSupport:
     return probe()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_cgroup_parents() -> Iterator[None]:
+    yield
+    remove_cgroup_parents()
 
 
 def _require(support: HostSupport, *layers: str) -> None:
@@ -74,132 +84,49 @@ def _require(support: HostSupport, *layers: str) -> None:
 
 
 def _limits() -> WorkerLimits:
-    return WorkerLimits(memory_bytes=_vsize() + (256 << 20), cpu_seconds=10, max_open_files=32)
-
-
-@dataclass
-class Targets:
-    """Things outside the worker that the test process sets up for it to attack."""
-
-    parent_pid: int
-    tcp: socket.socket
-    udp: socket.socket
-    unix: socket.socket
-    unix_path: str
-    abstract: socket.socket
-    abstract_name: bytes
-    tmp_dir: Path
-    sigterm_received: list[int]
-
-    @property
-    def tcp_address(self) -> tuple[str, int]:
-        """Where the TCP listener is; known before the fork (the child's copy is closed)."""
-        return ("127.0.0.1", self._ports[0])
-
-    @property
-    def udp_address(self) -> tuple[str, int]:
-        """Where the UDP socket is."""
-        return ("127.0.0.1", self._ports[1])
-
-    def __post_init__(self) -> None:
-        self._ports = (self.tcp.getsockname()[1], self.udp.getsockname()[1])
-
-    def nothing_arrived(self) -> bool:
-        """No connection or datagram reached any of the listening sockets."""
-        arrived = []
-        for listener in (self.tcp, self.unix, self.abstract):
-            listener.setblocking(False)
-            arrived.append(attempt(listener.accept)["ok"])
-        self.udp.setblocking(False)
-        arrived.append(attempt(lambda: self.udp.recv(16))["ok"])
-        return not any(arrived)
+    return WorkerLimits(memory_bytes=vsize() + (256 << 20), cpu_seconds=10, max_open_files=32)
 
 
 @pytest.fixture
 def targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Targets]:
     monkeypatch.setenv(_SECRET_NAME, "hunter2")
-    received: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: received.append(signum))
-    tcp = socket.create_server(("127.0.0.1", 0))
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
-    unix_path = str(tmp_path / "runner.sock")
-    unix = socket.socket(socket.AF_UNIX)
-    unix.bind(unix_path)
-    unix.listen()
-    name = f"\0corral-breach-{os.getpid()}".encode()
-    abstract = socket.socket(socket.AF_UNIX)
-    abstract.bind(name)
-    abstract.listen()
-    tmp_path.chmod(0o777)  # even the unprivileged uid could write here without the kernel layers
-    yield Targets(os.getpid(), tcp, udp, unix, unix_path, abstract, name, tmp_path, received)
-    for sock in (tcp, udp, unix, abstract):
-        sock.close()
-    signal.signal(signal.SIGTERM, previous)
+    with open_targets(tmp_path) as found:
+        yield found
 
 
-def _read(path: str) -> Callable[[], object]:
-    return lambda: len(Path(path).read_bytes())
-
-
-def _write(path: str) -> Callable[[], object]:
-    return lambda: Path(path).write_text("breach")
-
-
-def _connect(family: int, address: object, kind: int = socket.SOCK_STREAM) -> Callable[[], object]:
-    def run() -> object:
-        with socket.socket(family, kind) as sock:
-            sock.settimeout(1.0)
-            if kind == socket.SOCK_DGRAM:
-                return sock.sendto(b"breach", address)
-            sock.connect(address)
-            return True
-
-    return run
-
-
-def _fork() -> object:
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - only if the layers failed
-        os._exit(0)
-    return pid
-
-
-def _execute() -> object:  # pragma: no cover - replaced by /bin/sh only if the layers failed
-    os.execv("/bin/sh", ["sh", "-c", "exit 42"])
-
-
-def _raw(result: int) -> object:
-    """A raw libc call: -1 means the kernel refused; raise so ``attempt`` records a refusal."""
-    if result == -1:
-        raise OSError(ctypes.get_errno(), "refused")
-    return result
+def _slash_tmp_file(pid: int) -> str:
+    """The host's shared /tmp, which any uid may write to without the kernel layers."""
+    return f"/tmp/corral-breach-{pid}.txt"  # noqa: S108 - the attack under test
 
 
 def _attacks(t: Targets) -> dict[str, Callable[[], object]]:
-    ppid = t.parent_pid
+    ppid, victim = t.parent_pid, t.victim.pid
     return {
-        "read_etc_passwd": _read("/etc/passwd"),
-        "read_proc1_environ": _read("/proc/1/environ"),
-        "read_parent_environ": _read(f"/proc/{ppid}/environ"),
-        "read_parent_mem_map": _read(f"/proc/{ppid}/maps"),
+        "read_etc_passwd": read_file("/etc/passwd"),
+        "read_proc1_environ": read_file("/proc/1/environ"),
+        "read_parent_environ": read_file(f"/proc/{ppid}/environ"),
+        "read_parent_mem_map": read_file(f"/proc/{ppid}/maps"),
         "list_root": lambda: len(os.listdir("/")),
-        "write_cwd": _write("breach.txt"),
-        "write_slash_tmp": _write(f"/tmp/corral-breach-{ppid}.txt"),
-        "write_test_tmp": _write(str(t.tmp_dir / "breach.txt")),
-        "tcp_connect": _connect(socket.AF_INET, t.tcp_address),
-        "udp_send": _connect(socket.AF_INET, t.udp_address, socket.SOCK_DGRAM),
-        "unix_connect": _connect(socket.AF_UNIX, t.unix_path),
-        "abstract_connect": _connect(socket.AF_UNIX, t.abstract_name),
+        "write_cwd": write_file("breach.txt"),
+        "write_slash_tmp": write_file(_slash_tmp_file(ppid)),
+        "write_test_tmp": write_file(str(t.tmp_dir / "breach.txt")),
+        "tcp_connect": connect(socket.AF_INET, t.tcp_address),
+        "udp_send": connect(socket.AF_INET, t.udp_address, socket.SOCK_DGRAM),
+        "unix_connect": connect(socket.AF_UNIX, t.unix_path),
+        "abstract_connect": connect(socket.AF_UNIX, t.abstract_name),
         "socketpair": lambda: len(socket.socketpair()),
-        "fork": _fork,
+        "fork": fork,
         "subprocess": lambda: subprocess.run(["/bin/true"], check=False).returncode,
-        "execute": _execute,
+        "execute": execute,
         "kill_parent_probe": lambda: os.kill(ppid, 0),
         "kill_parent_term": lambda: os.kill(ppid, signal.SIGTERM),
         "kill_init_probe": lambda: os.kill(1, 0),
-        "ptrace_parent": lambda: _raw(_LIBC.ptrace(_PTRACE_ATTACH, ppid, None, None)),
-        "new_user_namespace": lambda: _raw(_LIBC.unshare(_CLONE_NEWUSER)),
+        "kill_victim_term": lambda: os.kill(victim, signal.SIGTERM),
+        "read_victim_environ": read_file(f"/proc/{victim}/environ"),
+        "ptrace_victim": lambda: refused_if_minus_one(
+            _LIBC.ptrace(_PTRACE_ATTACH, t.victim.pid, None, None)
+        ),
+        "new_user_namespace": lambda: refused_if_minus_one(_LIBC.unshare(_CLONE_NEWUSER)),
     }
 
 
@@ -228,7 +155,7 @@ def test_full_containment_stops_every_breach(support: HostSupport, targets: Targ
     assert found["kill_self_probe"]["ok"]
     assert targets.nothing_arrived()
     assert targets.sigterm_received == []
-    assert not Path(f"/tmp/corral-breach-{targets.parent_pid}.txt").exists()
+    assert not Path(_slash_tmp_file(targets.parent_pid)).exists()
     assert not (targets.tmp_dir / "breach.txt").exists()
     if "uid" in result.applied:
         assert found["uid"]["value"] == 65534
@@ -264,7 +191,12 @@ _SINGLE_LAYER = [
     ("seccomp", "kill_parent_term"),
     ("landlock", "kill_parent_term"),
     ("uid", "kill_parent_term"),
-    ("seccomp", "ptrace_parent"),
+    ("seccomp", "ptrace_victim"),
+    ("uid", "ptrace_victim"),
+    ("seccomp", "kill_victim_term"),
+    ("landlock", "kill_victim_term"),
+    ("uid", "kill_victim_term"),
+    ("uid", "read_victim_environ"),
     ("seccomp", "new_user_namespace"),
 ]
 
@@ -290,8 +222,13 @@ def test_one_layer_alone_stops_the_attack(
 
 def _worker_duties(sock: socket.socket) -> dict[str, Any]:
     """What a real worker does after containment, with modules imported before the fork."""
+    sock.settimeout(5.0)  # non-blocking mode and poll, as a worker's SDK calls use
     request = sock.recv(64)
     sock.sendall(b"pong:" + request)
+    sock.settimeout(None)
+    rewrapped = socket.socket(fileno=os.dup(sock.fileno()))  # getsockopt, getsockname
+    family = rewrapped.family
+    rewrapped.close()
 
     class Late(pydantic.BaseModel):  # a model first built after containment
         name: str
@@ -315,6 +252,7 @@ def _worker_duties(sock: socket.socket) -> dict[str, Any]:
         "math": math.isclose(math.sqrt(2) ** 2, 2),
         "now": datetime.datetime.now(datetime.UTC).year > 2000,
         "allocated": len(block),
+        "family": int(family),
     }
 
 
@@ -331,8 +269,11 @@ def test_worker_can_still_do_its_job(support: HostSupport) -> None:
     assert report["issue"] == {"id": "1", "title": "t", "labels": []}
     assert report["late"]["amount"] == "1.5"
     assert report["sha256"] == hashlib.sha256(b"corral").hexdigest()
-    assert report["regex"] and report["math"] and report["now"]
+    assert report["regex"]
+    assert report["math"]
+    assert report["now"]
     assert report["allocated"] == 32 << 20
+    assert report["family"] == socket.AF_UNIX
 
 
 def test_memory_beyond_the_limit_fails(support: HostSupport) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import signal
 import socket
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,7 @@ from sandbox._containment import (
 )
 from sandbox._containment_syscalls import AUDIT_ARCH, syscall_number
 from sandbox._limits import WorkerLimits, rlimits
-
-if __package__:
-    from tests.sandbox._breach_helpers import run_contained
-else:  # tests/sandbox is not a package: pytest put this directory on sys.path
-    from _breach_helpers import run_contained
+from tests.sandbox._breach_helpers import remove_cgroup_parents, run_contained
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +39,9 @@ def support() -> HostSupport:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _remove_cgroup_parents() -> Any:
+def _remove_cgroup_parents() -> Iterator[None]:
     yield
-    layout = prepare(ContainmentSettings()).cgroups
-    if not isinstance(layout, str):
-        _cgroups.remove_parents(layout)
+    remove_cgroup_parents()
 
 
 def _nothing(_sock: socket.socket) -> dict[str, Any]:
@@ -67,7 +63,8 @@ def test_limits_builders_return_changed_copies() -> None:
     )
     assert base == WorkerLimits()
     assert (changed.wall_seconds, changed.cpu_seconds, changed.memory_bytes) == (5, 2, 1 << 28)
-    assert (changed.max_open_files, changed.max_processes, changed.max_output_bytes) == (16, 3, 1024)
+    assert (changed.max_open_files, changed.max_processes) == (16, 3)
+    assert changed.max_output_bytes == 1024
     with pytest.raises(AttributeError):
         base.cpu_seconds = 1  # type: ignore[misc]
 
@@ -79,8 +76,6 @@ def test_limits_refuse_non_positive_values(field: str) -> None:
 
 
 def test_rlimits_deny_file_growth_and_cores() -> None:
-    import resource
-
     table = {kind: (soft, hard) for kind, soft, hard in rlimits(WorkerLimits(cpu_seconds=7))}
     assert table[resource.RLIMIT_FSIZE] == (0, 0)
     assert table[resource.RLIMIT_CORE] == (0, 0)
@@ -91,7 +86,8 @@ def test_rlimits_deny_file_growth_and_cores() -> None:
 
 def test_settings_builders_and_validation() -> None:
     base = ContainmentSettings()
-    assert base.layers == ALL_LAYERS and not base.strict
+    assert base.layers == ALL_LAYERS
+    assert not base.strict
     assert base.with_strict().strict
     assert base.without_layers("seccomp").layers == ALL_LAYERS - {"seccomp"}
     assert base.with_layers(["env"]).layers == frozenset({"env"})
@@ -102,8 +98,9 @@ def test_settings_builders_and_validation() -> None:
         ContainmentSettings(unprivileged_uid=-1)
 
 
-def test_public_names_are_sorted() -> None:
-    assert containment.__all__ == sorted(containment.__all__)
+def test_public_names_exist() -> None:
+    for name in containment.__all__:
+        assert hasattr(containment, name), name
     assert issubclass(ContainmentError, CorralError)
     assert ContainmentError("x").code == "containment_unavailable"
 
@@ -190,7 +187,8 @@ def test_strict_mode_refuses_a_layer_the_kernel_rejects(
         "reason": "sethostname: Operation not permitted",
     }
     lenient = run_contained(strict.with_strict(False), WorkerLimits(), _nothing)
-    assert lenient.exit_code == 0 and lenient.applied == set()
+    assert lenient.exit_code == 0
+    assert lenient.applied == set()
 
 
 def test_lenient_mode_skips_what_fails(tmp_path: Path) -> None:
@@ -255,6 +253,20 @@ def test_cleanup_kills_what_is_left_and_removes_the_cgroup(support: HostSupport)
     cleanup_cgroup(settings, name)  # again: nothing left, nothing to do
 
 
+def test_locate_finds_a_v2_hierarchy_below_the_own_cgroup(tmp_path: Path) -> None:
+    (tmp_path / "cgroup.controllers").write_text("memory pids\n")
+    with open("/proc/self/cgroup", encoding="ascii") as source:
+        own = next(line for line in source.read().splitlines() if line.startswith("0::"))
+    layout = _cgroups.locate(str(tmp_path))
+    assert layout.version == 2
+    assert layout.parents == {"unified": f"{tmp_path}{own[3:].rstrip('/')}/corral"}
+
+
+def test_locate_refuses_a_tree_without_cgroups(tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="no cgroup v2"):
+        _cgroups.locate(str(tmp_path))
+
+
 def test_cleanup_without_cgroups_is_a_no_op(tmp_path: Path) -> None:
     cleanup_cgroup(ContainmentSettings(cgroup_root=str(tmp_path)), "worker-1")
 
@@ -300,10 +312,14 @@ _DENIED = {
     # socket connect bind socketpair clone fork vfork execve execveat ptrace process_vm_readv
     # mount unshare setns keyctl bpf perf_event_open io_uring_setup userfaultfd open openat
     # memfd_create pidfd_open prctl setsockopt
-    "x86_64": (41, 42, 49, 53, 56, 57, 58, 59, 322, 101, 310, 165, 272, 308, 250, 321, 298)
-    + (425, 323, 2, 257, 319, 434, 157, 54),
-    "aarch64": (198, 203, 200, 199, 220, 221, 281, 117, 270, 40, 97, 268, 219, 280, 241)
-    + (425, 282, 56, 279, 434, 167, 208),
+    "x86_64": (
+        *(41, 42, 49, 53, 56, 57, 58, 59, 322, 101, 310, 165, 272, 308, 250, 321, 298),
+        *(425, 323, 2, 257, 319, 434, 157, 54),
+    ),
+    "aarch64": (
+        *(198, 203, 200, 199, 220, 221, 281, 117, 270, 40, 97, 268, 219, 280, 241),
+        *(425, 282, 56, 279, 434, 167, 208),
+    ),
 }
 
 
