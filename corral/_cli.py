@@ -102,6 +102,41 @@ def env_create(name: str, data_dir: pathlib.Path | None) -> None:
     emit({"environment": environment.name, "secret_key": key})
 
 
+@env.command("settings")
+@click.argument("name")
+@click.option(
+    "--set", "patch", help='JSON merged into the settings, e.g. \'{"log_level": "warn"}\'.'
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=pathlib.Path),
+    help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
+)
+@reports_errors
+def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) -> None:
+    """Show environment NAME's settings, or change them with --set.
+
+    Settings: log_level (debug, info, warn, error, off), validation (true/false), and limits
+    per kind of run (action, sync, on_event): wall_seconds, cpu_seconds, memory_bytes,
+    max_output_bytes, max_open_files. Changes apply to runs that start afterwards.
+    """
+    from corral import _json  # noqa: PLC0415
+    from orchestrator._env_settings import merged, validated  # noqa: PLC0415
+    from orchestrator._sqlite import SqliteStorage  # noqa: PLC0415
+
+    directory = data_dir or ServeSettings().data_dir
+    storage = SqliteStorage(directory / "corral.db")
+    try:
+        environment = storage.get_environment(name)
+        settings = validated(environment.settings)
+        if patch is not None:
+            settings = validated(merged(settings, _json.loads_object(patch, what="--set")))
+            storage.set_environment_settings(environment.id, settings)
+    finally:
+        storage.close()
+    emit({"environment": name, "settings": settings})
+
+
 for command in client_commands:
     cli.add_command(command)
 cli.add_command(dryrun)

@@ -1,0 +1,76 @@
+"""An environment's settings: validated when they are written, read by every run.
+
+{"log_level": "info", "validation": true,
+ "limits": {"action": {"wall_seconds": 900, "cpu_seconds": 600, "memory_bytes": 1073741824}}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pydantic
+
+from corral.errors import InvalidRequest
+
+
+class RunLimitSettings(pydantic.BaseModel):
+    """Limits for runs of one kind; absent fields keep the defaults."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    wall_seconds: float | None = pydantic.Field(None, gt=0, le=7 * 24 * 3600)
+    cpu_seconds: int | None = pydantic.Field(None, gt=0, le=7 * 24 * 3600)
+    memory_bytes: int | None = pydantic.Field(None, ge=64 << 20, le=64 << 30)
+    max_output_bytes: int | None = pydantic.Field(None, ge=1024, le=256 << 20)
+    max_open_files: int | None = pydantic.Field(None, ge=16, le=4096)
+
+
+class Limits(pydantic.BaseModel):
+    """Limits per kind of run."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    action: RunLimitSettings | None = None
+    sync: RunLimitSettings | None = None
+    on_event: RunLimitSettings | None = None
+
+
+class EnvironmentSettings(pydantic.BaseModel):
+    """What an operator may set per environment."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    log_level: Literal["debug", "info", "warn", "error", "off"] = "info"
+    """The default level of ``nango.log`` (functions may change it with ``set_logger``)."""
+    validation: bool = True
+    """Validate action input and output, records and checkpoints against their models."""
+    limits: Limits = Limits()
+    """Wall clock, CPU, memory, output size and open files per kind of run."""
+
+
+def validated(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as stored, after validation.
+
+    Raises:
+        InvalidRequest: ``invalid_settings`` with the validation errors.
+    """
+    try:
+        model = EnvironmentSettings.model_validate(dict(settings))
+    except pydantic.ValidationError as exc:
+        errors = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise InvalidRequest(
+            "invalid settings: " + "; ".join(errors), code="invalid_settings"
+        ) from None
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``patch`` deep-merged into ``current`` (objects merged, other values replaced)."""
+    out = dict(current)
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,82 @@
+"""Per-environment settings: limits per kind of run, the default log level, validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from corral._client import Client
+from corral.errors import RunFailure
+from corral.v1 import orchestrator_pb2 as pb
+from tests.support.service import Service
+
+BUSY = """
+from nango import create_action
+
+def run(nango, input):
+    nango.log('debug line', level='debug')
+    nango.log('warn line', level='warn')
+    if input == 'spin':
+        while True:
+            pass
+    return input
+
+action = create_action(description='busy', exec=run)
+"""
+
+
+def settings(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "corral", "env", "settings", "dev"]
+    return subprocess.run(
+        [*command, "--data-dir", str(service.data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def busy(client: Client) -> str:
+    client.call("Deploy", pb.DeployRequest(integration="busy", files={"busy.py": BUSY}))
+    client.call(
+        "CreateConnection", pb.CreateConnectionRequest(integration="busy", connection_id="b")
+    )
+    return "b"
+
+
+def test_settings_show_defaults_and_refuse_bad_values(service: Service) -> None:
+    shown = settings(service)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["settings"]["log_level"] == "info"
+    bad = settings(service, "--set", '{"limits": {"action": {"wall_seconds": -1}}}')
+    assert bad.returncode == 1
+    assert json.loads(bad.stderr)["error_type"] == "invalid_settings"
+    unknown = settings(service, "--set", '{"colour": "blue"}')
+    assert unknown.returncode == 1
+
+
+def test_action_wall_clock_limit_and_log_level_apply(
+    service: Service, client: Client, busy: str
+) -> None:
+    changed = settings(
+        service, "--set", '{"log_level": "warn", "limits": {"action": {"wall_seconds": 1}}}'
+    )
+    assert changed.returncode == 0, changed.stderr
+    with pytest.raises(RunFailure) as caught:
+        client.call(
+            "TriggerAction",
+            pb.TriggerActionRequest(action_name="busy", connection_id=busy, input_json='"spin"'),
+        )
+    assert caught.value.code == "execution_timeout"
+    done = client.call(
+        "TriggerAction",
+        pb.TriggerActionRequest(action_name="busy", connection_id=busy, input_json='"ok"'),
+    )
+    assert json.loads(done.output_json) == "ok"
+    lines = client.call("GetRunLogs", pb.GetRunLogsRequest(run_id=done.run_id)).lines
+    assert [line.message for line in lines] == ["warn line"]
+    assert settings(service, "--set", '{"log_level": "info"}').returncode == 0
