@@ -1,0 +1,127 @@
+"""The capability layer: a run token reaches its own run's connection and nothing else."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from corral.errors import PermissionDenied, Unauthenticated
+from corral.v1 import callbacks_pb2 as pb
+from orchestrator._callbacks import CallbacksService
+from orchestrator._clock import FakeClock
+from orchestrator._connections import ConnectionService
+from orchestrator._egress import EgressPolicy
+from orchestrator._proxy import Proxy
+from orchestrator._sqlite import SqliteStorage
+from orchestrator._tokens import RunScope, RunTokens
+
+
+class Context:
+    """The parts of a grpc.ServicerContext the service reads."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("x-corral-run-token", self.token),)
+
+    def time_remaining(self) -> float | None:
+        return None
+
+
+@pytest.fixture
+def world(tmp_path: pathlib.Path) -> Iterator[tuple[CallbacksService, RunTokens, dict[str, int]]]:
+    storage = SqliteStorage(tmp_path / "corral.db")
+    envs: dict[str, int] = {}
+    for name in ("a", "b"):
+        env, _ = storage.create_environment(name)
+        envs[name] = env.id
+        storage.upsert_integration(
+            env.id, "shop", provider="shop", base_url="", auth_mode="NONE", auth_config={}
+        )
+        for cid in ("c1", "c2"):
+            storage.create_connection(
+                env.id,
+                "shop",
+                cid,
+                credentials={"type": "NONE"},
+                connection_config={},
+                metadata={"who": f"{name}/{cid}"},
+            )
+    client = httpx.Client()
+    tokens = RunTokens()
+    proxy = Proxy(client, FakeClock(), EgressPolicy())
+    service = CallbacksService(
+        storage, tokens, proxy, ConnectionService(storage, client, FakeClock()), lambda *args: None
+    )
+    yield service, tokens, envs
+    client.close()
+    storage.close()
+
+
+def _scope(env_id: int, connection: str, kind: str = "sync") -> RunScope:
+    return RunScope(
+        env_id=env_id,
+        run_id=f"run-{env_id}-{connection}",
+        connection_id=connection,
+        integration_key="shop",
+        function_name="f",
+        kind=kind,
+        variant="base",
+    )
+
+
+def _metadata(service: CallbacksService, token: str) -> Any:
+    return json.loads(service.GetMetadata(pb.Empty(), Context(token)).json)  # type: ignore[arg-type]
+
+
+def test_each_token_reaches_only_its_own_connection(
+    world: tuple[CallbacksService, RunTokens, dict[str, int]],
+) -> None:
+    service, tokens, envs = world
+    for env in ("a", "b"):
+        for cid in ("c1", "c2"):
+            token = tokens.mint(_scope(envs[env], cid), 60)
+            assert _metadata(service, token) == {"who": f"{env}/{cid}"}
+
+
+def test_a_token_of_an_ended_run_is_refused(
+    world: tuple[CallbacksService, RunTokens, dict[str, int]],
+) -> None:
+    service, tokens, envs = world
+    token = tokens.mint(_scope(envs["a"], "c1"), 60)
+    tokens.revoke(token)
+    with pytest.raises(Unauthenticated):
+        _metadata(service, token)
+
+
+def test_records_written_under_one_token_are_invisible_to_another(
+    world: tuple[CallbacksService, RunTokens, dict[str, int]],
+) -> None:
+    service, tokens, envs = world
+    writer = tokens.mint(_scope(envs["a"], "c1"), 60)
+    record = pb.Record(id="1", json=b'{"id":"1","secret":"a"}', content_hash="h")
+    service.BatchSave(pb.RecordBatch(model="Item", records=[record]), Context(writer))  # type: ignore[arg-type]
+    request = pb.GetRecordsByIdRequest(model="Item", ids=["1"])
+    for env, cid in (("a", "c2"), ("b", "c1")):
+        reader = tokens.mint(_scope(envs[env], cid), 60)
+        found = service.GetRecordsById(request, Context(reader))  # type: ignore[arg-type]
+        assert json.loads(found.json) == {}
+    own = service.GetRecordsById(request, Context(writer))  # type: ignore[arg-type]
+    assert json.loads(own.json) == {"1": {"id": "1", "secret": "a"}}
+
+
+def test_an_action_token_cannot_store_records_or_checkpoints(
+    world: tuple[CallbacksService, RunTokens, dict[str, int]],
+) -> None:
+    service, tokens, envs = world
+    token = tokens.mint(_scope(envs["a"], "c1", kind="action"), 60)
+    with pytest.raises(PermissionDenied):
+        service.BatchSave(pb.RecordBatch(model="Item"), Context(token))  # type: ignore[arg-type]
+    with pytest.raises(PermissionDenied):
+        service.SaveCheckpoint(pb.JsonValue(json=b"{}"), Context(token))  # type: ignore[arg-type]
