@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import traceback
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -29,8 +28,9 @@ from runner._definitions import (
     create_on_event,
     create_sync,
     describe,
+    legacy_definition,
 )
-from runner._response import HttpError, Response
+from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
 from runner._values import to_json_value, validate_with
 
@@ -40,6 +40,7 @@ SDK_MODULE: Mapping[str, object] = {
     "create_on_event": create_on_event,
     "ActionError": ActionError,
     "HttpError": HttpError,
+    "NangoError": NangoError,
     "Response": Response,
 }
 """The content of the virtual ``nango`` module that function code imports."""
@@ -63,7 +64,7 @@ class _Channel:
         if reply.get("ok"):
             return reply.get("value")
         error = reply.get("error") or {}
-        raise RunFailure(
+        raise NangoError(
             str(error.get("type") or "script_internal_error"),
             str(error.get("message") or "the call failed"),
             payload=error.get("payload"),
@@ -77,9 +78,10 @@ def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
         message = protocol.recv(sock)
         result = serve(sock, message, containment)
         protocol.send(sock, result)
-    except BaseException:
+    except BaseException as exc:
         code = 70
-        failure = RunFailure("runner_error", traceback.format_exc(limit=3))
+        # No traceback: it would show the runner's own files to the function's author.
+        failure = RunFailure("runner_error", f"internal error in the worker ({type(exc).__name__})")
         with contextlib.suppress(BaseException):  # nothing left to tell if this fails
             protocol.send(sock, _done_error(failure))
     os._exit(code)
@@ -132,9 +134,8 @@ def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
     checkpoint = definition.checkpoint if isinstance(definition, SyncDefinition) else None
     nango = Nango(channel.call, context, models, checkpoint)
     if isinstance(definition, ActionDefinition):
-        return _run_action(
-            definition, nango, message.get("input"), bool(context.get("validate", True))
-        )
+        validate = context.get("validate", True) is not False
+        return _run_action(definition, nango, message.get("input"), validate)
     if isinstance(definition, SyncDefinition) and context.get("webhook") is not None:
         if definition.on_webhook is None:
             raise RunFailure("invalid_definition", "the sync has no on_webhook handler")
@@ -145,11 +146,12 @@ def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
 
 
 def _run_action(definition: ActionDefinition, nango: Nango, raw: Any, validate: bool) -> Any:
-    value = raw
     if validate:
         value = validate_with(
             definition.input, raw, error_type="invalid_action_input", what="the input"
         )
+    else:
+        value = _unvalidated(definition.input, raw)
     output = definition.exec(nango, value)
     if validate and definition.output is not None:
         output = validate_with(
@@ -158,56 +160,93 @@ def _run_action(definition: ActionDefinition, nango: Nango, raw: Any, validate: 
     return to_json_value(output, error_type="invalid_action_output", what="the output")
 
 
-class _LegacyDefinition:
-    """A legacy script: a plain ``fetch_data(nango)`` or ``run_action(nango, input)``."""
+def _unvalidated(model: Any, raw: Any) -> Any:
+    """The input as the function sees it with validation off: a model built without checks
+    (``model_construct``), so attribute access still works; anything but an object as it is."""
+    if model is not None and isinstance(raw, dict):
+        return model.model_construct(**raw)
+    return raw
 
 
 def find_definition(namespace: Mapping[str, Any], legacy: Any = None) -> Definition:
     """The one definition a function module binds (or a legacy script's entry, configured)."""
+    definition, _ = _find(namespace, legacy)
+    if definition is None:
+        raise RunFailure(
+            "invalid_definition",
+            "no function defined: bind the result of create_sync, create_action or "
+            "create_on_event (or define fetch_data / run_action for a legacy script)",
+        )
+    return definition
+
+
+def _find(namespace: Mapping[str, Any], legacy: Any) -> tuple[Definition | None, bool]:
+    """The module's definition (None for a helper module) and whether it is a legacy script."""
     found = [
         v
         for v in namespace.values()
         if isinstance(v, SyncDefinition | ActionDefinition | OnEventDefinition)
     ]
     unique = list({id(v): v for v in found}.values())
-    if len(unique) == 1:
-        return unique[0]
     if len(unique) > 1:
         raise RunFailure("invalid_definition", "a function file must define exactly one function")
+    if unique:
+        return unique[0], False
+    return _legacy(namespace, legacy), True
+
+
+def _legacy(namespace: Mapping[str, Any], legacy: Any) -> Definition | None:
+    """A legacy script: a plain ``fetch_data(nango)`` or ``run_action(nango, input)``."""
+    config = dict(legacy) if isinstance(legacy, Mapping) else None
     fetch, act = namespace.get("fetch_data"), namespace.get("run_action")
-    config = dict(legacy) if isinstance(legacy, Mapping) else {}
-    if callable(fetch):
-        return SyncDefinition(
-            exec=fetch,
-            frequency=str(config.get("frequency") or ""),
-            version=str(config.get("version") or ""),
+    inferred = "sync" if callable(fetch) else "action" if callable(act) else ""
+    if config is None and not inferred:
+        return None  # a helper module, imported by the functions
+    kind = str((config or {}).get("kind") or inferred)
+    if kind not in ("sync", "action"):
+        raise RunFailure("invalid_definition", "a legacy script's kind is 'sync' or 'action'")
+    entry = fetch if kind == "sync" else act
+    if not callable(entry):
+        wanted = "fetch_data(nango)" if kind == "sync" else "run_action(nango, input)"
+        raise RunFailure("invalid_definition", f"a legacy {kind} script defines {wanted}")
+    if config is None and kind == "sync":
+        raise RunFailure(
+            "invalid_definition",
+            "a legacy sync script (fetch_data) needs its configuration at deploy, at least "
+            'its frequency: corral deploy --legacy-config with {"<file>.py": {"kind": "sync", '
+            '"frequency": "every hour"}}',
         )
-    if callable(act):
-        return ActionDefinition(exec=act, version=str(config.get("version") or ""))
-    raise RunFailure(
-        "invalid_definition",
-        "no function defined: bind the result of create_sync, create_action or create_on_event "
-        "(or define fetch_data / run_action for a legacy script)",
-    )
+    return legacy_definition(entry, kind, config or {})
 
 
 def _describe_all(files: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, Any]:
     legacy = dict(context.get("legacy") or {})
     out: dict[str, Any] = {}
     for name in sorted(files):
-        if not name.endswith(".py"):
-            continue
-        namespace = sandbox.compile_program(files, name).load(SDK_MODULE)
-        try:
-            definition = find_definition(namespace, legacy.get(name))
-        except RunFailure:
-            continue  # a helper module, imported by the functions
-        described = describe(definition)
-        if name in legacy:
-            described["kind"] = str(legacy[name].get("kind") or described["kind"])
-            described["legacy"] = True
-        out[name] = described
+        if name.endswith(".py"):
+            described = _describe_file(files, name, legacy.get(name))
+            if described is not None:
+                out[name] = described
     return out
+
+
+def _describe_file(files: Mapping[str, str], name: str, legacy: Any) -> dict[str, Any] | None:
+    """One file's definition, described; None for a helper module.
+
+    An error while loading the file (an invalid frequency, an unknown field, ...) fails the
+    deploy naming this file and the line of the faulty call.
+    """
+    program = sandbox.compile_program(files, name)
+    try:
+        definition, is_legacy = _find(program.load(SDK_MODULE), legacy)
+        if definition is None:
+            return None
+        return describe(definition) | ({"legacy": True} if is_legacy else {})
+    except BaseException as exc:
+        failure = _to_failure(exc, program)
+        if not failure.file:
+            failure.file, failure.line = name, 0
+        raise failure from None
 
 
 def _to_failure(exc: BaseException, program: Any) -> RunFailure:
@@ -219,7 +258,10 @@ def _to_failure(exc: BaseException, program: Any) -> RunFailure:
     if isinstance(exc, CompileError):
         return RunFailure("compile_error", exc.message, payload=exc.details.get("errors"))
     if isinstance(exc, ActionError):
-        payload = to_json_value(exc.payload, error_type="action_script_failure", what="payload")
+        try:
+            payload = to_json_value(exc.payload, error_type="action_script_failure", what="payload")
+        except RunFailure as bad:
+            return RunFailure("action_script_failure", bad.message, file=file, line=line)
         return RunFailure(
             "action_script_failure",
             "the action raised ActionError",

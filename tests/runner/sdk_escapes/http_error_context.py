@@ -1,0 +1,13 @@
+# expect: compile_error
+# attack: the chained context of an SDK error
+from nango import create_action, HttpError, ActionError
+
+
+def run(nango, input):
+    try:
+        nango.get(endpoint="/missing")
+    except HttpError as err:
+        return err.__context__
+
+
+action = create_action(description="escape attempt", exec=run)

@@ -1,0 +1,82 @@
+"""Attacks on the real `nango` object, its errors and its responses, through the real worker.
+
+Every file in ``sdk_escapes/`` is customer code declaring what must happen
+(``# expect: compile_error | sandbox_violation | runtime_error``). It runs in a contained
+worker with the production SDK; the run must fail that way and never succeed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corral.errors import RunFailure
+from runner._host import Job, RunnerHost
+from runner._warm import warm
+
+CASES = sorted((Path(__file__).parent / "sdk_escapes").glob("*.py"))
+
+
+class Api:
+    """Answers the SDK calls these attacks make."""
+
+    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+        if method == "proxy":
+            missing = args["endpoint"] == "/missing"
+            body = json.dumps({"error": "nope"} if missing else []).encode()
+            return {
+                "status": 404 if missing else 200,
+                "headers": [["content-type", "application/json"]],
+                "body_b64": base64.b64encode(body).decode(),
+                "url": args["endpoint"],
+                "method": "GET",
+            }
+        if method == "trigger_action":
+            raise RunFailure(
+                "action_script_failure", "the nested action failed", payload={"k": "v"}
+            )
+        return None
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[RunnerHost]:
+    from runner._containment import make_containment  # noqa: PLC0415
+
+    containment, layers = make_containment(strict=False)
+    runner_host = RunnerHost(containment, warm, prewarm=1, layers=layers)
+    yield runner_host
+    runner_host.close()
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_attack_fails_as_declared(host: RunnerHost, path: Path) -> None:
+    source = path.read_text()
+    match = re.search(r"^# expect: (\w+)", source, re.MULTILINE)
+    assert match, "missing '# expect:' header"
+    expected = match.group(1)
+    job = Job(
+        run_id=path.stem,
+        kind="action",
+        function_name=path.stem,
+        entry=path.name,
+        files={path.name: source},
+        input={},
+    )
+    outcome = host.execute(job, Api())
+    assert not outcome.ok, f"the attack succeeded: {outcome.output!r}"
+    assert outcome.error is not None
+    kind = outcome.error["type"]
+    if expected in {"compile_error", "sandbox_violation"}:
+        assert kind == expected, outcome.error
+    else:
+        assert kind not in {"compile_error", "sandbox_violation", "runner_error"}, outcome.error
+
+
+def test_the_corpus_covers_the_sdk_surface() -> None:
+    assert len(CASES) >= 20
