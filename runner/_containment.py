@@ -17,7 +17,7 @@ from sandbox._containment import (
     prepare,
     probe,
 )
-from sandbox._limits import WorkerLimits
+from sandbox._limits import WorkerLimits, apply_rlimits
 
 
 def worker_limits(limits: Mapping[str, Any]) -> WorkerLimits:
@@ -32,15 +32,47 @@ def worker_limits(limits: Mapping[str, Any]) -> WorkerLimits:
     )
 
 
+IDLE_LIMITS = WorkerLimits(
+    wall_seconds=7 * 24 * 3600.0,
+    cpu_seconds=7 * 24 * 3600,
+    memory_bytes=8 << 30,
+    max_open_files=64,
+)
+"""What a worker is contained with before it knows its run: the ceiling of every run's limits."""
+
+
+def _lowered(ceiling: WorkerLimits, wanted: WorkerLimits) -> WorkerLimits:
+    return WorkerLimits(
+        wall_seconds=min(ceiling.wall_seconds, wanted.wall_seconds),
+        cpu_seconds=min(ceiling.cpu_seconds, wanted.cpu_seconds),
+        memory_bytes=min(ceiling.memory_bytes, wanted.memory_bytes),
+        max_open_files=min(ceiling.max_open_files, wanted.max_open_files),
+        max_processes=min(ceiling.max_processes, wanted.max_processes),
+        max_output_bytes=wanted.max_output_bytes,
+    )
+
+
 @dataclass(frozen=True)
 class Containment:
-    """What each worker applies to itself, and what the warm parent does once it has died."""
+    """What each worker applies to itself, and what the warm parent does once it has died.
+
+    A worker is contained as soon as it is forked, ahead of demand, with ``IDLE_LIMITS`` (the
+    cgroup gets those); when its run arrives it only lowers its rlimits to the run's limits.
+    So the isolation layers cost nothing on the request path.
+    """
 
     settings: ContainmentSettings
+    idle_limits: WorkerLimits = IDLE_LIMITS
+
+    def prepare_idle(self, sock: socket.socket) -> None:
+        """Contains a freshly forked worker; only its socket stays open."""
+        contain_worker(self.settings, self.idle_limits, keep_fds=[sock.fileno()])
 
     def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
-        """Contains the calling worker; only its socket stays open."""
-        contain_worker(self.settings, worker_limits(limits), keep_fds=[sock.fileno()])
+        """Lowers the worker's rlimits to its run's limits (never above the idle ceiling)."""
+        del sock
+        if "rlimits" in self.settings.layers:
+            apply_rlimits(_lowered(self.idle_limits, worker_limits(limits)))
 
     def cleanup(self, pid: int) -> None:
         """Removes a reaped worker's cgroup (and kills anything it left in it)."""

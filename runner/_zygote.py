@@ -24,8 +24,11 @@ from typing import Any, NoReturn, Protocol
 class Contain(Protocol):
     """Containment of workers: applied in each worker, cleaned up after each one."""
 
+    def prepare_idle(self, sock: socket.socket) -> None:
+        """Contains a worker as soon as it is forked, before it knows its run."""
+
     def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
-        """Contains the calling worker before function code runs."""
+        """Applies a run's limits in its worker, before function code runs."""
 
     def cleanup(self, pid: int) -> None:
         """Releases what a reaped worker left (its cgroup)."""
@@ -146,6 +149,12 @@ def _spawn(ctrl: socket.socket, contain: Contain | None) -> tuple[int, int, int]
 
 def _worker(sock: socket.socket, contain: Contain | None) -> NoReturn:  # pragma: no cover
     from runner._worker import worker_main  # noqa: PLC0415 - imported already by warm()
+
+    if contain is not None:
+        try:
+            contain.prepare_idle(sock)
+        except BaseException:  # a worker that cannot be contained never runs
+            os._exit(78)
 
     def apply(limits: dict[str, Any]) -> None:
         if contain is not None:

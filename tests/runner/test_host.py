@@ -119,6 +119,9 @@ def test_sdk_call_failure_reaches_the_function_as_typed_error(host: RunnerHost) 
 
 def test_a_crashing_worker_is_a_typed_error_and_the_host_survives() -> None:
     class Crash:
+        def prepare_idle(self, sock: socket.socket) -> None:
+            pass
+
         def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
             faulthandler.disable()  # pytest's handler, inherited through fork, would print
             os.kill(os.getpid(), signal.SIGSEGV)
@@ -138,6 +141,9 @@ def test_a_crashing_worker_is_a_typed_error_and_the_host_survives() -> None:
 
 def test_a_worker_sending_garbage_is_a_runner_error() -> None:
     class Garbage:
+        def prepare_idle(self, sock: socket.socket) -> None:
+            pass
+
         def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
             sock.sendall(b"\x00\x00\x00\x05nope!")
             os._exit(0)

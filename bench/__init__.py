@@ -1,0 +1,1 @@
+"""Benchmarks against floors measured in the same run (``python -m bench``)."""
