@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from corral import _json
+from corral import _json, _providers
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
@@ -72,7 +72,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     ) -> pb.Integration:
         """Creates or updates an integration."""
         env = current_environment()
-        auth_mode = (request.auth_mode or "NONE").upper()
+        known = _providers.provider(request.provider or request.unique_key)
+        default_mode = known.auth_mode if known and known.auth_mode in AUTH_MODES else "NONE"
+        auth_mode = (request.auth_mode or default_mode).upper()
         if auth_mode not in AUTH_MODES:
             raise InvalidRequest(
                 f"auth_mode must be one of {', '.join(sorted(AUTH_MODES))}",

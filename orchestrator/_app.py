@@ -101,7 +101,7 @@ def _start(settings: ServeSettings) -> _Parts:
         )
         addresses = local.addresses()
     channels = RunnerChannels(addresses)
-    runs = RunManager(storage, tokens, channels)
+    runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)
     api = OrchestratorService(storage, runs, Deployer(storage, channels))
     api_server, _ = build_server(

@@ -33,6 +33,7 @@ from orchestrator._tokens import RunScope, RunTokens
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
 MAX_RECORDS_PER_CALL = 100_000
+MAX_CHECKPOINT_BYTES = 64 * 1024
 
 TriggerNested = Callable[[RunScope, str, Any], Any]
 """Runs another action for the same connection, returns its output (or raises its failure)."""
@@ -173,20 +174,34 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = self._scope(context, sync_only=True)
         return CheckpointKey(scope.env_id, scope.connection_id, scope.function_name, scope.variant)
 
-    def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:
-        """The sync's checkpoint, or null."""
-        return _value(self._storage.get_checkpoint(self._checkpoint_key(context)))
+    def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
+        """The sync's checkpoint (null when none) and its version."""
+        value, version = self._storage.get_checkpoint_versioned(self._checkpoint_key(context))
+        return _checkpoint(value, version)
 
-    def SaveCheckpoint(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
-        """Saves the sync's checkpoint."""
-        value = _object(request, "checkpoint")
-        self._storage.save_checkpoint(self._checkpoint_key(context), value)
-        return pb.Empty()
+    def SaveCheckpoint(
+        self, request: pb.SaveCheckpointRequest, context: grpc.ServicerContext
+    ) -> pb.Checkpoint:
+        """Saves the sync's checkpoint, on top of ``expected_version`` when given.
 
-    def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Empty:
+        Raises:
+            CheckpointConflict: another run saved or cleared it since this run read it.
+        """
+        key = self._checkpoint_key(context)
+        value = _json.loads_object(request.json, what="checkpoint")
+        if len(request.json) > MAX_CHECKPOINT_BYTES:
+            raise InvalidRequest(
+                f"a checkpoint is at most {MAX_CHECKPOINT_BYTES} bytes", code="invalid_checkpoint"
+            )
+        expected = request.expected_version if request.HasField("expected_version") else None
+        version = self._storage.save_checkpoint(key, value, expected_version=expected)
+        return _checkpoint(value, version)
+
+    def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """Clears the sync's checkpoint."""
-        self._storage.clear_checkpoint(self._checkpoint_key(context))
-        return pb.Empty()
+        key = self._checkpoint_key(context)
+        self._storage.clear_checkpoint(key)
+        return _checkpoint(*self._storage.get_checkpoint_versioned(key))
 
     # ---- records ----
 
@@ -245,6 +260,10 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = self._scope(context)
         value = _json.loads(request.input_json, what="input")
         return _value(self._trigger_nested(scope, request.action_name, value))
+
+
+def _checkpoint(value: Any, version: int) -> pb.Checkpoint:
+    return pb.Checkpoint(json=json.dumps(value, ensure_ascii=False).encode(), version=version)
 
 
 def _deadline(context: grpc.ServicerContext) -> datetime | None:

@@ -1,14 +1,28 @@
-"""Connections as runs see them: proxy targets, credential views, OAuth2 refresh."""
+"""Connections as runs see them: proxy targets, credential views, OAuth2 refresh.
+
+Where the integration sets nothing, the provider catalogue (``corral/providers.json``) gives
+the base URL (filled from the connection's ``connection_config``), the OAuth2 token URL and
+the statuses retried.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from corral import _providers
+from corral.errors import NotFound
 from orchestrator._clock import Clock
-from orchestrator._credentials import ProxyTarget, needs_refresh, refresh_oauth2
+from orchestrator._credentials import (
+    ProxyTarget,
+    needs_refresh,
+    redact,
+    refresh_oauth2,
+    secrets_of,
+)
 from orchestrator._storage import Connection, Integration, Storage
 from orchestrator._tokens import RunScope
 
@@ -36,12 +50,18 @@ class ConnectionService:
     def _refresh(self, connection: Connection, integration: Integration) -> Connection:
         config = integration.auth_config
         refresh_token = str(connection.credentials.get("refresh_token") or "")
-        if not refresh_token or not config.get("token_url"):
+        token_url = str(config.get("token_url") or "")
+        if not token_url:
+            known = _providers.provider(integration.provider)
+            token_url = (
+                _providers.fill(known.token_url, connection.connection_config) if known else ""
+            )
+        if not refresh_token or not token_url:
             return connection
         with self._refresh_lock:
             credentials = refresh_oauth2(
                 self._client,
-                str(config["token_url"]),
+                token_url,
                 str(config.get("client_id") or ""),
                 str(config.get("client_secret") or ""),
                 refresh_token,
@@ -54,15 +74,17 @@ class ConnectionService:
 
     def proxy_target(self, scope: RunScope) -> ProxyTarget:
         """Where the run's requests go and the credentials to inject, fresh."""
-        connection, integration = self._load(scope)
-        retry = integration.auth_config.get("retry_status_codes")
-        return ProxyTarget(
-            base_url=connection.base_url or integration.base_url,
-            auth_mode=connection.auth_mode or integration.auth_mode,
-            auth_config=integration.auth_config,
-            credentials=connection.credentials,
-            retry_status_codes=tuple(int(c) for c in retry) if isinstance(retry, list) else None,
-        )
+        return _target(*self._load(scope))
+
+    def secrets(self, scope: RunScope) -> tuple[str, ...]:
+        """The run's connection's secret values (as injected), to keep them out of what is
+        stored about the run. Reads without refreshing; nothing when the connection is gone."""
+        try:
+            connection = self._storage.get_connection(scope.env_id, scope.connection_id)
+            integration = self._storage.get_integration(scope.env_id, connection.integration_key)
+        except NotFound:
+            return ()
+        return secrets_of(_target(connection, integration))
 
     def connection_view(
         self, scope: RunScope, *, force_refresh: bool, include_refresh_token: bool
@@ -100,3 +122,35 @@ class ConnectionService:
         if include_credentials:
             view["credentials"] = {"client_id": config.get("client_id", ""), **credentials}
         return view
+
+
+def _target(connection: Connection, integration: Integration) -> ProxyTarget:
+    """The proxy target: the connection's and integration's settings, else the catalogue's."""
+    known = _providers.provider(integration.provider)
+    base_url = connection.base_url or integration.base_url
+    if not base_url and known is not None:
+        base_url = _providers.fill(known.base_url, connection.connection_config)
+    retry = integration.auth_config.get("retry_status_codes")
+    codes = _providers.status_codes(retry) if isinstance(retry, list) else None
+    if codes is None and known is not None:
+        codes = known.retry_status_codes
+    return ProxyTarget(
+        base_url=base_url,
+        auth_mode=connection.auth_mode or integration.auth_mode,
+        auth_config=integration.auth_config,
+        credentials=connection.credentials,
+        retry_status_codes=codes,
+    )
+
+
+def redact_value(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` (JSON-like data) with every secret in its strings, keys included, hidden."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, Mapping):
+        return {redact(str(k), secrets): redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v, secrets) for v in value]
+    return value

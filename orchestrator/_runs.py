@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 
-from corral import _json
+from corral import _json, _providers
 from corral.errors import InvalidRequest, NotFound, RunFailure
 from corral.v1 import common_pb2, runner_pb2
+from orchestrator._connections import redact_value
 from orchestrator._limits import limits_for
 from orchestrator._storage import Environment, FunctionRow, NewRun, Run, Storage
 from orchestrator._tokens import RunScope, RunTokens
@@ -58,11 +59,17 @@ class RunManager:
     """Starts runs and records their outcomes."""
 
     def __init__(
-        self, storage: Storage, tokens: RunTokens, runners: RunnerClient, max_async: int = 32
+        self,
+        storage: Storage,
+        tokens: RunTokens,
+        runners: RunnerClient,
+        max_async: int = 32,
+        secrets: Callable[[RunScope], Sequence[str]] | None = None,
     ) -> None:
         self._storage = storage
         self._tokens = tokens
         self._runners = runners
+        self._secrets = secrets or (lambda scope: ())
         self._async = futures.ThreadPoolExecutor(max_workers=max_async, thread_name_prefix="run")
         self._pending: set[futures.Future[Any]] = set()
         self._lock = threading.Lock()
@@ -124,12 +131,16 @@ class RunManager:
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
         finally:
             self._tokens.revoke(token)
-        return self._finish(run, response)
+        return self._finish(run, response, scope)
 
     def _context(self, spec: RunRequestSpec) -> dict[str, Any]:
         settings = spec.env.settings
         legacy = spec.function.config.get("legacy_config")
+        integration = self._storage.get_integration(spec.env.id, spec.function.integration_key)
+        known = _providers.provider(integration.provider)
         return {
+            "provider": integration.provider,
+            "paginate_defaults": dict(known.paginate) if known else {},
             "variant": spec.variant,
             "log_level": str(settings.get("log_level") or "info"),
             "validate": bool(settings.get("validation", True)),
@@ -138,7 +149,7 @@ class RunManager:
             "connection_id": spec.connection_id,
         }
 
-    def _finish(self, run: Run, response: runner_pb2.RunResponse) -> Run:
+    def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:
         if response.ok:
             return self._storage.finish_run(run.run_id, True, response.output_json or "null", None)
         if run.kind == "sync":
@@ -150,7 +161,12 @@ class RunManager:
             "file": response.error.file,
             "line": response.error.line,
         }
-        return self._storage.finish_run(run.run_id, False, None, error)
+        # An upstream error body may echo the credential the proxy injected (an API that
+        # repeats the request's headers): the stored error, which callers and logs show,
+        # never keeps it. The function itself saw the real response.
+        return self._storage.finish_run(
+            run.run_id, False, None, redact_value(error, self._secrets(scope))
+        )
 
     def submit(self, spec: RunRequestSpec, run: Run) -> None:
         """Executes a stored run in the background."""

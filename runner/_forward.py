@@ -20,6 +20,13 @@ from corral.errors import InvalidRequest
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
 
+MAX_LOG_LINES = 10_000
+"""Log lines stored per run; later ones are dropped after one line that says so."""
+MAX_LOG_BYTES = 64 * 1024
+"""Characters of one log message (and of its extra values, as JSON) kept."""
+MAX_BATCH_BYTES = 16 << 20
+"""Record JSON sent in one RecordBatch; a larger batch goes in several calls."""
+
 
 def encode_record(record: Any) -> pb.Record:
     """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes).
@@ -36,7 +43,7 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _loads(message: pb.JsonValue) -> Any:
+def _loads(message: pb.JsonValue | pb.Checkpoint) -> Any:
     return json.loads(message.json) if message.json else None
 
 
@@ -47,6 +54,20 @@ def _counts(result: pb.RecordBatchResult) -> dict[str, int]:
         "deleted": result.deleted,
         "unchanged": result.unchanged,
     }
+
+
+def _by_size(records: list[pb.Record], max_bytes: int) -> list[list[pb.Record]]:
+    """Records split into consecutive parts of at most ``max_bytes`` of JSON (one record each
+    at least), so that no message passes the gRPC size limit."""
+    parts: list[list[pb.Record]] = [[]]
+    size = 0
+    for record in records:
+        if parts[-1] and size + len(record.json) > max_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(record)
+        size += len(record.json)
+    return parts
 
 
 def _proxy_request(args: dict[str, Any]) -> pb.ProxyRequest:
@@ -84,11 +105,20 @@ def _proxy_reply(response: pb.ProxyResponse) -> dict[str, Any]:
 
 
 class GrpcCallbackHandler:
-    """Answers one run's SDK calls through RunnerCallbacks, with that run's token."""
+    """Answers one run's SDK calls through RunnerCallbacks, with that run's token.
+
+    One handler serves one run, so it keeps that run's state: the checkpoint version the run
+    last read or wrote (a save is made on top of it, so a second writer in between makes the
+    save fail with ``checkpoint_conflict`` instead of being overwritten silently), and how many
+    log lines the run sent (past :data:`MAX_LOG_LINES` the rest are dropped, after one line
+    that says so). Both live here, not in the worker, because the worker is not trusted.
+    """
 
     def __init__(self, stub: callbacks_pb2_grpc.RunnerCallbacksStub, run_token: str) -> None:
         self._stub = stub
         self._metadata = ((_metadata.RUN_TOKEN, run_token),)
+        self._checkpoint_version: int | None = None
+        self._log_lines = 0
         self._methods: dict[str, Callable[[dict[str, Any], float], Any]] = {
             "proxy": self._proxy,
             "log": self._log,
@@ -98,9 +128,9 @@ class GrpcCallbackHandler:
             "get_metadata": self._simple("GetMetadata"),
             "set_metadata": self._with_value("SetMetadata", "metadata"),
             "update_metadata": self._with_value("UpdateMetadata", "metadata"),
-            "get_checkpoint": self._simple("GetCheckpoint"),
-            "save_checkpoint": self._with_value("SaveCheckpoint", "checkpoint"),
-            "clear_checkpoint": self._simple("ClearCheckpoint"),
+            "get_checkpoint": self._get_checkpoint,
+            "save_checkpoint": self._save_checkpoint,
+            "clear_checkpoint": self._clear_checkpoint,
             "batch_save": self._batch("BatchSave"),
             "batch_delete": self._batch("BatchDelete"),
             "batch_update": self._batch("BatchUpdate"),
@@ -130,13 +160,40 @@ class GrpcCallbackHandler:
         return _proxy_reply(self._invoke("Proxy", _proxy_request(args), deadline))
 
     def _log(self, args: dict[str, Any], deadline: float) -> Any:
+        self._log_lines += 1
+        if self._log_lines > MAX_LOG_LINES + 1:
+            return
+        level, message = str(args.get("level") or "info"), str(args.get("message") or "")
+        meta = _json(args.get("meta") or [])
+        if len(meta) > MAX_LOG_BYTES:
+            meta = _json([f"(the extra values were cut: over {MAX_LOG_BYTES} bytes)"])
+        if self._log_lines == MAX_LOG_LINES + 1:
+            level, meta = "warn", b"[]"
+            message = (
+                f"log limit reached: the run's lines after the first {MAX_LOG_LINES} are dropped"
+            )
         request = pb.LogRequest(
-            level=str(args.get("level") or "info"),
-            message=str(args.get("message") or ""),
-            meta_json=_json(args.get("meta") or []),
-            timestamp=time.time(),
+            level=level, message=message[:MAX_LOG_BYTES], meta_json=meta, timestamp=time.time()
         )
         self._invoke("Log", request, deadline)
+
+    def _get_checkpoint(self, args: dict[str, Any], deadline: float) -> Any:
+        del args
+        return self._remember(self._invoke("GetCheckpoint", pb.Empty(), deadline))
+
+    def _save_checkpoint(self, args: dict[str, Any], deadline: float) -> Any:
+        request = pb.SaveCheckpointRequest(json=_json(args["checkpoint"]))
+        if self._checkpoint_version is not None:
+            request.expected_version = self._checkpoint_version
+        self._remember(self._invoke("SaveCheckpoint", request, deadline))
+
+    def _clear_checkpoint(self, args: dict[str, Any], deadline: float) -> Any:
+        del args
+        self._remember(self._invoke("ClearCheckpoint", pb.Empty(), deadline))
+
+    def _remember(self, checkpoint: pb.Checkpoint) -> Any:
+        self._checkpoint_version = checkpoint.version
+        return _loads(checkpoint)
 
     def _get_connection(self, args: dict[str, Any], deadline: float) -> Any:
         request = pb.GetConnectionCallRequest(
@@ -169,8 +226,12 @@ class GrpcCallbackHandler:
     def _batch(self, rpc: str) -> Callable[[dict[str, Any], float], Any]:
         def call(args: dict[str, Any], deadline: float) -> Any:
             records = [encode_record(r) for r in args["records"]]
-            batch = pb.RecordBatch(model=str(args["model"]), records=records)
-            return _counts(self._invoke(rpc, batch, deadline))
+            total = dict.fromkeys(("added", "updated", "deleted", "unchanged"), 0)
+            for part in _by_size(records, MAX_BATCH_BYTES):
+                batch = pb.RecordBatch(model=str(args["model"]), records=part)
+                for name, count in _counts(self._invoke(rpc, batch, deadline)).items():
+                    total[name] += count
+            return total
 
         return call
 

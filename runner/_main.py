@@ -38,7 +38,14 @@ def run_runner(
         raise SystemExit(EXIT_CONTAINMENT) from None
     # The warm parent is forked before any gRPC object exists in this process.
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers)
-    channel = grpc.insecure_channel(settings.callbacks)
+    # get_records_by_id answers can be large: as large as the callback server accepts.
+    channel = grpc.insecure_channel(
+        settings.callbacks,
+        options=[
+            ("grpc.max_receive_message_length", 64 << 20),
+            ("grpc.max_send_message_length", 64 << 20),
+        ],
+    )
     service = RunnerService(host, channel)
     server, health = build_server(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corral.errors import RunFailure
+
 
 @dataclass(frozen=True)
 class Response:
@@ -67,6 +69,24 @@ class HttpError(Exception):
             "headers": dict(self.response.headers),
             "data": self.response.data if not isinstance(self.response.data, bytes) else "",
         }
+
+
+class NangoError(RunFailure):
+    """An SDK call failed with a typed error (the error types of DESIGN.md).
+
+    Function code may catch it; uncaught, the run fails with the same type and payload. A
+    nested ``trigger_action`` raises it with the nested run's error.
+
+    Attributes:
+        type: the error type string (``script_network_error``, ``action_script_failure``, ...).
+        message: what went wrong.
+        payload: JSON-able details (an ActionError's payload, the network error code, ...).
+    """
+
+    @property
+    def type(self) -> str:
+        """The error type string (the same as ``code``)."""
+        return self.code
 
 
 def _headers(pairs: list[Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from runner._definitions import (
     ActionDefinition,
     ActionError,
     Definition,
+    NangoType,
     OnEventDefinition,
     SyncDefinition,
     create_action,
@@ -40,6 +41,7 @@ SDK_MODULE: Mapping[str, object] = {
     "create_on_event": create_on_event,
     "ActionError": ActionError,
     "HttpError": HttpError,
+    "Nango": NangoType,
     "NangoError": NangoError,
     "Response": Response,
 }

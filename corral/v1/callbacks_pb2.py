@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63orral/v1/callbacks.proto\x12\tcorral.v1\"\x07\n\x05\x45mpty\"\x19\n\tJsonValue\x12\x0c\n\x04json\x18\x01 \x01(\x0c\"%\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x88\x02\n\x0cProxyRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\"\n\x07headers\x18\x03 \x03(\x0b\x32\x11.corral.v1.Header\x12\x13\n\x0bparams_json\x18\x04 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x14\n\x0c\x64\x61ta_is_json\x18\x06 \x01(\x08\x12\x10\n\x08has_data\x18\x07 \x01(\x08\x12\x0f\n\x07retries\x18\x08 \x01(\x05\x12\x10\n\x08retry_on\x18\t \x03(\x05\x12\x19\n\x11\x62\x61se_url_override\x18\n \x01(\t\x12\x12\n\ndecompress\x18\x0b \x01(\x08\x12\x15\n\rresponse_type\x18\x0c \x01(\t\"n\n\rProxyResponse\x12\x0e\n\x06status\x18\x01 \x01(\x05\x12\"\n\x07headers\x18\x02 \x03(\x0b\x32\x11.corral.v1.Header\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\"R\n\nLogRequest\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tmeta_json\x18\x03 \x01(\x0c\x12\x11\n\ttimestamp\x18\x04 \x01(\x01\"n\n\x18GetConnectionCallRequest\x12\x15\n\rforce_refresh\x18\x01 \x01(\x08\x12\x15\n\rrefresh_token\x18\x02 \x01(\x08\x12$\n\x1crefresh_github_app_jwt_token\x18\x03 \x01(\x08\",\n\x19GetIntegrationCallRequest\x12\x0f\n\x07include\x18\x01 \x03(\t\"@\n\x0bRecordBatch\x12\r\n\x05model\x18\x01 \x01(\t\x12\"\n\x07records\x18\x02 \x03(\x0b\x32\x11.corral.v1.Record\"8\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\x0c\x12\x14\n\x0c\x63ontent_hash\x18\x03 \x01(\t\"W\n\x11RecordBatchResult\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x11\n\tunchanged\x18\x04 \x01(\x05\"3\n\x15GetRecordsByIdRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\x1d\n\x0cModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"C\n\x18TriggerActionCallRequest\x12\x13\n\x0b\x61\x63tion_name\x18\x01 \x01(\t\x12\x12\n\ninput_json\x18\x02 \x01(\x0c\x32\x99\t\n\x0fRunnerCallbacks\x12:\n\x05Proxy\x12\x17.corral.v1.ProxyRequest\x1a\x18.corral.v1.ProxyResponse\x12.\n\x03Log\x12\x15.corral.v1.LogRequest\x1a\x10.corral.v1.Empty\x12J\n\rGetConnection\x12#.corral.v1.GetConnectionCallRequest\x1a\x14.corral.v1.JsonValue\x12L\n\x0eGetIntegration\x12$.corral.v1.GetIntegrationCallRequest\x1a\x14.corral.v1.JsonValue\x12\x41\n\x17GetEnvironmentVariables\x12\x10.corral.v1.Empty\x1a\x14.corral.v1.JsonValue\x12\x35\n\x0bGetMetadata\x12\x10.corral.v1.Empty\x1a\x14.corral.v1.JsonValue\x12\x35\n\x0bSetMetadata\x12\x14.corral.v1.JsonValue\x1a\x10.corral.v1.Empty\x12\x38\n\x0eUpdateMetadata\x12\x14.corral.v1.JsonValue\x1a\x10.corral.v1.Empty\x12\x37\n\rGetCheckpoint\x12\x10.corral.v1.Empty\x1a\x14.corral.v1.JsonValue\x12\x38\n\x0eSaveCheckpoint\x12\x14.corral.v1.JsonValue\x1a\x10.corral.v1.Empty\x12\x35\n\x0f\x43learCheckpoint\x12\x10.corral.v1.Empty\x1a\x10.corral.v1.Empty\x12\x41\n\tBatchSave\x12\x16.corral.v1.RecordBatch\x1a\x1c.corral.v1.RecordBatchResult\x12\x43\n\x0b\x42\x61tchDelete\x12\x16.corral.v1.RecordBatch\x1a\x1c.corral.v1.RecordBatchResult\x12\x43\n\x0b\x42\x61tchUpdate\x12\x16.corral.v1.RecordBatch\x1a\x1c.corral.v1.RecordBatchResult\x12H\n\x0eGetRecordsById\x12 .corral.v1.GetRecordsByIdRequest\x1a\x14.corral.v1.JsonValue\x12>\n\x11TrackDeletesStart\x12\x17.corral.v1.ModelRequest\x1a\x10.corral.v1.Empty\x12H\n\x0fTrackDeletesEnd\x12\x17.corral.v1.ModelRequest\x1a\x1c.corral.v1.RecordBatchResult\x12J\n\rTriggerAction\x12#.corral.v1.TriggerActionCallRequest\x1a\x14.corral.v1.JsonValueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63orral/v1/callbacks.proto\x12\tcorral.v1\"\x07\n\x05\x45mpty\"\x19\n\tJsonValue\x12\x0c\n\x04json\x18\x01 \x01(\x0c\"+\n\nCheckpoint\x12\x0c\n\x04json\x18\x01 \x01(\x0c\x12\x0f\n\x07version\x18\x02 \x01(\x03\"Y\n\x15SaveCheckpointRequest\x12\x0c\n\x04json\x18\x01 \x01(\x0c\x12\x1d\n\x10\x65xpected_version\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"%\n\x06Header\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x88\x02\n\x0cProxyRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\"\n\x07headers\x18\x03 \x03(\x0b\x32\x11.corral.v1.Header\x12\x13\n\x0bparams_json\x18\x04 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x14\n\x0c\x64\x61ta_is_json\x18\x06 \x01(\x08\x12\x10\n\x08has_data\x18\x07 \x01(\x08\x12\x0f\n\x07retries\x18\x08 \x01(\x05\x12\x10\n\x08retry_on\x18\t \x03(\x05\x12\x19\n\x11\x62\x61se_url_override\x18\n \x01(\t\x12\x12\n\ndecompress\x18\x0b \x01(\x08\x12\x15\n\rresponse_type\x18\x0c \x01(\t\"n\n\rProxyResponse\x12\x0e\n\x06status\x18\x01 \x01(\x05\x12\"\n\x07headers\x18\x02 \x03(\x0b\x32\x11.corral.v1.Header\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\"R\n\nLogRequest\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tmeta_json\x18\x03 \x01(\x0c\x12\x11\n\ttimestamp\x18\x04 \x01(\x01\"n\n\x18GetConnectionCallRequest\x12\x15\n\rforce_refresh\x18\x01 \x01(\x08\x12\x15\n\rrefresh_token\x18\x02 \x01(\x08\x12$\n\x1crefresh_github_app_jwt_token\x18\x03 \x01(\x08\",\n\x19GetIntegrationCallRequest\x12\x0f\n\x07include\x18\x01 \x03(\t\"@\n\x0bRecordBatch\x12\r\n\x05model\x18\x01 \x01(\t\x12\"\n\x07records\x18\x02 \x03(\x0b\x32\x11.corral.v1.Record\"8\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\x0c\x12\x14\n\x0c\x63ontent_hash\x18\x03 \x01(\t\"W\n\x11RecordBatchResult\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\x05\x12\x0f\n\x07updated\x18\x02 \x01(\x05\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x05\x12\x11\n\tunchanged\x18\x04 \x01(\x05\"3\n\x15GetRecordsByIdRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\x1d\n\x0cModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"C\n\x18TriggerActionCallRequest\x12\x13\n\x0b\x61\x63tion_name\x18\x01 \x01(\t\x12\x12\n\ninput_json\x18\x02 \x01(\x0c\x32\xb0\t\n\x0fRunnerCallbacks\x12:\n\x05Proxy\x12\x17.corral.v1.ProxyRequest\x1a\x18.corral.v1.ProxyResponse\x12.\n\x03Log\x12\x15.corral.v1.LogRequest\x1a\x10.corral.v1.Empty\x12J\n\rGetConnection\x12#.corral.v1.GetConnectionCallRequest\x1a\x14.corral.v1.JsonValue\x12L\n\x0eGetIntegration\x12$.corral.v1.GetIntegrationCallRequest\x1a\x14.corral.v1.JsonValue\x12\x41\n\x17GetEnvironmentVariables\x12\x10.corral.v1.Empty\x1a\x14.corral.v1.JsonValue\x12\x35\n\x0bGetMetadata\x12\x10.corral.v1.Empty\x1a\x14.corral.v1.JsonValue\x12\x35\n\x0bSetMetadata\x12\x14.corral.v1.JsonValue\x1a\x10.corral.v1.Empty\x12\x38\n\x0eUpdateMetadata\x12\x14.corral.v1.JsonValue\x1a\x10.corral.v1.Empty\x12\x38\n\rGetCheckpoint\x12\x10.corral.v1.Empty\x1a\x15.corral.v1.Checkpoint\x12I\n\x0eSaveCheckpoint\x12 .corral.v1.SaveCheckpointRequest\x1a\x15.corral.v1.Checkpoint\x12:\n\x0f\x43learCheckpoint\x12\x10.corral.v1.Empty\x1a\x15.corral.v1.Checkpoint\x12\x41\n\tBatchSave\x12\x16.corral.v1.RecordBatch\x1a\x1c.corral.v1.RecordBatchResult\x12\x43\n\x0b\x42\x61tchDelete\x12\x16.corral.v1.RecordBatch\x1a\x1c.corral.v1.RecordBatchResult\x12\x43\n\x0b\x42\x61tchUpdate\x12\x16.corral.v1.RecordBatch\x1a\x1c.corral.v1.RecordBatchResult\x12H\n\x0eGetRecordsById\x12 .corral.v1.GetRecordsByIdRequest\x1a\x14.corral.v1.JsonValue\x12>\n\x11TrackDeletesStart\x12\x17.corral.v1.ModelRequest\x1a\x10.corral.v1.Empty\x12H\n\x0fTrackDeletesEnd\x12\x17.corral.v1.ModelRequest\x1a\x1c.corral.v1.RecordBatchResult\x12J\n\rTriggerAction\x12#.corral.v1.TriggerActionCallRequest\x1a\x14.corral.v1.JsonValueb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,30 +35,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMPTY']._serialized_end=47
   _globals['_JSONVALUE']._serialized_start=49
   _globals['_JSONVALUE']._serialized_end=74
-  _globals['_HEADER']._serialized_start=76
-  _globals['_HEADER']._serialized_end=113
-  _globals['_PROXYREQUEST']._serialized_start=116
-  _globals['_PROXYREQUEST']._serialized_end=380
-  _globals['_PROXYRESPONSE']._serialized_start=382
-  _globals['_PROXYRESPONSE']._serialized_end=492
-  _globals['_LOGREQUEST']._serialized_start=494
-  _globals['_LOGREQUEST']._serialized_end=576
-  _globals['_GETCONNECTIONCALLREQUEST']._serialized_start=578
-  _globals['_GETCONNECTIONCALLREQUEST']._serialized_end=688
-  _globals['_GETINTEGRATIONCALLREQUEST']._serialized_start=690
-  _globals['_GETINTEGRATIONCALLREQUEST']._serialized_end=734
-  _globals['_RECORDBATCH']._serialized_start=736
-  _globals['_RECORDBATCH']._serialized_end=800
-  _globals['_RECORD']._serialized_start=802
-  _globals['_RECORD']._serialized_end=858
-  _globals['_RECORDBATCHRESULT']._serialized_start=860
-  _globals['_RECORDBATCHRESULT']._serialized_end=947
-  _globals['_GETRECORDSBYIDREQUEST']._serialized_start=949
-  _globals['_GETRECORDSBYIDREQUEST']._serialized_end=1000
-  _globals['_MODELREQUEST']._serialized_start=1002
-  _globals['_MODELREQUEST']._serialized_end=1031
-  _globals['_TRIGGERACTIONCALLREQUEST']._serialized_start=1033
-  _globals['_TRIGGERACTIONCALLREQUEST']._serialized_end=1100
-  _globals['_RUNNERCALLBACKS']._serialized_start=1103
-  _globals['_RUNNERCALLBACKS']._serialized_end=2280
+  _globals['_CHECKPOINT']._serialized_start=76
+  _globals['_CHECKPOINT']._serialized_end=119
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_start=121
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_end=210
+  _globals['_HEADER']._serialized_start=212
+  _globals['_HEADER']._serialized_end=249
+  _globals['_PROXYREQUEST']._serialized_start=252
+  _globals['_PROXYREQUEST']._serialized_end=516
+  _globals['_PROXYRESPONSE']._serialized_start=518
+  _globals['_PROXYRESPONSE']._serialized_end=628
+  _globals['_LOGREQUEST']._serialized_start=630
+  _globals['_LOGREQUEST']._serialized_end=712
+  _globals['_GETCONNECTIONCALLREQUEST']._serialized_start=714
+  _globals['_GETCONNECTIONCALLREQUEST']._serialized_end=824
+  _globals['_GETINTEGRATIONCALLREQUEST']._serialized_start=826
+  _globals['_GETINTEGRATIONCALLREQUEST']._serialized_end=870
+  _globals['_RECORDBATCH']._serialized_start=872
+  _globals['_RECORDBATCH']._serialized_end=936
+  _globals['_RECORD']._serialized_start=938
+  _globals['_RECORD']._serialized_end=994
+  _globals['_RECORDBATCHRESULT']._serialized_start=996
+  _globals['_RECORDBATCHRESULT']._serialized_end=1083
+  _globals['_GETRECORDSBYIDREQUEST']._serialized_start=1085
+  _globals['_GETRECORDSBYIDREQUEST']._serialized_end=1136
+  _globals['_MODELREQUEST']._serialized_start=1138
+  _globals['_MODELREQUEST']._serialized_end=1167
+  _globals['_TRIGGERACTIONCALLREQUEST']._serialized_start=1169
+  _globals['_TRIGGERACTIONCALLREQUEST']._serialized_end=1236
+  _globals['_RUNNERCALLBACKS']._serialized_start=1239
+  _globals['_RUNNERCALLBACKS']._serialized_end=2439
 # @@protoc_insertion_point(module_scope)

@@ -81,17 +81,17 @@ class RunnerCallbacksStub:
         self.GetCheckpoint = channel.unary_unary(
                 '/corral.v1.RunnerCallbacks/GetCheckpoint',
                 request_serializer=corral_dot_v1_dot_callbacks__pb2.Empty.SerializeToString,
-                response_deserializer=corral_dot_v1_dot_callbacks__pb2.JsonValue.FromString,
+                response_deserializer=corral_dot_v1_dot_callbacks__pb2.Checkpoint.FromString,
                 _registered_method=True)
         self.SaveCheckpoint = channel.unary_unary(
                 '/corral.v1.RunnerCallbacks/SaveCheckpoint',
-                request_serializer=corral_dot_v1_dot_callbacks__pb2.JsonValue.SerializeToString,
-                response_deserializer=corral_dot_v1_dot_callbacks__pb2.Empty.FromString,
+                request_serializer=corral_dot_v1_dot_callbacks__pb2.SaveCheckpointRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_callbacks__pb2.Checkpoint.FromString,
                 _registered_method=True)
         self.ClearCheckpoint = channel.unary_unary(
                 '/corral.v1.RunnerCallbacks/ClearCheckpoint',
                 request_serializer=corral_dot_v1_dot_callbacks__pb2.Empty.SerializeToString,
-                response_deserializer=corral_dot_v1_dot_callbacks__pb2.Empty.FromString,
+                response_deserializer=corral_dot_v1_dot_callbacks__pb2.Checkpoint.FromString,
                 _registered_method=True)
         self.BatchSave = channel.unary_unary(
                 '/corral.v1.RunnerCallbacks/BatchSave',
@@ -291,17 +291,17 @@ def add_RunnerCallbacksServicer_to_server(servicer, server):
             'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCheckpoint,
                     request_deserializer=corral_dot_v1_dot_callbacks__pb2.Empty.FromString,
-                    response_serializer=corral_dot_v1_dot_callbacks__pb2.JsonValue.SerializeToString,
+                    response_serializer=corral_dot_v1_dot_callbacks__pb2.Checkpoint.SerializeToString,
             ),
             'SaveCheckpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.SaveCheckpoint,
-                    request_deserializer=corral_dot_v1_dot_callbacks__pb2.JsonValue.FromString,
-                    response_serializer=corral_dot_v1_dot_callbacks__pb2.Empty.SerializeToString,
+                    request_deserializer=corral_dot_v1_dot_callbacks__pb2.SaveCheckpointRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_callbacks__pb2.Checkpoint.SerializeToString,
             ),
             'ClearCheckpoint': grpc.unary_unary_rpc_method_handler(
                     servicer.ClearCheckpoint,
                     request_deserializer=corral_dot_v1_dot_callbacks__pb2.Empty.FromString,
-                    response_serializer=corral_dot_v1_dot_callbacks__pb2.Empty.SerializeToString,
+                    response_serializer=corral_dot_v1_dot_callbacks__pb2.Checkpoint.SerializeToString,
             ),
             'BatchSave': grpc.unary_unary_rpc_method_handler(
                     servicer.BatchSave,
@@ -585,7 +585,7 @@ class RunnerCallbacks:
             target,
             '/corral.v1.RunnerCallbacks/GetCheckpoint',
             corral_dot_v1_dot_callbacks__pb2.Empty.SerializeToString,
-            corral_dot_v1_dot_callbacks__pb2.JsonValue.FromString,
+            corral_dot_v1_dot_callbacks__pb2.Checkpoint.FromString,
             options,
             channel_credentials,
             insecure,
@@ -611,8 +611,8 @@ class RunnerCallbacks:
             request,
             target,
             '/corral.v1.RunnerCallbacks/SaveCheckpoint',
-            corral_dot_v1_dot_callbacks__pb2.JsonValue.SerializeToString,
-            corral_dot_v1_dot_callbacks__pb2.Empty.FromString,
+            corral_dot_v1_dot_callbacks__pb2.SaveCheckpointRequest.SerializeToString,
+            corral_dot_v1_dot_callbacks__pb2.Checkpoint.FromString,
             options,
             channel_credentials,
             insecure,
@@ -639,7 +639,7 @@ class RunnerCallbacks:
             target,
             '/corral.v1.RunnerCallbacks/ClearCheckpoint',
             corral_dot_v1_dot_callbacks__pb2.Empty.SerializeToString,
-            corral_dot_v1_dot_callbacks__pb2.Empty.FromString,
+            corral_dot_v1_dot_callbacks__pb2.Checkpoint.FromString,
             options,
             channel_credentials,
             insecure,

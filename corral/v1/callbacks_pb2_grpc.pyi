@@ -45,9 +45,9 @@ class RunnerCallbacksStub:
     GetMetadata: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.JsonValue]
     SetMetadata: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.JsonValue, _callbacks_pb2.Empty]
     UpdateMetadata: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.JsonValue, _callbacks_pb2.Empty]
-    GetCheckpoint: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.JsonValue]
-    SaveCheckpoint: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.JsonValue, _callbacks_pb2.Empty]
-    ClearCheckpoint: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.Empty]
+    GetCheckpoint: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.Checkpoint]
+    SaveCheckpoint: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.SaveCheckpointRequest, _callbacks_pb2.Checkpoint]
+    ClearCheckpoint: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.Checkpoint]
     BatchSave: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.RecordBatch, _callbacks_pb2.RecordBatchResult]
     BatchDelete: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.RecordBatch, _callbacks_pb2.RecordBatchResult]
     BatchUpdate: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.RecordBatch, _callbacks_pb2.RecordBatchResult]
@@ -73,9 +73,9 @@ class RunnerCallbacksAsyncStub(RunnerCallbacksStub):
     GetMetadata: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.JsonValue]  # type: ignore[assignment]
     SetMetadata: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.JsonValue, _callbacks_pb2.Empty]  # type: ignore[assignment]
     UpdateMetadata: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.JsonValue, _callbacks_pb2.Empty]  # type: ignore[assignment]
-    GetCheckpoint: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.JsonValue]  # type: ignore[assignment]
-    SaveCheckpoint: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.JsonValue, _callbacks_pb2.Empty]  # type: ignore[assignment]
-    ClearCheckpoint: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.Empty]  # type: ignore[assignment]
+    GetCheckpoint: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.Checkpoint]  # type: ignore[assignment]
+    SaveCheckpoint: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.SaveCheckpointRequest, _callbacks_pb2.Checkpoint]  # type: ignore[assignment]
+    ClearCheckpoint: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.Empty, _callbacks_pb2.Checkpoint]  # type: ignore[assignment]
     BatchSave: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.RecordBatch, _callbacks_pb2.RecordBatchResult]  # type: ignore[assignment]
     BatchDelete: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.RecordBatch, _callbacks_pb2.RecordBatchResult]  # type: ignore[assignment]
     BatchUpdate: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.RecordBatch, _callbacks_pb2.RecordBatchResult]  # type: ignore[assignment]
@@ -152,21 +152,21 @@ class RunnerCallbacksServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _callbacks_pb2.Empty,
         context: _ServicerContext,
-    ) -> _typing.Union[_callbacks_pb2.JsonValue, _abc.Awaitable[_callbacks_pb2.JsonValue]]: ...
+    ) -> _typing.Union[_callbacks_pb2.Checkpoint, _abc.Awaitable[_callbacks_pb2.Checkpoint]]: ...
 
     @_abc_1.abstractmethod
     def SaveCheckpoint(
         self,
-        request: _callbacks_pb2.JsonValue,
+        request: _callbacks_pb2.SaveCheckpointRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_callbacks_pb2.Empty, _abc.Awaitable[_callbacks_pb2.Empty]]: ...
+    ) -> _typing.Union[_callbacks_pb2.Checkpoint, _abc.Awaitable[_callbacks_pb2.Checkpoint]]: ...
 
     @_abc_1.abstractmethod
     def ClearCheckpoint(
         self,
         request: _callbacks_pb2.Empty,
         context: _ServicerContext,
-    ) -> _typing.Union[_callbacks_pb2.Empty, _abc.Awaitable[_callbacks_pb2.Empty]]: ...
+    ) -> _typing.Union[_callbacks_pb2.Checkpoint, _abc.Awaitable[_callbacks_pb2.Checkpoint]]: ...
 
     @_abc_1.abstractmethod
     def BatchSave(

@@ -1,0 +1,92 @@
+"""The runner side of SDK calls: per-run state kept out of the untrusted worker (checkpoint
+versions, the log line cap) and batches split to fit gRPC messages."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from corral.v1 import callbacks_pb2 as pb
+from runner import _forward
+from runner._forward import GrpcCallbackHandler
+
+
+class FakeStub:
+    """Records each RPC's request; answers like the orchestrator would."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, Any]] = []
+        self.version = 4
+
+    def __getattr__(self, rpc: str) -> Any:
+        def call(request: Any, timeout: float, metadata: Any) -> Any:
+            del timeout
+            assert metadata == (("x-corral-run-token", "rt_1"),)
+            self.requests.append((rpc, request))
+            return self._answer(rpc, request)
+
+        return call
+
+    def _answer(self, rpc: str, request: Any) -> Any:
+        if rpc in ("GetCheckpoint", "SaveCheckpoint", "ClearCheckpoint"):
+            if rpc != "GetCheckpoint":
+                self.version += 1
+            return pb.Checkpoint(json=b'{"a": 1}', version=self.version)
+        if rpc == "BatchSave":
+            return pb.RecordBatchResult(added=len(request.records))
+        return pb.Empty()
+
+
+def _handler() -> tuple[GrpcCallbackHandler, FakeStub]:
+    stub = FakeStub()
+    return GrpcCallbackHandler(stub, "rt_1"), stub  # type: ignore[arg-type]
+
+
+DEADLINE = time.monotonic() + 60
+
+
+def test_a_save_is_made_on_top_of_the_version_the_run_last_saw() -> None:
+    handler, stub = _handler()
+    handler.call("save_checkpoint", {"checkpoint": {"a": 0}}, DEADLINE)
+    assert handler.call("get_checkpoint", {}, DEADLINE) == {"a": 1}
+    handler.call("save_checkpoint", {"checkpoint": {"a": 2}}, DEADLINE)
+    handler.call("clear_checkpoint", {}, DEADLINE)
+    handler.call("save_checkpoint", {"checkpoint": {"a": 3}}, DEADLINE)
+    saves = [r for name, r in stub.requests if name == "SaveCheckpoint"]
+    assert not saves[0].HasField("expected_version")  # nothing read yet: nothing to protect
+    assert saves[1].expected_version == 5  # read at version 5 (after its own first save)
+    assert saves[2].expected_version == 7  # the clear made it 7
+    assert json.loads(saves[2].json) == {"a": 3}
+
+
+def test_log_lines_past_the_cap_are_dropped_after_one_notice(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_forward, "MAX_LOG_LINES", 3)
+    handler, stub = _handler()
+    for n in range(6):
+        handler.call("log", {"level": "info", "message": f"line {n}", "meta": []}, DEADLINE)
+    lines = [r for name, r in stub.requests if name == "Log"]
+    assert [line.message for line in lines[:3]] == ["line 0", "line 1", "line 2"]
+    assert len(lines) == 4
+    assert lines[3].level == "warn"
+    assert "log limit reached" in lines[3].message
+
+
+def test_oversized_log_values_are_cut_to_valid_json() -> None:
+    handler, stub = _handler()
+    handler.call("log", {"message": "m" * 70000, "meta": ["x" * 70000]}, DEADLINE)
+    (line,) = [r for name, r in stub.requests if name == "Log"]
+    assert len(line.message) == _forward.MAX_LOG_BYTES
+    assert "cut" in json.loads(line.meta_json)[0]
+
+
+def test_a_large_batch_goes_in_several_messages(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_forward, "MAX_BATCH_BYTES", 100)
+    handler, stub = _handler()
+    records = [{"id": str(n), "pad": "x" * 30} for n in range(10)]
+    counts = handler.call("batch_save", {"model": "Item", "records": records}, DEADLINE)
+    batches = [r for name, r in stub.requests if name == "BatchSave"]
+    assert counts["added"] == 10
+    assert len(batches) > 3
+    assert all(sum(len(r.json) for r in b.records) <= 100 for b in batches)
+    assert [r.id for b in batches for r in b.records] == [str(n) for n in range(10)]
