@@ -99,7 +99,8 @@ def integration() -> None:
 @click.option(
     "--auth-mode",
     type=click.Choice(["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"]),
-    default="NONE",
+    default="",
+    help="How credentials are injected (default: the provider catalogue's, else NONE).",
 )
 @click.option("--auth-config", help='JSON: e.g. {"header": "X-Api-Key", "format": "{api_key}"}.')
 @with_client

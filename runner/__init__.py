@@ -10,7 +10,7 @@ from runner._definitions import (
     create_sync,
 )
 from runner._host import CallbackHandler, Job, Outcome, RunnerHost
-from runner._response import HttpError, Response
+from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "HttpError",
     "Job",
     "Nango",
+    "NangoError",
     "OnEventDefinition",
     "Outcome",
     "Response",
