@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -32,6 +33,19 @@ class Client:
         """
         try:
             return getattr(self._stub, rpc)(
+                request, metadata=self._metadata, timeout=timeout or self._timeout
+            )
+        except grpc.RpcError as exc:
+            raise _grpc_errors.from_rpc_error(exc) from None
+
+    def stream(self, rpc: str, request: Any, timeout: float | None = None) -> Iterator[Any]:
+        """Calls a server-streaming ``rpc``; yields its messages.
+
+        Raises:
+            CorralError: the server's typed error.
+        """
+        try:
+            yield from getattr(self._stub, rpc)(
                 request, metadata=self._metadata, timeout=timeout or self._timeout
             )
         except grpc.RpcError as exc:

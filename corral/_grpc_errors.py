@@ -8,8 +8,8 @@ when a run ended with that error, whose payload, file and line are then in the d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import structlog
@@ -18,6 +18,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from corral import errors
+from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
 
 DOMAIN = "corral"
 
@@ -118,44 +119,33 @@ def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo
     return None
 
 
-if TYPE_CHECKING:
-    _Interceptor = grpc.ServerInterceptor[Any, Any]
-    _MethodHandler = grpc.RpcMethodHandler[Any, Any]
-else:
-    _Interceptor = grpc.ServerInterceptor
-    _MethodHandler = grpc.RpcMethodHandler
-
-
-class ErrorInterceptor(_Interceptor):
+class ErrorInterceptor(CallWrapper):
     """Turns CorralError into its status and anything unexpected into INTERNAL, logged."""
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], _MethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> _MethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        inner = handler.unary_unary
-        method = handler_call_details.method
-
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
         def guarded(request: Any, context: grpc.ServicerContext) -> Any:
             try:
-                return inner(request, context)
-            except errors.CorralError as err:
-                abort(context, err)
-            except Exception:
-                if (
-                    getattr(context, "code", lambda: None)() is not None
-                ):  # the handler aborted itself
-                    raise
-                _log.exception("unhandled error", method=method)
-                abort(context, errors.CorralError("internal error; see the server log"))
+                return behaviour(request, context)
+            except Exception as exc:  # every failure becomes a status
+                _end_with(context, exc, method)
             return None  # pragma: no cover - abort raises
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return guarded
+
+    def wrap_stream(self, method: str, behaviour: StreamBehaviour) -> StreamBehaviour:
+        def guarded(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            try:
+                yield from behaviour(request, context)
+            except Exception as exc:  # every failure becomes a status
+                _end_with(context, exc, method)
+
+        return guarded
+
+
+def _end_with(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
+    if isinstance(exc, errors.CorralError):
+        abort(context, exc)
+    if getattr(context, "code", lambda: None)() is not None:  # the handler aborted itself
+        raise exc
+    _log.exception("unhandled error", method=method)
+    abort(context, errors.CorralError("internal error; see the server log"))

@@ -4,47 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent import futures
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from corral._grpc_errors import ErrorInterceptor
+from corral._interceptors import Interceptor
 
-Behaviour = Callable[[Any, grpc.ServicerContext], Any]
 Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
 """(add_XServicer_to_server, servicer, full service name)."""
-
-
-if TYPE_CHECKING:
-    Interceptor = grpc.ServerInterceptor[Any, Any]
-    MethodHandler = grpc.RpcMethodHandler[Any, Any]
-else:
-    Interceptor = grpc.ServerInterceptor
-    MethodHandler = grpc.RpcMethodHandler
-
-
-class UnaryWrapper(Interceptor):
-    """Base for interceptors that wrap each unary call in the thread that serves it."""
-
-    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
-        """Returns the behaviour to run instead of ``behaviour``."""
-        raise NotImplementedError
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], MethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> MethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        return grpc.unary_unary_rpc_method_handler(
-            self.wrap(handler_call_details.method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
 
 
 def build_server(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from orchestrator._auth import current_environment
 from orchestrator._deploy import Deployer
+from orchestrator._dryrun import DryRuns
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
 from orchestrator._storage import Connection, FunctionRow, Integration, Run, Storage
 from orchestrator._views import (
@@ -39,10 +41,13 @@ def _required(value: str, what: str) -> str:
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     """Serves the Orchestrator RPCs for the caller's environment."""
 
-    def __init__(self, storage: Storage, runs: RunManager, deployer: Deployer) -> None:
+    def __init__(
+        self, storage: Storage, runs: RunManager, deployer: Deployer, dry_runs: DryRuns
+    ) -> None:
         self._storage = storage
         self._runs = runs
         self._deployer = deployer
+        self._dry_runs = dry_runs
 
     # ---- functions ----
 
@@ -274,6 +279,14 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         return pb.ListRecordsResponse(
             records=[record_pb(r) for r in records], next_cursor=next_cursor
         )
+
+    # ---- dry runs ----
+
+    def DryRun(
+        self, request: pb.DryRunRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.DryRunEvent]:
+        """Runs undeployed files against a connection's API, storing nothing; streams events."""
+        yield from self._dry_runs.stream(current_environment(), request)
 
 
 def _check_url(url: str, what: str) -> None:

@@ -23,6 +23,8 @@ from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import SystemClock
 from orchestrator._connections import ConnectionService
 from orchestrator._deploy import Deployer
+from orchestrator._dry import DrySessions
+from orchestrator._dryrun import DryRuns
 from orchestrator._egress import EgressPolicy, pinned_transport
 from orchestrator._proxy import Proxy
 from orchestrator._runner_client import LocalRunners, RunnerChannels
@@ -70,12 +72,14 @@ def _start(settings: ServeSettings) -> _Parts:
     proxy = Proxy(http, clock, egress)
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
+    sessions = DrySessions()
     callbacks = CallbacksService(
         storage,
         tokens,
         proxy,
         connections,
         lambda *args: runs_box[0].run_nested(*args),  # noqa: PLW0108 - bound once the runners exist
+        dry=sessions,
     )
     callback_server, _ = build_server(
         [
@@ -103,7 +107,8 @@ def _start(settings: ServeSettings) -> _Parts:
     channels = RunnerChannels(addresses)
     runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)
-    api = OrchestratorService(storage, runs, Deployer(storage, channels))
+    dry_runs = DryRuns(storage, tokens, channels, sessions, runs)
+    api = OrchestratorService(storage, runs, Deployer(storage, channels), dry_runs)
     api_server, _ = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
         interceptors=[SecretKeyAuth(storage)],

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 
 from corral import _metadata
-from corral._server import Behaviour, UnaryWrapper
+from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
 from corral.errors import Unauthenticated
 from orchestrator._storage import Environment, Storage
 
@@ -27,7 +28,7 @@ def current_environment() -> Environment:
     return env
 
 
-class SecretKeyAuth(UnaryWrapper):
+class SecretKeyAuth(CallWrapper):
     """Resolves ``authorization: Bearer <secret key>`` for Orchestrator calls."""
 
     def __init__(self, storage: Storage) -> None:
@@ -42,6 +43,20 @@ class SecretKeyAuth(UnaryWrapper):
             token = _current.set(env)
             try:
                 return behaviour(request, context)
+            finally:
+                _current.reset(token)
+
+        return authenticated
+
+    def wrap_stream(self, method: str, behaviour: StreamBehaviour) -> StreamBehaviour:
+        if not method.startswith(PUBLIC_PREFIX):
+            return behaviour
+
+        def authenticated(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            env = self._storage.environment_by_secret_key(_bearer(context))
+            token = _current.set(env)
+            try:
+                yield from behaviour(request, context)
             finally:
                 _current.reset(token)
 

@@ -8,6 +8,7 @@ environment, connection or model name from the caller without checking it agains
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from corral.errors import InvalidRequest, PermissionDenied
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
 from orchestrator._connections import ConnectionService
+from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._proxy import OutboundRequest, Proxy
 from orchestrator._storage import (
     CheckpointKey,
@@ -62,7 +64,10 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         proxy: Proxy,
         connections: ConnectionService,
         trigger_nested: TriggerNested,
+        *,
+        dry: DrySessions | None = None,
     ) -> None:
+        self._dry = dry or DrySessions()
         self._storage = storage
         self._tokens = tokens
         self._proxy = proxy
@@ -72,9 +77,12 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def _scope(self, context: grpc.ServicerContext, *, sync_only: bool = False) -> RunScope:
         token = dict(context.invocation_metadata()).get(_metadata.RUN_TOKEN, "")
         scope = self._tokens.resolve(str(token))
-        if sync_only and scope.kind != "sync":
+        if sync_only and scope.kind not in ("sync", DRY_KIND):
             raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
         return scope
+
+    def _session(self, context: grpc.ServicerContext) -> DrySession | None:
+        return self._dry.get(self._scope(context).run_id)
 
     def _records(self, context: grpc.ServicerContext, model: str) -> RecordScope:
         scope = self._scope(context, sync_only=True)
@@ -102,6 +110,9 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             deadline=_deadline(context),
         )
         result = self._proxy.send(outbound, lambda: self._connections.proxy_target(scope))
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            session.exchange(request, result)
         return pb.ProxyResponse(
             status=result.status,
             headers=[pb.Header(name=n, value=v) for n, v in result.headers],
@@ -119,7 +130,12 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             message=request.message[:MAX_LOG_MESSAGE],
             meta_json=request.meta_json.decode(errors="replace")[:MAX_LOG_MESSAGE],
         )
-        self._storage.append_logs(scope.run_id, [line])
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            stamp = datetime.fromtimestamp(request.timestamp or time.time(), UTC).isoformat()
+            session.log(line.level, line.message, line.meta_json, stamp)
+        else:
+            self._storage.append_logs(scope.run_id, [line])
         return pb.Empty()
 
     # ---- connection, integration, environment ----
@@ -152,20 +168,33 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def GetMetadata(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:
         """The connection's metadata."""
         scope = self._scope(context)
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            return _value(session.metadata)
         return _value(self._storage.get_connection(scope.env_id, scope.connection_id).metadata)
 
     def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Replaces the connection's metadata."""
         scope = self._scope(context)
-        self._storage.set_metadata(scope.env_id, scope.connection_id, _object(request, "metadata"))
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            session.metadata = _object(request, "metadata")
+        else:
+            self._storage.set_metadata(
+                scope.env_id, scope.connection_id, _object(request, "metadata")
+            )
         return pb.Empty()
 
     def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Merges keys into the connection's metadata."""
         scope = self._scope(context)
-        self._storage.update_metadata(
-            scope.env_id, scope.connection_id, _object(request, "metadata")
-        )
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            session.metadata |= _object(request, "metadata")
+        else:
+            self._storage.update_metadata(
+                scope.env_id, scope.connection_id, _object(request, "metadata")
+            )
         return pb.Empty()
 
     # ---- checkpoints ----
@@ -176,6 +205,9 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """The sync's checkpoint (null when none) and its version."""
+        session = self._session(context)
+        if session is not None:
+            return _checkpoint(session.checkpoint, session.checkpoint_version)
         value, version = self._storage.get_checkpoint_versioned(self._checkpoint_key(context))
         return _checkpoint(value, version)
 
@@ -194,12 +226,20 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
                 f"a checkpoint is at most {MAX_CHECKPOINT_BYTES} bytes", code="invalid_checkpoint"
             )
         expected = request.expected_version if request.HasField("expected_version") else None
+        session = self._session(context)
+        if session is not None:
+            session.checkpoint, session.checkpoint_version = value, session.checkpoint_version + 1
+            return _checkpoint(value, session.checkpoint_version)
         version = self._storage.save_checkpoint(key, value, expected_version=expected)
         return _checkpoint(value, version)
 
     def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """Clears the sync's checkpoint."""
         key = self._checkpoint_key(context)
+        session = self._session(context)
+        if session is not None:
+            session.checkpoint, session.checkpoint_version = None, session.checkpoint_version + 1
+            return _checkpoint(None, session.checkpoint_version)
         self._storage.clear_checkpoint(key)
         return _checkpoint(*self._storage.get_checkpoint_versioned(key))
 
@@ -210,6 +250,11 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     ) -> pb.RecordBatchResult:
         """Upserts records."""
         scope = self._records(context, request.model)
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            return pb.RecordBatchResult(
+                added=session.save(scope.model, [r.json for r in request.records])
+            )
         return _counts(self._storage.save_records(scope, _records_in(request)))
 
     def BatchDelete(
@@ -218,6 +263,11 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         """Soft-deletes records by id."""
         scope = self._records(context, request.model)
         _limit(request)
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            return pb.RecordBatchResult(
+                deleted=session.delete(scope.model, [r.id for r in request.records])
+            )
         return _counts(self._storage.delete_records(scope, [r.id for r in request.records]))
 
     def BatchUpdate(
@@ -226,6 +276,8 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         """Deep-merges partial records into stored ones."""
         scope = self._records(context, request.model)
         _limit(request)
+        if self._dry.get(scope.run_id) is not None:
+            return pb.RecordBatchResult(unchanged=len(request.records))
         return _counts(
             self._storage.update_records(scope, [(r.id, r.json) for r in request.records])
         )
@@ -235,6 +287,9 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     ) -> pb.JsonValue:
         """The stored records with these ids."""
         scope = self._records(context, request.model)
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            return _value(session.by_id(scope.model, list(request.ids)))
         found = self._storage.get_records_by_id(scope, list(request.ids)[:MAX_RECORDS_PER_CALL])
         return _value({rid: json.loads(data) for rid, data in found.items()})
 
@@ -242,14 +297,19 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.ModelRequest, context: grpc.ServicerContext
     ) -> pb.Empty:
         """Starts deletion tracking for a model."""
-        self._storage.track_deletes_start(self._records(context, request.model))
+        scope = self._records(context, request.model)
+        if self._dry.get(scope.run_id) is None:
+            self._storage.track_deletes_start(scope)
         return pb.Empty()
 
     def TrackDeletesEnd(
         self, request: pb.ModelRequest, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Deletes the model's records not saved since the start of tracking."""
-        return _counts(self._storage.track_deletes_end(self._records(context, request.model)))
+        scope = self._records(context, request.model)
+        if self._dry.get(scope.run_id) is not None:
+            return pb.RecordBatchResult()
+        return _counts(self._storage.track_deletes_end(scope))
 
     # ---- nested actions ----
 

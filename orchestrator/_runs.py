@@ -118,7 +118,15 @@ class RunManager:
             function_name=spec.function.name,
             source=common_pb2.FunctionSource(entry=spec.function.entry, files=spec.function.files),
             input_json=json.dumps(spec.input_value, ensure_ascii=False),
-            context_json=json.dumps(self._context(spec)),
+            context_json=json.dumps(
+                self.context_for(
+                    spec.env,
+                    spec.function.integration_key,
+                    spec.connection_id,
+                    spec.variant,
+                    spec.function.config.get("legacy_config"),
+                )
+            ),
             limits=limits,
         )
         self._storage.mark_run_started(run.run_id)
@@ -133,20 +141,21 @@ class RunManager:
             self._tokens.revoke(token)
         return self._finish(run, response, scope)
 
-    def _context(self, spec: RunRequestSpec) -> dict[str, Any]:
-        settings = spec.env.settings
-        legacy = spec.function.config.get("legacy_config")
-        integration = self._storage.get_integration(spec.env.id, spec.function.integration_key)
+    def context_for(
+        self, env: Environment, integration_key: str, connection_id: str, variant: str, legacy: Any
+    ) -> dict[str, Any]:
+        """The run context the worker gets: provider defaults, variant, log level, ..."""
+        integration = self._storage.get_integration(env.id, integration_key)
         known = _providers.provider(integration.provider)
         return {
             "provider": integration.provider,
             "paginate_defaults": dict(known.paginate) if known else {},
-            "variant": spec.variant,
-            "log_level": str(settings.get("log_level") or "info"),
-            "validate": bool(settings.get("validation", True)),
+            "variant": variant,
+            "log_level": str(env.settings.get("log_level") or "info"),
+            "validate": bool(env.settings.get("validation", True)),
             "legacy": legacy if isinstance(legacy, Mapping) else None,
-            "environment": spec.env.name,
-            "connection_id": spec.connection_id,
+            "environment": env.name,
+            "connection_id": connection_id,
         }
 
     def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:

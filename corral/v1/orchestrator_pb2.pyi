@@ -42,6 +42,194 @@ RUN_STATE_FAILED: RunState.ValueType  # 4
 Global___RunState: _TypeAlias = RunState  # noqa: Y015
 
 @_typing.final
+class DryRunRequest(_message.Message):
+    """---- dry runs ----"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FilesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
+    ENTRY_FIELD_NUMBER: _builtins.int
+    INPUT_JSON_FIELD_NUMBER: _builtins.int
+    METADATA_JSON_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_JSON_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
+    RECORD_RESPONSES_FIELD_NUMBER: _builtins.int
+    LEGACY_CONFIG_JSON_FIELD_NUMBER: _builtins.int
+    connection_id: _builtins.str
+    entry: _builtins.str
+    input_json: _builtins.str
+    """JSON input of an action."""
+    metadata_json: _builtins.str
+    """JSON object used instead of the connection's metadata (nothing is stored either way)."""
+    checkpoint_json: _builtins.str
+    """JSON checkpoint to start from (none by default)."""
+    variant: _builtins.str
+    record_responses: _builtins.bool
+    """Stream every request the function made with its response, to save as a fixture."""
+    legacy_config_json: _builtins.str
+    """Legacy script configuration of the entry, as JSON."""
+    @_builtins.property
+    def files(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The integration folder's files, and which one is the function."""
+
+    def __init__(
+        self,
+        *,
+        connection_id: _builtins.str = ...,
+        files: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        entry: _builtins.str = ...,
+        input_json: _builtins.str = ...,
+        metadata_json: _builtins.str = ...,
+        checkpoint_json: _builtins.str = ...,
+        variant: _builtins.str = ...,
+        record_responses: _builtins.bool = ...,
+        legacy_config_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoint_json", b"checkpoint_json", "connection_id", b"connection_id", "entry", b"entry", "files", b"files", "input_json", b"input_json", "legacy_config_json", b"legacy_config_json", "metadata_json", b"metadata_json", "record_responses", b"record_responses", "variant", b"variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DryRunRequest: _TypeAlias = DryRunRequest  # noqa: Y015
+
+@_typing.final
+class RecordedExchange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METHOD_FIELD_NUMBER: _builtins.int
+    ENDPOINT_FIELD_NUMBER: _builtins.int
+    PARAMS_JSON_FIELD_NUMBER: _builtins.int
+    HEADERS_JSON_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    HAS_DATA_FIELD_NUMBER: _builtins.int
+    DATA_IS_JSON_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESPONSE_HEADERS_JSON_FIELD_NUMBER: _builtins.int
+    RESPONSE_BODY_FIELD_NUMBER: _builtins.int
+    method: _builtins.str
+    endpoint: _builtins.str
+    """The endpoint and query parameters as the function gave them."""
+    params_json: _builtins.str
+    headers_json: _builtins.str
+    data: _builtins.bytes
+    has_data: _builtins.bool
+    data_is_json: _builtins.bool
+    status: _builtins.int
+    response_headers_json: _builtins.str
+    """JSON object of the response headers (lower-case names)."""
+    response_body: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        method: _builtins.str = ...,
+        endpoint: _builtins.str = ...,
+        params_json: _builtins.str = ...,
+        headers_json: _builtins.str = ...,
+        data: _builtins.bytes = ...,
+        has_data: _builtins.bool = ...,
+        data_is_json: _builtins.bool = ...,
+        status: _builtins.int = ...,
+        response_headers_json: _builtins.str = ...,
+        response_body: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "data_is_json", b"data_is_json", "endpoint", b"endpoint", "has_data", b"has_data", "headers_json", b"headers_json", "method", b"method", "params_json", b"params_json", "response_body", b"response_body", "response_headers_json", b"response_headers_json", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordedExchange: _TypeAlias = RecordedExchange  # noqa: Y015
+
+@_typing.final
+class DryRunResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OK_FIELD_NUMBER: _builtins.int
+    OUTPUT_JSON_FIELD_NUMBER: _builtins.int
+    RECORDS_JSON_FIELD_NUMBER: _builtins.int
+    DELETED_JSON_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    METADATA_JSON_FIELD_NUMBER: _builtins.int
+    ok: _builtins.bool
+    output_json: _builtins.str
+    records_json: _builtins.str
+    """JSON objects: model -> records passed to batch_save / batch_delete, in call order."""
+    deleted_json: _builtins.str
+    metadata_json: _builtins.str
+    """The metadata as the run left it (JSON object)."""
+    @_builtins.property
+    def error(self) -> _common_pb2.RunError: ...
+    def __init__(
+        self,
+        *,
+        ok: _builtins.bool = ...,
+        output_json: _builtins.str = ...,
+        records_json: _builtins.str = ...,
+        deleted_json: _builtins.str = ...,
+        error: _common_pb2.RunError | None = ...,
+        metadata_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted_json", b"deleted_json", "error", b"error", "metadata_json", b"metadata_json", "ok", b"ok", "output_json", b"output_json", "records_json", b"records_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DryRunResult: _TypeAlias = DryRunResult  # noqa: Y015
+
+@_typing.final
+class DryRunEvent(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG_FIELD_NUMBER: _builtins.int
+    EXCHANGE_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def log(self) -> Global___LogLine: ...
+    @_builtins.property
+    def exchange(self) -> Global___RecordedExchange: ...
+    @_builtins.property
+    def result(self) -> Global___DryRunResult: ...
+    def __init__(
+        self,
+        *,
+        log: Global___LogLine | None = ...,
+        exchange: Global___RecordedExchange | None = ...,
+        result: Global___DryRunResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "exchange", b"exchange", "log", b"log", "result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "exchange", b"exchange", "log", b"log", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["log", "exchange", "result"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___DryRunEvent: _TypeAlias = DryRunEvent  # noqa: Y015
+
+@_typing.final
 class DeployRequest(_message.Message):
     """---- functions ----"""
 

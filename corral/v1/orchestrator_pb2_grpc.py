@@ -123,6 +123,11 @@ class OrchestratorStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsResponse.FromString,
                 _registered_method=True)
+        self.DryRun = channel.unary_stream(
+                '/corral.v1.Orchestrator/DryRun',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.DryRunRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.DryRunEvent.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServicer:
@@ -239,6 +244,16 @@ class OrchestratorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DryRun(self, request, context):
+        """Runs function files that are not deployed against a connection's real API (credentials
+        injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
+        changes stay in the run. Streams log lines as they come, each recorded exchange when asked,
+        and finally the result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -326,6 +341,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.ListRecords,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsResponse.SerializeToString,
+            ),
+            'DryRun': grpc.unary_stream_rpc_method_handler(
+                    servicer.DryRun,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.DryRunRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.DryRunEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -791,6 +811,33 @@ class Orchestrator:
             '/corral.v1.Orchestrator/ListRecords',
             corral_dot_v1_dot_orchestrator__pb2.ListRecordsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DryRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/corral.v1.Orchestrator/DryRun',
+            corral_dot_v1_dot_orchestrator__pb2.DryRunRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.DryRunEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,12 @@ class OrchestratorStub:
     ListRuns: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]
     GetRunLogs: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]
     ListRecords: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRecordsRequest, _orchestrator_pb2.ListRecordsResponse]
+    DryRun: _grpc.UnaryStreamMultiCallable[_orchestrator_pb2.DryRunRequest, _orchestrator_pb2.DryRunEvent]
+    """Runs function files that are not deployed against a connection's real API (credentials
+    injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
+    changes stay in the run. Streams log lines as they come, each recorded exchange when asked,
+    and finally the result.
+    """
 
 @_typing.type_check_only
 class OrchestratorAsyncStub(OrchestratorStub):
@@ -95,6 +101,12 @@ class OrchestratorAsyncStub(OrchestratorStub):
     ListRuns: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]  # type: ignore[assignment]
     GetRunLogs: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]  # type: ignore[assignment]
     ListRecords: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRecordsRequest, _orchestrator_pb2.ListRecordsResponse]  # type: ignore[assignment]
+    DryRun: _aio.UnaryStreamMultiCallable[_orchestrator_pb2.DryRunRequest, _orchestrator_pb2.DryRunEvent]  # type: ignore[assignment]
+    """Runs function files that are not deployed against a connection's real API (credentials
+    injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
+    changes stay in the run. Streams log lines as they come, each recorded exchange when asked,
+    and finally the result.
+    """
 
 class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
     """The public API for tenants and operators. Every call carries `authorization: Bearer <secret
@@ -228,5 +240,17 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.ListRecordsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.ListRecordsResponse, _abc.Awaitable[_orchestrator_pb2.ListRecordsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DryRun(
+        self,
+        request: _orchestrator_pb2.DryRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_orchestrator_pb2.DryRunEvent], _abc.AsyncIterator[_orchestrator_pb2.DryRunEvent]]:
+        """Runs function files that are not deployed against a connection's real API (credentials
+        injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
+        changes stay in the run. Streams log lines as they come, each recorded exchange when asked,
+        and finally the result.
+        """
 
 def add_OrchestratorServicer_to_server(servicer: OrchestratorServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,130 @@
+"""``Orchestrator.DryRun``: run function files against a connection's real API, storing nothing."""
+
+from __future__ import annotations
+
+import json
+import queue
+import uuid
+from collections.abc import Iterator
+from concurrent import futures
+from typing import Any
+
+from corral import _json
+from corral.errors import CorralError, InvalidRequest, RunFailure
+from corral.v1 import common_pb2, runner_pb2
+from corral.v1 import orchestrator_pb2 as pb
+from orchestrator._deploy import check_files
+from orchestrator._dry import DRY_KIND, DrySession, DrySessions
+from orchestrator._limits import limits_for
+from orchestrator._runs import RunManager, RunnerClient
+from orchestrator._storage import Environment, Storage
+from orchestrator._tokens import RunScope, RunTokens
+
+POLL_SECONDS = 0.2
+
+
+class DryRuns:
+    """Starts dry runs and streams what they do."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        tokens: RunTokens,
+        runners: RunnerClient,
+        sessions: DrySessions,
+        manager: RunManager,
+    ) -> None:
+        self._storage = storage
+        self._tokens = tokens
+        self._runners = runners
+        self._sessions = sessions
+        self._manager = manager
+        self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dry-run")
+
+    def stream(self, env: Environment, request: pb.DryRunRequest) -> Iterator[pb.DryRunEvent]:
+        """Runs the request's function; yields log lines, exchanges, then the result."""
+        connection = self._storage.get_connection(env.id, request.connection_id)
+        check_files(connection.integration_key, dict(request.files))
+        if request.entry not in request.files:
+            raise InvalidRequest(
+                f"entry {request.entry!r} is not among the files", code="invalid_file"
+            )
+        metadata = connection.metadata
+        if request.metadata_json:
+            metadata = _json.loads_object(request.metadata_json, what="metadata_json")
+        checkpoint = _json.loads(request.checkpoint_json, what="checkpoint_json")
+        session = DrySession(metadata, checkpoint, request.record_responses)
+        run_id = "dry-" + uuid.uuid4().hex
+        scope = RunScope(
+            env_id=env.id, run_id=run_id, connection_id=connection.connection_id,
+            integration_key=connection.integration_key,
+            function_name=request.entry.removesuffix(".py"), kind=DRY_KIND,
+            variant=request.variant or "base",
+        )  # fmt: skip
+        run_request = self._request(env, request, scope)
+        token = self._tokens.mint(scope, run_request.limits.wall_seconds + 120)
+        run_request.run_token = token
+        self._sessions.open(run_id, session)
+        future = self._pool.submit(
+            self._runners.run, run_request, run_request.limits.wall_seconds + 60
+        )
+        try:
+            yield from _events_until_done(session, future)
+            yield pb.DryRunEvent(result=_result(session, future))
+        finally:
+            self._tokens.revoke(token)
+            self._sessions.close(run_id)
+            if not future.done():
+                self._runners.cancel(run_id)
+
+    def _request(
+        self, env: Environment, request: pb.DryRunRequest, scope: RunScope
+    ) -> runner_pb2.RunRequest:
+        legacy = _json.loads_object(request.legacy_config_json, what="legacy_config_json") or None
+        context = self._manager.context_for(
+            env, scope.integration_key, scope.connection_id, scope.variant, legacy
+        )
+        context["log_level"] = "debug"  # a dry run shows every log line, as the seeds' CLI does
+        return runner_pb2.RunRequest(
+            run_id=scope.run_id,
+            function_name=scope.function_name,
+            source=common_pb2.FunctionSource(entry=request.entry, files=dict(request.files)),
+            input_json=request.input_json or "null",
+            context_json=json.dumps(context),
+            limits=limits_for("sync", env.settings),
+        )
+
+    def shutdown(self) -> None:
+        """Stops taking dry runs."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _events_until_done(
+    session: DrySession, future: futures.Future[Any]
+) -> Iterator[pb.DryRunEvent]:
+    while True:
+        try:
+            yield session.events.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            if future.done() and session.events.empty():
+                return
+
+
+def _result(session: DrySession, future: futures.Future[Any]) -> pb.DryRunResult:
+    result = pb.DryRunResult(
+        records_json=json.dumps(session.records, ensure_ascii=False),
+        deleted_json=json.dumps(session.deleted, ensure_ascii=False),
+        metadata_json=json.dumps(session.metadata, ensure_ascii=False),
+    )
+    try:
+        response: runner_pb2.RunResponse = future.result()
+    except CorralError as err:
+        failure = err if isinstance(err, RunFailure) else RunFailure("runner_error", err.message)
+        result.error.CopyFrom(common_pb2.RunError(type=failure.code, message=failure.message))
+        return result
+    result.ok = response.ok
+    if response.ok:
+        result.output_json = response.output_json
+    else:
+        result.error.CopyFrom(response.error)
+    return result
