@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from corral._cli_author import author_commands
 from corral._cli_client import client_commands
 from corral._cli_dryrun import dryrun
 from corral._cli_output import emit, reports_errors
@@ -140,6 +141,8 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
 for command in client_commands:
     cli.add_command(command)
 cli.add_command(dryrun)
+for command in author_commands:
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import click
 
 from corral._client import Client
 from corral._recorder import fixture_of
+from corral._settings import ClientSettings
+from corral.errors import CorralError, InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 
 
@@ -77,3 +82,47 @@ def _result_json(final: pb.DryRunResult, logs: list[dict[str, Any]]) -> dict[str
         "logs": logs,
         "error": error,
     }
+
+
+@dataclass(frozen=True)
+class OnlineTarget:
+    """Where an online dry run goes: a connection on an orchestrator, and what to save."""
+
+    connection_id: str
+    server: str | None = None
+    secret_key: str | None = None
+    save_responses: pathlib.Path | None = None
+
+
+def _print_log(line: pb.LogLine) -> None:
+    click.echo(f"[{line.level}] {line.message}", err=True)
+
+
+def run_online(target: OnlineTarget, path: pathlib.Path, **options: Any) -> dict[str, Any]:
+    """``corral dryrun --connection``: the result, or the server's error as a failed result."""
+    settings = ClientSettings()
+    key = target.secret_key or settings.secret_key.get_secret_value()
+    if not key:
+        raise InvalidRequest("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")
+    try:
+        with Client(target.server or settings.server, key) as client:
+            return online_dryrun(
+                client,
+                path,
+                target.connection_id,
+                save_responses=target.save_responses,
+                on_log=_print_log,
+                **options,
+            )
+    except CorralError as err:
+        if isinstance(err, InvalidRequest):
+            raise
+        error = {"type": err.code, "message": err.message, "payload": err.details or None}
+        return {
+            "ok": False,
+            "output": None,
+            "records": {},
+            "deleted": {},
+            "logs": [],
+            "error": error,
+        }

@@ -1,9 +1,12 @@
-"""Answering SDK calls offline, for ``corral dryrun``: recorded responses, memory for the rest.
+"""Answering SDK calls offline, for ``corral dryrun`` and ``corral test``: recorded responses,
+memory for the rest.
 
 Nothing is stored and nothing leaves the machine. Records passed to ``batch_save`` and
 ``batch_delete`` are collected per model, in call order, as the JSON the function produced.
-Deliberate difference from the seeds' test mock: a recorded non-2xx response raises in the
-function (``HttpError``), as it does in production.
+``get_connection()`` and ``get_metadata()`` answer the fixture's ``getConnection`` and
+``getMetadata`` (``{}`` when it has none, where the seeds' mock throws); the checkpoint starts
+empty unless one is given. Deliberate difference from the seeds' test mock: a recorded non-2xx
+response raises in the function (``HttpError``), as it does in production.
 """
 
 from __future__ import annotations

@@ -165,3 +165,30 @@ def test_a_dry_run_for_an_unknown_connection_is_not_found(
     path.write_text(SYNC)
     with pytest.raises(NotFound):
         online_dryrun(client, path, "nope")
+
+
+def test_the_command_runs_online_prints_logs_and_saves_responses(
+    service: object, desk: str, tmp_path: pathlib.Path
+) -> None:
+    from tests.support.service import Service  # noqa: PLC0415
+
+    assert isinstance(service, Service)
+    path = tmp_path / "desk" / "tickets.py"
+    path.parent.mkdir()
+    path.write_text(SYNC)
+    fixture = tmp_path / "saved.test.json"
+    command = [sys.executable, "-m", "corral", "dryrun", str(path), "--connection", desk]
+    result = subprocess.run(
+        [*command, "--server", service.address, "--secret-key", service.secret_key,
+         "--save-responses", str(fixture), "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "[info] starting" in result.stderr
+    assert json.loads(result.stdout)["records"]["Ticket"][2] == {"id": "3", "subject": "c"}
+    assert json.loads(fixture.read_text())["api"]["get"]["/tickets"]
+    offline = [sys.executable, "-m", "corral", "dryrun", str(path)]
+    misuse = subprocess.run(
+        [*offline, "--save-responses", "x"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert misuse.returncode == 2

@@ -70,7 +70,8 @@ def ok(result: subprocess.CompletedProcess[str]) -> object:
 
 def test_the_tour(service: Service, github_api: FakeApi) -> None:
     deployed = ok(corral(service, "deploy", "examples/github"))
-    assert sorted(f["name"] for f in deployed["functions"]) == ["create_issue", "issues"]  # type: ignore[index]
+    names = sorted(f["name"] for f in deployed["functions"])  # type: ignore[index]
+    assert names == ["check_access", "create_issue", "issues"]
     ok(
         corral(
             service,

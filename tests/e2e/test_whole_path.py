@@ -243,7 +243,7 @@ def _callback_port(service: Service) -> int:
 def test_the_readme_example_deploys(client: Client) -> None:
     files = {p.name: p.read_text() for p in (ROOT / "examples" / "github").glob("*.py")}
     functions = client.call("Deploy", pb.DeployRequest(integration="github", files=files)).functions
-    assert sorted(f.name for f in functions) == ["create_issue", "issues"]
+    assert sorted(f.name for f in functions) == ["check_access", "create_issue", "issues"]
 
 
 def test_the_runner_reports_its_isolation_layers(service: Service) -> None:
