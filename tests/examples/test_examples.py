@@ -109,3 +109,15 @@ def test_the_webhook_handler_applies_a_cancellation(host: RunnerHost) -> None:
     assert handler.calls == [
         ("batch_update", {"model": "Event", "records": [{"id": "EV2", "status": "canceled"}]})
     ]
+
+
+def test_corral_test_passes_every_example() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "corral", "test", str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(FUNCTIONS)} passed, 0 failed" in result.stdout
