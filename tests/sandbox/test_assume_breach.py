@@ -90,6 +90,11 @@ def _limits() -> WorkerLimits:
 @pytest.fixture
 def targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Targets]:
     monkeypatch.setenv(_SECRET_NAME, "hunter2")
+    # Children inherit this working directory: a run with only some layers, whose write to
+    # its working directory succeeds, writes here and not into the repository.
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
     with open_targets(tmp_path) as found:
         yield found
 
