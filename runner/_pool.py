@@ -101,7 +101,12 @@ class WorkerPool:
             except Unavailable:
                 return
             with self._cond:
-                self._idle.append(worker)
+                closed = self._closed
+                if not closed:
+                    self._idle.append(worker)
+            if closed:  # the pool closed while this worker was being forked
+                worker.close()
+                return
 
     def wait_status(self, pid: int, timeout: float) -> int | None:
         """The raw wait status of a worker that ended, or None if unknown after ``timeout``."""
@@ -159,6 +164,15 @@ class WorkerPool:
         with contextlib.suppress(OSError):
             self._ctrl.shutdown(socket.SHUT_RDWR)
         self._reader.join(timeout=5)
+        refill = self._refill_thread
+        if refill is not None:
+            refill.join(timeout=5)
+        with self._cond:
+            leftover = [*self._spawned, *self._idle]
+            self._spawned.clear()
+            self._idle.clear()
+        for worker in leftover:
+            worker.close()
         self._ctrl.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self._zygote_pid, 0)
