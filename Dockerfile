@@ -12,6 +12,7 @@ COPY corral ./corral
 COPY orchestrator ./orchestrator
 COPY runner ./runner
 COPY sandbox ./sandbox
+COPY nango-stubs ./nango-stubs
 RUN /opt/corral/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/corral/bin/pip install --no-cache-dir .
 
