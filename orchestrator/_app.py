@@ -104,6 +104,7 @@ def _start(settings: ServeSettings) -> _Parts:
             settings.log_format,
         )
         addresses = local.addresses()
+        local.supervise()
     channels = RunnerChannels(addresses)
     runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)

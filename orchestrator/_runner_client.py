@@ -15,10 +15,13 @@ import time
 from collections.abc import Sequence
 
 import grpc
+import structlog
 
 from corral import _grpc_errors
 from corral.errors import RunFailure, Unavailable
 from corral.v1 import runner_pb2, runner_pb2_grpc
+
+_log = structlog.get_logger("corral.orchestrator")
 
 _OPTIONS = [
     ("grpc.max_receive_message_length", 64 << 20),
@@ -72,37 +75,58 @@ class RunnerChannels:
 
 
 class LocalRunners:
-    """Runner host processes on this machine, started and stopped with the orchestrator."""
+    """Runner host processes on this machine, started and stopped with the orchestrator.
+
+    A runner that dies is started again on the same port (the orchestrator's channel to it
+    reconnects by itself); runs it had in progress fail with a typed error, other runners and
+    the orchestrator carry on.
+    """
+
+    RESTART_PAUSE = 1.0
+    """Seconds between two starts of the same runner, so a runner that cannot start is not
+    restarted in a tight loop."""
 
     def __init__(
         self, count: int, callbacks: str, prewarm: int, strict: bool, log_format: str
     ) -> None:
         self._dir = pathlib.Path(tempfile.mkdtemp(prefix="corral-runners-"))
-        self._processes: list[subprocess.Popen[bytes]] = []
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-        env |= {
+        self._callbacks = callbacks
+        self._log_format = log_format
+        self._env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+        self._env |= {
             "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
             "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false",
         }
-        for index in range(count):
-            port_file = self._dir / f"runner-{index}.port"
-            command = [
-                sys.executable,
-                "-m",
-                "corral",
-                "runner",
-                "--callbacks",
-                callbacks,
-                "--port",
-                "0",
-                "--port-file",
-                str(port_file),
-                "--log-format",
-                log_format,
-            ]
-            # Their own session: a Ctrl-C at the terminal reaches the orchestrator, which stops
-            # them after the grace period of in-flight runs.
-            self._processes.append(subprocess.Popen(command, env=env, start_new_session=True))
+        self._ports: dict[int, int] = {}
+        self._stopping = threading.Event()
+        self._processes = [self._spawn(index, 0) for index in range(count)]
+        self._supervisor: threading.Thread | None = None
+
+    def _spawn(self, index: int, port: int) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable, "-m", "corral", "runner", "--callbacks", self._callbacks,
+            "--port", str(port), "--port-file", str(self._dir / f"runner-{index}.port"),
+            "--log-format", self._log_format,
+        ]  # fmt: skip
+        # Their own session: a Ctrl-C at the terminal reaches the orchestrator, which stops
+        # them after the grace period of in-flight runs.
+        return subprocess.Popen(command, env=self._env, start_new_session=True)
+
+    def supervise(self) -> None:
+        """Starts watching the runners, restarting any that dies (call after ``addresses``)."""
+        self._supervisor = threading.Thread(
+            target=self._watch, name="runner-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.RESTART_PAUSE):
+            for index, process in enumerate(self._processes):
+                if process.poll() is None or self._stopping.is_set():
+                    continue
+                _log.warning("runner died; starting it again", runner=index,
+                             exit_code=process.returncode, port=self._ports.get(index))  # fmt: skip
+                self._processes[index] = self._spawn(index, self._ports.get(index, 0))
 
     def addresses(self, timeout: float = 30.0) -> list[str]:
         """The runners' addresses, once each has started."""
@@ -116,11 +140,15 @@ class LocalRunners:
                 if time.monotonic() > deadline:
                     raise Unavailable(f"runner {index} did not start in {timeout:g} s")
                 time.sleep(0.02)
-            out.append(f"127.0.0.1:{port_file.read_text().strip()}")
+            self._ports[index] = int(port_file.read_text().strip())
+            out.append(f"127.0.0.1:{self._ports[index]}")
         return out
 
     def stop(self, grace: float) -> None:
         """SIGTERMs the runners, waits up to ``grace`` seconds, then kills them."""
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
         for process in self._processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
