@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 from corral._client import Client
@@ -110,16 +107,3 @@ def set_env_settings(service: Service, settings: dict[str, Any]) -> None:
         storage.set_environment_settings(storage.get_environment("dev").id, settings)
     finally:
         storage.close()
-
-
-def corral(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
-    """Runs the ``corral`` command against the service."""
-    env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
-    return subprocess.run(
-        [sys.executable, "-m", "corral", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )

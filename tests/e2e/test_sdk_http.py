@@ -17,7 +17,7 @@ from corral.errors import RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from tests.e2e import sdk_helpers as h
 from tests.support.fake_api import FakeApi, Seen
-from tests.support.service import Service
+from tests.support.service import Service, corral
 
 REQUEST = """
 import base64
@@ -239,7 +239,7 @@ def test_an_echoed_credential_never_reaches_stored_errors_or_logs(
     run_id = caught.value.details["run_id"]
     stored = web.call("GetRun", pb.GetRunRequest(run_id=run_id))
     assert secret not in str(stored)
-    shown = h.corral(service, "logs", run_id)
+    shown = corral(service, "logs", run_id)
     assert shown.returncode == 0, shown.stderr
     assert secret not in shown.stdout
     assert "***" in shown.stdout

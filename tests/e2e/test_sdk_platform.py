@@ -15,7 +15,7 @@ from corral.errors import CompileError, InvalidRequest, RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from tests.e2e import sdk_helpers as h
 from tests.support.fake_api import FakeApi
-from tests.support.service import Service
+from tests.support.service import Service, corral
 
 TOOLS = {
     "env.py": (
@@ -215,7 +215,7 @@ def test_logs_have_levels_caps_and_are_readable_through_the_api_and_cli(
     ]
     assert json.loads(lines[0].meta_json) == [{"n": 1}]
     assert len(lines[-1].message) == 64 * 1024
-    shown = h.corral(service, "logs", run_id, "--json")
+    shown = corral(service, "logs", run_id, "--json")
     assert shown.returncode == 0, shown.stderr
     assert [line["message"][:10] for line in json.loads(shown.stdout)["logs"]][:2] == [
         "at info",
@@ -251,7 +251,7 @@ def test_relative_imports_and_a_compile_error_in_an_imported_file(
     (folder / "mappers.py").write_text(
         "def to_item(raw):\n    return {'id': str(raw['id']), 'name': raw['title']}\n"
     )
-    deployed = h.corral(service, "deploy", str(folder))
+    deployed = corral(service, "deploy", str(folder))
     assert deployed.returncode == 0, deployed.stderr
     tools.call(
         "CreateIntegration", pb.CreateIntegrationRequest(unique_key="mapped", base_url=fake_api.url)
@@ -301,7 +301,7 @@ def test_legacy_scripts_deploy_with_their_configuration_and_run(
             }
         )
     )
-    deployed = h.corral(service, "deploy", str(folder), "--legacy-config", str(config), "--json")
+    deployed = corral(service, "deploy", str(folder), "--legacy-config", str(config), "--json")
     assert deployed.returncode == 0, deployed.stderr
     functions = {f["name"]: f for f in json.loads(deployed.stdout)["functions"]}
     assert set(functions) == {"fetch_items", "echo"}

@@ -16,6 +16,7 @@ from corral._client import Client
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi
 from tests.support.service import Service, running_service
+from tests.support.service import corral as run_corral
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -51,16 +52,7 @@ def github_api(fake_api: FakeApi) -> FakeApi:
 
 
 def corral(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
-    return subprocess.run(
-        [sys.executable, "-m", "corral", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-    )
+    return run_corral(service, *args, cwd=ROOT)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> object:

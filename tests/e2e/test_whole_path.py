@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import grpc
 import pytest
@@ -20,7 +17,7 @@ from corral.errors import CompileError, InvalidRequest, NotFound, RunFailure, Un
 from corral.v1 import callbacks_pb2, callbacks_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi
-from tests.support.service import Service
+from tests.support.service import Service, corral
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -48,18 +45,6 @@ ACTIONS = {
         "action = create_action(description='always refuses', exec=run)\n"
     ),
 }
-
-
-def _corral(service: Service, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
-    return subprocess.run(
-        [sys.executable, "-m", "corral", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +100,7 @@ def test_action_output_and_injected_credential(
 
 
 def test_cli_trigger_prints_the_output(service: Service, deployed: str) -> None:
-    result = _corral(
+    result = corral(
         service,
         "trigger",
         "action",
@@ -136,7 +121,7 @@ def test_action_error_reaches_the_caller(client: Client, service: Service, deplo
         )
     assert caught.value.code == "action_script_failure"
     assert caught.value.payload == {"k": "v"}
-    result = _corral(service, "trigger", "action", "refuse", "--connection", deployed)
+    result = corral(service, "trigger", "action", "refuse", "--connection", deployed)
     assert result.returncode == 1
     assert json.loads(result.stderr)["error_type"] == "action_script_failure"
     assert json.loads(result.stderr)["payload"] == {"k": "v"}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import pathlib
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,36 +24,12 @@ from orchestrator._records import (
 )
 from orchestrator._storage import RecordCounts, RecordIn, Storage, StoredRecord
 from tests.orchestrator.storage_support import (
-    ENGINES,
     START,
     Clock,
     Tenant,
     body,
-    make_tenant,
-    open_engine,
     rec,
 )
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def storage(engine: str, tmp_path: pathlib.Path, clock: Clock) -> Iterator[Storage]:
-    with open_engine(engine, tmp_path, clock) as opened:
-        yield opened
-
-
-@pytest.fixture
-def tenant(storage: Storage) -> Tenant:
-    return make_tenant(storage)
 
 
 def listed(

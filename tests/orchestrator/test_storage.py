@@ -6,7 +6,6 @@ from __future__ import annotations
 import pathlib
 import sqlite3
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,7 +21,6 @@ from orchestrator._storage import (
     Storage,
 )
 from tests.orchestrator.storage_support import (
-    ENGINES,
     START,
     Clock,
     Tenant,
@@ -30,27 +28,6 @@ from tests.orchestrator.storage_support import (
     open_engine,
     rec,
 )
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def storage(engine: str, tmp_path: pathlib.Path, clock: Clock) -> Iterator[Storage]:
-    with open_engine(engine, tmp_path, clock) as opened:
-        yield opened
-
-
-@pytest.fixture
-def tenant(storage: Storage) -> Tenant:
-    return make_tenant(storage)
 
 
 def function(name: str, kind: str = "sync", version: str = "1.0.0") -> FunctionRow:

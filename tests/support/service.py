@@ -75,3 +75,19 @@ def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+def corral(
+    service: Service, *args: str, cwd: pathlib.Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs the ``corral`` command against the service, as a user at a terminal would."""
+    env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
+    return subprocess.run(
+        [sys.executable, "-m", "corral", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
