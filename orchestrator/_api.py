@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -158,22 +158,20 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
     ) -> pb.Connection:
         """Replaces a connection's metadata."""
-        env = current_environment()
-        cid = _required(request.connection_id, "connection_id")
-        self._storage.set_metadata(
-            env.id, cid, _json.loads_object(request.metadata_json, what="metadata_json")
-        )
-        return connection_pb(self._storage.get_connection(env.id, cid))
+        return self._change_metadata(request, self._storage.set_metadata)
 
     def UpdateMetadata(
         self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
     ) -> pb.Connection:
         """Merges keys into a connection's metadata."""
+        return self._change_metadata(request, self._storage.update_metadata)
+
+    def _change_metadata(
+        self, request: pb.SetMetadataRequest, change: Callable[[int, str, dict[str, Any]], Any]
+    ) -> pb.Connection:
         env = current_environment()
         cid = _required(request.connection_id, "connection_id")
-        self._storage.update_metadata(
-            env.id, cid, _json.loads_object(request.metadata_json, what="metadata_json")
-        )
+        change(env.id, cid, _json.loads_object(request.metadata_json, what="metadata_json"))
         return connection_pb(self._storage.get_connection(env.id, cid))
 
     def SetEnvironmentVariables(

@@ -240,3 +240,19 @@ def test_the_runner_reports_its_isolation_layers(service: Service) -> None:
     assert isinstance(started["layers_missing"], dict)
     assert set(started["layers_applied"]) | set(started["layers_missing"]) >= {"rlimits", "seccomp"}
     assert started["pid"] != service.process.pid
+
+
+def test_metadata_set_replaces_and_update_merges(client: Client, deployed: str) -> None:
+    def change(rpc: str, value: str) -> dict[str, object]:
+        request = pb.SetMetadataRequest(connection_id=deployed, metadata_json=value)
+        return dict(json.loads(client.call(rpc, request).metadata_json))
+
+    assert change("SetMetadata", '{"a": 1, "b": 2}') == {"a": 1, "b": 2}
+    assert change("UpdateMetadata", '{"b": 3, "c": 4}') == {"a": 1, "b": 3, "c": 4}
+    assert change("SetMetadata", '{"z": 0}') == {"z": 0}
+    with pytest.raises(InvalidRequest):
+        change("SetMetadata", "[1]")
+    with pytest.raises(NotFound):
+        client.call(
+            "UpdateMetadata", pb.SetMetadataRequest(connection_id="nope", metadata_json="{}")
+        )
