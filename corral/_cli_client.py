@@ -302,10 +302,28 @@ def records(
     )
 
 
+@click.command()
+@click.argument("assignments", nargs=-1, metavar="NAME=VALUE...")
+@with_client
+def variables(client: Client, compact: bool, assignments: tuple[str, ...]) -> None:
+    """Set the environment's variables (read by functions with get_environment_variables).
+
+    Replaces them all: give every variable the environment should have; none clears them.
+    """
+    pairs = []
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"expected NAME=VALUE, got {assignment!r}")
+        pairs.append(pb.EnvironmentVariable(name=name.strip(), value=value))
+    client.call("SetEnvironmentVariables", pb.SetEnvironmentVariablesRequest(variables=pairs))
+    emit({"variables": sorted(p.name for p in pairs)}, compact)
+
+
 def _message(message: Any) -> dict[str, Any]:
     from google.protobuf import json_format  # noqa: PLC0415
 
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
-client_commands = [deploy, integration, connection, trigger, runs, logs, records]
+client_commands = [deploy, integration, connection, trigger, runs, logs, records, variables]

@@ -196,3 +196,26 @@ def test_sigterm_lets_an_in_flight_run_finish(own_service: Service) -> None:
         assert json.loads(run.output_json or "null") == sum(range(3_000_000))
     finally:
         storage.close()
+
+
+def test_variables_reach_functions(service: Service) -> None:
+    reader = (
+        "from nango import create_action\n"
+        "def run(nango, input):\n"
+        "    return nango.get_environment_variables()\n"
+        "action = create_action(description='vars', exec=run)\n"
+    )
+    with Client(service.address, service.secret_key) as client:
+        client.call("Deploy", pb.DeployRequest(integration="vars", files={"read_vars.py": reader}))
+        client.call(
+            "CreateConnection", pb.CreateConnectionRequest(integration="vars", connection_id="v")
+        )
+    assert ok(corral(service, "variables", "API_HOST=example.com", "TOKEN=a=b")) == {
+        "variables": ["API_HOST", "TOKEN"]
+    }
+    output = ok(corral(service, "trigger", "action", "read_vars", "--connection", "v"))
+    assert output == [
+        {"name": "API_HOST", "value": "example.com"},
+        {"name": "TOKEN", "value": "a=b"},
+    ]
+    assert corral(service, "variables", "oops").returncode == 2
