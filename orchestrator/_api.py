@@ -17,6 +17,7 @@ from corral.v1 import orchestrator_pb2_grpc
 from orchestrator._auth import current_environment
 from orchestrator._deploy import Deployer
 from orchestrator._dryrun import DryRuns
+from orchestrator._lifecycle import Lifecycle
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
 from orchestrator._storage import Connection, FunctionRow, Integration, Run, Storage
 from orchestrator._views import (
@@ -26,6 +27,7 @@ from orchestrator._views import (
     log_pb,
     record_pb,
     run_pb,
+    schedule_pb,
 )
 
 AUTH_MODES = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
@@ -42,12 +44,18 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     """Serves the Orchestrator RPCs for the caller's environment."""
 
     def __init__(
-        self, storage: Storage, runs: RunManager, deployer: Deployer, dry_runs: DryRuns
+        self,
+        storage: Storage,
+        runs: RunManager,
+        deployer: Deployer,
+        dry_runs: DryRuns,
+        lifecycle: Lifecycle,
     ) -> None:
         self._storage = storage
         self._runs = runs
         self._deployer = deployer
         self._dry_runs = dry_runs
+        self._lifecycle = lifecycle
 
     # ---- functions ----
 
@@ -59,6 +67,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             for name, text in request.legacy_config_json.items()
         }
         rows = self._deployer.deploy(env, request.integration, dict(request.files), legacy)
+        self._lifecycle.after_deploy(env, request.integration, rows)
         return pb.DeployResponse(functions=[function_pb(r) for r in rows])
 
     def ListFunctions(
@@ -127,6 +136,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             metadata=_json.loads_object(request.metadata_json, what="metadata_json"),
             base_url=request.base_url,
         )
+        self._lifecycle.connection_created(env, row.integration_key, row.connection_id)
         return connection_pb(row)
 
     def GetConnection(
@@ -148,10 +158,15 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext
     ) -> pb.DeleteConnectionResponse:
-        """Deletes a connection, its records and checkpoints."""
-        self._storage.delete_connection(
-            current_environment().id, _required(request.connection_id, "connection_id")
+        """Runs pre-deletion functions, then deletes a connection, its records and checkpoints."""
+        env = current_environment()
+        connection = self._storage.get_connection(
+            env.id, _required(request.connection_id, "connection_id")
         )
+        self._lifecycle.connection_deleting(
+            env, connection.integration_key, connection.connection_id
+        )
+        self._storage.delete_connection(env.id, connection.connection_id)
         return pb.DeleteConnectionResponse()
 
     def SetMetadata(
@@ -221,6 +236,48 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         else:
             output_or_raise(self._runs.execute(spec, run))
         return pb.TriggerSyncResponse(run_id=run.run_id)
+
+    def StartSync(
+        self, request: pb.SyncScheduleRequest, context: grpc.ServicerContext
+    ) -> pb.SyncSchedule:
+        """Starts a sync's schedule for a connection (due at once)."""
+        return self._set_schedule(request, "running")
+
+    def PauseSync(
+        self, request: pb.SyncScheduleRequest, context: grpc.ServicerContext
+    ) -> pb.SyncSchedule:
+        """Pauses a sync's schedule for a connection."""
+        return self._set_schedule(request, "paused")
+
+    def _set_schedule(self, request: pb.SyncScheduleRequest, state: str) -> pb.SyncSchedule:
+        schedule = self._lifecycle.set_state(
+            current_environment(),
+            _required(request.connection_id, "connection_id"),
+            _required(request.sync_name, "sync_name"),
+            request.variant or "base",
+            state,
+        )
+        return schedule_pb(schedule)
+
+    def ListSyncSchedules(
+        self, request: pb.ListSyncSchedulesRequest, context: grpc.ServicerContext
+    ) -> pb.ListSyncSchedulesResponse:
+        """The environment's sync schedules (of one connection, if given)."""
+        rows = self._storage.list_schedules(current_environment().id, request.connection_id or None)
+        return pb.ListSyncSchedulesResponse(schedules=[schedule_pb(r) for r in rows])
+
+    def DeliverWebhook(
+        self, request: pb.DeliverWebhookRequest, context: grpc.ServicerContext
+    ) -> pb.DeliverWebhookResponse:
+        """Runs the subscribed syncs' webhook handlers in the background."""
+        run_ids = self._lifecycle.deliver_webhook(
+            current_environment(),
+            _required(request.integration, "integration"),
+            request.connection_id,
+            request.event_type,
+            _json.loads(request.payload_json, what="payload_json"),
+        )
+        return pb.DeliverWebhookResponse(run_ids=run_ids)
 
     def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext) -> pb.Run:
         """One run with its state and result."""

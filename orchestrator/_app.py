@@ -26,6 +26,7 @@ from orchestrator._deploy import Deployer
 from orchestrator._dry import DrySessions
 from orchestrator._dryrun import DryRuns
 from orchestrator._egress import EgressPolicy, pinned_transport
+from orchestrator._lifecycle import Lifecycle
 from orchestrator._proxy import Proxy
 from orchestrator._runner_client import LocalRunners, RunnerChannels
 from orchestrator._runs import RunManager
@@ -44,6 +45,7 @@ class _Parts:
     channels: RunnerChannels
     local: LocalRunners | None
     http: httpx.Client
+    lifecycle: Lifecycle
 
 
 def first_start(storage: SqliteStorage, announce: Callable[[str], None]) -> None:
@@ -109,7 +111,8 @@ def _start(settings: ServeSettings) -> _Parts:
     runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)
     dry_runs = DryRuns(storage, tokens, channels, sessions, runs)
-    api = OrchestratorService(storage, runs, Deployer(storage, channels), dry_runs)
+    lifecycle = Lifecycle(storage, runs)
+    api = OrchestratorService(storage, runs, Deployer(storage, channels), dry_runs, lifecycle)
     api_server, _ = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
         interceptors=[SecretKeyAuth(storage)],
@@ -126,11 +129,13 @@ def _start(settings: ServeSettings) -> _Parts:
         runners=addresses,
         data_dir=str(settings.data_dir),
     )
-    return _Parts(storage, runs, api_server, callback_server, channels, local, http)
+    lifecycle.start()
+    return _Parts(storage, runs, api_server, callback_server, channels, local, http, lifecycle)
 
 
 def _stop(parts: _Parts, grace: float) -> None:
     _log.info("orchestrator stopping", grace_seconds=grace)
+    parts.lifecycle.stop()
     parts.api.stop(grace=grace).wait()
     parts.runs.shutdown(grace)
     if parts.local is not None:

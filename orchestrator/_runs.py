@@ -53,6 +53,8 @@ class RunRequestSpec:
     input_value: Any = None
     variant: str = "base"
     parent: RunScope | None = None
+    webhook: bool = False
+    """Run the sync's ``on_webhook`` handler with ``input_value`` (the payload)."""
 
 
 class RunManager:
@@ -118,15 +120,7 @@ class RunManager:
             function_name=spec.function.name,
             source=common_pb2.FunctionSource(entry=spec.function.entry, files=spec.function.files),
             input_json=json.dumps(spec.input_value, ensure_ascii=False),
-            context_json=json.dumps(
-                self.context_for(
-                    spec.env,
-                    spec.function.integration_key,
-                    spec.connection_id,
-                    spec.variant,
-                    spec.function.config.get("legacy_config"),
-                )
-            ),
+            context_json=json.dumps(self._context(spec)),
             limits=limits,
         )
         self._storage.mark_run_started(run.run_id)
@@ -140,6 +134,22 @@ class RunManager:
         finally:
             self._tokens.revoke(token)
         return self._finish(run, response, scope)
+
+    def _context(self, spec: RunRequestSpec) -> dict[str, Any]:
+        context = self.context_for(
+            spec.env,
+            spec.function.integration_key,
+            spec.connection_id,
+            spec.variant,
+            spec.function.config.get("legacy_config"),
+        )
+        if spec.webhook:
+            context["webhook"] = True
+        return context
+
+    def environment(self, env_id: int) -> Environment:
+        """The environment with this id."""
+        return _environment_by_id(self._storage, env_id)
 
     def context_for(
         self, env: Environment, integration_key: str, connection_id: str, variant: str, legacy: Any

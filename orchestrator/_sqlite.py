@@ -7,7 +7,8 @@ module per area, over ``SqliteBase`` (connections and transactions):
 - ``_sqlite_runs``: deployed functions, runs, run logs;
 - ``_sqlite_records``: records;
 - ``_sqlite_tracking``: deletion tracking of records;
-- ``_sqlite_checkpoints``: checkpoints and sync resets.
+- ``_sqlite_checkpoints``: checkpoints and sync resets;
+- ``_sqlite_schedules``: when each sync runs for each connection.
 
 Choices every caller may rely on:
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 from orchestrator._sqlite_checkpoints import CheckpointsMixin
 from orchestrator._sqlite_records import MAX_LIST_LIMIT
 from orchestrator._sqlite_runs import RunsMixin
+from orchestrator._sqlite_schedules import SchedulesMixin
 from orchestrator._sqlite_tenants import SECRET_KEY_PREFIX, TenantsMixin
 from orchestrator._sqlite_tracking import TrackingMixin
 from orchestrator._storage import Storage
@@ -30,7 +32,7 @@ from orchestrator._storage import Storage
 __all__ = ["MAX_LIST_LIMIT", "SECRET_KEY_PREFIX", "SqliteStorage"]
 
 
-class SqliteStorage(TenantsMixin, RunsMixin, TrackingMixin, CheckpointsMixin):
+class SqliteStorage(TenantsMixin, RunsMixin, TrackingMixin, CheckpointsMixin, SchedulesMixin):
     """Storage in one SQLite file.
 
     Thread-safe: every thread uses its own connection, writes wait for each other up to the

@@ -28,6 +28,7 @@ LAST_ACTIONS: frozenset[str] = frozenset({"ADDED", "UPDATED", "DELETED"})
 """A record's ``last_action`` values, as ``_nango_metadata`` shows them."""
 
 ALL_RECORD_FILTERS: frozenset[str] = frozenset({"added", "updated", "deleted"})
+SCHEDULE_STATES: frozenset[str] = frozenset({"running", "paused"})
 """The ``list_records`` filter that keeps every record."""
 
 
@@ -230,6 +231,28 @@ class StoredRecord:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a sync runs for a connection.
+
+    Attributes:
+        state: ``running`` (runs when due) or ``paused``.
+        frequency_seconds: the interval between two runs.
+        next_run_at: when it is next due.
+        last_run_id: the last run the scheduler started, if any.
+    """
+
+    schedule_id: int
+    env_id: int
+    connection_id: str
+    sync_name: str
+    variant: str
+    state: str
+    frequency_seconds: float
+    next_run_at: datetime
+    last_run_id: str | None
+
+
+@dataclass(frozen=True)
 class CheckpointKey:
     """Where a checkpoint lives: one function (and variant) of one connection."""
 
@@ -417,6 +440,37 @@ class Storage(Protocol):
 
     def clear_checkpoint(self, key: CheckpointKey) -> None:
         """Clears the checkpoint."""
+
+    # ---- sync schedules ----
+
+    def ensure_schedule(
+        self,
+        env_id: int,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        *,
+        frequency_seconds: float,
+        state: str,
+    ) -> Schedule:
+        """Creates the schedule (due now) if missing, else updates its interval."""
+
+    def set_schedule_state(
+        self, env_id: int, connection_id: str, sync_name: str, variant: str, state: str
+    ) -> Schedule:
+        """Pauses or starts a schedule (NotFound ``unknown_schedule``)."""
+
+    def list_schedules(self, env_id: int, connection_id: str | None = None) -> list[Schedule]:
+        """The environment's schedules."""
+
+    def claim_due_schedules(self, now: datetime, limit: int = 100) -> list[Schedule]:
+        """Due schedules whose last run ended, each moved to its next due time."""
+
+    def set_schedule_last_run(self, schedule_id: int, run_id: str) -> None:
+        """Records the run a schedule started."""
+
+    def remove_schedules(self, env_id: int, integration_key: str, keep: frozenset[str]) -> None:
+        """Removes the integration's schedules of syncs not in ``keep``."""
 
     def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
         """Clears a sync's checkpoint; its records stay."""

@@ -8,7 +8,15 @@ from datetime import datetime
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator._runs import KIND_ENUM
-from orchestrator._storage import Connection, FunctionRow, Integration, LogLine, Run, StoredRecord
+from orchestrator._storage import (
+    Connection,
+    FunctionRow,
+    Integration,
+    LogLine,
+    Run,
+    Schedule,
+    StoredRecord,
+)
 
 RUN_STATES = {
     "queued": pb.RUN_STATE_QUEUED,
@@ -126,4 +134,17 @@ def record_pb(row: StoredRecord) -> pb.StoredRecord:
             deleted_at=_time(row.deleted_at),
             cursor=row.cursor,
         ),
+    )
+
+
+def schedule_pb(row: Schedule) -> pb.SyncSchedule:
+    """A sync's schedule for a connection."""
+    return pb.SyncSchedule(
+        sync_name=row.sync_name,
+        connection_id=row.connection_id,
+        variant=row.variant,
+        state=row.state,
+        frequency_seconds=row.frequency_seconds,
+        next_run_at=_time(row.next_run_at),
+        last_run_id=row.last_run_id or "",
     )

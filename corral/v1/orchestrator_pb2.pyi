@@ -875,6 +875,159 @@ class TriggerSyncResponse(_message.Message):
 Global___TriggerSyncResponse: _TypeAlias = TriggerSyncResponse  # noqa: Y015
 
 @_typing.final
+class SyncScheduleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYNC_NAME_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
+    sync_name: _builtins.str
+    connection_id: _builtins.str
+    variant: _builtins.str
+    def __init__(
+        self,
+        *,
+        sync_name: _builtins.str = ...,
+        connection_id: _builtins.str = ...,
+        variant: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncScheduleRequest: _TypeAlias = SyncScheduleRequest  # noqa: Y015
+
+@_typing.final
+class SyncSchedule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYNC_NAME_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    FREQUENCY_SECONDS_FIELD_NUMBER: _builtins.int
+    NEXT_RUN_AT_FIELD_NUMBER: _builtins.int
+    LAST_RUN_ID_FIELD_NUMBER: _builtins.int
+    sync_name: _builtins.str
+    connection_id: _builtins.str
+    variant: _builtins.str
+    state: _builtins.str
+    """"running" or "paused"."""
+    frequency_seconds: _builtins.float
+    next_run_at: _builtins.str
+    last_run_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        sync_name: _builtins.str = ...,
+        connection_id: _builtins.str = ...,
+        variant: _builtins.str = ...,
+        state: _builtins.str = ...,
+        frequency_seconds: _builtins.float = ...,
+        next_run_at: _builtins.str = ...,
+        last_run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "frequency_seconds", b"frequency_seconds", "last_run_id", b"last_run_id", "next_run_at", b"next_run_at", "state", b"state", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyncSchedule: _TypeAlias = SyncSchedule  # noqa: Y015
+
+@_typing.final
+class ListSyncSchedulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    connection_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        connection_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSyncSchedulesRequest: _TypeAlias = ListSyncSchedulesRequest  # noqa: Y015
+
+@_typing.final
+class ListSyncSchedulesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def schedules(self) -> _containers.RepeatedCompositeFieldContainer[Global___SyncSchedule]: ...
+    def __init__(
+        self,
+        *,
+        schedules: _abc.Iterable[Global___SyncSchedule] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["schedules", b"schedules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSyncSchedulesResponse: _TypeAlias = ListSyncSchedulesResponse  # noqa: Y015
+
+@_typing.final
+class DeliverWebhookRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTEGRATION_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    PAYLOAD_JSON_FIELD_NUMBER: _builtins.int
+    integration: _builtins.str
+    connection_id: _builtins.str
+    """Empty: every connection of the integration."""
+    event_type: _builtins.str
+    """Matched against the syncs' webhook_subscriptions ("*" matches every type)."""
+    payload_json: _builtins.str
+    """The webhook's body, as JSON."""
+    def __init__(
+        self,
+        *,
+        integration: _builtins.str = ...,
+        connection_id: _builtins.str = ...,
+        event_type: _builtins.str = ...,
+        payload_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "event_type", b"event_type", "integration", b"integration", "payload_json", b"payload_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliverWebhookRequest: _TypeAlias = DeliverWebhookRequest  # noqa: Y015
+
+@_typing.final
+class DeliverWebhookResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def run_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        run_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_ids", b"run_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeliverWebhookResponse: _TypeAlias = DeliverWebhookResponse  # noqa: Y015
+
+@_typing.final
 class Run(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

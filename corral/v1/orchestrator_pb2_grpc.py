@@ -103,6 +103,26 @@ class OrchestratorStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.TriggerSyncRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.TriggerSyncResponse.FromString,
                 _registered_method=True)
+        self.StartSync = channel.unary_unary(
+                '/corral.v1.Orchestrator/StartSync',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.SyncScheduleRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.SyncSchedule.FromString,
+                _registered_method=True)
+        self.PauseSync = channel.unary_unary(
+                '/corral.v1.Orchestrator/PauseSync',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.SyncScheduleRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.SyncSchedule.FromString,
+                _registered_method=True)
+        self.ListSyncSchedules = channel.unary_unary(
+                '/corral.v1.Orchestrator/ListSyncSchedules',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSyncSchedulesRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSyncSchedulesResponse.FromString,
+                _registered_method=True)
+        self.DeliverWebhook = channel.unary_unary(
+                '/corral.v1.Orchestrator/DeliverWebhook',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.DeliverWebhookRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeliverWebhookResponse.FromString,
+                _registered_method=True)
         self.GetRun = channel.unary_unary(
                 '/corral.v1.Orchestrator/GetRun',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetRunRequest.SerializeToString,
@@ -220,6 +240,34 @@ class OrchestratorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartSync(self, request, context):
+        """Starts a sync's schedule for a connection (it is due at once), creating it if needed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSync(self, request, context):
+        """Pauses a sync's schedule for a connection; a run in progress finishes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSyncSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverWebhook(self, request, context):
+        """Delivers a provider webhook: the on_webhook handler of every sync of the integration that
+        subscribed to `event_type` runs for the connection (or for every connection).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRun(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -321,6 +369,26 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.TriggerSync,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.TriggerSyncRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.TriggerSyncResponse.SerializeToString,
+            ),
+            'StartSync': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartSync,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.SyncScheduleRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.SyncSchedule.SerializeToString,
+            ),
+            'PauseSync': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSync,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.SyncScheduleRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.SyncSchedule.SerializeToString,
+            ),
+            'ListSyncSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSyncSchedules,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListSyncSchedulesRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListSyncSchedulesResponse.SerializeToString,
+            ),
+            'DeliverWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverWebhook,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeliverWebhookRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.DeliverWebhookResponse.SerializeToString,
             ),
             'GetRun': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRun,
@@ -703,6 +771,114 @@ class Orchestrator:
             '/corral.v1.Orchestrator/TriggerSync',
             corral_dot_v1_dot_orchestrator__pb2.TriggerSyncRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.TriggerSyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartSync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/StartSync',
+            corral_dot_v1_dot_orchestrator__pb2.SyncScheduleRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.SyncSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSync(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/PauseSync',
+            corral_dot_v1_dot_orchestrator__pb2.SyncScheduleRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.SyncSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSyncSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/ListSyncSchedules',
+            corral_dot_v1_dot_orchestrator__pb2.ListSyncSchedulesRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListSyncSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/DeliverWebhook',
+            corral_dot_v1_dot_orchestrator__pb2.DeliverWebhookRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.DeliverWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,15 @@ class OrchestratorStub:
     """
     TriggerSync: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.TriggerSyncRequest, _orchestrator_pb2.TriggerSyncResponse]
     """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first)."""
+    StartSync: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]
+    """Starts a sync's schedule for a connection (it is due at once), creating it if needed."""
+    PauseSync: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]
+    """Pauses a sync's schedule for a connection; a run in progress finishes."""
+    ListSyncSchedules: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListSyncSchedulesRequest, _orchestrator_pb2.ListSyncSchedulesResponse]
+    DeliverWebhook: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.DeliverWebhookRequest, _orchestrator_pb2.DeliverWebhookResponse]
+    """Delivers a provider webhook: the on_webhook handler of every sync of the integration that
+    subscribed to `event_type` runs for the connection (or for every connection).
+    """
     GetRun: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunRequest, _orchestrator_pb2.Run]
     ListRuns: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]
     GetRunLogs: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]
@@ -97,6 +106,15 @@ class OrchestratorAsyncStub(OrchestratorStub):
     """
     TriggerSync: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.TriggerSyncRequest, _orchestrator_pb2.TriggerSyncResponse]  # type: ignore[assignment]
     """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first)."""
+    StartSync: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]  # type: ignore[assignment]
+    """Starts a sync's schedule for a connection (it is due at once), creating it if needed."""
+    PauseSync: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]  # type: ignore[assignment]
+    """Pauses a sync's schedule for a connection; a run in progress finishes."""
+    ListSyncSchedules: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListSyncSchedulesRequest, _orchestrator_pb2.ListSyncSchedulesResponse]  # type: ignore[assignment]
+    DeliverWebhook: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.DeliverWebhookRequest, _orchestrator_pb2.DeliverWebhookResponse]  # type: ignore[assignment]
+    """Delivers a provider webhook: the on_webhook handler of every sync of the integration that
+    subscribed to `event_type` runs for the connection (or for every connection).
+    """
     GetRun: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunRequest, _orchestrator_pb2.Run]  # type: ignore[assignment]
     ListRuns: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]  # type: ignore[assignment]
     GetRunLogs: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]  # type: ignore[assignment]
@@ -212,6 +230,39 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.TriggerSyncResponse, _abc.Awaitable[_orchestrator_pb2.TriggerSyncResponse]]:
         """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first)."""
+
+    @_abc_1.abstractmethod
+    def StartSync(
+        self,
+        request: _orchestrator_pb2.SyncScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.SyncSchedule, _abc.Awaitable[_orchestrator_pb2.SyncSchedule]]:
+        """Starts a sync's schedule for a connection (it is due at once), creating it if needed."""
+
+    @_abc_1.abstractmethod
+    def PauseSync(
+        self,
+        request: _orchestrator_pb2.SyncScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.SyncSchedule, _abc.Awaitable[_orchestrator_pb2.SyncSchedule]]:
+        """Pauses a sync's schedule for a connection; a run in progress finishes."""
+
+    @_abc_1.abstractmethod
+    def ListSyncSchedules(
+        self,
+        request: _orchestrator_pb2.ListSyncSchedulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.ListSyncSchedulesResponse, _abc.Awaitable[_orchestrator_pb2.ListSyncSchedulesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeliverWebhook(
+        self,
+        request: _orchestrator_pb2.DeliverWebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.DeliverWebhookResponse, _abc.Awaitable[_orchestrator_pb2.DeliverWebhookResponse]]:
+        """Delivers a provider webhook: the on_webhook handler of every sync of the integration that
+        subscribed to `event_type` runs for the connection (or for every connection).
+        """
 
     @_abc_1.abstractmethod
     def GetRun(

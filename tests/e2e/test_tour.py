@@ -42,6 +42,7 @@ def github_api(fake_api: FakeApi) -> FakeApi:
         return 200, issues[:3], {"link": link}
 
     fake_api.routes[("GET", "/repos/acme/app/issues")] = page
+    fake_api.route("GET", "/user", body={"login": "octo"}, headers={"x-oauth-scopes": "repo"})
     fake_api.route(
         "POST",
         "/repos/acme/app/issues",
@@ -132,7 +133,9 @@ def test_the_tour(service: Service, github_api: FakeApi) -> None:
     assert records["records"][0]["_nango_metadata"]["last_action"] == "ADDED"  # type: ignore[index]
 
     runs = ok(corral(service, "runs", "--connection", "acme"))
-    first = runs["runs"][-1]["run_id"]  # type: ignore[index]
+    created_runs = [r for r in runs["runs"] if r["function_name"] == "create_issue"]  # type: ignore[index]
+    first = created_runs[-1]["run_id"]
+    assert any(r["function_name"] == "check_access" for r in runs["runs"])  # type: ignore[index]
     logs = ok(corral(service, "logs", first))
     assert logs["logs"][0]["message"] == "created issue #42"  # type: ignore[index]
 

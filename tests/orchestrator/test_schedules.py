@@ -1,0 +1,81 @@
+"""Sync schedules in storage: created due, paused and started, claimed once, never overlapping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from corral.errors import NotFound
+from orchestrator._storage import NewRun, Storage
+from tests.orchestrator.storage_support import START, Tenant
+
+
+def _schedule(
+    storage: Storage, tenant: Tenant, name: str = "issues", state: str = "running"
+) -> None:
+    storage.ensure_schedule(
+        tenant.env_id, "conn-1", name, "base", frequency_seconds=60, state=state
+    )
+
+
+def test_a_new_schedule_is_due_and_claimed_once(storage: Storage, tenant: Tenant) -> None:
+    _schedule(storage, tenant)
+    later = START + timedelta(hours=1)
+    (claimed,) = storage.claim_due_schedules(later)
+    assert (claimed.sync_name, claimed.connection_id, claimed.env_id) == (
+        "issues",
+        "conn-1",
+        tenant.env_id,
+    )
+    assert storage.claim_due_schedules(later) == []
+    (again,) = storage.claim_due_schedules(later + timedelta(seconds=61))
+    assert again.schedule_id == claimed.schedule_id
+
+
+def test_a_schedule_whose_last_run_is_unfinished_is_not_claimed(
+    storage: Storage, tenant: Tenant
+) -> None:
+    _schedule(storage, tenant)
+    later = START + timedelta(hours=1)
+    (claimed,) = storage.claim_due_schedules(later)
+    run = storage.create_run(
+        tenant.env_id, NewRun("issues", "github", "sync", "conn-1", "base", "null")
+    )
+    storage.set_schedule_last_run(claimed.schedule_id, run.run_id)
+    assert storage.claim_due_schedules(later + timedelta(hours=1)) == []
+    storage.finish_run(run.run_id, True, "null", None)
+    assert len(storage.claim_due_schedules(later + timedelta(hours=1))) == 1
+
+
+def test_paused_schedules_wait_and_started_ones_are_due_at_once(
+    storage: Storage, tenant: Tenant
+) -> None:
+    _schedule(storage, tenant, state="paused")
+    far = START + timedelta(days=1)
+    assert storage.claim_due_schedules(far) == []
+    started = storage.set_schedule_state(tenant.env_id, "conn-1", "issues", "base", "running")
+    assert started.state == "running"
+    assert len(storage.claim_due_schedules(far)) == 1
+    paused = storage.set_schedule_state(tenant.env_id, "conn-1", "issues", "base", "paused")
+    assert paused.state == "paused"
+    with pytest.raises(NotFound):
+        storage.set_schedule_state(tenant.env_id, "conn-1", "other", "base", "paused")
+
+
+def test_ensure_keeps_the_state_and_updates_the_interval(storage: Storage, tenant: Tenant) -> None:
+    _schedule(storage, tenant, state="paused")
+    kept = storage.ensure_schedule(tenant.env_id, "conn-1", "issues", "base", frequency_seconds=120,
+                                   state="running")  # fmt: skip
+    assert (kept.state, kept.frequency_seconds) == ("paused", 120)
+
+
+def test_redeploy_removes_schedules_of_syncs_that_are_gone(
+    storage: Storage, tenant: Tenant
+) -> None:
+    _schedule(storage, tenant, "issues")
+    _schedule(storage, tenant, "pulls")
+    storage.remove_schedules(tenant.env_id, "github", frozenset({"issues"}))
+    assert [s.sync_name for s in storage.list_schedules(tenant.env_id)] == ["issues"]
+    storage.delete_connection(tenant.env_id, "conn-1")
+    assert storage.list_schedules(tenant.env_id) == []
