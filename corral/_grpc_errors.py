@@ -3,6 +3,14 @@
 A status carries a ``google.rpc.ErrorInfo`` detail: ``reason`` is the error's code, ``domain`` is
 "corral", and ``metadata`` holds ``retryable``, the JSON ``details`` and ``run_failure`` ("true"
 when a run ended with that error, whose payload, file and line are then in the details).
+
+A status travels in the call's trailers, which a gRPC client refuses above 8 KiB (16 KiB at
+most). So the message is cut to ``MAX_MESSAGE_BYTES`` and the details to ``MAX_DETAILS_BYTES``
+(long strings and lists shortened, then big values left out, ``"truncated": true`` added); a
+run's full error stays in the run (``GetRun``), whose id the details keep.
+
+A request whose bytes do not parse as the RPC's message is refused as ``invalid_message``
+(INVALID_ARGUMENT), after authentication, like any other bad input.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from corral import errors
-from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
+from corral._interceptors import Behaviour, CallWrapper, Deserializer, StreamBehaviour
 
 DOMAIN = "corral"
 
@@ -44,6 +52,13 @@ _RUN_STATUS: dict[str, int] = {
 
 _log = structlog.get_logger("corral.grpc")
 
+MAX_MESSAGE_BYTES = 600
+"""The longest status message sent, in UTF-8 bytes (the rest is cut, with a note)."""
+MAX_DETAILS_BYTES = 2000
+"""The longest JSON ``details`` sent in the ErrorInfo."""
+_SHORT_STRING = 200
+_SHORT_LIST = 10
+
 
 def status_code_of(err: errors.CorralError) -> int:
     """The google.rpc code for an error."""
@@ -61,18 +76,72 @@ def to_status(err: errors.CorralError) -> grpc.Status:
     if isinstance(err, errors.RunFailure):
         details.update({"payload": err.payload, "file": err.file, "line": err.line})
     info = error_details_pb2.ErrorInfo(
-        reason=err.code,
+        reason=_cut(err.code, 100) or "internal_error",
         domain=DOMAIN,
         metadata={
             "retryable": "true" if err.retryable else "false",
-            "details": json.dumps(details, default=str),
+            "details": bounded_details(details),
             "run_failure": "true" if isinstance(err, errors.RunFailure) else "false",
         },
     )
     packed = any_pb2.Any()
     packed.Pack(info)
-    status = status_pb2.Status(code=status_code_of(err), message=err.message, details=[packed])
+    status = status_pb2.Status(
+        code=status_code_of(err), message=bounded_message(err.message), details=[packed]
+    )
     return rpc_status.to_status(status)
+
+
+def bounded_message(message: str) -> str:
+    """The message, cut to ``MAX_MESSAGE_BYTES`` UTF-8 bytes with a note when it is longer."""
+    size = len(message.encode(errors="replace"))
+    if size <= MAX_MESSAGE_BYTES:
+        return message
+    return _cut(message, MAX_MESSAGE_BYTES - 40) + f"... ({size} bytes, cut)"
+
+
+def bounded_details(details: dict[str, Any]) -> str:
+    """The details as JSON text of at most ``MAX_DETAILS_BYTES`` bytes.
+
+    Long strings and lists are shortened first; if that is not enough, the biggest values are
+    left out. Either way ``"truncated": true`` says that something was.
+    """
+    text = _dumps(details)
+    if len(text.encode(errors="replace")) <= MAX_DETAILS_BYTES:
+        return text
+    shortened: dict[str, Any] = {str(k): _shorten(v, 3) for k, v in details.items()}
+    shortened["truncated"] = True
+    while len(_dumps(shortened).encode(errors="replace")) > MAX_DETAILS_BYTES:
+        biggest = max(
+            (k for k in shortened if k != "truncated"),
+            key=lambda k: len(_dumps(shortened[k])),
+            default=None,
+        )
+        if biggest is None:
+            break
+        del shortened[biggest]
+    return _dumps(shortened)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text.encode(errors="replace")[:limit].decode(errors="ignore")
+
+
+def _shorten(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= _SHORT_STRING else value[:_SHORT_STRING] + "..."
+    if depth <= 0 and isinstance(value, dict | list | tuple):
+        return "..."
+    if isinstance(value, dict):
+        items = list(value.items())
+        return {str(k): _shorten(v, depth - 1) for k, v in items[:_SHORT_LIST]}
+    if isinstance(value, list | tuple):
+        return [_shorten(v, depth - 1) for v in value[:_SHORT_LIST]]
+    return value
 
 
 def abort(context: grpc.ServicerContext, err: errors.CorralError) -> None:
@@ -117,6 +186,58 @@ def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo
             detail.Unpack(info)
             return info
     return None
+
+
+class Undecodable:
+    """Stands for a request whose bytes did not parse as the RPC's message."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+class MessageCheck(CallWrapper):
+    """Refuses requests that are not their RPC's message, with a typed error.
+
+    grpc's own handling of such bytes is an INTERNAL status with no detail; this parses
+    tolerantly and raises ``InvalidRequest`` (``invalid_message``) in the handler instead. It
+    goes innermost, so that authentication happens first.
+    """
+
+    def wrap_deserializer(self, deserialize: Deserializer) -> Deserializer:
+        if deserialize is None:
+            return None
+        parse_strictly = deserialize
+
+        def parse(data: bytes) -> Any:
+            try:
+                return parse_strictly(data)
+            except Exception as exc:  # whatever the parser raises, the caller sent bad bytes
+                return Undecodable(f"{type(exc).__name__}: {exc}")
+
+        return parse
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        def checked(request: Any, context: grpc.ServicerContext) -> Any:
+            _check_decoded(request, method)
+            return behaviour(request, context)
+
+        return checked
+
+    def wrap_stream(self, method: str, behaviour: StreamBehaviour) -> StreamBehaviour:
+        def checked(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            _check_decoded(request, method)
+            yield from behaviour(request, context)
+
+        return checked
+
+
+def _check_decoded(request: Any, method: str) -> None:
+    if isinstance(request, Undecodable):
+        raise errors.InvalidRequest(
+            f"the request is not a valid {method.rsplit('/', 1)[-1]} request message"
+            f" ({request.error})",
+            code="invalid_message",
+        )
 
 
 class ErrorInterceptor(CallWrapper):

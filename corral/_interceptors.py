@@ -1,7 +1,8 @@
 """Interceptors that wrap each call's behaviour in the thread that serves it.
 
-Cross-cutting concerns (errors, authentication) are wrappers around a handler's behaviour, for
-unary calls and for server-streaming calls alike.
+Cross-cutting concerns (errors, authentication, undecodable requests) are wrappers around a
+handler's behaviour (and its request parser), for unary calls and for server-streaming calls
+alike.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import grpc
 
 Behaviour = Callable[[Any, grpc.ServicerContext], Any]
 StreamBehaviour = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
+Deserializer = Callable[[bytes], Any] | None
 
 if TYPE_CHECKING:
     Interceptor = grpc.ServerInterceptor[Any, Any]
@@ -33,6 +35,10 @@ class CallWrapper(Interceptor):
         """The behaviour to run instead of a server-streaming ``behaviour``."""
         return behaviour
 
+    def wrap_deserializer(self, deserialize: Deserializer) -> Deserializer:
+        """The request parser to use instead of ``deserialize``."""
+        return deserialize
+
     def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], MethodHandler | None],
@@ -45,13 +51,13 @@ class CallWrapper(Interceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self.wrap(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=self.wrap_deserializer(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self.wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=self.wrap_deserializer(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler

@@ -10,7 +10,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from corral._grpc_errors import ErrorInterceptor
+from corral._grpc_errors import ErrorInterceptor, MessageCheck
 from corral._interceptors import Interceptor
 
 Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
@@ -27,11 +27,12 @@ def build_server(
     """A server with the given services, health checking and reflection on.
 
     The error interceptor runs outermost, so typed errors raised by other interceptors (such as
-    authentication) become statuses too.
+    authentication) become statuses too; the check for undecodable requests runs innermost, so
+    that a caller without a key learns nothing more than that.
     """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[ErrorInterceptor(), *interceptors],
+        interceptors=[ErrorInterceptor(), *interceptors, MessageCheck()],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),

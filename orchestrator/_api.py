@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 
@@ -15,7 +18,7 @@ from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from orchestrator._auth import current_environment
-from orchestrator._deploy import Deployer
+from orchestrator._deploy import Deployer, check_integration_key
 from orchestrator._dryrun import DryRuns
 from orchestrator._lifecycle import Lifecycle
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
@@ -32,12 +35,53 @@ from orchestrator._views import (
 
 AUTH_MODES = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
 MAX_LIST = 1000
+MAX_NAME_LENGTH = 255
+"""The longest id or name a caller may give to something stored (connection, variable, ...)."""
+MAX_URL_LENGTH = 2048
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+"""An RFC 3339 date-time (ASCII digits, a time zone, at most nanoseconds)."""
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+"""Unicode categories a name may not hold: controls, format characters (bidi overrides,
+zero-width joiners), surrogates, private use, line and paragraph separators."""
 
 
 def _required(value: str, what: str) -> str:
     if not value:
         raise InvalidRequest(f"{what} is required", code="missing_field")
     return value
+
+
+def _name(value: str, what: str) -> str:
+    """A name or id for something stored: required, printable, trimmed, not too long."""
+    _required(value, what)
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidRequest(
+            f"{what} is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed",
+            code="invalid_name",
+        )
+    bad = next((c for c in value if unicodedata.category(c) in _INVISIBLE), None)
+    if bad is not None:
+        raise InvalidRequest(
+            f"{what} {value!r} holds the control or invisible character U+{ord(bad):04X}",
+            code="invalid_name",
+        )
+    if value != value.strip():
+        raise InvalidRequest(
+            f"{what} {value!r} starts or ends with white space", code="invalid_name"
+        )
+    return value
+
+
+def _limit(value: int, default: int) -> int:
+    """A page size: 0 means the default, above ``MAX_LIST`` means ``MAX_LIST``."""
+    if value < 0:
+        raise InvalidRequest(
+            f"limit must be 0 (the default, {default}) or more, not {value}", code="invalid_limit"
+        )
+    return min(value or default, MAX_LIST)
 
 
 class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
@@ -95,9 +139,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 code="invalid_auth_mode",
             )
         _check_url(request.base_url, "base_url")
+        unique_key = check_integration_key(_required(request.unique_key, "unique_key"))
+        if request.provider:
+            _name(request.provider, "provider")
         row: Integration = self._storage.upsert_integration(
             env.id,
-            _required(request.unique_key, "unique_key"),
+            unique_key,
             provider=request.provider or request.unique_key,
             base_url=request.base_url,
             auth_mode=auth_mode,
@@ -128,7 +175,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         row: Connection = self._storage.create_connection(
             env.id,
             _required(request.integration, "integration"),
-            request.connection_id or str(uuid.uuid4()),
+            _name(request.connection_id, "connection_id")
+            if request.connection_id
+            else str(uuid.uuid4()),
             credentials=credentials | {"type": mode},
             connection_config=_json.loads_object(
                 request.connection_config_json, what="connection_config_json"
@@ -193,7 +242,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.SetEnvironmentVariablesRequest, context: grpc.ServicerContext
     ) -> pb.SetEnvironmentVariablesResponse:
         """Replaces the environment's variables."""
-        pairs = [(_required(v.name, "variable name"), v.value) for v in request.variables]
+        pairs = [(_name(v.name, "variable name"), v.value) for v in request.variables]
         self._storage.set_environment_variables(current_environment().id, pairs)
         return pb.SetEnvironmentVariablesResponse()
 
@@ -225,7 +274,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         env = current_environment()
         name = _required(request.sync_name, "sync_name")
         cid = _required(request.connection_id, "connection_id")
-        variant = request.variant or "base"
+        variant = _name(request.variant, "variant") if request.variant else "base"
         function = self._runs.function_for(env, cid, name, "sync")
         if request.reset:
             self._storage.reset_sync(env.id, cid, name, variant)
@@ -254,7 +303,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             current_environment(),
             _required(request.connection_id, "connection_id"),
             _required(request.sync_name, "sync_name"),
-            request.variant or "base",
+            _name(request.variant, "variant") if request.variant else "base",
             state,
         )
         return schedule_pb(schedule)
@@ -290,7 +339,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.ListRunsRequest, context: grpc.ServicerContext
     ) -> pb.ListRunsResponse:
         """Runs, newest first."""
-        limit = min(request.limit or 50, MAX_LIST)
+        limit = _limit(request.limit, 50)
         rows = self._storage.list_runs(
             current_environment().id,
             request.connection_id or None,
@@ -321,7 +370,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         options: dict[str, Any] = {
             "variant": request.variant or "base",
             "cursor": request.cursor,
-            "limit": max(1, min(request.limit or 100, MAX_LIST)),
+            "limit": _limit(request.limit, 100),
         }
         if request.modified_after:
             options["modified_after"] = _timestamp(request.modified_after)
@@ -341,21 +390,53 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.DryRunRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.DryRunEvent]:
         """Runs undeployed files against a connection's API, storing nothing; streams events."""
+        if request.variant:
+            _name(request.variant, "variant")
         yield from self._dry_runs.stream(current_environment(), request)
 
 
 def _check_url(url: str, what: str) -> None:
-    if url and not url.startswith(("http://", "https://")):
+    if not url:
+        return
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidRequest(
+            f"{what} is {len(url)} characters long; at most {MAX_URL_LENGTH} are allowed",
+            code="invalid_url",
+        )
+    if not url.startswith(("http://", "https://")):
         raise InvalidRequest(f"{what} must be an http(s) URL", code="invalid_url")
+    if any(c.isspace() or unicodedata.category(c) in _INVISIBLE for c in url):
+        raise InvalidRequest(
+            f"{what} holds white space or control characters; percent-encode them",
+            code="invalid_url",
+        )
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # a port out of range raises here
+    except ValueError as exc:
+        raise InvalidRequest(f"{what} is not a valid URL: {exc}", code="invalid_url") from None
+    if not host:
+        raise InvalidRequest(f"{what} has no host name", code="invalid_url")
 
 
 def _timestamp(text: str) -> datetime:
+    if not RFC3339.fullmatch(text):
+        raise InvalidRequest(
+            "modified_after must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z",
+            code="invalid_timestamp",
+        )
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidRequest(
-            "modified_after must be an RFC 3339 timestamp", code="invalid_timestamp"
+            "modified_after must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z",
+            code="invalid_timestamp",
         ) from None
     if value.tzinfo is None:
         raise InvalidRequest("modified_after needs a time zone", code="invalid_timestamp")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequest(
+            "modified_after is out of range in UTC", code="invalid_timestamp"
+        ) from None

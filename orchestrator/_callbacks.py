@@ -8,6 +8,7 @@ environment, connection or model name from the caller without checking it agains
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,8 @@ LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
 MAX_RECORDS_PER_CALL = 100_000
 MAX_CHECKPOINT_BYTES = 64 * 1024
+MAX_TIMESTAMP = 253_402_300_799.0
+"""9999-12-31T23:59:59Z, the last Unix time a ``datetime`` holds."""
 
 TriggerNested = Callable[[RunScope, str, Any], Any]
 """Runs another action for the same connection, returns its output (or raises its failure)."""
@@ -99,7 +102,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             method=request.method or "GET",
             endpoint=request.endpoint,
             headers=tuple((h.name, h.value) for h in request.headers),
-            params=_json.loads(request.params_json, what="params") if request.params_json else None,
+            params=_params(request.params_json),
             data=request.data if request.has_data else None,
             data_is_json=request.data_is_json,
             retries=max(0, min(request.retries, 20)),
@@ -132,8 +135,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         )
         session = self._dry.get(scope.run_id)
         if session is not None:
-            stamp = datetime.fromtimestamp(request.timestamp or time.time(), UTC).isoformat()
-            session.log(line.level, line.message, line.meta_json, stamp)
+            session.log(line.level, line.message, line.meta_json, _stamp(request.timestamp))
         else:
             self._storage.append_logs(scope.run_id, [line])
         return pb.Empty()
@@ -250,37 +252,32 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     ) -> pb.RecordBatchResult:
         """Upserts records."""
         scope = self._records(context, request.model)
+        records = _records_in(request)
         session = self._dry.get(scope.run_id)
         if session is not None:
-            return pb.RecordBatchResult(
-                added=session.save(scope.model, [r.json for r in request.records])
-            )
-        return _counts(self._storage.save_records(scope, _records_in(request)))
+            return pb.RecordBatchResult(added=session.save(scope.model, [r.json for r in records]))
+        return _counts(self._storage.save_records(scope, records))
 
     def BatchDelete(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Soft-deletes records by id."""
         scope = self._records(context, request.model)
-        _limit(request)
+        ids = _ids(request)
         session = self._dry.get(scope.run_id)
         if session is not None:
-            return pb.RecordBatchResult(
-                deleted=session.delete(scope.model, [r.id for r in request.records])
-            )
-        return _counts(self._storage.delete_records(scope, [r.id for r in request.records]))
+            return pb.RecordBatchResult(deleted=session.delete(scope.model, ids))
+        return _counts(self._storage.delete_records(scope, ids))
 
     def BatchUpdate(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Deep-merges partial records into stored ones."""
         scope = self._records(context, request.model)
-        _limit(request)
+        patches = [(r.id, r.json) for r in _records_in(request, what="patch")]
         if self._dry.get(scope.run_id) is not None:
-            return pb.RecordBatchResult(unchanged=len(request.records))
-        return _counts(
-            self._storage.update_records(scope, [(r.id, r.json) for r in request.records])
-        )
+            return pb.RecordBatchResult(unchanged=len(patches))
+        return _counts(self._storage.update_records(scope, patches))
 
     def GetRecordsById(
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
@@ -344,11 +341,50 @@ def _limit(batch: pb.RecordBatch) -> None:
         )
 
 
-def _records_in(batch: pb.RecordBatch) -> list[RecordIn]:
+def _ids(batch: pb.RecordBatch) -> list[str]:
     _limit(batch)
-    out = []
+    ids = [record.id for record in batch.records]
+    if not all(ids):
+        raise InvalidRequest("a record's id must not be empty", code="invalid_sync_record")
+    return ids
+
+
+def _records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
+    """The batch's records, each checked to be a JSON object (what the store serves back).
+
+    The check is Python's own JSON reading, as lenient as the views that read records later
+    (``NaN`` passes): it keeps out what those views could not read, nothing more.
+    """
+    _ids(batch)
     for record in batch.records:
-        if not record.id:
-            raise InvalidRequest("a record's id must not be empty", code="invalid_sync_record")
-        out.append(RecordIn(id=record.id, json=record.json, content_hash=record.content_hash))
-    return out
+        _check_object(record.json, f"{what} {record.id[:100]!r}")
+    return [RecordIn(id=r.id, json=r.json, content_hash=r.content_hash) for r in batch.records]
+
+
+def _check_object(data: bytes, what: str) -> None:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequest(
+            f"{what} is not a JSON object in UTF-8", code="invalid_sync_record"
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{what} is not a JSON object", code="invalid_sync_record")
+
+
+def _params(data: bytes) -> Any:
+    if not data:
+        return None
+    params = _json.loads(data, what="params")
+    if params is not None and not isinstance(params, dict | str):
+        raise InvalidRequest(
+            "params must be a JSON object (or a query string)", code="invalid_params"
+        )
+    return params
+
+
+def _stamp(timestamp: float) -> str:
+    """A log line's time: the one the runner gave, when it is a plausible Unix time."""
+    if not (math.isfinite(timestamp) and 0 < timestamp < MAX_TIMESTAMP):
+        timestamp = time.time()
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()

@@ -21,26 +21,41 @@ from orchestrator._limits import limits_for
 from orchestrator._runs import RunnerClient
 from orchestrator._storage import Environment, FunctionRow, Storage
 
-FILE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}\.py$")
-INTEGRATION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+FILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\.py")
+INTEGRATION_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 4 << 20
 
 
+def check_integration_key(integration: str) -> str:
+    """The integration key, if it is one: ASCII letters, digits, ``_ . -``, at most 100.
+
+    Raises:
+        InvalidRequest: code ``invalid_integration_key``.
+    """
+    if not INTEGRATION_KEY.fullmatch(integration):
+        shown = integration if len(integration) <= 120 else integration[:100] + "..."
+        raise InvalidRequest(
+            f"invalid integration key {shown!r}: use 1 to 100 ASCII letters, digits, '_', '.'"
+            " or '-', starting with a letter or digit",
+            code="invalid_integration_key",
+        )
+    return integration
+
+
 def check_files(integration: str, files: Mapping[str, str]) -> None:
     """Refuses bad integration keys, file names and sizes before anything runs."""
-    if not INTEGRATION_KEY.match(integration):
-        raise InvalidRequest(
-            f"invalid integration key {integration!r}", code="invalid_integration_key"
-        )
+    check_integration_key(integration)
     if not files:
         raise InvalidRequest("no files to deploy", code="invalid_deploy")
     if len(files) > MAX_FILES:
         raise InvalidRequest(f"at most {MAX_FILES} files per integration", code="invalid_deploy")
-    bad = [name for name in files if not FILE_NAME.match(name)]
+    bad = [name for name in files if not FILE_NAME.fullmatch(name)]
     if bad:
+        shown = ", ".join(repr(name[:60]) for name in sorted(bad)[:10])
         raise InvalidRequest(
-            f"invalid file name(s) {', '.join(sorted(bad))}: expected <python identifier>.py",
+            f"invalid file name(s) {shown}{' ...' if len(bad) > 10 else ''}: expected"
+            " <python identifier>.py, ASCII, at most 100 characters before .py",
             code="invalid_deploy",
         )
     if sum(len(s.encode()) for s in files.values()) > MAX_TOTAL_BYTES:

@@ -53,6 +53,11 @@ class DryRuns:
         if request.metadata_json:
             metadata = _json.loads_object(request.metadata_json, what="metadata_json")
         checkpoint = _json.loads(request.checkpoint_json, what="checkpoint_json")
+        if checkpoint is not None and not isinstance(checkpoint, dict):
+            raise InvalidRequest(
+                "checkpoint_json must be a JSON object (or null for none)", code="invalid_json"
+            )
+        _json.loads(request.input_json, what="input_json")
         session = DrySession(metadata, checkpoint, request.record_responses)
         run_id = "dry-" + uuid.uuid4().hex
         scope = RunScope(

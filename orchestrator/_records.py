@@ -21,6 +21,8 @@ SaveOutcome = Literal["inserted", "undeleted", "changed", "unchanged"]
 """What saving one record does: a new row, a deleted row alive again, new content, nothing."""
 
 _CURSOR_PREFIX = "c1:"
+MAX_CURSOR = 2**63 - 1
+"""The largest change number a cursor may hold (the stores keep it as a signed 64-bit int)."""
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -71,6 +73,8 @@ def load_object(data: bytes | str, what: str) -> dict[str, Any]:
         value = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"{what} is not valid JSON: {exc}", code="invalid_json") from exc
+    except RecursionError:
+        raise InvalidRequest(f"{what} nests too deeply", code="invalid_json") from None
     if not isinstance(value, dict):
         raise InvalidRequest(f"{what} must be a JSON object", code="invalid_json")
     return value
@@ -99,8 +103,13 @@ def merge_record(stored: bytes, patch: bytes, record_id: str) -> bytes:
     hash stays the same whatever encoding the stored bytes had.
     """
     base = load_object(stored, f"stored record {record_id!r}")
-    merged = deep_merge(base, load_object(patch, f"update of record {record_id!r}"))
-    return stored if merged == base else dump_record(merged)
+    try:
+        merged = deep_merge(base, load_object(patch, f"update of record {record_id!r}"))
+        return stored if merged == base else dump_record(merged)
+    except RecursionError:
+        raise InvalidRequest(
+            f"update of record {record_id!r} nests too deeply", code="invalid_json"
+        ) from None
 
 
 def encode_cursor(value: int) -> str:
@@ -121,11 +130,19 @@ def decode_cursor(cursor: str) -> int:
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(text)
         value = int(text.removeprefix(_CURSOR_PREFIX))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"invalid cursor {cursor!r}", code="invalid_cursor") from exc
-    if value < 0:
-        raise InvalidRequest(f"invalid cursor {cursor!r}", code="invalid_cursor")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise _invalid_cursor(cursor) from None
+    if not 0 <= value <= MAX_CURSOR:
+        raise _invalid_cursor(cursor)
     return value
+
+
+def _invalid_cursor(cursor: str) -> InvalidRequest:
+    shown = cursor if len(cursor) <= 80 else cursor[:60] + "..."
+    return InvalidRequest(
+        f"invalid cursor {shown!r}: pass a cursor from a previous page, or none",
+        code="invalid_cursor",
+    )
 
 
 def parse_filter(values: Iterable[str] | str) -> frozenset[str]:

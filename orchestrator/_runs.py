@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from corral import _json, _providers
+from corral import _providers
 from corral.errors import InvalidRequest, NotFound, RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator._connections import redact_value
@@ -133,7 +133,17 @@ class RunManager:
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
         finally:
             self._tokens.revoke(token)
-        return self._finish(run, response, scope)
+        try:
+            return self._finish(run, response, scope)
+        except Exception as exc:
+            # The run must not stay "running": record that its outcome could not be stored.
+            _log.exception("storing a run's outcome failed", run_id=run.run_id)
+            error = {
+                "type": "runner_error",
+                "message": f"the run's outcome could not be stored: {exc}",
+                "payload": None,
+            }
+            return self._storage.finish_run(run.run_id, False, None, error)
 
     def _context(self, spec: RunRequestSpec) -> dict[str, Any]:
         context = self.context_for(
@@ -176,7 +186,7 @@ class RunManager:
         error = {
             "type": response.error.type,
             "message": response.error.message,
-            "payload": _json.loads(response.error.payload_json, what="payload"),
+            "payload": _payload(response.error.payload_json),
             "file": response.error.file,
             "line": response.error.line,
         }
@@ -224,6 +234,14 @@ def _environment_by_id(storage: Storage, env_id: int) -> Environment:
         if env.id == env_id:
             return env
     raise NotFound("the environment no longer exists", code="unknown_environment")
+
+
+def _payload(text: str) -> Any:
+    """A run error's payload as the runner encoded it; text that does not parse stays text."""
+    try:
+        return json.loads(text) if text else None
+    except (ValueError, RecursionError):
+        return text
 
 
 def _failed(code: str, message: str) -> runner_pb2.RunResponse:

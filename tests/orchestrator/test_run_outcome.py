@@ -1,0 +1,83 @@
+"""A run whose outcome cannot be stored still ends: it never stays "running"."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+from corral.errors import Unavailable
+from corral.v1 import runner_pb2
+from orchestrator._runs import RunManager, RunRequestSpec
+from orchestrator._sqlite import SqliteStorage
+from orchestrator._storage import FunctionRow, Run
+from orchestrator._tokens import RunTokens
+
+
+class FlakyFinish(SqliteStorage):
+    """Refuses the first successful finish, as a store that is briefly unavailable would."""
+
+    refused = 0
+
+    def finish_run(
+        self, run_id: str, ok: bool, output_json: str | None, error: Mapping[str, Any] | None
+    ) -> Run:
+        if ok and not self.refused:
+            self.refused += 1
+            raise Unavailable("storage busy", code="storage_busy")
+        return super().finish_run(run_id, ok, output_json, error)
+
+
+class Runner:
+    def __init__(self, response: runner_pb2.RunResponse) -> None:
+        self.response = response
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        return self.response
+
+    def cancel(self, run_id: str) -> bool:
+        return False
+
+
+def _spec(storage: SqliteStorage) -> RunRequestSpec:
+    env, _ = storage.create_environment("e")
+    storage.upsert_integration(
+        env.id, "shop", provider="shop", base_url="", auth_mode="NONE", auth_config={}
+    )
+    storage.create_connection(
+        env.id, "shop", "c1", credentials={"type": "NONE"}, connection_config={}, metadata={}
+    )
+    row = FunctionRow("echo", "action", "1", "", {}, {"echo.py": ""}, "echo.py", "h")
+    (function,) = storage.replace_functions(env.id, "shop", [row])
+    return RunRequestSpec(storage.get_environment("e"), function, "c1", {"x": 1})
+
+
+def test_a_run_whose_outcome_cannot_be_stored_ends_failed(tmp_path: pathlib.Path) -> None:
+    storage = FlakyFinish(tmp_path / "corral.db")
+    try:
+        spec = _spec(storage)
+        runs = RunManager(storage, RunTokens(), Runner(runner_pb2.RunResponse(ok=True)))
+        finished = runs.execute(spec, runs.start(spec))
+        assert finished.state == "failed"
+        assert finished.error is not None
+        assert finished.error["type"] == "runner_error"
+        assert "could not be stored" in finished.error["message"]
+        runs.shutdown(0)
+    finally:
+        storage.close()
+
+
+def test_a_payload_that_is_not_json_is_kept_as_text(tmp_path: pathlib.Path) -> None:
+    storage = SqliteStorage(tmp_path / "corral.db")
+    try:
+        spec = _spec(storage)
+        error = runner_pb2.RunResponse(ok=False)
+        error.error.type, error.error.payload_json = "action_script_failure", "{not json"
+        runs = RunManager(storage, RunTokens(), Runner(error))
+        finished = runs.execute(spec, runs.start(spec))
+        assert finished.state == "failed"
+        assert finished.error is not None
+        assert finished.error["payload"] == "{not json"
+        runs.shutdown(0)
+    finally:
+        storage.close()
