@@ -14,11 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+import structlog
 
 from corral import _grpc_errors, _metadata
-from corral.errors import InvalidRequest
+from corral.errors import InvalidRequest, Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
+
+_log = structlog.get_logger("corral.runner")
 
 MAX_LOG_LINES = 10_000
 """Log lines stored per run; later ones are dropped after one line that says so."""
@@ -150,7 +153,17 @@ class GrpcCallbackHandler:
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidRequest(f"malformed arguments to {method}: {exc}") from None
         except grpc.RpcError as exc:
-            raise _grpc_errors.from_rpc_error(exc) from None
+            error = _grpc_errors.from_rpc_error(exc)
+            if isinstance(error, Unavailable) and error.code.startswith("rpc_"):
+                # A transport failure, not a typed answer: its details name the orchestrator's
+                # address and port, which are no business of the function. Operators get them.
+                _log.warning("callback transport failure", method=method, error=error.message)
+                raise Unavailable(
+                    f"the orchestrator could not be reached ({error.code.removeprefix('rpc_')})",
+                    code=error.code,
+                    retryable=True,
+                ) from None
+            raise error from None
 
     def _invoke(self, rpc: str, request: Any, deadline: float) -> Any:
         timeout = max(deadline - time.monotonic(), 0.001)

@@ -152,7 +152,7 @@ class RunnerHost:
                 return _timeout(job)
             except (protocol.ChannelClosed, OSError):
                 return self._died(worker, job, deadline)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the decoder's depth
                 worker.kill()
                 return Outcome(
                     ok=False, error=_error("runner_error", "the worker sent a malformed message")
@@ -222,8 +222,29 @@ def _done(message: Mapping[str, Any]) -> Outcome:
         return Outcome(ok=True, output=message.get("output"))
     error = message.get("error")
     if not isinstance(error, dict) or not isinstance(error.get("type"), str):
-        error = _error("runner_error", "the worker reported a malformed error")
-    return Outcome(ok=False, error=error)
+        malformed = _error("runner_error", "the worker reported a malformed error")
+        return Outcome(ok=False, error=malformed)
+    return Outcome(ok=False, error=_worker_error(error))
+
+
+def _worker_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    """A worker's error with fields of the types (and ranges) the Run RPC carries: the worker
+    runs untrusted code, so a field that would fail the RPC (a line beyond int32, a lone
+    surrogate in a string) is dropped or replaced here."""
+    line = error.get("line")
+    return {
+        "type": _clean_text(error.get("type")) or "runner_error",
+        "message": _clean_text(error.get("message")),
+        "payload": error.get("payload"),
+        "file": _clean_text(error.get("file")),
+        "line": line if type(line) is int and 0 <= line < 2**31 else 0,
+    }
+
+
+def _clean_text(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _error(code: str, message: str, payload: Any = None) -> dict[str, Any]:
@@ -262,4 +283,6 @@ def classify_exit(status: int | None, job: Job) -> dict[str, Any]:
         name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() else str(sig)
         return _error("script_internal_error", f"the worker crashed ({name})", {"signal": name})
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+    if code == protocol.EXIT_OUT_OF_MEMORY:
+        return _error("resource_exhausted", "the run ran out of memory", {"resource": "memory"})
     return _error("runner_error", f"the worker exited with code {code} without a result")

@@ -21,6 +21,8 @@ from corral.errors import RunFailure
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 256 << 20
 """No frame may be larger than this, whatever the run's output limit."""
+EXIT_OUT_OF_MEMORY = 71
+"""Exit code of a worker that ran out of memory and could not even send its result."""
 
 
 class ChannelClosed(Exception):

@@ -34,6 +34,7 @@ from runner._definitions import (
 from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
 from runner._values import to_json_value, validate_with
+from sandbox._errors import SandboxViolation
 
 SDK_MODULE: Mapping[str, object] = {
     "create_sync": create_sync,
@@ -49,6 +50,23 @@ SDK_MODULE: Mapping[str, object] = {
 
 _KINDS = {"sync": SyncDefinition, "action": ActionDefinition, "on_event": OnEventDefinition}
 
+_RESERVE_BYTES = 16 << 20
+_reserve: list[bytes] = []
+"""Memory held while function code runs and given back before its result is converted and
+reported: a function that used up the memory still gets a typed answer. (``bytes(n)`` is
+calloc'ed: it takes address space, not pages.)"""
+
+_NOT_JSON = (ValueError, TypeError, UnicodeError, RecursionError)
+"""What encoding a message raises for a value that is not strict JSON (NaN, Infinity, a lone
+surrogate, an object, a cycle)."""
+_INVALID_ARGUMENTS = {
+    "batch_save": "invalid_sync_record",
+    "batch_update": "invalid_sync_record",
+    "batch_delete": "invalid_sync_record",
+    "save_checkpoint": "invalid_checkpoint",
+}
+_MAX_LINE = 2**31 - 1
+
 
 class _Channel:
     """Sends SDK calls to the runner and waits for each reply."""
@@ -59,9 +77,15 @@ class _Channel:
 
     def call(self, method: str, args: dict[str, Any]) -> Any:
         self._next_id += 1
-        protocol.send(
-            self._sock, {"op": "call", "id": self._next_id, "method": method, "args": args}
-        )
+        message = {"op": "call", "id": self._next_id, "method": method, "args": args}
+        try:
+            frame = protocol.encode(message)
+        except _NOT_JSON as exc:
+            raise RunFailure(
+                _INVALID_ARGUMENTS.get(method, "script_internal_error"),
+                f"the values given to nango.{method}() are not valid JSON ({_reason(exc)})",
+            ) from None
+        self._sock.sendall(frame)
         reply = protocol.recv(self._sock)
         if reply.get("ok"):
             return reply.get("value")
@@ -74,18 +98,30 @@ class _Channel:
 
 
 def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
-    """Serves one run on ``sock`` and exits the process."""
+    """Serves one run on ``sock`` and exits the process.
+
+    When the function used up the memory, reporting may not be able to allocate anything: the
+    answer is then a frame made in advance, or (if even sending it fails) an exit code the runner
+    reads as ``resource_exhausted``.
+    """
     code = 0
+    frame = _OUT_OF_MEMORY
     try:
         message = protocol.recv(sock)
         result = serve(sock, message, containment)
-        protocol.send(sock, result)
+        frame = _frame(result, str(message.get("mode") or "run"))
+    except MemoryError:
+        code = protocol.EXIT_OUT_OF_MEMORY
     except BaseException as exc:
         code = 70
-        # No traceback: it would show the runner's own files to the function's author.
-        failure = RunFailure("runner_error", f"internal error in the worker ({type(exc).__name__})")
-        with contextlib.suppress(BaseException):  # nothing left to tell if this fails
-            protocol.send(sock, _done_error(failure))
+        with contextlib.suppress(BaseException):  # else the answer made in advance goes
+            # No traceback: it would show the runner's own files to the function's author.
+            name = type(exc).__name__
+            failure = RunFailure("runner_error", f"internal error in the worker ({name})")
+            frame = protocol.encode(_done_error(failure))
+    with contextlib.suppress(BaseException):  # nothing left to tell: the exit code says it
+        sock.sendall(frame)
+        code = 0 if code == protocol.EXIT_OUT_OF_MEMORY else code
     os._exit(code)
 
 
@@ -94,32 +130,76 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
     if containment is not None:
         containment(message.get("limits") or {})
     sandbox.reset_run_state()
+    _reserve[:] = [bytes(_RESERVE_BYTES)]
     files: dict[str, str] = dict(message.get("files") or {})
     program: Any = None
     try:
         if message.get("mode") == "describe":
-            output = _describe_all(files, message.get("context") or {})
+            described = _describe_all(files, message.get("context") or {})
+            output = to_json_value(described, error_type="invalid_definition", what="a definition")
         else:
             program = sandbox.compile_program(files, str(message.get("entry")))
             output = _run(program, message, _Channel(sock))
         _check_violations()
         return {"op": "done", "ok": True, "output": output}
     except BaseException as exc:
-        return _done_error(_to_failure(exc, program))
+        _reserve.clear()
+        return _done_error(_report(exc, program))
 
 
 def _check_violations() -> None:
+    failure = _violation_failure()
+    if failure is not None:
+        raise failure
+
+
+def _violation_failure() -> RunFailure | None:
     found = sandbox.violations()
-    if found:
-        first = found[0]
-        raise RunFailure(
-            "sandbox_violation",
-            "the function broke a sandbox rule (even if it caught the error): "
-            + str(first.get("message")),
-            payload={"violations": found[:20]},
-            file=str(first.get("file") or ""),
-            line=int(first.get("line") or 0),
+    if not found:
+        return None
+    first = found[0]
+    return RunFailure(
+        "sandbox_violation",
+        "the function broke a sandbox rule (even if it caught the error): "
+        + str(first.get("message")),
+        payload={"violations": found[:20]},
+        file=str(first.get("file") or ""),
+        line=int(first.get("line") or 0),
+    )
+
+
+def _report(exc: BaseException, program: Any) -> RunFailure:
+    """The failure a run that raised ``exc`` ends with.
+
+    A recorded violation wins over whatever the code raised after catching it (an ActionError,
+    a NangoError of its own making...): a violation always fails the run as one.
+    """
+    failure = _failure_of(exc, program)
+    if type(exc) is SandboxViolation:
+        return failure
+    return _violation_failure() or failure
+
+
+def _failure_of(exc: BaseException, program: Any) -> RunFailure:
+    """``_to_failure``, also when reading the error runs customer code that raises (the
+    ``__str__`` of its exception, a generator as an ActionError payload, an HttpError subclass's
+    ``payload``)."""
+    try:
+        return _to_failure(exc, program)
+    except MemoryError:  # the answer made in advance says so (worker_main)
+        raise
+    except BaseException as error:  # customer code may raise anything here
+        file, line = sandbox.locate_error(exc, program) if program is not None else ("", 0)
+        return RunFailure(
+            "script_internal_error",
+            f"the function raised {_name(exc)}, and reading that error raised {_name(error)}",
+            file=file,
+            line=line,
         )
+
+
+def _name(exc: BaseException) -> str:
+    return _text(type(exc).__name__) or "an exception"
 
 
 def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
@@ -155,6 +235,7 @@ def _run_action(definition: ActionDefinition, nango: Nango, raw: Any, validate: 
     else:
         value = _unvalidated(definition.input, raw)
     output = definition.exec(nango, value)
+    _reserve.clear()
     if validate and definition.output is not None:
         output = validate_with(
             definition.output, output, error_type="invalid_action_output", what="the output"
@@ -245,7 +326,7 @@ def _describe_file(files: Mapping[str, str], name: str, legacy: Any) -> dict[str
             return None
         return describe(definition) | ({"legacy": True} if is_legacy else {})
     except BaseException as exc:
-        failure = _to_failure(exc, program)
+        failure = _failure_of(exc, program)
         if not failure.file:
             failure.file, failure.line = name, 0
         raise failure from None
@@ -303,15 +384,78 @@ def _to_failure(exc: BaseException, program: Any) -> RunFailure:
 
 
 def _done_error(failure: RunFailure) -> dict[str, Any]:
+    """The ``done`` message of a failure, with fields of their types whatever the function put
+    in them (a subclass of NangoError, or NangoError itself, can hold anything)."""
     try:
-        payload = to_json_value(failure.payload, error_type="x", what="payload")
-    except RunFailure:
-        payload = None
-    error = {
-        "type": failure.code,
-        "message": failure.message[:4000],
-        "payload": payload,
-        "file": failure.file,
-        "line": failure.line,
-    }
+        error = {
+            "type": _text(failure.code) or "script_internal_error",
+            "message": _text(failure.message)[:4000],
+            "payload": _strict_json(failure.payload),
+            "file": _text(failure.file),
+            "line": _line(failure.line),
+        }
+    except MemoryError:  # the answer made in advance says so (worker_main)
+        raise
+    except BaseException:  # a property of a customer subclass raised
+        error = {
+            "type": "script_internal_error",
+            "message": "the function raised an error that cannot be read",
+            "payload": None,
+            "file": "",
+            "line": 0,
+        }
     return {"op": "done", "ok": False, "error": error}
+
+
+def _frame(done: dict[str, Any], mode: str) -> bytes:
+    """The frame of the ``done`` message: a result that is not strict JSON (NaN, Infinity, a
+    lone surrogate) fails the run with a typed error instead of the worker."""
+    try:
+        return protocol.encode(done)
+    except _NOT_JSON as exc:
+        code = "invalid_definition" if mode == "describe" else "invalid_action_output"
+        if not done.get("ok"):
+            code = "script_internal_error"
+        failure = RunFailure(code, f"the function's result is not valid JSON ({_reason(exc)})")
+        return protocol.encode(_done_error(failure))
+
+
+def _text(value: Any) -> str:
+    """A string as the protocol can carry it (lone surrogates replaced), or "" for a non-string."""
+    if not isinstance(value, str):
+        return ""
+    return str.encode(value, "utf-8", "replace").decode("utf-8")
+
+
+def _line(value: Any) -> int:
+    return value if type(value) is int and 0 <= value <= _MAX_LINE else 0
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` as JSON-able data that encodes as strict JSON, or None."""
+    try:
+        data = to_json_value(value, error_type="script_internal_error", what="a payload")
+        protocol.encode({"payload": data})
+    except MemoryError:  # the answer made in advance says so (worker_main)
+        raise
+    except BaseException:  # customer code (a generator, a model) may raise anything
+        return None
+    return data
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "a string holds a lone surrogate"
+    if isinstance(exc, ValueError) and "float" in str(exc):
+        return "NaN or Infinity"
+    return _text(str(exc))[:200]
+
+
+_OUT_OF_MEMORY = protocol.encode(
+    _done_error(
+        RunFailure(
+            "resource_exhausted", "the run ran out of memory", payload={"resource": "memory"}
+        )
+    )
+)
+"""The answer when the function used up the memory, made before it runs."""

@@ -10,6 +10,7 @@ records a violation when called), ``__import__`` as a name, ``id``, ``ExceptionG
 from __future__ import annotations
 
 import builtins
+import types
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -85,10 +86,35 @@ def _forbidden(name: str, reason: str) -> Callable[..., NoReturn]:
 
 
 def build_class(func: Callable[[], object], name: str, /, *bases: Any, **kwargs: Any) -> type:
-    """``__build_class__`` for class statements: the class is registered as the function's own."""
+    """``__build_class__`` for class statements: the class is registered as the function's own.
+
+    The class may not be a metaclass, whatever its bases stand for: ``typing.Type`` and
+    ``type[X]`` resolve to ``type`` through ``__mro_entries__``, and a metaclass would make
+    classes with any special method (``__get_pydantic_core_schema__``, ``__eq__``...) without a
+    class statement. Keywords beginning with ``_`` are refused: they reach the private
+    parameters of library metaclasses (pydantic's ``__pydantic_generic_metadata__`` makes it
+    evaluate strings).
+    """
     if "metaclass" in kwargs:
         deny("metaclass", "metaclass= is not allowed in functions")
-    return register_class(builtins.__build_class__(func, name, *bases, **kwargs))
+    private = sorted(key for key in kwargs if key.startswith("_"))
+    if private:
+        deny(
+            "private_name",
+            f"class keyword(s) {', '.join(map(repr, private))} are not allowed: "
+            "names beginning with '_' are reserved",
+        )
+    for base in types.resolve_bases(bases):
+        if isinstance(base, type) and issubclass(base, type):
+            deny("metaclass", f"class {name!r} would be a metaclass: metaclasses are not allowed")
+    cls = builtins.__build_class__(func, name, *bases, **kwargs)
+    if not isinstance(cls, type) or issubclass(cls, type):
+        deny("metaclass", f"class {name!r} is not an ordinary class: {_kind(cls)}")
+    return register_class(cls)
+
+
+def _kind(value: object) -> str:
+    return "a metaclass" if isinstance(value, type) else f"a {type(value).__name__!r} object"
 
 
 class PrintSink:

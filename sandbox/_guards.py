@@ -48,6 +48,8 @@ _PLAIN_VALUES: frozenset[type] = frozenset({str, int, float, bool, bytes, comple
 _PLAIN_CONTAINERS: frozenset[type] = frozenset({dict, list, tuple, str, bytes})
 _MODEL_MAPPINGS = frozenset({"model_config", "model_fields", "model_computed_fields"})
 _WRITABLE_BUILTINS: frozenset[type] = frozenset({dict, list, set, bytearray})
+_CONTAINERS = (dict, list, set, bytearray)
+_MISSING = object()
 _UNSAFE_BUILTINS = (
     *("eval", "exec", "compile", "open", "__import__", "__build_class__", "globals", "locals"),
     *("vars", "getattr", "setattr", "delattr", "hasattr", "input", "breakpoint", "help"),
@@ -176,13 +178,16 @@ class Guards:
         return self._read_only(obj, name, value)
 
     def _read_only(self, obj: object, name: str, value: object) -> object:
-        """Shared library state comes back as a read-only view."""
-        kind = type(value)
-        if kind is dict and (name in _MODEL_MAPPINGS or _foreign_class(obj)):
-            return MappingProxyType(value)  # type: ignore[arg-type]
-        if kind in (list, set) and _foreign_class(obj):
-            items = cast(Iterable[object], value)
-            return tuple(items) if kind is list else frozenset(items)
+        """Shared library state comes back as a read-only view.
+
+        Shared: anything read from a library class, and a container a library class stores
+        that is read through an instance or a customer subclass (``Field().metadata_lookup`` is
+        pydantic's ``FieldInfo.metadata_lookup``, consulted by every later ``Field(...)``).
+        """
+        if not isinstance(value, _CONTAINERS):
+            return value
+        if name in _MODEL_MAPPINGS or _foreign_class(obj) or _library_attribute(obj, name, value):
+            return _view(value)
         return value
 
     def hasattr(self, obj: object, name: str) -> bool:
@@ -292,6 +297,25 @@ def _apply(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
 
 def _foreign_class(obj: object) -> bool:
     return isinstance(obj, type) and not is_customer_class(obj)
+
+
+def _library_attribute(obj: object, name: str, value: object) -> bool:
+    """Whether ``obj.name`` is ``value`` as a library class stores it (not ``obj``'s own)."""
+    classes = obj.__mro__ if isinstance(obj, type) else type(obj).__mro__
+    for cls in classes:
+        found = cls.__dict__.get(name, _MISSING)
+        if found is not _MISSING:
+            return found is value and not is_customer_class(cls)
+    return False
+
+
+def _view(value: object) -> object:
+    if isinstance(value, dict):
+        return MappingProxyType(value)
+    if isinstance(value, bytearray):
+        return bytes(value)
+    items = cast(Iterable[object], value)
+    return tuple(items) if isinstance(value, list) else frozenset(items)
 
 
 def _builds_type(obj: object) -> bool:

@@ -4,12 +4,18 @@
   methods, which a class statement may not; our enum bases refuse it (lookups by value work).
 * ``dataclasses.dataclass`` rewrites the class it is given, ``dataclasses.replace`` builds a new
   instance with any field values: only customer classes and their instances qualify.
+* ``urllib.parse`` quoting caches a quoter per ``safe`` value for the whole process: ``safe`` is
+  passed on as a plain ``str``/``bytes`` (a subclass that compares equal to ``b"/"`` but iterates
+  other characters would otherwise make every later ``quote()`` leave ``?``, ``&``, ``#`` as
+  they are).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from sandbox._errors import deny
@@ -74,6 +80,42 @@ def replace(obj: Any, /, **changes: Any) -> Any:
     return dataclasses.replace(obj, **changes)
 
 
+def _plain(value: Any) -> Any:
+    """An exact ``str`` or ``bytes`` copy of a (possibly subclassed) string, else ``value``."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes.__bytes__(value) if isinstance(value, bytes) else bytes(value)
+    return value
+
+
+def quote(string: Any, safe: Any = "/", encoding: Any = None, errors: Any = None) -> str:
+    """``urllib.parse.quote`` (``safe`` as a plain string)."""
+    return urllib.parse.quote(string, _plain(safe), encoding, errors)
+
+
+def quote_plus(string: Any, safe: Any = "", encoding: Any = None, errors: Any = None) -> str:
+    """``urllib.parse.quote_plus`` (``safe`` as a plain string)."""
+    return urllib.parse.quote_plus(string, _plain(safe), encoding, errors)
+
+
+def quote_from_bytes(bs: Any, safe: Any = "/") -> str:
+    """``urllib.parse.quote_from_bytes`` (``safe`` as a plain string)."""
+    return urllib.parse.quote_from_bytes(bs, _plain(safe))
+
+
+def urlencode(  # noqa: PLR0917 - urllib.parse.urlencode's own signature
+    query: Any,
+    doseq: bool = False,
+    safe: Any = "",
+    encoding: Any = None,
+    errors: Any = None,
+    quote_via: Callable[..., str] = quote_plus,
+) -> str:
+    """``urllib.parse.urlencode`` (``safe`` as a plain string)."""
+    return urllib.parse.urlencode(query, doseq, _plain(safe), encoding, errors, quote_via)
+
+
 STDLIB_SUBSTITUTES: dict[tuple[str, str], object] = {
     ("enum", "Enum"): Enum,
     ("enum", "IntEnum"): IntEnum,
@@ -82,5 +124,9 @@ STDLIB_SUBSTITUTES: dict[tuple[str, str], object] = {
     ("enum", "IntFlag"): IntFlag,
     ("dataclasses", "dataclass"): dataclass,
     ("dataclasses", "replace"): replace,
+    ("urllib.parse", "quote"): quote,
+    ("urllib.parse", "quote_plus"): quote_plus,
+    ("urllib.parse", "quote_from_bytes"): quote_from_bytes,
+    ("urllib.parse", "urlencode"): urlencode,
 }
 """(module, name) → the object customer code gets instead of the real one."""

@@ -202,12 +202,19 @@ class SandboxTransformer(RestrictingNodeTransformer):
             node.returns = _call("_annotation_", [node.returns], node.returns)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:  # noqa: N802 - ast dispatch name
-        """Allow classes; refuse ``metaclass=`` and ``**`` keywords."""
+        """Allow classes; refuse ``metaclass=``, ``**`` and keywords beginning with ``_``."""
         self.check_name(node, node.name)
         for keyword in node.keywords:
             if keyword.arg in (None, "metaclass"):
                 message = "metaclass= and ** are not allowed in class statements"
                 self.deny(node, "metaclass", message)
+            elif keyword.arg.startswith("_"):
+                # Private parameters of library metaclasses (pydantic's generic metadata...).
+                message = (
+                    f"the class keyword {keyword.arg!r} is not allowed: "
+                    "names beginning with '_' are reserved"
+                )
+                self.deny(keyword, "private_name", message)
         self._scopes.append("class")
         try:
             return self.node_contents_visit(node)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from runner._host import Job, RunnerHost
+from runner._service import run_response
 from runner._warm import warm
 
 ACTION = (
@@ -97,6 +99,29 @@ def test_memory_limit_is_resource_exhausted(host: RunnerHost) -> None:
     assert outcome.error["type"] == "resource_exhausted"
 
 
+def test_memory_used_up_and_kept_still_gets_a_typed_error(host: RunnerHost) -> None:
+    # The function catches MemoryError and keeps the memory (a global): reporting its error
+    # then has nothing left to allocate with. It used to end as runner_error (exit code 1).
+    body = (
+        "global hog\n"
+        "hog = []\n"
+        "try:\n"
+        "    while True:\n"
+        "        hog.append([0] * 64)\n"
+        "except MemoryError:\n"
+        "    pass\n"
+        "try:\n"
+        "    while True:\n"
+        "        hog.append(1.5 + len(hog))\n"
+        "except MemoryError:\n"
+        "    pass\n"
+        "raise ValueError('after using up the memory')"
+    )
+    outcome = host.execute(_job(body, memory_bytes=300 << 20), Recorder())
+    assert outcome.error is not None
+    assert outcome.error["type"] in {"resource_exhausted", "script_internal_error"}, outcome.error
+
+
 def test_output_over_the_limit_is_resource_exhausted(host: RunnerHost) -> None:
     outcome = host.execute(_job("return 'x' * 2_000_000", max_output_bytes=1_000_000), Recorder())
     assert outcome.error is not None
@@ -159,6 +184,50 @@ def test_a_worker_sending_garbage_is_a_runner_error() -> None:
         assert outcome.error["type"] in {"runner_error", "script_internal_error"}
     finally:
         host.close()
+
+
+class _Sends:
+    """Containment that makes the worker send one frame of its own and exit (assume breach)."""
+
+    def __init__(self, frame: bytes) -> None:
+        self.frame = frame
+
+    def prepare_idle(self, sock: socket.socket) -> None:
+        pass
+
+    def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+        sock.sendall(len(self.frame).to_bytes(4, "big") + self.frame)
+        os._exit(0)
+
+    def cleanup(self, pid: int) -> None:
+        pass
+
+
+def test_a_breached_worker_cannot_fail_the_run_rpc_with_its_error() -> None:
+    error = {"type": "x\ud800", "message": ["m"], "payload": {"p": 1}, "file": 7, "line": 2**40}
+    frame = json.dumps({"op": "done", "ok": False, "error": error}).encode()
+    host = RunnerHost(_Sends(frame), warm, prewarm=0)
+    try:
+        outcome = host.execute(_job("return 1"), Recorder())
+    finally:
+        host.close()
+    assert outcome.error is not None
+    assert outcome.error["type"] == "x?"
+    assert outcome.error["line"] == 0
+    assert outcome.error["message"] == ""
+    assert outcome.error["file"] == ""
+    run_response(outcome)
+
+
+def test_a_worker_sending_a_frame_nested_too_deep_is_a_runner_error() -> None:
+    depth = 200_000
+    host = RunnerHost(_Sends(b"[" * depth + b"]" * depth), warm, prewarm=0)
+    try:
+        outcome = host.execute(_job("return 1"), Recorder())
+    finally:
+        host.close()
+    assert outcome.error is not None
+    assert outcome.error["type"] == "runner_error"
 
 
 def test_cancel_kills_a_run_in_progress(host: RunnerHost) -> None:

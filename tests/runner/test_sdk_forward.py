@@ -7,7 +7,12 @@ import json
 import time
 from typing import Any
 
+import grpc
+import pytest
+
+from corral.errors import Unavailable
 from corral.v1 import callbacks_pb2 as pb
+from corral.v1 import callbacks_pb2_grpc
 from runner import _forward
 from runner._forward import GrpcCallbackHandler
 
@@ -90,3 +95,18 @@ def test_a_large_batch_goes_in_several_messages(monkeypatch: Any) -> None:
     assert len(batches) > 3
     assert all(sum(len(r.json) for r in b.records) <= 100 for b in batches)
     assert [r.id for b in batches for r in b.records] == [str(n) for n in range(10)]
+
+
+def test_a_transport_failure_does_not_show_the_function_where_the_orchestrator_is() -> None:
+    channel = grpc.insecure_channel("127.0.0.1:1")
+    try:
+        stub = callbacks_pb2_grpc.RunnerCallbacksStub(channel)
+        handler = GrpcCallbackHandler(stub, "rt_1")
+        with pytest.raises(Unavailable) as caught:
+            handler.call("get_metadata", {}, time.monotonic() + 5)
+    finally:
+        channel.close()
+    assert caught.value.code == "rpc_unavailable"
+    assert caught.value.retryable
+    assert "127.0.0.1" not in caught.value.message
+    assert ":1" not in caught.value.message

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import gc
 import importlib
 import inspect
+import sys
 import types
 import warnings
 from collections import deque
@@ -19,6 +21,7 @@ from sandbox import DEFAULT_POLICY, Policy, reset_run_state
 from sandbox import _policy as policy_module
 from sandbox._facades import module_members
 from sandbox._guards import Guards
+from sandbox._registry import is_customer_class
 
 DESIGN_MODULES = {
     "pydantic",
@@ -225,3 +228,35 @@ def test_nothing_protected_is_reachable_from_the_allowed_modules() -> None:
     finally:
         reset_run_state()
     assert reached > 2000
+
+
+_MUTABLE = (dict, list, set, bytearray)
+
+
+def _shared_containers() -> dict[int, str]:
+    """Mutable containers that library classes and modules keep for the whole process."""
+    found: dict[int, str] = {}
+    for obj in gc.get_objects():
+        if isinstance(obj, type) and not is_customer_class(obj):
+            for name, value in vars(obj).items():
+                if isinstance(value, _MUTABLE) and not name.startswith("__"):
+                    found[id(value)] = f"{obj.__module__}.{obj.__qualname__}.{name}"
+    for module in list(sys.modules.values()):
+        for name, value in list(getattr(module, "__dict__", {}).items()):
+            if isinstance(value, _MUTABLE) and not (name.startswith("__") and name.endswith("__")):
+                found[id(value)] = f"{module.__name__}.{name}"
+    return found
+
+
+def test_no_shared_library_state_is_writable_from_the_allowed_modules() -> None:
+    """Nothing customer code reaches is a container the next load would see: a class's table
+    read through an instance (``Field().metadata_lookup``) comes back read-only as well."""
+    guards = Guards(DEFAULT_POLICY)
+    try:
+        reached = list(_walk(guards, depth=6))  # first: the samples import what they use
+        shared = _shared_containers()
+        for path, value in reached:
+            if isinstance(value, _MUTABLE):
+                assert id(value) not in shared, f"{path} is {shared[id(value)]}, writable"
+    finally:
+        reset_run_state()
