@@ -36,7 +36,8 @@ class DrySession:
         self.records: dict[str, list[Any]] = {}
         self.deleted: dict[str, list[Any]] = {}
         self.saved: dict[str, dict[str, Any]] = {}
-        self.events: queue.Queue[pb.DryRunEvent] = queue.Queue(MAX_EVENTS)
+        # None wakes the streaming reader when the run has ended (see ``wake``).
+        self.events: queue.Queue[pb.DryRunEvent | None] = queue.Queue(MAX_EVENTS)
         self._seq = 0
         self._lock = threading.Lock()
 
@@ -44,6 +45,11 @@ class DrySession:
         # A caller that stopped reading loses log lines, never the result.
         with contextlib.suppress(queue.Full):
             self.events.put_nowait(event)
+
+    def wake(self) -> None:
+        """Wakes the reader of the events: the run has ended."""
+        with contextlib.suppress(queue.Full):
+            self.events.put_nowait(None)
 
     def log(self, level: str, message: str, meta_json: str, timestamp: str) -> None:
         """Streams a log line."""

@@ -21,6 +21,7 @@ from orchestrator._storage import Environment, Storage
 from orchestrator._tokens import RunScope, RunTokens
 
 POLL_SECONDS = 0.2
+"""How often a waiting stream checks that its run ended, should the wake-up have been lost."""
 
 
 class DryRuns:
@@ -73,6 +74,7 @@ class DryRuns:
         future = self._pool.submit(
             self._runners.run, run_request, run_request.limits.wall_seconds + 60
         )
+        future.add_done_callback(lambda _: session.wake())
         try:
             yield from _events_until_done(session, future)
             yield pb.DryRunEvent(result=_result(session, future))
@@ -109,10 +111,13 @@ def _events_until_done(
 ) -> Iterator[pb.DryRunEvent]:
     while True:
         try:
-            yield session.events.get(timeout=POLL_SECONDS)
+            event = session.events.get(timeout=POLL_SECONDS)
         except queue.Empty:
-            if future.done() and session.events.empty():
-                return
+            event = None
+        if event is not None:
+            yield event
+        elif future.done() and session.events.empty():
+            return
 
 
 def _result(session: DrySession, future: futures.Future[Any]) -> pb.DryRunResult:
