@@ -154,7 +154,7 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
     status = rpc_status.from_call(exc) if isinstance(exc, grpc.Call) else None
     code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
     message = exc.details() if isinstance(exc, grpc.Call) else str(exc)
-    info = _error_info(status)
+    info = error_info(status)
     if info is None:
         return errors.Unavailable(
             f"{code.name}: {message}", code="rpc_" + code.name.lower(), retryable=True
@@ -177,7 +177,8 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
     return cls(message or "", code=info.reason, retryable=retryable, details=details)
 
 
-def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
+def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo detail of a status, if it has one."""
     if status is None:
         return None
     for detail in status.details:

@@ -15,6 +15,8 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from corral._grpc_errors import error_info as status_error_info
+
 MB = 1 << 20
 
 ALLOWED_CODES = frozenset(
@@ -192,11 +194,4 @@ def error_info(exc: grpc.Call) -> error_details_pb2.ErrorInfo | None:
         status = rpc_status.from_call(exc)
     except ValueError:  # the status details disagree with the call's code: none of ours
         return None
-    if status is None:
-        return None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    return None
+    return status_error_info(status)
