@@ -51,7 +51,9 @@ def fetch(nango):
         nango.track_deletes_end('Item')
     nango.update_metadata({'variant_seen': nango.variant})
 
-sync = create_sync(description='items', frequency='every hour', models={'Item': Item}, exec=fetch)
+# Triggered by the tests only: no scheduled run may interleave with them.
+sync = create_sync(description='items', frequency='every hour', auto_start=False,
+                   models={'Item': Item}, exec=fetch)
 """
 
 CHECKPOINTS = """
@@ -71,7 +73,8 @@ def fetch(nango):
     if plan.get('clear'):
         nango.clear_checkpoint()
 
-sync = create_sync(description='cp', frequency='every 5 minutes', checkpoint=Cursor, exec=fetch)
+sync = create_sync(description='cp', frequency='every 5 minutes', auto_start=False,
+                   checkpoint=Cursor, exec=fetch)
 """
 
 

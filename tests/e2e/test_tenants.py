@@ -31,7 +31,8 @@ def fetch(nango):
     saved = [{'id': i['id'], 'tenant': meta['tenant'], 'n': len(CALLS)} for i in items]
     nango.batch_save(saved, 'Item')
 
-sync = create_sync(description='items', frequency='every hour', exec=fetch)
+# Triggered by the tests only: no scheduled run may interleave with them.
+sync = create_sync(description='items', frequency='every hour', auto_start=False, exec=fetch)
 """
 
 
