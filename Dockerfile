@@ -1,8 +1,15 @@
 # corral: the orchestrator with its local runner pool, as `corral serve`.
-# Build: docker build -t corral .     Run: docker run -p 7700:7700 -v corral-data:/data corral
-# The kernel isolation layers (namespaces, seccomp, Landlock, cgroups) need the container to
-# allow them, e.g. --cap-add SYS_ADMIN --security-opt seccomp=unconfined; without, the runner
-# applies what the kernel allows and reports the rest (CORRAL_STRICT_CONTAINMENT=true refuses).
+# Build: docker build -t corral .
+# Run:   docker run -p 7700:7700 -v corral-data:/data \
+#          --cap-add SYS_ADMIN --cgroupns private \
+#          --security-opt seccomp=unconfined --security-opt apparmor=unconfined corral
+#
+# Every worker isolation layer applies only with those options, and the image is strict by
+# default: a runner that lacks a layer refuses to start and names it (docs/security.md,
+# "Containment in the image"). The container runs as root so that the runner can create each
+# worker's namespaces and cgroup; every worker drops to uid 65534 with no privileges, Landlock
+# and its own seccomp filter before function code runs. Docker's seccomp and AppArmor profiles
+# are lifted because they forbid the unshare(2) and mount(2) calls that build those layers.
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
@@ -17,18 +24,19 @@ RUN /opt/corral/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/corral/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim-bookworm
-RUN groupadd --system corral && useradd --system --gid corral --home-dir /data corral \
- && mkdir -p /data && chown corral:corral /data
+RUN mkdir -p /data && chmod 0700 /data
 COPY --from=build /opt/corral /opt/corral
+COPY deploy/entrypoint.sh /usr/local/bin/corral-entrypoint
 ENV PATH=/opt/corral/bin:$PATH \
     CORRAL_HOST=0.0.0.0 \
     CORRAL_PORT=7700 \
     CORRAL_DATA_DIR=/data \
-    CORRAL_LOG_FORMAT=json
-USER corral
+    CORRAL_LOG_FORMAT=json \
+    CORRAL_STRICT_CONTAINMENT=true \
+    CORRAL_RUNNER_STRICT_CONTAINMENT=true
 WORKDIR /data
 EXPOSE 7700
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import socket; socket.create_connection(('127.0.0.1', 7700), 2)"
-ENTRYPOINT ["corral"]
+HEALTHCHECK --interval=30s --timeout=10s CMD ["corral", "health", "--server", "127.0.0.1:7700", "--service", "corral.containment"]
+ENTRYPOINT ["corral-entrypoint"]
 CMD ["serve"]

@@ -10,6 +10,7 @@ import click
 from corral._cli_author import author_commands
 from corral._cli_client import client_commands
 from corral._cli_dryrun import dryrun
+from corral._cli_health import health
 from corral._cli_lifecycle import lifecycle_commands
 from corral._cli_output import emit, reports_errors
 from corral._settings import RunnerSettings, ServeSettings
@@ -142,6 +143,7 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
 for command in [*client_commands, *lifecycle_commands]:
     cli.add_command(command)
 cli.add_command(dryrun)
+cli.add_command(health)
 for command in author_commands:
     cli.add_command(command)
 

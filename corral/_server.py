@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from typing import Any
 
@@ -15,6 +15,13 @@ from corral._interceptors import Interceptor
 
 Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
 """(add_XServicer_to_server, servicer, full service name)."""
+
+CONTAINMENT_HEALTH = "corral.containment"
+"""Health service name that is SERVING only while every worker isolation layer applies.
+
+A runner reports its own layers; an orchestrator reports its runners'. Probes and operators ask
+for it by name (``grpc_health_probe -service corral.containment``); the plain health check
+("" and the API's own name) stays about whether the server answers at all."""
 
 
 def build_server(
@@ -48,3 +55,13 @@ def build_server(
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(names, server)
     return server, health_servicer
+
+
+def report_containment(health_servicer: health.HealthServicer, missing: Mapping[str, str]) -> None:
+    """Sets ``CONTAINMENT_HEALTH`` to SERVING when no isolation layer is ``missing``."""
+    status = (
+        health_pb2.HealthCheckResponse.NOT_SERVING
+        if missing
+        else health_pb2.HealthCheckResponse.SERVING
+    )
+    health_servicer.set(CONTAINMENT_HEALTH, status)

@@ -22,6 +22,7 @@ from orchestrator._auth import SecretKeyAuth
 from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import SystemClock
 from orchestrator._connections import ConnectionService
+from orchestrator._containment_report import report_runner_containment
 from orchestrator._deploy import Deployer
 from orchestrator._dry import DrySessions
 from orchestrator._dryrun import DryRuns
@@ -83,7 +84,7 @@ def _start(settings: ServeSettings) -> _Parts:
         lambda *args: runs_box[0].run_nested(*args),  # noqa: PLW0108 - bound once the runners exist
         dry=sessions,
     )
-    callback_server, _ = build_server(
+    callback_server, callback_health = build_server(
         [
             (
                 callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server,
@@ -113,10 +114,11 @@ def _start(settings: ServeSettings) -> _Parts:
     dry_runs = DryRuns(storage, tokens, channels, sessions, runs)
     lifecycle = Lifecycle(storage, runs)
     api = OrchestratorService(storage, runs, Deployer(storage, channels), dry_runs, lifecycle)
-    api_server, _ = build_server(
+    api_server, api_health = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
         interceptors=[SecretKeyAuth(storage)],
     )
+    report_runner_containment(channels.status, [api_health, callback_health])
     port = api_server.add_insecure_port(f"{settings.host}:{settings.port}")
     api_server.start()
     (settings.data_dir / "orchestrator.port").write_text(str(port))

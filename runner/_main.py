@@ -6,12 +6,13 @@ import os
 import pathlib
 import signal
 import threading
+from collections.abc import Mapping
 
 import grpc
 import structlog
 
 from corral import _logging
-from corral._server import build_server
+from corral._server import build_server, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
 from runner._containment import make_containment
@@ -52,12 +53,14 @@ def run_runner(
         max_workers=settings.max_concurrent_runs + 8,
     )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    report_containment(health, layers["layers_missing"])
     server.start()
     if port_file is not None:
         tmp = port_file.with_suffix(".tmp")
         tmp.write_text(str(port))
         os.replace(tmp, port_file)
     _log.info("runner started", port=port, pid=os.getpid(), callbacks=settings.callbacks, **layers)
+    warn_missing_layers(layers["layers_missing"])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -67,3 +70,18 @@ def run_runner(
     server.stop(grace=5).wait()
     host.close()
     channel.close()
+
+
+def warn_missing_layers(missing: Mapping[str, str]) -> None:
+    """A warning naming every isolation layer this runner's workers go without, and why.
+
+    Only the language and process layers are left for those workers; an operator who did not
+    mean that sets ``CORRAL_RUNNER_STRICT_CONTAINMENT=true`` (the container image's default).
+    """
+    if missing:
+        _log.warning(
+            "runner workers lack isolation layers",
+            layers_missing=dict(missing),
+            hint="run as root with CAP_SYS_ADMIN (see docs/security.md), or set "
+            "CORRAL_RUNNER_STRICT_CONTAINMENT=true to refuse to start without them",
+        )
