@@ -19,6 +19,7 @@ from sandbox._errors import FILE_KEY, deny
 from sandbox._facades import ModuleFacade, public_mapping
 from sandbox._imports import Importer
 from sandbox._policy import Policy
+from sandbox._schema_guard import install_schema_guard
 
 MODULE_PREFIX = "corral_function."
 """Prefix of customer modules' ``__name__``; never the name of an importable module."""
@@ -82,6 +83,7 @@ class _Load:
     """The state of one ``Program.load``: namespaces, facades and builtins."""
 
     def __init__(self, program: Program, sdk: Mapping[str, object]) -> None:
+        install_schema_guard()  # before any function code: pydantic never sees a raw schema
         policy = program.policy
         self.program = program
         self.namespaces: dict[str, dict[str, Any]] = {}
