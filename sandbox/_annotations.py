@@ -6,6 +6,10 @@ compiled without ``from __future__ import annotations`` so annotations are objec
 strings are refused at compile time, and these checks refuse the rest at run time: every
 annotation, every type given to a pydantic decorator and every subscription of a class or a
 ``typing`` form (``List["X"]`` builds the ``ForwardRef`` right away).
+
+The same walk refuses a dict or mapping in a type position early, where the author wrote it
+(``pydantic_raw_schema``); ``_schema_guard`` refuses it again when pydantic builds the schema,
+which is the check that holds whatever happens to the value in between.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import typing
 from typing import Any
 
 from sandbox._errors import deny
+from sandbox._schema_guard import refuse_raw_schema
 
 _MAX_DEPTH = 32
 
@@ -53,6 +58,7 @@ def _walk(value: Any, depth: int) -> None:
         deny("string_annotation", _STRING_MESSAGE)
     if depth > _MAX_DEPTH:
         deny("string_annotation", "annotation is nested too deeply to be checked")
+    refuse_raw_schema(value)
     if isinstance(value, (list, tuple)):
         for item in value:
             _walk(item, depth + 1)

@@ -19,6 +19,7 @@ from corral.errors import CompileError
 from sandbox._errors import Violation
 from sandbox._execute import Program, sibling_files
 from sandbox._policy import DEFAULT_POLICY, Policy
+from sandbox._schema_source import schema_source_violations
 from sandbox._transformer import SandboxTransformer
 
 CACHE_SIZE = 256
@@ -90,11 +91,13 @@ def _compile(name: str, source: str, policy: Policy) -> CompiledFile:
     imports = sibling_imports(parsed)
     transformer = SandboxTransformer(policy, name)
     try:
+        raw_schemas = schema_source_violations(name, parsed)
         tree = transformer.visit(parsed)
     except RecursionError:
         return _violation(name, 0, 0, "too_deep", "the code is nested too deeply")
-    if transformer.violations:
-        ordered = sorted(transformer.violations, key=lambda v: (v.line, v.column))
+    if transformer.violations or raw_schemas:
+        found = [*transformer.violations, *raw_schemas]
+        ordered = sorted(found, key=lambda v: (v.line, v.column))
         return CompiledFile(None, tuple(ordered), imports)
     ast.fix_missing_locations(tree)
     try:

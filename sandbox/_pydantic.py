@@ -3,7 +3,8 @@
 Customer models subclass a guarded ``BaseModel``: at class creation (before pydantic collects
 fields) it refuses ``model_config`` keys outside the policy and string annotations, however the
 class was made. ``model_validate(from_attributes=True)`` is refused (it reads any attribute,
-dunders included). Decorators that take a type as an argument check it for strings. Which
+dunders included). Decorators and constrained-type helpers (``conlist``) that take a type as an
+argument check it for strings and raw schemas (dicts and mappings). Which
 pydantic methods may be called at all is decided by the attribute guard (``pydantic_methods``).
 """
 
@@ -105,4 +106,5 @@ def pydantic_substitutes(policy: Policy) -> dict[str, object]:
         "model_serializer": _typed(pydantic.model_serializer, ("return_type",)),
         "computed_field": _typed(pydantic.computed_field, ("return_type",)),
         "BeforeValidator": _typed(pydantic.BeforeValidator, ("json_schema_input_type",), (1,)),
+        "conlist": _typed(pydantic.conlist, ("item_type",), (0,)),
     }

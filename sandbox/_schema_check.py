@@ -61,7 +61,7 @@ def _check_node(node: dict[Any, Any], owner: type | None) -> type | None:
         cls = node.get("cls")
         if not _is_schema_class(kind, cls):
             deny(RULE, f"a pydantic {kind} schema names something that is not a {kind} class")
-        return cls  # type: ignore[no-any-return]
+        return cls
     if kind == "computed-field":
         _check_computed_field(node.get("property_name"), owner)
     return owner
