@@ -55,6 +55,9 @@ _LOADED = (
 def is_mapping_like(value: object) -> bool:
     """Whether ``value`` is a dict, a ``Mapping`` or an instance of a mapping-like class.
 
+    Mapping-like: its class has ``keys`` and ``__getitem__`` or ``get``, what code that reads
+    a mapping without checking its type would use.
+
     A class itself, and a parametrised generic such as ``dict[str, int]``, are types, not
     mappings.
     """
@@ -63,7 +66,7 @@ def is_mapping_like(value: object) -> bool:
     if isinstance(value, type) or typing.get_origin(value) is not None:
         return False
     cls = type(value)
-    return hasattr(cls, "keys") and hasattr(cls, "__getitem__")
+    return hasattr(cls, "keys") and (hasattr(cls, "__getitem__") or hasattr(cls, "get"))
 
 
 def refuse_raw_schema(value: object) -> None:

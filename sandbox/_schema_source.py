@@ -40,9 +40,7 @@ def _kind(node: ast.expr) -> str:
 
 def _raw_type_nodes(tree: ast.AST) -> Iterator[ast.expr]:
     for node in ast.walk(tree):
-        if isinstance(node, ast.AnnAssign):
-            yield from _in_type(node.annotation)
-        elif isinstance(node, ast.arg) and node.annotation is not None:
+        if isinstance(node, (ast.AnnAssign, ast.arg)) and node.annotation is not None:
             yield from _in_type(node.annotation)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
             yield from _in_type(node.returns)

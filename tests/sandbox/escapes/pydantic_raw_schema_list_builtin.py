@@ -1,0 +1,18 @@
+# expect: sandbox_violation
+# rule: pydantic_raw_schema
+# attack: a raw schema as the item type of list[...]
+from nango import create_action
+from pydantic import BaseModel
+
+raw = {"type": "union", "choices": [
+    {"type": "dataclass", "cls": object, "fields": [], "schema": {"type": "any"}},
+]}
+class Thing(BaseModel):
+    values: list[raw]
+
+
+def run(nango, input):
+    return None
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)

@@ -1,0 +1,20 @@
+# expect: sandbox_violation
+# rule: pydantic_raw_schema
+# attack: a raw schema as the item type of typing.List[...]
+from nango import create_action
+from typing import List
+
+from pydantic import BaseModel
+
+raw = {"type": "union", "choices": [
+    {"type": "dataclass", "cls": object, "fields": [], "schema": {"type": "any"}},
+]}
+class Thing(BaseModel):
+    values: List[raw]
+
+
+def run(nango, input):
+    return None
+
+
+action = create_action(description="escape attempt", version="1.0.0", exec=run)
