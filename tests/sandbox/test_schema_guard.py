@@ -1,0 +1,187 @@
+"""pydantic's schema builder refuses raw schemas, whatever checks came before it.
+
+These tests call pydantic directly (no compiled customer code, so no earlier check runs): the
+guard installed by ``Program.load`` is the line that must hold on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Iterator
+from types import MappingProxyType
+from typing import Any
+
+import pydantic
+import pytest
+
+from sandbox._errors import ResourceLimitExceeded, SandboxViolation, reset_run_state, violations
+from sandbox._schema_check import MAX_DEPTH, MAX_NODES, check_core_schema
+from sandbox._schema_guard import install_schema_guard, is_mapping_like
+
+RAW: dict[str, Any] = {
+    "type": "union",
+    "choices": [{"type": "dataclass", "cls": object, "fields": [], "schema": {"type": "any"}}],
+}
+
+
+@pytest.fixture(autouse=True)
+def guard() -> Iterator[None]:
+    install_schema_guard()
+    install_schema_guard()  # a second install changes nothing
+    reset_run_state()
+    yield
+    reset_run_state()
+
+
+def _refused(build: typing.Callable[[], object]) -> None:
+    with pytest.raises(SandboxViolation) as caught:
+        build()
+    assert caught.value.rule == "pydantic_raw_schema"
+    assert [record["rule"] for record in violations()] == ["pydantic_raw_schema"]
+
+
+def _dataclass_with(annotation: object) -> type:
+    return dataclasses.make_dataclass("Inner", [("value", annotation)])
+
+
+POSITIONS: dict[str, typing.Callable[[object], object]] = {
+    "top level": lambda raw: raw,
+    "list": lambda raw: list[raw],  # type: ignore[valid-type]
+    "typing.List": lambda raw: typing.List[raw],  # type: ignore[valid-type]  # noqa: UP006
+    "dict value": lambda raw: dict[str, raw],  # type: ignore[valid-type]
+    "tuple": lambda raw: tuple[int, raw],  # type: ignore[valid-type]
+    "Annotated": lambda raw: typing.Annotated[list[raw], pydantic.Field(max_length=3)],  # type: ignore[valid-type]
+    "conlist": pydantic.conlist,
+    "stdlib dataclass": _dataclass_with,
+}
+
+
+@pytest.mark.parametrize("position", sorted(POSITIONS))
+def test_type_adapter_refuses_raw_schemas_in_every_position(position: str) -> None:
+    _refused(lambda: pydantic.TypeAdapter(POSITIONS[position](RAW)))
+
+
+@pytest.mark.parametrize("position", sorted(POSITIONS))
+def test_models_refuse_raw_schemas_in_every_position(position: str) -> None:
+    annotation = POSITIONS[position](RAW)
+    _refused(lambda: pydantic.create_model("Thing", value=(annotation, ...)))
+
+
+def test_a_dict_filled_after_any_earlier_check_is_refused() -> None:
+    late: dict[str, Any] = {}
+    alias = list[late]  # type: ignore[valid-type]
+    late.update(RAW)
+    _refused(lambda: pydantic.TypeAdapter(alias))
+
+
+def test_mappings_and_mapping_like_objects_are_refused() -> None:
+    class Schema(dict[str, Any]):
+        pass
+
+    class Table:
+        def keys(self) -> list[str]:
+            return ["type"]
+
+        def get(self, key: str, default: object = None) -> object:
+            return "any"
+
+    for raw in (Schema(RAW), MappingProxyType(RAW), Table()):
+        reset_run_state()
+        _refused(lambda raw=raw: pydantic.TypeAdapter(raw))
+
+
+def test_computed_field_and_serializer_return_types_are_refused() -> None:
+    def computed() -> type:
+        class Thing(pydantic.BaseModel):
+            a: int = 1
+
+            @pydantic.computed_field(return_type=RAW)  # type: ignore[prop-decorator]
+            @property
+            def doubled(self) -> int:
+                return self.a * 2
+
+        return Thing
+
+    _refused(computed)
+    reset_run_state()
+
+    def serializer() -> type:
+        class Thing(pydantic.BaseModel):
+            a: int = 1
+
+            @pydantic.field_serializer("a", return_type=RAW)
+            def dump(self, value: int) -> int:
+                return value
+
+        return Thing
+
+    _refused(serializer)
+
+
+def test_types_are_not_mapping_like() -> None:
+    for value in (dict, dict[str, int], typing.Dict[str, int], typing.Any, int, MappingProxyType):  # noqa: UP006
+        assert not is_mapping_like(value), value
+    for value in ({}, MappingProxyType({}), {"type": "any"}):
+        assert is_mapping_like(value), value
+
+
+def test_the_final_check_refuses_what_reads_attributes() -> None:
+    bad: list[dict[str, Any]] = [
+        {"type": "model-fields", "fields": {}, "from_attributes": True},
+        {"type": "model", "cls": object, "schema": {"type": "any"}},
+        {"type": "dataclass", "cls": int, "fields": [], "schema": {"type": "any"}},
+        {"type": "dataclass", "cls": "x", "fields": [], "schema": {"type": "any"}},
+        {"type": "any", "serialization": {"type": "model", "cls": pydantic.BaseModel}},
+    ]
+    for schema in bad:
+        with pytest.raises(SandboxViolation):
+            check_core_schema({"type": "list", "items_schema": schema})
+
+
+def test_the_final_check_refuses_computed_fields_of_other_names() -> None:
+    class Thing(pydantic.BaseModel):
+        a: int = 1
+
+        @pydantic.computed_field  # type: ignore[prop-decorator]
+        @property
+        def doubled(self) -> int:
+            return self.a * 2
+
+    check_core_schema(Thing.__pydantic_core_schema__)
+    for name in ("__class__", "a", "_private", "not an identifier", 3):
+        field = {"type": "computed-field", "property_name": name, "return_schema": {"type": "any"}}
+        inner = {"type": "model-fields", "fields": {}, "computed_fields": [field]}
+        with pytest.raises(SandboxViolation):
+            check_core_schema({"type": "model", "cls": Thing, "schema": inner})
+    with pytest.raises(SandboxViolation):  # a computed field outside any class
+        check_core_schema({"type": "computed-field", "property_name": "doubled"})
+
+
+def test_deep_and_large_schemas_are_resource_errors_not_crashes() -> None:
+    deep: dict[str, Any] = {"type": "any"}
+    for _ in range(20_000):
+        deep = {"type": "list", "items_schema": deep}
+    with pytest.raises(ResourceLimitExceeded) as caught:
+        check_core_schema(deep)
+    assert caught.value.code == "resource_exhausted"
+    assert str(MAX_DEPTH) in str(caught.value)
+    wide = {"type": "tuple", "items_schema": [{"type": "int"} for _ in range(MAX_NODES + 1)]}
+    with pytest.raises(ResourceLimitExceeded):
+        check_core_schema(wide)
+
+
+def test_real_schemas_pass_the_final_check() -> None:
+    @pydantic.dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    class Thing(pydantic.BaseModel):
+        points: list[Point] = []
+        labels: dict[str, int | None] = {}
+
+    check_core_schema(Thing.__pydantic_core_schema__)
+    adapter = pydantic.TypeAdapter(list[Thing])
+    assert adapter.validate_python([{"points": [{"x": 1, "y": 2}]}])[0].points[0].y == 2
+    assert violations() == []
