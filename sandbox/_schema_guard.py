@@ -5,7 +5,9 @@ schema. Such a schema can make pydantic-core read any attribute of any object, p
 guard. ``install_schema_guard`` wraps the methods through which every type reaches pydantic's
 schema builder (top level and nested positions alike), so a dict, a ``Mapping`` or a
 mapping-like object offered as a type is refused when the schema is built, whatever it held
-when it was written. It also hands every finished schema to ``check_core_schema``.
+when it was written. A ``__get_pydantic_core_schema__`` hook whose code belongs to function code
+(on a type or on ``Annotated`` metadata) is refused too: pydantic uses the schema it returns as
+it is. Every finished schema then goes to ``check_core_schema``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pydantic.functional_validators
 import pydantic.type_adapter
 from pydantic._internal import _dataclasses, _generate_schema, _model_construction
 
-from sandbox._errors import deny
+from sandbox._errors import FILE_KEY, deny
 from sandbox._schema_check import check_core_schema
 
 RULE = "pydantic_raw_schema"
@@ -32,13 +34,12 @@ _MESSAGE = (
     "a {kind} cannot be used as a type: pydantic would take it for a raw pydantic-core "
     "schema, which functions may not write; use a model, a dataclass or a typing form"
 )
+_HOOK_MESSAGE = (
+    "a schema hook written in a function cannot be used by pydantic: its result would be a raw "
+    "pydantic-core schema"
+)
 _MARK = "__corral_schema_guard__"
-_TYPE_POSITIONS: dict[str, int] = {
-    "generate_schema": 1,
-    "_generate_schema_inner": 1,
-    "_generate_schema_from_get_schema_method": 1,
-    "match_type": 1,
-}
+_HOOK = "__get_pydantic_core_schema__"
 
 # Imported for their side effects: every module that builds schemas is loaded before function
 # code runs, so none can be imported later around the wrapped class.
@@ -80,13 +81,46 @@ def refuse_raw_schema(value: object) -> None:
         deny(RULE, _MESSAGE.format(kind=kind))
 
 
-def _guard_type_argument(method: Callable[..., Any], position: int) -> Callable[..., Any]:
+def refuse_function_hook(value: object) -> None:
+    """Refuse ``value`` if its schema hook was defined by function code.
+
+    A hook returns a schema that pydantic uses as it is; function code cannot name the hook
+    (a private name), and this keeps a hook it got onto an object some other way out.
+
+    Raises:
+        SandboxViolation: ``pydantic_raw_schema`` for a hook whose code belongs to a function.
+    """
+    hook = getattr(value, _HOOK, None)
+    function = getattr(hook, "__func__", hook)
+    namespace = getattr(function, "__globals__", None)
+    if isinstance(namespace, dict) and FILE_KEY in namespace:
+        deny(RULE, _HOOK_MESSAGE)
+
+
+def _refuse_type(value: object) -> None:
+    refuse_raw_schema(value)
+    refuse_function_hook(value)
+
+
+# GenerateSchema method → (position of the argument to check, its keyword name, the check).
+_GUARDED: dict[str, tuple[int, str, Callable[[object], None]]] = {
+    "generate_schema": (1, "obj", _refuse_type),
+    "_generate_schema_inner": (1, "obj", _refuse_type),
+    "_generate_schema_from_get_schema_method": (1, "obj", _refuse_type),
+    "match_type": (1, "obj", _refuse_type),
+    "_get_wrapped_inner_schema": (2, "annotation", refuse_function_hook),
+}
+
+
+def _guard_argument(
+    method: Callable[..., Any], position: int, keyword: str, check: Callable[[object], None]
+) -> Callable[..., Any]:
     @functools.wraps(method)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if len(args) > position:
-            refuse_raw_schema(args[position])
-        elif "obj" in kwargs:
-            refuse_raw_schema(kwargs["obj"])
+            check(args[position])
+        elif keyword in kwargs:
+            check(kwargs[keyword])
         return method(*args, **kwargs)
 
     setattr(guarded, _MARK, True)
@@ -109,8 +143,8 @@ def install_schema_guard() -> None:
     generator = _generate_schema.GenerateSchema
     if getattr(vars(generator)["clean_schema"], _MARK, False):
         return
-    for name, position in _TYPE_POSITIONS.items():
-        setattr(generator, name, _guard_type_argument(vars(generator)[name], position))
+    for name, (position, keyword, check) in _GUARDED.items():
+        setattr(generator, name, _guard_argument(vars(generator)[name], position, keyword, check))
     generator.clean_schema = _guard_clean_schema(  # type: ignore[method-assign]
         vars(generator)["clean_schema"]
     )

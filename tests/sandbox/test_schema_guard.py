@@ -15,7 +15,13 @@ from typing import Any
 import pydantic
 import pytest
 
-from sandbox._errors import ResourceLimitExceeded, SandboxViolation, reset_run_state, violations
+from sandbox._errors import (
+    FILE_KEY,
+    ResourceLimitExceeded,
+    SandboxViolation,
+    reset_run_state,
+    violations,
+)
 from sandbox._schema_check import MAX_DEPTH, MAX_NODES, check_core_schema
 from sandbox._schema_guard import install_schema_guard, is_mapping_like
 
@@ -185,3 +191,19 @@ def test_real_schemas_pass_the_final_check() -> None:
     adapter = pydantic.TypeAdapter(list[Thing])
     assert adapter.validate_python([{"points": [{"x": 1, "y": 2}]}])[0].points[0].y == 2
     assert violations() == []
+
+
+def _function_hook() -> Any:
+    """A schema hook whose code belongs to function code (its globals name a function file)."""
+    namespace: dict[str, Any] = {FILE_KEY: "hook.py"}
+    exec("def hook(source, handler):\n    return {'type': 'any'}\n", namespace)  # noqa: S102
+    return namespace["hook"]
+
+
+def test_schema_hooks_written_by_functions_are_refused() -> None:
+    hook = _function_hook()
+    hooked_type = type("Hooked", (), {"__get_pydantic_core_schema__": classmethod(hook)})
+    _refused(lambda: pydantic.TypeAdapter(hooked_type))
+    reset_run_state()
+    metadata = type("Meta", (), {"__get_pydantic_core_schema__": staticmethod(hook)})()
+    _refused(lambda: pydantic.TypeAdapter(typing.Annotated[int, metadata]))
