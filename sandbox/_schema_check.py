@@ -23,6 +23,8 @@ MAX_NODES = 200_000
 """Most dicts and lists a schema may hold."""
 
 _CLASS_SCHEMAS = frozenset({"model", "dataclass"})
+_DATA_KEYS = frozenset({"default", "expected", "members", "metadata", "custom_error_context"})
+"""Keys whose values are data (defaults, literal values, JSON schema extras), not schemas."""
 
 
 def check_core_schema(schema: object) -> None:
@@ -47,16 +49,20 @@ def check_core_schema(schema: object) -> None:
             exhausted(f"a pydantic schema holds more than {MAX_NODES} parts")
         if isinstance(node, dict):
             owner = _check_node(node, owner)
-            children: Any = node.values()
+            children: Any = [value for key, value in node.items() if key not in _DATA_KEYS]
         else:
             children = node
         pending.extend((child, depth + 1, owner) for child in children)
 
 
 def _check_node(node: dict[Any, Any], owner: type | None) -> type | None:
-    if node.get("from_attributes"):
+    # A schema or a config has ``from_attributes: True``; a field named ``from_attributes`` maps
+    # to its field schema, and a field named ``type`` makes the ``type`` of a fields dict a dict.
+    if node.get("from_attributes") is True:
         deny(RULE, "a pydantic schema may not read attributes by name (from_attributes)")
     kind = node.get("type")
+    if not isinstance(kind, str):
+        return owner
     if kind in _CLASS_SCHEMAS:
         cls = node.get("cls")
         if not _is_schema_class(kind, cls):

@@ -98,6 +98,19 @@ class Issue(BaseModel):
         return self.title.lower().replace(" ", "-")
 
 
+class Awkward(BaseModel):
+    """Field names and defaults that look like schema keys."""
+
+    type: str = "model"
+    cls: int = 0
+    from_attributes: bool = True
+    property_name: str = "__class__"
+    shape: dict[str, Any] = {"type": "model", "cls": 1, "from_attributes": True}
+    tags: list[Any] = Field(
+        default=[{"type": "dataclass", "cls": "x"}], json_schema_extra={"type": "model"}
+    )
+
+
 class Summary(BaseModel):
     total: int
     issues: list[Issue]
@@ -130,6 +143,7 @@ def run(nango, input):
         "issue": issue.model_dump(mode="json"),
         "summary": Summary(total=1, issues=[issue]).model_dump(),
         "refused": refused,
+        "awkward": Awkward(type="dataclass").model_dump(),
         "copy": Issue.model_validate(issue.model_dump()).model_dump(mode="json")
         == issue.model_dump(mode="json"),
     }
