@@ -20,7 +20,24 @@ _MESSAGE = (
 )
 _RAW = (ast.Dict, ast.Set, ast.DictComp, ast.SetComp)
 _TYPE_KEYWORDS = frozenset({"return_type", "json_schema_input_type", "item_type"})
-_TYPE_FIRST_ARGUMENT = frozenset({"conlist", "TypeAdapter"})
+_PYDANTIC_HELPERS = frozenset(
+    {
+        "AfterValidator",
+        "BeforeValidator",
+        "PlainSerializer",
+        "PlainValidator",
+        "TypeAdapter",
+        "WrapSerializer",
+        "WrapValidator",
+        "computed_field",
+        "conlist",
+        "field_serializer",
+        "field_validator",
+        "model_serializer",
+    }
+)
+"""pydantic callables that take a type (as ``_TYPE_POSITIONS`` or one of ``_TYPE_KEYWORDS``)."""
+_TYPE_POSITIONS = {"conlist": 0, "TypeAdapter": 0, "BeforeValidator": 1, "PlainValidator": 1}
 _METADATA_FORMS = frozenset({"Annotated"})
 _VALUE_FORMS = frozenset({"Literal"})
 
@@ -76,8 +93,12 @@ def _in_subscript(node: ast.Subscript) -> Iterator[ast.expr]:
 
 
 def _in_call(node: ast.Call) -> Iterator[ast.expr]:
-    if _name(node.func) in _TYPE_FIRST_ARGUMENT and node.args:
-        yield from _in_type(node.args[0])
+    name = _name(node.func)
+    if name not in _PYDANTIC_HELPERS:
+        return
+    position = _TYPE_POSITIONS.get(name)
+    if position is not None and len(node.args) > position:
+        yield from _in_type(node.args[position])
     for keyword in node.keywords:
         if keyword.arg in _TYPE_KEYWORDS:
             yield from _in_type(keyword.value)
