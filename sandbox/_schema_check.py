@@ -58,9 +58,9 @@ def check_core_schema(schema: object) -> None:
 def _check_node(node: dict[Any, Any], owner: type | None) -> type | None:
     # A schema or a config has ``from_attributes: True``; a field named ``from_attributes`` maps
     # to its field schema, and a field named ``type`` makes the ``type`` of a fields dict a dict.
-    if node.get("from_attributes") is True:
-        deny(RULE, "a pydantic schema may not read attributes by name (from_attributes)")
     kind = node.get("type")
+    if node.get("from_attributes") is True and not _public_tag_lookup(kind, node):
+        deny(RULE, "a pydantic schema may not read attributes by name (from_attributes)")
     if not isinstance(kind, str):
         return owner
     if kind in _CLASS_SCHEMAS:
@@ -71,6 +71,26 @@ def _check_node(node: dict[Any, Any], owner: type | None) -> type | None:
     if kind == "computed-field":
         _check_computed_field(node.get("property_name"), owner)
     return owner
+
+
+def _public_tag_lookup(kind: object, node: dict[Any, Any]) -> bool:
+    """A discriminated union reads its tag from an object input by attribute: allowed when every
+    name it may read is a public identifier (pydantic builds these for ``Field(discriminator=...)``;
+    the union's choices still validate the input as models, which take no attributes)."""
+    if kind != "tagged-union":
+        return False
+    discriminator = node.get("discriminator")
+    paths = [[discriminator]] if isinstance(discriminator, str) else discriminator
+    if not isinstance(paths, list) or not paths:
+        return False
+    return all(
+        isinstance(path, list) and path and all(_public(step) or type(step) is int for step in path)
+        for path in paths
+    )
+
+
+def _public(name: object) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not name.startswith("_")
 
 
 def _is_schema_class(kind: object, cls: object) -> bool:

@@ -111,6 +111,23 @@ class Awkward(BaseModel):
     )
 
 
+class Cat(BaseModel):
+    pet_type: Literal["cat"]
+    meows: int = 0
+
+
+class Dog(BaseModel):
+    pet_type: Literal["dog"]
+    barks: int = 0
+
+
+class Owned(BaseModel):
+    """A discriminated union: pydantic reads the tag by attribute (``from_attributes``)."""
+
+    pet: Union[Cat, Dog] = Field(discriminator="pet_type")
+    pets: list[Annotated[Union[Cat, Dog], Field(discriminator="pet_type")]] = []
+
+
 class Summary(BaseModel):
     total: int
     issues: list[Issue]
@@ -144,6 +161,9 @@ def run(nango, input):
         "summary": Summary(total=1, issues=[issue]).model_dump(),
         "refused": refused,
         "awkward": Awkward(type="dataclass").model_dump(),
+        "owned": Owned(
+            pet={"pet_type": "dog", "barks": 2}, pets=[Cat(pet_type="cat")]
+        ).model_dump(),
         "copy": Issue.model_validate(issue.model_dump()).model_dump(mode="json")
         == issue.model_dump(mode="json"),
     }

@@ -32,5 +32,9 @@ def test_ordinary_pydantic_use_is_not_refused() -> None:
     assert result["summary"] == {"total": 1, "ids": [7]}
     assert result["refused"] is True
     assert result["copy"] is True
+    assert result["owned"] == {
+        "pet": {"pet_type": "dog", "barks": 2},
+        "pets": [{"pet_type": "cat", "meows": 0}],
+    }
     assert result["awkward"]["type"] == "dataclass"
     assert result["awkward"]["shape"] == {"type": "model", "cls": 1, "from_attributes": True}

@@ -145,6 +145,23 @@ def test_the_final_check_refuses_what_reads_attributes() -> None:
             check_core_schema({"type": "list", "items_schema": schema})
 
 
+def test_a_discriminated_union_reads_only_public_tag_names() -> None:
+    def union(discriminator: Any) -> dict[str, Any]:
+        choices = {"a": {"type": "any"}}
+        return {
+            "type": "tagged-union",
+            "choices": choices,
+            "discriminator": discriminator,
+            "from_attributes": True,
+        }
+
+    for fine in ("kind", [["kind"], ["alias", 0]]):
+        check_core_schema(union(fine))
+    for bad in ("__class__", "_x", [["kind"], ["__globals__"]], [], [[]], [[1.5]], None, 3):
+        with pytest.raises(SandboxViolation):
+            check_core_schema(union(bad))
+
+
 def test_the_final_check_refuses_computed_fields_of_other_names() -> None:
     class Thing(pydantic.BaseModel):
         a: int = 1
