@@ -121,7 +121,8 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
 
     Settings: log_level (debug, info, warn, error, off), validation (true/false), and limits
     per kind of run (action, sync, on_event): wall_seconds, cpu_seconds, memory_bytes,
-    max_output_bytes, max_open_files. Changes apply to runs that start afterwards.
+    max_output_bytes, max_run_output_bytes, max_open_files. Changes apply to runs that start
+    afterwards.
     """
     from corral import _json  # noqa: PLC0415
     from orchestrator._env_settings import merged, validated  # noqa: PLC0415

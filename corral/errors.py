@@ -42,6 +42,7 @@ RUN_ERROR_TYPES: frozenset[str] = frozenset(
         "sandbox_violation",
         "compile_error",
         "runner_error",
+        "worker_protocol_violation",
     }
 )
 """The error types a run can end with."""

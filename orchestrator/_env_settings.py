@@ -24,6 +24,7 @@ class RunLimitSettings(pydantic.BaseModel):
     memory_bytes: int | None = pydantic.Field(None, ge=64 << 20, le=64 << 30)
     max_output_bytes: int | None = pydantic.Field(None, ge=1024, le=256 << 20)
     max_open_files: int | None = pydantic.Field(None, ge=16, le=4096)
+    max_run_output_bytes: int | None = pydantic.Field(None, ge=1024, le=64 << 30)
 
 
 class Limits(pydantic.BaseModel):

@@ -16,11 +16,17 @@ DEFAULTS: Mapping[str, Mapping[str, float]] = {
 """Action 15 min wall, sync 24 h wall; an environment's ``limits`` setting overrides."""
 
 
+MAX_RUN_OUTPUT_BYTES = 1 << 30
+"""Default of everything a worker may send in one run (calls, logs, records, result)."""
+
+
 def limits_for(kind: str, settings: Mapping[str, Any]) -> common_pb2.RunLimits:
     """The limits of a run of ``kind`` in an environment with these settings.
 
     ``settings["limits"][kind]`` may set ``wall_seconds``, ``cpu_seconds``, ``memory_bytes``,
-    ``max_output_bytes`` and ``max_open_files``.
+    ``max_output_bytes`` (one message of the worker: a call or the result),
+    ``max_run_output_bytes`` (everything the worker sends in the run, all messages together)
+    and ``max_open_files``.
     """
     base = dict(DEFAULTS.get(kind, DEFAULTS["action"]))
     override = (settings.get("limits") or {}).get(kind) or {}
@@ -31,4 +37,5 @@ def limits_for(kind: str, settings: Mapping[str, Any]) -> common_pb2.RunLimits:
         memory_bytes=int(merged["memory_bytes"]),
         max_output_bytes=int(merged.get("max_output_bytes", 16 << 20)),
         max_open_files=int(merged.get("max_open_files", 64)),
+        max_run_output_bytes=int(merged.get("max_run_output_bytes", MAX_RUN_OUTPUT_BYTES)),
     )

@@ -29,6 +29,17 @@ _OPTIONS = [
 ]
 
 
+_GAVE_UP = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+
+
+def _cancel_on(stub: runner_pb2_grpc.RunnerStub, run_id: str) -> bool:
+    """Asks one runner to kill a run; False when it has no such run or cannot be reached."""
+    with contextlib.suppress(grpc.RpcError):
+        response = stub.Cancel(runner_pb2.CancelRequest(run_id=run_id), timeout=5)
+        return bool(response.cancelled)
+    return False
+
+
 class RunnerChannels:
     """Sends runs to a fixed set of runner hosts, round robin."""
 
@@ -49,7 +60,12 @@ class RunnerChannels:
                 request, timeout=timeout, wait_for_ready=True
             )
         except grpc.RpcError as exc:
-            if isinstance(exc, grpc.Call) and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            if code in _GAVE_UP:
+                # The runner also kills the worker when the call ends; asking it outright
+                # covers a runner that did not see the call end.
+                _cancel_on(stub, request.run_id)
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise RunFailure("execution_timeout", "the runner did not answer in time") from None
             raise _grpc_errors.from_rpc_error(exc) from None
         return response
@@ -58,10 +74,7 @@ class RunnerChannels:
         """Asks every runner to kill the run."""
         cancelled = False
         for stub in self._stubs:
-            with contextlib.suppress(grpc.RpcError):
-                cancelled |= stub.Cancel(
-                    runner_pb2.CancelRequest(run_id=run_id), timeout=5
-                ).cancelled
+            cancelled |= _cancel_on(stub, run_id)
         return cancelled
 
     def status(self) -> list[runner_pb2.RunnerStatusResponse]:

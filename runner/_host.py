@@ -8,7 +8,6 @@ recorded responses. Either way the worker, the sandbox and the limits are the sa
 from __future__ import annotations
 
 import os
-import select
 import signal
 import threading
 import time
@@ -19,11 +18,15 @@ from typing import Any, Protocol
 import structlog
 
 from corral.errors import CorralError, RunFailure
+from runner import _frames as frames
 from runner import _protocol as protocol
 from runner._pool import Worker, WorkerPool
 from runner._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
+
+DEFAULT_MAX_RUN_OUTPUT_BYTES = 1 << 30
+"""What a worker may send in one run, all frames together, unless the environment says less."""
 
 
 class CallbackHandler(Protocol):
@@ -50,6 +53,9 @@ class Job:
     max_output_bytes: int = 16 << 20
     max_open_files: int = 64
     mode: str = "run"
+    max_run_output_bytes: int = DEFAULT_MAX_RUN_OUTPUT_BYTES
+    """Every byte the worker may send in this run, across all its frames (the runner's count:
+    the worker is never asked)."""
 
     def message(self) -> dict[str, Any]:
         """The ``run`` message for the worker."""
@@ -124,10 +130,14 @@ class RunnerHost:
         with self._lock:
             self._running[job.run_id] = worker
         try:
-            protocol.send(worker.sock, job.message())
+            protocol.send(worker.sock, job.message(), deadline)
             outcome = self._converse(worker, job, handler, deadline)
         except RunFailure as failure:
             outcome = Outcome(ok=False, error=failure.to_dict())
+        except protocol.FrameTimeout:
+            outcome = _timeout(job)
+        except protocol.ChannelClosed:
+            outcome = self._died(worker, job, deadline)
         finally:
             with self._lock:
                 self._running.pop(job.run_id, None)
@@ -139,34 +149,31 @@ class RunnerHost:
     def _converse(
         self, worker: Worker, job: Job, handler: CallbackHandler, deadline: float
     ) -> Outcome:
+        """Reads the worker's frames until it is done; every frame is checked, and the run's
+        deadline holds across partial frames, replies included."""
+        received = 0
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([worker.sock], [], [], remaining)[0]:
-                worker.kill()
-                return _timeout(job)
             try:
-                worker.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                message = protocol.recv(worker.sock, job.max_output_bytes)
-            except TimeoutError:
+                data = protocol.recv_bytes(worker.sock, job.max_output_bytes, deadline)
+                received += len(data) + 4
+                if received > job.max_run_output_bytes:
+                    raise _output_exhausted(job.max_run_output_bytes)
+                message = frames.parse(data)
+                op = message["op"]
+                if op == "violation":
+                    worker.kill()
+                    return Outcome(ok=False, error=_violation(message))
+                if op == "done":
+                    return _done(message)
+                protocol.send(worker.sock, _answer(handler, message, deadline), deadline)
+            except protocol.FrameTimeout:
                 worker.kill()
                 return _timeout(job)
-            except (protocol.ChannelClosed, OSError):
+            except protocol.ChannelClosed:
                 return self._died(worker, job, deadline)
-            except (ValueError, RecursionError):  # not JSON, or nested past the decoder's depth
-                worker.kill()
-                return Outcome(
-                    ok=False, error=_error("runner_error", "the worker sent a malformed message")
-                )
-            except RunFailure as failure:
+            except RunFailure as failure:  # a frame too large or breaking the protocol
                 worker.kill()
                 return Outcome(ok=False, error=failure.to_dict())
-            op = message.get("op")
-            if op == "done":
-                return _done(message)
-            if op != "call":
-                worker.kill()
-                return Outcome(ok=False, error=_error("runner_error", f"unexpected message {op!r}"))
-            protocol.send(worker.sock, _answer(handler, message, deadline))
 
     def _died(self, worker: Worker, job: Job, deadline: float) -> Outcome:
         if worker.cancelled:
@@ -249,6 +256,26 @@ def _clean_text(value: Any) -> str:
 
 def _error(code: str, message: str, payload: Any = None) -> dict[str, Any]:
     return {"type": code, "message": message, "payload": payload}
+
+
+def _output_exhausted(limit: int) -> RunFailure:
+    return RunFailure(
+        "resource_exhausted",
+        f"the run sent more than its {limit} bytes of output (calls, logs, records and result)",
+        payload={"resource": "output", "limit": limit},
+    )
+
+
+def _violation(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The error of a run whose worker reported a guard violation (a checked frame)."""
+    record = {key: message.get(key) for key in ("rule", "message", "file", "line")}
+    return {
+        "type": "sandbox_violation",
+        "message": "the function broke a sandbox rule: " + str(record["message"]),
+        "payload": {"rule": record["rule"]},
+        "file": record["file"] or "",
+        "line": record["line"] or 0,
+    }
 
 
 def _timeout(job: Job) -> Outcome:

@@ -7,6 +7,11 @@ Messages (all JSON objects with an ``op``):
 - worker -> runner ``call``: ``{op, id, method, args}``: one SDK operation.
 - runner -> worker ``reply``: ``{op, id, ok, value}`` or ``{op, id, ok: false, error}``.
 - worker -> runner ``done``: ``{op, ok, output}`` or ``{op, ok: false, error}``.
+- worker -> runner ``violation``: ``{op, rule, message, file, line}``: a sandbox guard refused
+  something, sent the moment it happens (before function code could catch it); the runner ends
+  the run there.
+
+The runner checks every frame a worker sends (``runner._frames``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
 from typing import Any
 
 from corral.errors import RunFailure
@@ -26,7 +32,11 @@ EXIT_OUT_OF_MEMORY = 71
 
 
 class ChannelClosed(Exception):
-    """The other end closed the channel (or died)."""
+    """The other end closed the channel, died, or broke it (reset, broken pipe)."""
+
+
+class FrameTimeout(Exception):
+    """The deadline passed before a whole frame was sent or received."""
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -36,36 +46,78 @@ def encode(message: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(data)) + data
 
 
-def send(sock: socket.socket, message: dict[str, Any]) -> None:
-    """Sends one message."""
-    sock.sendall(encode(message))
+def send(sock: socket.socket, message: dict[str, Any], deadline: float | None = None) -> None:
+    """Sends one message, all of it before ``deadline`` (a ``time.monotonic()`` instant).
+
+    Raises:
+        ChannelClosed: the peer closed or broke the channel.
+        FrameTimeout: the deadline passed first (a peer that does not read).
+    """
+    frame = encode(message)
+    try:
+        if deadline is not None:
+            # Since Python 3.5 the timeout bounds the whole sendall, not each chunk.
+            sock.settimeout(_remaining(deadline))
+        sock.sendall(frame)
+    except TimeoutError:
+        raise FrameTimeout("the peer did not take the message in time") from None
+    except OSError as exc:
+        raise ChannelClosed(f"channel broken ({type(exc).__name__})") from None
 
 
 def recv(sock: socket.socket, max_bytes: int = MAX_FRAME) -> dict[str, Any]:
-    """Receives one message.
+    """Receives one message from a trusted peer (the worker's side).
 
     Raises:
         ChannelClosed: the peer closed the channel.
         RunFailure: resource_exhausted when the frame is larger than ``max_bytes``.
     """
-    (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size))
+    message = json.loads(recv_bytes(sock, max_bytes))
+    if not isinstance(message, dict):
+        raise ChannelClosed("malformed frame")
+    return message
+
+
+def recv_bytes(sock: socket.socket, max_bytes: int, deadline: float | None = None) -> bytes:
+    """The body of one frame, all of it received before ``deadline``.
+
+    The deadline holds across partial reads: a peer sending one byte at a time cannot stretch
+    it, as a timeout per read would let it.
+
+    Raises:
+        ChannelClosed: the peer closed or broke the channel.
+        FrameTimeout: the deadline passed first.
+        RunFailure: resource_exhausted when the frame is larger than ``max_bytes``.
+    """
+    (size,) = _HEADER.unpack(_read_exactly(sock, _HEADER.size, deadline))
     if size > max_bytes:
         raise RunFailure(
             "resource_exhausted",
             f"a message of {size} bytes exceeds the limit of {max_bytes} bytes",
             payload={"resource": "output", "limit": max_bytes},
         )
-    message = json.loads(_read_exactly(sock, size))
-    if not isinstance(message, dict):
-        raise ChannelClosed("malformed frame")
-    return message
+    return _read_exactly(sock, size, deadline)
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
+def _read_exactly(sock: socket.socket, size: int, deadline: float | None) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
-        chunk = sock.recv(min(size - len(chunks), 1 << 20))
+        try:
+            if deadline is not None:
+                sock.settimeout(_remaining(deadline))
+            chunk = sock.recv(min(size - len(chunks), 1 << 20))
+        except TimeoutError:
+            raise FrameTimeout("no whole message before the deadline") from None
+        except OSError as exc:
+            raise ChannelClosed(f"channel broken ({type(exc).__name__})") from None
         if not chunk:
             raise ChannelClosed("channel closed")
         chunks += chunk
     return bytes(chunks)
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FrameTimeout("the deadline has passed")
+    return remaining

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 import grpc
+import structlog
 
 from corral import _json
+from corral.errors import RunFailure
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
 from runner._forward import GrpcCallbackHandler
 from runner._host import Job, Outcome, RunnerHost
@@ -18,6 +20,7 @@ KIND_NAMES = {
     common_pb2.FUNCTION_KIND_ON_EVENT: "on_event",
 }
 VERSION = "0.1.0"
+_log = structlog.get_logger("corral.runner")
 
 
 def job_from_request(request: runner_pb2.RunRequest) -> Job:
@@ -38,6 +41,7 @@ def job_from_request(request: runner_pb2.RunRequest) -> Job:
         memory_bytes=limits.memory_bytes or defaults.memory_bytes,
         max_output_bytes=limits.max_output_bytes or defaults.max_output_bytes,
         max_open_files=limits.max_open_files or defaults.max_open_files,
+        max_run_output_bytes=limits.max_run_output_bytes or defaults.max_run_output_bytes,
         mode=str(context.get("mode") or "run"),
     )
 
@@ -71,11 +75,23 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
     def Run(
         self, request: runner_pb2.RunRequest, context: grpc.ServicerContext
     ) -> runner_pb2.RunResponse:
-        """Executes one run."""
-        del context
+        """Executes one run; the run's worker is killed when the caller goes away (gives up,
+        is cancelled, or its deadline passes) before the run ends.
+
+        Never fails with an unexpected error: a run that cannot be served is a ``runner_error``.
+        """
         job = job_from_request(request)
-        outcome = self._host.execute(job, GrpcCallbackHandler(self._stub, request.run_token))
-        return run_response(outcome)
+        context.add_callback(lambda: self._cancel(job.run_id))
+        try:
+            outcome = self._host.execute(job, GrpcCallbackHandler(self._stub, request.run_token))
+            return run_response(outcome)
+        except Exception as exc:
+            _log.exception("run failed in the runner", run_id=job.run_id)
+            failure = RunFailure("runner_error", f"the runner failed ({type(exc).__name__})")
+            return run_response(Outcome(ok=False, error=failure.to_dict()))
+
+    def _cancel(self, run_id: str) -> None:
+        self._host.cancel(run_id)
 
     def Cancel(
         self, request: runner_pb2.CancelRequest, context: grpc.ServicerContext

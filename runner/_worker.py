@@ -97,6 +97,29 @@ class _Channel:
         )
 
 
+class _ViolationReporter:
+    """Tells the runner of a guard violation the moment it happens, then ends the worker.
+
+    Function code never runs after a violation, so it cannot catch the error and go on, and no
+    later message can clear it: the runner ends the run on this frame.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def __call__(self, record: Mapping[str, Any]) -> None:
+        frame = {
+            "op": "violation",
+            "rule": _text(record.get("rule")) or "unknown",
+            "message": _text(record.get("message"))[:4000],
+            "file": _text(record.get("file")),
+            "line": _line(record.get("line")),
+        }
+        with contextlib.suppress(BaseException):
+            self._sock.sendall(protocol.encode(frame))
+        os._exit(0)
+
+
 def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
     """Serves one run on ``sock`` and exits the process.
 
@@ -130,6 +153,7 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
     if containment is not None:
         containment(message.get("limits") or {})
     sandbox.reset_run_state()
+    sandbox.set_violation_reporter(_ViolationReporter(sock))
     _reserve[:] = [bytes(_RESERVE_BYTES)]
     files: dict[str, str] = dict(message.get("files") or {})
     program: Any = None

@@ -23,7 +23,7 @@ from sandbox._containment import (
     prepare,
     probe,
 )
-from sandbox._errors import Violation, reset_run_state, violations
+from sandbox._errors import Violation, reset_run_state, set_violation_reporter, violations
 from sandbox._execute import Program, locate_error
 from sandbox._limits import WorkerLimits
 from sandbox._policy import DEFAULT_POLICY, Policy
@@ -46,5 +46,6 @@ __all__ = [
     "prepare",
     "probe",
     "reset_run_state",
+    "set_violation_reporter",
     "violations",
 ]

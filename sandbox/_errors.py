@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -20,6 +21,9 @@ FILE_KEY = "__corral_file__"
 _MAX_RECORDS = 100
 _records: list[dict[str, Any]] = []
 _dropped = 0
+
+ViolationReporter = Callable[[Mapping[str, Any]], None]
+_reporters: list[ViolationReporter] = []
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,23 @@ def deny(rule: str, message: str) -> NoReturn:
     """
     global _dropped  # noqa: PLW0603 - the record is process state by design
     file, line = customer_location()
+    record = {"rule": rule, "message": message, "file": file, "line": line}
     if len(_records) < _MAX_RECORDS:
-        _records.append({"rule": rule, "message": message, "file": file, "line": line})
+        _records.append(record)
     else:
         _dropped += 1
+    for reporter in _reporters:
+        reporter(dict(record))
     raise SandboxViolation(rule, message, file=file, line=line)
+
+
+def set_violation_reporter(reporter: ViolationReporter | None) -> None:
+    """Have ``reporter`` called with each violation the moment a guard refuses something.
+
+    The call comes before ``SandboxViolation`` is raised, so before customer code could catch
+    it. The worker's reporter tells the runner, which ends the run there; ``None`` removes it.
+    """
+    _reporters[:] = [] if reporter is None else [reporter]
 
 
 def exhausted(message: str) -> NoReturn:

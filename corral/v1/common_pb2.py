@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/common.proto\x12\tcorral.v1\"[\n\x08RunError\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x0c\n\x04\x66ile\x18\x04 \x01(\t\x12\x0c\n\x04line\x18\x05 \x01(\x05\"~\n\tRunLimits\x12\x14\n\x0cwall_seconds\x18\x01 \x01(\x01\x12\x13\n\x0b\x63pu_seconds\x18\x02 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x03\x12\x18\n\x10max_output_bytes\x18\x04 \x01(\x03\x12\x16\n\x0emax_open_files\x18\x05 \x01(\x05\"\x82\x01\n\x0e\x46unctionSource\x12\r\n\x05\x65ntry\x18\x01 \x01(\t\x12\x33\n\x05\x66iles\x18\x02 \x03(\x0b\x32$.corral.v1.FunctionSource.FilesEntry\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*{\n\x0c\x46unctionKind\x12\x1d\n\x19\x46UNCTION_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46UNCTION_KIND_SYNC\x10\x01\x12\x18\n\x14\x46UNCTION_KIND_ACTION\x10\x02\x12\x1a\n\x16\x46UNCTION_KIND_ON_EVENT\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/common.proto\x12\tcorral.v1\"[\n\x08RunError\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x14\n\x0cpayload_json\x18\x03 \x01(\t\x12\x0c\n\x04\x66ile\x18\x04 \x01(\t\x12\x0c\n\x04line\x18\x05 \x01(\x05\"\x9c\x01\n\tRunLimits\x12\x14\n\x0cwall_seconds\x18\x01 \x01(\x01\x12\x13\n\x0b\x63pu_seconds\x18\x02 \x01(\x05\x12\x14\n\x0cmemory_bytes\x18\x03 \x01(\x03\x12\x18\n\x10max_output_bytes\x18\x04 \x01(\x03\x12\x16\n\x0emax_open_files\x18\x05 \x01(\x05\x12\x1c\n\x14max_run_output_bytes\x18\x06 \x01(\x03\"\x82\x01\n\x0e\x46unctionSource\x12\r\n\x05\x65ntry\x18\x01 \x01(\t\x12\x33\n\x05\x66iles\x18\x02 \x03(\x0b\x32$.corral.v1.FunctionSource.FilesEntry\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*{\n\x0c\x46unctionKind\x12\x1d\n\x19\x46UNCTION_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46UNCTION_KIND_SYNC\x10\x01\x12\x18\n\x14\x46UNCTION_KIND_ACTION\x10\x02\x12\x1a\n\x16\x46UNCTION_KIND_ON_EVENT\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,14 +33,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FUNCTIONSOURCE_FILESENTRY']._loaded_options = None
   _globals['_FUNCTIONSOURCE_FILESENTRY']._serialized_options = b'8\001'
-  _globals['_FUNCTIONKIND']._serialized_start=391
-  _globals['_FUNCTIONKIND']._serialized_end=514
+  _globals['_FUNCTIONKIND']._serialized_start=422
+  _globals['_FUNCTIONKIND']._serialized_end=545
   _globals['_RUNERROR']._serialized_start=37
   _globals['_RUNERROR']._serialized_end=128
-  _globals['_RUNLIMITS']._serialized_start=130
-  _globals['_RUNLIMITS']._serialized_end=256
-  _globals['_FUNCTIONSOURCE']._serialized_start=259
-  _globals['_FUNCTIONSOURCE']._serialized_end=389
-  _globals['_FUNCTIONSOURCE_FILESENTRY']._serialized_start=345
-  _globals['_FUNCTIONSOURCE_FILESENTRY']._serialized_end=389
+  _globals['_RUNLIMITS']._serialized_start=131
+  _globals['_RUNLIMITS']._serialized_end=287
+  _globals['_FUNCTIONSOURCE']._serialized_start=290
+  _globals['_FUNCTIONSOURCE']._serialized_end=420
+  _globals['_FUNCTIONSOURCE_FILESENTRY']._serialized_start=376
+  _globals['_FUNCTIONSOURCE_FILESENTRY']._serialized_end=420
 # @@protoc_insertion_point(module_scope)

@@ -88,11 +88,14 @@ class RunLimits(_message.Message):
     MEMORY_BYTES_FIELD_NUMBER: _builtins.int
     MAX_OUTPUT_BYTES_FIELD_NUMBER: _builtins.int
     MAX_OPEN_FILES_FIELD_NUMBER: _builtins.int
+    MAX_RUN_OUTPUT_BYTES_FIELD_NUMBER: _builtins.int
     wall_seconds: _builtins.float
     cpu_seconds: _builtins.int
     memory_bytes: _builtins.int
     max_output_bytes: _builtins.int
     max_open_files: _builtins.int
+    max_run_output_bytes: _builtins.int
+    """Every byte a worker sends in one run (calls, logs, records, result), across all its frames."""
     def __init__(
         self,
         *,
@@ -101,10 +104,11 @@ class RunLimits(_message.Message):
         memory_bytes: _builtins.int = ...,
         max_output_bytes: _builtins.int = ...,
         max_open_files: _builtins.int = ...,
+        max_run_output_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpu_seconds", b"cpu_seconds", "max_open_files", b"max_open_files", "max_output_bytes", b"max_output_bytes", "memory_bytes", b"memory_bytes", "wall_seconds", b"wall_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpu_seconds", b"cpu_seconds", "max_open_files", b"max_open_files", "max_output_bytes", b"max_output_bytes", "max_run_output_bytes", b"max_run_output_bytes", "memory_bytes", b"memory_bytes", "wall_seconds", b"wall_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

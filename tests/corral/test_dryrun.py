@@ -151,3 +151,32 @@ def test_a_file_breaking_the_rules_fails_cleanly(tmp_path: pathlib.Path) -> None
     code, result = dryrun(str(dunder))
     assert code == 1
     assert result["error"]["type"] in {"compile_error", "sandbox_violation"}  # type: ignore[index]
+
+
+SURROGATES = """
+from nango import create_action, ActionError
+
+def run(nango, input):
+    bad = chr(0xD800)
+    if input['where'] == 'log':
+        nango.log('line ' + bad)
+    if input['where'] == 'payload':
+        raise ActionError({'why': bad})
+    if input['where'] == 'message':
+        raise ValueError('broken ' + bad)
+    return {'text': bad}
+
+action = create_action(description='surrogates', exec=run)
+"""
+
+
+def test_lone_surrogates_are_typed_failures_not_crashes(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path / "odd", "odd.py", SURROGATES)
+    for where in ("log", "payload", "message", "output"):
+        for flag in ("--json", None):
+            args = [sys.executable, "-m", "corral", "dryrun", str(path)]
+            args += ["--input", json.dumps({"where": where}), *([flag] if flag else [])]
+            result = subprocess.run(args, capture_output=True, timeout=120, check=False)
+            assert result.returncode == 1, (where, result.stderr)
+            assert b"Traceback" not in result.stderr, result.stderr
+            assert b"UnicodeEncodeError" not in result.stdout + result.stderr

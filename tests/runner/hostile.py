@@ -1,0 +1,101 @@
+"""A breached worker: in place of its containment, it plays a script of raw bytes at the host.
+
+The worker is forked for real from the warm parent; ``Scripted.apply`` runs where the worker
+would contain itself, so what the host sees is exactly what an attacker controlling the worker
+process could send. The script gets the socket (the run message already sent to it) and the
+worker exits when the script returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runner._host import Job, Outcome, RunnerHost
+from runner._warm import warm
+
+Script = Callable[[socket.socket], None]
+
+
+class Scripted:
+    """Containment that runs ``script`` on the worker's socket, then ends the worker."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def prepare_idle(self, sock: socket.socket) -> None:
+        """Nothing to prepare."""
+
+    def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+        """Plays the script in the worker, and never returns to the real worker code."""
+        try:
+            self.script(sock)
+        finally:
+            os._exit(0)
+
+    def cleanup(self, pid: int) -> None:
+        """Nothing to clean."""
+
+
+def frame(body: bytes | dict[str, Any] | list[Any]) -> bytes:
+    """A length-prefixed frame around raw bytes (or a message, dumped as it is)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return len(data).to_bytes(4, "big") + data
+
+
+def sends(*frames: bytes) -> Script:
+    """A script that sends these frames and exits."""
+
+    def script(sock: socket.socket) -> None:
+        for data in frames:
+            sock.sendall(data)
+
+    return script
+
+
+def trickles(data: bytes, pause: float) -> Script:
+    """A script that sends ``data`` one byte at a time, ``pause`` seconds apart."""
+
+    def script(sock: socket.socket) -> None:
+        for byte in data:
+            sock.sendall(bytes([byte]))
+            time.sleep(pause)
+
+    return script
+
+
+def job(**limits: Any) -> Job:
+    """A run for a hostile worker (its code never runs)."""
+    source = "from nango import create_action\n"
+    return Job(
+        run_id=f"h-{os.urandom(4).hex()}",
+        kind="action",
+        function_name="f",
+        entry="f.py",
+        files={"f.py": source},
+        **limits,
+    )
+
+
+class Answers:
+    """A callback handler that records the calls it answers."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+        self.calls.append((method, args))
+        return {"ok": True}
+
+
+def play(script: Script, handler: Answers | None = None, **limits: Any) -> Outcome:
+    """Runs one job against a worker playing ``script``."""
+    host = RunnerHost(Scripted(script), warm, prewarm=0)
+    try:
+        return host.execute(job(**limits), handler or Answers())
+    finally:
+        host.close()
