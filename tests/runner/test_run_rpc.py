@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
@@ -45,25 +44,14 @@ def _request(run_id: str, source: str, wall_seconds: float) -> runner_pb2.RunReq
     )
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
-    from runner._warm import warm  # noqa: PLC0415
-
-    contain, layers = make_containment(strict=False)
-    runner_host = RunnerHost(contain, warm, prewarm=1, layers=layers)
-    yield runner_host
-    runner_host.close()
-
-
-def test_a_caller_that_gives_up_kills_the_worker(host: RunnerHost) -> None:
-    server, stub, channel = _serve(host)
+def test_a_caller_that_gives_up_kills_the_worker(sdk_host: RunnerHost) -> None:
+    server, stub, channel = _serve(sdk_host)
     try:
         with pytest.raises(grpc.RpcError) as caught:
             stub.Run(_request("give-up", LOOP, wall_seconds=60), timeout=1.0)
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         deadline = time.monotonic() + 10
-        while host.status()["runs_in_progress"]:
+        while sdk_host.status()["runs_in_progress"]:
             assert time.monotonic() < deadline, "the worker outlived the call"
             time.sleep(0.05)
     finally:
