@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from sandbox._allowlist import register_nameable
 from sandbox._errors import deny
 from sandbox._facades import exposed_classes
 from sandbox._guards import Guards
@@ -179,6 +180,7 @@ def shared_builtins(policy: Policy) -> Mapping[str, object]:
             "_unpack_sequence_": guarded_unpack_sequence,
         }
     )
+    register_nameable(table.values())
     return MappingProxyType(table)
 
 
@@ -201,4 +203,5 @@ def make_builtins(
     table["type"] = GuardedType(lambda cls: cls in exposed or is_customer_class(cls))
     table["__import__"] = importer
     table["_print_"] = lambda _getattr=None: Printer(sink)
+    register_nameable((table["type"], importer))
     return table

@@ -181,7 +181,8 @@ class SandboxTransformer(RestrictingNodeTransformer):
         finally:
             self._scopes.pop()
         self._wrap_arguments_annotations(node)
-        return node
+        _check_parameters_on_entry(node)
+        return _check_decorated(node)
 
     def _check_arguments_annotations(self, node: ast.FunctionDef) -> None:
         arguments = node.args
@@ -217,9 +218,10 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.deny(keyword, "private_name", message)
         self._scopes.append("class")
         try:
-            return self.node_contents_visit(node)
+            node = self.node_contents_visit(node)
         finally:
             self._scopes.pop()
+        return _check_decorated(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:  # noqa: N802 - ast dispatch name
         """Allow ``name: T = value``; the annotation is checked when it is evaluated."""
@@ -275,6 +277,43 @@ class SandboxTransformer(RestrictingNodeTransformer):
             and value.func.id == "super"
         )
 
+    def visit_Call(self, node: ast.Call) -> Any:  # noqa: N802 - ast dispatch name
+        """Check what a call returns before function code holds it."""
+        return _call("_check_value_", [super().visit_Call(node)], node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> Any:  # noqa: N802 - ast dispatch name
+        """Check a lambda's parameters on entry: ``lambda x: _check_params_(x) or body``."""
+        node = super().visit_Lambda(node)
+        names = _parameter_names(node.args)
+        if names:
+            check = _call("_check_params_", [ast.Name(name, ast.Load()) for name in names], node)
+            node.body = ast.BoolOp(op=ast.Or(), values=[check, node.body])
+            copy_locations(node.body, node)
+        return node
+
+    def visit_Yield(self, node: ast.Yield) -> Any:  # noqa: N802 - ast dispatch name
+        """Check what ``send`` puts into a generator of function code."""
+        return _call("_check_value_", [super().visit_Yield(node)], node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> Any:  # noqa: N802 - ast dispatch name
+        """Check what ``yield from`` returns."""
+        return _call("_check_value_", [super().visit_YieldFrom(node)], node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:  # noqa: N802 - ast dispatch name
+        """Check the exception ``except ... as e`` binds."""
+        node = super().visit_ExceptHandler(node)
+        if node.name:
+            node.body.insert(0, _recheck(node.name, node))
+        return node
+
+    def visit_With(self, node: ast.With) -> Any:  # noqa: N802 - ast dispatch name
+        """Check what ``with ... as x`` binds (tuple targets are unpacked through ``_getiter_``)."""
+        node = super().visit_With(node)
+        for item in node.items:
+            if isinstance(item.optional_vars, ast.Name):
+                node.body.insert(0, _recheck(item.optional_vars.id, node))
+        return node
+
     def visit_BinOp(self, node: ast.BinOp) -> Any:  # noqa: N802 - ast dispatch name
         """Route ``*``, ``**`` and ``<<`` through the size guards."""
         node = self.node_contents_visit(node)
@@ -302,6 +341,42 @@ class SandboxTransformer(RestrictingNodeTransformer):
         statement = ast.Expr(call)
         copy_locations(statement, node)
         return statement
+
+
+def _recheck(name: str, like: ast.AST) -> ast.stmt:
+    """``name = _check_value_(name)``."""
+    value = _call("_check_value_", [ast.Name(name, ast.Load())], like)
+    statement = ast.Assign(targets=[ast.Name(name, ast.Store())], value=value)
+    copy_locations(statement, like)  # type: ignore[arg-type]
+    return statement
+
+
+def _parameter_names(arguments: ast.arguments) -> list[str]:
+    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    every += [arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
+    return [arg.arg for arg in every]
+
+
+def _check_parameters_on_entry(node: ast.FunctionDef) -> None:
+    """``a, b = _check_args_(a, b)`` as the first statement (after the docstring)."""
+    names = _parameter_names(node.args)
+    if not names:
+        return
+    call = _call("_check_args_", [ast.Name(name, ast.Load()) for name in names], node)
+    target = ast.Tuple([ast.Name(name, ast.Store()) for name in names], ast.Store())
+    statement = ast.Assign(targets=[target], value=call)
+    copy_locations(statement, node)  # type: ignore[arg-type]
+    copy_locations(target, node)  # type: ignore[arg-type]
+    body = node.body
+    docstring = body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    body.insert(1 if docstring else 0, statement)
+
+
+def _check_decorated(node: ast.FunctionDef | ast.ClassDef) -> Any:
+    """A decorated definition is rebound to the checked decorator result."""
+    if not node.decorator_list:
+        return node
+    return [node, _recheck(node.name, node)]
 
 
 def _slice_expression(node: ast.expr) -> ast.expr:
