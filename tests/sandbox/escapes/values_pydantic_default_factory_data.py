@@ -9,11 +9,11 @@ from nango import create_action
 
 class Row(BaseModel):
     value: Any = None
-    copy: Any = Field(default_factory=lambda data: data["value"][0])
+    first: Any = Field(default_factory=lambda data: data["value"][0])
 
 
 def run(nango, input):
-    return Row(value=list(Field().metadata_lookup.values())).copy
+    return Row(value=list(Field().metadata_lookup.values())).first
 
 
 action = create_action(description="escape attempt", version="1.0.0", exec=run)
