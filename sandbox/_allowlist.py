@@ -33,7 +33,7 @@ import decimal
 import types
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from sandbox._errors import FILE_KEY, deny
 from sandbox._format import bound_format, safe_format, safe_format_map
@@ -60,7 +60,11 @@ _FORBIDDEN_KINDS: frozenset[type] = frozenset(
 )
 _FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType)
 _BOUND = (types.MethodType, types.MethodWrapperType)
-_DESCRIPTORS = (types.MethodDescriptorType, types.WrapperDescriptorType, types.ClassMethodDescriptorType)
+_DESCRIPTORS = (
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType,
+)
 
 _PLAIN_ITERABLES: frozenset[type] = frozenset({str, bytes, range, bytearray})
 
@@ -148,40 +152,32 @@ def check_value(value: Any) -> Any:
 
 
 def _checked(value: Any, kind: type) -> Any:
-    if id(value) in _nameable:
-        return value
-    if kind in _FORBIDDEN_KINDS:
-        _refuse(value)
-    if isinstance(value, type):
-        if _allowed_class(value):
-            return value
-        _refuse(value)
-    if isinstance(value, _FUNCTIONS):
-        if _own_function(value) or _decorator(value) or _bound_builtin(value):
-            return value
-        _refuse(value)
-    if isinstance(value, _BOUND):
-        if _public(value.__name__) and _allowed(value.__self__):
-            return value
-        _refuse(value)
-    if isinstance(value, _DESCRIPTORS):
-        if _public(value.__name__) and _allowed_class(value.__objclass__):
-            return value
-        _refuse(value)
     if kind is types.GeneratorType:
         frame = value.gi_frame
-        if frame is None or FILE_KEY in frame.f_globals:
+        if frame is None or FILE_KEY in frame.f_globals:  # finished, or function code's own
             return value
         return IteratorFacade(value)
-    if isinstance(value, BaseException) or _library_type(kind):
+    if id(value) in _nameable or (kind not in _FORBIDDEN_KINDS and _permitted(value, kind)):
         return value
-    _refuse(value)
+    return _refuse(value)
+
+
+def _permitted(value: Any, kind: type) -> bool:
+    if isinstance(value, type):
+        return _allowed_class(value)
+    if isinstance(value, _FUNCTIONS):
+        return _own_function(value) or _decorator(value) or _bound_builtin(value)
+    if isinstance(value, _BOUND):
+        return _public(value.__name__) and _allowed(value.__self__)
+    if isinstance(value, _DESCRIPTORS):
+        return _public(value.__name__) and _allowed_class(value.__objclass__)
+    return isinstance(value, BaseException) or _library_type(kind)
 
 
 def _allowed(value: object) -> bool:
     try:
         check_value(value)
-    except Exception:  # noqa: BLE001 - a refusal of the part refuses the whole
+    except Exception:
         return False
     return True
 
@@ -232,7 +228,7 @@ def _describe(value: object) -> str:
     return f"{described} ({name})" if isinstance(name, str) else described
 
 
-def _refuse(value: object) -> Any:
+def _refuse(value: object) -> NoReturn:
     deny("restricted_value", f"{_describe(value)} cannot be held by function code")
 
 

@@ -22,7 +22,6 @@ from sandbox._imports import Importer
 from sandbox._policy import Policy
 from sandbox._schema_guard import install_schema_guard
 
-
 PRINT_HOOK = "_print"
 """Optional SDK mapping key: a callable that receives each ``print`` output of customer code."""
 

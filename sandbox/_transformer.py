@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython.transformer import (
     FORBIDDEN_FUNC_NAMES,
@@ -279,11 +279,11 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> Any:  # noqa: N802 - ast dispatch name
         """Check what a call returns before function code holds it."""
-        return _call("_check_value_", [super().visit_Call(node)], node)
+        return _call("_check_value_", [cast(ast.expr, super().visit_Call(node))], node)
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:  # noqa: N802 - ast dispatch name
         """Check a lambda's parameters on entry: ``lambda x: _check_params_(x) or body``."""
-        node = super().visit_Lambda(node)
+        node = cast(ast.Lambda, super().visit_Lambda(node))
         names = _parameter_names(node.args)
         if names:
             check = _call("_check_params_", [ast.Name(name, ast.Load()) for name in names], node)
@@ -293,22 +293,22 @@ class SandboxTransformer(RestrictingNodeTransformer):
 
     def visit_Yield(self, node: ast.Yield) -> Any:  # noqa: N802 - ast dispatch name
         """Check what ``send`` puts into a generator of function code."""
-        return _call("_check_value_", [super().visit_Yield(node)], node)
+        return _call("_check_value_", [cast(ast.expr, super().visit_Yield(node))], node)
 
     def visit_YieldFrom(self, node: ast.YieldFrom) -> Any:  # noqa: N802 - ast dispatch name
         """Check what ``yield from`` returns."""
-        return _call("_check_value_", [super().visit_YieldFrom(node)], node)
+        return _call("_check_value_", [cast(ast.expr, super().visit_YieldFrom(node))], node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:  # noqa: N802 - ast dispatch name
         """Check the exception ``except ... as e`` binds."""
-        node = super().visit_ExceptHandler(node)
+        node = cast(ast.ExceptHandler, super().visit_ExceptHandler(node))
         if node.name:
             node.body.insert(0, _recheck(node.name, node))
         return node
 
     def visit_With(self, node: ast.With) -> Any:  # noqa: N802 - ast dispatch name
         """Check what ``with ... as x`` binds (tuple targets are unpacked through ``_getiter_``)."""
-        node = super().visit_With(node)
+        node = cast(ast.With, super().visit_With(node))
         for item in node.items:
             if isinstance(item.optional_vars, ast.Name):
                 node.body.insert(0, _recheck(item.optional_vars.id, node))
@@ -365,8 +365,8 @@ def _check_parameters_on_entry(node: ast.FunctionDef) -> None:
     call = _call("_check_args_", [ast.Name(name, ast.Load()) for name in names], node)
     target = ast.Tuple([ast.Name(name, ast.Store()) for name in names], ast.Store())
     statement = ast.Assign(targets=[target], value=call)
-    copy_locations(statement, node)  # type: ignore[arg-type]
-    copy_locations(target, node)  # type: ignore[arg-type]
+    copy_locations(statement, node)
+    copy_locations(target, node)
     body = node.body
     docstring = body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
     body.insert(1 if docstring else 0, statement)
