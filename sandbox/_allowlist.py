@@ -37,7 +37,7 @@ from typing import Any, NoReturn
 
 from sandbox._errors import FILE_KEY, deny
 from sandbox._format import bound_format, safe_format, safe_format_map
-from sandbox._registry import is_customer_class
+from sandbox._registry import CUSTOMER_CLASS_IDS, is_customer_class
 
 MODULE_PREFIX = "corral_function."
 """Prefix of customer modules' ``__name__`` (classes a library makes for them carry it)."""
@@ -58,6 +58,8 @@ _FORBIDDEN_KINDS: frozenset[type] = frozenset(
         *(types.GetSetDescriptorType, types.MemberDescriptorType),
     }
 )
+_FORMAT_NAMES = frozenset({"format", "format_map"})
+_METHOD_KINDS: frozenset[type] = frozenset({types.BuiltinMethodType, types.MethodType})
 _FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType)
 _BOUND = (types.MethodType, types.MethodWrapperType)
 _DESCRIPTORS = (
@@ -99,6 +101,7 @@ _STAND_INS: frozenset[object] = frozenset(
 """The sandbox's stand-ins for ``str.format`` and ``format_map`` (functions or their code)."""
 
 _nameable: dict[int, object] = {}
+_library_kinds: set[type] = set()
 _sdk_modules: set[str] = set()
 
 
@@ -146,12 +149,17 @@ class IteratorFacade:
 def check_value(value: Any) -> Any:
     """``value`` (or its stand-in) when function code may hold it; a violation otherwise."""
     kind = type(value)
-    if kind in FAST_TYPES or is_customer_class(kind):
+    if kind in FAST_TYPES or id(kind) in CUSTOMER_CLASS_IDS or kind in _library_kinds:
         return value
     return _checked(value, kind)
 
 
 def _checked(value: Any, kind: type) -> Any:
+    if kind in _METHOD_KINDS:  # the common case: a public method of a plain or customer value
+        owner = type(value.__self__)
+        plain_owner = owner in FAST_TYPES or id(owner) in CUSTOMER_CLASS_IDS
+        if plain_owner and _public(value.__name__):
+            return value
     if kind is types.GeneratorType:
         frame = value.gi_frame
         if frame is None or FILE_KEY in frame.f_globals:  # finished, or function code's own
@@ -171,7 +179,10 @@ def _permitted(value: Any, kind: type) -> bool:
         return _public(value.__name__) and _allowed(value.__self__)
     if isinstance(value, _DESCRIPTORS):
         return _public(value.__name__) and _allowed_class(value.__objclass__)
-    return isinstance(value, BaseException) or _library_type(kind)
+    if isinstance(value, BaseException) or _library_type(kind):
+        _library_kinds.add(kind)  # decided by the type alone: later values skip the checks
+        return True
+    return False
 
 
 def _allowed(value: object) -> bool:
@@ -183,7 +194,8 @@ def _allowed(value: object) -> bool:
 
 
 def _public(name: object) -> bool:
-    return isinstance(name, str) and not name.startswith("_")
+    """A public method name (``format``/``format_map`` only come as the sandbox's stand-ins)."""
+    return isinstance(name, str) and name[:1] != "_" and name not in _FORMAT_NAMES
 
 
 def _allowed_class(cls: type) -> bool:
@@ -235,7 +247,8 @@ def _refuse(value: object) -> NoReturn:
 def check_arguments(*values: Any) -> tuple[Any, ...]:
     """The parameters of a ``def`` of function code, checked on entry (rebound to the result)."""
     for value in values:
-        if type(value) not in FAST_TYPES:
+        kind = type(value)
+        if kind not in FAST_TYPES and id(kind) not in CUSTOMER_CLASS_IDS:
             return tuple(map(check_value, values))
     return values
 
@@ -243,7 +256,10 @@ def check_arguments(*values: Any) -> tuple[Any, ...]:
 def check_parameters(*values: Any) -> None:
     """The parameters of a ``lambda`` of function code, checked on entry (nothing replaced)."""
     for value in values:
-        if type(value) not in FAST_TYPES and check_value(value) is not value:
+        kind = type(value)
+        if kind in FAST_TYPES or id(kind) in CUSTOMER_CLASS_IDS:
+            continue
+        if check_value(value) is not value:
             _refuse(value)
 
 

@@ -47,6 +47,17 @@ _UNSUPPORTED = {
     "TryStar": "try/except* (exception groups) is not allowed in functions",
 }
 
+_PLAIN_RESULT_BUILTINS = frozenset(
+    (
+        "abs all any ascii bin bool bytearray bytes callable chr dict divmod enumerate filter "
+        "float format frozenset hash hex int isinstance issubclass len list map oct ord range "
+        "repr reversed round set sorted str tuple type zip"
+    ).split()
+)
+"""Builtins whose result needs no check: a number, string, fresh container or builtin iterator
+(items come out through ``_getiter_`` or ``next``, both checked), or what ``type`` hands out.
+Their calls are left unwrapped only where the file never binds the name itself."""
+
 _RULES_BY_MESSAGE = (
     ("Exec calls", "forbidden_call"),
     ("Eval calls", "forbidden_call"),
@@ -99,6 +110,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self.filename = filename
         self.violations: list[Violation] = []
         self._scopes: list[str] = ["module"]
+        self._bound: frozenset[str] = frozenset()
 
     # Reporting
 
@@ -277,9 +289,19 @@ class SandboxTransformer(RestrictingNodeTransformer):
             and value.func.id == "super"
         )
 
+    def visit_Module(self, node: ast.Module) -> Any:  # noqa: N802 - ast dispatch name
+        """Note the names the file binds (a builtin it rebinds is no longer known)."""
+        self._bound = _bound_names(node)
+        return super().visit_Module(node)
+
     def visit_Call(self, node: ast.Call) -> Any:  # noqa: N802 - ast dispatch name
         """Check what a call returns before function code holds it."""
-        return _call("_check_value_", [cast(ast.expr, super().visit_Call(node))], node)
+        func = node.func
+        plain = isinstance(func, ast.Name) and func.id in _PLAIN_RESULT_BUILTINS
+        visited = cast(ast.expr, super().visit_Call(node))
+        if plain and isinstance(func, ast.Name) and func.id not in self._bound:
+            return visited
+        return _call("_check_value_", [visited], node)
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:  # noqa: N802 - ast dispatch name
         """Check a lambda's parameters on entry: ``lambda x: _check_params_(x) or body``."""
@@ -341,6 +363,27 @@ class SandboxTransformer(RestrictingNodeTransformer):
         statement = ast.Expr(call)
         copy_locations(statement, node)
         return statement
+
+
+def _bound_names(tree: ast.AST) -> frozenset[str]:
+    """Every name a file binds anywhere (assignments, definitions, parameters, imports...)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.alias):
+            found.add((node.asname or node.name).partition(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            found.add(node.name)
+    return frozenset(found)
 
 
 def _recheck(name: str, like: ast.AST) -> ast.stmt:
