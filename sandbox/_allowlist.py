@@ -32,6 +32,7 @@ import datetime
 import decimal
 import types
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, NoReturn
 
@@ -101,6 +102,7 @@ _STAND_INS: frozenset[object] = frozenset(
 """The sandbox's stand-ins for ``str.format`` and ``format_map`` (functions or their code)."""
 
 _nameable: dict[int, object] = {}
+_sdk_names: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 _library_kinds: set[type] = set()
 _sdk_modules: set[str] = set()
 
@@ -112,9 +114,15 @@ def register_nameable(values: Iterable[object]) -> None:
 
 
 def register_sdk(values: Iterable[object]) -> None:
-    """Allow the SDK's names, and instances of classes of the modules that define them."""
+    """Allow the SDK's names, and instances of classes of the modules that define them.
+
+    Held weakly where the value allows it: a load's SDK mapping may be built for that load.
+    """
     for value in values:
-        _nameable.setdefault(id(value), value)
+        try:
+            _sdk_names[id(value)] = value
+        except TypeError:  # no weak reference to it: keep it
+            _nameable.setdefault(id(value), value)
         module = getattr(value, "__module__", None)
         if isinstance(module, str) and module != "builtins":
             _sdk_modules.add(module)
@@ -165,7 +173,11 @@ def _checked(value: Any, kind: type) -> Any:
         if frame is None or FILE_KEY in frame.f_globals:  # finished, or function code's own
             return value
         return IteratorFacade(value)
-    if id(value) in _nameable or (kind not in _FORBIDDEN_KINDS and _permitted(value, kind)):
+    if (
+        id(value) in _nameable
+        or id(value) in _sdk_names
+        or (kind not in _FORBIDDEN_KINDS and _permitted(value, kind))
+    ):
         return value
     return _refuse(value)
 
@@ -199,7 +211,7 @@ def _public(name: object) -> bool:
 
 
 def _allowed_class(cls: type) -> bool:
-    if id(cls) in _nameable or is_customer_class(cls):
+    if id(cls) in _nameable or id(cls) in _sdk_names or is_customer_class(cls):
         return True
     if str(getattr(cls, "__module__", "")).startswith(MODULE_PREFIX):
         return True

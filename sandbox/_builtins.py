@@ -203,5 +203,4 @@ def make_builtins(
     table["type"] = GuardedType(lambda cls: cls in exposed or is_customer_class(cls))
     table["__import__"] = importer
     table["_print_"] = lambda _getattr=None: Printer(sink)
-    register_nameable((table["type"], importer))
     return table

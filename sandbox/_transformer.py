@@ -47,12 +47,17 @@ _UNSUPPORTED = {
     "TryStar": "try/except* (exception groups) is not allowed in functions",
 }
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 _PLAIN_RESULT_BUILTINS = frozenset(
-    (
+    _words(
         "abs all any ascii bin bool bytearray bytes callable chr dict divmod enumerate filter "
         "float format frozenset hash hex int isinstance issubclass len list map oct ord range "
         "repr reversed round set sorted str tuple type zip"
-    ).split()
+    )
 )
 """Builtins whose result needs no check: a number, string, fresh container or builtin iterator
 (items come out through ``_getiter_`` or ``next``, both checked), or what ``type`` hands out.
@@ -379,9 +384,9 @@ def _bound_names(tree: ast.AST) -> frozenset[str]:
             found.add((node.asname or node.name).partition(".")[0])
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             found.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        elif (isinstance(node, ast.ExceptHandler) and node.name) or (
+            isinstance(node, ast.MatchAs | ast.MatchStar) and node.name
+        ):
             found.add(node.name)
     return frozenset(found)
 
