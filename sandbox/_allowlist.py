@@ -8,14 +8,16 @@ and refuses it otherwise (rule ``restricted_value``, naming the type). Allowed:
   values, ``Decimal``, ``UUID``...;
 * instances of classes function code made, and exceptions of any class;
 * instances of library value types: classes of ``builtins`` and of the allowed modules (and
-  their C implementations), pydantic, pydantic-core, ``typing`` forms, the SDK and the sandbox's
-  own stand-ins (facades, ``type``, read-only views);
+  their C implementations), pydantic, pydantic-core, ``typing`` forms, the SDK (classes defined
+  in the modules that define the SDK's names, and their subclasses) and the sandbox's own
+  stand-ins (facades, ``type``, read-only views);
 * classes function code made (or a library made from them: pydantic generics, ``dataclass``),
   and classes it can name (builtins, exceptions, classes of allowed modules and of the SDK);
 * functions function code made; callables it can name (builtins, module members, SDK
   functions); bound methods and method descriptors whose ``self`` (or class) is an allowed value
-  and whose name is public; the decorators that library decorator factories return
-  (``field_validator(...)``, ``dataclass(...)``...);
+  and whose name is public (``format``/``format_map`` only as the sandbox's stand-ins); the
+  decorators that library decorator factories return (``field_validator(...)``,
+  ``dataclass(...)``...);
 * generators of function code; a library generator comes back as an ``IteratorFacade``
   (iteration only: no ``send``, ``throw`` or frame).
 
@@ -23,7 +25,10 @@ Never: modules, library functions and builtins it could not name, code, frames, 
 cells, coroutines, ``mappingproxy`` objects, descriptors of library classes, other classes.
 
 Containers are not walked: every route out of one (subscript, iteration, unpacking, call
-results, callback parameters, attribute reads) is itself checked.
+results, callback parameters, attribute reads) is itself checked. The common cases cost a set
+lookup: plain types, customer classes (by ``id``), library types already allowed once, public
+methods of plain or customer values. docs/security.md, "What function code can hold", lists the
+routes and what stays unchecked.
 """
 
 from __future__ import annotations
