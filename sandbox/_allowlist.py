@@ -199,7 +199,7 @@ def _permitted(value: Any, kind: type) -> bool:
     if isinstance(value, BaseException) or _library_type(kind):
         _library_kinds.add(kind)  # decided by the type alone: later values skip the checks
         return True
-    return False
+    return _allowed_class(kind)  # a class a library made for function code (not cached)
 
 
 def _allowed(value: object) -> bool:

@@ -39,6 +39,11 @@ class Point:
     y: int = field(default=0)
 
 
+@dataclass(slots=True, frozen=True)
+class Slot:
+    x: int = 3
+
+
 def numbers():
     got = yield 1
     yield got * 2
@@ -66,6 +71,7 @@ def run(nango, input):
     out["row"] = Row(name="  x ", tags=["t"]).model_dump()
     out["fields"] = sorted(Row.model_fields)
     out["point"] = Point(1, 2).x + Point().y
+    out["slots"] = [slot.x for slot in [Slot(), Slot(4)]]
     out["alias"] = str(Optional[int].copy_with((str,)))
     out["log"] = nango.log is not None
     out["iterencode"] = "".join(json.JSONEncoder().iterencode({"k": 1}))
@@ -94,6 +100,7 @@ def test_ordinary_code_runs() -> None:
         "row": {"name": "x", "tags": ["t"]},
         "fields": ["name", "tags"],
         "point": 1,
+        "slots": [3, 4],
         "alias": "<class 'str'>",
         "log": True,
         "iterencode": '{"k": 1}',
