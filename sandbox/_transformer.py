@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 from RestrictedPython.transformer import (
     FORBIDDEN_FUNC_NAMES,
@@ -46,22 +46,6 @@ _UNSUPPORTED = {
     "Nonlocal": "nonlocal is not allowed in functions",
     "TryStar": "try/except* (exception groups) is not allowed in functions",
 }
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-_PLAIN_RESULT_BUILTINS = frozenset(
-    _words(
-        "abs all any ascii bin bool bytearray bytes callable chr dict divmod enumerate filter "
-        "float format frozenset hash hex int isinstance issubclass len list map oct ord range "
-        "repr reversed round set sorted str tuple type zip"
-    )
-)
-"""Builtins whose result needs no check: a number, string, fresh container or builtin iterator
-(items come out through ``_getiter_`` or ``next``, both checked), or what ``type`` hands out.
-Their calls are left unwrapped only where the file never binds the name itself."""
 
 _RULES_BY_MESSAGE = (
     ("Exec calls", "forbidden_call"),
@@ -115,7 +99,6 @@ class SandboxTransformer(RestrictingNodeTransformer):
         self.filename = filename
         self.violations: list[Violation] = []
         self._scopes: list[str] = ["module"]
-        self._bound: frozenset[str] = frozenset()
 
     # Reporting
 
@@ -198,8 +181,7 @@ class SandboxTransformer(RestrictingNodeTransformer):
         finally:
             self._scopes.pop()
         self._wrap_arguments_annotations(node)
-        _check_parameters_on_entry(node)
-        return _check_decorated(node)
+        return node
 
     def _check_arguments_annotations(self, node: ast.FunctionDef) -> None:
         arguments = node.args
@@ -235,10 +217,9 @@ class SandboxTransformer(RestrictingNodeTransformer):
                 self.deny(keyword, "private_name", message)
         self._scopes.append("class")
         try:
-            node = self.node_contents_visit(node)
+            return self.node_contents_visit(node)
         finally:
             self._scopes.pop()
-        return _check_decorated(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:  # noqa: N802 - ast dispatch name
         """Allow ``name: T = value``; the annotation is checked when it is evaluated."""
@@ -294,53 +275,6 @@ class SandboxTransformer(RestrictingNodeTransformer):
             and value.func.id == "super"
         )
 
-    def visit_Module(self, node: ast.Module) -> Any:  # noqa: N802 - ast dispatch name
-        """Note the names the file binds (a builtin it rebinds is no longer known)."""
-        self._bound = _bound_names(node)
-        return super().visit_Module(node)
-
-    def visit_Call(self, node: ast.Call) -> Any:  # noqa: N802 - ast dispatch name
-        """Check what a call returns before function code holds it."""
-        func = node.func
-        plain = isinstance(func, ast.Name) and func.id in _PLAIN_RESULT_BUILTINS
-        visited = cast(ast.expr, super().visit_Call(node))
-        if plain and isinstance(func, ast.Name) and func.id not in self._bound:
-            return visited
-        return _call("_check_value_", [visited], node)
-
-    def visit_Lambda(self, node: ast.Lambda) -> Any:  # noqa: N802 - ast dispatch name
-        """Check a lambda's parameters on entry: ``lambda x: _check_params_(x) or body``."""
-        node = cast(ast.Lambda, super().visit_Lambda(node))
-        names = _parameter_names(node.args)
-        if names:
-            check = _call("_check_params_", [ast.Name(name, ast.Load()) for name in names], node)
-            node.body = ast.BoolOp(op=ast.Or(), values=[check, node.body])
-            copy_locations(node.body, node)
-        return node
-
-    def visit_Yield(self, node: ast.Yield) -> Any:  # noqa: N802 - ast dispatch name
-        """Check what ``send`` puts into a generator of function code."""
-        return _call("_check_value_", [cast(ast.expr, super().visit_Yield(node))], node)
-
-    def visit_YieldFrom(self, node: ast.YieldFrom) -> Any:  # noqa: N802 - ast dispatch name
-        """Check what ``yield from`` returns."""
-        return _call("_check_value_", [cast(ast.expr, super().visit_YieldFrom(node))], node)
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:  # noqa: N802 - ast dispatch name
-        """Check the exception ``except ... as e`` binds."""
-        node = cast(ast.ExceptHandler, super().visit_ExceptHandler(node))
-        if node.name:
-            node.body.insert(0, _recheck(node.name, node))
-        return node
-
-    def visit_With(self, node: ast.With) -> Any:  # noqa: N802 - ast dispatch name
-        """Check what ``with ... as x`` binds (tuple targets are unpacked through ``_getiter_``)."""
-        node = cast(ast.With, super().visit_With(node))
-        for item in node.items:
-            if isinstance(item.optional_vars, ast.Name):
-                node.body.insert(0, _recheck(item.optional_vars.id, node))
-        return node
-
     def visit_BinOp(self, node: ast.BinOp) -> Any:  # noqa: N802 - ast dispatch name
         """Route ``*``, ``**`` and ``<<`` through the size guards."""
         node = self.node_contents_visit(node)
@@ -368,63 +302,6 @@ class SandboxTransformer(RestrictingNodeTransformer):
         statement = ast.Expr(call)
         copy_locations(statement, node)
         return statement
-
-
-def _bound_names(tree: ast.AST) -> frozenset[str]:
-    """Every name a file binds anywhere (assignments, definitions, parameters, imports...)."""
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            found.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-        elif isinstance(node, ast.arg):
-            found.add(node.arg)
-        elif isinstance(node, ast.alias):
-            found.add((node.asname or node.name).partition(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            found.update(node.names)
-        elif (isinstance(node, ast.ExceptHandler) and node.name) or (
-            isinstance(node, ast.MatchAs | ast.MatchStar) and node.name
-        ):
-            found.add(node.name)
-    return frozenset(found)
-
-
-def _recheck(name: str, like: ast.AST) -> ast.stmt:
-    """``name = _check_value_(name)``."""
-    value = _call("_check_value_", [ast.Name(name, ast.Load())], like)
-    statement = ast.Assign(targets=[ast.Name(name, ast.Store())], value=value)
-    copy_locations(statement, like)  # type: ignore[arg-type]
-    return statement
-
-
-def _parameter_names(arguments: ast.arguments) -> list[str]:
-    every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-    every += [arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
-    return [arg.arg for arg in every]
-
-
-def _check_parameters_on_entry(node: ast.FunctionDef) -> None:
-    """``a, b = _check_args_(a, b)`` as the first statement (after the docstring)."""
-    names = _parameter_names(node.args)
-    if not names:
-        return
-    call = _call("_check_args_", [ast.Name(name, ast.Load()) for name in names], node)
-    target = ast.Tuple([ast.Name(name, ast.Store()) for name in names], ast.Store())
-    statement = ast.Assign(targets=[target], value=call)
-    copy_locations(statement, node)
-    copy_locations(target, node)
-    body = node.body
-    docstring = body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-    body.insert(1 if docstring else 0, statement)
-
-
-def _check_decorated(node: ast.FunctionDef | ast.ClassDef) -> Any:
-    """A decorated definition is rebound to the checked decorator result."""
-    if not node.decorator_list:
-        return node
-    return [node, _recheck(node.name, node)]
 
 
 def _slice_expression(node: ast.expr) -> ast.expr:
