@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
+from sandbox._allowlist import register_nameable
 from sandbox._errors import deny
 from sandbox._facades import exposed_classes
 from sandbox._guards import Guards
@@ -179,6 +180,7 @@ def shared_builtins(policy: Policy) -> Mapping[str, object]:
             "_unpack_sequence_": guarded_unpack_sequence,
         }
     )
+    register_nameable(table.values())
     return MappingProxyType(table)
 
 

@@ -21,6 +21,7 @@ from sandbox._execute import Program, sibling_files
 from sandbox._policy import DEFAULT_POLICY, Policy
 from sandbox._schema_source import schema_source_violations
 from sandbox._transformer import SandboxTransformer
+from sandbox._value_routes import route_values
 
 CACHE_SIZE = 256
 """Compiled files kept per process (least recently used ones are dropped)."""
@@ -99,6 +100,10 @@ def _compile(name: str, source: str, policy: Policy) -> CompiledFile:
         found = [*transformer.violations, *raw_schemas]
         ordered = sorted(found, key=lambda v: (v.line, v.column))
         return CompiledFile(None, tuple(ordered), imports)
+    try:
+        tree = route_values(tree)
+    except RecursionError:
+        return _violation(name, 0, 0, "too_deep", "the code is nested too deeply")
     ast.fix_missing_locations(tree)
     try:
         code = compile(tree, name, "exec", dont_inherit=True)

@@ -14,15 +14,13 @@ from types import CodeType, MappingProxyType
 from typing import Any
 
 from corral.errors import RunFailure
+from sandbox._allowlist import MODULE_PREFIX, register_sdk
 from sandbox._builtins import PrintSink, make_builtins
 from sandbox._errors import FILE_KEY, deny
 from sandbox._facades import ModuleFacade, public_mapping
 from sandbox._imports import Importer
 from sandbox._policy import Policy
 from sandbox._schema_guard import install_schema_guard
-
-MODULE_PREFIX = "corral_function."
-"""Prefix of customer modules' ``__name__``; never the name of an importable module."""
 
 PRINT_HOOK = "_print"
 """Optional SDK mapping key: a callable that receives each ``print`` output of customer code."""
@@ -87,7 +85,9 @@ class _Load:
         policy = program.policy
         self.program = program
         self.namespaces: dict[str, dict[str, Any]] = {}
-        sdk_facade = ModuleFacade(policy.sdk_module, public_mapping(sdk))
+        public = public_mapping(sdk)
+        register_sdk(public.values())
+        sdk_facade = ModuleFacade(policy.sdk_module, public)
         self.importer = Importer(policy, sdk_facade, program.siblings, self.run)
         hook = sdk.get(PRINT_HOOK)
         sink = PrintSink(hook if callable(hook) else None, policy.max_print_chars)

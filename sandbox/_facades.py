@@ -14,10 +14,12 @@ from functools import lru_cache
 from types import MappingProxyType, ModuleType
 from typing import Any, NoReturn
 
+from sandbox._allowlist import register_nameable
 from sandbox._errors import deny
 from sandbox._policy import Policy
 from sandbox._pydantic import pydantic_substitutes
 from sandbox._stdlib import STDLIB_SUBSTITUTES
+from sandbox._views import ReadOnlyMapping
 
 
 class ModuleFacade:
@@ -103,7 +105,7 @@ def _freeze(value: object) -> object:
     if type(value) is list:
         return tuple(value)
     if type(value) is dict:
-        return MappingProxyType(dict(value))
+        return ReadOnlyMapping(dict(value))
     return value
 
 
@@ -124,6 +126,7 @@ def module_members(policy: Policy, module_name: str) -> Mapping[str, object]:
             value = _module_value(module, name)
         if value is not None:
             members[name] = _freeze(value)
+    register_nameable(members.values())
     return MappingProxyType(members)
 
 

@@ -15,19 +15,21 @@ import importlib
 import types
 import unicodedata
 from collections.abc import Callable, Iterable
-from types import FunctionType, MappingProxyType, MethodType, ModuleType
+from types import FunctionType, MethodType, ModuleType
 from typing import Any, cast
 
 import pydantic
 
+from sandbox._allowlist import check_arguments, check_parameters, check_value, checked_iter
 from sandbox._annotations import check_annotation, check_subscription
 from sandbox._arith import Arithmetic
-from sandbox._errors import deny
+from sandbox._errors import SandboxViolation, deny
 from sandbox._facades import ModuleFacade, facade_name
 from sandbox._format import safe_format_value
 from sandbox._policy import Policy
 from sandbox._registry import is_customer_class
 from sandbox._types import TYPE_FORM, GuardedType
+from sandbox._views import ReadOnlyMapping
 
 Refusal = tuple[str, str] | None
 
@@ -175,6 +177,8 @@ class Guards:
         refusal = self.value_refusal(obj, value)
         if refusal:
             deny(*refusal)
+        if not isinstance(obj, ModuleFacade):  # a facade's members are names it can import
+            value = check_value(value)
         return self._read_only(obj, name, value)
 
     def _read_only(self, obj: object, name: str, value: object) -> object:
@@ -198,7 +202,13 @@ class Guards:
             value = getattr(obj, name)
         except AttributeError:
             return False
-        return self.value_refusal(obj, value) is None
+        if self.value_refusal(obj, value) is not None:
+            return False
+        try:
+            check_value(value)
+        except SandboxViolation:
+            return False
+        return True
 
     def setattr(self, obj: object, name: str, value: object) -> None:
         """The ``setattr`` builtin in customer code."""
@@ -231,7 +241,7 @@ class Guards:
         refusal = self.value_refusal(obj, value)
         if refusal:
             deny(*refusal)
-        return value
+        return check_value(value)
 
     def write(self, obj: object) -> object:
         """The target of ``obj.x = ...``, ``obj[k] = ...`` or ``del``: only the function's own."""
@@ -276,7 +286,10 @@ class Guards:
         return {
             "_getattr_": self.getattr,
             "_getitem_": self.getitem,
-            "_getiter_": iter,
+            "_getiter_": checked_iter,
+            "_check_value_": check_value,
+            "_check_args_": check_arguments,
+            "_check_params_": check_parameters,
             "_write_": self.write,
             "_inplacevar_": arithmetic.inplace,
             "_inplace_attr_": self.inplace_attr,
@@ -311,7 +324,7 @@ def _library_attribute(obj: object, name: str, value: object) -> bool:
 
 def _view(value: object) -> object:
     if isinstance(value, dict):
-        return MappingProxyType(value)
+        return ReadOnlyMapping(value)
     if isinstance(value, bytearray):
         return bytes(value)
     items = cast(Iterable[object], value)

@@ -1,0 +1,16 @@
+# expect: sandbox_violation
+# attack: a library class carried into an HttpError's response config, read back afterwards
+from nango import create_action, HttpError, ActionError
+from pydantic import Field
+
+
+def run(nango, input):
+    response = None
+    try:
+        nango.get(endpoint="/missing", headers=Field().metadata_lookup)
+    except HttpError as error:
+        response = error.response
+    return response.config["headers"]["gt"]
+
+
+action = create_action(description="escape attempt", exec=run)

@@ -1,0 +1,12 @@
+# expect: sandbox_violation
+# attack: a library class stored in a request config, read back from the response
+from nango import create_action, HttpError, ActionError
+from pydantic import Field
+
+
+def run(nango, input):
+    response = nango.get(endpoint="/ok", headers=Field().metadata_lookup)
+    return response.config["headers"]["gt"]
+
+
+action = create_action(description="escape attempt", exec=run)
