@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from corral.errors import InvalidRequest, PermissionDenied
 from corral._budgets import Budgets, check_record, check_run_records
+from corral.errors import InvalidRequest, PermissionDenied
 from orchestrator._records import (
     SaveOutcome,
     classify_save,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from corral.errors import InvalidRequest, NotFound
 from corral._budgets import Budgets, capped_meta, log_size
+from corral.errors import InvalidRequest, NotFound
 from orchestrator._records import from_rfc3339, to_rfc3339
 from orchestrator._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
 from orchestrator._storage import FUNCTION_KINDS, FunctionRow, LogLine, NewRun, Run

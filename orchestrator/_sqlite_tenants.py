@@ -8,8 +8,8 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
 from corral._budgets import Budgets, check_metadata
+from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
 from orchestrator._records import from_rfc3339
 from orchestrator._sqlite_base import SqliteBase, json_object, loads
 from orchestrator._storage import Connection, Environment, Integration

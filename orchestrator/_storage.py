@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from corral.errors import InvalidRequest
 from corral._budgets import Budgets
+from corral.errors import InvalidRequest
 
 FUNCTION_KINDS: frozenset[str] = frozenset({"sync", "action", "on_event"})
 """The kinds a deployed function can have."""
