@@ -140,13 +140,18 @@ def _job(path: pathlib.Path, input_value: Any, context: dict[str, Any]) -> Job:
 
 
 def _result(outcome: Outcome, handler: OfflineHandler) -> dict[str, Any]:
+    error = outcome.error
+    if handler.failure is not None:
+        # Past a per-run budget the run has failed, even when the function caught the error.
+        error = {**handler.failure.to_dict(), "payload": None}
     return {
-        "ok": outcome.ok,
-        "output": outcome.output,
+        "ok": outcome.ok and handler.failure is None,
+        "output": outcome.output if handler.failure is None else None,
         "records": handler.records,
         "deleted": handler.deleted,
         "logs": handler.logs,
-        "error": outcome.error,
+        "logs_dropped": handler.logs_dropped,
+        "error": error,
     }
 
 
