@@ -5,6 +5,7 @@ records-per-run budget fails the run, and listings with large rows page by size.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -79,7 +80,8 @@ def _connect(client: Client, **plan: Any) -> str:
 
 
 def _last_run(client: Client, cid: str) -> pb.Run:
-    return client.call("ListRuns", pb.ListRunsRequest(connection_id=cid, limit=1)).runs[0]
+    run: pb.Run = client.call("ListRuns", pb.ListRunsRequest(connection_id=cid, limit=1)).runs[0]
+    return run
 
 
 def test_logs_past_the_cap_are_dropped_and_counted_and_the_run_goes_on(shop: Client) -> None:
@@ -168,13 +170,7 @@ def _cli(service: Service, *args: str) -> Any:
         text=True,
         timeout=120,
         check=False,
-        env={**_os_env(), **env},
+        env={**os.environ, **env},
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def _os_env() -> dict[str, str]:
-    import os  # noqa: PLC0415
-
-    return dict(os.environ)
