@@ -174,3 +174,39 @@ def _cli(service: Service, *args: str) -> Any:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def test_env_settings_show_the_budgets_in_force(service: Service) -> None:
+    command = [sys.executable, "-m", "corral", "env", "settings", "dev"]
+    shown = subprocess.run(
+        [
+            *command,
+            "--data-dir",
+            str(service.data_dir),
+            "--set",
+            '{"budgets": {"records_per_run": 7}}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    budgets = json.loads(shown.stdout)["budgets"]
+    assert budgets["records_per_run"] == 7
+    assert budgets["log_lines_per_run"] == SMALL["log_lines_per_run"]
+    bad = subprocess.run(
+        [
+            *command,
+            "--data-dir",
+            str(service.data_dir),
+            "--set",
+            '{"budgets": {"records_per_run": 0}}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert json.loads(bad.stderr)["error_type"] == "invalid_settings"
