@@ -138,6 +138,8 @@ class RunMeter:
         self.logs_dropped = 0
         self.records = 0
         self.record_bytes = 0
+        self.failure: ResourceExhausted | None = None
+        """Set past a per-run records budget: the run has failed, whatever the function does."""
 
     def admit_log(self, message: str, meta_json: str) -> str | None:
         """The metadata to keep with a log line (capped), or None when the line is dropped.
@@ -161,12 +163,19 @@ class RunMeter:
         """Charges a batch of records, or raises before any of it counts.
 
         Raises:
-            ResourceExhausted: ``record_bytes``, ``records_per_run`` or ``record_bytes_per_run``.
+            ResourceExhausted: ``record_bytes``, ``records_per_run`` or ``record_bytes_per_run``
+                (the last two, once raised, again on every later call: ``failure``).
         """
+        if self.failure is not None:
+            raise self.failure
         for record_id, data in records:
             check_record(record_id, data, self.budgets)
         adding = len(records) if count else 0
         adding_bytes = sum(len(data) for _, data in records)
-        check_run_records(self.records, self.record_bytes, adding, adding_bytes, self.budgets)
+        try:
+            check_run_records(self.records, self.record_bytes, adding, adding_bytes, self.budgets)
+        except ResourceExhausted as exc:
+            self.failure = exc
+            raise
         self.records += adding
         self.record_bytes += adding_bytes

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corral._budgets import Budgets, RunMeter
+from corral.errors import ResourceExhausted
 from corral.v1 import callbacks_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator._proxy import ProxyResult
@@ -42,6 +43,12 @@ class DrySession:
         self._seq = 0
         self._lock = threading.Lock()
         self._meter: RunMeter | None = None
+
+    @property
+    def failure(self) -> ResourceExhausted | None:
+        """The per-run budget the dry run went past (it has failed), or None."""
+        with self._lock:
+            return None if self._meter is None else self._meter.failure
 
     def meter(self, budgets: Budgets) -> RunMeter:
         """The run's budgets, counted in memory (the budgets of its first call hold)."""

@@ -41,7 +41,6 @@ class OfflineHandler:
     ) -> None:
         self._fixture = fixture
         self.meter = RunMeter(budgets or Budgets())
-        self.failure: ResourceExhausted | None = None
         nango = fixture.nango if fixture else {}
         self.metadata: dict[str, Any] = dict(
             metadata if metadata is not None else nango.get("getMetadata") or {}
@@ -103,6 +102,11 @@ class OfflineHandler:
         }
 
     @property
+    def failure(self) -> ResourceExhausted | None:
+        """The per-run budget the run went past (it has failed), or None."""
+        return self.meter.failure
+
+    @property
     def logs_dropped(self) -> int:
         """Log lines dropped past the log budgets."""
         return self.meter.logs_dropped
@@ -157,15 +161,8 @@ class OfflineHandler:
 
     def _charge(self, records: list[Any], *, count: bool = True) -> None:
         """Charges records to the run's budgets; past a per-run one, the run has failed."""
-        if self.failure is not None:
-            raise self.failure
         sized = [(str(r.get("id") if isinstance(r, dict) else ""), _encoded(r)) for r in records]
-        try:
-            self.meter.charge_records(sized, count=count)
-        except ResourceExhausted as exc:
-            if exc.resource != "record_bytes":
-                self.failure = exc
-            raise
+        self.meter.charge_records(sized, count=count)
 
     def _batch_save(self, args: dict[str, Any]) -> Any:
         self._charge(list(args["records"]))
