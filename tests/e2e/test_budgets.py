@@ -210,3 +210,21 @@ def test_env_settings_show_the_budgets_in_force(service: Service) -> None:
     )
     assert bad.returncode == 1
     assert json.loads(bad.stderr)["error_type"] == "invalid_settings"
+
+
+def test_a_dry_run_keeps_the_budgets_and_fails_past_records_per_run(shop: Client) -> None:
+    cid = _connect(shop)
+    plan = {"plan": {"logs": 30, "batches": 5, "size": 3, "swallow": True}}
+    request = pb.DryRunRequest(
+        connection_id=cid,
+        entry="budgets.py",
+        files={"budgets.py": BUDGETS},
+        metadata_json=json.dumps(plan),
+    )
+    events = list(shop.stream("DryRun", request))
+    logs = [e.log.message for e in events if e.HasField("log")]
+    assert [m for m in logs if m.startswith("line ")] == [f"line {i}" for i in range(20)]
+    result = next(e.result for e in events if e.HasField("result"))
+    assert not result.ok
+    assert result.error.type == "resource_exhausted"
+    assert len(json.loads(result.records_json)["Item"]) == 9
