@@ -132,13 +132,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         )
 
     def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:
-        """Stores one log line of the run."""
+        """Stores one log line of the run; past the run's log budgets it is dropped and counted."""
         scope = self._scope(context)
         level = request.level if request.level in LOG_LEVELS else "info"
         line = LogLine(
             level=level,
             message=request.message[:MAX_LOG_MESSAGE],
-            meta_json=request.meta_json.decode(errors="replace")[:MAX_LOG_MESSAGE],
+            meta_json=request.meta_json.decode(errors="replace"),
         )
         budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
