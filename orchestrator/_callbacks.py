@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -73,8 +74,10 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         trigger_nested: TriggerNested,
         *,
         dry: DrySessions | None = None,
+        cancel_run: Callable[[str], Any] | None = None,
     ) -> None:
         self._dry = dry or DrySessions()
+        self._cancel_run = cancel_run
         self._storage = storage
         self._tokens = tokens
         self._proxy = proxy
@@ -345,6 +348,11 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
                 self._storage.finish_run(
                     scope.run_id, False, None, {**exc.to_dict(), "payload": None}
                 )
+                if self._cancel_run is not None:
+                    # The worker stops at once; its later ``done`` could not change the outcome.
+                    threading.Thread(
+                        target=self._cancel_run, args=(scope.run_id,), daemon=True
+                    ).start()
             raise
 
     # ---- nested actions ----

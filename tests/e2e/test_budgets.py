@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,6 +44,8 @@ def fetch(nango):
             nango.batch_save([{'id': f'{i}-{j}', 'pad': 'y' * plan.get('pad', 0)}
                               for j in range(plan.get('size', 3))], 'Item')
         except Exception:
+            while plan.get('spin'):
+                pass
             if plan.get('swallow'):
                 return
             raise
@@ -117,6 +120,15 @@ def test_records_per_run_fail_the_run_and_keep_nothing_of_the_failing_batch(
     assert sorted(h.records(shop, "Item", cid)) == sorted(
         f"{i}-{j}" for i in range(3) for j in range(3)
     )
+
+
+def test_a_run_past_records_per_run_is_stopped_on_the_runner(shop: Client) -> None:
+    cid = _connect(shop, batches=5, size=3, spin=True)
+    started = time.monotonic()
+    with pytest.raises(RunFailure) as caught:
+        h.sync(shop, "budgets", cid)
+    assert caught.value.code == "resource_exhausted"
+    assert time.monotonic() - started < 30
 
 
 def test_metadata_past_the_budget_is_refused(shop: Client) -> None:
