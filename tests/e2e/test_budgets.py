@@ -87,7 +87,9 @@ def _last_run(client: Client, cid: str) -> pb.Run:
     return run
 
 
-def test_logs_past_the_cap_are_dropped_and_counted_and_the_run_goes_on(shop: Client) -> None:
+def test_logs_past_the_cap_are_dropped_and_counted_and_the_run_goes_on(
+    service: Service, shop: Client
+) -> None:
     cid = _connect(shop, logs=50, batches=1)
     run_id = h.sync(shop, "budgets", cid)
     run = shop.call("GetRun", pb.GetRunRequest(run_id=run_id))
@@ -98,6 +100,11 @@ def test_logs_past_the_cap_are_dropped_and_counted_and_the_run_goes_on(shop: Cli
     assert messages == [f"line {i}" for i in range(20)]
     assert "30 log line(s) dropped" in lines[-1].message
     assert len(h.records(shop, "Item", cid)) == 3
+    shown = _cli(service, "logs", run_id)
+    assert shown["run"]["logs_dropped"] == 30
+    assert len(shown["logs"]) == 21
+    listed = _cli(service, "runs", "--connection", cid)
+    assert listed["runs"][0]["logs_dropped"] == 30
 
 
 def test_an_oversized_record_is_refused(shop: Client) -> None:
