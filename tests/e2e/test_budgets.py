@@ -36,7 +36,7 @@ from nango import create_sync
 def fetch(nango):
     plan = nango.get_metadata().get('plan') or {}
     for i in range(plan.get('logs', 0)):
-        nango.log(f'line {i}')
+        nango.log(f'line {i}' + 'w' * plan.get('wide', 0))
     if plan.get('big'):
         nango.batch_save([{'id': 'big', 'pad': 'x' * plan['big']}], 'Item')
     for i in range(plan.get('batches', 0)):
@@ -164,6 +164,16 @@ def test_listings_with_large_rows_page_by_size(service: Service, shop: Client) -
     assert len(h.records(shop, "Item", cid)) == 8
     shown = _cli(service, "records", "--connection", cid, "--model", "Item")
     assert len(shown["records"]) == 8
+
+    wide = _connect(shop, logs=60, wide=60_000)
+    h.set_env_settings(service, {"budgets": {"log_bytes_per_run": 16 << 20}})
+    run_id = h.sync(shop, "budgets", wide)
+    page = shop.call("GetRunLogs", pb.GetRunLogsRequest(run_id=run_id))
+    assert 0 < len(page.lines) < 60
+    assert page.next_cursor
+    shown = _cli(service, "logs", run_id)
+    assert len(shown["logs"]) == 60
+    assert shown["run"]["logs_dropped"] == 0
 
     for i in range(5):
         shop.call(
