@@ -55,11 +55,21 @@ def fetch(nango):
 sync = create_sync(description='budgets', frequency='every hour', auto_start=False, exec=fetch)
 """
 
+BIG_OUTPUT = """
+from nango import create_action
+
+def run(nango, input):
+    return 'o' * input
+
+action = create_action(description='big output', exec=run)
+"""
+
 
 @pytest.fixture(scope="module")
 def shop(service: Service, fake_api: FakeApi) -> Iterator[Client]:
     with Client(service.address, service.secret_key, timeout=60) as client:
-        h.setup(client, "shop", {"budgets.py": BUDGETS}, fake_api.url, connection="base")
+        files = {"budgets.py": BUDGETS, "big_output.py": BIG_OUTPUT}
+        h.setup(client, "shop", files, fake_api.url, connection="base")
         yield client
 
 
@@ -174,6 +184,14 @@ def test_listings_with_large_rows_page_by_size(service: Service, shop: Client) -
     shown = _cli(service, "logs", run_id)
     assert len(shown["logs"]) == 60
     assert shown["run"]["logs_dropped"] == 0
+
+    for _ in range(3):
+        h.action(shop, "big_output", 1_500_000, connection=wide)
+    runs = shop.call("ListRuns", pb.ListRunsRequest(connection_id=wide, limit=10))
+    assert 0 < len(runs.runs) < 4
+    assert runs.next_cursor
+    listed_runs = _cli(service, "runs", "--connection", wide, "--limit", "10")
+    assert len(listed_runs["runs"]) == 4
 
     for i in range(5):
         shop.call(
