@@ -22,7 +22,13 @@ from orchestrator._auth import current_environment
 from orchestrator._deploy import Deployer, check_integration_key
 from orchestrator._dryrun import DryRuns
 from orchestrator._lifecycle import Lifecycle
-from orchestrator._pages import PageFiller, decode_cursor, encode_cursor, sized
+from orchestrator._pages import (
+    PageFiller,
+    decode_cursor,
+    decode_number_cursor,
+    encode_cursor,
+    sized,
+)
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
 from orchestrator._storage import Connection, FunctionRow, Integration, Run, Storage
 from orchestrator._views import (
@@ -372,12 +378,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.GetRunLogsRequest, context: grpc.ServicerContext
     ) -> pb.GetRunLogsResponse:
         """The log lines of a run, a page at most ``limit`` lines and about 3 MiB."""
-        after = decode_cursor("logs", request.cursor)
+        after = decode_number_cursor("logs", request.cursor)
         limit = _limit(request.limit, MAX_LIST)
         lines = self._storage.get_logs(
             current_environment().id,
             _required(request.run_id, "run_id"),
-            after_seq=int(after) if after.isdigit() else 0,
+            after_seq=after,
             limit=limit + 1,
         )
         page, more = sized((log_pb(line) for line in lines[:limit]), lambda v: v.ByteSize())

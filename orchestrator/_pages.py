@@ -20,6 +20,9 @@ from corral.errors import InvalidRequest
 PAGE_BYTES = 3 << 20
 """The most bytes of rows in one page (below 4 MiB, with room for the message's framing)."""
 
+MAX_NUMBER = 2**63 - 1
+"""The largest number a cursor may hold (the stores keep numbers as signed 64-bit ints)."""
+
 T = TypeVar("T")
 
 
@@ -74,9 +77,27 @@ def decode_cursor(kind: str, cursor: str) -> str:
         text = ""
     prefix = f"{kind}:"
     if not text.startswith(prefix) or len(text) == len(prefix):
-        shown = cursor if len(cursor) <= 80 else cursor[:60] + "..."
-        raise InvalidRequest(
-            f"invalid cursor {shown!r}: pass a cursor from a previous page, or none",
-            code="invalid_cursor",
-        )
+        raise _invalid(cursor)
     return text[len(prefix) :]
+
+
+def decode_number_cursor(kind: str, cursor: str) -> int:
+    """The number of a cursor made by ``encode_cursor(kind, str(n))``; 0 for no cursor.
+
+    Raises:
+        InvalidRequest: code ``invalid_cursor``, also for a number a store cannot hold.
+    """
+    value = decode_cursor(kind, cursor)
+    if not value:
+        return 0
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_NUMBER:
+        raise _invalid(cursor)
+    return int(value)
+
+
+def _invalid(cursor: str) -> InvalidRequest:
+    shown = cursor if len(cursor) <= 80 else cursor[:60] + "..."
+    return InvalidRequest(
+        f"invalid cursor {shown!r}: pass a cursor from a previous page, or none",
+        code="invalid_cursor",
+    )

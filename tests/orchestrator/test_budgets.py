@@ -19,7 +19,13 @@ from orchestrator._clock import FakeClock
 from orchestrator._connections import ConnectionService
 from orchestrator._egress import EgressPolicy
 from orchestrator._env_settings import validated
-from orchestrator._pages import PageFiller, decode_cursor, encode_cursor, sized
+from orchestrator._pages import (
+    PageFiller,
+    decode_cursor,
+    decode_number_cursor,
+    encode_cursor,
+    sized,
+)
 from orchestrator._proxy import Proxy
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import NewRun, RecordScope
@@ -295,3 +301,8 @@ def test_cursors_are_opaque_and_checked() -> None:
     for bad in (encode_cursor("runs", "17"), "!!", "bm9wZQ"):
         with pytest.raises(InvalidRequest):
             decode_cursor("logs", bad)
+    assert decode_number_cursor("logs", cursor) == 17
+    assert decode_number_cursor("logs", "") == 0
+    for value in ("x", "-1", str(2**63), "١٢"):
+        with pytest.raises(InvalidRequest):
+            decode_number_cursor("logs", encode_cursor("logs", value))
