@@ -184,8 +184,9 @@ class RunsMixin(SqliteBase):
     ) -> None:
         """Appends log lines to a run, numbered from 1.
 
-        A run keeps at most ``max_log_lines`` lines, and with ``budgets`` at most
-        ``log_lines_per_run`` lines and ``log_bytes_per_run`` bytes (a line's metadata above
+        A run keeps at most ``max_log_lines`` lines, or with ``budgets`` (the environment's
+        setting, which then rules) at most ``log_lines_per_run`` lines and ``log_bytes_per_run``
+        bytes (a line's metadata above
         ``log_meta_bytes`` is replaced by a note). Once a line is dropped, every later one is
         too: they are counted in the run's ``logs_dropped`` and in one last marker line (level
         ``warn``) that says how many were dropped.
@@ -193,7 +194,7 @@ class RunsMixin(SqliteBase):
         max_lines = self._max_log_lines
         max_bytes = 2**63 - 1
         if budgets is not None:
-            max_lines = min(max_lines, budgets.log_lines_per_run)
+            max_lines = budgets.log_lines_per_run
             max_bytes = budgets.log_bytes_per_run
             lines = [
                 replace(line, meta_json=capped_meta(line.meta_json, budgets)) for line in lines

@@ -28,7 +28,7 @@ from orchestrator._pages import (
 )
 from orchestrator._proxy import Proxy
 from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import NewRun, RecordScope
+from orchestrator._storage import LogLine, NewRun, RecordScope
 from orchestrator._tokens import RunScope, RunTokens
 
 SMALL = {
@@ -152,6 +152,19 @@ def test_log_lines_past_the_budget_are_dropped_and_counted(world: World) -> None
     assert json.loads(lines[5].meta_json) == {"dropped": 4}
     assert world.storage.get_run(world.env_id, run_id).logs_dropped == 4
     assert world.storage.get_run(world.env_id, run_id).state == "running"
+
+
+def test_the_log_lines_setting_rules_over_the_store_default(tmp_path: pathlib.Path) -> None:
+    storage = SqliteStorage(tmp_path / "small.db", max_log_lines=2)
+    try:
+        env, _ = storage.create_environment("dev")
+        run = storage.create_run(env.id, NewRun("f", "shop", "sync", "c1", "base", "null"))
+        budgets = Budgets(log_lines_per_run=4)
+        storage.append_logs(run.run_id, [LogLine("info", f"l{i}") for i in range(6)], budgets)
+        assert len(storage.get_logs(env.id, run.run_id)) == 5
+        assert storage.get_run(env.id, run.run_id).logs_dropped == 2
+    finally:
+        storage.close()
 
 
 def test_log_bytes_past_the_budget_drop_every_later_line(world: World) -> None:
