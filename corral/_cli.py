@@ -121,10 +121,15 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
 
     Settings: log_level (debug, info, warn, error, off), validation (true/false), and limits
     per kind of run (action, sync, on_event): wall_seconds, cpu_seconds, memory_bytes,
-    max_output_bytes, max_run_output_bytes, max_open_files. Changes apply to runs that start
-    afterwards.
+    max_output_bytes, max_run_output_bytes, max_open_files; budgets: log_lines_per_run,
+    log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes, records_per_run,
+    record_bytes_per_run (the budgets in force, defaults included, are shown under
+    "budgets"). Changes apply to runs that start afterwards.
     """
+    from dataclasses import asdict  # noqa: PLC0415
+
     from corral import _json  # noqa: PLC0415
+    from corral._budgets import budgets_for  # noqa: PLC0415
     from orchestrator._env_settings import merged, validated  # noqa: PLC0415
     from orchestrator._sqlite import SqliteStorage  # noqa: PLC0415
 
@@ -138,7 +143,7 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
             storage.set_environment_settings(environment.id, settings)
     finally:
         storage.close()
-    emit({"environment": name, "settings": settings})
+    emit({"environment": name, "settings": settings, "budgets": asdict(budgets_for(settings))})
 
 
 for command in [*client_commands, *lifecycle_commands]:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from corral._cli_output import emit, reports_errors
+from corral._cli_pages import pages, rows, run_dict
 from corral._client import Client
 from corral._settings import ClientSettings
 from corral.errors import InvalidRequest
@@ -172,10 +173,10 @@ def connection_create(
 @click.option("--integration", default="", help="Only this integration's connections.")
 @with_client
 def connection_list(client: Client, compact: bool, integration: str) -> None:
-    """List connections."""
-    emit(
-        client.call("ListConnections", pb.ListConnectionsRequest(integration=integration)), compact
-    )
+    """List connections (every page)."""
+    request = pb.ListConnectionsRequest(integration=integration)
+    found = rows(client, "ListConnections", request, "connections")
+    emit({"connections": [_message(c) for c in found]}, compact)
 
 
 @connection.command("delete")
@@ -249,17 +250,18 @@ def runs(client: Client, compact: bool, connection_id: str, function_name: str, 
     request = pb.ListRunsRequest(
         connection_id=connection_id, function_name=function_name, limit=limit
     )
-    emit(client.call("ListRuns", request), compact)
+    found = rows(client, "ListRuns", request, "runs", limit)
+    emit({"runs": [run_dict(r) for r in found]}, compact)
 
 
 @click.command()
 @click.argument("run_id")
 @with_client
 def logs(client: Client, compact: bool, run_id: str) -> None:
-    """Print a run's state and its log lines."""
+    """Print a run's state (with ``logs_dropped``) and all its log lines."""
     run = client.call("GetRun", pb.GetRunRequest(run_id=run_id))
-    lines = client.call("GetRunLogs", pb.GetRunLogsRequest(run_id=run_id))
-    emit({"run": _message(run), "logs": _message(lines).get("lines", [])}, compact)
+    lines = rows(client, "GetRunLogs", pb.GetRunLogsRequest(run_id=run_id), "lines")
+    emit({"run": run_dict(run), "logs": [_message(line) for line in lines]}, compact)
 
 
 @click.command()
@@ -292,14 +294,16 @@ def records(
         limit=limit,
         filter=filter_,
     )
-    response = client.call("ListRecords", request)
-    emit(
-        {
-            "records": [json.loads(r.json) for r in response.records],
-            "next_cursor": response.next_cursor,
-        },
-        compact,
-    )
+    found: list[Any] = []
+    next_cursor = ""
+    # Pages stop at a size too: follow them until ``limit`` records (or the end).
+    for response in pages(client, "ListRecords", request):
+        found.extend(json.loads(r.json) for r in response.records)
+        next_cursor = response.next_cursor
+        if len(found) >= limit:
+            break
+        request.limit = limit - len(found)
+    emit({"records": found, "next_cursor": next_cursor}, compact)
 
 
 @click.command()

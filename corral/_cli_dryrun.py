@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from corral._budgets import Budgets
 from corral._cli_output import EXIT_FAILED, EXIT_USAGE, emit
 from corral._dryrun_online import OnlineTarget, run_online
 from corral._providers import provider
@@ -90,6 +91,7 @@ def dryrun_result(
     *,
     host: RunnerHost | None = None,
     integration: str | None = None,
+    budgets: Budgets | None = None,
 ) -> dict[str, Any]:
     """Runs the function file at ``path`` offline; returns the result object that is printed.
 
@@ -102,6 +104,7 @@ def dryrun_result(
         variant: the sync variant.
         host: a runner host to run in (for many runs in a row); None: a host for this run.
         integration: the provider whose paging defaults apply (None: the folder's name).
+        budgets: the run's budgets (None: the defaults of the ``budgets`` setting).
 
     Raises:
         InvalidRequest: a fixture file that is not a JSON object.
@@ -114,7 +117,9 @@ def dryrun_result(
     fixture = Fixture(content) if content is not None else None
     if input_value is None and content is not None:
         input_value = content.get("input")
-    handler = OfflineHandler(fixture, metadata if isinstance(metadata, dict) else None, checkpoint)
+    handler = OfflineHandler(
+        fixture, metadata if isinstance(metadata, dict) else None, checkpoint, budgets=budgets
+    )
     name = integration or path.resolve().parent.name
     job = _job(path, input_value, run_context(name, variant))
     if host is not None:
@@ -140,13 +145,18 @@ def _job(path: pathlib.Path, input_value: Any, context: dict[str, Any]) -> Job:
 
 
 def _result(outcome: Outcome, handler: OfflineHandler) -> dict[str, Any]:
+    error = outcome.error
+    if handler.failure is not None:
+        # Past a per-run budget the run has failed, even when the function caught the error.
+        error = {**handler.failure.to_dict(), "payload": None}
     return {
-        "ok": outcome.ok,
-        "output": outcome.output,
+        "ok": outcome.ok and handler.failure is None,
+        "output": outcome.output if handler.failure is None else None,
         "records": handler.records,
         "deleted": handler.deleted,
         "logs": handler.logs,
-        "error": outcome.error,
+        "logs_dropped": handler.logs_dropped,
+        "error": error,
     }
 
 

@@ -37,6 +37,7 @@ _STATUS_OF: tuple[tuple[type[errors.CorralError], int], ...] = (
     (errors.Unauthenticated, code_pb2.UNAUTHENTICATED),
     (errors.PermissionDenied, code_pb2.PERMISSION_DENIED),
     (errors.Unavailable, code_pb2.UNAVAILABLE),
+    (errors.ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (errors.RunFailure, code_pb2.ABORTED),
 )
 

@@ -14,6 +14,7 @@ The tree::
     ├── Unauthenticated         wrong secret key, wrong or expired run token
     ├── PermissionDenied        a run token used outside its scope
     ├── Unavailable             no runner, storage busy (retryable)
+    ├── ResourceExhausted       a budget of an environment setting used up  (RESOURCE_EXHAUSTED)
     └── RunFailure              a run ended with a typed error (action_script_failure, ...)
 """
 
@@ -117,6 +118,32 @@ class Unavailable(CorralError):
 
     default_code = "unavailable"
     default_retryable = True
+
+
+class ResourceExhausted(CorralError):
+    """A budget (an environment setting) would be exceeded; nothing of the request is kept.
+
+    ``details`` name the budget: ``{"resource": "records_per_run", "limit": 1000000}``.
+    """
+
+    default_code = "resource_exhausted"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource: str = "",
+        limit: int = 0,
+        code: str | None = None,
+        retryable: bool | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        budget = {"resource": resource, "limit": limit} if resource else {}
+        super().__init__(
+            message, code=code, retryable=retryable, details={**(details or {}), **budget}
+        )
+        self.resource = str(self.details.get("resource", ""))
+        self.limit = int(self.details.get("limit", 0) or 0)
 
 
 class RunFailure(CorralError):

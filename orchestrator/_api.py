@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import grpc
 
 from corral import _json, _providers
+from corral._budgets import Budgets, budgets_for, check_metadata
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
@@ -21,6 +22,13 @@ from orchestrator._auth import current_environment
 from orchestrator._deploy import Deployer, check_integration_key
 from orchestrator._dryrun import DryRuns
 from orchestrator._lifecycle import Lifecycle
+from orchestrator._pages import (
+    PageFiller,
+    decode_cursor,
+    decode_number_cursor,
+    encode_cursor,
+    sized,
+)
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
 from orchestrator._storage import Connection, FunctionRow, Integration, Run, Storage
 from orchestrator._views import (
@@ -35,6 +43,8 @@ from orchestrator._views import (
 
 AUTH_MODES = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
 MAX_LIST = 1000
+RECORD_CHUNK = 50
+"""Records read from the store at a time while a page of records fills."""
 MAX_NAME_LENGTH = 255
 """The longest id or name a caller may give to something stored (connection, variable, ...)."""
 MAX_URL_LENGTH = 2048
@@ -172,6 +182,11 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 code="invalid_credentials",
             )
         _check_url(request.base_url, "base_url")
+        config = _json.loads_object(request.connection_config_json, what="connection_config_json")
+        metadata = _json.loads_object(request.metadata_json, what="metadata_json")
+        budgets = budgets_for(env.settings)
+        check_metadata(config, budgets, "connection_config")
+        check_metadata(metadata, budgets)
         row: Connection = self._storage.create_connection(
             env.id,
             _required(request.integration, "integration"),
@@ -179,10 +194,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             if request.connection_id
             else str(uuid.uuid4()),
             credentials=credentials | {"type": mode},
-            connection_config=_json.loads_object(
-                request.connection_config_json, what="connection_config_json"
-            ),
-            metadata=_json.loads_object(request.metadata_json, what="metadata_json"),
+            connection_config=config,
+            metadata=metadata,
             base_url=request.base_url,
         )
         self._lifecycle.connection_created(env, row.integration_key, row.connection_id)
@@ -201,8 +214,14 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.ListConnectionsRequest, context: grpc.ServicerContext
     ) -> pb.ListConnectionsResponse:
         """The environment's connections (of one integration, if given)."""
+        after = decode_cursor("connections", request.cursor)
         rows = self._storage.list_connections(current_environment().id, request.integration or None)
-        return pb.ListConnectionsResponse(connections=[connection_pb(r) for r in rows])
+        views = [connection_pb(r) for r in rows if r.connection_id > after]
+        limit = _limit(request.limit, MAX_LIST)
+        page, more = sized(views[:limit], lambda v: v.ByteSize())
+        more = more or len(views) > limit
+        cursor = encode_cursor("connections", page[-1].connection_id) if more else ""
+        return pb.ListConnectionsResponse(connections=page, next_cursor=cursor)
 
     def DeleteConnection(
         self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext
@@ -231,11 +250,14 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         return self._change_metadata(request, self._storage.update_metadata)
 
     def _change_metadata(
-        self, request: pb.SetMetadataRequest, change: Callable[[int, str, dict[str, Any]], Any]
+        self,
+        request: pb.SetMetadataRequest,
+        change: Callable[[int, str, dict[str, Any], Budgets], Any],
     ) -> pb.Connection:
         env = current_environment()
         cid = _required(request.connection_id, "connection_id")
-        change(env.id, cid, _json.loads_object(request.metadata_json, what="metadata_json"))
+        metadata = _json.loads_object(request.metadata_json, what="metadata_json")
+        change(env.id, cid, metadata, budgets_for(env.settings))
         return connection_pb(self._storage.get_connection(env.id, cid))
 
     def SetEnvironmentVariables(
@@ -338,24 +360,36 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def ListRuns(
         self, request: pb.ListRunsRequest, context: grpc.ServicerContext
     ) -> pb.ListRunsResponse:
-        """Runs, newest first."""
+        """Runs, newest first, a page at most ``limit`` runs and about 3 MiB."""
         limit = _limit(request.limit, 50)
         rows = self._storage.list_runs(
             current_environment().id,
             request.connection_id or None,
             request.function_name or None,
-            limit,
+            limit + 1,
+            before_run_id=decode_cursor("runs", request.cursor) or None,
         )
-        return pb.ListRunsResponse(runs=[run_pb(r) for r in rows])
+        page, more = sized((run_pb(r) for r in rows[:limit]), lambda v: v.ByteSize())
+        more = more or len(rows) > limit
+        cursor = encode_cursor("runs", page[-1].run_id) if more else ""
+        return pb.ListRunsResponse(runs=page, next_cursor=cursor)
 
     def GetRunLogs(
         self, request: pb.GetRunLogsRequest, context: grpc.ServicerContext
     ) -> pb.GetRunLogsResponse:
-        """The log lines of a run."""
+        """The log lines of a run, a page at most ``limit`` lines and about 3 MiB."""
+        after = decode_number_cursor("logs", request.cursor)
+        limit = _limit(request.limit, MAX_LIST)
         lines = self._storage.get_logs(
-            current_environment().id, _required(request.run_id, "run_id")
+            current_environment().id,
+            _required(request.run_id, "run_id"),
+            after_seq=after,
+            limit=limit + 1,
         )
-        return pb.GetRunLogsResponse(lines=[log_pb(line) for line in lines])
+        page, more = sized((log_pb(line) for line in lines[:limit]), lambda v: v.ByteSize())
+        more = more or len(lines) > limit
+        cursor = encode_cursor("logs", str(page[-1].seq)) if more else ""
+        return pb.GetRunLogsResponse(lines=page, next_cursor=cursor)
 
     # ---- records ----
 
@@ -367,22 +401,33 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         filters = frozenset(f.strip().lower() for f in request.filter.split(",") if f.strip())
         if filters - {"added", "updated", "deleted"}:
             raise InvalidRequest("filter takes added, updated and deleted", code="invalid_filter")
-        options: dict[str, Any] = {
-            "variant": request.variant or "base",
-            "cursor": request.cursor,
-            "limit": _limit(request.limit, 100),
-        }
+        limit = _limit(request.limit, 100)
+        options: dict[str, Any] = {"variant": request.variant or "base"}
         if request.modified_after:
             options["modified_after"] = _timestamp(request.modified_after)
         if filters:
             options["filter"] = filters
         self._storage.get_connection(env.id, _required(request.connection_id, "connection_id"))
-        records, next_cursor = self._storage.list_records(
-            env.id, request.connection_id, _required(request.model, "model"), **options
-        )
-        return pb.ListRecordsResponse(
-            records=[record_pb(r) for r in records], next_cursor=next_cursor
-        )
+        model = _required(request.model, "model")
+        page = PageFiller()
+        cursor = resume = request.cursor
+        # Read in small chunks, so that a page of large records is never all in memory.
+        while len(page.rows) < limit:
+            chunk, cursor = self._storage.list_records(
+                env.id,
+                request.connection_id,
+                model,
+                cursor=cursor,
+                limit=min(limit - len(page.rows), RECORD_CHUNK),
+                **options,
+            )
+            for record in chunk:
+                if not page.add(record_pb(record)):
+                    return pb.ListRecordsResponse(records=page.rows, next_cursor=resume)
+                resume = record.cursor
+            if not cursor:
+                break
+        return pb.ListRecordsResponse(records=page.rows, next_cursor=cursor)
 
     # ---- dry runs ----
 

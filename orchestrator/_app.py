@@ -75,6 +75,7 @@ def _start(settings: ServeSettings) -> _Parts:
     proxy = Proxy(http, clock, egress)
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
+    channels_box: list[RunnerChannels] = []
     sessions = DrySessions()
     callbacks = CallbacksService(
         storage,
@@ -83,6 +84,7 @@ def _start(settings: ServeSettings) -> _Parts:
         connections,
         lambda *args: runs_box[0].run_nested(*args),  # noqa: PLW0108 - bound once the runners exist
         dry=sessions,
+        cancel_run=lambda run_id: channels_box[0].cancel(run_id),  # noqa: PLW0108 - bound later
     )
     callback_server, callback_health = build_server(
         [
@@ -109,6 +111,7 @@ def _start(settings: ServeSettings) -> _Parts:
         addresses = local.addresses()
         local.supervise()
     channels = RunnerChannels(addresses)
+    channels_box.append(channels)
     runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)
     dry_runs = DryRuns(storage, tokens, channels, sessions, runs)

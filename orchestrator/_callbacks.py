@@ -7,17 +7,20 @@ environment, connection or model name from the caller without checking it agains
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 
 from corral import _json, _metadata
-from corral.errors import InvalidRequest, PermissionDenied
+from corral._budgets import Budgets, budgets_for, check_metadata
+from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
 from orchestrator._connections import ConnectionService
@@ -37,6 +40,8 @@ LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
 MAX_RECORDS_PER_CALL = 100_000
 MAX_CHECKPOINT_BYTES = 64 * 1024
+RUN_BUDGETS = frozenset({"records_per_run", "record_bytes_per_run"})
+"""Budgets whose excess fails the run (past the others, only the request is refused)."""
 MAX_TIMESTAMP = 253_402_300_799.0
 """9999-12-31T23:59:59Z, the last Unix time a ``datetime`` holds."""
 
@@ -69,8 +74,10 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         trigger_nested: TriggerNested,
         *,
         dry: DrySessions | None = None,
+        cancel_run: Callable[[str], Any] | None = None,
     ) -> None:
         self._dry = dry or DrySessions()
+        self._cancel_run = cancel_run
         self._storage = storage
         self._tokens = tokens
         self._proxy = proxy
@@ -86,6 +93,9 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def _session(self, context: grpc.ServicerContext) -> DrySession | None:
         return self._dry.get(self._scope(context).run_id)
+
+    def _budgets(self, scope: RunScope | RecordScope) -> Budgets:
+        return budgets_for(self._storage.get_environment_by_id(scope.env_id).settings)
 
     def _records(self, context: grpc.ServicerContext, model: str) -> RecordScope:
         scope = self._scope(context, sync_only=True)
@@ -125,19 +135,22 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         )
 
     def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:
-        """Stores one log line of the run."""
+        """Stores one log line of the run; past the run's log budgets it is dropped and counted."""
         scope = self._scope(context)
         level = request.level if request.level in LOG_LEVELS else "info"
         line = LogLine(
             level=level,
             message=request.message[:MAX_LOG_MESSAGE],
-            meta_json=request.meta_json.decode(errors="replace")[:MAX_LOG_MESSAGE],
+            meta_json=request.meta_json.decode(errors="replace"),
         )
+        budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
         if session is not None:
-            session.log(line.level, line.message, line.meta_json, _stamp(request.timestamp))
+            meta = session.meter(budgets).admit_log(line.message, line.meta_json)
+            if meta is not None:
+                session.log(line.level, line.message, meta, _stamp(request.timestamp))
         else:
-            self._storage.append_logs(scope.run_id, [line])
+            self._storage.append_logs(scope.run_id, [line], budgets)
         return pb.Empty()
 
     # ---- connection, integration, environment ----
@@ -178,24 +191,30 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Replaces the connection's metadata."""
         scope = self._scope(context)
+        budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
         if session is not None:
-            session.metadata = _object(request, "metadata")
+            metadata = _object(request, "metadata")
+            check_metadata(metadata, budgets)
+            session.metadata = metadata
         else:
             self._storage.set_metadata(
-                scope.env_id, scope.connection_id, _object(request, "metadata")
+                scope.env_id, scope.connection_id, _object(request, "metadata"), budgets
             )
         return pb.Empty()
 
     def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Merges keys into the connection's metadata."""
         scope = self._scope(context)
+        budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
         if session is not None:
-            session.metadata |= _object(request, "metadata")
+            merged = session.metadata | _object(request, "metadata")
+            check_metadata(merged, budgets)
+            session.metadata = merged
         else:
             self._storage.update_metadata(
-                scope.env_id, scope.connection_id, _object(request, "metadata")
+                scope.env_id, scope.connection_id, _object(request, "metadata"), budgets
             )
         return pb.Empty()
 
@@ -253,10 +272,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         """Upserts records."""
         scope = self._records(context, request.model)
         records = _records_in(request)
+        budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
         if session is not None:
+            session.meter(budgets).charge_records([(r.id, r.json) for r in records])
             return pb.RecordBatchResult(added=session.save(scope.model, [r.json for r in records]))
-        return _counts(self._storage.save_records(scope, records))
+        with self._failing_run(scope):
+            return _counts(self._storage.save_records(scope, records, budgets))
 
     def BatchDelete(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
@@ -275,9 +297,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         """Deep-merges partial records into stored ones."""
         scope = self._records(context, request.model)
         patches = [(r.id, r.json) for r in _records_in(request, what="patch")]
-        if self._dry.get(scope.run_id) is not None:
+        budgets = self._budgets(scope)
+        session = self._dry.get(scope.run_id)
+        if session is not None:
+            session.meter(budgets).charge_records(patches, count=False)
             return pb.RecordBatchResult(unchanged=len(patches))
-        return _counts(self._storage.update_records(scope, patches))
+        with self._failing_run(scope):
+            return _counts(self._storage.update_records(scope, patches, budgets))
 
     def GetRecordsById(
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
@@ -307,6 +333,27 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         if self._dry.get(scope.run_id) is not None:
             return pb.RecordBatchResult()
         return _counts(self._storage.track_deletes_end(scope))
+
+    @contextlib.contextmanager
+    def _failing_run(self, scope: RecordScope) -> Iterator[None]:
+        """Fails the run when a per-run records budget is used up, whatever the function does.
+
+        The first finish of a run wins, so a later ``done`` from the worker cannot clear it.
+        """
+        try:
+            yield
+        except ResourceExhausted as exc:
+            if exc.resource in RUN_BUDGETS:
+                self._storage.abandon_tracking(scope.run_id)
+                self._storage.finish_run(
+                    scope.run_id, False, None, {**exc.to_dict(), "payload": None}
+                )
+                if self._cancel_run is not None:
+                    # The worker stops at once; its later ``done`` could not change the outcome.
+                    threading.Thread(
+                        target=self._cancel_run, args=(scope.run_id,), daemon=True
+                    ).start()
+            raise
 
     # ---- nested actions ----
 

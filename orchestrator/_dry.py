@@ -14,6 +14,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from corral._budgets import Budgets, RunMeter
+from corral.errors import ResourceExhausted
 from corral.v1 import callbacks_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator._proxy import ProxyResult
@@ -40,6 +42,20 @@ class DrySession:
         self.events: queue.Queue[pb.DryRunEvent | None] = queue.Queue(MAX_EVENTS)
         self._seq = 0
         self._lock = threading.Lock()
+        self._meter: RunMeter | None = None
+
+    @property
+    def failure(self) -> ResourceExhausted | None:
+        """The per-run budget the dry run went past (it has failed), or None."""
+        with self._lock:
+            return None if self._meter is None else self._meter.failure
+
+    def meter(self, budgets: Budgets) -> RunMeter:
+        """The run's budgets, counted in memory (the budgets of its first call hold)."""
+        with self._lock:
+            if self._meter is None:
+                self._meter = RunMeter(budgets)
+            return self._meter
 
     def _emit(self, event: pb.DryRunEvent) -> None:
         # A caller that stopped reading loses log lines, never the result.

@@ -132,6 +132,16 @@ def _result(session: DrySession, future: futures.Future[Any]) -> pb.DryRunResult
         failure = err if isinstance(err, RunFailure) else RunFailure("runner_error", err.message)
         result.error.CopyFrom(common_pb2.RunError(type=failure.code, message=failure.message))
         return result
+    exhausted = session.failure
+    if exhausted is not None:
+        # Past a per-run budget the run has failed, even when the function caught the error.
+        details = json.dumps(exhausted.details)
+        result.error.CopyFrom(
+            common_pb2.RunError(
+                type=exhausted.code, message=exhausted.message, payload_json=details
+            )
+        )
+        return result
     result.ok = response.ok
     if response.ok:
         result.output_json = response.output_json

@@ -1,7 +1,8 @@
 """An environment's settings: validated when they are written, read by every run.
 
 {"log_level": "info", "validation": true,
- "limits": {"action": {"wall_seconds": 900, "cpu_seconds": 600, "memory_bytes": 1073741824}}}
+ "limits": {"action": {"wall_seconds": 900, "cpu_seconds": 600, "memory_bytes": 1073741824}},
+ "budgets": {"log_lines_per_run": 10000, "records_per_run": 1000000}}
 """
 
 from __future__ import annotations
@@ -37,6 +38,20 @@ class Limits(pydantic.BaseModel):
     on_event: RunLimitSettings | None = None
 
 
+class BudgetSettings(pydantic.BaseModel):
+    """Budgets per run and per connection; absent fields keep the defaults of ``_budgets``."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    log_lines_per_run: int | None = pydantic.Field(None, ge=1, le=10_000_000)
+    log_bytes_per_run: int | None = pydantic.Field(None, ge=1024, le=1 << 30)
+    log_meta_bytes: int | None = pydantic.Field(None, ge=64, le=1 << 20)
+    metadata_bytes: int | None = pydantic.Field(None, ge=64, le=64 << 20)
+    record_bytes: int | None = pydantic.Field(None, ge=64, le=16 << 20)
+    records_per_run: int | None = pydantic.Field(None, ge=1, le=1_000_000_000)
+    record_bytes_per_run: int | None = pydantic.Field(None, ge=1024, le=64 << 30)
+
+
 class EnvironmentSettings(pydantic.BaseModel):
     """What an operator may set per environment."""
 
@@ -48,6 +63,8 @@ class EnvironmentSettings(pydantic.BaseModel):
     """Validate action input and output, records and checkpoints against their models."""
     limits: Limits = Limits()
     """Wall clock, CPU, memory, output size and open files per kind of run."""
+    budgets: BudgetSettings = BudgetSettings()
+    """Log lines and bytes, records and record bytes per run; metadata bytes per connection."""
 
 
 def validated(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from corral.errors import InvalidRequest
+from corral._budgets import Budgets, check_record, check_run_records
+from corral.errors import InvalidRequest, PermissionDenied
 from orchestrator._records import (
     SaveOutcome,
     classify_save,
@@ -95,7 +96,9 @@ class _Existing:
 class RecordsMixin(SqliteBase):
     """Records: save, delete, update, read, list, and deletion tracking."""
 
-    def save_records(self, scope: RecordScope, records: Sequence[RecordIn]) -> RecordCounts:
+    def save_records(
+        self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
+    ) -> RecordCounts:
         """Upserts records in one transaction.
 
         A new id is added (ADDED). A changed content hash updates the record (UPDATED). A
@@ -104,14 +107,21 @@ class RecordsMixin(SqliteBase):
         nothing at all, not ``last_modified_at`` nor the cursor, but counts as seen by a running
         deletion tracking. When the batch holds an id twice, the last one wins.
 
+        With ``budgets``, the batch is charged to the run (``scope.run_id``): each record at
+        most ``record_bytes``, the run's records at most ``records_per_run`` and
+        ``record_bytes_per_run``.
+
         Raises:
             InvalidRequest: a record id is empty (nothing is saved).
             NotFound: code ``unknown_connection``.
+            ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
         """
         unique = last_wins(records)
         if any(not record.id for record in unique):
             raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
         with self._write() as conn:
+            if budgets is not None:
+                self._charge(conn, scope.run_id, [(r.id, r.json) for r in unique], budgets, True)
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
             existing = self._existing(conn, pk, scope, [record.id for record in unique])
             outcomes = [(record, _outcome(existing.get(record.id), record)) for record in unique]
@@ -132,7 +142,10 @@ class RecordsMixin(SqliteBase):
         return RecordCounts(deleted=len(alive), unchanged=len(unique) - len(alive))
 
     def update_records(
-        self, scope: RecordScope, patches: Sequence[tuple[str, bytes]]
+        self,
+        scope: RecordScope,
+        patches: Sequence[tuple[str, bytes]],
+        budgets: Budgets | None = None,
     ) -> RecordCounts:
         """Deep-merges partial records (JSON objects) into the stored ones.
 
@@ -149,6 +162,8 @@ class RecordsMixin(SqliteBase):
             ids = list(dict.fromkeys(record_id for record_id, _ in patches))
             existing = self._existing(conn, pk, scope, ids, with_json=True)
             merged = _merge_all(existing, patches)
+            if budgets is not None:
+                self._charge(conn, scope.run_id, list(merged.items()), budgets, False)
             saves = [RecordIn(i, data, content_hash(data)) for i, data in merged.items()]
             outcomes = [(record, _outcome(existing[record.id], record)) for record in saves]
             self._apply_saves(conn, pk, scope, outcomes, existing)
@@ -255,6 +270,32 @@ class RecordsMixin(SqliteBase):
             record.id for record, outcome in outcomes if _clears_mark(outcome, existing, record)
         ]
         conn.executemany(_UNMARK_RECORD, [(*key, record_id) for record_id in seen])
+
+    def _charge(
+        self,
+        conn: sqlite3.Connection,
+        run_id: str,
+        records: list[tuple[str, bytes]],
+        budgets: Budgets,
+        count: bool,
+    ) -> None:
+        """Charges records to the run's budgets, or raises before anything is written."""
+        for record_id, data in records:
+            check_record(record_id, data, budgets)
+        row = conn.execute(
+            "SELECT state, records_saved, record_bytes FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            return
+        if row[0] not in ("queued", "running"):
+            raise PermissionDenied("the run has ended; it stores nothing more", code="run_ended")
+        adding, adding_bytes = len(records) if count else 0, sum(len(d) for _, d in records)
+        check_run_records(int(row[1]), int(row[2]), adding, adding_bytes, budgets)
+        conn.execute(
+            "UPDATE runs SET records_saved = records_saved + ?, record_bytes = record_bytes + ?"
+            " WHERE run_id = ?",
+            (adding, adding_bytes, run_id),
+        )
 
     def _soft_delete(
         self, conn: sqlite3.Connection, pk: int, scope: RecordScope, ids: list[str]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from corral._budgets import Budgets, capped_meta, log_size
 from corral.errors import InvalidRequest, NotFound
 from orchestrator._records import from_rfc3339, to_rfc3339
 from orchestrator._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
@@ -147,13 +149,25 @@ class RunsMixin(SqliteBase):
         connection_id: str | None = None,
         function_name: str | None = None,
         limit: int = 50,
+        before_run_id: str | None = None,
     ) -> list[Run]:
-        """Runs of an environment, newest first, optionally of one connection or function."""
+        """Runs of an environment, newest first, optionally of one connection or function.
+
+        ``before_run_id`` (a run of a previous page) keeps only runs older than it.
+        """
         with self._read() as conn:
+            before = 2**63 - 1
+            if before_run_id:
+                row = conn.execute(
+                    "SELECT id FROM runs WHERE run_id = ? AND env_id = ?", (before_run_id, env_id)
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"no run {before_run_id!r}", code="unknown_run")
+                before = int(row[0])
             rows = conn.execute(
                 "SELECT * FROM runs WHERE env_id = ? AND (? IS NULL OR connection_id = ?)"
-                " AND (? IS NULL OR function_name = ?) ORDER BY id DESC LIMIT ?",
-                (env_id, connection_id, connection_id, function_name, function_name, limit),
+                " AND (? IS NULL OR function_name = ?) AND id < ? ORDER BY id DESC LIMIT ?",
+                (env_id, connection_id, connection_id, function_name, function_name, before, limit),
             ).fetchall()
         return [_run(row) for row in rows]
 
@@ -165,27 +179,58 @@ class RunsMixin(SqliteBase):
 
     # ---- logs ----
 
-    def append_logs(self, run_id: str, lines: Sequence[LogLine]) -> None:
+    def append_logs(
+        self, run_id: str, lines: Sequence[LogLine], budgets: Budgets | None = None
+    ) -> None:
         """Appends log lines to a run, numbered from 1.
 
-        A run keeps at most ``max_log_lines`` lines. Lines beyond are dropped and counted in
-        one last marker line (level ``warn``) that says how many were dropped.
+        A run keeps at most ``max_log_lines`` lines, or with ``budgets`` (the environment's
+        setting, which then rules) at most ``log_lines_per_run`` lines and ``log_bytes_per_run``
+        bytes (a line's metadata above
+        ``log_meta_bytes`` is replaced by a note). Once a line is dropped, every later one is
+        too: they are counted in the run's ``logs_dropped`` and in one last marker line (level
+        ``warn``) that says how many were dropped.
         """
+        max_lines = self._max_log_lines
+        max_bytes = 2**63 - 1
+        if budgets is not None:
+            max_lines = budgets.log_lines_per_run
+            max_bytes = budgets.log_bytes_per_run
+            lines = [
+                replace(line, meta_json=capped_meta(line.meta_json, budgets)) for line in lines
+            ]
         with self._write() as conn:
             row = conn.execute(
-                "SELECT id, log_count, logs_dropped FROM runs WHERE run_id = ?", (run_id,)
+                "SELECT id, log_count, logs_dropped, log_bytes FROM runs WHERE run_id = ?",
+                (run_id,),
             ).fetchone()
             if row is None:
                 raise NotFound(f"no run {run_id!r}", code="unknown_run")
-            run_pk, count, dropped = int(row[0]), int(row[1]), int(row[2])
-            kept = list(lines[: max(self._max_log_lines - count, 0)])
+            run_pk, count, dropped, used = (int(v) for v in row)
+            kept: list[LogLine] = []
+            for line in lines if not dropped else ():
+                size = log_size(line.message, line.meta_json)
+                if count + len(kept) >= max_lines or used + size > max_bytes:
+                    break
+                kept.append(line)
+                used += size
             self._insert_logs(conn, run_pk, count, kept)
             if len(kept) < len(lines):
-                self._mark_dropped(conn, run_pk, dropped + len(lines) - len(kept))
-            conn.execute("UPDATE runs SET log_count = ? WHERE id = ?", (count + len(kept), run_pk))
+                self._mark_dropped(
+                    conn, run_pk, count + len(kept) + 1, dropped + len(lines) - len(kept)
+                )
+            conn.execute(
+                "UPDATE runs SET log_count = ?, log_bytes = ? WHERE id = ?",
+                (count + len(kept), used, run_pk),
+            )
 
-    def get_logs(self, env_id: int, run_id: str) -> list[LogLine]:
-        """A run's log lines in order, the dropped-lines marker last (NotFound ``unknown_run``)."""
+    def get_logs(
+        self, env_id: int, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[LogLine]:
+        """A run's log lines in order, the dropped-lines marker last (NotFound ``unknown_run``).
+
+        Only lines after ``after_seq``, at most ``limit`` of them when given.
+        """
         with self._read() as conn:
             row = conn.execute(
                 "SELECT id FROM runs WHERE run_id = ? AND env_id = ?", (run_id, env_id)
@@ -193,7 +238,8 @@ class RunsMixin(SqliteBase):
             if row is None:
                 raise NotFound(f"no run {run_id!r}", code="unknown_run")
             rows = conn.execute(
-                "SELECT * FROM run_logs WHERE run_pk = ? ORDER BY seq", (row[0],)
+                "SELECT * FROM run_logs WHERE run_pk = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (row[0], after_seq, -1 if limit is None else limit),
             ).fetchall()
         return [_log_line(line) for line in rows]
 
@@ -213,14 +259,14 @@ class RunsMixin(SqliteBase):
             ],
         )
 
-    def _mark_dropped(self, conn: sqlite3.Connection, run_pk: int, dropped: int) -> None:
-        message = f"{dropped} log line(s) dropped: a run keeps at most {self._max_log_lines} lines"
+    def _mark_dropped(self, conn: sqlite3.Connection, run_pk: int, seq: int, dropped: int) -> None:
+        message = f"{dropped} log line(s) dropped: the run is past its log budget"
         conn.execute(
             "INSERT INTO run_logs (run_pk, seq, level, message, meta_json, timestamp)"
             " VALUES (?, ?, 'warn', ?, ?, ?) ON CONFLICT (run_pk, seq) DO UPDATE SET"
             " message = excluded.message, meta_json = excluded.meta_json,"
             " timestamp = excluded.timestamp",
-            (run_pk, self._max_log_lines + 1, message, dumps({"dropped": dropped}), self._now()),
+            (run_pk, seq, message, dumps({"dropped": dropped}), self._now()),
         )
         conn.execute("UPDATE runs SET logs_dropped = ? WHERE id = ?", (dropped, run_pk))
 
@@ -282,6 +328,7 @@ def _run(row: sqlite3.Row) -> Run:
         created_at=from_rfc3339(row["created_at"]),
         started_at=timestamp(row["started_at"]),
         finished_at=timestamp(row["finished_at"]),
+        logs_dropped=int(row["logs_dropped"]),
     )
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from corral._budgets import Budgets, check_metadata
 from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
 from orchestrator._records import from_rfc3339
 from orchestrator._sqlite_base import SqliteBase, json_object, loads
@@ -78,6 +79,14 @@ class TenantsMixin(SqliteBase):
             row = conn.execute("SELECT * FROM environments WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFound(f"no environment {name!r}", code="unknown_environment")
+        return _environment(row)
+
+    def get_environment_by_id(self, env_id: int) -> Environment:
+        """An environment by id (NotFound ``unknown_environment``)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM environments WHERE id = ?", (env_id,)).fetchone()
+        if row is None:
+            raise NotFound("the environment no longer exists", code="unknown_environment")
         return _environment(row)
 
     def list_environments(self) -> list[Environment]:
@@ -217,21 +226,43 @@ class TenantsMixin(SqliteBase):
             pk = self._connection_pk(conn, env_id, connection_id)
             conn.execute("DELETE FROM connections WHERE id = ?", (pk,))
 
-    def set_metadata(self, env_id: int, connection_id: str, metadata: Mapping[str, Any]) -> None:
-        """Replaces a connection's metadata."""
+    def set_metadata(
+        self,
+        env_id: int,
+        connection_id: str,
+        metadata: Mapping[str, Any],
+        budgets: Budgets | None = None,
+    ) -> None:
+        """Replaces a connection's metadata.
+
+        Raises:
+            ResourceExhausted: ``metadata_bytes``, when above the budget (nothing changes).
+        """
+        if budgets is not None:
+            check_metadata(metadata, budgets)
         self._set_connection_field(env_id, connection_id, "metadata", metadata)
 
     def update_metadata(
-        self, env_id: int, connection_id: str, patch: Mapping[str, Any]
+        self,
+        env_id: int,
+        connection_id: str,
+        patch: Mapping[str, Any],
+        budgets: Budgets | None = None,
     ) -> dict[str, Any]:
         """Merges ``patch`` into the connection's metadata at the top level.
 
         Returns:
             The metadata after the merge.
+
+        Raises:
+            ResourceExhausted: ``metadata_bytes``, when the merge is above the budget (nothing
+                changes).
         """
         with self._write() as conn:
             current = self._get_connection(conn, env_id, connection_id).metadata
             merged = {**current, **patch}
+            if budgets is not None:
+                check_metadata(merged, budgets)
             self._update_connection(conn, env_id, connection_id, "metadata", merged)
         return merged
 

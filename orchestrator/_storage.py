@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from corral._budgets import Budgets
 from corral.errors import InvalidRequest
 
 FUNCTION_KINDS: frozenset[str] = frozenset({"sync", "action", "on_event"})
@@ -160,6 +161,7 @@ class Run:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    logs_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,9 @@ class Storage(Protocol):
     def get_environment(self, name: str) -> Environment:
         """An environment by name (NotFound ``unknown_environment``)."""
 
+    def get_environment_by_id(self, env_id: int) -> Environment:
+        """An environment by id (NotFound ``unknown_environment``)."""
+
     def list_environments(self) -> list[Environment]:
         """Every environment, by name."""
 
@@ -326,13 +331,26 @@ class Storage(Protocol):
     def delete_connection(self, env_id: int, connection_id: str) -> None:
         """Deletes a connection with its records, checkpoints and deletion tracking."""
 
-    def set_metadata(self, env_id: int, connection_id: str, metadata: Mapping[str, Any]) -> None:
-        """Replaces a connection's metadata."""
+    def set_metadata(
+        self,
+        env_id: int,
+        connection_id: str,
+        metadata: Mapping[str, Any],
+        budgets: Budgets | None = None,
+    ) -> None:
+        """Replaces a connection's metadata (ResourceExhausted above the budget)."""
 
     def update_metadata(
-        self, env_id: int, connection_id: str, patch: Mapping[str, Any]
+        self,
+        env_id: int,
+        connection_id: str,
+        patch: Mapping[str, Any],
+        budgets: Budgets | None = None,
     ) -> dict[str, Any]:
-        """Merges ``patch`` into the metadata at the top level; returns the result."""
+        """Merges ``patch`` into the metadata at the top level; returns the result.
+
+        The merged metadata must fit the budget (ResourceExhausted, nothing changed).
+        """
 
     def update_credentials(
         self, env_id: int, connection_id: str, credentials: Mapping[str, Any]
@@ -379,26 +397,36 @@ class Storage(Protocol):
         connection_id: str | None = None,
         function_name: str | None = None,
         limit: int = 50,
+        before_run_id: str | None = None,
     ) -> list[Run]:
-        """Runs, newest first."""
+        """Runs, newest first (older than ``before_run_id`` when given)."""
 
-    def append_logs(self, run_id: str, lines: Sequence[LogLine]) -> None:
-        """Appends log lines to a run, up to the per-run cap."""
+    def append_logs(
+        self, run_id: str, lines: Sequence[LogLine], budgets: Budgets | None = None
+    ) -> None:
+        """Appends log lines to a run, up to the per-run cap and the run's log budgets."""
 
-    def get_logs(self, env_id: int, run_id: str) -> list[LogLine]:
-        """A run's log lines in order."""
+    def get_logs(
+        self, env_id: int, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[LogLine]:
+        """A run's log lines in order (after ``after_seq``, at most ``limit``)."""
 
     # ---- records ----
-    def save_records(self, scope: RecordScope, records: Sequence[RecordIn]) -> RecordCounts:
-        """Upserts records in one transaction."""
+    def save_records(
+        self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
+    ) -> RecordCounts:
+        """Upserts records in one transaction (charged to the run's budgets when given)."""
 
     def delete_records(self, scope: RecordScope, ids: Sequence[str]) -> RecordCounts:
         """Soft-deletes records."""
 
     def update_records(
-        self, scope: RecordScope, patches: Sequence[tuple[str, bytes]]
+        self,
+        scope: RecordScope,
+        patches: Sequence[tuple[str, bytes]],
+        budgets: Budgets | None = None,
     ) -> RecordCounts:
-        """Deep-merges partial records into existing ones."""
+        """Deep-merges partial records into existing ones (within the budgets when given)."""
 
     def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
         """The JSON of the found, not deleted records among ``ids``."""

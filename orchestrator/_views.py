@@ -89,6 +89,7 @@ def run_pb(row: Run) -> pb.Run:
         started_at=_time(row.started_at),
         finished_at=_time(row.finished_at),
         variant=row.variant,
+        logs_dropped=row.logs_dropped,
     )
     if row.error:
         message.error.CopyFrom(

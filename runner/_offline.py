@@ -7,6 +7,11 @@ Nothing is stored and nothing leaves the machine. Records passed to ``batch_save
 ``getMetadata`` (``{}`` when it has none, where the seeds' mock throws); the checkpoint starts
 empty unless one is given. Deliberate difference from the seeds' test mock: a recorded non-2xx
 response raises in the function (``HttpError``), as it does in production.
+
+The budgets of a run hold offline as they do on a server (defaults, or the ``budgets`` given):
+log lines past them are dropped and counted (``logs_dropped``); an oversized record or
+metadata is refused with ``ResourceExhausted``, and past a per-run records budget the run has
+failed (``failure``), whatever the function does with the error.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from corral.errors import InvalidRequest, RunFailure
+from corral._budgets import Budgets, RunMeter, check_metadata
+from corral.errors import InvalidRequest, ResourceExhausted, RunFailure
 from runner._fixtures import Fixture, NoRecordedResponse
 
 LEVELS = ("debug", "info", "warn", "error")
@@ -31,8 +37,10 @@ class OfflineHandler:
         metadata: Mapping[str, Any] | None = None,
         checkpoint: Any = None,
         connection: Mapping[str, Any] | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self._fixture = fixture
+        self.meter = RunMeter(budgets or Budgets())
         nango = fixture.nango if fixture else {}
         self.metadata: dict[str, Any] = dict(
             metadata if metadata is not None else nango.get("getMetadata") or {}
@@ -93,12 +101,28 @@ class OfflineHandler:
             "method": str(args.get("method") or "GET"),
         }
 
+    @property
+    def failure(self) -> ResourceExhausted | None:
+        """The per-run budget the run went past (it has failed), or None."""
+        return self.meter.failure
+
+    @property
+    def logs_dropped(self) -> int:
+        """Log lines dropped past the log budgets."""
+        return self.meter.logs_dropped
+
     def _log(self, args: dict[str, Any]) -> None:
+        message = str(args.get("message", ""))
+        meta = args.get("meta") or []
+        meta_json = json.dumps(meta, ensure_ascii=False)
+        kept = self.meter.admit_log(message, meta_json)
+        if kept is None:
+            return
         self.logs.append(
             {
                 "level": args.get("level", "info"),
-                "message": args.get("message", ""),
-                "meta": args.get("meta") or [],
+                "message": message,
+                "meta": meta if kept == meta_json else json.loads(kept),
             }
         )
 
@@ -111,10 +135,14 @@ class OfflineHandler:
         return self.metadata
 
     def _set_metadata(self, args: dict[str, Any]) -> None:
-        self.metadata = dict(args["metadata"])
+        metadata = dict(args["metadata"])
+        check_metadata(metadata, self.meter.budgets)
+        self.metadata = metadata
 
     def _update_metadata(self, args: dict[str, Any]) -> None:
-        self.metadata |= dict(args["metadata"])
+        merged = self.metadata | dict(args["metadata"])
+        check_metadata(merged, self.meter.budgets)
+        self.metadata = merged
 
     def _get_environment_variables(self, args: dict[str, Any]) -> Any:
         del args
@@ -131,7 +159,13 @@ class OfflineHandler:
         del args
         self.checkpoint = None
 
+    def _charge(self, records: list[Any], *, count: bool = True) -> None:
+        """Charges records to the run's budgets; past a per-run one, the run has failed."""
+        sized = [(str(r.get("id") if isinstance(r, dict) else ""), _encoded(r)) for r in records]
+        self.meter.charge_records(sized, count=count)
+
     def _batch_save(self, args: dict[str, Any]) -> Any:
+        self._charge(list(args["records"]))
         model = str(args["model"])
         self.records.setdefault(model, []).extend(args["records"])
         for record in args["records"]:
@@ -143,6 +177,7 @@ class OfflineHandler:
         return {"deleted": len(args["records"])}
 
     def _batch_update(self, args: dict[str, Any]) -> Any:
+        self._charge(list(args["records"]), count=False)
         return {"updated": len(args["records"])}
 
     def _get_records_by_id(self, args: dict[str, Any]) -> Any:
@@ -155,3 +190,8 @@ class OfflineHandler:
     def _track_deletes_end(self, args: dict[str, Any]) -> Any:
         del args
         return {"deleted": 0}
+
+
+def _encoded(value: Any) -> bytes:
+    """A record as the compact UTF-8 JSON a server would store."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

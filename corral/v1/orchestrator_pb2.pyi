@@ -617,15 +617,22 @@ class ListConnectionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     INTEGRATION_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
     integration: _builtins.str
+    cursor: _builtins.str
+    """Opaque cursor from a previous response; connections after it."""
+    limit: _builtins.int
     def __init__(
         self,
         *,
         integration: _builtins.str = ...,
+        cursor: _builtins.str = ...,
+        limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["integration", b"integration"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "integration", b"integration", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -633,19 +640,24 @@ Global___ListConnectionsRequest: _TypeAlias = ListConnectionsRequest  # noqa: Y0
 
 @_typing.final
 class ListConnectionsResponse(_message.Message):
+    """A page stops before about 4 MiB; next_cursor is empty on the last page."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONNECTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
     @_builtins.property
     def connections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Connection]: ...
     def __init__(
         self,
         *,
         connections: _abc.Iterable[Global___Connection] | None = ...,
+        next_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connections", b"connections"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connections", b"connections", "next_cursor", b"next_cursor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1043,6 +1055,7 @@ class Run(_message.Message):
     STARTED_AT_FIELD_NUMBER: _builtins.int
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     VARIANT_FIELD_NUMBER: _builtins.int
+    LOGS_DROPPED_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     function_name: _builtins.str
     kind: _common_pb2.FunctionKind.ValueType
@@ -1054,6 +1067,8 @@ class Run(_message.Message):
     started_at: _builtins.str
     finished_at: _builtins.str
     variant: _builtins.str
+    logs_dropped: _builtins.int
+    """Log lines dropped past the run's log budgets."""
     @_builtins.property
     def error(self) -> _common_pb2.RunError: ...
     def __init__(
@@ -1071,10 +1086,11 @@ class Run(_message.Message):
         started_at: _builtins.str = ...,
         finished_at: _builtins.str = ...,
         variant: _builtins.str = ...,
+        logs_dropped: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "created_at", b"created_at", "error", b"error", "finished_at", b"finished_at", "function_name", b"function_name", "input_json", b"input_json", "kind", b"kind", "output_json", b"output_json", "run_id", b"run_id", "started_at", b"started_at", "state", b"state", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "created_at", b"created_at", "error", b"error", "finished_at", b"finished_at", "function_name", b"function_name", "input_json", b"input_json", "kind", b"kind", "logs_dropped", b"logs_dropped", "output_json", b"output_json", "run_id", b"run_id", "started_at", b"started_at", "state", b"state", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1106,19 +1122,23 @@ class ListRunsRequest(_message.Message):
     CONNECTION_ID_FIELD_NUMBER: _builtins.int
     FUNCTION_NAME_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
     connection_id: _builtins.str
     function_name: _builtins.str
     limit: _builtins.int
+    cursor: _builtins.str
+    """Opaque cursor from a previous response; older runs."""
     def __init__(
         self,
         *,
         connection_id: _builtins.str = ...,
         function_name: _builtins.str = ...,
         limit: _builtins.int = ...,
+        cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "function_name", b"function_name", "limit", b"limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "cursor", b"cursor", "function_name", b"function_name", "limit", b"limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1126,19 +1146,24 @@ Global___ListRunsRequest: _TypeAlias = ListRunsRequest  # noqa: Y015
 
 @_typing.final
 class ListRunsResponse(_message.Message):
+    """A page stops before about 4 MiB; next_cursor is empty on the last page."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RUNS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
     @_builtins.property
     def runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Run]: ...
     def __init__(
         self,
         *,
         runs: _abc.Iterable[Global___Run] | None = ...,
+        next_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["runs", b"runs"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_cursor", b"next_cursor", "runs", b"runs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1149,15 +1174,22 @@ class GetRunLogsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RUN_ID_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
+    cursor: _builtins.str
+    """Opaque cursor from a previous response; the lines after it."""
+    limit: _builtins.int
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
+        cursor: _builtins.str = ...,
+        limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "limit", b"limit", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1196,19 +1228,24 @@ Global___LogLine: _TypeAlias = LogLine  # noqa: Y015
 
 @_typing.final
 class GetRunLogsResponse(_message.Message):
+    """A page stops before about 4 MiB; next_cursor is empty on the last page."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LINES_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogLine]: ...
     def __init__(
         self,
         *,
         lines: _abc.Iterable[Global___LogLine] | None = ...,
+        next_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "next_cursor", b"next_cursor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1313,6 +1350,8 @@ Global___StoredRecord: _TypeAlias = StoredRecord  # noqa: Y015
 
 @_typing.final
 class ListRecordsResponse(_message.Message):
+    """A page stops before about 4 MiB (fewer records than limit); next_cursor continues it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORDS_FIELD_NUMBER: _builtins.int
