@@ -67,6 +67,9 @@ _FORBIDDEN = {
     "memoryview": "raw memory is not accessible",
 }
 
+REFUSED_NAMES: frozenset[str] = frozenset(_FORBIDDEN)
+"""Builtin names function code cannot use (the compiler refuses them; at run time they raise)."""
+
 SAFE_CLASSES: frozenset[type] = frozenset(
     {type(None)}
     | {

@@ -30,6 +30,7 @@ from orchestrator._proxy import Proxy
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import LogLine, NewRun, RecordScope
 from orchestrator._tokens import RunScope, RunTokens
+from tests.orchestrator.callback_context import Context
 
 SMALL = {
     "log_lines_per_run": 5,
@@ -40,19 +41,6 @@ SMALL = {
     "records_per_run": 4,
     "record_bytes_per_run": 2048,
 }
-
-
-class Context:
-    """The parts of a grpc.ServicerContext the service reads."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("x-corral-run-token", self.token),)
-
-    def time_remaining(self) -> float | None:
-        return None
 
 
 class World:

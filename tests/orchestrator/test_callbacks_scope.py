@@ -19,19 +19,7 @@ from orchestrator._egress import EgressPolicy
 from orchestrator._proxy import Proxy
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._tokens import RunScope, RunTokens
-
-
-class Context:
-    """The parts of a grpc.ServicerContext the service reads."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("x-corral-run-token", self.token),)
-
-    def time_remaining(self) -> float | None:
-        return None
+from tests.orchestrator.callback_context import Context
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ Nothing reached may be a forbidden kind (docs/security.md, "What function code c
 
 from __future__ import annotations
 
+import keyword
 import types
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -18,6 +19,7 @@ from runner._sdk import Nango
 from runner._worker import SDK_MODULE
 from sandbox import compile_program, reset_run_state
 from sandbox._allowlist import check_value, checked_iter
+from sandbox._builtins import REFUSED_NAMES, shared_builtins
 from sandbox._errors import FILE_KEY
 from sandbox._facades import ModuleFacade
 from sandbox._guards import Guards
@@ -29,22 +31,21 @@ MAX_NODES = 30_000
 MAX_ITEMS = 40
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
+_BUILTIN_NAMES = [
+    *sorted(
+        name
+        for name in shared_builtins(Policy())
+        if name.isidentifier()
+        and not name.startswith("_")
+        and name not in keyword.kwlist
+        and name not in REFUSED_NAMES
+    ),
+    "type",
+]
+"""Every builtin function code can name, as the sandbox gives them."""
 
-
-_BUILTIN_NAMES = _words(
-    "abs all any ascii bin bool bytearray bytes callable chr classmethod complex dict divmod "
-    "enumerate filter float format frozenset hash hex int isinstance issubclass iter len list map "
-    "max min next object oct ord property range repr reversed round set slice sorted staticmethod "
-    "str sum super tuple zip type getattr hasattr setattr delattr dir pow Exception KeyError "
-    "ValueError TypeError StopIteration AttributeError"
-)
-
-_MODULES = _words(
-    "base64 dataclasses datetime decimal enum hashlib hmac json math pydantic re secrets typing "
-    "uuid"
-)
+_MODULES = sorted(name for name in Policy().modules if "." not in name)
+"""Every allowed top-level module (``urllib.parse`` is imported as ``parse`` below)."""
 
 SOURCE = (
     "import nango as sdk\n"
@@ -68,11 +69,35 @@ SOURCE = (
 
 # Side-effect-free methods and constructors the walk may call with no arguments.
 _SAFE_CALLS = frozenset(
-    _words(
-        "copy keys values items model_dump model_fields_set errors isoformat hexdigest digest "
-        "groups groupdict as_tuple utcoffset tzname timetuple conjugate adjusted normalize "
-        "is_required model_copy Field Decimal Context JSONEncoder SystemRandom date_time_now"
-    )
+    [
+        "copy",
+        "keys",
+        "values",
+        "items",
+        "model_dump",
+        "model_fields_set",
+        "errors",
+        "isoformat",
+        "hexdigest",
+        "digest",
+        "groups",
+        "groupdict",
+        "as_tuple",
+        "utcoffset",
+        "tzname",
+        "timetuple",
+        "conjugate",
+        "adjusted",
+        "normalize",
+        "is_required",
+        "model_copy",
+        "Field",
+        "Decimal",
+        "Context",
+        "JSONEncoder",
+        "SystemRandom",
+        "date_time_now",
+    ]
 )
 
 
