@@ -19,6 +19,7 @@ from corral._providers import provider
 from corral.errors import CorralError, InvalidRequest
 
 if TYPE_CHECKING:
+    from runner._context import RunContext
     from runner._host import Job, Outcome, RunnerHost
     from runner._offline import OfflineHandler
 
@@ -59,17 +60,17 @@ def read_files(folder: pathlib.Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py"))}
 
 
-def run_context(integration: str, variant: str = "base") -> dict[str, Any]:
+def run_context(integration: str, variant: str = "base") -> RunContext:
     """The context of an offline run: the variant, debug logs, the provider's paging defaults.
 
     The provider is looked up by the integration's name (the folder's name, as the seeds' test
     mock does); an unknown provider has no defaults.
     """
-    context: dict[str, Any] = {"variant": variant, "log_level": "debug"}
+    from runner._context import RunContext  # noqa: PLC0415 - the runner is imported on use
+
     known = provider(integration)
-    if known is not None and known.paginate:
-        context["paginate_defaults"] = dict(known.paginate)
-    return context
+    defaults = dict(known.paginate) if known is not None else {}
+    return RunContext(variant=variant, log_level="debug", paginate_defaults=defaults)
 
 
 def _fixture(source: FixtureSource) -> Mapping[str, Any] | None:
@@ -130,7 +131,7 @@ def dryrun_result(
     return _result(outcome, handler)
 
 
-def _job(path: pathlib.Path, input_value: Any, context: dict[str, Any]) -> Job:
+def _job(path: pathlib.Path, input_value: Any, context: RunContext) -> Job:
     from runner._host import Job  # noqa: PLC0415
 
     return Job(

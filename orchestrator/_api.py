@@ -120,7 +120,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             name: _json.loads_object(text, what=f"legacy_config_json[{name}]")
             for name, text in request.legacy_config_json.items()
         }
-        rows = self._deployer.deploy(env, request.integration, dict(request.files), legacy)
+        rows = self._deployer.deploy(
+            env, request.integration, dict(request.files), legacy, caller=context
+        )
         self._lifecycle.after_deploy(env, request.integration, rows)
         return pb.DeployResponse(functions=[function_pb(r) for r in rows])
 
@@ -284,7 +286,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if getattr(request, "async"):
             self._runs.submit(spec, run)
             return pb.TriggerActionResponse(run_id=run.run_id)
-        output = output_or_raise(self._runs.execute(spec, run))
+        output = output_or_raise(self._runs.execute(spec, run, caller=context))
         return pb.TriggerActionResponse(
             run_id=run.run_id, output_json=json.dumps(output, ensure_ascii=False)
         )
@@ -305,7 +307,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if getattr(request, "async"):
             self._runs.submit(spec, run)
         else:
-            output_or_raise(self._runs.execute(spec, run))
+            output_or_raise(self._runs.execute(spec, run, caller=context))
         return pb.TriggerSyncResponse(run_id=run.run_id)
 
     def StartSync(
@@ -437,7 +439,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         """Runs undeployed files against a connection's API, storing nothing; streams events."""
         if request.variant:
             _name(request.variant, "variant")
-        yield from self._dry_runs.stream(current_environment(), request)
+        yield from self._dry_runs.stream(current_environment(), request, caller=context)
 
 
 def _check_url(url: str, what: str) -> None:

@@ -114,9 +114,11 @@ def _start(settings: ServeSettings) -> _Parts:
     channels_box.append(channels)
     runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)
-    dry_runs = DryRuns(storage, tokens, channels, sessions, runs)
+    dry_runs = DryRuns(storage, sessions, runs.dispatcher)
     lifecycle = Lifecycle(storage, runs)
-    api = OrchestratorService(storage, runs, Deployer(storage, channels), dry_runs, lifecycle)
+    api = OrchestratorService(
+        storage, runs, Deployer(storage, runs.dispatcher), dry_runs, lifecycle
+    )
     api_server, api_health = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
         interceptors=[SecretKeyAuth(storage)],

@@ -8,7 +8,6 @@ On any error nothing is deployed.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -16,9 +15,9 @@ from typing import Any
 
 from corral import _json
 from corral.errors import CompileError, InvalidRequest, NotFound
-from corral.v1 import common_pb2, runner_pb2
+from orchestrator._caller import Caller
+from orchestrator._dispatch import Dispatcher, RunOrder
 from orchestrator._limits import limits_for
-from orchestrator._runs import RunnerClient
 from orchestrator._storage import Environment, FunctionRow, Storage
 
 FILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\.py")
@@ -73,9 +72,9 @@ def code_hash(files: Mapping[str, str]) -> str:
 class Deployer:
     """Deploys integration folders into an environment."""
 
-    def __init__(self, storage: Storage, runners: RunnerClient) -> None:
+    def __init__(self, storage: Storage, dispatcher: Dispatcher) -> None:
         self._storage = storage
-        self._runners = runners
+        self._dispatcher = dispatcher
 
     def deploy(
         self,
@@ -83,15 +82,19 @@ class Deployer:
         integration: str,
         files: Mapping[str, str],
         legacy: Mapping[str, Any],
+        caller: Caller | None = None,
     ) -> list[FunctionRow]:
-        """Describes and stores the functions; replaces the integration's previous ones."""
+        """Describes and stores the functions; replaces the integration's previous ones.
+
+        ``caller``: the Deploy call (its deadline and its end pass on to the describe run).
+        """
         check_files(integration, files)
         unknown = set(legacy) - set(files)
         if unknown:
             raise InvalidRequest(
                 f"legacy configuration for unknown file(s): {', '.join(sorted(unknown))}"
             )
-        described = self._describe(env, files, legacy)
+        described = self._describe(env, files, legacy, caller)
         digest = code_hash(files)
         rows = [
             FunctionRow(
@@ -130,16 +133,22 @@ class Deployer:
             )
 
     def _describe(
-        self, env: Environment, files: Mapping[str, str], legacy: Mapping[str, Any]
+        self,
+        env: Environment,
+        files: Mapping[str, str],
+        legacy: Mapping[str, Any],
+        caller: Caller | None,
     ) -> dict[str, Any]:
-        request = runner_pb2.RunRequest(
+        order = RunOrder(
+            kind="describe",
+            env=env,
             run_id="describe-" + secrets.token_hex(8),
-            run_token="",
-            source=common_pb2.FunctionSource(entry="", files=dict(files)),
-            context_json=json.dumps({"mode": "describe", "legacy": dict(legacy)}),
+            entry="",
+            files=files,
             limits=limits_for("describe", env.settings),
+            legacy_by_file=legacy,
         )
-        response = self._runners.run(request, request.limits.wall_seconds + 30)
+        response = self._dispatcher.dispatch(order, caller)
         if response.ok:
             described = _json.loads(response.output_json, what="description", default={})
             return described if isinstance(described, dict) else {}

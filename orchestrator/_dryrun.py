@@ -13,12 +13,13 @@ from corral import _json
 from corral.errors import CorralError, InvalidRequest, RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from orchestrator._caller import Caller
 from orchestrator._deploy import check_files
+from orchestrator._dispatch import Dispatcher, RunOrder
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._limits import limits_for
-from orchestrator._runs import RunManager, RunnerClient
 from orchestrator._storage import Environment, Storage
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator._tokens import RunScope
 
 POLL_SECONDS = 0.2
 """How often a waiting stream checks that its run ended, should the wake-up have been lost."""
@@ -27,23 +28,19 @@ POLL_SECONDS = 0.2
 class DryRuns:
     """Starts dry runs and streams what they do."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        tokens: RunTokens,
-        runners: RunnerClient,
-        sessions: DrySessions,
-        manager: RunManager,
-    ) -> None:
+    def __init__(self, storage: Storage, sessions: DrySessions, dispatcher: Dispatcher) -> None:
         self._storage = storage
-        self._tokens = tokens
-        self._runners = runners
         self._sessions = sessions
-        self._manager = manager
+        self._dispatcher = dispatcher
         self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dry-run")
 
-    def stream(self, env: Environment, request: pb.DryRunRequest) -> Iterator[pb.DryRunEvent]:
-        """Runs the request's function; yields log lines, exchanges, then the result."""
+    def stream(
+        self, env: Environment, request: pb.DryRunRequest, caller: Caller | None = None
+    ) -> Iterator[pb.DryRunEvent]:
+        """Runs the request's function; yields log lines, exchanges, then the result.
+
+        ``caller``: the DryRun call (its deadline and its end pass on to the runner).
+        """
         connection = self._storage.get_connection(env.id, request.connection_id)
         check_files(connection.integration_key, dict(request.files))
         if request.entry not in request.files:
@@ -67,43 +64,42 @@ class DryRuns:
             function_name=request.entry.removesuffix(".py"), kind=DRY_KIND,
             variant=request.variant or "base",
         )  # fmt: skip
-        run_request = self._request(env, request, scope)
-        token = self._tokens.mint(scope, run_request.limits.wall_seconds + 120)
-        run_request.run_token = token
+        order = _order(env, request, scope)
         self._sessions.open(run_id, session)
-        future = self._pool.submit(
-            self._runners.run, run_request, run_request.limits.wall_seconds + 60
-        )
+        future = self._pool.submit(self._dispatcher.dispatch, order, caller)
         future.add_done_callback(lambda _: session.wake())
         try:
             yield from _events_until_done(session, future)
             yield pb.DryRunEvent(result=_result(session, future))
         finally:
-            self._tokens.revoke(token)
-            self._sessions.close(run_id)
+            # The session outlives the run's token (revoked when the runner answers): a call
+            # of the run is never taken for one of a real run.
+            future.add_done_callback(lambda _: self._sessions.close(run_id))
             if not future.done():
-                self._runners.cancel(run_id)
-
-    def _request(
-        self, env: Environment, request: pb.DryRunRequest, scope: RunScope
-    ) -> runner_pb2.RunRequest:
-        legacy = _json.loads_object(request.legacy_config_json, what="legacy_config_json") or None
-        context = self._manager.context_for(
-            env, scope.integration_key, scope.connection_id, scope.variant, legacy
-        )
-        context["log_level"] = "debug"  # a dry run shows every log line, as the seeds' CLI does
-        return runner_pb2.RunRequest(
-            run_id=scope.run_id,
-            function_name=scope.function_name,
-            source=common_pb2.FunctionSource(entry=request.entry, files=dict(request.files)),
-            input_json=request.input_json or "null",
-            context_json=json.dumps(context),
-            limits=limits_for("sync", env.settings),
-        )
+                self._dispatcher.cancel(run_id)
 
     def shutdown(self) -> None:
         """Stops taking dry runs."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _order(env: Environment, request: pb.DryRunRequest, scope: RunScope) -> RunOrder:
+    legacy = _json.loads_object(request.legacy_config_json, what="legacy_config_json") or None
+    return RunOrder(
+        kind="dry",
+        env=env,
+        run_id=scope.run_id,
+        entry=request.entry,
+        files=dict(request.files),
+        limits=limits_for("sync", env.settings),
+        function_name=scope.function_name,
+        integration_key=scope.integration_key,
+        connection_id=scope.connection_id,
+        variant=scope.variant,
+        input_json=request.input_json or "null",
+        legacy=legacy,
+        scope=scope,
+    )
 
 
 def _events_until_done(

@@ -1,4 +1,4 @@
-"""Runs: store, mint a token, send to a runner, store the outcome.
+"""Runs: store, send to a runner through the dispatcher, store the outcome.
 
 A run that fails leaves the stored state as it was before its failure point: its deletion
 tracking is abandoned, and its result is recorded as a typed error.
@@ -11,36 +11,22 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from corral import _providers
 from corral.errors import InvalidRequest, NotFound, RunFailure
 from corral.v1 import common_pb2, runner_pb2
+from orchestrator._caller import Caller
 from orchestrator._connections import redact_value
+from orchestrator._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
 from orchestrator._limits import limits_for
 from orchestrator._storage import Environment, FunctionRow, NewRun, Run, Storage
 from orchestrator._tokens import RunScope, RunTokens
 
 _log = structlog.get_logger("corral.runs")
 
-KIND_ENUM = {
-    "sync": common_pb2.FUNCTION_KIND_SYNC,
-    "action": common_pb2.FUNCTION_KIND_ACTION,
-    "on_event": common_pb2.FUNCTION_KIND_ON_EVENT,
-}
 MAX_NESTING = 5
-
-
-class RunnerClient(Protocol):
-    """Sends runs to runner hosts."""
-
-    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
-        """Executes a run; raises Unavailable when no runner can take it."""
-
-    def cancel(self, run_id: str) -> bool:
-        """Kills a run in progress."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +55,8 @@ class RunManager:
         secrets: Callable[[RunScope], Sequence[str]] | None = None,
     ) -> None:
         self._storage = storage
-        self._tokens = tokens
-        self._runners = runners
+        self.dispatcher = Dispatcher(storage, tokens, runners)
+        """Sends this manager's runs, and the dry runs and describes of the same service."""
         self._secrets = secrets or (lambda scope: ())
         self._async = futures.ThreadPoolExecutor(max_workers=max_async, thread_name_prefix="run")
         self._pending: set[futures.Future[Any]] = set()
@@ -99,8 +85,12 @@ class RunManager:
         )
         return self._storage.create_run(spec.env.id, new)
 
-    def execute(self, spec: RunRequestSpec, run: Run) -> Run:
-        """Runs a stored run to its end and stores the outcome; returns the finished run."""
+    def execute(self, spec: RunRequestSpec, run: Run, caller: Caller | None = None) -> Run:
+        """Runs a stored run to its end and stores the outcome; returns the finished run.
+
+        ``caller``: the API call that waits for the run (its deadline and its end pass on to
+        the runner; see ``Dispatcher.dispatch``).
+        """
         scope = RunScope(
             env_id=spec.env.id,
             run_id=run.run_id,
@@ -111,28 +101,30 @@ class RunManager:
             variant=spec.variant,
             depth=spec.parent.depth + 1 if spec.parent else 0,
         )
-        limits = limits_for(spec.function.kind, spec.env.settings)
-        token = self._tokens.mint(scope, limits.wall_seconds + 120)
-        request = runner_pb2.RunRequest(
+        legacy = spec.function.config.get("legacy_config")
+        order = RunOrder(
+            kind="webhook" if spec.webhook else _run_kind(spec.function.kind),
+            env=spec.env,
             run_id=run.run_id,
-            run_token=token,
-            kind=KIND_ENUM[spec.function.kind],
+            entry=spec.function.entry,
+            files=spec.function.files,
+            limits=limits_for(spec.function.kind, spec.env.settings),
             function_name=spec.function.name,
-            source=common_pb2.FunctionSource(entry=spec.function.entry, files=spec.function.files),
+            integration_key=spec.function.integration_key,
+            connection_id=spec.connection_id,
+            variant=spec.variant,
             input_json=json.dumps(spec.input_value, ensure_ascii=False),
-            context_json=json.dumps(self._context(spec)),
-            limits=limits,
+            legacy=legacy if isinstance(legacy, Mapping) else None,
+            scope=scope,
         )
         self._storage.mark_run_started(run.run_id)
         try:
-            response = self._runners.run(request, limits.wall_seconds + 60)
+            response = self.dispatcher.dispatch(order, caller)
         except RunFailure as failure:
             response = _failed(failure.code, failure.message)
         except Exception as exc:
             _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
-        finally:
-            self._tokens.revoke(token)
         try:
             return self._finish(run, response, scope)
         except Exception as exc:
@@ -145,38 +137,9 @@ class RunManager:
             }
             return self._storage.finish_run(run.run_id, False, None, error)
 
-    def _context(self, spec: RunRequestSpec) -> dict[str, Any]:
-        context = self.context_for(
-            spec.env,
-            spec.function.integration_key,
-            spec.connection_id,
-            spec.variant,
-            spec.function.config.get("legacy_config"),
-        )
-        if spec.webhook:
-            context["webhook"] = True
-        return context
-
     def environment(self, env_id: int) -> Environment:
         """The environment with this id."""
         return _environment_by_id(self._storage, env_id)
-
-    def context_for(
-        self, env: Environment, integration_key: str, connection_id: str, variant: str, legacy: Any
-    ) -> dict[str, Any]:
-        """The run context the worker gets: provider defaults, variant, log level, ..."""
-        integration = self._storage.get_integration(env.id, integration_key)
-        known = _providers.provider(integration.provider)
-        return {
-            "provider": integration.provider,
-            "paginate_defaults": dict(known.paginate) if known else {},
-            "variant": variant,
-            "log_level": str(env.settings.get("log_level") or "info"),
-            "validate": bool(env.settings.get("validation", True)),
-            "legacy": legacy if isinstance(legacy, Mapping) else None,
-            "environment": env.name,
-            "connection_id": connection_id,
-        }
 
     def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:
         if response.ok:
@@ -242,6 +205,14 @@ def _payload(text: str) -> Any:
         return json.loads(text) if text else None
     except (ValueError, RecursionError):
         return text
+
+
+def _run_kind(kind: str) -> RunKind:
+    """The run kind of a deployed function's kind."""
+    kinds: dict[str, RunKind] = {"action": "action", "sync": "sync", "on_event": "on_event"}
+    if kind not in kinds:
+        raise InvalidRequest(f"a deployed function has no kind {kind!r}", code="invalid_kind")
+    return kinds[kind]
 
 
 def _failed(code: str, message: str) -> runner_pb2.RunResponse:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
-from orchestrator._runs import KIND_ENUM
+from orchestrator._dispatch import KIND_ENUM
 from orchestrator._storage import (
     Connection,
     FunctionRow,

@@ -1,5 +1,6 @@
 """The runner: a host that runs each run in a fresh worker, and the SDK given to functions."""
 
+from runner._context import RunContext
 from runner._definitions import (
     ActionDefinition,
     ActionError,
@@ -24,6 +25,7 @@ __all__ = [
     "OnEventDefinition",
     "Outcome",
     "Response",
+    "RunContext",
     "RunnerHost",
     "SyncDefinition",
     "create_action",

@@ -20,6 +20,7 @@ import structlog
 from corral.errors import CorralError, RunFailure
 from runner import _frames as frames
 from runner import _protocol as protocol
+from runner._context import RunContext
 from runner._pool import Worker, WorkerPool
 from runner._zygote import Contain
 
@@ -46,7 +47,7 @@ class Job:
     entry: str
     files: Mapping[str, str]
     input: Any = None
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: RunContext = field(default_factory=RunContext)
     wall_seconds: float = 900.0
     cpu_seconds: int = 300
     memory_bytes: int = 1 << 30
@@ -75,7 +76,7 @@ class Job:
             "entry": self.entry,
             "files": dict(self.files),
             "input": self.input,
-            "context": dict(self.context),
+            "context": self.context.to_wire(),
             "limits": limits,
         }
 

@@ -4,10 +4,11 @@ Only public methods and ``variant`` are reachable from function code (the sandbo
 beginning with ``_``). The channel, the run token and the orchestrator never appear here: the
 worker holds only a function that sends one SDK call over its pipe and returns the reply.
 
-The run's context (from the orchestrator) sets what the object does beyond the calls:
-``variant``; ``log_level`` (the environment's default logger level); ``validate`` (False turns
-off validation against the function's models: records, checkpoints, action input and output);
-``paginate_defaults`` (the provider's pagination settings, merged under each call's own).
+The run's typed context (``runner._context.RunContext``, from the orchestrator) sets what the
+object does beyond the calls: ``variant``; ``log_level`` (the environment's default logger
+level); ``validate`` (False turns off validation against the function's models: records,
+checkpoints, action input and output); ``paginate_defaults`` (the provider's pagination
+settings, merged under each call's own).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from corral.errors import RunFailure
+from runner._context import LOG_LEVELS, RunContext
 from runner._paginate import paginate_pages
 from runner._response import HttpError, Response
 from runner._sdk_config import merge_config, proxy_args
@@ -24,7 +26,6 @@ from runner._values import to_json_value, validate_with
 
 Call = Callable[[str, dict[str, Any]], Any]
 
-LOG_LEVELS = ("debug", "info", "warn", "error", "off")
 MAX_LOG_MESSAGE = 64 * 1024
 """Characters of one log message kept; the rest is cut (the orchestrator cuts there too)."""
 RECORDS_PER_CALL = 1000
@@ -41,18 +42,17 @@ class Nango:
     def __init__(
         self,
         call: Call,
-        context: Mapping[str, Any],
+        context: RunContext,
         models: Mapping[str, Any] | None = None,
         checkpoint_model: Any = None,
     ) -> None:
         self.__call = call
-        self.__variant = str(context.get("variant") or "base")
+        self.__variant = context.variant
         self.__checkpoint_model = checkpoint_model
         self.__models = dict(models or {})
-        self.__validate = context.get("validate", True) is not False
-        defaults = context.get("paginate_defaults")
-        self.__paginate_defaults = dict(defaults) if isinstance(defaults, Mapping) else {}
-        level = context.get("log_level")
+        self.__validate = context.validate
+        self.__paginate_defaults: dict[str, Any] = dict(context.paginate_defaults)
+        level = context.log_level
         self.__level = LOG_LEVELS.index(level if level in LOG_LEVELS else "info")
 
     @property

@@ -11,6 +11,7 @@ import structlog
 from corral import _json
 from corral.errors import RunFailure
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
+from runner._context import LOG_LEVELS, RunContext
 from runner._forward import GrpcCallbackHandler
 from runner._host import Job, Outcome, RunnerHost
 
@@ -19,6 +20,8 @@ KIND_NAMES = {
     common_pb2.FUNCTION_KIND_ACTION: "action",
     common_pb2.FUNCTION_KIND_ON_EVENT: "on_event",
 }
+PAGINATION_FIELDS = tuple(runner_pb2.PaginationDefaults.DESCRIPTOR.fields_by_name)
+"""The pagination settings a provider may default (the fields of ``PaginationDefaults``)."""
 VERSION = "0.1.0"
 _log = structlog.get_logger("corral.runner")
 
@@ -26,8 +29,8 @@ _log = structlog.get_logger("corral.runner")
 def job_from_request(request: runner_pb2.RunRequest) -> Job:
     """The job a RunRequest describes (limits of zero mean the defaults)."""
     limits = request.limits
-    context = _json.loads_object(request.context_json, what="context_json")
     defaults = Job(run_id="", kind="", function_name="", entry="", files={})
+    describe = request.context.mode == runner_pb2.RUN_MODE_DESCRIBE
     return Job(
         run_id=request.run_id,
         kind=KIND_NAMES.get(request.kind, ""),
@@ -35,14 +38,33 @@ def job_from_request(request: runner_pb2.RunRequest) -> Job:
         entry=request.source.entry,
         files=dict(request.source.files),
         input=_json.loads(request.input_json, what="input_json"),
-        context=context,
+        context=context_from_proto(request.context),
         wall_seconds=limits.wall_seconds or defaults.wall_seconds,
         cpu_seconds=limits.cpu_seconds or defaults.cpu_seconds,
         memory_bytes=limits.memory_bytes or defaults.memory_bytes,
         max_output_bytes=limits.max_output_bytes or defaults.max_output_bytes,
         max_open_files=limits.max_open_files or defaults.max_open_files,
         max_run_output_bytes=limits.max_run_output_bytes or defaults.max_run_output_bytes,
-        mode=str(context.get("mode") or "run"),
+        mode="describe" if describe else "run",
+    )
+
+
+def context_from_proto(message: runner_pb2.RunContext) -> RunContext:
+    """The run context a RunRequest carries (empty fields are the defaults)."""
+    legacy = message.legacy_config_json
+    by_file = {
+        name: _json.loads_object(text, what=f"legacy_configs_json[{name}]")
+        for name, text in message.legacy_configs_json.items()
+    }
+    pagination = {f: getattr(message.pagination, f) for f in PAGINATION_FIELDS}
+    return RunContext(
+        variant=message.variant or "base",
+        log_level=message.log_level if message.log_level in LOG_LEVELS else "info",
+        validate=not message.skip_validation,
+        paginate_defaults={name: value for name, value in pagination.items() if value},
+        legacy=_json.loads_object(legacy, what="legacy_config_json") if legacy else None,
+        legacy_by_file=by_file,
+        webhook=message.mode == runner_pb2.RUN_MODE_WEBHOOK,
     )
 
 

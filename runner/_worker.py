@@ -18,6 +18,7 @@ import pydantic
 import sandbox
 from corral.errors import CompileError, RunFailure
 from runner import _protocol as protocol
+from runner._context import RunContext
 from runner._definitions import (
     ActionDefinition,
     ActionError,
@@ -159,7 +160,8 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
     program: Any = None
     try:
         if message.get("mode") == "describe":
-            described = _describe_all(files, message.get("context") or {})
+            context = RunContext.from_wire(message.get("context") or {})
+            described = _describe_all(files, context.legacy_by_file)
             output = to_json_value(described, error_type="invalid_definition", what="a definition")
         else:
             program = sandbox.compile_program(files, str(message.get("entry")))
@@ -227,9 +229,9 @@ def _name(exc: BaseException) -> str:
 
 
 def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
-    context: Mapping[str, Any] = message.get("context") or {}
+    context = RunContext.from_wire(message.get("context") or {})
     namespace = program.load(SDK_MODULE)
-    definition = find_definition(namespace, context.get("legacy"))
+    definition = find_definition(namespace, context.legacy)
     expected = _KINDS.get(str(message.get("kind")))
     if expected is not None and not isinstance(definition, expected):
         raise RunFailure(
@@ -240,9 +242,8 @@ def _run(program: Any, message: Mapping[str, Any], channel: _Channel) -> Any:
     checkpoint = definition.checkpoint if isinstance(definition, SyncDefinition) else None
     nango = Nango(channel.call, context, models, checkpoint)
     if isinstance(definition, ActionDefinition):
-        validate = context.get("validate", True) is not False
-        return _run_action(definition, nango, message.get("input"), validate)
-    if isinstance(definition, SyncDefinition) and context.get("webhook") is not None:
+        return _run_action(definition, nango, message.get("input"), context.validate)
+    if isinstance(definition, SyncDefinition) and context.webhook:
         if definition.on_webhook is None:
             raise RunFailure("invalid_definition", "the sync has no on_webhook handler")
         definition.on_webhook(nango, message.get("input"))
@@ -326,8 +327,9 @@ def _legacy(namespace: Mapping[str, Any], legacy: Any) -> Definition | None:
     return legacy_definition(entry, kind, config or {})
 
 
-def _describe_all(files: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, Any]:
-    legacy = dict(context.get("legacy") or {})
+def _describe_all(
+    files: Mapping[str, str], legacy: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in sorted(files):
         if name.endswith(".py"):

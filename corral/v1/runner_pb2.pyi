@@ -8,6 +8,7 @@ from corral.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +20,34 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _RunMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RunModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RunMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RUN_MODE_UNSPECIFIED: _RunMode.ValueType  # 0
+    """Same as RUN_MODE_RUN."""
+    RUN_MODE_RUN: _RunMode.ValueType  # 1
+    """Runs the function (`exec`) with the input."""
+    RUN_MODE_WEBHOOK: _RunMode.ValueType  # 2
+    """Runs a sync's `on_webhook` handler with the webhook's payload (the input)."""
+    RUN_MODE_DESCRIBE: _RunMode.ValueType  # 3
+    """Compiles and loads every file and returns their definitions; runs no function code."""
+
+class RunMode(_RunMode, metaclass=_RunModeEnumTypeWrapper):
+    """What a worker does with the files it is given."""
+
+RUN_MODE_UNSPECIFIED: RunMode.ValueType  # 0
+"""Same as RUN_MODE_RUN."""
+RUN_MODE_RUN: RunMode.ValueType  # 1
+"""Runs the function (`exec`) with the input."""
+RUN_MODE_WEBHOOK: RunMode.ValueType  # 2
+"""Runs a sync's `on_webhook` handler with the webhook's payload (the input)."""
+RUN_MODE_DESCRIBE: RunMode.ValueType  # 3
+"""Compiles and loads every file and returns their definitions; runs no function code."""
+Global___RunMode: _TypeAlias = RunMode  # noqa: Y015
+
 @_typing.final
 class RunRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -29,21 +58,25 @@ class RunRequest(_message.Message):
     FUNCTION_NAME_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     INPUT_JSON_FIELD_NUMBER: _builtins.int
-    CONTEXT_JSON_FIELD_NUMBER: _builtins.int
     LIMITS_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     run_token: _builtins.str
     """Capability for RunnerCallbacks, valid for this run only."""
     kind: _common_pb2.FunctionKind.ValueType
     function_name: _builtins.str
     input_json: _builtins.str
-    """JSON: the action's input, or the webhook payload for a webhook run."""
-    context_json: _builtins.str
-    """JSON object: variant, log level, configuration the deploy supplied (legacy scripts), ..."""
+    """JSON: the action's input, or the webhook's payload for a webhook run."""
     @_builtins.property
     def source(self) -> _common_pb2.FunctionSource: ...
     @_builtins.property
     def limits(self) -> _common_pb2.RunLimits: ...
+    @_builtins.property
+    def context(self) -> Global___RunContext:
+        """What to do with the function (run it, hand it a webhook, describe the files) and the
+        settings its SDK object follows.
+        """
+
     def __init__(
         self,
         *,
@@ -53,16 +86,145 @@ class RunRequest(_message.Message):
         function_name: _builtins.str = ...,
         source: _common_pb2.FunctionSource | None = ...,
         input_json: _builtins.str = ...,
-        context_json: _builtins.str = ...,
         limits: _common_pb2.RunLimits | None = ...,
+        context: Global___RunContext | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "source", b"source"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "limits", b"limits", "source", b"source"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["context_json", b"context_json", "function_name", b"function_name", "input_json", b"input_json", "kind", b"kind", "limits", b"limits", "run_id", b"run_id", "run_token", b"run_token", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "function_name", b"function_name", "input_json", b"input_json", "kind", b"kind", "limits", b"limits", "run_id", b"run_id", "run_token", b"run_token", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunRequest: _TypeAlias = RunRequest  # noqa: Y015
+
+@_typing.final
+class RunContext(_message.Message):
+    """The typed context of one run: what the worker and the SDK object of the function follow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LegacyConfigsJsonEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MODE_FIELD_NUMBER: _builtins.int
+    VARIANT_FIELD_NUMBER: _builtins.int
+    LOG_LEVEL_FIELD_NUMBER: _builtins.int
+    SKIP_VALIDATION_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    PAGINATION_FIELD_NUMBER: _builtins.int
+    LEGACY_CONFIG_JSON_FIELD_NUMBER: _builtins.int
+    LEGACY_CONFIGS_JSON_FIELD_NUMBER: _builtins.int
+    ENVIRONMENT_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_FIELD_NUMBER: _builtins.int
+    mode: Global___RunMode.ValueType
+    variant: _builtins.str
+    """The sync variant ("base" when empty)."""
+    log_level: _builtins.str
+    """The default level of the function's logger: debug, info, warn, error or off (info when
+    empty).
+    """
+    skip_validation: _builtins.bool
+    """Turns off validation against the function's models (records, checkpoints, action input
+    and output): the environment's `validation` setting is false.
+    """
+    provider: _builtins.str
+    """The provider of the connection's integration, and its pagination defaults, which the
+    SDK merges under each paginate call's own settings.
+    """
+    legacy_config_json: _builtins.str
+    """JSON object: a legacy script's configuration, as the deploy supplied it (run and webhook
+    modes). Empty: the function defines itself.
+    """
+    environment: _builtins.str
+    """The run's environment (its name) and connection; informational."""
+    connection_id: _builtins.str
+    @_builtins.property
+    def pagination(self) -> Global___PaginationDefaults: ...
+    @_builtins.property
+    def legacy_configs_json(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Describe mode: file name -> JSON object, the legacy configuration of each legacy script."""
+
+    def __init__(
+        self,
+        *,
+        mode: Global___RunMode.ValueType = ...,
+        variant: _builtins.str = ...,
+        log_level: _builtins.str = ...,
+        skip_validation: _builtins.bool = ...,
+        provider: _builtins.str = ...,
+        pagination: Global___PaginationDefaults | None = ...,
+        legacy_config_json: _builtins.str = ...,
+        legacy_configs_json: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        environment: _builtins.str = ...,
+        connection_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["pagination", b"pagination"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "environment", b"environment", "legacy_config_json", b"legacy_config_json", "legacy_configs_json", b"legacy_configs_json", "log_level", b"log_level", "mode", b"mode", "pagination", b"pagination", "provider", b"provider", "skip_validation", b"skip_validation", "variant", b"variant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunContext: _TypeAlias = RunContext  # noqa: Y015
+
+@_typing.final
+class PaginationDefaults(_message.Message):
+    """A provider's pagination defaults (corral/providers.json); empty fields are not set."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    CURSOR_PATH_IN_RESPONSE_FIELD_NUMBER: _builtins.int
+    CURSOR_NAME_IN_REQUEST_FIELD_NUMBER: _builtins.int
+    RESPONSE_PATH_FIELD_NUMBER: _builtins.int
+    LIMIT_NAME_IN_REQUEST_FIELD_NUMBER: _builtins.int
+    LINK_PATH_IN_RESPONSE_BODY_FIELD_NUMBER: _builtins.int
+    LINK_REL_IN_RESPONSE_HEADER_FIELD_NUMBER: _builtins.int
+    OFFSET_NAME_IN_REQUEST_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    """cursor, link or offset."""
+    cursor_path_in_response: _builtins.str
+    cursor_name_in_request: _builtins.str
+    response_path: _builtins.str
+    limit_name_in_request: _builtins.str
+    link_path_in_response_body: _builtins.str
+    link_rel_in_response_header: _builtins.str
+    offset_name_in_request: _builtins.str
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        cursor_path_in_response: _builtins.str = ...,
+        cursor_name_in_request: _builtins.str = ...,
+        response_path: _builtins.str = ...,
+        limit_name_in_request: _builtins.str = ...,
+        link_path_in_response_body: _builtins.str = ...,
+        link_rel_in_response_header: _builtins.str = ...,
+        offset_name_in_request: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor_name_in_request", b"cursor_name_in_request", "cursor_path_in_response", b"cursor_path_in_response", "limit_name_in_request", b"limit_name_in_request", "link_path_in_response_body", b"link_path_in_response_body", "link_rel_in_response_header", b"link_rel_in_response_header", "offset_name_in_request", b"offset_name_in_request", "response_path", b"response_path", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaginationDefaults: _TypeAlias = PaginationDefaults  # noqa: Y015
 
 @_typing.final
 class RunResponse(_message.Message):

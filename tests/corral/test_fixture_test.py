@@ -172,8 +172,8 @@ def test_malformed_fixtures_are_named() -> None:
 
 
 def test_offline_runs_get_the_providers_pagination_defaults() -> None:
-    assert run_context("github")["paginate_defaults"]["type"] == "link"
-    assert "paginate_defaults" not in run_context("no-such-provider")
+    assert run_context("github").paginate_defaults["type"] == "link"
+    assert not run_context("no-such-provider").paginate_defaults
 
 
 # ---- discovery ----

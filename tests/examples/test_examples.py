@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from runner._context import RunContext
 from runner._host import Job, RunnerHost
 from runner._warm import warm
 
@@ -101,7 +102,7 @@ def test_the_webhook_handler_applies_a_cancellation(host: RunnerHost) -> None:
         entry="events.py",
         files=files,
         input=payload,
-        context={"webhook": True},
+        context=RunContext(webhook=True),
     )
     handler = Recorder()
     outcome = host.execute(job, handler)

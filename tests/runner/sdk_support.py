@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral.errors import RunFailure
+from runner._context import RunContext
 from runner._host import Job, Outcome, RunnerHost
 
 Answer = Callable[[dict[str, Any]], Any]
@@ -71,7 +72,7 @@ def run(
     kind: str = "action",
     entry: str = "",
     input_value: Any = None,
-    context: Mapping[str, Any] | None = None,
+    context: RunContext | None = None,
     mode: str = "run",
 ) -> Outcome:
     """Runs ``entry`` (default: the first file) of ``files`` in a fresh worker."""
@@ -83,7 +84,7 @@ def run(
         entry=name,
         files=dict(files),
         input=input_value,
-        context=dict(context or {}),
+        context=context or RunContext(),
         wall_seconds=30,
         mode=mode,
     )

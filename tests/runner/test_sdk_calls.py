@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from runner._context import RunContext
 from runner._host import RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, failing, http_reply, run
 
@@ -32,7 +33,9 @@ def _action(
 ):
     source = ACTION.format(body="\n".join("    " + line for line in body.splitlines()))
     default = {"title": "t"}
-    return run(host, {"a.py": source}, handler, input_value=value or default, context=context)
+    return run(
+        host, {"a.py": source}, handler, input_value=value or default, context=RunContext(**context)
+    )
 
 
 def test_log_levels_the_seed_form_and_set_logger(sdk_host: RunnerHost) -> None:
@@ -185,11 +188,13 @@ def test_relative_imports_and_a_compile_error_in_an_imported_file(sdk_host: Runn
 
 def test_legacy_scripts_run_with_their_configuration(sdk_host: RunnerHost) -> None:
     action = "def run_action(nango, input):\n    return {'doubled': input['n'] * 2}\n"
-    outcome = run(sdk_host, {"double.py": action}, input_value={"n": 4}, context={"legacy": {}})
+    outcome = run(
+        sdk_host, {"double.py": action}, input_value={"n": 4}, context=RunContext(legacy={})
+    )
     assert outcome.output == {"doubled": 8}
     sync = "def fetch_data(nango):\n    nango.batch_save([{'id': '1'}], 'Item')\n"
     handler = Scripted()
     legacy = {"kind": "sync", "frequency": "every hour", "models": ["Item"]}
-    outcome = run(sdk_host, {"s.py": sync}, handler, kind="sync", context={"legacy": legacy})
+    outcome = run(sdk_host, {"s.py": sync}, handler, kind="sync", context=RunContext(legacy=legacy))
     assert outcome.ok, outcome.error
     assert handler.args_of("batch_save") == [{"model": "Item", "records": [{"id": "1"}]}]

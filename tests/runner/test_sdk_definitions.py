@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from corral.errors import RunFailure
+from runner._context import RunContext
 from runner._frequency import parse_frequency
 from runner._host import RunnerHost
 from tests.runner.sdk_support import error_of, run
@@ -45,7 +46,7 @@ sync = create_sync(
 
 
 def _describe(host: RunnerHost, files: dict[str, str], legacy: dict[str, object] | None = None):
-    return run(host, files, mode="describe", context={"legacy": legacy or {}})
+    return run(host, files, mode="describe", context=RunContext(legacy_by_file=legacy or {}))
 
 
 @pytest.mark.parametrize(

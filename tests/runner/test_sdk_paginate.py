@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runner._context import RunContext
 from runner._host import RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, http_reply, run
 
@@ -46,7 +47,7 @@ def _paginate(
         {"p.py": source},
         handler,
         input_value=config,
-        context={"paginate_defaults": defaults or {}},
+        context=RunContext(paginate_defaults=defaults or {}),
     )
     requests = handler.args_of("proxy")
     if not outcome.ok:

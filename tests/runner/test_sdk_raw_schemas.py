@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from runner._context import RunContext
 from runner._host import RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, run
 
@@ -33,7 +34,7 @@ sync = create_sync(description="d", frequency="every hour", models={{"Item": Ite
 
 
 def _describe(host: RunnerHost, files: dict[str, str]) -> dict[str, object]:
-    return error_of(run(host, files, mode="describe", context={"legacy": {}}))
+    return error_of(run(host, files, mode="describe", context=RunContext()))
 
 
 @pytest.mark.parametrize("annotation", ["schema", "list[schema]", "dict[str, schema] | None"])

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from runner._context import RunContext
 from runner._host import RunnerHost
 from runner._sdk import IDS_PER_CALL, RECORDS_PER_CALL
 from tests.runner.sdk_support import Scripted, error_of, run
@@ -33,7 +34,7 @@ sync = create_sync(description='d', frequency='every hour', models={{'Item': Ite
 
 def _sync(host: RunnerHost, body: str, handler: Scripted | None = None, **context: Any):
     source = MODELS.format(body="\n".join("    " + line for line in body.splitlines()))
-    return run(host, {"items.py": source}, handler, kind="sync", context=context)
+    return run(host, {"items.py": source}, handler, kind="sync", context=RunContext(**context))
 
 
 def test_records_are_sent_as_json_with_unset_fields_left_out(sdk_host: RunnerHost) -> None:

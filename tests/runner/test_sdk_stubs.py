@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from runner._context import RunContext
 from runner._host import RunnerHost
 from runner._worker import SDK_MODULE
 from tests.runner.sdk_support import Scripted, http_reply, run
@@ -175,7 +176,7 @@ def test_typed_function_code_runs_in_the_sandbox(sdk_host: RunnerHost) -> None:
         handler,
         entry="typed_action.py",
         input_value={"id": "1", "title": "t"},
-        context={"variant": "base"},
+        context=RunContext(variant="base"),
     )
     assert outcome.ok, outcome.error
     assert outcome.output == {"url": "https://x/1", "variant": "base"}

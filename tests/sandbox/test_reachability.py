@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from runner._context import RunContext
 from runner._sdk import Nango
 from runner._worker import SDK_MODULE
 from sandbox import compile_program, reset_run_state
@@ -104,7 +105,7 @@ _SAFE_CALLS = frozenset(
 def _named() -> dict[str, Any]:
     namespace = compile_program({"walk.py": SOURCE}, "walk.py").load(SDK_MODULE)
     definition: Any = namespace["action"]
-    named: dict[str, Any] = definition.exec(Nango(_no_calls, {}), {})
+    named: dict[str, Any] = definition.exec(Nango(_no_calls, RunContext()), {})
     return named
 
 
