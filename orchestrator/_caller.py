@@ -40,10 +40,12 @@ class Caller(Protocol):
 class CallerWatch:
     """Ties one runner call to the API call it answers.
 
-    ``bound`` shortens the runner call's timeout to the caller's deadline; while the watch is
-    open, the caller's call ending calls ``cancel`` (again and again, every
-    ``CANCEL_RETRY_SECONDS``, until the runner has the run and kills it, or the runner call
-    ends).
+    ``bound`` shortens the runner call's timeout to the caller's deadline (when that deadline
+    passes, the runner call's does too: the runner client cancels the run, which ends with
+    ``execution_timeout``). While the watch is open, the caller's call ending before its
+    deadline (a cancel, a lost connection) calls ``cancel``, again every
+    ``CANCEL_RETRY_SECONDS`` until the runner has the run and kills it or the runner call ends;
+    the run ends with ``execution_cancelled``.
     """
 
     def __init__(self, caller: Caller | None, cancel: Callable[[], bool]) -> None:
@@ -77,6 +79,9 @@ class CallerWatch:
     def _caller_ended(self) -> None:
         if self._finished.is_set():
             return  # the run ended first: the usual case, the call is being answered
+        remaining = self._caller.time_remaining() if self._caller is not None else None
+        if remaining is not None and remaining <= 0:
+            return  # its deadline passed: so does the runner call's, which ends the run
         threading.Thread(target=self._cancel_until_done, name="run-cancel", daemon=True).start()
 
     def _cancel_until_done(self) -> None:
