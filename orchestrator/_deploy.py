@@ -19,7 +19,8 @@ from corral.errors import CompileError, InvalidRequest, NotFound
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator._limits import limits_for
 from orchestrator._runs import RunnerClient
-from orchestrator._storage import Environment, FunctionRow, Storage
+from orchestrator._storage import Environment, FunctionRow
+from orchestrator._storage_needs import DeployStorage
 
 FILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\.py")
 INTEGRATION_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -73,7 +74,7 @@ def code_hash(files: Mapping[str, str]) -> str:
 class Deployer:
     """Deploys integration folders into an environment."""
 
-    def __init__(self, storage: Storage, runners: RunnerClient) -> None:
+    def __init__(self, storage: DeployStorage, runners: RunnerClient) -> None:
         self._storage = storage
         self._runners = runners
 

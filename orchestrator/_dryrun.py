@@ -17,7 +17,7 @@ from orchestrator._deploy import check_files
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._limits import limits_for
 from orchestrator._runs import RunManager, RunnerClient
-from orchestrator._storage import Environment, Storage
+from orchestrator._storage import ConnectionStore, Environment
 from orchestrator._tokens import RunScope, RunTokens
 
 POLL_SECONDS = 0.2
@@ -29,7 +29,7 @@ class DryRuns:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: ConnectionStore,
         tokens: RunTokens,
         runners: RunnerClient,
         sessions: DrySessions,
