@@ -30,7 +30,8 @@ from orchestrator._pages import (
     sized,
 )
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
-from orchestrator._storage import Connection, FunctionRow, Integration, Run, Storage
+from orchestrator._storage import Connection, FunctionRow, Integration, Run
+from orchestrator._storage_needs import ApiStorage
 from orchestrator._views import (
     connection_pb,
     function_pb,
@@ -99,7 +100,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
 
     def __init__(
         self,
-        storage: Storage,
+        storage: ApiStorage,
         runs: RunManager,
         deployer: Deployer,
         dry_runs: DryRuns,

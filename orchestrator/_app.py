@@ -32,6 +32,7 @@ from orchestrator._proxy import Proxy
 from orchestrator._runner_client import LocalRunners, RunnerChannels
 from orchestrator._runs import RunManager
 from orchestrator._sqlite import SqliteStorage
+from orchestrator._storage import TenantStore
 from orchestrator._tokens import RunTokens
 
 _log = structlog.get_logger("corral.orchestrator")
@@ -49,7 +50,7 @@ class _Parts:
     lifecycle: Lifecycle
 
 
-def first_start(storage: SqliteStorage, announce: Callable[[str], None]) -> None:
+def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
     """On a new data directory: creates the ``dev`` environment and shows its key once."""
     if storage.list_environments():
         return

@@ -11,7 +11,7 @@ import grpc
 from corral import _metadata
 from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
 from corral.errors import Unauthenticated
-from orchestrator._storage import Environment, Storage
+from orchestrator._storage import Environment, TenantStore
 
 _current: contextvars.ContextVar[Environment | None] = contextvars.ContextVar(
     "environment", default=None
@@ -31,7 +31,7 @@ def current_environment() -> Environment:
 class SecretKeyAuth(CallWrapper):
     """Resolves ``authorization: Bearer <secret key>`` for Orchestrator calls."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: TenantStore) -> None:
         self._storage = storage
 
     def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:

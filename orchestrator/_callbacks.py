@@ -32,8 +32,8 @@ from orchestrator._storage import (
     RecordCounts,
     RecordIn,
     RecordScope,
-    Storage,
 )
+from orchestrator._storage_needs import CallbackStorage
 from orchestrator._tokens import RunScope, RunTokens
 
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
@@ -67,7 +67,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def __init__(
         self,
-        storage: Storage,
+        storage: CallbackStorage,
         tokens: RunTokens,
         proxy: Proxy,
         connections: ConnectionService,

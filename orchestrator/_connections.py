@@ -23,7 +23,7 @@ from orchestrator._credentials import (
     refresh_oauth2,
     secrets_of,
 )
-from orchestrator._storage import Connection, Integration, Storage
+from orchestrator._storage import Connection, ConnectionStore, Integration
 from orchestrator._tokens import RunScope
 
 _INTEGRATION_SECRETS = frozenset({"client_secret", "private_key", "app_secret", "webhook_secret"})
@@ -32,7 +32,7 @@ _INTEGRATION_SECRETS = frozenset({"client_secret", "private_key", "app_secret", 
 class ConnectionService:
     """Reads connections for runs and refreshes OAuth2 tokens that expire within 15 minutes."""
 
-    def __init__(self, storage: Storage, client: httpx.Client, clock: Clock) -> None:
+    def __init__(self, storage: ConnectionStore, client: httpx.Client, clock: Clock) -> None:
         self._storage = storage
         self._client = client
         self._clock = clock

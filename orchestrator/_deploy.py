@@ -18,7 +18,8 @@ from corral.errors import CompileError, InvalidRequest, NotFound
 from orchestrator._caller import Caller
 from orchestrator._dispatch import Dispatcher, RunOrder
 from orchestrator._limits import limits_for
-from orchestrator._storage import Environment, FunctionRow, Storage
+from orchestrator._storage import Environment, FunctionRow
+from orchestrator._storage_needs import DeployStorage
 
 FILE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\.py")
 INTEGRATION_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -72,7 +73,7 @@ def code_hash(files: Mapping[str, str]) -> str:
 class Deployer:
     """Deploys integration folders into an environment."""
 
-    def __init__(self, storage: Storage, dispatcher: Dispatcher) -> None:
+    def __init__(self, storage: DeployStorage, dispatcher: Dispatcher) -> None:
         self._storage = storage
         self._dispatcher = dispatcher
 

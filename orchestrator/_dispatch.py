@@ -20,7 +20,7 @@ from corral import _providers
 from corral.errors import RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator._caller import Caller, CallerWatch
-from orchestrator._storage import Environment, Storage
+from orchestrator._storage import ConnectionStore, Environment
 from orchestrator._tokens import RunScope, RunTokens
 
 _log = structlog.get_logger("corral.runs")
@@ -94,7 +94,7 @@ class RunOrder:
 class Dispatcher:
     """Sends every run to a runner (see the module's docstring)."""
 
-    def __init__(self, storage: Storage, tokens: RunTokens, runners: RunnerClient) -> None:
+    def __init__(self, storage: ConnectionStore, tokens: RunTokens, runners: RunnerClient) -> None:
         self._storage = storage
         self._tokens = tokens
         self._runners = runners

@@ -18,7 +18,7 @@ from orchestrator._deploy import check_files
 from orchestrator._dispatch import Dispatcher, RunOrder
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._limits import limits_for
-from orchestrator._storage import Environment, Storage
+from orchestrator._storage import ConnectionStore, Environment
 from orchestrator._tokens import RunScope
 
 POLL_SECONDS = 0.2
@@ -28,7 +28,9 @@ POLL_SECONDS = 0.2
 class DryRuns:
     """Starts dry runs and streams what they do."""
 
-    def __init__(self, storage: Storage, sessions: DrySessions, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, storage: ConnectionStore, sessions: DrySessions, dispatcher: Dispatcher
+    ) -> None:
         self._storage = storage
         self._sessions = sessions
         self._dispatcher = dispatcher

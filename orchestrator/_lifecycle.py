@@ -23,7 +23,8 @@ import structlog
 
 from corral.errors import CorralError, InvalidRequest, NotFound
 from orchestrator._runs import RunManager, RunRequestSpec, output_or_raise
-from orchestrator._storage import Environment, FunctionRow, Schedule, Storage
+from orchestrator._storage import Environment, FunctionRow, Schedule
+from orchestrator._storage_needs import LifecycleStorage
 
 _log = structlog.get_logger("corral.scheduler")
 
@@ -49,7 +50,7 @@ class Lifecycle:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: LifecycleStorage,
         runs: RunManager,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -21,7 +21,8 @@ from orchestrator._caller import Caller
 from orchestrator._connections import redact_value
 from orchestrator._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
 from orchestrator._limits import limits_for
-from orchestrator._storage import Environment, FunctionRow, NewRun, Run, Storage
+from orchestrator._storage import Environment, FunctionRow, NewRun, Run, TenantStore
+from orchestrator._storage_needs import RunStorage
 from orchestrator._tokens import RunScope, RunTokens
 
 _log = structlog.get_logger("corral.runs")
@@ -48,7 +49,7 @@ class RunManager:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: RunStorage,
         tokens: RunTokens,
         runners: RunnerClient,
         max_async: int = 32,
@@ -192,7 +193,7 @@ class RunManager:
         self._async.shutdown(wait=False, cancel_futures=True)
 
 
-def _environment_by_id(storage: Storage, env_id: int) -> Environment:
+def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:
     for env in storage.list_environments():
         if env.id == env_id:
             return env

@@ -1,14 +1,17 @@
-"""The SQLite storage engine: the embedded default, one file in WAL mode.
+"""The SQLite engine: the embedded default, one file in WAL mode.
 
-``SqliteStorage`` implements ``orchestrator._storage.Storage``. It is assembled from mixins, one
-module per area, over ``SqliteBase`` (connections and transactions):
+``SqliteStorage`` implements ``orchestrator._storage.Storage``. It is assembled from mixins over
+``SqliteBase`` (connections, transactions, ``close``), one module per storage area, each
+implementing exactly that area's protocol:
 
-- ``_sqlite_tenants``: environments, integrations, connections, environment variables;
-- ``_sqlite_runs``: deployed functions, runs, run logs;
-- ``_sqlite_records``: records;
-- ``_sqlite_tracking``: deletion tracking of records;
-- ``_sqlite_checkpoints``: checkpoints and sync resets;
-- ``_sqlite_schedules``: when each sync runs for each connection.
+- ``_sqlite_tenants``: ``TenantStore``, environments and their variables;
+- ``_sqlite_connections``: ``ConnectionStore``, integrations and connections;
+- ``_sqlite_functions``: ``FunctionStore``, deployed functions;
+- ``_sqlite_runs``: ``RunStore``, runs and run logs;
+- ``_sqlite_records``: ``RecordStore``, records;
+- ``_sqlite_tracking``: ``TrackingStore``, deletion tracking of records;
+- ``_sqlite_checkpoints``: ``CheckpointStore``, checkpoints and sync resets;
+- ``_sqlite_schedules``: ``ScheduleStore``, when each sync runs for each connection.
 
 Choices every caller may rely on:
 
@@ -22,17 +25,38 @@ Choices every caller may rely on:
 from __future__ import annotations
 
 from orchestrator._sqlite_checkpoints import CheckpointsMixin
-from orchestrator._sqlite_records import MAX_LIST_LIMIT
+from orchestrator._sqlite_connections import ConnectionsMixin
+from orchestrator._sqlite_functions import FunctionsMixin
+from orchestrator._sqlite_records import MAX_LIST_LIMIT, RecordsMixin
 from orchestrator._sqlite_runs import RunsMixin
 from orchestrator._sqlite_schedules import SchedulesMixin
 from orchestrator._sqlite_tenants import SECRET_KEY_PREFIX, TenantsMixin
 from orchestrator._sqlite_tracking import TrackingMixin
-from orchestrator._storage import Storage
+from orchestrator._storage import (
+    CheckpointStore,
+    ConnectionStore,
+    FunctionStore,
+    RecordStore,
+    RunStore,
+    ScheduleStore,
+    Storage,
+    TenantStore,
+    TrackingStore,
+)
 
 __all__ = ["MAX_LIST_LIMIT", "SECRET_KEY_PREFIX", "SqliteStorage"]
 
 
-class SqliteStorage(TenantsMixin, RunsMixin, TrackingMixin, CheckpointsMixin, SchedulesMixin):
+class SqliteStorage(
+    TenantsMixin,
+    ConnectionsMixin,
+    FunctionsMixin,
+    RunsMixin,
+    RecordsMixin,
+    TrackingMixin,
+    CheckpointsMixin,
+    SchedulesMixin,
+):
     """Storage in one SQLite file.
 
     Thread-safe: every thread uses its own connection, writes wait for each other up to the
@@ -45,6 +69,28 @@ class SqliteStorage(TenantsMixin, RunsMixin, TrackingMixin, CheckpointsMixin, Sc
     """
 
 
-def _conforms(storage: SqliteStorage) -> Storage:
-    # mypy proves here that SqliteStorage implements the Storage protocol.
-    return storage
+def _conforms(
+    *,
+    tenants: TenantsMixin,
+    connections: ConnectionsMixin,
+    functions: FunctionsMixin,
+    runs: RunsMixin,
+    records: RecordsMixin,
+    tracking: TrackingMixin,
+    checkpoints: CheckpointsMixin,
+    schedules: SchedulesMixin,
+    storage: SqliteStorage,
+) -> tuple[
+    TenantStore,
+    ConnectionStore,
+    FunctionStore,
+    RunStore,
+    RecordStore,
+    TrackingStore,
+    CheckpointStore,
+    ScheduleStore,
+    Storage,
+]:
+    # mypy proves here that each area module implements its area's protocol, and that
+    # SqliteStorage implements all of Storage.
+    return tenants, connections, functions, runs, records, tracking, checkpoints, schedules, storage

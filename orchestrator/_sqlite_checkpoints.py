@@ -16,7 +16,7 @@ from orchestrator._storage import CheckpointConflict, CheckpointKey
 
 
 class CheckpointsMixin(SqliteBase):
-    """Checkpoints of (connection, function, variant), and sync resets."""
+    """Checkpoints of (connection, function, variant) and sync resets: ``CheckpointStore``."""
 
     def get_checkpoint(self, key: CheckpointKey) -> dict[str, Any] | None:
         """The checkpoint, or None when never saved or cleared."""

@@ -93,8 +93,33 @@ class _Existing:
     json: bytes = b""
 
 
-class RecordsMixin(SqliteBase):
-    """Records: save, delete, update, read, list, and deletion tracking."""
+class RecordWrites(SqliteBase):
+    """Writes shared by records and deletion tracking: soft deletes and change cursors."""
+
+    def _soft_delete(
+        self, conn: sqlite3.Connection, pk: int, scope: RecordScope, ids: list[str]
+    ) -> None:
+        now = self._now()
+        conn.executemany(
+            _DELETE_RECORD,
+            [
+                (now, now, cursor, *scope_key(pk, scope), record_id)
+                for record_id, cursor in zip(
+                    ids, self._reserve_cursors(conn, len(ids)), strict=True
+                )
+            ],
+        )
+
+    def _reserve_cursors(self, conn: sqlite3.Connection, count: int) -> range:
+        if count == 0:
+            return range(0)
+        row = conn.execute(_RESERVE_CURSORS, (count,)).fetchone()
+        last = int(row[0])
+        return range(last - count + 1, last + 1)
+
+
+class RecordsMixin(RecordWrites):
+    """Records: ``orchestrator._storage.RecordStore``."""
 
     def save_records(
         self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
@@ -296,27 +321,6 @@ class RecordsMixin(SqliteBase):
             " WHERE run_id = ?",
             (adding, adding_bytes, run_id),
         )
-
-    def _soft_delete(
-        self, conn: sqlite3.Connection, pk: int, scope: RecordScope, ids: list[str]
-    ) -> None:
-        now = self._now()
-        conn.executemany(
-            _DELETE_RECORD,
-            [
-                (now, now, cursor, *scope_key(pk, scope), record_id)
-                for record_id, cursor in zip(
-                    ids, self._reserve_cursors(conn, len(ids)), strict=True
-                )
-            ],
-        )
-
-    def _reserve_cursors(self, conn: sqlite3.Connection, count: int) -> range:
-        if count == 0:
-            return range(0)
-        row = conn.execute(_RESERVE_CURSORS, (count,)).fetchone()
-        last = int(row[0])
-        return range(last - count + 1, last + 1)
 
 
 def scope_key(pk: int, scope: RecordScope) -> tuple[int, str, str]:

@@ -45,7 +45,7 @@ def _schedule(row: sqlite3.Row | tuple[object, ...]) -> Schedule:
 
 
 class SchedulesMixin(SqliteBase):
-    """Sync schedules per (connection, sync, variant)."""
+    """Sync schedules per (connection, sync, variant): ``ScheduleStore``."""
 
     def ensure_schedule(
         self,

@@ -11,7 +11,7 @@ old tracking never matches a new one.
 from __future__ import annotations
 
 from corral.errors import InvalidRequest
-from orchestrator._sqlite_records import RecordsMixin, scope_key
+from orchestrator._sqlite_records import RecordWrites, scope_key
 from orchestrator._storage import RecordCounts, RecordScope
 
 _DELETE_TRACKING = """
@@ -42,8 +42,8 @@ WHERE connection_pk = ? AND model = ? AND variant = ? AND delete_mark = ?
 """
 
 
-class TrackingMixin(RecordsMixin):
-    """Deletion tracking of records."""
+class TrackingMixin(RecordWrites):
+    """Deletion tracking of records: ``orchestrator._storage.TrackingStore``."""
 
     def track_deletes_start(self, scope: RecordScope) -> None:
         """Starts deletion tracking of the scope's model and variant for the scope's run.

@@ -1,276 +1,101 @@
-"""The orchestrator's storage interface: the rows it keeps and the ``Storage`` protocol.
+"""The orchestrator's storage interface: one protocol per area, and ``Storage`` over them all.
 
-Every engine (SQLite now, PostgreSQL later) implements ``Storage`` and passes the same tests.
-Every method that reads or writes tenant data takes the environment id first, and nothing
-crosses environments: two environments may hold the same connection id, integration key or
-record ids without seeing each other.
+Each area protocol holds the methods of one kind of data, and each engine implements each area
+in one module (SQLite: ``orchestrator/_sqlite_<area>.py``), so a second engine can be written
+area by area. No method belongs to two areas. A part of the orchestrator is typed against the
+areas it uses (``orchestrator._storage_needs``); ``Storage`` combines every area with ``close``
+for the code that holds the whole store.
 
-Timestamps are timezone-aware UTC ``datetime`` values. Records travel as JSON bytes, exactly as
-the runner encoded them; other JSON objects (settings, credentials, metadata, configs) are dicts.
+The areas, what each holds, and the SQLite module that implements it:
+
+- ``TenantStore``: environments, their secret keys, settings and variables
+  (``_sqlite_tenants``);
+- ``ConnectionStore``: integrations and their connections, with credentials and metadata
+  (``_sqlite_connections``);
+- ``FunctionStore``: deployed functions (``_sqlite_functions``);
+- ``RunStore``: runs and their log lines (``_sqlite_runs``);
+- ``RecordStore``: records (``_sqlite_records``);
+- ``TrackingStore``: deletion tracking of records (``_sqlite_tracking``);
+- ``CheckpointStore``: checkpoints and sync resets (``_sqlite_checkpoints``);
+- ``ScheduleStore``: when each sync runs for each connection (``_sqlite_schedules``).
+
+Every engine (SQLite now, PostgreSQL later) implements every area and passes the same tests
+(``tests/orchestrator/storage_support.py``).
+
+Every method that reads or writes tenant data takes the environment id first (or a key or scope
+that holds it), and nothing crosses environments: two environments may hold the same connection
+id, integration key or record ids without seeing each other.
+
+The values these methods take and return (rows, scopes, keys, counts) are defined once in
+``orchestrator._storage_types`` and re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from corral._budgets import Budgets
-from corral.errors import InvalidRequest
+from orchestrator._storage_types import (
+    ALL_RECORD_FILTERS,
+    FUNCTION_KINDS,
+    LAST_ACTIONS,
+    RUN_STATES,
+    SCHEDULE_STATES,
+    CheckpointConflict,
+    CheckpointKey,
+    Connection,
+    Environment,
+    FunctionRow,
+    Integration,
+    LogLine,
+    NewRun,
+    RecordCounts,
+    RecordIn,
+    RecordScope,
+    Run,
+    Schedule,
+    StoredRecord,
+)
 
-FUNCTION_KINDS: frozenset[str] = frozenset({"sync", "action", "on_event"})
-"""The kinds a deployed function can have."""
-
-RUN_STATES: frozenset[str] = frozenset({"queued", "running", "succeeded", "failed"})
-"""The states of a run: created queued, then running, then succeeded or failed."""
-
-LAST_ACTIONS: frozenset[str] = frozenset({"ADDED", "UPDATED", "DELETED"})
-"""A record's ``last_action`` values, as ``_nango_metadata`` shows them."""
-
-ALL_RECORD_FILTERS: frozenset[str] = frozenset({"added", "updated", "deleted"})
-SCHEDULE_STATES: frozenset[str] = frozenset({"running", "paused"})
-"""The ``list_records`` filter that keeps every record."""
-
-
-class CheckpointConflict(InvalidRequest):
-    """A checkpoint was saved with an ``expected_version`` that is no longer current."""
-
-    default_code = "checkpoint_conflict"
-
-
-@dataclass(frozen=True)
-class Environment:
-    """A tenant's space.
-
-    Attributes:
-        id: the environment's internal id, passed to every other method.
-        name: the unique name, such as ``acme/prod``.
-        settings: JSON object of environment settings (log level, ...).
-        created_at: when it was created.
-    """
-
-    id: int
-    name: str
-    settings: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Integration:
-    """A configured API provider in an environment."""
-
-    env_id: int
-    unique_key: str
-    provider: str
-    base_url: str
-    auth_mode: str
-    auth_config: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Connection:
-    """One end-customer's account on an integration.
-
-    ``provider`` and ``auth_mode`` are the integration's, joined in for convenience.
-    """
-
-    env_id: int
-    connection_id: str
-    integration_key: str
-    provider: str
-    auth_mode: str
-    credentials: dict[str, Any]
-    connection_config: dict[str, Any]
-    metadata: dict[str, Any]
-    base_url: str
-    created_at: datetime
-    updated_at: datetime
+__all__ = [
+    "ALL_RECORD_FILTERS",
+    "FUNCTION_KINDS",
+    "LAST_ACTIONS",
+    "RUN_STATES",
+    "SCHEDULE_STATES",
+    "CheckpointConflict",
+    "CheckpointKey",
+    "CheckpointStore",
+    "Connection",
+    "ConnectionStore",
+    "Environment",
+    "FunctionRow",
+    "FunctionStore",
+    "Integration",
+    "LogLine",
+    "NewRun",
+    "RecordCounts",
+    "RecordIn",
+    "RecordScope",
+    "RecordStore",
+    "Run",
+    "RunStore",
+    "Schedule",
+    "ScheduleStore",
+    "Storage",
+    "StoredRecord",
+    "TenantStore",
+    "TrackingStore",
+]
 
 
-@dataclass(frozen=True)
-class FunctionRow:
-    """A deployed function.
-
-    As input to ``replace_functions``, ``integration_key`` and ``deployed_at`` are ignored;
-    the rows it returns have both set.
-
-    Attributes:
-        name: the function's name (its file's stem), unique in its integration.
-        kind: one of ``FUNCTION_KINDS``.
-        version: the definition's version string.
-        description: the definition's description.
-        config: JSON object: frequency, models, auto_start, event, ... as defined.
-        files: every file of the integration folder, name -> source.
-        entry: the file that defines this function.
-        code_hash: hash of the code, the runner's compile-cache key.
-        integration_key: the integration the function belongs to.
-        deployed_at: when this set of functions was deployed.
-    """
-
-    name: str
-    kind: str
-    version: str
-    description: str
-    config: dict[str, Any]
-    files: dict[str, str]
-    entry: str
-    code_hash: str
-    integration_key: str = ""
-    deployed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewRun:
-    """What ``create_run`` needs to store a queued run."""
-
-    function_name: str
-    integration_key: str
-    kind: str
-    connection_id: str
-    variant: str
-    input_json: str
-    parent_run_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Run:
-    """One execution of a function for one connection.
-
-    Attributes:
-        state: one of ``RUN_STATES``.
-        output_json: the output of a succeeded run (JSON text), else None.
-        error: the error of a failed run (``{"type", "message", ...}``), else None.
-        parent_run_id: the run that triggered this one (``trigger_action``), if any.
-    """
-
-    run_id: str
-    env_id: int
-    function_name: str
-    integration_key: str
-    kind: str
-    connection_id: str
-    variant: str
-    state: str
-    input_json: str
-    output_json: str | None
-    error: dict[str, Any] | None
-    parent_run_id: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    logs_dropped: int = 0
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One log line of a run.
-
-    As input to ``append_logs``, ``seq`` is ignored (storage numbers lines from 1) and a
-    missing ``timestamp`` becomes the storage clock's now.
-    """
-
-    level: str
-    message: str
-    meta_json: str = ""
-    timestamp: datetime | None = None
-    seq: int = 0
-
-
-@dataclass(frozen=True)
-class RecordScope:
-    """Where record operations act: one model (and variant) of one connection, for one run."""
-
-    env_id: int
-    connection_id: str
-    model: str
-    variant: str
-    run_id: str
-
-
-@dataclass(frozen=True)
-class RecordIn:
-    """A record to save: its id, its JSON bytes and the sha256 hex of those bytes."""
-
-    id: str
-    json: bytes
-    content_hash: str
-
-
-@dataclass(frozen=True)
-class RecordCounts:
-    """How many records one call added, updated, deleted or left unchanged."""
-
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """A record as stored, with its metadata.
-
-    Attributes:
-        id: the record's id.
-        json: the record's JSON bytes (the last-known payload, also when deleted).
-        first_seen_at: when the record was first saved.
-        last_modified_at: when it last changed (added, updated, deleted).
-        last_action: one of ``LAST_ACTIONS``.
-        deleted_at: when it was deleted, or None.
-        cursor: opaque cursor of this change; ``list_records(cursor=...)`` resumes after it.
-    """
-
-    id: str
-    json: bytes
-    first_seen_at: datetime
-    last_modified_at: datetime
-    last_action: str
-    deleted_at: datetime | None
-    cursor: str
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When a sync runs for a connection.
-
-    Attributes:
-        state: ``running`` (runs when due) or ``paused``.
-        frequency_seconds: the interval between two runs.
-        next_run_at: when it is next due.
-        last_run_id: the last run the scheduler started, if any.
-    """
-
-    schedule_id: int
-    env_id: int
-    connection_id: str
-    sync_name: str
-    variant: str
-    state: str
-    frequency_seconds: float
-    next_run_at: datetime
-    last_run_id: str | None
-
-
-@dataclass(frozen=True)
-class CheckpointKey:
-    """Where a checkpoint lives: one function (and variant) of one connection."""
-
-    env_id: int
-    connection_id: str
-    function_name: str
-    variant: str = ""
-
-
-class Storage(Protocol):
-    """Everything the orchestrator keeps. See ``orchestrator._sqlite.SqliteStorage``."""
-
-    def close(self) -> None:
-        """Releases the engine's resources."""
+class TenantStore(Protocol):
+    """Environments (a tenant's space): their secret keys, settings and variables."""
 
     # ---- environments ----
+
     def create_environment(self, name: str) -> tuple[Environment, str]:
         """Creates an environment; returns it and its secret key (shown once)."""
 
@@ -289,7 +114,24 @@ class Storage(Protocol):
     def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
         """Replaces an environment's settings."""
 
+    # ---- environment variables ----
+
+    def set_environment_variables(self, env_id: int, variables: Sequence[tuple[str, str]]) -> None:
+        """Replaces an environment's variables."""
+
+    def get_environment_variables(self, env_id: int) -> list[tuple[str, str]]:
+        """An environment's variables, in the order they were set."""
+
+
+class ConnectionStore(Protocol):
+    """Integrations (configured API providers) and their connections (end-customer accounts).
+
+    A connection's credentials and metadata are part of it; deleting a connection deletes its
+    records, checkpoints and deletion tracking with it.
+    """
+
     # ---- integrations ----
+
     def upsert_integration(
         self,
         env_id: int,
@@ -309,6 +151,7 @@ class Storage(Protocol):
         """Every integration of an environment, by key."""
 
     # ---- connections ----
+
     def create_connection(
         self,
         env_id: int,
@@ -357,7 +200,10 @@ class Storage(Protocol):
     ) -> None:
         """Replaces a connection's credentials (after an OAuth refresh)."""
 
-    # ---- functions ----
+
+class FunctionStore(Protocol):
+    """The deployed functions of each integration."""
+
     def replace_functions(
         self, env_id: int, integration_key: str, functions: Sequence[FunctionRow]
     ) -> list[FunctionRow]:
@@ -369,14 +215,10 @@ class Storage(Protocol):
     def list_functions(self, env_id: int, integration_key: str | None = None) -> list[FunctionRow]:
         """The functions of an environment, or of one integration."""
 
-    # ---- environment variables ----
-    def set_environment_variables(self, env_id: int, variables: Sequence[tuple[str, str]]) -> None:
-        """Replaces an environment's variables."""
 
-    def get_environment_variables(self, env_id: int) -> list[tuple[str, str]]:
-        """An environment's variables, in the order they were set."""
+class RunStore(Protocol):
+    """Runs (one execution of a function for one connection) and their log lines."""
 
-    # ---- runs and logs ----
     def create_run(self, env_id: int, run: NewRun) -> Run:
         """Stores a queued run with a new id."""
 
@@ -411,7 +253,10 @@ class Storage(Protocol):
     ) -> list[LogLine]:
         """A run's log lines in order (after ``after_seq``, at most ``limit``)."""
 
-    # ---- records ----
+
+class RecordStore(Protocol):
+    """The records syncs save, per connection, model and variant."""
+
     def save_records(
         self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
     ) -> RecordCounts:
@@ -431,15 +276,6 @@ class Storage(Protocol):
     def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
         """The JSON of the found, not deleted records among ``ids``."""
 
-    def track_deletes_start(self, scope: RecordScope) -> None:
-        """Starts deletion tracking for the scope's model and variant."""
-
-    def track_deletes_end(self, scope: RecordScope) -> RecordCounts:
-        """Deletes the records that existed at start and were not saved since."""
-
-    def abandon_tracking(self, run_id: str) -> None:
-        """Drops the deletion tracking of a run that will not reach its end."""
-
     def list_records(
         self,
         env_id: int,
@@ -454,7 +290,23 @@ class Storage(Protocol):
     ) -> tuple[list[StoredRecord], str]:
         """Records in change order after ``cursor``; returns them and the next cursor."""
 
-    # ---- checkpoints ----
+
+class TrackingStore(Protocol):
+    """Deletion tracking: which records a sync did not save again between start and end."""
+
+    def track_deletes_start(self, scope: RecordScope) -> None:
+        """Starts deletion tracking for the scope's model and variant."""
+
+    def track_deletes_end(self, scope: RecordScope) -> RecordCounts:
+        """Deletes the records that existed at start and were not saved since."""
+
+    def abandon_tracking(self, run_id: str) -> None:
+        """Drops the deletion tracking of a run that will not reach its end."""
+
+
+class CheckpointStore(Protocol):
+    """Checkpoints per connection, function and variant, and sync resets."""
+
     def get_checkpoint(self, key: CheckpointKey) -> dict[str, Any] | None:
         """The checkpoint, or None."""
 
@@ -469,7 +321,12 @@ class Storage(Protocol):
     def clear_checkpoint(self, key: CheckpointKey) -> None:
         """Clears the checkpoint."""
 
-    # ---- sync schedules ----
+    def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
+        """Clears a sync's checkpoint; its records stay."""
+
+
+class ScheduleStore(Protocol):
+    """When each sync runs for each connection."""
 
     def ensure_schedule(
         self,
@@ -500,5 +357,22 @@ class Storage(Protocol):
     def remove_schedules(self, env_id: int, integration_key: str, keep: frozenset[str]) -> None:
         """Removes the integration's schedules of syncs not in ``keep``."""
 
-    def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
-        """Clears a sync's checkpoint; its records stay."""
+
+class Storage(
+    TenantStore,
+    ConnectionStore,
+    FunctionStore,
+    RunStore,
+    RecordStore,
+    TrackingStore,
+    CheckpointStore,
+    ScheduleStore,
+    Protocol,
+):
+    """Everything the orchestrator keeps: every area. See ``orchestrator._sqlite.SqliteStorage``.
+
+    Only ``close`` is its own; it belongs to the engine, not to an area.
+    """
+
+    def close(self) -> None:
+        """Releases the engine's resources."""

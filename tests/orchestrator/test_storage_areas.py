@@ -1,0 +1,162 @@
+"""Storage areas: disjoint protocols that make up ``Storage``, one SQLite module per area.
+
+Every engine in ``ENGINES`` must implement each area with the protocol's exact signatures, and
+each SQLite area module must implement exactly its area: no method missing, none extra, none
+shared with another area.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pathlib
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import orchestrator
+from orchestrator import _storage_needs
+from orchestrator._sqlite import SqliteStorage
+from orchestrator._storage import (
+    CheckpointStore,
+    ConnectionStore,
+    FunctionStore,
+    RecordStore,
+    RunStore,
+    ScheduleStore,
+    Storage,
+    TenantStore,
+    TrackingStore,
+)
+from tests.orchestrator.storage_support import Clock, open_engine
+
+AREAS: dict[str, tuple[type, str]] = {
+    "_sqlite_tenants": (TenantStore, "TenantsMixin"),
+    "_sqlite_connections": (ConnectionStore, "ConnectionsMixin"),
+    "_sqlite_functions": (FunctionStore, "FunctionsMixin"),
+    "_sqlite_runs": (RunStore, "RunsMixin"),
+    "_sqlite_records": (RecordStore, "RecordsMixin"),
+    "_sqlite_tracking": (TrackingStore, "TrackingMixin"),
+    "_sqlite_checkpoints": (CheckpointStore, "CheckpointsMixin"),
+    "_sqlite_schedules": (ScheduleStore, "SchedulesMixin"),
+}
+"""Each SQLite area module, the protocol it implements and the mixin that implements it."""
+
+ENGINE_ONLY = frozenset({"close"})
+"""``Storage``'s own methods, which belong to the engine rather than to an area."""
+
+PACKAGE = pathlib.Path(orchestrator.__file__).parent
+
+
+def methods(cls: type) -> set[str]:
+    """The public methods a class defines itself (not inherited)."""
+    return {name for name, value in vars(cls).items() if callable(value) and name[0] != "_"}
+
+
+def protocol_methods(protocol: type) -> set[str]:
+    """Every method of a protocol, its bases' included."""
+    return set().union(*(methods(cls) for cls in protocol.__mro__ if cls is not object))
+
+
+def signature(function: Callable[..., Any]) -> tuple[object, ...]:
+    """A method's parameters (name, kind, default, resolved type) and its return type."""
+    hints = typing.get_type_hints(function)
+    parameters = tuple(
+        (p.name, p.kind, p.default, hints.get(p.name))
+        for p in inspect.signature(function).parameters.values()
+    )
+    return parameters, hints.get("return")
+
+
+def area_protocols() -> list[type]:
+    return [base for base in Storage.__bases__ if base is not typing.Protocol]
+
+
+def test_storage_is_exactly_the_areas() -> None:
+    assert set(area_protocols()) == {protocol for protocol, _ in AREAS.values()}
+    assert methods(Storage) == ENGINE_ONLY
+
+
+def test_no_method_is_in_two_areas() -> None:
+    seen: dict[str, str] = {}
+    for protocol in area_protocols():
+        for name in methods(protocol):
+            assert name not in seen, f"{name} is in {seen[name]} and {protocol.__name__}"
+            seen[name] = protocol.__name__
+
+
+def test_the_areas_together_hold_every_storage_method() -> None:
+    together = set().union(*(methods(protocol) for protocol in area_protocols()))
+
+    assert together | ENGINE_ONLY == protocol_methods(Storage)
+
+
+@pytest.mark.parametrize("module_name", sorted(AREAS))
+def test_each_sqlite_module_implements_exactly_its_area(module_name: str) -> None:
+    protocol, mixin_name = AREAS[module_name]
+    mixin = getattr(importlib.import_module(f"orchestrator.{module_name}"), mixin_name)
+
+    assert methods(mixin) == methods(protocol)
+    for name in methods(protocol):
+        expected = signature(getattr(protocol, name))
+        assert signature(getattr(mixin, name)) == expected, f"{mixin_name}.{name}"
+
+
+def test_every_sqlite_module_is_an_area_or_the_base() -> None:
+    modules = {path.stem for path in PACKAGE.glob("_sqlite_*.py")}
+
+    assert modules == {*AREAS, "_sqlite_base"}
+    mixins = {
+        getattr(importlib.import_module(f"orchestrator.{m}"), n) for m, (_, n) in AREAS.items()
+    }
+    assert set(SqliteStorage.__bases__) == mixins
+
+
+def test_the_engine_base_implements_close() -> None:
+    base = importlib.import_module("orchestrator._sqlite_base").SqliteBase
+
+    assert methods(base) >= ENGINE_ONLY
+    for name in ENGINE_ONLY:
+        assert signature(getattr(base, name)) == signature(getattr(Storage, name))
+
+
+def test_each_engine_implements_every_area(
+    engine: str, tmp_path: pathlib.Path, clock: Clock
+) -> None:
+    with open_engine(engine, tmp_path, clock) as storage:
+        for protocol in [*area_protocols(), Storage]:
+            for name in methods(protocol):
+                implemented = getattr(type(storage), name)
+                expected = signature(getattr(protocol, name))
+                assert signature(implemented) == expected, f"{protocol.__name__}.{name}"
+
+
+def test_storage_needs_only_combine_areas() -> None:
+    needs = [
+        value
+        for value in vars(_storage_needs).values()
+        if isinstance(value, type) and value.__module__ == _storage_needs.__name__
+    ]
+
+    assert needs
+    for protocol in needs:
+        assert methods(protocol) == set(), protocol.__name__
+        assert set(protocol.__bases__) - {typing.Protocol} <= set(area_protocols())
+
+
+def test_only_the_wiring_holds_the_whole_storage() -> None:
+    # Parts take the areas they use; only the process that opens the store, and the storage
+    # modules themselves, name ``Storage``.
+    allowed = {"_app.py", "_storage.py", "_sqlite.py", "__init__.py"}
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name not in allowed
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Name) and node.id == "Storage"
+    ]
+
+    assert offenders == []
