@@ -11,6 +11,7 @@ then ends with a typed error (``execution_timeout`` or ``execution_cancelled``),
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
@@ -23,6 +24,8 @@ _log = structlog.get_logger("corral.runs")
 
 CANCEL_RETRY_SECONDS = 0.1
 """How often a run is asked again to stop, should its runner not have taken it yet."""
+DEADLINE_SLACK_SECONDS = 0.25
+"""A caller that ends this close to its deadline ended by it (gRPC's timers are not exact)."""
 NO_DEADLINE = 10 * 365 * 24 * 3600.0
 """gRPC reports a call without a deadline as one this far away, or further."""
 
@@ -52,6 +55,7 @@ class CallerWatch:
         self._caller = caller
         self._cancel = cancel
         self._finished = threading.Event()
+        self._deadline = float("inf")
         self.bound_by_caller = False
         """Whether the caller's deadline, not the run's limit, set the runner call's timeout."""
 
@@ -61,7 +65,12 @@ class CallerWatch:
         if remaining is None or remaining >= NO_DEADLINE or remaining >= timeout:
             return timeout
         self.bound_by_caller = True
+        self._deadline = time.monotonic() + max(remaining, 0.0)
         return max(remaining, 0.0)
+
+    def deadline_passed(self) -> bool:
+        """Whether the caller's deadline bounds the run and has (all but) passed."""
+        return time.monotonic() >= self._deadline - DEADLINE_SLACK_SECONDS
 
     def __enter__(self) -> CallerWatch:
         if self._caller is not None and not self._caller.add_callback(self._caller_ended):
@@ -80,7 +89,7 @@ class CallerWatch:
         if self._finished.is_set():
             return  # the run ended first: the usual case, the call is being answered
         remaining = self._caller.time_remaining() if self._caller is not None else None
-        if remaining is not None and remaining <= 0:
+        if (remaining is not None and remaining <= 0) or self.deadline_passed():
             return  # its deadline passed: so does the runner call's, which ends the run
         threading.Thread(target=self._cancel_until_done, name="run-cancel", daemon=True).start()
 

@@ -129,11 +129,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield world
     finally:
         channel.close()
-        api_server.stop(None)
+        api_server.stop(None).wait()
         runs.shutdown(0)
         dry_runs.shutdown()
         channels.close()
-        runner_server.stop(None)
+        runner_server.stop(None).wait()
+        callbacks.close()
         host.close()
         storage.close()
 

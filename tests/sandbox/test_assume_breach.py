@@ -51,6 +51,8 @@ from tests.sandbox._breach_helpers import (
     write_file,
 )
 
+pytestmark = pytest.mark.forks_pytest
+
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _SECRET_NAME = "CORRAL_TEST_PARENT_SECRET"
 _CLONE_NEWUSER = 0x10000000

@@ -32,6 +32,8 @@ from sandbox._containment_syscalls import AUDIT_ARCH, syscall_number
 from sandbox._limits import WorkerLimits, rlimits
 from tests.sandbox._breach_helpers import remove_cgroup_parents, run_contained
 
+pytestmark = pytest.mark.forks_pytest
+
 
 @pytest.fixture(scope="module")
 def support() -> HostSupport:

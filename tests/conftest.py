@@ -1,0 +1,19 @@
+"""Suite-wide ordering: tests that fork the pytest process itself run first.
+
+Such a test forks this very process to apply containment to the child, as the runner does at
+start, before it creates any gRPC object. Forking a process in which gRPC has run recreates
+gRPC's event file descriptors in the parent and can abort the child (gRPC's fork handlers), so
+these tests go before any test that serves or calls gRPC in-process. The order is otherwise
+kept, so the suite stays deterministic.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Moves the ``forks_pytest`` tests to the front, keeping the order within each group."""
+    forking = [item for item in items if item.get_closest_marker("forks_pytest")]
+    others = [item for item in items if not item.get_closest_marker("forks_pytest")]
+    items[:] = forking + others
