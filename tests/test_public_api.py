@@ -9,7 +9,9 @@ import pytest
 from tests.support.ordering import all_order
 
 
-@pytest.mark.parametrize("package", ["corral", "runner", "orchestrator", "sandbox"])
+@pytest.mark.parametrize(
+    "package", ["corral", "runner", "orchestrator", "sandbox", "sandbox.language", "sandbox.os"]
+)
 def test_all_is_sorted_and_importable(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)

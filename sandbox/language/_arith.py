@@ -12,8 +12,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from sandbox._errors import exhausted
-from sandbox._policy import Policy
+from sandbox.language._errors import exhausted
+from sandbox.language._policy import Policy
 
 _SEQUENCES = (str, bytes, bytearray, list, tuple)
 

@@ -14,12 +14,12 @@ from functools import lru_cache
 from types import MappingProxyType, ModuleType
 from typing import Any, NoReturn
 
-from sandbox._allowlist import register_nameable
-from sandbox._errors import deny
-from sandbox._policy import Policy
-from sandbox._pydantic import pydantic_substitutes
-from sandbox._stdlib import STDLIB_SUBSTITUTES
-from sandbox._views import ReadOnlyMapping
+from sandbox.language._allowlist import register_nameable
+from sandbox.language._errors import deny
+from sandbox.language._policy import Policy
+from sandbox.language._pydantic import pydantic_substitutes
+from sandbox.language._stdlib import STDLIB_SUBSTITUTES
+from sandbox.language._views import ReadOnlyMapping
 
 
 class ModuleFacade:

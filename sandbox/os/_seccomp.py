@@ -28,8 +28,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Final
 
-from sandbox._containment_sys import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl
-from sandbox._containment_syscalls import AUDIT_ARCH, syscall_number, syscall_numbers
+from sandbox.os._libc import PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prctl
+from sandbox.os._syscall_numbers import AUDIT_ARCH, syscall_number, syscall_numbers
 
 _ALWAYS: Final = frozenset(
     {

@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from sandbox._containment_sys import raw_syscall
+from sandbox.os._libc import raw_syscall
 
 _CREATE_RULESET_VERSION: Final = 1
 _FS_BY_ABI: Final = {1: (1 << 13) - 1, 2: 1 << 13, 3: 1 << 14, 5: 1 << 15}

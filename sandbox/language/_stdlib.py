@@ -18,8 +18,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from sandbox._errors import deny
-from sandbox._registry import is_customer_class, register_class
+from sandbox.language._errors import deny
+from sandbox.language._registry import is_customer_class, register_class
 
 
 class _SandboxEnumType(enum.EnumType):

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sandbox._limits import WorkerLimits
+from sandbox.os._limits import WorkerLimits
 
 PARENT_NAME: Final = "corral"
 """Directory below the runner's own cgroup that holds the worker cgroups."""

@@ -10,8 +10,8 @@ from types import MappingProxyType
 from typing import Final, TypeVar
 
 from corral.errors import CorralError
-from sandbox import _cgroups, _landlock, _seccomp
-from sandbox._containment_sys import ARCH
+from sandbox.os import _cgroups, _landlock, _seccomp
+from sandbox.os._libc import ARCH
 
 _T = TypeVar("_T")
 

@@ -9,16 +9,16 @@ import signal
 import time
 from typing import Final, NoReturn
 
-from sandbox import _cgroups
-from sandbox._containment_policy import (
+from sandbox.os import _cgroups
+from sandbox.os._layers import apply_layers
+from sandbox.os._limits import WorkerLimits
+from sandbox.os._prepare import (
     ALL_LAYERS,
     ContainmentSettings,
     HostSupport,
     PreparedContainment,
     prepare,
 )
-from sandbox._containment_steps import apply_layers
-from sandbox._limits import WorkerLimits
 
 _DEFAULT_SETTINGS: Final = ContainmentSettings()
 _TIMEOUT_SECONDS: Final = 10.0

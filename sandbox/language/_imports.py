@@ -13,9 +13,9 @@ import builtins
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox._errors import deny
-from sandbox._facades import ModuleFacade, facade_has, facade_names, module_facade
-from sandbox._policy import Policy
+from sandbox.language._errors import deny
+from sandbox.language._facades import ModuleFacade, facade_has, facade_names, module_facade
+from sandbox.language._policy import Policy
 
 SiblingRunner = Callable[[str], Mapping[str, object]]
 

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Final
 
-from sandbox._containment_sys import (
+from sandbox.os._libc import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,

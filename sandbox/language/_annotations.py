@@ -17,8 +17,8 @@ from __future__ import annotations
 import typing
 from typing import Any
 
-from sandbox._errors import deny
-from sandbox._schema_guard import refuse_raw_schema
+from sandbox.language._errors import deny
+from sandbox.language._schema_guard import refuse_raw_schema
 
 _MAX_DEPTH = 32
 

@@ -24,8 +24,8 @@ import pydantic.functional_validators
 import pydantic.type_adapter
 from pydantic._internal import _dataclasses, _generate_schema, _model_construction
 
-from sandbox._errors import FILE_KEY, deny
-from sandbox._schema_check import check_core_schema
+from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._schema_check import check_core_schema
 
 RULE = "pydantic_raw_schema"
 """The violation rule of a refused raw schema."""

@@ -16,12 +16,12 @@ from types import CodeType, MappingProxyType
 from typing import NoReturn, cast
 
 from corral.errors import CompileError
-from sandbox._errors import Violation
-from sandbox._execute import Program, sibling_files
-from sandbox._policy import DEFAULT_POLICY, Policy
-from sandbox._schema_source import schema_source_violations
-from sandbox._transformer import SandboxTransformer
-from sandbox._value_routes import route_values
+from sandbox.language._errors import Violation
+from sandbox.language._execute import Program, sibling_files
+from sandbox.language._policy import DEFAULT_POLICY, Policy
+from sandbox.language._schema_source import schema_source_violations
+from sandbox.language._transformer import SandboxTransformer
+from sandbox.language._value_routes import route_values
 
 CACHE_SIZE = 256
 """Compiled files kept per process (least recently used ones are dropped)."""

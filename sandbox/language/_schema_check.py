@@ -14,7 +14,7 @@ from typing import Any
 
 import pydantic
 
-from sandbox._errors import deny, exhausted
+from sandbox.language._errors import deny, exhausted
 
 RULE = "pydantic_raw_schema"
 MAX_DEPTH = 400

@@ -18,13 +18,13 @@ from typing import Any, NoReturn
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from sandbox._allowlist import register_nameable
-from sandbox._errors import deny
-from sandbox._facades import exposed_classes
-from sandbox._guards import Guards
-from sandbox._policy import Policy
-from sandbox._registry import is_customer_class, register_class
-from sandbox._types import GuardedType
+from sandbox.language._allowlist import register_nameable
+from sandbox.language._errors import deny
+from sandbox.language._facades import exposed_classes
+from sandbox.language._guards import Guards
+from sandbox.language._policy import Policy
+from sandbox.language._registry import is_customer_class, register_class
+from sandbox.language._types import GuardedType
 
 
 def _words(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from sandbox._errors import Violation
+from sandbox.language._errors import Violation
 
 RULE = "pydantic_raw_schema"
 _MESSAGE = (

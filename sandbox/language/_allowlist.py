@@ -41,9 +41,9 @@ import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, NoReturn
 
-from sandbox._errors import FILE_KEY, deny
-from sandbox._format import bound_format, safe_format, safe_format_map
-from sandbox._registry import CUSTOMER_CLASS_IDS, is_customer_class
+from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._format import bound_format, safe_format, safe_format_map
+from sandbox.language._registry import CUSTOMER_CLASS_IDS, is_customer_class
 
 MODULE_PREFIX = "corral_function."
 """Prefix of customer modules' ``__name__`` (classes a library makes for them carry it)."""
@@ -94,7 +94,7 @@ _DECORATORS = frozenset(
         "pydantic.functional_serializers:field_serializer.<locals>.dec",
         "pydantic.functional_serializers:model_serializer.<locals>.dec",
         "pydantic.fields:computed_field.<locals>.dec",
-        "sandbox._stdlib:dataclass.<locals>.wrap",
+        "sandbox.language._stdlib:dataclass.<locals>.wrap",
         "dataclasses:dataclass.<locals>.wrap",
         "functools:lru_cache.<locals>.decorating_function",
     }

@@ -1,9 +1,10 @@
 """The run-time guards that compiled customer code calls for attributes, items and writes.
 
-Every refusal is recorded and raised (``sandbox._errors.deny``). Reads are checked twice: the
-name against the object (private names, interpreter internals, ``str.format``), then the value
-(modules, frames, code, ``type`` and metaclasses, unsafe builtins and pydantic methods outside the
-policy never reach customer code). Writes are allowed only on objects the function made.
+Every refusal is recorded and raised (``sandbox.language._errors.deny``). Reads are checked
+twice: the name against the object (private names, interpreter internals, ``str.format``), then
+the value (modules, frames, code, ``type`` and metaclasses, unsafe builtins and pydantic methods
+outside the policy never reach customer code). Writes are allowed only on objects the function
+made.
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ from typing import Any, cast
 
 import pydantic
 
-from sandbox._allowlist import check_arguments, check_parameters, check_value, checked_iter
-from sandbox._annotations import check_annotation, check_subscription
-from sandbox._arith import Arithmetic
-from sandbox._errors import SandboxViolation, deny
-from sandbox._facades import ModuleFacade, facade_name
-from sandbox._format import safe_format_value
-from sandbox._policy import Policy
-from sandbox._registry import is_customer_class
-from sandbox._types import TYPE_FORM, GuardedType
-from sandbox._views import ReadOnlyMapping
+from sandbox.language._allowlist import check_arguments, check_parameters, check_value, checked_iter
+from sandbox.language._annotations import check_annotation, check_subscription
+from sandbox.language._arith import Arithmetic
+from sandbox.language._errors import SandboxViolation, deny
+from sandbox.language._facades import ModuleFacade, facade_name
+from sandbox.language._format import safe_format_value
+from sandbox.language._policy import Policy
+from sandbox.language._registry import is_customer_class
+from sandbox.language._types import TYPE_FORM, GuardedType
+from sandbox.language._views import ReadOnlyMapping
 
 Refusal = tuple[str, str] | None
 

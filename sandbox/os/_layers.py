@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
-from sandbox import _cgroups, _landlock, _namespaces, _seccomp
-from sandbox._containment_policy import (
+from sandbox.os import _cgroups, _landlock, _namespaces, _seccomp
+from sandbox.os._libc import PR_SET_DUMPABLE, clearenv, prctl, zero_memory
+from sandbox.os._limits import WorkerLimits, apply_rlimits
+from sandbox.os._prepare import (
     ALL_LAYERS,
     WORKER_ENVIRONMENT,
     ContainmentError,
@@ -16,8 +18,6 @@ from sandbox._containment_policy import (
     PreparedContainment,
     reason,
 )
-from sandbox._containment_sys import PR_SET_DUMPABLE, clearenv, prctl, zero_memory
-from sandbox._limits import WorkerLimits, apply_rlimits
 
 _STDIO: Final = (0, 1, 2)
 _T = TypeVar("_T")
@@ -74,7 +74,7 @@ def apply_layers(
     cgroup_name: str,
     prepared: PreparedContainment,
 ) -> Outcome:
-    """Apply every requested layer to the calling process; see ``sandbox._containment``.
+    """Apply every requested layer to the calling process; see ``sandbox.os._contain``.
 
     Raises:
         ContainmentError: in strict mode, at the first requested layer that fails.

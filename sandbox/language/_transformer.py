@@ -27,8 +27,8 @@ from RestrictedPython.transformer import (
     copy_locations,
 )
 
-from sandbox._errors import Violation
-from sandbox._policy import Policy
+from sandbox.language._errors import Violation
+from sandbox.language._policy import Policy
 
 _ARITHMETIC_GUARDS: dict[type[ast.operator], str] = {
     ast.Mult: "_mul_",

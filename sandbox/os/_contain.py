@@ -17,7 +17,7 @@ A worker is forked from a warm parent for one run. Before any customer code runs
    process made non-dumpable (its /proc files then belong to root).
 9. ``no_new_privs``: execve can never add privileges again.
 10. ``landlock``: no file access, no TCP, no signals or abstract sockets outside.
-11. ``seccomp``: the system call allow-list of ``sandbox._seccomp``.
+11. ``seccomp``: the system call allow-list of ``sandbox.os._seccomp``.
 
 Call ``prepare(settings)`` once in the warm parent before forking: it compiles the seccomp
 program, sizes the Landlock ruleset for the kernel and finds the cgroup hierarchy, so that a
@@ -37,8 +37,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from sandbox import _cgroups
-from sandbox._containment_policy import (
+from sandbox.os import _cgroups
+from sandbox.os._layers import apply_layers
+from sandbox.os._limits import WorkerLimits
+from sandbox.os._prepare import (
     ALL_LAYERS,
     WORKER_ENVIRONMENT,
     ContainmentError,
@@ -47,9 +49,7 @@ from sandbox._containment_policy import (
     PreparedContainment,
     prepare,
 )
-from sandbox._containment_probe import probe
-from sandbox._containment_steps import apply_layers
-from sandbox._limits import WorkerLimits
+from sandbox.os._probe import probe
 
 __all__ = [
     "ALL_LAYERS",

@@ -16,9 +16,9 @@ from typing import Any, Self
 
 import pydantic
 
-from sandbox._annotations import check_annotation
-from sandbox._errors import deny
-from sandbox._policy import Policy
+from sandbox.language._annotations import check_annotation
+from sandbox.language._errors import deny
+from sandbox.language._policy import Policy
 
 
 def check_config(config: Iterable[str], allowed: frozenset[str]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from types import BuiltinMethodType
 from typing import Any
 
-from sandbox._errors import deny
+from sandbox.language._errors import deny
 
 _PLAIN_FIELD = re.compile(r"\d*|[^\W\d]\w*")
 _PARSER = string.Formatter()

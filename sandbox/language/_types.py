@@ -16,8 +16,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from sandbox._annotations import check_subscription
-from sandbox._errors import deny
+from sandbox.language._annotations import check_subscription
+from sandbox.language._errors import deny
 
 _SALT = secrets.randbits(64)
 

@@ -14,13 +14,13 @@ from types import CodeType, MappingProxyType
 from typing import Any
 
 from corral.errors import RunFailure
-from sandbox._allowlist import MODULE_PREFIX, register_sdk
-from sandbox._builtins import PrintSink, make_builtins
-from sandbox._errors import FILE_KEY, deny
-from sandbox._facades import ModuleFacade, public_mapping
-from sandbox._imports import Importer
-from sandbox._policy import Policy
-from sandbox._schema_guard import install_schema_guard
+from sandbox.language._allowlist import MODULE_PREFIX, register_sdk
+from sandbox.language._builtins import PrintSink, make_builtins
+from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._facades import ModuleFacade, public_mapping
+from sandbox.language._imports import Importer
+from sandbox.language._policy import Policy
+from sandbox.language._schema_guard import install_schema_guard
 
 PRINT_HOOK = "_print"
 """Optional SDK mapping key: a callable that receives each ``print`` output of customer code."""
