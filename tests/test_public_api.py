@@ -10,7 +10,8 @@ from tests.support.ordering import all_order
 
 
 @pytest.mark.parametrize(
-    "package", ["corral", "runner", "orchestrator", "sandbox", "sandbox.language", "sandbox.os"]
+    "package",
+    ["corral", "runner", "orchestrator", "sandbox", "sandbox.language", "sandbox.os", "corral.cli"],
 )
 def test_all_is_sorted_and_importable(package: str) -> None:
     module = importlib.import_module(package)

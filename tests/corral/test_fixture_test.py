@@ -14,7 +14,6 @@ import sys
 
 import pytest
 
-from corral._cli_dryrun import run_context
 from corral._fixture_test import (
     ABSENT,
     MAX_VALUE_CHARS,
@@ -25,7 +24,8 @@ from corral._fixture_test import (
     json_equal,
     render,
 )
-from corral._test_suite import discover
+from corral.cli._dryrun_command import run_context
+from corral.cli._test_suite import discover
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures"

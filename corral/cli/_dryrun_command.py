@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral._budgets import Budgets
-from corral._cli_output import EXIT_FAILED, EXIT_USAGE, emit
-from corral._dryrun_online import OnlineTarget, run_online
 from corral._providers import provider
+from corral.cli._dryrun_online import OnlineTarget, run_online
+from corral.cli._output import EXIT_FAILED, EXIT_USAGE, emit
 from corral.errors import CorralError, InvalidRequest
 
 if TYPE_CHECKING:
-    from runner._host import Job, Outcome, RunnerHost
-    from runner._offline import OfflineHandler
+    from runner import Job, OfflineHandler, Outcome, RunnerHost
 
 FixtureSource = pathlib.Path | Mapping[str, Any] | None
 """A fixture file, its parsed content, or none."""
@@ -42,9 +41,7 @@ def offline_host(prewarm: int = 0) -> Iterator[RunnerHost]:
     Args:
         prewarm: workers kept forked ahead of demand; worth it for several runs in a row.
     """
-    from runner._containment import make_containment  # noqa: PLC0415 - the heavy imports
-    from runner._host import RunnerHost  # noqa: PLC0415
-    from runner._warm import warm  # noqa: PLC0415
+    from runner import RunnerHost, make_containment, warm  # noqa: PLC0415 - the heavy imports
 
     contain, _ = make_containment(strict=False)
     host = RunnerHost(contain, warm, prewarm=prewarm)
@@ -110,8 +107,8 @@ def dryrun_result(
         InvalidRequest: a fixture file that is not a JSON object.
         ValueError: a fixture file that is not JSON.
     """
+    from runner import OfflineHandler  # noqa: PLC0415
     from runner._fixtures import Fixture  # noqa: PLC0415 - the heavy imports
-    from runner._offline import OfflineHandler  # noqa: PLC0415
 
     content = _fixture(fixture_path)
     fixture = Fixture(content) if content is not None else None
@@ -131,7 +128,7 @@ def dryrun_result(
 
 
 def _job(path: pathlib.Path, input_value: Any, context: dict[str, Any]) -> Job:
-    from runner._host import Job  # noqa: PLC0415
+    from runner import Job  # noqa: PLC0415
 
     return Job(
         run_id="dryrun-" + uuid.uuid4().hex[:12],

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from corral._cli_dryrun import dryrun_result, offline_host, read_files
 from corral._fixture_test import Verdict, check, fixture_problem, run_error
+from corral.cli._dryrun_command import dryrun_result, offline_host, read_files
 
 if TYPE_CHECKING:
-    from runner._host import RunnerHost
+    from runner import RunnerHost
 
 SUFFIX = ".test.json"
 
@@ -140,8 +140,7 @@ class Describer:
         return kinds[function.name]
 
     def _describe(self, folder: pathlib.Path) -> dict[str, str] | str:
-        from runner._host import Job  # noqa: PLC0415 - the heavy imports
-        from runner._offline import OfflineHandler  # noqa: PLC0415
+        from runner import Job, OfflineHandler  # noqa: PLC0415 - the heavy imports
 
         job = Job(
             run_id="describe-" + uuid.uuid4().hex[:12],

@@ -7,13 +7,13 @@ import sys
 
 import click
 
-from corral._cli_author import author_commands
-from corral._cli_client import client_commands
-from corral._cli_dryrun import dryrun
-from corral._cli_health import health
-from corral._cli_lifecycle import lifecycle_commands
-from corral._cli_output import emit, reports_errors
 from corral._settings import RunnerSettings, ServeSettings
+from corral.cli._api_commands import client_commands
+from corral.cli._author_commands import author_commands
+from corral.cli._dryrun_command import dryrun
+from corral.cli._health_command import health
+from corral.cli._lifecycle_commands import lifecycle_commands
+from corral.cli._output import emit, reports_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -44,7 +44,7 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
     overrides = {
         k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
     }
-    from orchestrator._app import serve as run_serve  # noqa: PLC0415 - keeps client commands light
+    from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
     run_serve(ServeSettings(**overrides))  # type: ignore[arg-type]
 
@@ -73,7 +73,7 @@ def runner(
     settings = RunnerSettings(**overrides)  # type: ignore[arg-type]
     if not settings.callbacks:
         raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
-    from runner._main import run_runner  # noqa: PLC0415
+    from runner import run_runner  # noqa: PLC0415
 
     run_runner(settings, port_file, log_format)
 
@@ -93,7 +93,7 @@ def env() -> None:
 @reports_errors
 def env_create(name: str, data_dir: pathlib.Path | None) -> None:
     """Create environment NAME and print its secret key (shown only this once)."""
-    from orchestrator._sqlite import SqliteStorage  # noqa: PLC0415
+    from orchestrator import SqliteStorage  # noqa: PLC0415
 
     directory = data_dir or ServeSettings().data_dir
     directory.mkdir(parents=True, exist_ok=True)
@@ -130,16 +130,17 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
 
     from corral import _json  # noqa: PLC0415
     from corral._budgets import budgets_for  # noqa: PLC0415
-    from orchestrator._env_settings import merged, validated  # noqa: PLC0415
-    from orchestrator._sqlite import SqliteStorage  # noqa: PLC0415
+    from orchestrator import SqliteStorage, merged_settings, validated_settings  # noqa: PLC0415
 
     directory = data_dir or ServeSettings().data_dir
     storage = SqliteStorage(directory / "corral.db")
     try:
         environment = storage.get_environment(name)
-        settings = validated(environment.settings)
+        settings = validated_settings(environment.settings)
         if patch is not None:
-            settings = validated(merged(settings, _json.loads_object(patch, what="--set")))
+            settings = validated_settings(
+                merged_settings(settings, _json.loads_object(patch, what="--set"))
+            )
             storage.set_environment_settings(environment.id, settings)
     finally:
         storage.close()

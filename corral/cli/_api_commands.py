@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from corral._cli_output import emit, reports_errors
-from corral._cli_pages import pages, rows, run_dict
-from corral._client import Client
 from corral._settings import ClientSettings
+from corral.cli._api_client import Client
+from corral.cli._output import emit, reports_errors
+from corral.cli._pages import pages, rows, run_dict
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 

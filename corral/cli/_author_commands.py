@@ -17,10 +17,10 @@ from typing import Any, NoReturn
 
 import click
 
-from corral import _templates
-from corral._cli_output import EXIT_FAILED, EXIT_USAGE
 from corral._fixture_test import render
-from corral._test_suite import SUFFIX, CaseResult, discover, run_suite
+from corral.cli import _templates
+from corral.cli._output import EXIT_FAILED, EXIT_USAGE
+from corral.cli._test_suite import SUFFIX, CaseResult, discover, run_suite
 
 # The same rules as a deploy's (orchestrator/_deploy.py), checked before anything is written.
 INTEGRATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -121,8 +121,8 @@ def _groups(target: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, str], se
 def _violations(files: dict[str, str], report: set[str]) -> list[dict[str, Any]]:
     """The policy violations of the ``report`` files, compiler's and imports', by place."""
     import sandbox  # noqa: PLC0415 - RestrictedPython is heavy for the other commands
-    from corral._import_check import import_violations  # noqa: PLC0415
-    from runner._worker import SDK_MODULE  # noqa: PLC0415
+    from corral.cli._import_check import import_violations  # noqa: PLC0415
+    from runner import SDK_MODULE  # noqa: PLC0415
 
     found = {tuple(v.to_dict().values()): v for v in sandbox.check_sources(files)}
     for violation in import_violations(files, SDK_MODULE):

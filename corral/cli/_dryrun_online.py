@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from corral._client import Client
-from corral._recorder import fixture_of
 from corral._settings import ClientSettings
+from corral.cli._api_client import Client
+from corral.cli._recorder import fixture_of
 from corral.errors import CorralError, InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from corral._client import Client
+from corral.cli._api_client import Client
 
 MAX_PAGES = 100_000
 """Pages followed at most (a server that keeps returning cursors cannot loop the CLI forever)."""

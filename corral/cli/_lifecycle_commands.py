@@ -6,9 +6,9 @@ import json
 
 import click
 
-from corral._cli_client import with_client
-from corral._cli_output import emit
-from corral._client import Client
+from corral.cli._api_client import Client
+from corral.cli._api_commands import with_client
+from corral.cli._output import emit
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 
