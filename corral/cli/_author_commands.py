@@ -17,10 +17,10 @@ from typing import Any, NoReturn
 
 import click
 
-from corral._fixture_test import render
 from corral.cli import _templates
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE
 from corral.cli._test_suite import SUFFIX, CaseResult, discover, run_suite
+from corral.testing import render
 
 # The same rules as a deploy's (orchestrator/_deploy.py), checked before anything is written.
 INTEGRATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

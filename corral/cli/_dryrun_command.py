@@ -107,8 +107,8 @@ def dryrun_result(
         InvalidRequest: a fixture file that is not a JSON object.
         ValueError: a fixture file that is not JSON.
     """
+    from corral.testing import Fixture  # noqa: PLC0415 - the heavy imports
     from runner import OfflineHandler  # noqa: PLC0415
-    from runner._fixtures import Fixture  # noqa: PLC0415 - the heavy imports
 
     content = _fixture(fixture_path)
     fixture = Fixture(content) if content is not None else None

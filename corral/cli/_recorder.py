@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from corral.testing import identity
 from corral.v1 import orchestrator_pb2 as pb
-from runner._fixtures import identity
 
 _LONG_DATA = 1000
 

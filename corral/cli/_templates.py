@@ -193,7 +193,7 @@ def _entry(
     status: int = 200,
     response: Any,
 ) -> dict[str, Any]:
-    from runner._fixtures import identity  # noqa: PLC0415 - keeps the command line light
+    from corral.testing import identity  # noqa: PLC0415 - keeps the command line light
 
     params = params or {}
     request: dict[str, Any] = {"params": params} if params else {}

@@ -14,9 +14,10 @@ import sys
 
 import pytest
 
-from corral._fixture_test import (
+from corral.cli._dryrun_command import run_context
+from corral.cli._test_suite import discover
+from corral.testing import (
     ABSENT,
-    MAX_VALUE_CHARS,
     Verdict,
     check,
     differences,
@@ -24,8 +25,7 @@ from corral._fixture_test import (
     json_equal,
     render,
 )
-from corral.cli._dryrun_command import run_context
-from corral.cli._test_suite import discover
+from corral.testing._verdict import MAX_VALUE_CHARS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures"

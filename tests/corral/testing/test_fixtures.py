@@ -7,10 +7,17 @@ import pathlib
 
 import pytest
 
-from runner._fixtures import Fixture, NoRecordedResponse, data_identity, identity
-from runner._jsjson import js_number, js_string, stringify
+from corral.testing import (
+    Fixture,
+    NoRecordedResponse,
+    data_identity,
+    identity,
+    js_number,
+    js_string,
+    stringify,
+)
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = pathlib.Path(__file__).resolve().parents[4] / "shared" / "fixtures"
 
 
 def test_identity_examples_from_the_format() -> None:

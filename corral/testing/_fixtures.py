@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runner._jsjson import js_string, stringify, utf16_length
+from corral.testing._jsjson import js_string, stringify, utf16_length
 
 FILTER_HEADERS = frozenset(
     {
