@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from corral._client import Client
+from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.service import running_service
 

@@ -1,6 +1,9 @@
 """corral: a sandboxed multi-tenant execution service for integration functions.
 
-The shared core: errors, settings, the generated API modules (``corral.v1``), the command line.
+The shared core, the bottom layer that every other package imports: errors, settings, JSON,
+gRPC errors and server, logging, providers, budgets, the generated API modules (``corral.v1``).
+It imports none of the others. Above it: ``corral.cli`` (the ``corral`` command) and
+``corral.testing`` (fixtures for authors' tests), which are the top layer.
 """
 
 from corral.errors import (

@@ -1,5 +1,5 @@
-"""``python -m corral``: the same as the ``corral`` command."""
+"""``python -m corral``: the same as the ``corral`` command (part of the CLI layer)."""
 
-from corral._cli import main
+from corral.cli import main
 
 main()

@@ -20,8 +20,8 @@ from typing import Any
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corral._client import Client  # noqa: E402
-from corral._dryrun_online import online_dryrun  # noqa: E402
+from corral.cli import Client  # noqa: E402
+from corral.cli._dryrun_online import online_dryrun  # noqa: E402
 from corral.v1 import orchestrator_pb2 as pb  # noqa: E402
 from examples.fake_api import serve  # noqa: E402
 from tests.support.service import running_service  # noqa: E402

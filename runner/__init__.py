@@ -1,5 +1,11 @@
-"""The runner: a host that runs each run in a fresh worker, and the SDK given to functions."""
+"""The runner: a host that runs each run in a fresh worker, and the SDK given to functions.
 
+Besides the host and the SDK, the names the command line needs: ``run_runner`` (``corral
+runner``), and what an offline dry run is built from (``make_containment``, ``warm``,
+``OfflineHandler``, the SDK module's names ``SDK_MODULE``).
+"""
+
+from runner._containment import make_containment
 from runner._context import RunContext
 from runner._definitions import (
     ActionDefinition,
@@ -11,10 +17,15 @@ from runner._definitions import (
     create_sync,
 )
 from runner._host import CallbackHandler, Job, Outcome, RunnerHost
+from runner._main import run_runner
+from runner._offline import OfflineHandler
 from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
+from runner._warm import warm
+from runner._worker import SDK_MODULE
 
 __all__ = [
+    "SDK_MODULE",
     "ActionDefinition",
     "ActionError",
     "CallbackHandler",
@@ -22,6 +33,7 @@ __all__ = [
     "Job",
     "Nango",
     "NangoError",
+    "OfflineHandler",
     "OnEventDefinition",
     "Outcome",
     "Response",
@@ -31,4 +43,7 @@ __all__ = [
     "create_action",
     "create_on_event",
     "create_sync",
+    "make_containment",
+    "run_runner",
+    "warm",
 ]

@@ -8,16 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox._containment import (
+from sandbox.os import (
     ContainmentError,
     ContainmentSettings,
+    WorkerLimits,
+    apply_rlimits,
     cleanup_cgroup,
     contain_worker,
     default_cgroup_name,
     prepare,
     probe,
 )
-from sandbox._limits import WorkerLimits, apply_rlimits
 
 
 def worker_limits(limits: Mapping[str, Any]) -> WorkerLimits:

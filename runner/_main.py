@@ -19,7 +19,7 @@ from runner._containment import make_containment
 from runner._host import RunnerHost
 from runner._service import RunnerService
 from runner._warm import warm
-from sandbox._containment import ContainmentError
+from sandbox import ContainmentError
 
 _log = structlog.get_logger("corral.runner")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from corral._budgets import Budgets, RunMeter, check_metadata
 from corral.errors import InvalidRequest, ResourceExhausted, RunFailure
-from runner._fixtures import Fixture, NoRecordedResponse
+from corral.testing import Fixture, NoRecordedResponse
 
 LEVELS = ("debug", "info", "warn", "error")
 

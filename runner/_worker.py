@@ -35,7 +35,7 @@ from runner._definitions import (
 from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
 from runner._values import to_json_value, validate_with
-from sandbox._errors import SandboxViolation
+from sandbox.language import SandboxViolation
 
 SDK_MODULE: Mapping[str, object] = {
     "create_sync": create_sync,

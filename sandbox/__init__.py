@@ -10,23 +10,34 @@ The language layer compiles customer function files under a policy and runs them
 
 RestrictedPython is not a security boundary on its own: the worker's process and kernel limits
 are the other layers (see DESIGN.md, "Isolation").
+
+Two subpackages, the language layer (``sandbox.language``) and the OS layer (``sandbox.os``):
+neither imports the other; this package re-exports the names the runner and the CLI use.
 """
 
-from sandbox._compile import check_sources, compile_program
-from sandbox._containment import (
+from sandbox.language import (
+    DEFAULT_POLICY,
+    Policy,
+    Program,
+    Violation,
+    check_sources,
+    compile_program,
+    locate_error,
+    reset_run_state,
+    set_violation_reporter,
+    violations,
+)
+from sandbox.os import (
     ALL_LAYERS,
     ContainmentError,
     ContainmentSettings,
     HostSupport,
+    WorkerLimits,
     cleanup_cgroup,
     contain_worker,
     prepare,
     probe,
 )
-from sandbox._errors import Violation, reset_run_state, set_violation_reporter, violations
-from sandbox._execute import Program, locate_error
-from sandbox._limits import WorkerLimits
-from sandbox._policy import DEFAULT_POLICY, Policy
 
 __all__ = [
     "ALL_LAYERS",

@@ -8,8 +8,13 @@ import pytest
 
 from tests.support.ordering import all_order
 
+PACKAGES = [
+    *("corral", "corral.cli", "corral.testing", "runner", "orchestrator"),
+    *("sandbox", "sandbox.language", "sandbox.os"),
+]
 
-@pytest.mark.parametrize("package", ["corral", "runner", "orchestrator", "sandbox"])
+
+@pytest.mark.parametrize("package", PACKAGES)
 def test_all_is_sorted_and_importable(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from corral._cli import cli
+from corral.cli import cli
 
 
 def corral(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:

@@ -24,7 +24,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral.v1 import runner_pb2, runner_pb2_grpc
-from sandbox._containment_policy import ALL_LAYERS
+from sandbox import ALL_LAYERS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCKER_DEFAULT_CAPS = (

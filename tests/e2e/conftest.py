@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from tests.support.fake_api import FakeApi, running_fake_api
 from tests.support.service import Service, running_service
 

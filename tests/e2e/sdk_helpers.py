@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from corral._client import Client
+from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator._sqlite import SqliteStorage
 from tests.support.service import Service

@@ -33,7 +33,7 @@ import pytest
 from google.protobuf import descriptor, message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from corral._client import Client
+from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support import fuzz, hostile
 from tests.support.fake_api import FakeApi

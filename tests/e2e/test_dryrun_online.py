@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from corral._client import Client
-from corral._dryrun_online import online_dryrun
+from corral.cli import Client
+from corral.cli._dryrun_online import online_dryrun
 from corral.errors import NotFound
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi

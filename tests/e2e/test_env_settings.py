@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from corral.errors import RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.service import Service

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from corral.errors import InvalidRequest, NotFound
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi

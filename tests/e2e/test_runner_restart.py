@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from corral.errors import CorralError
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.service import Service, running_service

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from corral.errors import RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from tests.e2e import sdk_helpers as h

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from corral.errors import NotFound
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi

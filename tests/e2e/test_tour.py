@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from corral._client import Client
+from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi
 from tests.support.service import Service, running_service

@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from corral._client import Client
+from corral.cli import Client
 from corral.errors import CompileError, InvalidRequest, NotFound, RunFailure, Unauthenticated
 from corral.v1 import callbacks_pb2, callbacks_pb2_grpc
 from corral.v1 import orchestrator_pb2 as pb

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from corral._budgets import Budgets
-from corral._cli_dryrun import dryrun_result
+from corral.cli._dryrun_command import dryrun_result
 from corral.errors import ResourceExhausted
 from runner._host import RunnerHost
 from runner._offline import OfflineHandler

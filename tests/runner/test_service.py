@@ -14,7 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral.v1 import runner_pb2, runner_pb2_grpc
 from runner import _containment
-from sandbox._containment import ContainmentError, HostSupport
+from sandbox import ContainmentError, HostSupport
 
 
 def test_runner_status_reports_layers_and_health(tmp_path: pathlib.Path) -> None:

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox import _cgroups
-from sandbox._containment import ContainmentError, cleanup_cgroup, contain_worker, prepare
-from sandbox._containment_policy import ContainmentSettings
-from sandbox._limits import WorkerLimits
+from sandbox.os import _cgroups
+from sandbox.os._contain import ContainmentError, cleanup_cgroup, contain_worker, prepare
+from sandbox.os._limits import WorkerLimits
+from sandbox.os._prepare import ContainmentSettings
 
 Body = Callable[[socket.socket], dict[str, Any]]
 """Code to run contained; gets the kept socket, returns JSON-able findings."""

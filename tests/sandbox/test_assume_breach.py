@@ -33,8 +33,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from sandbox._containment import ALL_LAYERS, ContainmentSettings, HostSupport, probe
-from sandbox._limits import WorkerLimits
+from sandbox.os._contain import ALL_LAYERS, ContainmentSettings, HostSupport, probe
+from sandbox.os._limits import WorkerLimits
 from tests.sandbox._breach_helpers import (
     Targets,
     attempt,

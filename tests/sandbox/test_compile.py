@@ -17,7 +17,7 @@ from sandbox import (
     reset_run_state,
     violations,
 )
-from sandbox._compile import CACHE_SIZE, cache_info, compile_file
+from sandbox.language._compile import CACHE_SIZE, cache_info, compile_file
 from tests.sandbox.test_escapes import FakeNango, fake_sdk, run_function
 
 

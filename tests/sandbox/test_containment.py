@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from corral.errors import CorralError
-from sandbox import _cgroups, _landlock, _namespaces, _seccomp
-from sandbox import _containment as containment
-from sandbox._containment import (
+from sandbox.os import _cgroups, _landlock, _namespaces, _seccomp
+from sandbox.os import _contain as containment
+from sandbox.os._contain import (
     ALL_LAYERS,
     ContainmentError,
     ContainmentSettings,
@@ -28,8 +28,8 @@ from sandbox._containment import (
     prepare,
     probe,
 )
-from sandbox._containment_syscalls import AUDIT_ARCH, syscall_number
-from sandbox._limits import WorkerLimits, rlimits
+from sandbox.os._limits import WorkerLimits, rlimits
+from sandbox.os._syscall_numbers import AUDIT_ARCH, syscall_number
 from tests.sandbox._breach_helpers import remove_cgroup_parents, run_contained
 
 pytestmark = pytest.mark.forks_pytest

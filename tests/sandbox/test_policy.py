@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from sandbox import DEFAULT_POLICY, Policy, reset_run_state
-from sandbox import _policy as policy_module
-from sandbox._facades import module_members
-from sandbox._guards import Guards
-from sandbox._registry import is_customer_class
+from sandbox.language import _policy as policy_module
+from sandbox.language._facades import module_members
+from sandbox.language._guards import Guards
+from sandbox.language._registry import is_customer_class
 
 DESIGN_MODULES = {
     "pydantic",

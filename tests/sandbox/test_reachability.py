@@ -19,13 +19,13 @@ from runner._context import RunContext
 from runner._sdk import Nango
 from runner._worker import SDK_MODULE
 from sandbox import compile_program, reset_run_state
-from sandbox._allowlist import check_value, checked_iter
-from sandbox._builtins import REFUSED_NAMES, shared_builtins
-from sandbox._errors import FILE_KEY
-from sandbox._facades import ModuleFacade
-from sandbox._guards import Guards
-from sandbox._policy import Policy
-from sandbox._registry import is_customer_class
+from sandbox.language._allowlist import check_value, checked_iter
+from sandbox.language._builtins import REFUSED_NAMES, shared_builtins
+from sandbox.language._errors import FILE_KEY
+from sandbox.language._facades import ModuleFacade
+from sandbox.language._guards import Guards
+from sandbox.language._policy import Policy
+from sandbox.language._registry import is_customer_class
 
 MAX_DEPTH = 4
 MAX_NODES = 30_000

@@ -15,15 +15,15 @@ from typing import Any
 import pydantic
 import pytest
 
-from sandbox._errors import (
+from sandbox.language._errors import (
     FILE_KEY,
     ResourceLimitExceeded,
     SandboxViolation,
     reset_run_state,
     violations,
 )
-from sandbox._schema_check import MAX_DEPTH, MAX_NODES, check_core_schema
-from sandbox._schema_guard import install_schema_guard, is_mapping_like
+from sandbox.language._schema_check import MAX_DEPTH, MAX_NODES, check_core_schema
+from sandbox.language._schema_guard import install_schema_guard, is_mapping_like
 
 RAW: dict[str, Any] = {
     "type": "union",

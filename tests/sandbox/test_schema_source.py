@@ -8,7 +8,7 @@ import pytest
 
 from corral.errors import CompileError
 from sandbox import check_sources, compile_program
-from sandbox._schema_source import schema_source_violations
+from sandbox.language._schema_source import schema_source_violations
 
 REFUSED = [
     'x: {"type": "any"}',

@@ -1,4 +1,4 @@
-"""The value checks (``sandbox/_allowlist.py``): ordinary code keeps working, refusals are typed."""
+"""The value checks (``sandbox/language/_allowlist.py``): ordinary code runs, refusals typed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import types
 import pytest
 
 from sandbox import reset_run_state, violations
-from sandbox._allowlist import IteratorFacade, check_value
-from sandbox._errors import SandboxViolation
+from sandbox.language._allowlist import IteratorFacade, check_value
+from sandbox.language._errors import SandboxViolation
 from tests.sandbox.test_escapes import run_function
 
 ORDINARY = """

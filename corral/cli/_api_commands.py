@@ -1,0 +1,333 @@
+"""Client commands: deploy, integrations, connections, trigger, runs, logs, records."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from corral._settings import ClientSettings
+from corral.cli._api_client import Client
+from corral.cli._output import emit, reports_errors
+from corral.cli._pages import pages, rows, run_dict
+from corral.errors import InvalidRequest
+from corral.v1 import orchestrator_pb2 as pb
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_client(func: F) -> F:
+    """Adds --server, --secret-key and --json, and passes a connected Client."""
+
+    @click.option("--server", help="Orchestrator address [CORRAL_SERVER, default 127.0.0.1:7700].")
+    @click.option("--secret-key", help="The environment's secret key [CORRAL_SECRET_KEY].")
+    @click.option("--json", "compact", is_flag=True, help="Print compact one-line JSON.")
+    @reports_errors
+    @wraps(func)
+    def wrapper(
+        *args: Any, server: str | None, secret_key: str | None, compact: bool, **kwargs: Any
+    ) -> Any:
+        settings = ClientSettings()
+        key = secret_key or settings.secret_key.get_secret_value()
+        if not key:
+            raise click.UsageError("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")
+        with Client(server or settings.server, key) as client:
+            return func(client, compact, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _json_arg(text: str | None, what: str) -> str:
+    if not text:
+        return ""
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{what} is not valid JSON: {exc}", code="invalid_json") from None
+    return text
+
+
+def read_folder(folder: pathlib.Path) -> dict[str, str]:
+    """The .py files of an integration folder (not recursive)."""
+    if not folder.is_dir():
+        raise InvalidRequest(f"{folder} is not a folder", code="invalid_deploy")
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py"))}
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=pathlib.Path))
+@click.option("--integration", help="Integration key (default: the folder's name).")
+@click.option(
+    "--legacy-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+    help="JSON file: legacy script file name -> {kind, frequency, ...}.",
+)
+@with_client
+def deploy(
+    client: Client,
+    compact: bool,
+    folder: pathlib.Path,
+    integration: str | None,
+    legacy_config: pathlib.Path | None,
+) -> None:
+    """Deploy the functions of one integration FOLDER (its .py files) to the environment.
+
+    Every file is compiled under the sandbox policy first; on an error (reported with file and
+    line) nothing is deployed.
+    """
+    legacy = json.loads(legacy_config.read_text()) if legacy_config else {}
+    request = pb.DeployRequest(
+        integration=integration or folder.resolve().name,
+        files=read_folder(folder),
+        legacy_config_json={name: json.dumps(config) for name, config in legacy.items()},
+    )
+    emit(client.call("Deploy", request), compact)
+
+
+@click.group()
+def integration() -> None:
+    """Manage integrations (API providers configured in the environment)."""
+
+
+@integration.command("create")
+@click.argument("unique_key")
+@click.option("--provider", help="Provider name (default: the key).")
+@click.option("--base-url", default="", help="The API's base URL.")
+@click.option(
+    "--auth-mode",
+    type=click.Choice(["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"]),
+    default="",
+    help="How credentials are injected (default: the provider catalogue's, else NONE).",
+)
+@click.option("--auth-config", help='JSON: e.g. {"header": "X-Api-Key", "format": "{api_key}"}.')
+@with_client
+def integration_create(
+    client: Client,
+    compact: bool,
+    unique_key: str,
+    provider: str | None,
+    base_url: str,
+    auth_mode: str,
+    auth_config: str | None,
+) -> None:
+    """Create or update the integration UNIQUE_KEY."""
+    request = pb.CreateIntegrationRequest(
+        unique_key=unique_key,
+        provider=provider or "",
+        base_url=base_url,
+        auth_mode=auth_mode,
+        auth_config_json=_json_arg(auth_config, "--auth-config"),
+    )
+    emit(client.call("CreateIntegration", request), compact)
+
+
+@click.group()
+def connection() -> None:
+    """Manage connections (end customers' accounts on an integration)."""
+
+
+@connection.command("create")
+@click.option("--integration", required=True, help="The integration key.")
+@click.option("--id", "connection_id", default="", help="Connection id (generated if absent).")
+@click.option(
+    "--api-key", help='Shortcut for --credentials \'{"type": "API_KEY", "api_key": ...}\'.'
+)
+@click.option(
+    "--credentials", help="Credentials as JSON, with a type (API_KEY, BASIC, BEARER, OAUTH2)."
+)
+@click.option("--base-url", default="", help="Base URL for this connection only.")
+@click.option("--metadata", help="Metadata as a JSON object.")
+@click.option("--config", "connection_config", help="connection_config as a JSON object.")
+@with_client
+def connection_create(
+    client: Client,
+    compact: bool,
+    integration: str,
+    connection_id: str,
+    api_key: str | None,
+    credentials: str | None,
+    base_url: str,
+    metadata: str | None,
+    connection_config: str | None,
+) -> None:
+    """Create a connection with its credentials."""
+    if api_key and credentials:
+        raise click.UsageError("give --api-key or --credentials, not both")
+    creds = json.dumps({"type": "API_KEY", "api_key": api_key}) if api_key else credentials
+    request = pb.CreateConnectionRequest(
+        integration=integration,
+        connection_id=connection_id,
+        credentials_json=_json_arg(creds, "--credentials"),
+        base_url=base_url,
+        metadata_json=_json_arg(metadata, "--metadata"),
+        connection_config_json=_json_arg(connection_config, "--config"),
+    )
+    emit(client.call("CreateConnection", request), compact)
+
+
+@connection.command("list")
+@click.option("--integration", default="", help="Only this integration's connections.")
+@with_client
+def connection_list(client: Client, compact: bool, integration: str) -> None:
+    """List connections (every page)."""
+    request = pb.ListConnectionsRequest(integration=integration)
+    found = rows(client, "ListConnections", request, "connections")
+    emit({"connections": [_message(c) for c in found]}, compact)
+
+
+@connection.command("delete")
+@click.argument("connection_id")
+@with_client
+def connection_delete(client: Client, compact: bool, connection_id: str) -> None:
+    """Delete a connection with its records."""
+    emit(
+        client.call("DeleteConnection", pb.DeleteConnectionRequest(connection_id=connection_id)),
+        compact,
+    )
+
+
+@click.group()
+def trigger() -> None:
+    """Run a function now."""
+
+
+@trigger.command("action")
+@click.argument("name")
+@click.option("--connection", "connection_id", required=True, help="The connection id.")
+@click.option("--input", "input_json", default="", help="The input as JSON.")
+@click.option("--async", "run_async", is_flag=True, help="Return the run id at once.")
+@with_client
+def trigger_action(
+    client: Client, compact: bool, name: str, connection_id: str, input_json: str, run_async: bool
+) -> None:
+    """Run action NAME for a connection and print its output as JSON.
+
+    A failure prints {"error_type", "payload", "message"} on standard error and exits 1.
+    """
+    request = pb.TriggerActionRequest(
+        action_name=name, connection_id=connection_id, input_json=_json_arg(input_json, "--input")
+    )
+    setattr(request, "async", run_async)
+    response = client.call("TriggerAction", request)
+    emit({"run_id": response.run_id} if run_async else json.loads(response.output_json), compact)
+
+
+@trigger.command("sync")
+@click.argument("name")
+@click.option("--connection", "connection_id", required=True, help="The connection id.")
+@click.option("--variant", default="", help="The sync variant (default: base).")
+@click.option("--reset", is_flag=True, help="Clear the checkpoint first.")
+@click.option("--async", "run_async", is_flag=True, help="Return the run id at once.")
+@with_client
+def trigger_sync(
+    client: Client,
+    compact: bool,
+    name: str,
+    connection_id: str,
+    variant: str,
+    reset: bool,
+    run_async: bool,
+) -> None:
+    """Run sync NAME for a connection now."""
+    request = pb.TriggerSyncRequest(
+        sync_name=name, connection_id=connection_id, variant=variant, reset=reset
+    )
+    setattr(request, "async", run_async)
+    emit({"run_id": client.call("TriggerSync", request).run_id}, compact)
+
+
+@click.command()
+@click.option("--connection", "connection_id", default="", help="Only this connection's runs.")
+@click.option("--function", "function_name", default="", help="Only this function's runs.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@with_client
+def runs(client: Client, compact: bool, connection_id: str, function_name: str, limit: int) -> None:
+    """List runs, newest first."""
+    request = pb.ListRunsRequest(
+        connection_id=connection_id, function_name=function_name, limit=limit
+    )
+    found = rows(client, "ListRuns", request, "runs", limit)
+    emit({"runs": [run_dict(r) for r in found]}, compact)
+
+
+@click.command()
+@click.argument("run_id")
+@with_client
+def logs(client: Client, compact: bool, run_id: str) -> None:
+    """Print a run's state (with ``logs_dropped``) and all its log lines."""
+    run = client.call("GetRun", pb.GetRunRequest(run_id=run_id))
+    lines = rows(client, "GetRunLogs", pb.GetRunLogsRequest(run_id=run_id), "lines")
+    emit({"run": run_dict(run), "logs": [_message(line) for line in lines]}, compact)
+
+
+@click.command()
+@click.option("--connection", "connection_id", required=True, help="The connection id.")
+@click.option("--model", required=True, help="The model name.")
+@click.option("--variant", default="", help="The sync variant (default: base).")
+@click.option("--cursor", default="", help="Continue after this cursor.")
+@click.option("--modified-after", default="", help="RFC 3339 timestamp.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--filter", "filter_", default="", help="added,updated,deleted")
+@with_client
+def records(
+    client: Client,
+    compact: bool,
+    connection_id: str,
+    model: str,
+    variant: str,
+    cursor: str,
+    modified_after: str,
+    limit: int,
+    filter_: str,
+) -> None:
+    """List a connection's records of one model, with _nango_metadata."""
+    request = pb.ListRecordsRequest(
+        connection_id=connection_id,
+        model=model,
+        variant=variant,
+        cursor=cursor,
+        modified_after=modified_after,
+        limit=limit,
+        filter=filter_,
+    )
+    found: list[Any] = []
+    next_cursor = ""
+    # Pages stop at a size too: follow them until ``limit`` records (or the end).
+    for response in pages(client, "ListRecords", request):
+        found.extend(json.loads(r.json) for r in response.records)
+        next_cursor = response.next_cursor
+        if len(found) >= limit:
+            break
+        request.limit = limit - len(found)
+    emit({"records": found, "next_cursor": next_cursor}, compact)
+
+
+@click.command()
+@click.argument("assignments", nargs=-1, metavar="NAME=VALUE...")
+@with_client
+def variables(client: Client, compact: bool, assignments: tuple[str, ...]) -> None:
+    """Set the environment's variables (read by functions with get_environment_variables).
+
+    Replaces them all: give every variable the environment should have; none clears them.
+    """
+    pairs = []
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"expected NAME=VALUE, got {assignment!r}")
+        pairs.append(pb.EnvironmentVariable(name=name.strip(), value=value))
+    client.call("SetEnvironmentVariables", pb.SetEnvironmentVariablesRequest(variables=pairs))
+    emit({"variables": sorted(p.name for p in pairs)}, compact)
+
+
+def _message(message: Any) -> dict[str, Any]:
+    from google.protobuf import json_format  # noqa: PLC0415
+
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+client_commands = [deploy, integration, connection, trigger, runs, logs, records, variables]

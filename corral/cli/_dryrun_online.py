@@ -1,0 +1,128 @@
+"""``corral dryrun FILE --connection ID``: through a running orchestrator, against the real API.
+
+Nothing is stored: records, deletions, metadata and checkpoint changes stay in the run. Log
+lines are printed as they come; ``--save-responses F.test.json`` writes what the API answered
+as a fixture that ``corral dryrun --fixture`` and ``corral test`` replay.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from corral._settings import ClientSettings
+from corral.cli._api_client import Client
+from corral.cli._recorder import fixture_of
+from corral.errors import CorralError, InvalidRequest
+from corral.v1 import orchestrator_pb2 as pb
+
+
+def online_dryrun(
+    client: Client,
+    path: pathlib.Path,
+    connection_id: str,
+    *,
+    input_value: Any = None,
+    metadata: Any = None,
+    checkpoint: Any = None,
+    variant: str = "base",
+    save_responses: pathlib.Path | None = None,
+    on_log: Callable[[pb.LogLine], None] = lambda line: None,
+) -> dict[str, Any]:
+    """Runs the function file at ``path`` through the server; returns the printed result."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(path.parent.glob("*.py"))}
+    request = pb.DryRunRequest(
+        connection_id=connection_id, files=files, entry=path.name,
+        input_json=json.dumps(input_value) if input_value is not None else "",
+        metadata_json=json.dumps(metadata) if metadata is not None else "",
+        checkpoint_json=json.dumps(checkpoint) if checkpoint is not None else "",
+        variant=variant, record_responses=save_responses is not None,
+    )  # fmt: skip
+    logs: list[dict[str, Any]] = []
+    exchanges: list[pb.RecordedExchange] = []
+    final = pb.DryRunResult()
+    for event in client.stream("DryRun", request):
+        kind = event.WhichOneof("event")
+        if kind == "log":
+            on_log(event.log)
+            logs.append({"level": event.log.level, "message": event.log.message,
+                         "meta": json.loads(event.log.meta_json or "[]")})  # fmt: skip
+        elif kind == "exchange":
+            exchanges.append(event.exchange)
+        elif kind == "result":
+            final = event.result
+    result = _result_json(final, logs)
+    if save_responses is not None:
+        start_metadata = metadata
+        fixture = fixture_of(exchanges, result, input_value=input_value, metadata=start_metadata)
+        save_responses.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+def _result_json(final: pb.DryRunResult, logs: list[dict[str, Any]]) -> dict[str, Any]:
+    error = None
+    if not final.ok:
+        error = {
+            "type": final.error.type or "runner_error",
+            "message": final.error.message,
+            "payload": json.loads(final.error.payload_json) if final.error.payload_json else None,
+            "file": final.error.file,
+            "line": final.error.line,
+        }
+    return {
+        "ok": final.ok,
+        "output": json.loads(final.output_json) if final.output_json else None,
+        "records": json.loads(final.records_json or "{}"),
+        "deleted": json.loads(final.deleted_json or "{}"),
+        "logs": logs,
+        "error": error,
+    }
+
+
+@dataclass(frozen=True)
+class OnlineTarget:
+    """Where an online dry run goes: a connection on an orchestrator, and what to save."""
+
+    connection_id: str
+    server: str | None = None
+    secret_key: str | None = None
+    save_responses: pathlib.Path | None = None
+
+
+def _print_log(line: pb.LogLine) -> None:
+    click.echo(f"[{line.level}] {line.message}", err=True)
+
+
+def run_online(target: OnlineTarget, path: pathlib.Path, **options: Any) -> dict[str, Any]:
+    """``corral dryrun --connection``: the result, or the server's error as a failed result."""
+    settings = ClientSettings()
+    key = target.secret_key or settings.secret_key.get_secret_value()
+    if not key:
+        raise InvalidRequest("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")
+    try:
+        with Client(target.server or settings.server, key) as client:
+            return online_dryrun(
+                client,
+                path,
+                target.connection_id,
+                save_responses=target.save_responses,
+                on_log=_print_log,
+                **options,
+            )
+    except CorralError as err:
+        if isinstance(err, InvalidRequest):
+            raise
+        error = {"type": err.code, "message": err.message, "payload": err.details or None}
+        return {
+            "ok": False,
+            "output": None,
+            "records": {},
+            "deleted": {},
+            "logs": [],
+            "error": error,
+        }

@@ -1,0 +1,89 @@
+"""Client commands for what runs without a trigger: sync schedules and webhooks."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from corral.cli._api_client import Client
+from corral.cli._api_commands import with_client
+from corral.cli._output import emit
+from corral.errors import InvalidRequest
+from corral.v1 import orchestrator_pb2 as pb
+
+
+@click.group()
+def sync() -> None:
+    """Start or pause a sync's schedule for a connection."""
+
+
+def _schedule(
+    client: Client, compact: bool, rpc: str, name: str, connection_id: str, variant: str
+) -> None:
+    request = pb.SyncScheduleRequest(sync_name=name, connection_id=connection_id, variant=variant)
+    emit(client.call(rpc, request), compact)
+
+
+@sync.command("start")
+@click.argument("name")
+@click.option("--connection", "connection_id", required=True, help="The connection id.")
+@click.option("--variant", default="", help="The sync variant (default: base).")
+@with_client
+def sync_start(client: Client, compact: bool, name: str, connection_id: str, variant: str) -> None:
+    """Start sync NAME's schedule for a connection: it runs now, then at its frequency."""
+    _schedule(client, compact, "StartSync", name, connection_id, variant)
+
+
+@sync.command("pause")
+@click.argument("name")
+@click.option("--connection", "connection_id", required=True, help="The connection id.")
+@click.option("--variant", default="", help="The sync variant (default: base).")
+@with_client
+def sync_pause(client: Client, compact: bool, name: str, connection_id: str, variant: str) -> None:
+    """Pause sync NAME's schedule for a connection (a run in progress finishes)."""
+    _schedule(client, compact, "PauseSync", name, connection_id, variant)
+
+
+@click.command()
+@click.option("--connection", "connection_id", default="", help="Only this connection's.")
+@with_client
+def schedules(client: Client, compact: bool, connection_id: str) -> None:
+    """List sync schedules: state, frequency, next run, last run."""
+    request = pb.ListSyncSchedulesRequest(connection_id=connection_id)
+    emit(client.call("ListSyncSchedules", request), compact)
+
+
+@click.command()
+@click.argument("integration")
+@click.option(
+    "--type", "event_type", default="", help="The webhook's type (matched to subscriptions)."
+)
+@click.option("--payload", required=True, help="The webhook's body as JSON.")
+@click.option(
+    "--connection", "connection_id", default="", help="Only this connection (default: all)."
+)
+@with_client
+def webhook(
+    client: Client,
+    compact: bool,
+    integration: str,
+    event_type: str,
+    payload: str,
+    connection_id: str,
+) -> None:
+    """Deliver a provider webhook to INTEGRATION's subscribed syncs; prints the run ids."""
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise InvalidRequest(f"--payload is not valid JSON: {exc}", code="invalid_json") from None
+    request = pb.DeliverWebhookRequest(
+        integration=integration,
+        connection_id=connection_id,
+        event_type=event_type,
+        payload_json=payload,
+    )
+    emit(client.call("DeliverWebhook", request), compact)
+
+
+lifecycle_commands = [sync, schedules, webhook]

@@ -1,0 +1,160 @@
+"""The ``corral`` command: one program for operators and for function authors."""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import click
+
+from corral._settings import RunnerSettings, ServeSettings
+from corral.cli._api_commands import client_commands
+from corral.cli._author_commands import author_commands
+from corral.cli._dryrun_command import dryrun
+from corral.cli._health_command import health
+from corral.cli._lifecycle_commands import lifecycle_commands
+from corral.cli._output import emit, reports_errors
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option("0.1.0", prog_name="corral")
+def cli() -> None:
+    """corral: run integration functions (syncs, actions, on-event) in a sandbox, for many tenants.
+
+    Operators run `corral serve`; function authors deploy, trigger and dry-run functions. The
+    client commands read --server and --secret-key, or CORRAL_SERVER and CORRAL_SECRET_KEY.
+    """
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on [CORRAL_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_PORT, default 7700].")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=pathlib.Path),
+    help="Where the store lives [CORRAL_DATA_DIR, default ./.corral].",
+)
+def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> None:
+    """Start the orchestrator with an embedded SQLite store and a local runner pool.
+
+    On a new data directory it creates the environment `dev` and prints its secret key once.
+    Stops cleanly on Ctrl-C or SIGTERM; in-flight runs get a grace period. Logs are JSON lines
+    on standard error. Every option is also a CORRAL_* setting.
+    """
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
+    }
+    from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
+
+    run_serve(ServeSettings(**overrides))  # type: ignore[arg-type]
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on [CORRAL_RUNNER_HOST].")
+@click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_RUNNER_PORT].")
+@click.option("--callbacks", help="The orchestrator's callback address [CORRAL_RUNNER_CALLBACKS].")
+@click.option(
+    "--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here."
+)
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
+def runner(
+    host: str | None,
+    port: int | None,
+    callbacks: str | None,
+    port_file: pathlib.Path | None,
+    log_format: str,
+) -> None:
+    """Start a runner host alone (for other machines): a warm parent and the Runner API."""
+    overrides = {
+        k: v
+        for k, v in {"host": host, "port": port, "callbacks": callbacks}.items()
+        if v is not None
+    }
+    settings = RunnerSettings(**overrides)  # type: ignore[arg-type]
+    if not settings.callbacks:
+        raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
+    from runner import run_runner  # noqa: PLC0415
+
+    run_runner(settings, port_file, log_format)
+
+
+@cli.group()
+def env() -> None:
+    """Manage environments (operators; works on the data directory directly)."""
+
+
+@env.command("create")
+@click.argument("name")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=pathlib.Path),
+    help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
+)
+@reports_errors
+def env_create(name: str, data_dir: pathlib.Path | None) -> None:
+    """Create environment NAME and print its secret key (shown only this once)."""
+    from orchestrator import SqliteStorage  # noqa: PLC0415
+
+    directory = data_dir or ServeSettings().data_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    storage = SqliteStorage(directory / "corral.db")
+    try:
+        environment, key = storage.create_environment(name)
+    finally:
+        storage.close()
+    emit({"environment": environment.name, "secret_key": key})
+
+
+@env.command("settings")
+@click.argument("name")
+@click.option(
+    "--set", "patch", help='JSON merged into the settings, e.g. \'{"log_level": "warn"}\'.'
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=pathlib.Path),
+    help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
+)
+@reports_errors
+def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) -> None:
+    """Show environment NAME's settings, or change them with --set.
+
+    Settings: log_level (debug, info, warn, error, off), validation (true/false), and limits
+    per kind of run (action, sync, on_event): wall_seconds, cpu_seconds, memory_bytes,
+    max_output_bytes, max_run_output_bytes, max_open_files; budgets: log_lines_per_run,
+    log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes, records_per_run,
+    record_bytes_per_run (the budgets in force, defaults included, are shown under
+    "budgets"). Changes apply to runs that start afterwards.
+    """
+    from dataclasses import asdict  # noqa: PLC0415
+
+    from corral import _json  # noqa: PLC0415
+    from corral._budgets import budgets_for  # noqa: PLC0415
+    from orchestrator import SqliteStorage, merged_settings, validated_settings  # noqa: PLC0415
+
+    directory = data_dir or ServeSettings().data_dir
+    storage = SqliteStorage(directory / "corral.db")
+    try:
+        environment = storage.get_environment(name)
+        settings = validated_settings(environment.settings)
+        if patch is not None:
+            settings = validated_settings(
+                merged_settings(settings, _json.loads_object(patch, what="--set"))
+            )
+            storage.set_environment_settings(environment.id, settings)
+    finally:
+        storage.close()
+    emit({"environment": name, "settings": settings, "budgets": asdict(budgets_for(settings))})
+
+
+for command in [*client_commands, *lifecycle_commands]:
+    cli.add_command(command)
+cli.add_command(dryrun)
+cli.add_command(health)
+for command in author_commands:
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    sys.exit(cli.main(standalone_mode=True))
