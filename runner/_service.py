@@ -10,6 +10,7 @@ import structlog
 
 from corral import _json
 from corral.errors import RunFailure
+from corral.limits import RunLimits, defaults_for
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
 from runner._forward import GrpcCallbackHandler
 from runner._host import Job, Outcome, RunnerHost
@@ -24,25 +25,27 @@ _log = structlog.get_logger("corral.runner")
 
 
 def job_from_request(request: runner_pb2.RunRequest) -> Job:
-    """The job a RunRequest describes (limits of zero mean the defaults)."""
-    limits = request.limits
+    """The job a RunRequest describes (a limit of 0 is ``corral.limits.DEFAULTS`` of its kind)."""
     context = _json.loads_object(request.context_json, what="context_json")
-    defaults = Job(run_id="", kind="", function_name="", entry="", files={})
+    kind = KIND_NAMES.get(request.kind, "")
+    mode = str(context.get("mode") or "run")
+    defaults = defaults_for("describe" if mode == "describe" else kind)
+    limits = RunLimits.from_proto(request.limits, defaults)
     return Job(
         run_id=request.run_id,
-        kind=KIND_NAMES.get(request.kind, ""),
+        kind=kind,
         function_name=request.function_name,
         entry=request.source.entry,
         files=dict(request.source.files),
         input=_json.loads(request.input_json, what="input_json"),
         context=context,
-        wall_seconds=limits.wall_seconds or defaults.wall_seconds,
-        cpu_seconds=limits.cpu_seconds or defaults.cpu_seconds,
-        memory_bytes=limits.memory_bytes or defaults.memory_bytes,
-        max_output_bytes=limits.max_output_bytes or defaults.max_output_bytes,
-        max_open_files=limits.max_open_files or defaults.max_open_files,
-        max_run_output_bytes=limits.max_run_output_bytes or defaults.max_run_output_bytes,
-        mode=str(context.get("mode") or "run"),
+        mode=mode,
+        wall_seconds=limits.wall_seconds,
+        cpu_seconds=limits.cpu_seconds,
+        memory_bytes=limits.memory_bytes,
+        max_output_bytes=limits.max_output_bytes,
+        max_open_files=limits.max_open_files,
+        max_run_output_bytes=limits.max_run_output_bytes,
     )
 
 
