@@ -47,6 +47,7 @@ _CLASS_BY_REASON: dict[str, type[errors.CorralError]] = {"compile_error": errors
 
 _RUN_STATUS: dict[str, int] = {
     "invalid_action_input": code_pb2.INVALID_ARGUMENT,
+    "invalid_limits": code_pb2.INVALID_ARGUMENT,
     "execution_timeout": code_pb2.DEADLINE_EXCEEDED,
     "resource_exhausted": code_pb2.RESOURCE_EXHAUSTED,
 }

@@ -37,6 +37,7 @@ RUN_ERROR_TYPES: frozenset[str] = frozenset(
         "invalid_checkpoint",
         "checkpoint_conflict",
         "invalid_definition",
+        "invalid_limits",
         "invalid_pagination",
         "pagination_loop",
         "resource_exhausted",

@@ -1,7 +1,7 @@
 """An environment's settings: validated when they are written, read by every run.
 
 {"log_level": "info", "validation": true,
- "limits": {"action": {"wall_seconds": 900, "cpu_seconds": 600, "memory_bytes": 1073741824}},
+ "limits": {"action": {"wall_seconds": 60, "memory_bytes": 536870912}},
  "budgets": {"log_lines_per_run": 10000, "records_per_run": 1000000}}
 """
 
@@ -13,19 +13,24 @@ from typing import Any, Literal
 import pydantic
 
 from corral.errors import InvalidRequest
+from corral.limits import CEILING, check_within, defaults_for
 
 
 class RunLimitSettings(pydantic.BaseModel):
-    """Limits for runs of one kind; absent fields keep the defaults."""
+    """Limits for runs of one kind; absent fields keep the defaults of ``corral.limits``.
+
+    The lowest values are here; the highest are ``corral.limits.CEILING``, checked by
+    ``validated`` (``invalid_limits``).
+    """
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    wall_seconds: float | None = pydantic.Field(None, gt=0, le=7 * 24 * 3600)
-    cpu_seconds: int | None = pydantic.Field(None, gt=0, le=7 * 24 * 3600)
-    memory_bytes: int | None = pydantic.Field(None, ge=64 << 20, le=64 << 30)
-    max_output_bytes: int | None = pydantic.Field(None, ge=1024, le=256 << 20)
-    max_open_files: int | None = pydantic.Field(None, ge=16, le=4096)
-    max_run_output_bytes: int | None = pydantic.Field(None, ge=1024, le=64 << 30)
+    wall_seconds: float | None = pydantic.Field(None, gt=0)
+    cpu_seconds: int | None = pydantic.Field(None, gt=0)
+    memory_bytes: int | None = pydantic.Field(None, ge=64 << 20)
+    max_output_bytes: int | None = pydantic.Field(None, ge=1024)
+    max_open_files: int | None = pydantic.Field(None, ge=16)
+    max_run_output_bytes: int | None = pydantic.Field(None, ge=1024)
 
 
 class Limits(pydantic.BaseModel):
@@ -71,7 +76,9 @@ def validated(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The settings as stored, after validation.
 
     Raises:
-        InvalidRequest: ``invalid_settings`` with the validation errors.
+        InvalidRequest: ``invalid_settings`` with the validation errors; ``invalid_limits``
+            when a limit is above ``corral.limits.CEILING`` (details: ``field``, ``value``,
+            ``ceiling``).
     """
     try:
         model = EnvironmentSettings.model_validate(dict(settings))
@@ -80,7 +87,24 @@ def validated(settings: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(
             "invalid settings: " + "; ".join(errors), code="invalid_settings"
         ) from None
+    _check_ceilings(model.limits)
     return model.model_dump(mode="json", exclude_none=True)
+
+
+def _check_ceilings(limits: Limits) -> None:
+    for kind in Limits.model_fields:
+        chosen: RunLimitSettings | None = getattr(limits, kind)
+        if chosen is None:
+            continue
+        wanted = defaults_for(kind).with_overrides(chosen.model_dump(exclude_none=True))
+        try:
+            check_within(wanted, CEILING, where=f"limits.{kind}.")
+        except InvalidRequest as exc:
+            raise InvalidRequest(
+                f"invalid settings: {exc.message} (the most a runner accepts)",
+                code=exc.code,
+                details=exc.details,
+            ) from None
 
 
 def merged(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

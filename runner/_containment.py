@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from corral.limits import CEILING, defaults_for
 from sandbox.os import (
     ContainmentError,
     ContainmentSettings,
@@ -22,34 +24,41 @@ from sandbox.os import (
 
 
 def worker_limits(limits: Mapping[str, Any]) -> WorkerLimits:
-    """The worker limits of a run's ``limits`` message."""
-    defaults = WorkerLimits()
+    """The worker limits of a run's ``limits`` message (a missing field is an action's)."""
+    run = defaults_for("action").filled(limits)
     return WorkerLimits(
-        wall_seconds=float(limits.get("wall_seconds") or defaults.wall_seconds),
-        cpu_seconds=int(limits.get("cpu_seconds") or defaults.cpu_seconds),
-        memory_bytes=int(limits.get("memory_bytes") or defaults.memory_bytes),
-        max_open_files=int(limits.get("max_open_files") or defaults.max_open_files),
-        max_output_bytes=int(limits.get("max_output_bytes") or defaults.max_output_bytes),
+        wall_seconds=run.wall_seconds,
+        cpu_seconds=run.cpu_seconds,
+        memory_bytes=run.memory_bytes,
+        max_open_files=run.max_open_files,
+        max_output_bytes=run.max_output_bytes,
     )
 
 
 IDLE_LIMITS = WorkerLimits(
-    wall_seconds=7 * 24 * 3600.0,
-    cpu_seconds=7 * 24 * 3600,
-    memory_bytes=8 << 30,
-    max_open_files=64,
+    wall_seconds=CEILING.wall_seconds,
+    cpu_seconds=CEILING.cpu_seconds,
+    memory_bytes=CEILING.memory_bytes,
+    max_open_files=CEILING.max_open_files,
 )
-"""What a worker is contained with before it knows its run: the ceiling of every run's limits."""
+"""What a worker is contained with before it knows its run: ``corral.limits.CEILING``, the
+most any run may ask (the host refuses a run above it with ``invalid_limits``)."""
+
+_LOWERED = ("wall_seconds", "cpu_seconds", "memory_bytes", "max_open_files")
 
 
 def _lowered(ceiling: WorkerLimits, wanted: WorkerLimits) -> WorkerLimits:
-    return WorkerLimits(
-        wall_seconds=min(ceiling.wall_seconds, wanted.wall_seconds),
-        cpu_seconds=min(ceiling.cpu_seconds, wanted.cpu_seconds),
-        memory_bytes=min(ceiling.memory_bytes, wanted.memory_bytes),
-        max_open_files=min(ceiling.max_open_files, wanted.max_open_files),
-        max_processes=min(ceiling.max_processes, wanted.max_processes),
-        max_output_bytes=wanted.max_output_bytes,
+    """``wanted`` with the ceiling's process limit.
+
+    Raises:
+        ContainmentError: a limit above the ceiling, which the host refuses before a worker
+            sees the run; never capped silently.
+    """
+    for name in _LOWERED:
+        if getattr(wanted, name) > getattr(ceiling, name):
+            raise ContainmentError(f"the run's {name} is above the worker's ceiling")
+    return dataclasses.replace(
+        wanted, max_processes=min(ceiling.max_processes, wanted.max_processes)
     )
 
 

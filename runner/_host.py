@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from corral.errors import CorralError, RunFailure
+from corral.errors import CorralError, InvalidRequest, RunFailure
+from corral.limits import CEILING, DEFAULTS, RunLimits, check_within
 from runner import _frames as frames
 from runner import _protocol as protocol
 from runner._context import RunContext
@@ -26,8 +27,7 @@ from runner._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
 
-DEFAULT_MAX_RUN_OUTPUT_BYTES = 1 << 30
-"""What a worker may send in one run, all frames together, unless the environment says less."""
+_ACTION = DEFAULTS["action"]
 
 
 class CallbackHandler(Protocol):
@@ -48,15 +48,27 @@ class Job:
     files: Mapping[str, str]
     input: Any = None
     context: RunContext = field(default_factory=RunContext)
-    wall_seconds: float = 900.0
-    cpu_seconds: int = 300
-    memory_bytes: int = 1 << 30
-    max_output_bytes: int = 16 << 20
-    max_open_files: int = 64
+    wall_seconds: float = _ACTION.wall_seconds
+    cpu_seconds: int = _ACTION.cpu_seconds
+    memory_bytes: int = _ACTION.memory_bytes
+    max_output_bytes: int = _ACTION.max_output_bytes
+    max_open_files: int = _ACTION.max_open_files
     mode: str = "run"
-    max_run_output_bytes: int = DEFAULT_MAX_RUN_OUTPUT_BYTES
+    max_run_output_bytes: int = _ACTION.max_run_output_bytes
     """Every byte the worker may send in this run, across all its frames (the runner's count:
     the worker is never asked)."""
+
+    @property
+    def limits(self) -> RunLimits:
+        """The job's limits (by default an action's, from ``corral.limits``)."""
+        return RunLimits(
+            wall_seconds=self.wall_seconds,
+            cpu_seconds=self.cpu_seconds,
+            memory_bytes=self.memory_bytes,
+            max_output_bytes=self.max_output_bytes,
+            max_open_files=self.max_open_files,
+            max_run_output_bytes=self.max_run_output_bytes,
+        )
 
     def message(self) -> dict[str, Any]:
         """The ``run`` message for the worker."""
@@ -93,7 +105,11 @@ class Outcome:
 
 
 class RunnerHost:
-    """Runs jobs in workers forked from the warm parent, one worker per run."""
+    """Runs jobs in workers forked from the warm parent, one worker per run.
+
+    A job whose limits are above ``ceiling`` (``corral.limits.CEILING``, which the workers are
+    contained at) or not positive ends as ``invalid_limits`` before any worker sees it.
+    """
 
     def __init__(
         self,
@@ -101,7 +117,9 @@ class RunnerHost:
         warm: Callable[[], None],
         prewarm: int = 2,
         layers: Mapping[str, Any] | None = None,
+        ceiling: RunLimits = CEILING,
     ) -> None:
+        self.ceiling = ceiling
         self._pool = WorkerPool(contain, warm, prewarm)
         self._running: dict[str, Worker] = {}
         self._lock = threading.Lock()
@@ -125,6 +143,9 @@ class RunnerHost:
 
     def execute(self, job: Job, handler: CallbackHandler) -> Outcome:
         """Runs the job to its end in a fresh worker; never raises for the job's own failures."""
+        refused = _refusal(job, self.ceiling)
+        if refused is not None:
+            return refused
         started = time.monotonic()
         deadline = started + job.wall_seconds
         worker = self._pool.take()
@@ -277,6 +298,16 @@ def _violation(message: Mapping[str, Any]) -> dict[str, Any]:
         "file": record["file"] or "",
         "line": record["line"] or 0,
     }
+
+
+def _refusal(job: Job, ceiling: RunLimits) -> Outcome | None:
+    """``invalid_limits`` when the job's limits are not within ``ceiling``, else None."""
+    try:
+        check_within(job.limits, ceiling)
+    except InvalidRequest as exc:
+        message = f"the runner refuses the run: {exc.message}"
+        return Outcome(ok=False, error=RunFailure(exc.code, message, payload=exc.details).to_dict())
+    return None
 
 
 def _timeout(job: Job) -> Outcome:

@@ -10,6 +10,7 @@ import structlog
 
 from corral import _json
 from corral.errors import RunFailure
+from corral.limits import RunLimits, defaults_for
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
 from runner._context import LOG_LEVELS, RunContext
 from runner._forward import GrpcCallbackHandler
@@ -27,25 +28,25 @@ _log = structlog.get_logger("corral.runner")
 
 
 def job_from_request(request: runner_pb2.RunRequest) -> Job:
-    """The job a RunRequest describes (limits of zero mean the defaults)."""
-    limits = request.limits
-    defaults = Job(run_id="", kind="", function_name="", entry="", files={})
+    """The job a RunRequest describes (a limit of 0 is ``corral.limits.DEFAULTS`` of its kind)."""
+    kind = KIND_NAMES.get(request.kind, "")
     describe = request.context.mode == runner_pb2.RUN_MODE_DESCRIBE
+    limits = RunLimits.from_proto(request.limits, defaults_for("describe" if describe else kind))
     return Job(
         run_id=request.run_id,
-        kind=KIND_NAMES.get(request.kind, ""),
+        kind=kind,
         function_name=request.function_name,
         entry=request.source.entry,
         files=dict(request.source.files),
         input=_json.loads(request.input_json, what="input_json"),
         context=context_from_proto(request.context),
-        wall_seconds=limits.wall_seconds or defaults.wall_seconds,
-        cpu_seconds=limits.cpu_seconds or defaults.cpu_seconds,
-        memory_bytes=limits.memory_bytes or defaults.memory_bytes,
-        max_output_bytes=limits.max_output_bytes or defaults.max_output_bytes,
-        max_open_files=limits.max_open_files or defaults.max_open_files,
-        max_run_output_bytes=limits.max_run_output_bytes or defaults.max_run_output_bytes,
         mode="describe" if describe else "run",
+        wall_seconds=limits.wall_seconds,
+        cpu_seconds=limits.cpu_seconds,
+        memory_bytes=limits.memory_bytes,
+        max_output_bytes=limits.max_output_bytes,
+        max_open_files=limits.max_open_files,
+        max_run_output_bytes=limits.max_run_output_bytes,
     )
 
 

@@ -121,9 +121,10 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
 
     Settings: log_level (debug, info, warn, error, off), validation (true/false), and limits
     per kind of run (action, sync, on_event): wall_seconds, cpu_seconds, memory_bytes,
-    max_output_bytes, max_run_output_bytes, max_open_files; budgets: log_lines_per_run,
-    log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes, records_per_run,
-    record_bytes_per_run (the budgets in force, defaults included, are shown under
+    max_output_bytes, max_run_output_bytes, max_open_files (defaults and ceilings in
+    corral.limits; a value above the ceiling is refused as invalid_limits); budgets:
+    log_lines_per_run, log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes,
+    records_per_run, record_bytes_per_run (the budgets in force, defaults included, are shown under
     "budgets"). Changes apply to runs that start afterwards.
     """
     from dataclasses import asdict  # noqa: PLC0415
@@ -136,11 +137,11 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     storage = SqliteStorage(directory / "corral.db")
     try:
         environment = storage.get_environment(name)
-        settings = validated_settings(environment.settings)
+        settings = environment.settings
+        if patch is not None:  # merged first: a patch can mend stored limits above the ceiling
+            settings = merged_settings(settings, _json.loads_object(patch, what="--set"))
+        settings = validated_settings(settings)
         if patch is not None:
-            settings = validated_settings(
-                merged_settings(settings, _json.loads_object(patch, what="--set"))
-            )
             storage.set_environment_settings(environment.id, settings)
     finally:
         storage.close()

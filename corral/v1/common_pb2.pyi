@@ -79,7 +79,10 @@ Global___RunError: _TypeAlias = RunError  # noqa: Y015
 
 @_typing.final
 class RunLimits(_message.Message):
-    """Limits for one run. Zero means "the runner's default"."""
+    """Limits for one run. Zero means the default of the run's kind (corral.limits.DEFAULTS); a
+    runner refuses a run with a limit above its ceiling (corral.limits.CEILING) as the run error
+    "invalid_limits", and never caps one silently.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

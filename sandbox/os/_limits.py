@@ -6,30 +6,34 @@ import dataclasses
 import resource
 from dataclasses import dataclass
 
+from corral.limits import DEFAULTS
+
+_ACTION = DEFAULTS["action"]
+
 
 @dataclass(frozen=True)
 class WorkerLimits:
     """How much of the machine one run may use.
 
-    The defaults are the ceiling for a normal run; tighten them per function or tenant with
-    the ``with_*`` builders. Every value must be positive (``max_output_bytes`` and the others
+    The defaults are an action's (``corral.limits.DEFAULTS``); change them with the ``with_*``
+    builders. Every value must be positive (``max_output_bytes`` and the others
     are not "unlimited" at 0).
     """
 
-    wall_seconds: float = 900.0
+    wall_seconds: float = _ACTION.wall_seconds
     """Wall-clock time of the whole run. Enforced by the runner with SIGKILL, not here."""
 
-    cpu_seconds: int = 300
+    cpu_seconds: int = _ACTION.cpu_seconds
     """CPU seconds (RLIMIT_CPU): SIGXCPU at this many, SIGKILL one second later."""
 
-    memory_bytes: int = 1 << 30
+    memory_bytes: int = _ACTION.memory_bytes
     """Address space of the worker (RLIMIT_AS) and its cgroup memory limit where available.
 
     The worker is a fork of a warm parent, so this counts the parent's mappings too: it must
     be larger than the parent's virtual size plus what a run needs.
     """
 
-    max_open_files: int = 64
+    max_open_files: int = _ACTION.max_open_files
     """Highest file descriptor number plus one the worker may create (RLIMIT_NOFILE)."""
 
     max_processes: int = 1
@@ -40,7 +44,7 @@ class WorkerLimits:
     share a uid; the cgroup limit is the exact one.
     """
 
-    max_output_bytes: int = 16 << 20
+    max_output_bytes: int = _ACTION.max_output_bytes
     """Bytes of result and logs a run may send back. Checked by the runner; carried here."""
 
     def __post_init__(self) -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from corral.cli import Client
 from corral.errors import RunFailure
+from corral.limits import CEILING
 from corral.v1 import orchestrator_pb2 as pb
+from tests.e2e.sdk_helpers import set_env_settings
 from tests.support.service import Service
 
 BUSY = """
@@ -80,3 +82,49 @@ def test_action_wall_clock_limit_and_log_level_apply(
     lines = client.call("GetRunLogs", pb.GetRunLogsRequest(run_id=done.run_id)).lines
     assert [line.message for line in lines] == ["warn line"]
     assert settings(service, "--set", '{"log_level": "info"}').returncode == 0
+
+
+def test_a_limit_above_the_ceiling_is_refused_and_nothing_is_changed(service: Service) -> None:
+    before = settings(service)
+    assert before.returncode == 0, before.stderr
+    patch = {"log_level": "error", "limits": {"action": {"memory_bytes": 64 << 30}}}
+    bad = settings(service, "--set", json.dumps(patch))
+    assert bad.returncode == 1
+    error = json.loads(bad.stderr)
+    assert error["error_type"] == "invalid_limits"
+    assert "limits.action.memory_bytes" in error["message"]
+    assert error["details"] == {
+        "field": "limits.action.memory_bytes",
+        "value": 64 << 30,
+        "ceiling": CEILING.memory_bytes,
+    }
+    assert json.loads(settings(service).stdout) == json.loads(before.stdout)
+
+
+def test_stored_limits_above_the_ceiling_fail_the_run_and_a_patch_mends_them(
+    service: Service, client: Client
+) -> None:
+    client.call("Deploy", pb.DeployRequest(integration="busy", files={"busy.py": BUSY}))
+    busy = "over-ceiling"
+    client.call(
+        "CreateConnection", pb.CreateConnectionRequest(integration="busy", connection_id=busy)
+    )
+    # As if written before the ceiling was checked: the runner refuses, it does not cap.
+    set_env_settings(service, {"limits": {"action": {"memory_bytes": 64 << 30}}})
+    try:
+        with pytest.raises(RunFailure) as caught:
+            client.call(
+                "TriggerAction",
+                pb.TriggerActionRequest(action_name="busy", connection_id=busy, input_json='"ok"'),
+            )
+        assert caught.value.code == "invalid_limits"
+        assert caught.value.payload["ceiling"] == CEILING.memory_bytes
+        mended = settings(service, "--set", '{"limits": {"action": {"memory_bytes": 1073741824}}}')
+        assert mended.returncode == 0, mended.stderr
+        done = client.call(
+            "TriggerAction",
+            pb.TriggerActionRequest(action_name="busy", connection_id=busy, input_json='"ok"'),
+        )
+        assert json.loads(done.output_json) == "ok"
+    finally:
+        set_env_settings(service, {})
