@@ -20,7 +20,7 @@ from orchestrator._limits import limits_for
 from runner._containment import IDLE_LIMITS, worker_limits
 from runner._host import Job, RunnerHost
 from runner._service import KIND_NAMES, job_from_request
-from sandbox._limits import WorkerLimits
+from sandbox.os import WorkerLimits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("corral", "orchestrator", "runner", "sandbox")

@@ -57,6 +57,51 @@ def sends(*frames: bytes) -> Script:
     return script
 
 
+def converses(*frames: bytes) -> Script:
+    """A script that sends these frames and, like an honest worker, waits for the reply to
+    each call before it goes on (so it never exits while the host still answers it)."""
+
+    def script(sock: socket.socket) -> None:
+        sock.settimeout(REPLY_WAIT_SECONDS)
+        for data in frames:
+            sock.sendall(data)
+            if _is_call(data) and not _read_frame(sock):
+                return  # the host ended the run instead of answering
+
+    return script
+
+
+REPLY_WAIT_SECONDS = 30.0
+"""How long a conversing script waits for a reply (far more than any host takes)."""
+
+
+def _is_call(data: bytes) -> bool:
+    try:
+        message = json.loads(data[4:])
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("op") == "call"
+
+
+def _read_frame(sock: socket.socket) -> bytes:
+    """One whole frame from the host, or b"" when it closed the socket."""
+    try:
+        header = _read_exactly(sock, 4)
+        return _read_exactly(sock, int.from_bytes(header, "big")) if header else b""
+    except OSError:
+        return b""
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
 def trickles(data: bytes, pause: float) -> Script:
     """A script that sends ``data`` one byte at a time, ``pause`` seconds apart."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from runner._service import run_response
-from tests.runner.hostile import Answers, frame, play, sends, trickles
+from tests.runner.hostile import Answers, converses, frame, play, sends, trickles
 
 
 def _error_type(outcome: Any) -> str:
@@ -82,7 +82,7 @@ def test_a_frame_breaking_the_rules_ends_the_run_and_reaches_nothing(name: str) 
 def test_a_bad_frame_after_good_calls_still_ends_the_run() -> None:
     handler = Answers()
     good = _call("log", {"level": "info", "message": "fine"})
-    outcome = play(sends(good, BAD_FRAMES["nan"]), handler)
+    outcome = play(converses(good, BAD_FRAMES["nan"]), handler)
     assert _error_type(outcome) == "worker_protocol_violation"
     assert handler.calls == [("log", {"level": "info", "message": "fine"})]
 
@@ -91,7 +91,7 @@ def test_well_formed_ids_and_results_pass() -> None:
     handler = Answers()
     records = [{"id": "a"}, {"id": 7}, {"id": -3}]
     outcome = play(
-        sends(
+        converses(
             _call("batch_save", {"model": "M", "records": records}),
             frame({"op": "done", "ok": True, "output": {"deep": [[[1]]], "text": "é✓"}}),
         ),
@@ -151,7 +151,7 @@ def test_output_is_budgeted_per_run_across_frames() -> None:
     chunk = "z" * 4000
     calls = [_call("log", {"level": "info", "message": chunk}, call_id=n) for n in range(20)]
     outcome = play(
-        sends(*calls, frame({"op": "done", "ok": True, "output": 1})),
+        converses(*calls, frame({"op": "done", "ok": True, "output": 1})),
         handler,
         max_output_bytes=8192,
         max_run_output_bytes=20_000,

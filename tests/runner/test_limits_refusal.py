@@ -21,8 +21,7 @@ from runner._containment import IDLE_LIMITS, _lowered
 from runner._host import Job, RunnerHost
 from runner._service import RunnerService
 from runner._warm import warm
-from sandbox._containment import ContainmentError
-from sandbox._limits import WorkerLimits
+from sandbox.os import ContainmentError, WorkerLimits
 
 SOURCE = (
     "from nango import create_action\n"
