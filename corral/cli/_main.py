@@ -80,7 +80,7 @@ def runner(
 
 @cli.group()
 def env() -> None:
-    """Manage environments (operators; works on the data directory directly)."""
+    """Manage environments (operators; works on the data directory, through the admin path)."""
 
 
 @env.command("create")
@@ -93,16 +93,11 @@ def env() -> None:
 @reports_errors
 def env_create(name: str, data_dir: pathlib.Path | None) -> None:
     """Create environment NAME and print its secret key (shown only this once)."""
-    from orchestrator import SqliteStorage  # noqa: PLC0415
+    from orchestrator import open_admin  # noqa: PLC0415
 
-    directory = data_dir or ServeSettings().data_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    storage = SqliteStorage(directory / "corral.db")
-    try:
-        environment, key = storage.create_environment(name)
-    finally:
-        storage.close()
-    emit({"environment": environment.name, "secret_key": key})
+    with open_admin(data_dir or ServeSettings().data_dir, create=True) as admin:
+        created = admin.create_environment(name)
+    emit({"environment": created.name, "secret_key": created.secret_key})
 
 
 @env.command("settings")
@@ -127,25 +122,13 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     records_per_run, record_bytes_per_run (the budgets in force, defaults included, are shown under
     "budgets"). Changes apply to runs that start afterwards.
     """
-    from dataclasses import asdict  # noqa: PLC0415
-
     from corral import _json  # noqa: PLC0415
-    from corral._budgets import budgets_for  # noqa: PLC0415
-    from orchestrator import SqliteStorage, merged_settings, validated_settings  # noqa: PLC0415
+    from orchestrator import open_admin  # noqa: PLC0415
 
-    directory = data_dir or ServeSettings().data_dir
-    storage = SqliteStorage(directory / "corral.db")
-    try:
-        environment = storage.get_environment(name)
-        settings = environment.settings
-        if patch is not None:  # merged first: a patch can mend stored limits above the ceiling
-            settings = merged_settings(settings, _json.loads_object(patch, what="--set"))
-        settings = validated_settings(settings)
-        if patch is not None:
-            storage.set_environment_settings(environment.id, settings)
-    finally:
-        storage.close()
-    emit({"environment": name, "settings": settings, "budgets": asdict(budgets_for(settings))})
+    changes = None if patch is None else _json.loads_object(patch, what="--set")
+    with open_admin(data_dir or ServeSettings().data_dir) as admin:
+        found = admin.environment_settings(name, changes)
+    emit({"environment": found.name, "settings": found.settings, "budgets": found.budgets})
 
 
 for command in [*client_commands, *lifecycle_commands]:

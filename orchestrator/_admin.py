@@ -1,0 +1,91 @@
+"""The one admin path: operator commands that change the store, without a running server.
+
+``corral env create`` and ``corral env settings`` work on the data directory of a server that
+may not be running yet (the first environment is made before anyone holds a secret key, so it
+cannot go through the API). They go through here, and nowhere else: the same validation as
+the server's (``_env_settings``), the tenants area of the store only, opened for one command
+and closed after it.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from corral._budgets import budgets_for
+from orchestrator._env_settings import merged, validated
+from orchestrator._sqlite import SqliteStorage
+from orchestrator._storage import TenantStore
+
+DATABASE_NAME = "corral.db"
+"""The store's file inside a data directory."""
+
+
+@dataclass(frozen=True)
+class NewEnvironment:
+    """An environment just created, with its secret key (shown this once)."""
+
+    name: str
+    secret_key: str
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """An environment's settings as stored, and the budgets in force (defaults included)."""
+
+    name: str
+    settings: Mapping[str, Any]
+    budgets: Mapping[str, int]
+
+
+class Admin:
+    """Operator commands on one data directory's store."""
+
+    def __init__(self, tenants: TenantStore) -> None:
+        self._tenants = tenants
+
+    def create_environment(self, name: str) -> NewEnvironment:
+        """Creates environment ``name``.
+
+        Raises:
+            AlreadyExists: an environment of that name exists.
+            InvalidRequest: the name is not an identifier.
+        """
+        environment, key = self._tenants.create_environment(name)
+        return NewEnvironment(environment.name, key)
+
+    def environment_settings(
+        self, name: str, patch: Mapping[str, Any] | None = None
+    ) -> EnvironmentSettings:
+        """Environment ``name``'s settings; with ``patch``, merged in, validated and stored.
+
+        The patch is merged before validating, so a patch can mend stored settings that a newer
+        version refuses (limits above a ceiling). A refused patch changes nothing.
+
+        Raises:
+            NotFound: no such environment.
+            InvalidRequest: the settings (merged with the patch) are not valid.
+        """
+        environment = self._tenants.get_environment(name)
+        settings: Mapping[str, Any] = environment.settings
+        if patch is not None:
+            settings = merged(settings, patch)
+        settings = validated(settings)
+        if patch is not None:
+            self._tenants.set_environment_settings(environment.id, settings)
+        return EnvironmentSettings(name, settings, asdict(budgets_for(settings)))
+
+
+@contextmanager
+def open_admin(data_dir: pathlib.Path, *, create: bool = False) -> Iterator[Admin]:
+    """The admin path on the store in ``data_dir`` (made first when ``create``), closed after."""
+    if create:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    storage = SqliteStorage(data_dir / DATABASE_NAME)
+    try:
+        yield Admin(storage)
+    finally:
+        storage.close()
