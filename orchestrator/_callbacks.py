@@ -1,7 +1,9 @@
 """The RunnerCallbacks service: every SDK operation of a running function, scoped by its token.
 
 The run token in the call metadata alone decides what a call may touch: the run's environment,
-connection, function and variant. Records and checkpoints are for syncs; nothing here takes an
+connection, function and variant. The token is resolved before a handler runs, by the
+interceptor of ``orchestrator._run_auth``, which binds the run's scope for the call; handlers
+read it with ``current_scope()``. Records and checkpoints are for syncs; nothing here takes an
 environment, connection or model name from the caller without checking it against the scope.
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 
 import grpc
 
-from corral import _json, _metadata
+from corral import _json
 from corral._budgets import Budgets, budgets_for, check_metadata
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
@@ -26,6 +28,7 @@ from corral.v1 import callbacks_pb2_grpc
 from orchestrator._connections import ConnectionService
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._proxy import OutboundRequest, Proxy
+from orchestrator._run_auth import current_scope
 from orchestrator._storage import (
     CheckpointKey,
     LogLine,
@@ -34,7 +37,7 @@ from orchestrator._storage import (
     RecordScope,
     Storage,
 )
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator._tokens import RunScope
 
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
@@ -68,7 +71,6 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def __init__(
         self,
         storage: Storage,
-        tokens: RunTokens,
         proxy: Proxy,
         connections: ConnectionService,
         trigger_nested: TriggerNested,
@@ -79,26 +81,18 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self._dry = dry or DrySessions()
         self._cancel_run = cancel_run
         self._storage = storage
-        self._tokens = tokens
         self._proxy = proxy
         self._connections = connections
         self._trigger_nested = trigger_nested
 
-    def _scope(self, context: grpc.ServicerContext, *, sync_only: bool = False) -> RunScope:
-        token = dict(context.invocation_metadata()).get(_metadata.RUN_TOKEN, "")
-        scope = self._tokens.resolve(str(token))
-        if sync_only and scope.kind not in ("sync", DRY_KIND):
-            raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
-        return scope
-
-    def _session(self, context: grpc.ServicerContext) -> DrySession | None:
-        return self._dry.get(self._scope(context).run_id)
+    def _session(self) -> DrySession | None:
+        return self._dry.get(current_scope().run_id)
 
     def _budgets(self, scope: RunScope | RecordScope) -> Budgets:
         return budgets_for(self._storage.get_environment_by_id(scope.env_id).settings)
 
-    def _records(self, context: grpc.ServicerContext, model: str) -> RecordScope:
-        scope = self._scope(context, sync_only=True)
+    def _records(self, model: str) -> RecordScope:
+        scope = _sync_scope()
         if not model:
             raise InvalidRequest("a model name is required", code="invalid_sync_record")
         return RecordScope(scope.env_id, scope.connection_id, model, scope.variant, scope.run_id)
@@ -107,7 +101,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def Proxy(self, request: pb.ProxyRequest, context: grpc.ServicerContext) -> pb.ProxyResponse:
         """Sends a request with the connection's credentials injected."""
-        scope = self._scope(context)
+        scope = current_scope()
         outbound = OutboundRequest(
             method=request.method or "GET",
             endpoint=request.endpoint,
@@ -136,7 +130,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:
         """Stores one log line of the run; past the run's log budgets it is dropped and counted."""
-        scope = self._scope(context)
+        scope = current_scope()
         level = request.level if request.level in LOG_LEVELS else "info"
         line = LogLine(
             level=level,
@@ -159,7 +153,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.GetConnectionCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The run's connection with credentials (refreshed when they expire soon)."""
-        scope = self._scope(context)
+        scope = current_scope()
         view = self._connections.connection_view(
             scope, force_refresh=request.force_refresh, include_refresh_token=request.refresh_token
         )
@@ -169,20 +163,20 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.GetIntegrationCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The run's integration; its client credentials only when asked."""
-        scope = self._scope(context)
+        scope = current_scope()
         return _value(self._connections.integration_view(scope, "credentials" in request.include))
 
     def GetEnvironmentVariables(
         self, request: pb.Empty, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The environment's variables as [{name, value}]."""
-        scope = self._scope(context)
+        scope = current_scope()
         pairs = self._storage.get_environment_variables(scope.env_id)
         return _value([{"name": n, "value": v} for n, v in pairs])
 
     def GetMetadata(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:
         """The connection's metadata."""
-        scope = self._scope(context)
+        scope = current_scope()
         session = self._dry.get(scope.run_id)
         if session is not None:
             return _value(session.metadata)
@@ -190,7 +184,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Replaces the connection's metadata."""
-        scope = self._scope(context)
+        scope = current_scope()
         budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
         if session is not None:
@@ -205,7 +199,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Merges keys into the connection's metadata."""
-        scope = self._scope(context)
+        scope = current_scope()
         budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
         if session is not None:
@@ -220,16 +214,16 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     # ---- checkpoints ----
 
-    def _checkpoint_key(self, context: grpc.ServicerContext) -> CheckpointKey:
-        scope = self._scope(context, sync_only=True)
+    def _checkpoint_key(self) -> CheckpointKey:
+        scope = _sync_scope()
         return CheckpointKey(scope.env_id, scope.connection_id, scope.function_name, scope.variant)
 
     def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """The sync's checkpoint (null when none) and its version."""
-        session = self._session(context)
+        session = self._session()
         if session is not None:
             return _checkpoint(session.checkpoint, session.checkpoint_version)
-        value, version = self._storage.get_checkpoint_versioned(self._checkpoint_key(context))
+        value, version = self._storage.get_checkpoint_versioned(self._checkpoint_key())
         return _checkpoint(value, version)
 
     def SaveCheckpoint(
@@ -240,14 +234,14 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         Raises:
             CheckpointConflict: another run saved or cleared it since this run read it.
         """
-        key = self._checkpoint_key(context)
+        key = self._checkpoint_key()
         value = _json.loads_object(request.json, what="checkpoint")
         if len(request.json) > MAX_CHECKPOINT_BYTES:
             raise InvalidRequest(
                 f"a checkpoint is at most {MAX_CHECKPOINT_BYTES} bytes", code="invalid_checkpoint"
             )
         expected = request.expected_version if request.HasField("expected_version") else None
-        session = self._session(context)
+        session = self._session()
         if session is not None:
             session.checkpoint, session.checkpoint_version = value, session.checkpoint_version + 1
             return _checkpoint(value, session.checkpoint_version)
@@ -256,8 +250,8 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """Clears the sync's checkpoint."""
-        key = self._checkpoint_key(context)
-        session = self._session(context)
+        key = self._checkpoint_key()
+        session = self._session()
         if session is not None:
             session.checkpoint, session.checkpoint_version = None, session.checkpoint_version + 1
             return _checkpoint(None, session.checkpoint_version)
@@ -270,7 +264,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Upserts records."""
-        scope = self._records(context, request.model)
+        scope = self._records(request.model)
         records = _records_in(request)
         budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
@@ -284,7 +278,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Soft-deletes records by id."""
-        scope = self._records(context, request.model)
+        scope = self._records(request.model)
         ids = _ids(request)
         session = self._dry.get(scope.run_id)
         if session is not None:
@@ -295,7 +289,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Deep-merges partial records into stored ones."""
-        scope = self._records(context, request.model)
+        scope = self._records(request.model)
         patches = [(r.id, r.json) for r in _records_in(request, what="patch")]
         budgets = self._budgets(scope)
         session = self._dry.get(scope.run_id)
@@ -309,7 +303,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The stored records with these ids."""
-        scope = self._records(context, request.model)
+        scope = self._records(request.model)
         session = self._dry.get(scope.run_id)
         if session is not None:
             return _value(session.by_id(scope.model, list(request.ids)))
@@ -320,7 +314,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.ModelRequest, context: grpc.ServicerContext
     ) -> pb.Empty:
         """Starts deletion tracking for a model."""
-        scope = self._records(context, request.model)
+        scope = self._records(request.model)
         if self._dry.get(scope.run_id) is None:
             self._storage.track_deletes_start(scope)
         return pb.Empty()
@@ -329,7 +323,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.ModelRequest, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Deletes the model's records not saved since the start of tracking."""
-        scope = self._records(context, request.model)
+        scope = self._records(request.model)
         if self._dry.get(scope.run_id) is not None:
             return pb.RecordBatchResult()
         return _counts(self._storage.track_deletes_end(scope))
@@ -361,9 +355,17 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.TriggerActionCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """Runs another action of the integration for the same connection."""
-        scope = self._scope(context)
+        scope = current_scope()
         value = _json.loads(request.input_json, what="input")
         return _value(self._trigger_nested(scope, request.action_name, value))
+
+
+def _sync_scope() -> RunScope:
+    """The call's scope, when its run may store records and checkpoints (a sync's)."""
+    scope = current_scope()
+    if scope.kind not in ("sync", DRY_KIND):
+        raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
+    return scope
 
 
 def _checkpoint(value: Any, version: int) -> pb.Checkpoint:
