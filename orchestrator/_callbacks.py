@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -25,9 +25,9 @@ from corral._budgets import Budgets, budgets_for, check_metadata
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from orchestrator._connections import ConnectionService
+from orchestrator._credentials import ProxyTarget
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
-from orchestrator._proxy import OutboundRequest, Proxy
+from orchestrator._proxy import OutboundRequest, ProxyResult
 from orchestrator._run_auth import current_scope
 from orchestrator._storage import (
     CheckpointKey,
@@ -52,6 +52,30 @@ TriggerNested = Callable[[RunScope, str, Any], Any]
 """Runs another action for the same connection, returns its output (or raises its failure)."""
 
 
+class Sender(Protocol):
+    """Sends a function's HTTP requests (``orchestrator._proxy.Proxy``, or recorded answers)."""
+
+    def send(
+        self, request: OutboundRequest, target_source: Callable[[], ProxyTarget]
+    ) -> ProxyResult:
+        """The final response to ``request``."""
+
+
+class Connections(Protocol):
+    """The run's connection and integration (``orchestrator._connections.ConnectionService``)."""
+
+    def proxy_target(self, scope: RunScope) -> ProxyTarget:
+        """Where the run's requests go and the credentials to inject."""
+
+    def connection_view(
+        self, scope: RunScope, *, force_refresh: bool, include_refresh_token: bool
+    ) -> dict[str, Any]:
+        """The connection as ``get_connection()`` returns it."""
+
+    def integration_view(self, scope: RunScope, include_credentials: bool) -> dict[str, Any]:
+        """The integration as ``get_integration()`` returns it."""
+
+
 def _value(data: Any) -> pb.JsonValue:
     return pb.JsonValue(json=json.dumps(data, ensure_ascii=False).encode())
 
@@ -66,13 +90,17 @@ def _counts(counts: RecordCounts) -> pb.RecordBatchResult:
 
 
 class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
-    """Serves RunnerCallbacks for the runs this orchestrator started."""
+    """Serves RunnerCallbacks for the runs this orchestrator started.
+
+    The offline dry run serves its calls with this same service, over a scratch store
+    (``orchestrator._scratch``), with recorded responses as its ``proxy`` and ``connections``.
+    """
 
     def __init__(
         self,
         storage: Storage,
-        proxy: Proxy,
-        connections: ConnectionService,
+        proxy: Sender,
+        connections: Connections,
         trigger_nested: TriggerNested,
         *,
         dry: DrySessions | None = None,
