@@ -4,8 +4,8 @@ A dry run must store nothing, yet its SDK calls must mean what they mean in prod
 is served by the production callback service over this store: the same SQLite code, on a
 database of its own that is deleted when the run is done. It holds one environment (with the
 run's budgets), integration, connection (with the run's metadata), checkpoint and run, and
-the run's scope, whose kind (``DRY_KIND``) may store records and checkpoints whatever kind of
-function runs.
+the run's scope in it: a sync's, which may store records and checkpoints (a dry run may,
+whatever kind of function runs).
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from typing import Any
 
 from corral._budgets import Budgets
 from corral.errors import InvalidRequest
-from orchestrator._dry import DRY_KIND
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import CheckpointKey, LogLine, NewRun, Run
 from orchestrator._tokens import RunScope
+
+SCRATCH_KIND = "sync"
+"""The kind of the run in a scratch store: one that may store records and checkpoints."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def _seed(storage: SqliteStorage, seed: ScratchSeed) -> RunScope:
     run = storage.create_run(
         env.id,
         NewRun(
-            function_name=seed.function_name, integration_key=seed.integration, kind=DRY_KIND,
+            function_name=seed.function_name, integration_key=seed.integration, kind=SCRATCH_KIND,
             connection_id=seed.connection_id, variant=seed.variant, input_json="null",
         ),
     )  # fmt: skip
@@ -99,6 +101,6 @@ def _seed(storage: SqliteStorage, seed: ScratchSeed) -> RunScope:
         connection_id=seed.connection_id,
         integration_key=seed.integration,
         function_name=seed.function_name,
-        kind=DRY_KIND,
+        kind=SCRATCH_KIND,
         variant=seed.variant,
     )

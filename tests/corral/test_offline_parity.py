@@ -1,9 +1,10 @@
-"""The offline dry run means what production means: every records, checkpoint and metadata
-scenario runs through both, call by call, and each answer (value or typed error) and the final
-state are the same.
+"""The dry runs mean what production means: every records, checkpoint and metadata scenario
+runs through production, the online dry run and the offline dry run, call by call, and each
+answer (value or typed error) is the same; the dry runs leave the real store as it was.
 
 Production is the runner's forwarding over gRPC to the callback server (run-token interceptor,
-callback service, SQLite store) for a sync; the offline dry run is ``OfflineCallbacks``.
+callback service, SQLite store) for a sync; the online dry run is the same server for a dry
+run's scope (its session's scratch store); the offline dry run is ``OfflineCallbacks``.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from corral.v1 import callbacks_pb2_grpc
 from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import FakeClock
 from orchestrator._connections import ConnectionService
+from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._egress import EgressPolicy
 from orchestrator._proxy import Proxy
 from orchestrator._run_auth import RunTokenAuth
 from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import NewRun
+from orchestrator._storage import CheckpointKey, NewRun
 from orchestrator._tokens import RunScope, RunTokens
 from runner._forward import GrpcCallbackHandler
 
@@ -121,9 +123,13 @@ SCENARIOS: dict[str, list[Call]] = {
 
 
 class Production:
-    """A sync's SDK calls as production serves them: forwarded over gRPC to the callbacks."""
+    """A sync's SDK calls as production serves them: forwarded over gRPC to the callbacks.
 
-    def __init__(self, tmp_path: pathlib.Path) -> None:
+    With ``dry``, a dry run's calls on the same server: the scope of an online dry run, whose
+    session keeps its data in a scratch store.
+    """
+
+    def __init__(self, tmp_path: pathlib.Path, *, dry: bool = False) -> None:
         self.storage = SqliteStorage(tmp_path / "corral.db")
         env, _ = self.storage.create_environment("acme")
         self.storage.set_environment_settings(env.id, {"budgets": dataclasses.asdict(BUDGETS)})
@@ -141,6 +147,11 @@ class Production:
         )  # fmt: skip
         self.storage.mark_run_started(run.run_id)
         scope = RunScope(env.id, run.run_id, "c1", "shop", "items", "sync", "base")
+        self.sessions = DrySessions()
+        if dry:
+            scope = RunScope(env.id, "dry-1", "c1", "shop", "items", DRY_KIND, "base")
+            self.session = DrySession(METADATA, None, record=False)
+            self.sessions.open("dry-1", self.session)
         tokens = RunTokens()
         self.http = httpx.Client()
         service = CallbacksService(
@@ -148,6 +159,7 @@ class Production:
             Proxy(self.http, FakeClock(), EgressPolicy()),
             ConnectionService(self.storage, self.http, FakeClock()),
             lambda *args: None,
+            dry=self.sessions,
         )
         self.server, _ = build_server(
             [(callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server, service, "x")],
@@ -162,6 +174,7 @@ class Production:
     def close(self) -> None:
         self.channel.close()
         self.server.stop(grace=None)
+        self.sessions.close("dry-1")
         self.http.close()
         self.storage.close()
 
@@ -169,6 +182,14 @@ class Production:
 @pytest.fixture
 def production(tmp_path: pathlib.Path) -> Iterator[Production]:
     world = Production(tmp_path)
+    yield world
+    world.close()
+
+
+@pytest.fixture
+def online_dry(tmp_path: pathlib.Path) -> Iterator[Production]:
+    (tmp_path / "dry").mkdir()
+    world = Production(tmp_path / "dry", dry=True)
     yield world
     world.close()
 
@@ -189,16 +210,43 @@ def _answer(handler: Any, call: Call) -> tuple[str, Any]:
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_each_scenario_answers_the_same_in_production_and_offline(
-    name: str, production: Production, offline: OfflineCallbacks
+def test_each_scenario_answers_the_same_in_production_and_the_dry_runs(
+    name: str, production: Production, online_dry: Production, offline: OfflineCallbacks
 ) -> None:
     calls = SCENARIOS[name]
     in_production = [_answer(production.handler, call) for call in calls]
     in_offline = [_answer(offline, call) for call in calls]
-    for call, ours, theirs in zip(calls, in_production, in_offline, strict=True):
-        assert theirs == ours, f"{name}: {call[0]} answered differently offline"
-    # The scenarios reach what they are about: answers that are values, and typed refusals.
+    in_online = [_answer(online_dry.handler, call) for call in calls]
+    for call, ours, offline_answer, online_answer in zip(
+        calls, in_production, in_offline, in_online, strict=True
+    ):
+        assert offline_answer == ours, f"{name}: {call[0]} answered differently offline"
+        assert online_answer == ours, f"{name}: {call[0]} answered differently in a dry run"
     assert any(answer[0] == "ok" for answer in in_production)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_an_online_dry_run_leaves_the_real_store_as_it_was(
+    name: str, online_dry: Production
+) -> None:
+    for call in SCENARIOS[name]:
+        _answer(online_dry.handler, call)
+    storage = online_dry.storage
+    env_id = storage.get_environment("acme").id
+    for model in ("Item", "Other"):
+        assert storage.list_records(env_id, "c1", model)[0] == []
+    assert storage.get_connection(env_id, "c1").metadata == METADATA
+    assert storage.get_checkpoint(CheckpointKey(env_id, "c1", "items", "base")) is None
+
+
+def test_a_dry_run_that_has_ended_is_refused_and_never_reaches_the_real_store(
+    online_dry: Production,
+) -> None:
+    online_dry.sessions.close("dry-1")
+    answer = _answer(online_dry.handler, _save("Item", {"id": "1"}))
+    assert answer == ("error", "PermissionDenied", "run_ended")
+    env_id = online_dry.storage.get_environment("acme").id
+    assert online_dry.storage.list_records(env_id, "c1", "Item")[0] == []
 
 
 def test_the_record_errors_are_refusals(production: Production) -> None:

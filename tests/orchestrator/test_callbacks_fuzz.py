@@ -233,6 +233,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(channel, storage, str(path), env_id, other_env_id, named, scope_runs)
         channel.close()
         server.stop(grace=None).wait()
+        sessions.close("dry-fuzz")
         http.close()
         runs.shutdown(1.0)
         storage.close()
