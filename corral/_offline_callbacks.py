@@ -24,18 +24,16 @@ from typing import Any
 
 from corral._budgets import Budgets
 from corral.errors import InvalidRequest, RunFailure
-from orchestrator._callbacks import CallbacksService
-from orchestrator._callbacks_local import LocalCallbacks
-from orchestrator._credentials import ProxyTarget
-from orchestrator._proxy import OutboundRequest, ProxyResult
-from orchestrator._run_auth import RunTokenAuth
-from orchestrator._scratch import ScratchSeed, ScratchStore
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator import (
+    OutboundRequest,
+    ProxyResult,
+    ProxyTarget,
+    RunScope,
+    ScratchCallbacks,
+    ScratchSeed,
+)
+from runner import GrpcCallbackHandler
 from runner._fixtures import Fixture, NoRecordedResponse
-from runner._forward import GrpcCallbackHandler
-
-TOKEN_SECONDS = 7 * 24 * 3600.0
-"""How long the offline run's token lives (the run ends long before: its wall-clock limit)."""
 
 
 def _not_offline(operation: str) -> InvalidRequest:
@@ -157,7 +155,7 @@ class OfflineCallbacks:
         )
         self.records: dict[str, list[Any]] = {}
         self.deleted: dict[str, list[Any]] = {}
-        self._scratch: ScratchStore | None = None
+        self._scratch: ScratchCallbacks | None = None
         self._forward: GrpcCallbackHandler | None = None
 
     def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
@@ -170,17 +168,13 @@ class OfflineCallbacks:
 
     def _open(self) -> GrpcCallbackHandler:
         if self._forward is None:
-            self._scratch = ScratchStore(self._seed)
-            tokens = RunTokens()
-            service = CallbacksService(
-                self._scratch.storage,
+            self._scratch = ScratchCallbacks(
+                self._seed,
                 FixtureProxy(self._fixture),
                 FixtureConnections(self._connection),
                 _no_nested,
             )
-            auth = RunTokenAuth(tokens, lambda env_id: "offline")
-            token = tokens.mint(self._scratch.scope, TOKEN_SECONDS)
-            self._forward = GrpcCallbackHandler(LocalCallbacks(service, auth), token)
+            self._forward = GrpcCallbackHandler(self._scratch.stub, self._scratch.token)
         return self._forward
 
     @property
@@ -188,13 +182,13 @@ class OfflineCallbacks:
         """The error of a run that went past a per-run budget (it has failed), or None."""
         if self._scratch is None:
             return None
-        run = self._scratch.run()
+        run = self._scratch.store.run()
         return dict(run.error or {}) if run.state == "failed" else None
 
     @property
     def logs_dropped(self) -> int:
         """Log lines dropped past the log budgets."""
-        return 0 if self._scratch is None else self._scratch.run().logs_dropped
+        return 0 if self._scratch is None else self._scratch.store.run().logs_dropped
 
     @property
     def logs(self) -> list[dict[str, Any]]:
@@ -207,7 +201,7 @@ class OfflineCallbacks:
                 "message": line.message,
                 "meta": json.loads(line.meta_json or "[]"),
             }
-            for line in self._scratch.logs()
+            for line in self._scratch.store.logs()
         ]
 
     def close(self) -> None:

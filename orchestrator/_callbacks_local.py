@@ -1,9 +1,10 @@
 """RunnerCallbacks served in this process: the callback service called as its gRPC stub is.
 
 An offline dry run has no orchestrator to call, yet its SDK calls take the production path:
-``runner._forward`` sends them to this object as it would to a ``RunnerCallbacksStub``, and it
-hands them to the same service behind the same run-token interceptor. Requests and responses
-cross as bytes, as on the wire, so nothing the service keeps is shared with the caller.
+``runner._forward`` sends them to ``ScratchCallbacks.stub`` as it would to a
+``RunnerCallbacksStub``, which hands them to the same service behind the same run-token
+interceptor, over a scratch store. Requests and responses cross as bytes, as on the wire, so
+nothing the service keeps is shared with the caller.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from typing import Any, cast
 import grpc
 from google.protobuf.message import Message
 
-from orchestrator._callbacks import CallbacksService
+from orchestrator._callbacks import CallbacksService, Connections, Sender, TriggerNested
 from orchestrator._run_auth import CALLBACKS_PREFIX, RunTokenAuth
+from orchestrator._scratch import ScratchSeed, ScratchStore
+from orchestrator._tokens import RunTokens
 
 Metadata = Sequence[tuple[str, str]]
+
+TOKEN_SECONDS = 7 * 24 * 3600.0
+"""How long a scratch run's token lives (the run ends long before: its wall-clock limit)."""
 
 
 class _Context:
@@ -54,3 +60,31 @@ class LocalCallbacks:
             return type(response).FromString(response.SerializeToString())
 
         return call
+
+
+class ScratchCallbacks:
+    """The callback service over a new scratch store, served in this process; ``close``
+    deletes the store.
+
+    Attributes:
+        store: the scratch store (its run, logs, records, metadata, checkpoint).
+        stub: what ``runner.GrpcCallbackHandler`` calls instead of a ``RunnerCallbacksStub``.
+        token: the run token of the store's run.
+    """
+
+    def __init__(
+        self,
+        seed: ScratchSeed,
+        proxy: Sender,
+        connections: Connections,
+        trigger_nested: TriggerNested,
+    ) -> None:
+        self.store = ScratchStore(seed)
+        tokens = RunTokens()
+        service = CallbacksService(self.store.storage, proxy, connections, trigger_nested)
+        self.stub = LocalCallbacks(service, RunTokenAuth(tokens, lambda env_id: "scratch"))
+        self.token = tokens.mint(self.store.scope, TOKEN_SECONDS)
+
+    def close(self) -> None:
+        """Deletes the scratch store."""
+        self.store.close()

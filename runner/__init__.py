@@ -9,6 +9,7 @@ from runner._definitions import (
     create_on_event,
     create_sync,
 )
+from runner._forward import GrpcCallbackHandler
 from runner._host import CallbackHandler, Job, Outcome, RunnerHost
 from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
@@ -17,6 +18,7 @@ __all__ = [
     "ActionDefinition",
     "ActionError",
     "CallbackHandler",
+    "GrpcCallbackHandler",
     "HttpError",
     "Job",
     "Nango",
