@@ -29,6 +29,7 @@ from orchestrator._dryrun import DryRuns
 from orchestrator._egress import EgressPolicy, pinned_transport
 from orchestrator._lifecycle import Lifecycle
 from orchestrator._proxy import Proxy
+from orchestrator._run_auth import RunTokenAuth
 from orchestrator._runner_client import LocalRunners, RunnerChannels
 from orchestrator._runs import RunManager
 from orchestrator._sqlite import SqliteStorage
@@ -80,7 +81,6 @@ def _start(settings: ServeSettings) -> _Parts:
     sessions = DrySessions()
     callbacks = CallbacksService(
         storage,
-        tokens,
         proxy,
         connections,
         lambda *args: runs_box[0].run_nested(*args),  # noqa: PLW0108 - bound once the runners exist
@@ -94,7 +94,10 @@ def _start(settings: ServeSettings) -> _Parts:
                 callbacks,
                 "corral.v1.RunnerCallbacks",
             )
-        ]
+        ],
+        interceptors=[
+            RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name)
+        ],
     )
     callback_port = callback_server.add_insecure_port(f"{settings.callback_host}:0")
     callback_server.start()

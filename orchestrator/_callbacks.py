@@ -1,7 +1,9 @@
 """The RunnerCallbacks service: every SDK operation of a running function, scoped by its token.
 
 The run token in the call metadata alone decides what a call may touch: the run's environment,
-connection, function and variant. Records and checkpoints are for syncs; nothing here takes an
+connection, function and variant. The token is resolved before a handler runs, by the
+interceptor of ``orchestrator._run_auth``, which binds the run's scope for the call; handlers
+read it with ``current_scope()``. Records and checkpoints are for syncs; nothing here takes an
 environment, connection or model name from the caller without checking it against the scope.
 """
 
@@ -9,23 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import threading
-import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
-from corral import _json, _metadata
-from corral._budgets import Budgets, budgets_for, check_metadata
+from corral import _json
+from corral._budgets import Budgets, budgets_for
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from orchestrator._connections import ConnectionService
+from orchestrator._credentials import ProxyTarget
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
-from orchestrator._proxy import OutboundRequest, Proxy
+from orchestrator._proxy import OutboundRequest, ProxyResult
+from orchestrator._run_auth import current_scope
 from orchestrator._storage import (
     CheckpointKey,
     LogLine,
@@ -34,7 +36,7 @@ from orchestrator._storage import (
     RecordScope,
 )
 from orchestrator._storage_needs import CallbackStorage
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator._tokens import RunScope
 
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
@@ -42,11 +44,42 @@ MAX_RECORDS_PER_CALL = 100_000
 MAX_CHECKPOINT_BYTES = 64 * 1024
 RUN_BUDGETS = frozenset({"records_per_run", "record_bytes_per_run"})
 """Budgets whose excess fails the run (past the others, only the request is refused)."""
-MAX_TIMESTAMP = 253_402_300_799.0
-"""9999-12-31T23:59:59Z, the last Unix time a ``datetime`` holds."""
 
 TriggerNested = Callable[[RunScope, str, Any], Any]
 """Runs another action for the same connection, returns its output (or raises its failure)."""
+
+
+class Sender(Protocol):
+    """Sends a function's HTTP requests (``orchestrator._proxy.Proxy``, or recorded answers)."""
+
+    def send(
+        self, request: OutboundRequest, target_source: Callable[[], ProxyTarget]
+    ) -> ProxyResult:
+        """The final response to ``request``."""
+
+
+class Connections(Protocol):
+    """The run's connection and integration (``orchestrator._connections.ConnectionService``)."""
+
+    def proxy_target(self, scope: RunScope) -> ProxyTarget:
+        """Where the run's requests go and the credentials to inject."""
+
+    def connection_view(
+        self, scope: RunScope, *, force_refresh: bool, include_refresh_token: bool
+    ) -> dict[str, Any]:
+        """The connection as ``get_connection()`` returns it."""
+
+    def integration_view(self, scope: RunScope, include_credentials: bool) -> dict[str, Any]:
+        """The integration as ``get_integration()`` returns it."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a call's data lives: a store, the run's scope in it, and a dry run's session."""
+
+    storage: Storage
+    scope: RunScope
+    session: DrySession | None
 
 
 def _value(data: Any) -> pb.JsonValue:
@@ -63,14 +96,17 @@ def _counts(counts: RecordCounts) -> pb.RecordBatchResult:
 
 
 class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
-    """Serves RunnerCallbacks for the runs this orchestrator started."""
+    """Serves RunnerCallbacks for the runs this orchestrator started.
+
+    The offline dry run serves its calls with this same service, over a scratch store
+    (``orchestrator._scratch``), with recorded responses as its ``proxy`` and ``connections``.
+    """
 
     def __init__(
         self,
         storage: CallbackStorage,
-        tokens: RunTokens,
-        proxy: Proxy,
-        connections: ConnectionService,
+        proxy: Sender,
+        connections: Connections,
         trigger_nested: TriggerNested,
         *,
         dry: DrySessions | None = None,
@@ -79,35 +115,43 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self._dry = dry or DrySessions()
         self._cancel_run = cancel_run
         self._storage = storage
-        self._tokens = tokens
         self._proxy = proxy
         self._connections = connections
         self._trigger_nested = trigger_nested
 
-    def _scope(self, context: grpc.ServicerContext, *, sync_only: bool = False) -> RunScope:
-        token = dict(context.invocation_metadata()).get(_metadata.RUN_TOKEN, "")
-        scope = self._tokens.resolve(str(token))
-        if sync_only and scope.kind not in ("sync", DRY_KIND):
-            raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
-        return scope
+    def _target(self, scope: RunScope) -> _Target:
+        """Where the run's data lives: the store, or a dry run's scratch store.
 
-    def _session(self, context: grpc.ServicerContext) -> DrySession | None:
-        return self._dry.get(self._scope(context).run_id)
+        Raises:
+            PermissionDenied: a dry run that has ended (``run_ended``): its data is gone, and
+                never goes to the real store.
+        """
+        if scope.kind != DRY_KIND:
+            return _Target(self._storage, scope, None)
+        session = self._dry.get(scope.run_id)
+        if session is None:
+            raise PermissionDenied("the dry run has ended", code="run_ended")
+        scratch = session.scratch(self._budgets())
+        return _Target(scratch.storage, scratch.scope, session)
 
-    def _budgets(self, scope: RunScope | RecordScope) -> Budgets:
-        return budgets_for(self._storage.get_environment_by_id(scope.env_id).settings)
+    def _budgets(self) -> Budgets:
+        """The budgets of the call's environment (a dry run's too: its scratch store's are a
+        copy)."""
+        return budgets_for(self._storage.get_environment_by_id(current_scope().env_id).settings)
 
-    def _records(self, context: grpc.ServicerContext, model: str) -> RecordScope:
-        scope = self._scope(context, sync_only=True)
+    def _records(self, model: str) -> tuple[_Target, RecordScope]:
+        scope = _sync_scope()
         if not model:
             raise InvalidRequest("a model name is required", code="invalid_sync_record")
-        return RecordScope(scope.env_id, scope.connection_id, model, scope.variant, scope.run_id)
+        target = self._target(scope)
+        own = target.scope
+        return target, RecordScope(own.env_id, own.connection_id, model, own.variant, own.run_id)
 
     # ---- proxy, logs ----
 
     def Proxy(self, request: pb.ProxyRequest, context: grpc.ServicerContext) -> pb.ProxyResponse:
         """Sends a request with the connection's credentials injected."""
-        scope = self._scope(context)
+        scope = current_scope()
         outbound = OutboundRequest(
             method=request.method or "GET",
             endpoint=request.endpoint,
@@ -136,21 +180,17 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
 
     def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:
         """Stores one log line of the run; past the run's log budgets it is dropped and counted."""
-        scope = self._scope(context)
+        scope = current_scope()
         level = request.level if request.level in LOG_LEVELS else "info"
         line = LogLine(
             level=level,
             message=request.message[:MAX_LOG_MESSAGE],
             meta_json=request.meta_json.decode(errors="replace"),
         )
-        budgets = self._budgets(scope)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            meta = session.meter(budgets).admit_log(line.message, line.meta_json)
-            if meta is not None:
-                session.log(line.level, line.message, meta, _stamp(request.timestamp))
-        else:
-            self._storage.append_logs(scope.run_id, [line], budgets)
+        target = self._target(scope)
+        target.storage.append_logs(target.scope.run_id, [line], self._budgets())
+        if target.session is not None:
+            target.session.stream_logs()
         return pb.Empty()
 
     # ---- connection, integration, environment ----
@@ -159,7 +199,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.GetConnectionCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The run's connection with credentials (refreshed when they expire soon)."""
-        scope = self._scope(context)
+        scope = current_scope()
         view = self._connections.connection_view(
             scope, force_refresh=request.force_refresh, include_refresh_token=request.refresh_token
         )
@@ -169,67 +209,54 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.GetIntegrationCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The run's integration; its client credentials only when asked."""
-        scope = self._scope(context)
+        scope = current_scope()
         return _value(self._connections.integration_view(scope, "credentials" in request.include))
 
     def GetEnvironmentVariables(
         self, request: pb.Empty, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The environment's variables as [{name, value}]."""
-        scope = self._scope(context)
+        scope = current_scope()
         pairs = self._storage.get_environment_variables(scope.env_id)
         return _value([{"name": n, "value": v} for n, v in pairs])
 
     def GetMetadata(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.JsonValue:
         """The connection's metadata."""
-        scope = self._scope(context)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            return _value(session.metadata)
-        return _value(self._storage.get_connection(scope.env_id, scope.connection_id).metadata)
+        target = self._target(current_scope())
+        own = target.scope
+        return _value(target.storage.get_connection(own.env_id, own.connection_id).metadata)
 
     def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Replaces the connection's metadata."""
-        scope = self._scope(context)
-        budgets = self._budgets(scope)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            metadata = _object(request, "metadata")
-            check_metadata(metadata, budgets)
-            session.metadata = metadata
-        else:
-            self._storage.set_metadata(
-                scope.env_id, scope.connection_id, _object(request, "metadata"), budgets
-            )
+        scope = current_scope()
+        target = self._target(scope)
+        own = target.scope
+        target.storage.set_metadata(
+            own.env_id, own.connection_id, _object(request, "metadata"), self._budgets()
+        )
         return pb.Empty()
 
     def UpdateMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Merges keys into the connection's metadata."""
-        scope = self._scope(context)
-        budgets = self._budgets(scope)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            merged = session.metadata | _object(request, "metadata")
-            check_metadata(merged, budgets)
-            session.metadata = merged
-        else:
-            self._storage.update_metadata(
-                scope.env_id, scope.connection_id, _object(request, "metadata"), budgets
-            )
+        scope = current_scope()
+        target = self._target(scope)
+        own = target.scope
+        target.storage.update_metadata(
+            own.env_id, own.connection_id, _object(request, "metadata"), self._budgets()
+        )
         return pb.Empty()
 
     # ---- checkpoints ----
 
-    def _checkpoint_key(self, context: grpc.ServicerContext) -> CheckpointKey:
-        scope = self._scope(context, sync_only=True)
-        return CheckpointKey(scope.env_id, scope.connection_id, scope.function_name, scope.variant)
+    def _checkpoint_key(self) -> tuple[_Target, CheckpointKey]:
+        target = self._target(_sync_scope())
+        own = target.scope
+        return target, CheckpointKey(own.env_id, own.connection_id, own.function_name, own.variant)
 
     def GetCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """The sync's checkpoint (null when none) and its version."""
-        session = self._session(context)
-        if session is not None:
-            return _checkpoint(session.checkpoint, session.checkpoint_version)
-        value, version = self._storage.get_checkpoint_versioned(self._checkpoint_key(context))
+        target, key = self._checkpoint_key()
+        value, version = target.storage.get_checkpoint_versioned(key)
         return _checkpoint(value, version)
 
     def SaveCheckpoint(
@@ -240,29 +267,21 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         Raises:
             CheckpointConflict: another run saved or cleared it since this run read it.
         """
-        key = self._checkpoint_key(context)
+        target, key = self._checkpoint_key()
         value = _json.loads_object(request.json, what="checkpoint")
         if len(request.json) > MAX_CHECKPOINT_BYTES:
             raise InvalidRequest(
                 f"a checkpoint is at most {MAX_CHECKPOINT_BYTES} bytes", code="invalid_checkpoint"
             )
         expected = request.expected_version if request.HasField("expected_version") else None
-        session = self._session(context)
-        if session is not None:
-            session.checkpoint, session.checkpoint_version = value, session.checkpoint_version + 1
-            return _checkpoint(value, session.checkpoint_version)
-        version = self._storage.save_checkpoint(key, value, expected_version=expected)
+        version = target.storage.save_checkpoint(key, value, expected_version=expected)
         return _checkpoint(value, version)
 
     def ClearCheckpoint(self, request: pb.Empty, context: grpc.ServicerContext) -> pb.Checkpoint:
         """Clears the sync's checkpoint."""
-        key = self._checkpoint_key(context)
-        session = self._session(context)
-        if session is not None:
-            session.checkpoint, session.checkpoint_version = None, session.checkpoint_version + 1
-            return _checkpoint(None, session.checkpoint_version)
-        self._storage.clear_checkpoint(key)
-        return _checkpoint(*self._storage.get_checkpoint_versioned(key))
+        target, key = self._checkpoint_key()
+        target.storage.clear_checkpoint(key)
+        return _checkpoint(*target.storage.get_checkpoint_versioned(key))
 
     # ---- records ----
 
@@ -270,72 +289,60 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Upserts records."""
-        scope = self._records(context, request.model)
+        target, scope = self._records(request.model)
         records = _records_in(request)
-        budgets = self._budgets(scope)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            session.meter(budgets).charge_records([(r.id, r.json) for r in records])
-            return pb.RecordBatchResult(added=session.save(scope.model, [r.json for r in records]))
-        with self._failing_run(scope):
-            return _counts(self._storage.save_records(scope, records, budgets))
+        with self._failing_run(target):
+            counts = target.storage.save_records(scope, records, self._budgets())
+        if target.session is not None:
+            target.session.saved(scope.model, [r.json for r in records])
+        return _counts(counts)
 
     def BatchDelete(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Soft-deletes records by id."""
-        scope = self._records(context, request.model)
+        target, scope = self._records(request.model)
         ids = _ids(request)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            return pb.RecordBatchResult(deleted=session.delete(scope.model, ids))
-        return _counts(self._storage.delete_records(scope, ids))
+        counts = target.storage.delete_records(scope, ids)
+        if target.session is not None:
+            target.session.deleted_ids(scope.model, ids)
+        return _counts(counts)
 
     def BatchUpdate(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Deep-merges partial records into stored ones."""
-        scope = self._records(context, request.model)
+        target, scope = self._records(request.model)
         patches = [(r.id, r.json) for r in _records_in(request, what="patch")]
-        budgets = self._budgets(scope)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            session.meter(budgets).charge_records(patches, count=False)
-            return pb.RecordBatchResult(unchanged=len(patches))
-        with self._failing_run(scope):
-            return _counts(self._storage.update_records(scope, patches, budgets))
+        with self._failing_run(target):
+            return _counts(target.storage.update_records(scope, patches, self._budgets()))
 
     def GetRecordsById(
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """The stored records with these ids."""
-        scope = self._records(context, request.model)
-        session = self._dry.get(scope.run_id)
-        if session is not None:
-            return _value(session.by_id(scope.model, list(request.ids)))
-        found = self._storage.get_records_by_id(scope, list(request.ids)[:MAX_RECORDS_PER_CALL])
+        target, scope = self._records(request.model)
+        ids = list(request.ids)[:MAX_RECORDS_PER_CALL]
+        found = target.storage.get_records_by_id(scope, ids)
         return _value({rid: json.loads(data) for rid, data in found.items()})
 
     def TrackDeletesStart(
         self, request: pb.ModelRequest, context: grpc.ServicerContext
     ) -> pb.Empty:
         """Starts deletion tracking for a model."""
-        scope = self._records(context, request.model)
-        if self._dry.get(scope.run_id) is None:
-            self._storage.track_deletes_start(scope)
+        target, scope = self._records(request.model)
+        target.storage.track_deletes_start(scope)
         return pb.Empty()
 
     def TrackDeletesEnd(
         self, request: pb.ModelRequest, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
         """Deletes the model's records not saved since the start of tracking."""
-        scope = self._records(context, request.model)
-        if self._dry.get(scope.run_id) is not None:
-            return pb.RecordBatchResult()
-        return _counts(self._storage.track_deletes_end(scope))
+        target, scope = self._records(request.model)
+        return _counts(target.storage.track_deletes_end(scope))
 
     @contextlib.contextmanager
-    def _failing_run(self, scope: RecordScope) -> Iterator[None]:
+    def _failing_run(self, target: _Target) -> Iterator[None]:
         """Fails the run when a per-run records budget is used up, whatever the function does.
 
         The first finish of a run wins, so a later ``done`` from the worker cannot clear it.
@@ -344,14 +351,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             yield
         except ResourceExhausted as exc:
             if exc.resource in RUN_BUDGETS:
-                self._storage.abandon_tracking(scope.run_id)
-                self._storage.finish_run(
-                    scope.run_id, False, None, {**exc.to_dict(), "payload": None}
-                )
+                run_id = target.scope.run_id
+                target.storage.abandon_tracking(run_id)
+                target.storage.finish_run(run_id, False, None, {**exc.to_dict(), "payload": None})
                 if self._cancel_run is not None:
                     # The worker stops at once; its later ``done`` could not change the outcome.
                     threading.Thread(
-                        target=self._cancel_run, args=(scope.run_id,), daemon=True
+                        target=self._cancel_run, args=(current_scope().run_id,), daemon=True
                     ).start()
             raise
 
@@ -361,9 +367,17 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         self, request: pb.TriggerActionCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
         """Runs another action of the integration for the same connection."""
-        scope = self._scope(context)
+        scope = current_scope()
         value = _json.loads(request.input_json, what="input")
         return _value(self._trigger_nested(scope, request.action_name, value))
+
+
+def _sync_scope() -> RunScope:
+    """The call's scope, when its run may store records and checkpoints (a sync's)."""
+    scope = current_scope()
+    if scope.kind not in ("sync", DRY_KIND):
+        raise PermissionDenied("only syncs store records and checkpoints", code="sync_only")
+    return scope
 
 
 def _checkpoint(value: Any, version: int) -> pb.Checkpoint:
@@ -428,10 +442,3 @@ def _params(data: bytes) -> Any:
             "params must be a JSON object (or a query string)", code="invalid_params"
         )
     return params
-
-
-def _stamp(timestamp: float) -> str:
-    """A log line's time: the one the runner gave, when it is a plausible Unix time."""
-    if not (math.isfinite(timestamp) and 0 < timestamp < MAX_TIMESTAMP):
-        timestamp = time.time()
-    return datetime.fromtimestamp(timestamp, UTC).isoformat()

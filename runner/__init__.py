@@ -2,7 +2,7 @@
 
 Besides the host and the SDK, the names the command line needs: ``run_runner`` (``corral
 runner``), and what an offline dry run is built from (``make_containment``, ``warm``,
-``OfflineHandler``, the SDK module's names ``SDK_MODULE``).
+``GrpcCallbackHandler``, the SDK module's names ``SDK_MODULE``).
 """
 
 from runner._containment import make_containment
@@ -16,9 +16,9 @@ from runner._definitions import (
     create_on_event,
     create_sync,
 )
+from runner._forward import GrpcCallbackHandler
 from runner._host import CallbackHandler, Job, Outcome, RunnerHost
 from runner._main import run_runner
-from runner._offline import OfflineHandler
 from runner._response import HttpError, NangoError, Response
 from runner._sdk import Nango
 from runner._warm import warm
@@ -29,11 +29,11 @@ __all__ = [
     "ActionDefinition",
     "ActionError",
     "CallbackHandler",
+    "GrpcCallbackHandler",
     "HttpError",
     "Job",
     "Nango",
     "NangoError",
-    "OfflineHandler",
     "OnEventDefinition",
     "Outcome",
     "Response",

@@ -30,6 +30,10 @@ MAX_LOG_BYTES = 64 * 1024
 MAX_BATCH_BYTES = 16 << 20
 """Record JSON sent in one RecordBatch; a larger batch goes in several calls."""
 
+CallbacksStub = callbacks_pb2_grpc.RunnerCallbacksStub | Any
+"""A ``RunnerCallbacksStub``, or an object with its methods (the offline dry run serves the
+same calls in process)."""
+
 
 def encode_record(record: Any) -> pb.Record:
     """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes).
@@ -117,7 +121,7 @@ class GrpcCallbackHandler:
     that says so). Both live here, not in the worker, because the worker is not trusted.
     """
 
-    def __init__(self, stub: callbacks_pb2_grpc.RunnerCallbacksStub, run_token: str) -> None:
+    def __init__(self, stub: CallbacksStub, run_token: str) -> None:
         self._stub = stub
         self._metadata = ((_metadata.RUN_TOKEN, run_token),)
         self._checkpoint_version: int | None = None

@@ -46,10 +46,6 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 """The other layers each layer may import (its own one, always)."""
 
 ALLOWED: dict[str, str] = {
-    "runner._offline -> corral.testing": (
-        "the offline replay belongs in corral.testing beside the fixtures it replays (issue 9);"
-        " runner/_offline.py stays in the runner until its rewrite onto the one SDK servicer lands"
-    ),
 }
 """Violations that remain, by ``Broken.key``, each with why it is still there."""
 

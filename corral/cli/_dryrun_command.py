@@ -19,7 +19,8 @@ from corral.cli._output import EXIT_FAILED, EXIT_USAGE, emit
 from corral.errors import CorralError, InvalidRequest
 
 if TYPE_CHECKING:
-    from runner import Job, OfflineHandler, Outcome, RunContext, RunnerHost
+    from corral.testing import OfflineCallbacks
+    from runner import Job, Outcome, RunContext, RunnerHost
 
 FixtureSource = pathlib.Path | Mapping[str, Any] | None
 """A fixture file, its parsed content, or none."""
@@ -107,24 +108,30 @@ def dryrun_result(
         InvalidRequest: a fixture file that is not a JSON object.
         ValueError: a fixture file that is not JSON.
     """
-    from corral.testing import Fixture  # noqa: PLC0415 - the heavy imports
-    from runner import OfflineHandler  # noqa: PLC0415
+    from corral.testing import Fixture, OfflineCallbacks  # noqa: PLC0415 - the heavy imports
 
     content = _fixture(fixture_path)
     fixture = Fixture(content) if content is not None else None
     if input_value is None and content is not None:
         input_value = content.get("input")
-    handler = OfflineHandler(
-        fixture, metadata if isinstance(metadata, dict) else None, checkpoint, budgets=budgets
-    )
     name = integration or path.resolve().parent.name
     job = _job(path, input_value, run_context(name, variant))
-    if host is not None:
-        outcome = host.execute(job, handler)
-    else:
-        with offline_host() as own:
-            outcome = own.execute(job, handler)
-    return _result(outcome, handler)
+    handler = OfflineCallbacks(
+        fixture,
+        metadata if isinstance(metadata, dict) else None,
+        checkpoint,
+        budgets=budgets,
+        variant=variant,
+    )
+    try:
+        if host is not None:
+            outcome = host.execute(job, handler)
+        else:
+            with offline_host() as own:
+                outcome = own.execute(job, handler)
+        return _result(outcome, handler)
+    finally:
+        handler.close()
 
 
 def _job(path: pathlib.Path, input_value: Any, context: RunContext) -> Job:
@@ -141,14 +148,13 @@ def _job(path: pathlib.Path, input_value: Any, context: RunContext) -> Job:
     )
 
 
-def _result(outcome: Outcome, handler: OfflineHandler) -> dict[str, Any]:
-    error = outcome.error
-    if handler.failure is not None:
-        # Past a per-run budget the run has failed, even when the function caught the error.
-        error = {**handler.failure.to_dict(), "payload": None}
+def _result(outcome: Outcome, handler: OfflineCallbacks) -> dict[str, Any]:
+    # Past a per-run budget the run has failed, even when the function caught the error.
+    failure = handler.failure
+    error = outcome.error if failure is None else failure
     return {
-        "ok": outcome.ok and handler.failure is None,
-        "output": outcome.output if handler.failure is None else None,
+        "ok": outcome.ok and failure is None,
+        "output": outcome.output if failure is None else None,
         "records": handler.records,
         "deleted": handler.deleted,
         "logs": handler.logs,

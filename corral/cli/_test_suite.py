@@ -140,7 +140,8 @@ class Describer:
         return kinds[function.name]
 
     def _describe(self, folder: pathlib.Path) -> dict[str, str] | str:
-        from runner import Job, OfflineHandler  # noqa: PLC0415 - the heavy imports
+        from corral.testing import OfflineCallbacks  # noqa: PLC0415 - the heavy imports
+        from runner import Job  # noqa: PLC0415
 
         job = Job(
             run_id="describe-" + uuid.uuid4().hex[:12],
@@ -150,7 +151,7 @@ class Describer:
             files=read_files(folder),
             mode="describe",
         )
-        outcome = self._host.execute(job, OfflineHandler())
+        outcome = self._host.execute(job, OfflineCallbacks())
         if not outcome.ok or not isinstance(outcome.output, dict):
             return "the folder's functions do not load: " + run_error(outcome.error)
         return {name: str(d.get("kind")) for name, d in outcome.output.items()}

@@ -1,6 +1,17 @@
-"""A stand-in for the ``grpc.ServicerContext`` the callback service reads: a run token only."""
+"""The callback service as its server serves it, for tests that call its handlers directly.
+
+``Context`` stands in for the ``grpc.ServicerContext`` the service reads (a run token only);
+``authenticated`` puts the run-token interceptor in front of every handler, as the callback
+server does, so a handler is reached only with a live token and the run's scope bound.
+"""
 
 from __future__ import annotations
+
+from typing import Any, cast
+
+from orchestrator._callbacks import CallbacksService
+from orchestrator._run_auth import CALLBACKS_PREFIX, RunTokenAuth
+from orchestrator._tokens import RunTokens
 
 
 class Context:
@@ -14,3 +25,18 @@ class Context:
 
     def time_remaining(self) -> float | None:
         return None
+
+
+class _Authenticated:
+    def __init__(self, service: CallbacksService, auth: RunTokenAuth) -> None:
+        self._service = service
+        self._auth = auth
+
+    def __getattr__(self, name: str) -> Any:
+        return self._auth.wrap(CALLBACKS_PREFIX + name, getattr(self._service, name))
+
+
+def authenticated(service: CallbacksService, tokens: RunTokens) -> CallbacksService:
+    """``service`` with each handler behind the run-token interceptor."""
+    auth = RunTokenAuth(tokens, lambda env_id: f"env-{env_id}")
+    return cast(CallbacksService, _Authenticated(service, auth))

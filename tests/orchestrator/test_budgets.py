@@ -30,7 +30,7 @@ from orchestrator._proxy import Proxy
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import LogLine, NewRun, RecordScope
 from orchestrator._tokens import RunScope, RunTokens
-from tests.orchestrator.callback_context import Context
+from tests.orchestrator.callback_context import Context, authenticated
 
 SMALL = {
     "log_lines_per_run": 5,
@@ -88,9 +88,9 @@ def world(tmp_path: pathlib.Path) -> Iterator[World]:
     tokens = RunTokens()
     proxy = Proxy(client, FakeClock(), EgressPolicy())
     service = CallbacksService(
-        storage, tokens, proxy, ConnectionService(storage, client, FakeClock()), lambda *a: None
+        storage, proxy, ConnectionService(storage, client, FakeClock()), lambda *a: None
     )
-    yield World(storage, service, tokens)
+    yield World(storage, authenticated(service, tokens), tokens)
     client.close()
     storage.close()
 

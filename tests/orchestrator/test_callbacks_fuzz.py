@@ -35,6 +35,7 @@ from orchestrator._connections import ConnectionService
 from orchestrator._dry import DRY_KIND, DrySession, DrySessions
 from orchestrator._egress import EgressPolicy, pinned_transport
 from orchestrator._proxy import Proxy
+from orchestrator._run_auth import RunTokenAuth
 from orchestrator._runs import RunManager
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import FunctionRow, NewRun
@@ -184,14 +185,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         sessions.open("dry-fuzz", session)
         service = CallbacksService(
             storage,
-            tokens,
             Proxy(http, FakeClock(), egress, timeout=5.0),
             ConnectionService(storage, http, FakeClock()),
             runs.run_nested,
             dry=sessions,
         )
         server, _ = build_server(
-            [(callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server, service, SERVICE.full_name)]
+            [
+                (
+                    callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server,
+                    service,
+                    SERVICE.full_name,
+                )
+            ],
+            interceptors=[RunTokenAuth(tokens, lambda env_id: f"env-{env_id}")],
         )
         port = server.add_insecure_port("127.0.0.1:0")
         server.start()
@@ -226,6 +233,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(channel, storage, str(path), env_id, other_env_id, named, scope_runs)
         channel.close()
         server.stop(grace=None).wait()
+        sessions.close("dry-fuzz")
         http.close()
         runs.shutdown(1.0)
         storage.close()

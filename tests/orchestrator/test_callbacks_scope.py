@@ -19,7 +19,7 @@ from orchestrator._egress import EgressPolicy
 from orchestrator._proxy import Proxy
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._tokens import RunScope, RunTokens
-from tests.orchestrator.callback_context import Context
+from tests.orchestrator.callback_context import Context, authenticated
 
 
 @pytest.fixture
@@ -45,9 +45,9 @@ def world(tmp_path: pathlib.Path) -> Iterator[tuple[CallbacksService, RunTokens,
     tokens = RunTokens()
     proxy = Proxy(client, FakeClock(), EgressPolicy())
     service = CallbacksService(
-        storage, tokens, proxy, ConnectionService(storage, client, FakeClock()), lambda *args: None
+        storage, proxy, ConnectionService(storage, client, FakeClock()), lambda *args: None
     )
-    yield service, tokens, envs
+    yield authenticated(service, tokens), tokens, envs
     client.close()
     storage.close()
 

@@ -1,19 +1,21 @@
 """The offline dry run (``corral dryrun``) keeps the budgets a server keeps, through the real
-worker: log lines past them are dropped and counted, oversized records and metadata are refused,
-and past a per-run records budget the run fails even when the function catches the error."""
+worker: log lines past them are dropped and counted (with the store's one closing note),
+oversized records and metadata are refused, and past a per-run records budget the run fails
+even when the function catches the error."""
 
 from __future__ import annotations
 
 import pathlib
+import time
 from typing import Any
 
 import pytest
 
 from corral._budgets import Budgets
 from corral.cli._dryrun_command import dryrun_result
+from corral.testing import OfflineCallbacks
 from corral.errors import ResourceExhausted
 from runner._host import RunnerHost
-from runner._offline import OfflineHandler
 
 SMALL = Budgets(
     log_lines_per_run=5,
@@ -80,7 +82,11 @@ def test_log_lines_past_the_budget_are_dropped_and_counted(
     result = _run(sdk_host, tmp_path, "logs", LOGS, input={"lines": 12})
     assert result["ok"], result["error"]
     assert result["output"] == "done"
-    assert [line["message"] for line in result["logs"]] == [f"line {i}" for i in range(5)]
+    assert [line["message"] for line in result["logs"]] == [
+        *(f"line {i}" for i in range(5)),
+        "7 log line(s) dropped: the run is past its log budget",
+    ]
+    assert result["logs"][-1]["level"] == "warn"
     assert result["logs_dropped"] == 7
 
 
@@ -115,18 +121,23 @@ def test_metadata_past_the_budget_is_refused(sdk_host: RunnerHost, tmp_path: pat
 
 
 def test_the_handler_enforces_each_budget() -> None:
-    handler = OfflineHandler(budgets=SMALL)
+    handler = OfflineCallbacks(budgets=SMALL)
+    deadline = time.monotonic() + 60
     for i in range(8):
-        handler.call("log", {"message": f"m{i}", "meta": None}, 0)
-    assert len(handler.logs) == 5
+        handler.call("log", {"message": f"m{i}", "meta": None}, deadline)
+    assert [line["message"] for line in handler.logs][:5] == [f"m{i}" for i in range(5)]
+    assert len(handler.logs) == 6  # the five kept, and the store's note of the dropped ones
     assert handler.logs_dropped == 3
     with pytest.raises(ResourceExhausted):
-        handler.call("set_metadata", {"metadata": {"pad": "x" * 300}}, 0)
+        handler.call("set_metadata", {"metadata": {"pad": "x" * 300}}, deadline)
+    big = [{"id": "1", "p": "x" * 400}]
     with pytest.raises(ResourceExhausted):
-        handler.call("batch_save", {"model": "M", "records": [{"id": "1", "p": "x" * 400}]}, 0)
+        handler.call("batch_save", {"model": "M", "records": big}, deadline)
     assert handler.failure is None
-    handler.call("batch_save", {"model": "M", "records": [{"id": str(i)} for i in range(4)]}, 0)
+    four = [{"id": str(i)} for i in range(4)]
+    handler.call("batch_save", {"model": "M", "records": four}, deadline)
     with pytest.raises(ResourceExhausted):
-        handler.call("batch_save", {"model": "M", "records": [{"id": "5"}]}, 0)
+        handler.call("batch_save", {"model": "M", "records": [{"id": "5"}]}, deadline)
     assert handler.failure is not None
     assert len(handler.records["M"]) == 4
+    handler.close()
