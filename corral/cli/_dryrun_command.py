@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral._budgets import Budgets
+from corral._error_shapes import ErrorValue, budget_failure_json, to_json
 from corral._providers import provider
 from corral.cli._dryrun_online import OnlineTarget, run_online
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE, emit
@@ -145,7 +146,7 @@ def _result(outcome: Outcome, handler: OfflineHandler) -> dict[str, Any]:
     error = outcome.error
     if handler.failure is not None:
         # Past a per-run budget the run has failed, even when the function caught the error.
-        error = {**handler.failure.to_dict(), "payload": None}
+        error = budget_failure_json(handler.failure)
     return {
         "ok": outcome.ok and handler.failure is None,
         "output": outcome.output if handler.failure is None else None,
@@ -251,5 +252,6 @@ def dryrun(
 
 
 def _usage_error(code: str, message: str) -> None:
-    click.echo(json.dumps({"ok": False, "error": {"type": code, "message": message}}), err=True)
+    error = to_json(ErrorValue(code, message), form="brief")
+    click.echo(json.dumps({"ok": False, "error": error}), err=True)
     sys.exit(EXIT_USAGE)
