@@ -6,6 +6,7 @@ It imports none of the others. Above it: ``corral.cli`` (the ``corral`` command)
 ``corral.testing`` (fixtures for authors' tests), which are the top layer.
 """
 
+from corral._error_shapes import ErrorValue
 from corral.errors import (
     AlreadyExists,
     CompileError,
@@ -25,6 +26,7 @@ __all__ = [
     "AlreadyExists",
     "CompileError",
     "CorralError",
+    "ErrorValue",
     "InvalidRequest",
     "NotFound",
     "PermissionDenied",

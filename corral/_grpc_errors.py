@@ -2,7 +2,8 @@
 
 A status carries a ``google.rpc.ErrorInfo`` detail: ``reason`` is the error's code, ``domain`` is
 "corral", and ``metadata`` holds ``retryable``, the JSON ``details`` and ``run_failure`` ("true"
-when a run ended with that error, whose payload, file and line are then in the details).
+when a run ended with that error, whose payload, file and line are then in the details, as
+``corral._error_shapes.to_info_details`` puts them).
 
 A status travels in the call's trailers, which a gRPC client refuses above 8 KiB (16 KiB at
 most). So the message is cut to ``MAX_MESSAGE_BYTES`` and the details to ``MAX_DETAILS_BYTES``
@@ -25,7 +26,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from corral import errors
+from corral import _error_shapes, errors
 from corral._interceptors import Behaviour, CallWrapper, Deserializer, StreamBehaviour
 
 DOMAIN = "corral"
@@ -76,7 +77,7 @@ def to_status(err: errors.CorralError) -> grpc.Status:
     """A gRPC status with an ErrorInfo detail for the error."""
     details: dict[str, Any] = dict(err.details)
     if isinstance(err, errors.RunFailure):
-        details.update({"payload": err.payload, "file": err.file, "line": err.line})
+        details.update(_error_shapes.to_info_details(err.value))
     info = error_details_pb2.ErrorInfo(
         reason=_cut(err.code, 100) or "internal_error",
         domain=DOMAIN,
@@ -167,15 +168,8 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
         status.code if status else -1, errors.CorralError
     )
     if info.metadata.get("run_failure") == "true":
-        return errors.RunFailure(
-            info.reason,
-            message or "",
-            payload=details.get("payload"),
-            file=details.get("file") or "",
-            line=details.get("line") or 0,
-            retryable=retryable,
-            details={k: v for k, v in details.items() if k not in ("payload", "file", "line")},
-        )
+        value, rest = _error_shapes.from_info_details(info.reason, message or "", details)
+        return errors.RunFailure.from_value(value, retryable=retryable, details=rest)
     return cls(message or "", code=info.reason, retryable=retryable, details=details)
 
 

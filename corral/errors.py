@@ -16,12 +16,17 @@ The tree::
     ├── Unavailable             no runner, storage busy (retryable)
     ├── ResourceExhausted       a budget of an environment setting used up  (RESOURCE_EXHAUSTED)
     └── RunFailure              a run ended with a typed error (action_script_failure, ...)
+
+A run's error itself is an ``ErrorValue`` (``RunFailure.value``); ``corral._error_shapes`` is
+the one place that turns it into JSON, a ``RunError`` message or ErrorInfo details, and back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
+
+from corral._error_shapes import ErrorValue, corral_error_json, to_json
 
 RUN_ERROR_TYPES: frozenset[str] = frozenset(
     {
@@ -70,9 +75,14 @@ class CorralError(Exception):
         self.retryable = self.default_retryable if retryable is None else retryable
         self.details: dict[str, Any] = dict(details or {})
 
+    @property
+    def value(self) -> ErrorValue:
+        """The error as a run's error: its details are the payload (None when empty)."""
+        return ErrorValue(self.code, self.message, self.details or None)
+
     def to_dict(self) -> dict[str, Any]:
         """The error as JSON-able data: type, message, details."""
-        return {"type": self.code, "message": self.message, "details": self.details}
+        return corral_error_json(self)
 
 
 class InvalidRequest(CorralError):
@@ -174,10 +184,30 @@ class RunFailure(CorralError):
         self.file = file
         self.line = line
 
+    @staticmethod
+    def from_value(
+        value: ErrorValue,
+        *,
+        retryable: bool | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> RunFailure:
+        """The failure of a run that ended with ``value``."""
+        return RunFailure(
+            value.code,
+            value.message,
+            payload=value.payload,
+            file=value.file,
+            line=value.line,
+            retryable=retryable,
+            details=details,
+        )
+
+    @property
+    def value(self) -> ErrorValue:
+        """The run's error: type, message, payload, file, line."""
+        return ErrorValue(self.code, self.message, self.payload, self.file, self.line)
+
     def to_dict(self) -> dict[str, Any]:
-        """The error as the run result shows it: type, message, payload, file, line."""
-        out: dict[str, Any] = {"type": self.code, "message": self.message, "payload": self.payload}
-        if self.file:
-            out["file"] = self.file
-            out["line"] = self.line
-        return out
+        """The error as the run result shows it: type, message, payload, and file and line
+        when known (the "compact" JSON of ``corral._error_shapes``)."""
+        return to_json(self.value, form="compact")

@@ -21,6 +21,7 @@ import grpc
 
 from corral import _json
 from corral._budgets import Budgets, budgets_for
+from corral._error_shapes import budget_failure_json
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
@@ -77,7 +78,7 @@ class Connections(Protocol):
 class _Target:
     """Where a call's data lives: a store, the run's scope in it, and a dry run's session."""
 
-    storage: Storage
+    storage: CallbackStorage
     scope: RunScope
     session: DrySession | None
 
@@ -353,7 +354,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             if exc.resource in RUN_BUDGETS:
                 run_id = target.scope.run_id
                 target.storage.abandon_tracking(run_id)
-                target.storage.finish_run(run_id, False, None, {**exc.to_dict(), "payload": None})
+                target.storage.finish_run(run_id, False, None, budget_failure_json(exc))
                 if self._cancel_run is not None:
                     # The worker stops at once; its later ``done`` could not change the outcome.
                     threading.Thread(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral import _json
+from corral._error_shapes import from_proto
 from corral.errors import CompileError, InvalidRequest, NotFound
 from orchestrator._caller import Caller
 from orchestrator._dispatch import Dispatcher, RunOrder
@@ -153,13 +154,12 @@ class Deployer:
         if response.ok:
             described = _json.loads(response.output_json, what="description", default={})
             return described if isinstance(described, dict) else {}
-        error = response.error
-        payload = _json.loads(error.payload_json, what="payload") if error.payload_json else None
-        if error.type == "compile_error":
-            raise CompileError(error.message, details={"errors": payload or []})
+        error = from_proto(response.error)
+        if error.code == "compile_error":
+            raise CompileError(error.message, details={"errors": error.payload or []})
         where = f" ({error.file}, line {error.line})" if error.file else ""
         raise InvalidRequest(
             f"loading the functions failed{where}: {error.message}",
-            code=error.type,
-            details={"file": error.file, "line": error.line, "payload": payload},
+            code=error.code,
+            details={"file": error.file, "line": error.line, "payload": error.payload},
         )

@@ -10,9 +10,10 @@ from concurrent import futures
 from typing import Any
 
 from corral import _json
+from corral._error_shapes import ErrorValue, to_proto
 from corral.errors import CorralError, InvalidRequest, RunFailure
-from corral.v1 import common_pb2, runner_pb2
 from corral.v1 import orchestrator_pb2 as pb
+from corral.v1 import runner_pb2
 from orchestrator._caller import Caller
 from orchestrator._deploy import check_files
 from orchestrator._dispatch import Dispatcher, RunOrder
@@ -127,18 +128,13 @@ def _result(session: DrySession, future: futures.Future[Any]) -> pb.DryRunResult
     try:
         response: runner_pb2.RunResponse = future.result()
     except CorralError as err:
-        failure = err if isinstance(err, RunFailure) else RunFailure("runner_error", err.message)
-        result.error.CopyFrom(common_pb2.RunError(type=failure.code, message=failure.message))
+        code = err.code if isinstance(err, RunFailure) else "runner_error"
+        result.error.CopyFrom(to_proto(ErrorValue(code, err.message)))
         return result
     exhausted = session.failure
     if exhausted is not None:
         # Past a per-run budget the run has failed, even when the function caught the error.
-        details = json.dumps(exhausted.details)
-        result.error.CopyFrom(
-            common_pb2.RunError(
-                type=exhausted.code, message=exhausted.message, payload_json=details
-            )
-        )
+        result.error.CopyFrom(to_proto(exhausted.value))
         return result
     result.ok = response.ok
     if response.ok:

@@ -10,13 +10,14 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
+from corral._error_shapes import ErrorValue, from_json, from_proto, to_json, to_proto
 from corral.errors import InvalidRequest, NotFound, RunFailure
-from corral.v1 import common_pb2, runner_pb2
+from corral.v1 import runner_pb2
 from orchestrator._caller import Caller
 from orchestrator._connections import redact_value
 from orchestrator._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
@@ -131,11 +132,8 @@ class RunManager:
         except Exception as exc:
             # The run must not stay "running": record that its outcome could not be stored.
             _log.exception("storing a run's outcome failed", run_id=run.run_id)
-            error = {
-                "type": "runner_error",
-                "message": f"the run's outcome could not be stored: {exc}",
-                "payload": None,
-            }
+            message = f"the run's outcome could not be stored: {exc}"
+            error = to_json(ErrorValue("runner_error", message), form="compact")
             return self._storage.finish_run(run.run_id, False, None, error)
 
     def environment(self, env_id: int) -> Environment:
@@ -147,13 +145,7 @@ class RunManager:
             return self._storage.finish_run(run.run_id, True, response.output_json or "null", None)
         if run.kind == "sync":
             self._storage.abandon_tracking(run.run_id)
-        error = {
-            "type": response.error.type,
-            "message": response.error.message,
-            "payload": _payload(response.error.payload_json),
-            "file": response.error.file,
-            "line": response.error.line,
-        }
+        error = to_json(from_proto(response.error))
         # An upstream error body may echo the credential the proxy injected (an API that
         # repeats the request's headers): the stored error, which callers and logs show,
         # never keeps it. The function itself saw the real response.
@@ -200,14 +192,6 @@ def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:
     raise NotFound("the environment no longer exists", code="unknown_environment")
 
 
-def _payload(text: str) -> Any:
-    """A run error's payload as the runner encoded it; text that does not parse stays text."""
-    try:
-        return json.loads(text) if text else None
-    except (ValueError, RecursionError):
-        return text
-
-
 def _run_kind(kind: str) -> RunKind:
     """The run kind of a deployed function's kind."""
     kinds: dict[str, RunKind] = {"action": "action", "sync": "sync", "on_event": "on_event"}
@@ -217,19 +201,14 @@ def _run_kind(kind: str) -> RunKind:
 
 
 def _failed(code: str, message: str) -> runner_pb2.RunResponse:
-    return runner_pb2.RunResponse(ok=False, error=common_pb2.RunError(type=code, message=message))
+    return runner_pb2.RunResponse(ok=False, error=to_proto(ErrorValue(code, message)))
 
 
 def output_or_raise(run: Run) -> Any:
     """The output of a finished run, or its error raised as a RunFailure."""
     if run.state == "succeeded":
         return json.loads(run.output_json or "null")
-    error = run.error or {}
-    raise RunFailure(
-        str(error.get("type") or "runner_error"),
-        str(error.get("message") or "the run failed"),
-        payload=error.get("payload"),
-        file=str(error.get("file") or ""),
-        line=int(error.get("line") or 0),
-        details={"run_id": run.run_id},
-    )
+    value = from_json(run.error)
+    if not value.message:
+        value = replace(value, message="the run failed")
+    raise RunFailure.from_value(value, details={"run_id": run.run_id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from corral._error_shapes import from_json, to_proto
 from corral.v1 import common_pb2
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator._dispatch import KIND_ENUM
@@ -92,15 +93,7 @@ def run_pb(row: Run) -> pb.Run:
         logs_dropped=row.logs_dropped,
     )
     if row.error:
-        message.error.CopyFrom(
-            common_pb2.RunError(
-                type=str(row.error.get("type") or ""),
-                message=str(row.error.get("message") or ""),
-                payload_json=_dump(row.error.get("payload")),
-                file=str(row.error.get("file") or ""),
-                line=int(row.error.get("line") or 0),
-            )
-        )
+        message.error.CopyFrom(to_proto(from_json(row.error)))
     return message
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from corral._error_shapes import ErrorValue, from_json, to_json
 from corral.errors import CorralError, InvalidRequest, RunFailure
 from corral.limits import CEILING, DEFAULTS, RunLimits, check_within
 from runner import _frames as frames
@@ -230,10 +231,8 @@ def _answer(
         }
     try:
         value = handler.call(method, args, deadline)
-    except RunFailure as failure:
-        return {"op": "reply", "id": call_id, "ok": False, "error": failure.to_dict()}
-    except CorralError as err:
-        error = {"type": err.code, "message": err.message, "payload": err.details or None}
+    except CorralError as err:  # a run failure as is, another error with its details as payload
+        error = to_json(err.value, form="compact")
         return {"op": "reply", "id": call_id, "ok": False, "error": error}
     except Exception as exc:
         _log.exception("callback handler failed", method=method)
@@ -253,31 +252,13 @@ def _done(message: Mapping[str, Any]) -> Outcome:
     if not isinstance(error, dict) or not isinstance(error.get("type"), str):
         malformed = _error("runner_error", "the worker reported a malformed error")
         return Outcome(ok=False, error=malformed)
-    return Outcome(ok=False, error=_worker_error(error))
-
-
-def _worker_error(error: Mapping[str, Any]) -> dict[str, Any]:
-    """A worker's error with fields of the types (and ranges) the Run RPC carries: the worker
-    runs untrusted code, so a field that would fail the RPC (a line beyond int32, a lone
-    surrogate in a string) is dropped or replaced here."""
-    line = error.get("line")
-    return {
-        "type": _clean_text(error.get("type")) or "runner_error",
-        "message": _clean_text(error.get("message")),
-        "payload": error.get("payload"),
-        "file": _clean_text(error.get("file")),
-        "line": line if type(line) is int and 0 <= line < 2**31 else 0,
-    }
-
-
-def _clean_text(value: Any) -> str:
-    if not isinstance(value, str):
-        return ""
-    return value.encode("utf-8", "replace").decode("utf-8")
+    # The worker runs untrusted code: from_json drops or replaces a field that would fail the
+    # Run RPC (a line beyond int32, a lone surrogate in a string).
+    return Outcome(ok=False, error=to_json(from_json(error)))
 
 
 def _error(code: str, message: str, payload: Any = None) -> dict[str, Any]:
-    return {"type": code, "message": message, "payload": payload}
+    return to_json(ErrorValue(code, message, payload), form="compact")
 
 
 def _output_exhausted(limit: int) -> RunFailure:
@@ -291,13 +272,15 @@ def _output_exhausted(limit: int) -> RunFailure:
 def _violation(message: Mapping[str, Any]) -> dict[str, Any]:
     """The error of a run whose worker reported a guard violation (a checked frame)."""
     record = {key: message.get(key) for key in ("rule", "message", "file", "line")}
-    return {
-        "type": "sandbox_violation",
-        "message": "the function broke a sandbox rule: " + str(record["message"]),
-        "payload": {"rule": record["rule"]},
-        "file": record["file"] or "",
-        "line": record["line"] or 0,
-    }
+    return to_json(
+        ErrorValue(
+            "sandbox_violation",
+            "the function broke a sandbox rule: " + str(record["message"]),
+            payload={"rule": record["rule"]},
+            file=record["file"] or "",
+            line=record["line"] or 0,
+        )
+    )
 
 
 def _refusal(job: Job, ceiling: RunLimits) -> Outcome | None:

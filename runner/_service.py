@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import grpc
 import structlog
 
 from corral import _json
+from corral._error_shapes import from_json, to_proto
 from corral.errors import RunFailure
 from corral.limits import RunLimits, defaults_for
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
@@ -75,16 +75,7 @@ def run_response(outcome: Outcome) -> runner_pb2.RunResponse:
     if outcome.ok:
         response.output_json = json.dumps(outcome.output, ensure_ascii=False)
     else:
-        error: dict[str, Any] = dict(outcome.error or {})
-        response.error.CopyFrom(
-            common_pb2.RunError(
-                type=str(error.get("type") or "runner_error"),
-                message=str(error.get("message") or ""),
-                payload_json=json.dumps(error.get("payload"), ensure_ascii=False, default=str),
-                file=str(error.get("file") or ""),
-                line=int(error.get("line") or 0),
-            )
-        )
+        response.error.CopyFrom(to_proto(from_json(outcome.error)))
     return response
 
 

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import pydantic
 
 import sandbox
+from corral._error_shapes import ErrorValue, to_json
 from corral.errors import CompileError, RunFailure
 from runner import _protocol as protocol
 from runner._context import RunContext
@@ -413,24 +414,20 @@ def _done_error(failure: RunFailure) -> dict[str, Any]:
     """The ``done`` message of a failure, with fields of their types whatever the function put
     in them (a subclass of NangoError, or NangoError itself, can hold anything)."""
     try:
-        error = {
-            "type": _text(failure.code) or "script_internal_error",
-            "message": _text(failure.message)[:4000],
-            "payload": _strict_json(failure.payload),
-            "file": _text(failure.file),
-            "line": _line(failure.line),
-        }
+        value = ErrorValue(
+            _text(failure.code) or "script_internal_error",
+            _text(failure.message)[:4000],
+            payload=_strict_json(failure.payload),
+            file=_text(failure.file),
+            line=_line(failure.line),
+        )
     except MemoryError:  # the answer made in advance says so (worker_main)
         raise
     except BaseException:  # a property of a customer subclass raised
-        error = {
-            "type": "script_internal_error",
-            "message": "the function raised an error that cannot be read",
-            "payload": None,
-            "file": "",
-            "line": 0,
-        }
-    return {"op": "done", "ok": False, "error": error}
+        value = ErrorValue(
+            "script_internal_error", "the function raised an error that cannot be read"
+        )
+    return {"op": "done", "ok": False, "error": to_json(value)}
 
 
 def _frame(done: dict[str, Any], mode: str) -> bytes:

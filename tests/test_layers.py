@@ -45,8 +45,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 }
 """The other layers each layer may import (its own one, always)."""
 
-ALLOWED: dict[str, str] = {
-}
+ALLOWED: dict[str, str] = {}
 """Violations that remain, by ``Broken.key``, each with why it is still there."""
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral._budgets import Budgets
+from corral._error_shapes import ErrorValue, budget_failure_json, to_json
 from corral._providers import provider
 from corral.cli._dryrun_online import OnlineTarget, run_online
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE, emit
@@ -257,5 +258,6 @@ def dryrun(
 
 
 def _usage_error(code: str, message: str) -> None:
-    click.echo(json.dumps({"ok": False, "error": {"type": code, "message": message}}), err=True)
+    error = to_json(ErrorValue(code, message), form="brief")
+    click.echo(json.dumps({"ok": False, "error": error}), err=True)
     sys.exit(EXIT_USAGE)

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from corral._error_shapes import from_proto, to_json
 from corral._settings import ClientSettings
 from corral.cli._api_client import Client
 from corral.cli._recorder import fixture_of
@@ -65,15 +66,7 @@ def online_dryrun(
 
 
 def _result_json(final: pb.DryRunResult, logs: list[dict[str, Any]]) -> dict[str, Any]:
-    error = None
-    if not final.ok:
-        error = {
-            "type": final.error.type or "runner_error",
-            "message": final.error.message,
-            "payload": json.loads(final.error.payload_json) if final.error.payload_json else None,
-            "file": final.error.file,
-            "line": final.error.line,
-        }
+    error = None if final.ok else to_json(from_proto(final.error))
     return {
         "ok": final.ok,
         "output": json.loads(final.output_json) if final.output_json else None,
@@ -117,7 +110,7 @@ def run_online(target: OnlineTarget, path: pathlib.Path, **options: Any) -> dict
     except CorralError as err:
         if isinstance(err, InvalidRequest):
             raise
-        error = {"type": err.code, "message": err.message, "payload": err.details or None}
+        error = to_json(err.value, form="compact")  # the details as payload
         return {
             "ok": False,
             "output": None,

@@ -19,8 +19,8 @@ from corral.testing._fixtures import (
     data_identity,
     identity,
 )
-from corral.testing._offline_callbacks import OfflineCallbacks
 from corral.testing._jsjson import js_number, js_string, stringify, utf16_length
+from corral.testing._offline_callbacks import OfflineCallbacks
 from corral.testing._verdict import (
     ABSENT,
     Difference,

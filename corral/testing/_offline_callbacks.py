@@ -24,6 +24,7 @@ from typing import Any
 
 from corral._budgets import Budgets
 from corral.errors import InvalidRequest, RunFailure
+from corral.testing._fixtures import Fixture, NoRecordedResponse
 from orchestrator import (
     OutboundRequest,
     ProxyResult,
@@ -33,7 +34,6 @@ from orchestrator import (
     ScratchSeed,
 )
 from runner import GrpcCallbackHandler
-from corral.testing._fixtures import Fixture, NoRecordedResponse
 
 
 def _not_offline(operation: str) -> InvalidRequest:

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from corral._budgets import Budgets
-from corral.testing import OfflineCallbacks
 from corral._server import build_server
 from corral.errors import CorralError
+from corral.testing import OfflineCallbacks
 from corral.v1 import callbacks_pb2_grpc
 from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import FakeClock

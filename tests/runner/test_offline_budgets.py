@@ -13,8 +13,8 @@ import pytest
 
 from corral._budgets import Budgets
 from corral.cli._dryrun_command import dryrun_result
-from corral.testing import OfflineCallbacks
 from corral.errors import ResourceExhausted
+from corral.testing import OfflineCallbacks
 from runner._host import RunnerHost
 
 SMALL = Budgets(
