@@ -17,9 +17,10 @@ from runner._definitions import (
     create_sync,
 )
 from runner._forward import GrpcCallbackHandler
-from runner._host import CallbackHandler, Job, Outcome, RunnerHost
+from runner._host import Job, Outcome, RunnerHost
 from runner._main import run_runner
 from runner._response import HttpError, NangoError, Response
+from runner._run_calls import CallbackHandler
 from runner._sdk import Nango
 from runner._warm import warm
 from runner._worker import SDK_MODULE

@@ -3,29 +3,24 @@
 A worker runs untrusted code and may be breached: whatever it sends is read as hostile. A frame
 is UTF-8 JSON with no NaN or infinity, no lone surrogate and at most ``MAX_DEPTH`` levels of
 nesting (the rules of ``corral._json``), and it is one of the messages of ``runner._protocol``
-with fields of their types. Record ids in the record calls are non-empty strings or integers.
+with fields of their types. A call's request is a RunnerCallbacks request message, checked by
+``runner._calls`` (allowed RPC, well-formed message, strict JSON fields, record ids).
 Anything else ends the run with ``worker_protocol_violation``: it never reaches the store or
 the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import binascii
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from corral import _json
-from corral.errors import InvalidRequest, RunFailure
+from corral.errors import InvalidRequest
+from runner._calls import WorkerProtocolViolation, parse_request
 
 MAX_LINE = 2**31 - 1
-
-_RECORD_CALLS = frozenset({"batch_save", "batch_update", "batch_delete"})
-
-
-class WorkerProtocolViolation(RunFailure):
-    """A worker sent something no honest worker sends (code ``worker_protocol_violation``)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("worker_protocol_violation", f"the worker broke the protocol: {message}")
 
 
 def parse(data: bytes) -> dict[str, Any]:
@@ -48,24 +43,22 @@ def parse(data: bytes) -> dict[str, Any]:
     return message
 
 
-def _check_call(message: Mapping[str, Any]) -> None:
+def _check_call(message: dict[str, Any]) -> None:
+    """A call: an integer id, the RPC's name and its request (base64 of the protobuf bytes),
+    which is parsed and checked here (``runner._calls``) and put in the message in its place."""
     _require(_is_int(message.get("id")), "a call's id must be an integer")
-    method: Any = message.get("method")
-    args: Any = message.get("args")
-    _require(isinstance(method, str) and method.isidentifier(), "a call names no method")
-    _require(isinstance(args, dict), "a call's arguments must be an object")
-    if method in _RECORD_CALLS:
-        records = args.get("records")
-        _require(isinstance(records, list), f"{method} needs a list of records")
-        for record in records:
-            _require(isinstance(record, dict), "a record must be an object")
-            _require(valid_record_id(record.get("id")), _ID_RULE)
-    if method == "get_records_by_id":
-        ids = args.get("ids")
-        _require(isinstance(ids, list) and all(map(_is_key, ids)), "ids must be strings")
+    rpc: Any = message.get("rpc")
+    encoded: Any = message.get("request")
+    _require(isinstance(rpc, str), "a call names no RPC")
+    _require(isinstance(encoded, str), "a call's request must be base64 text")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (ValueError, binascii.Error):
+        raise WorkerProtocolViolation("a call's request is not base64") from None
+    message["request"] = parse_request(rpc, data)
 
 
-def _check_done(message: Mapping[str, Any]) -> None:
+def _check_done(message: dict[str, Any]) -> None:
     ok = message.get("ok")
     _require(isinstance(ok, bool), "done must say ok: true or false")
     if ok:
@@ -75,7 +68,7 @@ def _check_done(message: Mapping[str, Any]) -> None:
     _check_error_fields(error)
 
 
-def _check_violation(message: Mapping[str, Any]) -> None:
+def _check_violation(message: dict[str, Any]) -> None:
     _require(_text(message.get("rule")), "a violation names its rule")
     _require(_text(message.get("message"), empty=True), "a violation's message must be text")
     _check_location(message)
@@ -93,18 +86,11 @@ def _check_location(fields: Mapping[str, Any]) -> None:
     _require(_is_int(line) and 0 <= line <= MAX_LINE, "a line must be a non-negative integer")
 
 
-_ID_RULE = "a record id must be a non-empty string or an integer"
-
-_CHECKS = {"call": _check_call, "done": _check_done, "violation": _check_violation}
-
-
-def valid_record_id(value: Any) -> bool:
-    """Whether ``value`` is a record id: a non-empty string or an integer (not a boolean)."""
-    return (isinstance(value, str) and value != "") or _is_int(value)
-
-
-def _is_key(value: Any) -> bool:
-    return isinstance(value, str) or _is_int(value)
+_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "call": _check_call,
+    "done": _check_done,
+    "violation": _check_violation,
+}
 
 
 def _is_int(value: Any) -> bool:

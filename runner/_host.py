@@ -1,8 +1,10 @@
 """The runner host: executes runs in fresh workers and answers their SDK calls.
 
-A run's SDK calls are answered by a ``CallbackHandler``: in production it forwards them to the
-orchestrator's RunnerCallbacks service with the run token; for an offline dry run it serves
-recorded responses. Either way the worker, the sandbox and the limits are the same.
+A run's SDK calls (RunnerCallbacks requests, checked by ``runner._frames`` and wrapped by the
+run's rules in ``runner._run_calls``) are answered by a ``CallbackHandler``: in production it
+forwards them to the orchestrator's RunnerCallbacks service with the run token; for an offline
+dry run, to the same service over a scratch store. Either way the worker, the sandbox and the
+limits are the same.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -24,18 +26,12 @@ from runner import _frames as frames
 from runner import _protocol as protocol
 from runner._context import RunContext
 from runner._pool import Worker, WorkerPool
+from runner._run_calls import CallbackHandler, RunCalls
 from runner._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
 
 _ACTION = DEFAULTS["action"]
-
-
-class CallbackHandler(Protocol):
-    """Answers the SDK calls of one run."""
-
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
-        """Performs one SDK operation; raises CorralError for a typed failure."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +150,7 @@ class RunnerHost:
             self._running[job.run_id] = worker
         try:
             protocol.send(worker.sock, job.message(), deadline)
-            outcome = self._converse(worker, job, handler, deadline)
+            outcome = self._converse(worker, job, RunCalls(handler), deadline)
         except RunFailure as failure:
             outcome = Outcome(ok=False, error=failure.to_dict())
         except protocol.FrameTimeout:
@@ -169,9 +165,7 @@ class RunnerHost:
             outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid
         )
 
-    def _converse(
-        self, worker: Worker, job: Job, handler: CallbackHandler, deadline: float
-    ) -> Outcome:
+    def _converse(self, worker: Worker, job: Job, calls: RunCalls, deadline: float) -> Outcome:
         """Reads the worker's frames until it is done; every frame is checked, and the run's
         deadline holds across partial frames, replies included."""
         received = 0
@@ -188,7 +182,7 @@ class RunnerHost:
                     return Outcome(ok=False, error=_violation(message))
                 if op == "done":
                     return _done(message)
-                protocol.send(worker.sock, _answer(handler, message, deadline), deadline)
+                protocol.send(worker.sock, _answer(calls, message, deadline), deadline)
             except protocol.FrameTimeout:
                 worker.kill()
                 return _timeout(job)
@@ -217,32 +211,22 @@ class RunnerHost:
         self._pool.close()
 
 
-def _answer(
-    handler: CallbackHandler, message: Mapping[str, Any], deadline: float
-) -> dict[str, Any]:
-    call_id = message.get("id")
-    method, args = message.get("method"), message.get("args")
-    if not isinstance(method, str) or not isinstance(args, dict):
-        return {
-            "op": "reply",
-            "id": call_id,
-            "ok": False,
-            "error": _error("script_internal_error", "malformed SDK call"),
-        }
+def _answer(calls: RunCalls, message: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+    """The reply to a checked call (``runner._frames``): the RPC's response, or its error."""
+    call_id, rpc = message["id"], message["rpc"]
     try:
-        value = handler.call(method, args, deadline)
+        return protocol.reply_message(call_id, calls.call(rpc, message["request"], deadline))
     except CorralError as err:  # a run failure as is, another error with its details as payload
         error = to_json(err.value, form="compact")
         return {"op": "reply", "id": call_id, "ok": False, "error": error}
     except Exception as exc:
-        _log.exception("callback handler failed", method=method)
+        _log.exception("callback handler failed", rpc=rpc)
         return {
             "op": "reply",
             "id": call_id,
             "ok": False,
-            "error": _error("runner_error", f"internal error in {method}: {type(exc).__name__}"),
+            "error": _error("runner_error", f"internal error in {rpc}: {type(exc).__name__}"),
         }
-    return {"op": "reply", "id": call_id, "ok": True, "value": value}
 
 
 def _done(message: Mapping[str, Any]) -> Outcome:

@@ -4,8 +4,10 @@ Messages (all JSON objects with an ``op``):
 
 - runner -> worker ``run``: ``{op, run_id, mode, kind, function_name, entry, files, input,
   context, limits}``; ``mode`` is "run" or "describe".
-- worker -> runner ``call``: ``{op, id, method, args}``: one SDK operation.
-- runner -> worker ``reply``: ``{op, id, ok, value}`` or ``{op, id, ok: false, error}``.
+- worker -> runner ``call``: ``{op, id, rpc, request}``: one RunnerCallbacks RPC of an SDK
+  operation, ``rpc`` its name and ``request`` its request message (protobuf bytes, base64).
+- runner -> worker ``reply``: ``{op, id, ok: true, response}`` (the RPC's response message,
+  protobuf bytes, base64) or ``{op, id, ok: false, error}``.
 - worker -> runner ``done``: ``{op, ok, output}`` or ``{op, ok: false, error}``.
 - worker -> runner ``violation``: ``{op, rule, message, file, line}``: a sandbox guard refused
   something, sent the moment it happens (before function code could catch it); the runner ends
@@ -16,11 +18,14 @@ The runner checks every frame a worker sends (``runner._frames``).
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import struct
 import time
 from typing import Any
+
+from google.protobuf.message import Message
 
 from corral.errors import RunFailure
 
@@ -44,6 +49,18 @@ def encode(message: dict[str, Any]) -> bytes:
     body = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     data = body.encode()
     return _HEADER.pack(len(data)) + data
+
+
+def call_message(call_id: int, rpc: str, request: Message) -> dict[str, Any]:
+    """The ``call`` message of one RPC."""
+    data = base64.b64encode(request.SerializeToString()).decode()
+    return {"op": "call", "id": call_id, "rpc": rpc, "request": data}
+
+
+def reply_message(call_id: int, response: Message) -> dict[str, Any]:
+    """The ``reply`` message with an RPC's response."""
+    data = base64.b64encode(response.SerializeToString()).decode()
+    return {"op": "reply", "id": call_id, "ok": True, "response": data}
 
 
 def send(sock: socket.socket, message: dict[str, Any], deadline: float | None = None) -> None:

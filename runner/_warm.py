@@ -8,9 +8,10 @@ def warm() -> None:
     import pydantic  # noqa: PLC0415
 
     import sandbox  # noqa: PLC0415
-    from runner import _worker  # noqa: PLC0415
+    from runner import _sdk_wire, _worker  # noqa: PLC0415
 
     _stdlib_lazy_paths()
+    _sdk_wire.exercise()  # the SDK's protobuf messages, built and read once
 
     source = (
         "from nango import create_action\n"

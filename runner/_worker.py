@@ -7,6 +7,7 @@ same socket, sends ``done``, and exits. It never serves a second run.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import socket
@@ -14,11 +15,13 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import pydantic
+from google.protobuf.message import Message
 
 import sandbox
 from corral._error_shapes import ErrorValue, to_json
 from corral.errors import CompileError, RunFailure
 from runner import _protocol as protocol
+from runner import _sdk_wire
 from runner._context import RunContext
 from runner._definitions import (
     ActionDefinition,
@@ -78,19 +81,25 @@ class _Channel:
         self._next_id = 0
 
     def call(self, method: str, args: dict[str, Any]) -> Any:
-        self._next_id += 1
-        message = {"op": "call", "id": self._next_id, "method": method, "args": args}
+        """One SDK operation: its RunnerCallbacks request message(s) sent, the replies read."""
         try:
-            frame = protocol.encode(message)
+            calls = list(_sdk_wire.requests(method, args))
         except _NOT_JSON as exc:
             raise RunFailure(
                 _INVALID_ARGUMENTS.get(method, "script_internal_error"),
                 f"the values given to nango.{method}() are not valid JSON ({_reason(exc)})",
             ) from None
-        self._sock.sendall(frame)
+        return _sdk_wire.combine([self._send(rpc, request) for rpc, request in calls])
+
+    def _send(self, rpc: str, request: Message) -> Any:
+        self._next_id += 1
+        self._sock.sendall(protocol.encode(protocol.call_message(self._next_id, rpc, request)))
         reply = protocol.recv(self._sock)
         if reply.get("ok"):
-            return reply.get("value")
+            response = _sdk_wire.response_type(rpc).FromString(
+                base64.b64decode(reply.get("response") or "")
+            )
+            return _sdk_wire.value(response)
         error = reply.get("error") or {}
         raise NangoError(
             str(error.get("type") or "script_internal_error"),

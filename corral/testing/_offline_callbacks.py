@@ -22,9 +22,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from google.protobuf.message import Message
+
 from corral._budgets import Budgets
 from corral.errors import InvalidRequest, RunFailure
 from corral.testing._fixtures import Fixture, NoRecordedResponse
+from corral.v1 import callbacks_pb2
 from orchestrator import (
     OutboundRequest,
     ProxyResult,
@@ -34,6 +37,9 @@ from orchestrator import (
     ScratchSeed,
 )
 from runner import GrpcCallbackHandler
+
+_KEPT = {"BatchSave": "records", "BatchDelete": "deleted"}
+"""The record calls whose records the run keeps, and where."""
 
 
 def _not_offline(operation: str) -> InvalidRequest:
@@ -158,13 +164,14 @@ class OfflineCallbacks:
         self._scratch: ScratchCallbacks | None = None
         self._forward: GrpcCallbackHandler | None = None
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
-        """Performs one SDK call on the production path; raises its typed error."""
-        value = self._open().call(method, args, deadline)
-        if method in ("batch_save", "batch_delete"):
-            kept = self.records if method == "batch_save" else self.deleted
-            kept.setdefault(str(args["model"]), []).extend(args["records"])
-        return value
+    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+        """Performs one RPC on the production path; raises its typed error."""
+        response = self._open().call(rpc, request, deadline)
+        kept = _KEPT.get(rpc)
+        if kept is not None and isinstance(request, callbacks_pb2.RecordBatch):
+            records = [json.loads(record.json) for record in request.records]
+            getattr(self, kept).setdefault(request.model, []).extend(records)
+        return response
 
     def _open(self) -> GrpcCallbackHandler:
         if self._forward is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,7 @@ from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import CheckpointKey, NewRun
 from orchestrator._tokens import RunScope, RunTokens
 from runner._forward import GrpcCallbackHandler
+from tests.runner.by_method import SdkCalls
 
 BUDGETS = Budgets(metadata_bytes=200, record_bytes=300, records_per_run=12)
 METADATA = {"plan": "pro", "cursor": {"page": 1}}
@@ -201,10 +203,15 @@ def offline() -> Iterator[OfflineCallbacks]:
     handler.close()
 
 
+_RUNS: weakref.WeakKeyDictionary[Any, SdkCalls] = weakref.WeakKeyDictionary()
+"""Each handler's run: its SDK calls down the worker's path (one run's wrappers)."""
+
+
 def _answer(handler: Any, call: Call) -> tuple[str, Any]:
     method, args = call
+    calls = _RUNS.setdefault(handler, SdkCalls(handler))
     try:
-        return ("ok", handler.call(method, args, time.monotonic() + 30))
+        return ("ok", calls.call(method, args, time.monotonic() + 30))
     except CorralError as err:
         return ("error", type(err).__name__, err.code)  # type: ignore[return-value]
 

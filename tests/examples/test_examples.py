@@ -15,6 +15,7 @@ import pytest
 from runner._context import RunContext
 from runner._host import Job, RunnerHost
 from runner._warm import warm
+from tests.runner.by_method import ByMethod
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 FUNCTIONS = sorted(p for p in EXAMPLES.glob("*/*.py") if p.with_suffix(".test.json").exists())
@@ -68,11 +69,11 @@ def test_an_existing_contact_is_an_action_error(tmp_path: pathlib.Path) -> None:
     assert result["error"]["payload"] == {"reason": "contact_exists", "email": "taken@example.com"}
 
 
-class Recorder:
+class Recorder(ByMethod):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+    def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
         self.calls.append((method, args))
         return {"updated": 1}
 

@@ -31,7 +31,8 @@ from orchestrator._runs import RunManager
 from orchestrator._sqlite import SqliteStorage
 from orchestrator._storage import Run
 from orchestrator._tokens import RunTokens
-from runner._host import CallbackHandler, Job, Outcome, RunnerHost
+from runner import CallbackHandler
+from runner._host import Job, Outcome, RunnerHost
 from runner._service import RunnerService
 from runner._warm import warm
 

@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from google.protobuf.message import Message
+
 from runner._host import Job, Outcome, RunnerHost
+from runner._sdk_wire import response_type
 from runner._warm import warm
 
 Script = Callable[[socket.socket], None]
@@ -127,14 +130,14 @@ def job(**limits: Any) -> Job:
 
 
 class Answers:
-    """A callback handler that records the calls it answers."""
+    """A callback handler that records the calls it answers (RPC name and request)."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, Message]] = []
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
-        self.calls.append((method, args))
-        return {"ok": True}
+    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+        self.calls.append((rpc, request))
+        return response_type(rpc)()
 
 
 def play(script: Script, handler: Answers | None = None, **limits: Any) -> Outcome:

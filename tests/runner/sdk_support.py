@@ -12,11 +12,12 @@ from typing import Any
 from corral.errors import RunFailure
 from runner._context import RunContext
 from runner._host import Job, Outcome, RunnerHost
+from tests.runner.by_method import ByMethod
 
 Answer = Callable[[dict[str, Any]], Any]
 
 
-class Scripted:
+class Scripted(ByMethod):
     """A callback handler: records every SDK call, answers from ``answers``.
 
     An answer is a value, or a function of the call's arguments (which may raise a
@@ -27,7 +28,7 @@ class Scripted:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.answers: dict[str, Any] = dict(answers or {})
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+    def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
         """Records the call and answers it."""
         del deadline
         self.calls.append((method, args))

@@ -7,13 +7,17 @@ unless it is a well-formed call, and the wall clock holds.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import time
 from typing import Any
 
 import pytest
+from google.protobuf.message import Message
 
+from corral.v1 import callbacks_pb2 as pb
+from runner._sdk_wire import encode_record
 from runner._service import run_response
 from tests.runner.hostile import Answers, converses, frame, play, sends, trickles
 
@@ -25,8 +29,28 @@ def _error_type(outcome: Any) -> str:
     return str(outcome.error["type"])
 
 
-def _call(method: str, args: Any, call_id: Any = 1) -> bytes:
-    return frame({"op": "call", "id": call_id, "method": method, "args": args})
+def _raw_call(rpc: Any, request: Any, call_id: Any = 1) -> bytes:
+    """A call frame with any fields, as a breached worker may forge it."""
+    return frame({"op": "call", "id": call_id, "rpc": rpc, "request": request})
+
+
+def _call(rpc: str, request: bytes | Message, call_id: Any = 1) -> bytes:
+    """A call frame carrying a request message (or raw bytes in its place)."""
+    data = request if isinstance(request, bytes) else request.SerializeToString()
+    return _raw_call(rpc, base64.b64encode(data).decode(), call_id)
+
+
+def _log(message: str) -> pb.LogRequest:
+    return pb.LogRequest(level="info", message=message)
+
+
+def _batch(*records: bytes, record_id: str = "1") -> pb.RecordBatch:
+    """A batch of records with these JSON texts, each claiming ``record_id``."""
+    return pb.RecordBatch(model="M", records=[pb.Record(id=record_id, json=r) for r in records])
+
+
+def _records(*values: Any) -> pb.RecordBatch:
+    return pb.RecordBatch(model="M", records=[encode_record(v) for v in values])
 
 
 BAD_FRAMES = {
@@ -40,9 +64,15 @@ BAD_FRAMES = {
     "lone_surrogate_error": frame(
         b'{"op": "done", "ok": false, "error": {"type": "x", "message": "\\udfff"}}'
     ),
-    "lone_surrogate_log": _call("log", {"level": "info", "message": "\udc80"}),
+    # the message field (2) of a LogRequest holding a surrogate encoded as UTF-8 would be
+    "lone_surrogate_log": _call("Log", b"\x0a\x04info\x12\x03\xed\xb2\x80"),
+    "lone_surrogate_call": _raw_call("Log\udc80", ""),
+    "lone_surrogate_log_meta": _call("Log", pb.LogRequest(meta_json=b'["\\udc80"]')),
     "nested_129": frame(b'{"op": "done", "ok": true, "output": ' + b"[" * 129 + b"]" * 129 + b"}"),
     "nested_900": frame(b'{"op": "done", "ok": true, "output": ' + b"[" * 900 + b"]" * 900 + b"}"),
+    "nested_129_checkpoint": _call(
+        "SaveCheckpoint", pb.SaveCheckpointRequest(json=b"[" * 129 + b"]" * 129)
+    ),
     "not_an_object": frame([1, 2]),
     "unknown_op": frame({"op": "reply", "id": 1, "ok": True}),
     "no_op": frame({"ok": True}),
@@ -55,18 +85,34 @@ BAD_FRAMES = {
     "error_line_huge": frame(
         {"op": "done", "ok": False, "error": {"type": "x", "message": "", "line": 2**40}}
     ),
-    "call_id_text": _call("log", {}, call_id="1"),
-    "call_args_list": _call("log", []),
-    "call_method_not_name": _call("log; drop", {}),
-    "record_id_object": _call("batch_save", {"model": "M", "records": [{"id": {"a": 1}}]}),
-    "record_id_float": _call("batch_save", {"model": "M", "records": [{"id": 1.5}]}),
-    "record_id_list": _call("batch_update", {"model": "M", "records": [{"id": [1]}]}),
-    "record_id_bool": _call("batch_delete", {"model": "M", "records": [{"id": True}]}),
-    "record_id_empty": _call("batch_save", {"model": "M", "records": [{"id": ""}]}),
-    "record_id_missing": _call("batch_save", {"model": "M", "records": [{"name": "x"}]}),
-    "record_not_object": _call("batch_save", {"model": "M", "records": ["x"]}),
-    "records_not_list": _call("batch_save", {"model": "M", "records": {"id": 1}}),
-    "ids_objects": _call("get_records_by_id", {"model": "M", "ids": [{"x": 1}]}),
+    "call_id_text": _call("Log", _log("x"), call_id="1"),
+    "call_request_list": _raw_call("Log", []),
+    "call_request_not_base64": _raw_call("Log", "not base64!"),
+    "call_rpc_not_text": _raw_call(["Log"], ""),
+    "call_rpc_not_name": _call("Log; drop", _log("x")),
+    "call_rpc_unknown": _call("Shutdown", b""),
+    "call_rpc_lowercase": _call("log", _log("x")),
+    "request_not_protobuf": _call("Log", b"\xff\xff\xff\xff"),
+    "request_unknown_field": _call("Log", _log("x").SerializeToString() + b"\xf8\x01\x01"),
+    "metadata_nan": _call("SetMetadata", pb.JsonValue(json=b'{"a": NaN}')),
+    "metadata_not_utf8": _call("UpdateMetadata", pb.JsonValue(json=b'{"a": "\xff"}')),
+    "proxy_data_infinity": _call(
+        "Proxy", pb.ProxyRequest(data=b"[Infinity]", data_is_json=True, has_data=True)
+    ),
+    "action_input_not_json": _call("TriggerAction", pb.TriggerActionCallRequest(input_json=b"{")),
+    "record_id_object": _call("BatchSave", _batch(b'{"id": {"a": 1}}')),
+    "record_id_float": _call("BatchSave", _batch(b'{"id": 1.5}', record_id="1.5")),
+    "record_id_list": _call("BatchUpdate", _batch(b'{"id": [1]}', record_id="[1]")),
+    "record_id_bool": _call("BatchDelete", _batch(b'{"id": true}', record_id="True")),
+    "record_id_empty": _call("BatchSave", _batch(b'{"id": ""}', record_id="")),
+    "record_id_missing": _call("BatchSave", _batch(b'{"name": "x"}')),
+    "record_id_forged": _call("BatchSave", _batch(b'{"id": "2"}')),
+    "record_not_object": _call("BatchSave", _batch(b'"x"')),
+    "record_not_json": _call("BatchSave", _batch(b'{"id": "1", "v": NaN}')),
+    # the records field (2) sent as a number, not as records
+    "records_not_list": _call("BatchSave", b"\x0a\x01M\x10\x01"),
+    # the ids field (2) sent as a number, not as strings
+    "ids_objects": _call("GetRecordsById", b"\x0a\x01M\x10\x01"),
     "violation_without_rule": frame({"op": "violation", "message": "m"}),
 }
 
@@ -81,10 +127,10 @@ def test_a_frame_breaking_the_rules_ends_the_run_and_reaches_nothing(name: str) 
 
 def test_a_bad_frame_after_good_calls_still_ends_the_run() -> None:
     handler = Answers()
-    good = _call("log", {"level": "info", "message": "fine"})
+    good = _call("Log", _log("fine"))
     outcome = play(converses(good, BAD_FRAMES["nan"]), handler)
     assert _error_type(outcome) == "worker_protocol_violation"
-    assert handler.calls == [("log", {"level": "info", "message": "fine"})]
+    assert [(rpc, r.level, r.message) for rpc, r in handler.calls] == [("Log", "info", "fine")]
 
 
 def test_well_formed_ids_and_results_pass() -> None:
@@ -92,14 +138,18 @@ def test_well_formed_ids_and_results_pass() -> None:
     records = [{"id": "a"}, {"id": 7}, {"id": -3}]
     outcome = play(
         converses(
-            _call("batch_save", {"model": "M", "records": records}),
+            _call("BatchSave", _records(*records)),
             frame({"op": "done", "ok": True, "output": {"deep": [[[1]]], "text": "é✓"}}),
         ),
         handler,
     )
     assert outcome.ok, outcome.error
     assert outcome.output == {"deep": [[[1]]], "text": "é✓"}
-    assert handler.calls == [("batch_save", {"model": "M", "records": records})]
+    ((rpc, batch),) = handler.calls
+    assert rpc == "BatchSave"
+    assert batch.model == "M"
+    assert [json.loads(r.json) for r in batch.records] == records
+    assert [r.id for r in batch.records] == ["a", "7", "-3"]
 
 
 def test_a_frame_sent_a_byte_at_a_time_cannot_outlive_the_wall_clock() -> None:
@@ -117,7 +167,7 @@ def test_a_worker_that_never_reads_its_replies_cannot_outlive_the_wall_clock() -
     def flood(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RD)
         for number in range(10_000):
-            sock.sendall(_call("log", {"level": "info", "message": big}, call_id=number))
+            sock.sendall(_call("Log", _log(big), call_id=number))
 
     started = time.monotonic()
     outcome = play(flood, wall_seconds=1.5)
@@ -128,7 +178,7 @@ def test_a_worker_that_never_reads_its_replies_cannot_outlive_the_wall_clock() -
 def test_a_worker_that_shuts_its_read_side_gets_a_typed_error() -> None:
     def half_close(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RD)
-        sock.sendall(_call("log", {"level": "info", "message": "x"}))
+        sock.sendall(_call("Log", _log("x")))
         time.sleep(0.5)
 
     outcome = play(half_close, wall_seconds=5)
@@ -149,7 +199,7 @@ def test_a_worker_that_stalls_mid_frame_is_killed_at_its_limit() -> None:
 def test_output_is_budgeted_per_run_across_frames() -> None:
     handler = Answers()
     chunk = "z" * 4000
-    calls = [_call("log", {"level": "info", "message": chunk}, call_id=n) for n in range(20)]
+    calls = [_call("Log", _log(chunk), call_id=n) for n in range(20)]
     outcome = play(
         converses(*calls, frame({"op": "done", "ok": True, "output": 1})),
         handler,

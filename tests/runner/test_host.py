@@ -15,6 +15,7 @@ import pytest
 from runner._host import Job, RunnerHost
 from runner._service import run_response
 from runner._warm import warm
+from tests.runner.by_method import ByMethod
 
 ACTION = (
     "from nango import create_action\n"
@@ -37,14 +38,14 @@ def _job(body: str, **limits: Any) -> Job:
     )
 
 
-class Recorder:
+class Recorder(ByMethod):
     """A callback handler that records calls and answers from a table."""
 
     def __init__(self, answers: dict[str, Any] | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.answers = answers or {}
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+    def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
         self.calls.append((method, args))
         return self.answers.get(method)
 
@@ -133,7 +134,7 @@ def test_sdk_call_failure_reaches_the_function_as_typed_error(host: RunnerHost) 
     from corral.errors import RunFailure  # noqa: PLC0415
 
     class Failing(Recorder):
-        def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+        def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
             raise RunFailure("script_network_error", "refused", payload={"code": "ECONNREFUSED"})
 
     outcome = host.execute(_job("nango.get(endpoint='/x')"), Failing())

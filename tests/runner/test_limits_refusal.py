@@ -22,6 +22,7 @@ from runner._host import Job, RunnerHost
 from runner._service import RunnerService
 from runner._warm import warm
 from sandbox.os import ContainmentError, WorkerLimits
+from tests.runner.by_method import ByMethod
 
 SOURCE = (
     "from nango import create_action\n"
@@ -144,8 +145,8 @@ def test_the_worker_refuses_limits_above_its_idle_ceiling_rather_than_capping() 
     assert _lowered(IDLE_LIMITS, within) == within
 
 
-class _Unused:
+class _Unused(ByMethod):
     """A callback handler that a refused run never calls."""
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+    def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
         raise AssertionError(f"{method} was called for a refused run")

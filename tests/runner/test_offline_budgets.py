@@ -16,6 +16,7 @@ from corral.cli._dryrun_command import dryrun_result
 from corral.errors import ResourceExhausted
 from corral.testing import OfflineCallbacks
 from runner._host import RunnerHost
+from tests.runner.by_method import SdkCalls
 
 SMALL = Budgets(
     log_lines_per_run=5,
@@ -122,22 +123,23 @@ def test_metadata_past_the_budget_is_refused(sdk_host: RunnerHost, tmp_path: pat
 
 def test_the_handler_enforces_each_budget() -> None:
     handler = OfflineCallbacks(budgets=SMALL)
+    calls = SdkCalls(handler)
     deadline = time.monotonic() + 60
     for i in range(8):
-        handler.call("log", {"message": f"m{i}", "meta": None}, deadline)
+        calls.call("log", {"message": f"m{i}", "meta": None}, deadline)
     assert [line["message"] for line in handler.logs][:5] == [f"m{i}" for i in range(5)]
     assert len(handler.logs) == 6  # the five kept, and the store's note of the dropped ones
     assert handler.logs_dropped == 3
     with pytest.raises(ResourceExhausted):
-        handler.call("set_metadata", {"metadata": {"pad": "x" * 300}}, deadline)
+        calls.call("set_metadata", {"metadata": {"pad": "x" * 300}}, deadline)
     big = [{"id": "1", "p": "x" * 400}]
     with pytest.raises(ResourceExhausted):
-        handler.call("batch_save", {"model": "M", "records": big}, deadline)
+        calls.call("batch_save", {"model": "M", "records": big}, deadline)
     assert handler.failure is None
     four = [{"id": str(i)} for i in range(4)]
-    handler.call("batch_save", {"model": "M", "records": four}, deadline)
+    calls.call("batch_save", {"model": "M", "records": four}, deadline)
     with pytest.raises(ResourceExhausted):
-        handler.call("batch_save", {"model": "M", "records": [{"id": "5"}]}, deadline)
+        calls.call("batch_save", {"model": "M", "records": [{"id": "5"}]}, deadline)
     assert handler.failure is not None
     assert len(handler.records["M"]) == 4
     handler.close()

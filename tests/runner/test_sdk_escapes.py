@@ -20,14 +20,15 @@ from corral.errors import RunFailure
 from runner._host import Job, RunnerHost
 from runner._service import run_response
 from runner._warm import warm
+from tests.runner.by_method import ByMethod
 
 CASES = sorted((Path(__file__).parent / "sdk_escapes").glob("*.py"))
 
 
-class Api:
+class Api(ByMethod):
     """Answers the SDK calls these attacks make."""
 
-    def call(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+    def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
         if method == "proxy":
             missing = args["endpoint"] == "/missing"
             body = json.dumps({"error": "nope"} if missing else []).encode()

@@ -1,5 +1,6 @@
 """The runner side of SDK calls: per-run state kept out of the untrusted worker (checkpoint
-versions, the log line cap) and batches split to fit gRPC messages."""
+versions, the log line cap, ``runner._run_calls``), batches split to fit gRPC messages
+(``runner._sdk_wire``) and the RPC forwarded with the run token (``runner._forward``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 from corral.errors import Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from runner import _forward
+from runner import _run_calls, _sdk_wire
 from runner._forward import GrpcCallbackHandler
+from tests.runner.by_method import SdkCalls
 
 
 class FakeStub:
@@ -43,9 +45,9 @@ class FakeStub:
         return pb.Empty()
 
 
-def _handler() -> tuple[GrpcCallbackHandler, FakeStub]:
+def _handler() -> tuple[SdkCalls, FakeStub]:
     stub = FakeStub()
-    return GrpcCallbackHandler(stub, "rt_1"), stub  # type: ignore[arg-type]
+    return SdkCalls(GrpcCallbackHandler(stub, "rt_1")), stub
 
 
 DEADLINE = time.monotonic() + 60
@@ -66,7 +68,7 @@ def test_a_save_is_made_on_top_of_the_version_the_run_last_saw() -> None:
 
 
 def test_log_lines_past_the_cap_are_dropped_after_one_notice(monkeypatch: Any) -> None:
-    monkeypatch.setattr(_forward, "MAX_LOG_LINES", 3)
+    monkeypatch.setattr(_run_calls, "MAX_LOG_LINES", 3)
     handler, stub = _handler()
     for n in range(6):
         handler.call("log", {"level": "info", "message": f"line {n}", "meta": []}, DEADLINE)
@@ -81,12 +83,12 @@ def test_oversized_log_values_are_cut_to_valid_json() -> None:
     handler, stub = _handler()
     handler.call("log", {"message": "m" * 70000, "meta": ["x" * 70000]}, DEADLINE)
     (line,) = [r for name, r in stub.requests if name == "Log"]
-    assert len(line.message) == _forward.MAX_LOG_BYTES
+    assert len(line.message) == _run_calls.MAX_LOG_BYTES
     assert "cut" in json.loads(line.meta_json)[0]
 
 
 def test_a_large_batch_goes_in_several_messages(monkeypatch: Any) -> None:
-    monkeypatch.setattr(_forward, "MAX_BATCH_BYTES", 100)
+    monkeypatch.setattr(_sdk_wire, "MAX_BATCH_BYTES", 100)
     handler, stub = _handler()
     records = [{"id": str(n), "pad": "x" * 30} for n in range(10)]
     counts = handler.call("batch_save", {"model": "Item", "records": records}, DEADLINE)
@@ -103,7 +105,7 @@ def test_a_transport_failure_does_not_show_the_function_where_the_orchestrator_i
         stub = callbacks_pb2_grpc.RunnerCallbacksStub(channel)
         handler = GrpcCallbackHandler(stub, "rt_1")
         with pytest.raises(Unavailable) as caught:
-            handler.call("get_metadata", {}, time.monotonic() + 5)
+            handler.call("GetMetadata", pb.Empty(), time.monotonic() + 5)
     finally:
         channel.close()
     assert caught.value.code == "rpc_unavailable"

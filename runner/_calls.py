@@ -1,0 +1,108 @@
+"""What a worker may ask of the orchestrator: any RunnerCallbacks RPC, with its request checked.
+
+A worker's SDK call names an RPC of the RunnerCallbacks service and carries that RPC's request
+message, serialized. The allow-list is the service's own descriptor, so an RPC added to the
+proto is callable with no change here. The request is parsed into the RPC's request type and
+read as hostile, field by field with no list of messages: no unknown field; every JSON-bearing
+field (a bytes field named ``json`` or ``*_json``, or a bytes field ``x`` whose ``x_is_json``
+is set) strict JSON by the rules of ``corral._json`` (UTF-8, no NaN or infinity, no lone
+surrogate, at most ``MAX_DEPTH`` levels); every record (a message with an ``id`` and a
+``json``) an object whose ``id`` is a non-empty string or an integer, the one the message
+names. Anything else is ``worker_protocol_violation``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from corral import _json
+from corral.errors import InvalidRequest, RunFailure
+from corral.v1 import callbacks_pb2 as pb
+
+SERVICE = pb.DESCRIPTOR.services_by_name["RunnerCallbacks"]
+"""The service a worker's calls go to."""
+
+WORKER_RPCS: frozenset[str] = frozenset(SERVICE.methods_by_name)
+"""The RPCs a worker may call: every RPC of the service (all of them are SDK operations)."""
+
+_REQUEST_TYPES: dict[str, type[Message]] = {
+    name: getattr(pb, method.input_type.name) for name, method in SERVICE.methods_by_name.items()
+}
+
+
+class WorkerProtocolViolation(RunFailure):
+    """A worker sent something no honest worker sends (code ``worker_protocol_violation``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("worker_protocol_violation", f"the worker broke the protocol: {message}")
+
+
+ID_RULE = "a record id must be a non-empty string or an integer"
+
+
+def parse_request(rpc: str, data: bytes) -> Message:
+    """The request of a worker's call to ``rpc``, parsed and checked.
+
+    Raises:
+        WorkerProtocolViolation: the RPC is not on the allow-list, or the bytes are not a
+            well-formed request of its type.
+    """
+    request_type = _REQUEST_TYPES.get(rpc) if rpc in WORKER_RPCS else None
+    if request_type is None:
+        raise WorkerProtocolViolation(f"unknown RPC {rpc[:40]!r}")
+    try:
+        request = request_type.FromString(data)
+    except DecodeError as exc:
+        raise WorkerProtocolViolation(f"a malformed {rpc} request ({exc})") from None
+    _check(request)
+    return request
+
+
+def _check(message: Message) -> None:
+    if len(UnknownFieldSet(message)):
+        raise WorkerProtocolViolation(f"unknown fields in a {message.DESCRIPTOR.name}")
+    fields = {field.name: value for field, value in message.ListFields()}
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            items = value if _repeated(field) else [value]
+            for item in items:
+                _check(item)
+        elif field.type == FieldDescriptor.TYPE_BYTES and _is_json(field.name, fields):
+            _strict(value, f"{message.DESCRIPTOR.name}.{field.name}")
+    if {"id", "json"} <= {field.name for field in message.DESCRIPTOR.fields}:
+        _check_record(message)
+
+
+def _repeated(field: FieldDescriptor) -> bool:
+    return bool(field.is_repeated)
+
+
+def _is_json(name: str, fields: dict[str, Any]) -> bool:
+    return name == "json" or name.endswith("_json") or fields.get(f"{name}_is_json") is True
+
+
+def _strict(data: bytes, what: str) -> Any:
+    try:
+        return _json.loads(data, what=what)
+    except InvalidRequest as exc:
+        raise WorkerProtocolViolation(exc.message) from None
+
+
+def _check_record(record: Any) -> None:
+    value = _strict(record.json, "a record")
+    if not isinstance(value, dict):
+        raise WorkerProtocolViolation("a record must be an object")
+    record_id = value.get("id")
+    if not valid_record_id(record_id):
+        raise WorkerProtocolViolation(ID_RULE)
+    if str(record_id) != record.id:
+        raise WorkerProtocolViolation("a record's id is not the id in its JSON")
+
+
+def valid_record_id(value: Any) -> bool:
+    """Whether ``value`` is a record id: a non-empty string or an integer (not a boolean)."""
+    return (isinstance(value, str) and value != "") or type(value) is int
