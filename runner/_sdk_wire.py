@@ -122,9 +122,12 @@ _REQUESTS: dict[str, tuple[str, Build]] = {
 """Every SDK operation: its RPC and how its arguments become that RPC's request."""
 
 
-def requests(method: str, args: dict[str, Any]) -> Iterator[tuple[str, Message]]:
+def requests(
+    method: str, args: dict[str, Any], max_message: int = MAX_BATCH_BYTES
+) -> Iterator[tuple[str, Message]]:
     """The RPC calls of one SDK operation: one, or several for a batch of records too large
-    for one message (at most :data:`MAX_BATCH_BYTES` of record JSON each).
+    for one message (at most ``max_message`` and :data:`MAX_BATCH_BYTES` of records each, one
+    record at least).
 
     Raises:
         ValueError, TypeError, UnicodeError: an argument is not strict JSON or not of its type.
@@ -134,21 +137,31 @@ def requests(method: str, args: dict[str, Any]) -> Iterator[tuple[str, Message]]
     if not isinstance(request, pb.RecordBatch):
         yield rpc, request
         return
-    for part in _by_size(list(request.records), MAX_BATCH_BYTES):
+    for part in _by_size(list(request.records), min(max_message, MAX_BATCH_BYTES)):
         yield rpc, pb.RecordBatch(model=request.model, records=part)
 
 
+def message_budget(max_frame: int) -> int:
+    """The largest request message whose ``call`` frame (base64 in JSON) fits ``max_frame``."""
+    return max((max_frame - _FRAME_OVERHEAD) * 3 // 4, 1)
+
+
+_FRAME_OVERHEAD = 1024
+"""Bytes of a ``call`` frame besides its request's base64 (with room to spare)."""
+
+
 def _by_size(records: list[pb.Record], max_bytes: int) -> list[list[pb.Record]]:
-    """Records split into consecutive parts of at most ``max_bytes`` of JSON (one record each
-    at least), so that no message passes the gRPC size limit."""
+    """Records split into consecutive parts of at most ``max_bytes`` as a message (one record
+    each at least), so that no message passes the gRPC size limit or its frame the run's."""
     parts: list[list[pb.Record]] = [[]]
     size = 0
     for record in records:
-        if parts[-1] and size + len(record.json) > max_bytes:
+        record_size = record.ByteSize() + 8  # its tag and length in the batch, and the model's
+        if parts[-1] and size + record_size > max_bytes:
             parts.append([])
             size = 0
         parts[-1].append(record)
-        size += len(record.json)
+        size += record_size
     return parts
 
 

@@ -76,14 +76,15 @@ _MAX_LINE = 2**31 - 1
 class _Channel:
     """Sends SDK calls to the runner and waits for each reply."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, max_frame: int = protocol.MAX_FRAME) -> None:
         self._sock = sock
         self._next_id = 0
+        self._max_message = _sdk_wire.message_budget(max_frame)
 
     def call(self, method: str, args: dict[str, Any]) -> Any:
         """One SDK operation: its RunnerCallbacks request message(s) sent, the replies read."""
         try:
-            calls = list(_sdk_wire.requests(method, args))
+            calls = list(_sdk_wire.requests(method, args, self._max_message))
         except _NOT_JSON as exc:
             raise RunFailure(
                 _INVALID_ARGUMENTS.get(method, "script_internal_error"),
@@ -175,12 +176,18 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
             output = to_json_value(described, error_type="invalid_definition", what="a definition")
         else:
             program = sandbox.compile_program(files, str(message.get("entry")))
-            output = _run(program, message, _Channel(sock))
+            output = _run(program, message, _Channel(sock, _max_frame(message)))
         _check_violations()
         return {"op": "done", "ok": True, "output": output}
     except BaseException as exc:
         _reserve.clear()
         return _done_error(_report(exc, program))
+
+
+def _max_frame(message: Mapping[str, Any]) -> int:
+    """The largest frame the run may send (its ``max_output_bytes``)."""
+    limit = (message.get("limits") or {}).get("max_output_bytes")
+    return limit if type(limit) is int and limit > 0 else protocol.MAX_FRAME
 
 
 def _check_violations() -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from corral.v1 import callbacks_pb2 as pb
 from runner import _calls, _sdk_wire
-from runner._host import RunnerHost
+from runner._host import Job, RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -149,3 +149,29 @@ action = create_action(description="x", exec=run)
         "get_checkpoint",
     ]
     assert handler.args_of("batch_save") == [{"model": "M", "records": [{"id": 1, "v": "é"}]}]
+
+
+def test_a_batch_larger_than_a_frame_goes_in_frames_that_fit(sdk_host: RunnerHost) -> None:
+    source = """
+from nango import create_action
+
+def run(nango, input):
+    nango.batch_save([{"id": n, "pad": "x" * 1000} for n in range(300)], "M")
+    return "saved"
+
+action = create_action(description="x", exec=run)
+"""
+    handler = Scripted()
+    job = Job(
+        run_id="r-frames",
+        kind="action",
+        function_name="f",
+        entry="f.py",
+        files={"f.py": source},
+        max_output_bytes=100_000,
+    )
+    outcome = sdk_host.execute(job, handler)
+    assert outcome.ok, outcome.error
+    batches = handler.args_of("batch_save")
+    assert len(batches) >= 4  # 300 KB of records, in frames of at most 100 KB of base64
+    assert [r["id"] for b in batches for r in b["records"]] == list(range(300))
