@@ -3,7 +3,7 @@
 The one place these numbers live; everything else imports them from here:
 
 - the orchestrator starts from ``DEFAULTS[kind]`` and applies an environment's ``limits``
-  setting (``orchestrator/_limits.py``), and refuses a setting above ``CEILING`` when it is
+  setting (``orchestrator/runs/_limits.py``), and refuses a setting above ``CEILING`` when it is
   written (``orchestrator/_env_settings.py``);
 - a runner fills a limit of 0 in a ``RunRequest`` from ``DEFAULTS`` of the run's kind, and
   refuses a run whose limits are above ``CEILING`` (or not positive) with the run error

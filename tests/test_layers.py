@@ -182,7 +182,7 @@ def test_the_allow_list_has_no_stale_entry() -> None:
         ("corral._json", "runner", "Nango", "core may not import runner"),
         ("sandbox.os._seccomp", "sandbox.language._errors", "deny", "sandbox.os may not import"),
         ("runner._host", "orchestrator", "Storage", "runner may not import orchestrator"),
-        ("orchestrator._api", "runner._host", "Job", "orchestrator may not import runner"),
+        ("orchestrator.api._service", "runner._host", "Job", "orchestrator may not import runner"),
         ("runner._host", "corral.cli", "Client", "runner may not import cli"),
         ("corral.cli._main", "runner._host", "Job", "runner._host is private to runner"),
         ("corral.cli._main", "sandbox.os", "rlimits", "rlimits is not in sandbox.os.__all__"),

@@ -8,10 +8,10 @@ from typing import Any
 
 from corral.errors import Unavailable
 from corral.v1 import runner_pb2
-from orchestrator._runs import RunManager, RunRequestSpec
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import FunctionRow, Run
-from orchestrator._tokens import RunTokens
+from orchestrator.runs._manager import RunManager, RunRequestSpec
+from orchestrator.runs._tokens import RunTokens
+from orchestrator.storage._areas import FunctionRow, Run
+from orchestrator.storage._sqlite import SqliteStorage
 
 
 class FlakyFinish(SqliteStorage):
