@@ -1,8 +1,8 @@
 """The orchestrator's storage interface: one protocol per area, and ``Storage`` over them all.
 
 Each area protocol holds the methods of one kind of data, and each engine implements each area
-in one module (SQLite: ``orchestrator/storage/_sqlite_<area>.py``), so a second engine can be written
-area by area. No method belongs to two areas. A part of the orchestrator is typed against the
+in one module (SQLite: ``orchestrator/storage/_sqlite_<area>.py``), so a second engine can be
+written area by area. No method belongs to two areas. A part of the orchestrator is typed against the
 areas it uses (``orchestrator.storage._needs``); ``Storage`` combines every area with ``close``
 for the code that holds the whole store.
 
