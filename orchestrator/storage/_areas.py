@@ -3,8 +3,8 @@
 Each area protocol holds the methods of one kind of data, and each engine implements each area
 in one module (SQLite: ``orchestrator/storage/_sqlite_<area>.py``), so a second engine can be
 written area by area. No method belongs to two areas. A part of the orchestrator is typed
-against the areas it uses (``orchestrator.storage._needs``); ``Storage`` combines every area with ``close``
-for the code that holds the whole store.
+against the areas it uses (``orchestrator.storage._needs``); ``Storage`` combines every area
+with ``close`` for the code that holds the whole store.
 
 The areas, what each holds, and the SQLite module that implements it:
 
