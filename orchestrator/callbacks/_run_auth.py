@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
-import structlog
 
 from corral import _metadata
 from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
+from corral._logging import run_log_context
 from corral.errors import Unauthenticated
 from orchestrator.runs._tokens import RunScope, RunTokens
 
@@ -44,16 +44,6 @@ def current_scope() -> RunScope:
     if scope is None:
         raise Unauthenticated("no run token for this call", code="invalid_run_token")
     return scope
-
-
-@contextlib.contextmanager
-def run_log_context(run_id: str, environment: str, connection: str = "") -> Iterator[None]:
-    """Binds a run's ``run_id``, ``environment`` and ``connection`` to structlog's contextvars
-    for the block (unbound after, whatever was bound before stays)."""
-    with structlog.contextvars.bound_contextvars(
-        run_id=run_id, environment=environment, connection=connection
-    ):
-        yield
 
 
 class RunTokenAuth(CallWrapper):

@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from corral._error_shapes import ErrorValue, from_json, from_proto, to_json, to_proto
+from corral._logging import run_log_context
 from corral.errors import InvalidRequest, NotFound, RunFailure
 from corral.v1 import runner_pb2
 from orchestrator.proxy._connections import redact_value
@@ -119,6 +120,12 @@ class RunManager:
             legacy=legacy if isinstance(legacy, Mapping) else None,
             scope=scope,
         )
+        with run_log_context(run.run_id, spec.env.name, spec.connection_id):
+            return self._dispatch_and_store(order, run, scope, caller)
+
+    def _dispatch_and_store(
+        self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None
+    ) -> Run:
         self._storage.mark_run_started(run.run_id)
         try:
             response = self.dispatcher.dispatch(order, caller)
