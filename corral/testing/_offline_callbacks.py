@@ -2,7 +2,7 @@
 over a scratch store, with recorded responses for the network.
 
 Nothing is stored and nothing leaves the machine, yet every call means what it means on a server: it
-is forwarded as the runner forwards it (``runner._forward``) to the production callback service
+is forwarded as the runner forwards it (``runner.host._forward``) to the production callback service
 (``orchestrator.callbacks._service``), behind the same run-token interceptor, over the same SQLite
 code on a temporary database (``orchestrator.callbacks._scratch``). So budgets, record merges,
 checkpoints and metadata behave as in production, by construction. Only what a server would fetch

@@ -1,7 +1,7 @@
 """RunnerCallbacks served in this process: the callback service called as its gRPC stub is.
 
 An offline dry run has no orchestrator to call, yet its SDK calls take the production path:
-``runner._forward`` sends them to ``ScratchCallbacks.stub`` as it would to a
+``runner.host._forward`` sends them to ``ScratchCallbacks.stub`` as it would to a
 ``RunnerCallbacksStub``, which hands them to the same service behind the same run-token
 interceptor, over a scratch store. Requests and responses cross as bytes, as on the wire, so
 nothing the service keeps is shared with the caller.

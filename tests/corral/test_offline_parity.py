@@ -34,7 +34,7 @@ from orchestrator.runs._dry_sessions import DRY_KIND, DrySession, DrySessions
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import CheckpointKey, NewRun
 from orchestrator.storage._sqlite import SqliteStorage
-from runner._forward import GrpcCallbackHandler
+from runner.host._forward import GrpcCallbackHandler
 
 BUDGETS = Budgets(metadata_bytes=200, record_bytes=300, records_per_run=12)
 METADATA = {"plan": "pro", "cursor": {"page": 1}}

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from runner._context import RunContext
-from runner._host import Job, RunnerHost
-from runner._warm import warm
+from runner.host._host import Job, RunnerHost
+from runner.host._warm import warm
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 FUNCTIONS = sorted(p for p in EXAMPLES.glob("*/*.py") if p.with_suffix(".test.json").exists())
@@ -79,7 +79,7 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     containment, _ = make_containment(strict=False)
     runner_host = RunnerHost(containment, warm, prewarm=0)

@@ -31,9 +31,9 @@ from orchestrator.runs._runner_client import RunnerChannels
 from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import Run
 from orchestrator.storage._sqlite import SqliteStorage
-from runner._host import CallbackHandler, Job, Outcome, RunnerHost
 from runner._service import RunnerService
-from runner._warm import warm
+from runner.host._host import CallbackHandler, Job, Outcome, RunnerHost
+from runner.host._warm import warm
 
 LOOP = (
     "from nango import create_action\n"
@@ -85,7 +85,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     storage = SqliteStorage(tmp_path_factory.mktemp("caller") / "corral.db")
     env, secret_key = storage.create_environment("e")

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runner._host import Job, Outcome, RunnerHost
-from runner._warm import warm
+from runner.host._host import Job, Outcome, RunnerHost
+from runner.host._warm import warm
 
 Script = Callable[[socket.socket], None]
 

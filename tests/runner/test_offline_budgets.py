@@ -15,7 +15,7 @@ from corral._budgets import Budgets
 from corral.cli._dryrun_command import dryrun_result
 from corral.errors import ResourceExhausted
 from corral.testing import OfflineCallbacks
-from runner._host import RunnerHost
+from runner.host._host import RunnerHost
 
 SMALL = Budgets(
     log_lines_per_run=5,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from corral.errors import RunFailure
-from runner._host import Job, RunnerHost
 from runner._service import run_response
-from runner._warm import warm
+from runner.host._host import Job, RunnerHost
+from runner.host._warm import warm
 
 CASES = sorted((Path(__file__).parent / "sdk_escapes").glob("*.py"))
 
@@ -47,7 +47,7 @@ class Api:
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     containment, layers = make_containment(strict=False)
     runner_host = RunnerHost(containment, warm, prewarm=1, layers=layers)

@@ -13,8 +13,8 @@ import pytest
 from corral.errors import Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from runner import _forward
-from runner._forward import GrpcCallbackHandler
+from runner.host import _forward
+from runner.host._forward import GrpcCallbackHandler
 
 
 class FakeStub:

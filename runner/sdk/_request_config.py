@@ -13,7 +13,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from runner._values import to_json_value
+from runner.worker._values import to_json_value
 
 PROXY_FIELDS = frozenset(
     {

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from corral.errors import RunFailure
-from runner._response import Response
+from runner.sdk._response import Response
 
 Send = Callable[[dict[str, Any]], Response]
 MAX_PAGES = 100_000

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corral.errors import Unavailable
-from runner import _zygote
+from runner.host import _zygote
 
 _MAX_PACKET = 65536
 

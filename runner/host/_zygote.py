@@ -148,7 +148,7 @@ def _spawn(ctrl: socket.socket, contain: Contain | None) -> tuple[int, int, int]
 
 
 def _worker(sock: socket.socket, contain: Contain | None) -> NoReturn:  # pragma: no cover
-    from runner._worker import worker_main  # noqa: PLC0415 - imported already by warm()
+    from runner.worker._worker import worker_main  # noqa: PLC0415 - imported already by warm()
 
     if contain is not None:
         try:

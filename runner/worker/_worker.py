@@ -20,7 +20,7 @@ from corral._error_shapes import ErrorValue, to_json
 from corral.errors import CompileError, RunFailure
 from runner import _protocol as protocol
 from runner._context import RunContext
-from runner._definitions import (
+from runner.sdk._definitions import (
     ActionDefinition,
     ActionError,
     Definition,
@@ -33,9 +33,9 @@ from runner._definitions import (
     describe,
     legacy_definition,
 )
-from runner._response import HttpError, NangoError, Response
-from runner._sdk import Nango
-from runner._values import to_json_value, validate_with
+from runner.sdk._nango import Nango
+from runner.sdk._response import HttpError, NangoError, Response
+from runner.worker._values import to_json_value, validate_with
 from sandbox.language import SandboxViolation
 
 SDK_MODULE: Mapping[str, object] = {

@@ -19,10 +19,10 @@ from typing import Any
 
 from corral.errors import RunFailure
 from runner._context import LOG_LEVELS, RunContext
-from runner._paginate import paginate_pages
-from runner._response import HttpError, Response
-from runner._sdk_config import merge_config, proxy_args
-from runner._values import to_json_value, validate_with
+from runner.sdk._paginate import paginate_pages
+from runner.sdk._request_config import merge_config, proxy_args
+from runner.sdk._response import HttpError, Response
+from runner.worker._values import to_json_value, validate_with
 
 Call = Callable[[str, dict[str, Any]], Any]
 

@@ -8,7 +8,7 @@ def warm() -> None:
     import pydantic  # noqa: PLC0415
 
     import sandbox  # noqa: PLC0415
-    from runner import _worker  # noqa: PLC0415
+    from runner.worker import _worker  # noqa: PLC0415
 
     _stdlib_lazy_paths()
 

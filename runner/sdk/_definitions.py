@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import pydantic
 
 from corral.errors import RunFailure
-from runner._frequency import parse_frequency
-from runner._values import to_json_value
+from runner.sdk._frequency import parse_frequency
+from runner.worker._values import to_json_value
 
 EVENTS = ("post-connection-creation", "pre-connection-deletion", "validate-connection")
 SYNC_TYPES = ("full", "incremental")

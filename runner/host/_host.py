@@ -20,11 +20,11 @@ import structlog
 from corral._error_shapes import ErrorValue, from_json, to_json
 from corral.errors import CorralError, InvalidRequest, RunFailure
 from corral.limits import CEILING, DEFAULTS, RunLimits, check_within
-from runner import _frames as frames
 from runner import _protocol as protocol
 from runner._context import RunContext
-from runner._pool import Worker, WorkerPool
-from runner._zygote import Contain
+from runner.host import _frames as frames
+from runner.host._pool import Worker, WorkerPool
+from runner.host._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
 
