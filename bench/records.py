@@ -19,8 +19,8 @@ import statistics
 import tempfile
 import time
 
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import RecordIn, RecordScope
+from orchestrator.storage._areas import RecordIn, RecordScope
+from orchestrator.storage._sqlite import SqliteStorage
 
 
 def _records(count: int, tag: str) -> list[RecordIn]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -34,3 +36,14 @@ def configure(fmt: str = "auto", level: str = "info", stream: Any = None) -> Non
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+
+
+@contextlib.contextmanager
+def run_log_context(run_id: str, environment: str, connection: str = "") -> Iterator[None]:
+    """Binds a run's ``run_id``, ``environment`` and ``connection`` to structlog's contextvars
+    for the block, so every log line written in it carries them (unbound after; whatever was
+    bound before stays)."""
+    with structlog.contextvars.bound_contextvars(
+        run_id=run_id, environment=environment, connection=connection
+    ):
+        yield

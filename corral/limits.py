@@ -3,13 +3,13 @@
 The one place these numbers live; everything else imports them from here:
 
 - the orchestrator starts from ``DEFAULTS[kind]`` and applies an environment's ``limits``
-  setting (``orchestrator/_limits.py``), and refuses a setting above ``CEILING`` when it is
+  setting (``orchestrator/runs/_limits.py``), and refuses a setting above ``CEILING`` when it is
   written (``orchestrator/_env_settings.py``);
 - a runner fills a limit of 0 in a ``RunRequest`` from ``DEFAULTS`` of the run's kind, and
   refuses a run whose limits are above ``CEILING`` (or not positive) with the run error
-  ``invalid_limits``, before any worker sees the run (``runner/_host.py``). Nothing is capped
+  ``invalid_limits``, before any worker sees the run (``runner/host/_host.py``). Nothing is capped
   silently;
-- a worker waiting for its run is contained at ``CEILING`` (``runner/_containment.py``), and
+- a worker waiting for its run is contained at ``CEILING`` (``runner/host/_containment.py``), and
   lowers its rlimits to the run's limits when the run arrives.
 
 ``DEFAULTS`` are at or below ``CEILING``, which a test holds.

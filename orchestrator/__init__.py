@@ -2,14 +2,14 @@
 
 from orchestrator._admin import Admin, EnvironmentSettings, NewEnvironment, open_admin
 from orchestrator._app import serve
-from orchestrator._callbacks_local import ScratchCallbacks
-from orchestrator._credentials import ProxyTarget
-from orchestrator._outbound import OutboundRequest
-from orchestrator._proxy import ProxyResult
-from orchestrator._scratch import ScratchSeed
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import Storage
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator.callbacks._local import ScratchCallbacks
+from orchestrator.callbacks._scratch import ScratchSeed
+from orchestrator.proxy._credentials import ProxyTarget
+from orchestrator.proxy._outbound import OutboundRequest
+from orchestrator.proxy._proxy import ProxyResult
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._areas import Storage
+from orchestrator.storage._sqlite import SqliteStorage
 
 __all__ = [
     "Admin",

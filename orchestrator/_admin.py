@@ -17,8 +17,8 @@ from typing import Any
 
 from corral._budgets import budgets_for
 from orchestrator._env_settings import merged, validated
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import TenantStore
+from orchestrator.storage._areas import TenantStore
+from orchestrator.storage._sqlite import SqliteStorage
 
 DATABASE_NAME = "corral.db"
 """The store's file inside a data directory."""

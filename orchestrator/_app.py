@@ -17,24 +17,24 @@ from corral import _logging
 from corral._server import build_server
 from corral._settings import ServeSettings
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
-from orchestrator._api import OrchestratorService
-from orchestrator._auth import SecretKeyAuth
-from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import SystemClock
-from orchestrator._connections import ConnectionService
-from orchestrator._containment_report import report_runner_containment
-from orchestrator._deploy import Deployer
-from orchestrator._dry import DrySessions
-from orchestrator._dryrun import DryRuns
-from orchestrator._egress import EgressPolicy, pinned_transport
-from orchestrator._lifecycle import Lifecycle
-from orchestrator._proxy import Proxy
-from orchestrator._run_auth import RunTokenAuth
-from orchestrator._runner_client import LocalRunners, RunnerChannels
-from orchestrator._runs import RunManager
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import TenantStore
-from orchestrator._tokens import RunTokens
+from orchestrator.api._auth import SecretKeyAuth
+from orchestrator.api._service import OrchestratorService
+from orchestrator.callbacks._run_auth import RunTokenAuth
+from orchestrator.callbacks._service import CallbacksService
+from orchestrator.lifecycle._deploy import Deployer
+from orchestrator.lifecycle._lifecycle import Lifecycle
+from orchestrator.proxy._connections import ConnectionService
+from orchestrator.proxy._egress import EgressPolicy, pinned_transport
+from orchestrator.proxy._proxy import Proxy
+from orchestrator.runs._containment_report import report_runner_containment
+from orchestrator.runs._dry_runs import DryRuns
+from orchestrator.runs._dry_sessions import DrySessions
+from orchestrator.runs._manager import RunManager
+from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
+from orchestrator.runs._tokens import RunTokens
+from orchestrator.storage._areas import TenantStore
+from orchestrator.storage._sqlite import SqliteStorage
 
 _log = structlog.get_logger("corral.orchestrator")
 

@@ -5,9 +5,14 @@ runner``), and what an offline dry run is built from (``make_containment``, ``wa
 ``GrpcCallbackHandler``, the SDK module's names ``SDK_MODULE``).
 """
 
-from runner._containment import make_containment
 from runner._context import RunContext
-from runner._definitions import (
+from runner._main import run_runner
+from runner.host._containment import make_containment
+from runner.host._forward import GrpcCallbackHandler
+from runner.host._host import Job, Outcome, RunnerHost
+from runner.host._run_calls import CallbackHandler
+from runner.host._warm import warm
+from runner.sdk._definitions import (
     ActionDefinition,
     ActionError,
     OnEventDefinition,
@@ -16,14 +21,9 @@ from runner._definitions import (
     create_on_event,
     create_sync,
 )
-from runner._forward import GrpcCallbackHandler
-from runner._host import Job, Outcome, RunnerHost
-from runner._main import run_runner
-from runner._response import HttpError, NangoError, Response
-from runner._run_calls import CallbackHandler
-from runner._sdk import Nango
-from runner._warm import warm
-from runner._worker import SDK_MODULE
+from runner.sdk._nango import Nango
+from runner.sdk._response import HttpError, NangoError, Response
+from runner.worker._worker import SDK_MODULE
 
 __all__ = [
     "SDK_MODULE",

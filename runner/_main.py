@@ -15,10 +15,10 @@ from corral import _logging
 from corral._server import build_server, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
-from runner._containment import make_containment
-from runner._host import RunnerHost
 from runner._service import RunnerService
-from runner._warm import warm
+from runner.host._containment import make_containment
+from runner.host._host import RunnerHost
+from runner.host._warm import warm
 from sandbox import ContainmentError
 
 _log = structlog.get_logger("corral.runner")

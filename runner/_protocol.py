@@ -13,7 +13,7 @@ Messages (all JSON objects with an ``op``):
   something, sent the moment it happens (before function code could catch it); the runner ends
   the run there.
 
-The runner checks every frame a worker sends (``runner._frames``).
+The runner checks every frame a worker sends (``runner.host._frames``).
 """
 
 from __future__ import annotations

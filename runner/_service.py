@@ -13,8 +13,8 @@ from corral.errors import RunFailure
 from corral.limits import RunLimits, defaults_for
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
 from runner._context import LOG_LEVELS, RunContext
-from runner._forward import GrpcCallbackHandler
-from runner._host import Job, Outcome, RunnerHost
+from runner.host._forward import GrpcCallbackHandler
+from runner.host._host import Job, Outcome, RunnerHost
 
 KIND_NAMES = {
     common_pb2.FUNCTION_KIND_SYNC: "sync",

@@ -181,15 +181,20 @@ def test_the_allow_list_has_no_stale_entry() -> None:
     [
         ("corral._json", "runner", "Nango", "core may not import runner"),
         ("sandbox.os._seccomp", "sandbox.language._errors", "deny", "sandbox.os may not import"),
-        ("runner._host", "orchestrator", "Storage", "runner may not import orchestrator"),
-        ("orchestrator._api", "runner._host", "Job", "orchestrator may not import runner"),
-        ("runner._host", "corral.cli", "Client", "runner may not import cli"),
-        ("corral.cli._main", "runner._host", "Job", "runner._host is private to runner"),
+        ("runner.host._host", "orchestrator", "Storage", "runner may not import orchestrator"),
+        (
+            "orchestrator.api._service",
+            "runner.host._host",
+            "Job",
+            "orchestrator may not import runner",
+        ),
+        ("runner.host._host", "corral.cli", "Client", "runner may not import cli"),
+        ("corral.cli._main", "runner.host._host", "Job", "runner.host._host is private to runner"),
         ("corral.cli._main", "sandbox.os", "rlimits", "rlimits is not in sandbox.os.__all__"),
         ("corral.testing", "corral.cli", "cli", "testing may not import cli"),
         ("sandbox.language._guards", "sandbox", "WorkerLimits", "sandbox.language may not"),
         ("sandbox", "sandbox.os._contain", "probe", "sandbox.os._contain is private"),
-        ("runner._worker", "sandbox._limits", None, "sandbox._limits is private to sandbox"),
+        ("runner.worker._worker", "sandbox._limits", None, "sandbox._limits is private to sandbox"),
     ],
 )
 def test_a_breaking_import_is_found(
@@ -203,10 +208,10 @@ def test_a_breaking_import_is_found(
 @pytest.mark.parametrize(
     ("importer", "module", "name"),
     [
-        ("runner._worker", "corral._json", None),
+        ("runner.worker._worker", "corral._json", None),
         ("corral.cli._main", "corral._settings", "ServeSettings"),
         ("corral.cli._main", "runner", "RunnerHost"),
-        ("runner._containment", "sandbox.os", "contain_worker"),
+        ("runner.host._containment", "sandbox.os", "contain_worker"),
         ("sandbox.language._compile", "sandbox.language._errors", "Violation"),
     ],
 )

@@ -16,10 +16,10 @@ import pytest
 from corral.limits import CEILING, DEFAULTS, FIELDS, RUN_KINDS
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator._env_settings import RunLimitSettings
-from orchestrator._limits import limits_for
-from runner._containment import IDLE_LIMITS, worker_limits
-from runner._host import Job, RunnerHost
+from orchestrator.runs._limits import limits_for
 from runner._service import KIND_NAMES, job_from_request
+from runner.host._containment import IDLE_LIMITS, worker_limits
+from runner.host._host import Job, RunnerHost
 from sandbox.os import WorkerLimits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -41,7 +41,7 @@ def test_the_wheel_has_migrations_catalogue_stubs_and_markers(tmp_path: pathlib.
     (wheel,) = (tmp_path / "dist").glob("corral-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
-        "orchestrator/migrations/sqlite/0001_init.sql",
+        "orchestrator/storage/migrations/sqlite/0001_init.sql",
         "corral/providers.json",
         "nango-stubs/__init__.pyi",
         "sandbox/py.typed",

@@ -22,7 +22,8 @@ from corral.cli._output import EXIT_FAILED, EXIT_USAGE
 from corral.cli._test_suite import SUFFIX, CaseResult, discover, run_suite
 from corral.testing import render
 
-# The same rules as a deploy's (orchestrator/_deploy.py), checked before anything is written.
+# The same rules as a deploy's (orchestrator/lifecycle/_deploy.py), checked before anything is
+# written.
 INTEGRATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 FUNCTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 

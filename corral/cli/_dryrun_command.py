@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from corral._budgets import Budgets
-from corral._error_shapes import ErrorValue, budget_failure_json, to_json
+from corral._error_shapes import ErrorValue, to_json
 from corral._providers import provider
 from corral.cli._dryrun_online import OnlineTarget, run_online
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE, emit

@@ -1,15 +1,14 @@
 """The SDK calls of an offline dry run (``corral dryrun``, ``corral test``): production's path,
 over a scratch store, with recorded responses for the network.
 
-Nothing is stored and nothing leaves the machine, yet every call means what it means on a
-server: it is forwarded as the runner forwards it (``runner._forward``) to the production
-callback service (``orchestrator._callbacks``), behind the same run-token interceptor, over
-the same SQLite code on a temporary database (``orchestrator._scratch``). So budgets, record
-merges, checkpoints and metadata behave as in production, by construction. Only what a server
-would fetch from elsewhere differs: HTTP requests are answered from the fixture (a recorded
-non-2xx response raises in the function, as in production), ``get_connection()`` answers the
-fixture's ``getConnection``, and ``get_integration()`` and ``trigger_action()`` are not
-available offline.
+Nothing is stored and nothing leaves the machine, yet every call means what it means on a server: it
+is forwarded as the runner forwards it (``runner.host._forward``) to the production callback service
+(``orchestrator.callbacks._service``), behind the same run-token interceptor, over the same SQLite
+code on a temporary database (``orchestrator.callbacks._scratch``). So budgets, record merges,
+checkpoints and metadata behave as in production, by construction. Only what a server would fetch
+from elsewhere differs: HTTP requests are answered from the fixture (a recorded non-2xx response
+raises in the function, as in production), ``get_connection()`` answers the fixture's
+``getConnection``, and ``get_integration()`` and ``trigger_action()`` are not available offline.
 
 Besides the store, the run keeps what the function passed to ``batch_save`` and
 ``batch_delete`` (the calls the store accepted), per model, in call order: what ``corral

@@ -242,8 +242,7 @@ def _error_builders() -> dict[str, list[int]]:
     return found
 
 
-ALLOWED: dict[str, str] = {
-}
+ALLOWED: dict[str, str] = {}
 """Modules that still build an error by hand, each with why."""
 
 

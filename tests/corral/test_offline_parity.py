@@ -25,17 +25,17 @@ from corral._server import build_server
 from corral.errors import CorralError
 from corral.testing import OfflineCallbacks
 from corral.v1 import callbacks_pb2_grpc
-from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import FakeClock
-from orchestrator._connections import ConnectionService
-from orchestrator._dry import DRY_KIND, DrySession, DrySessions
-from orchestrator._egress import EgressPolicy
-from orchestrator._proxy import Proxy
-from orchestrator._run_auth import RunTokenAuth
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import CheckpointKey, NewRun
-from orchestrator._tokens import RunScope, RunTokens
-from runner._forward import GrpcCallbackHandler
+from orchestrator.callbacks._run_auth import RunTokenAuth
+from orchestrator.callbacks._service import CallbacksService
+from orchestrator.proxy._connections import ConnectionService
+from orchestrator.proxy._egress import EgressPolicy
+from orchestrator.proxy._proxy import Proxy
+from orchestrator.runs._dry_sessions import DRY_KIND, DrySession, DrySessions
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._areas import CheckpointKey, NewRun
+from orchestrator.storage._sqlite import SqliteStorage
+from runner.host._forward import GrpcCallbackHandler
 from tests.runner.by_method import SdkCalls
 
 BUDGETS = Budgets(metadata_bytes=200, record_bytes=300, records_per_run=12)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from corral import _providers
-from orchestrator._connections import _target
-from orchestrator._storage import Connection, Integration
+from orchestrator.proxy._connections import _target
+from orchestrator.storage._areas import Connection, Integration
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
-from orchestrator._sqlite import SqliteStorage
+from orchestrator.storage._sqlite import SqliteStorage
 from tests.support.service import Service
 
 

@@ -190,7 +190,7 @@ def test_sigterm_lets_an_in_flight_run_finish(own_service: Service) -> None:
         run_id = client.call("TriggerAction", request).run_id
     own_service.process.send_signal(signal.SIGTERM)
     assert own_service.process.wait(timeout=90) == 0
-    from orchestrator._sqlite import SqliteStorage  # noqa: PLC0415
+    from orchestrator.storage._sqlite import SqliteStorage  # noqa: PLC0415
 
     storage = SqliteStorage(own_service.data_dir / "corral.db")
     try:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from runner._context import RunContext
-from runner._host import Job, RunnerHost
-from runner._warm import warm
+from runner.host._host import Job, RunnerHost
+from runner.host._warm import warm
 from tests.runner.by_method import ByMethod
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
@@ -80,7 +80,7 @@ class Recorder(ByMethod):
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     containment, _ = make_containment(strict=False)
     runner_host = RunnerHost(containment, warm, prewarm=0)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from orchestrator._callbacks import CallbacksService
-from orchestrator._run_auth import CALLBACKS_PREFIX, RunTokenAuth
-from orchestrator._tokens import RunTokens
+from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth
+from orchestrator.callbacks._service import CallbacksService
+from orchestrator.runs._tokens import RunTokens
 
 
 class Context:

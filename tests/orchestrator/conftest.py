@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator._storage import Storage
+from orchestrator.storage._areas import Storage
 from tests.orchestrator.storage_support import ENGINES, Clock, Tenant, make_tenant, open_engine
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from orchestrator._records import content_hash
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import RecordIn, RecordScope, Storage
+from orchestrator.storage._areas import RecordIn, RecordScope, Storage
+from orchestrator.storage._records import content_hash
+from orchestrator.storage._sqlite import SqliteStorage
 
 START = datetime(2026, 11, 22, 23, 57, 47, 123456, tzinfo=UTC)
 

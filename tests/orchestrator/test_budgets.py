@@ -14,22 +14,22 @@ from corral._budgets import Budgets, RunMeter, budgets_for, json_size
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import orchestrator_pb2 as api_pb
-from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import FakeClock
-from orchestrator._connections import ConnectionService
-from orchestrator._egress import EgressPolicy
 from orchestrator._env_settings import validated
-from orchestrator._pages import (
+from orchestrator.api._pages import (
     PageFiller,
     decode_cursor,
     decode_number_cursor,
     encode_cursor,
     sized,
 )
-from orchestrator._proxy import Proxy
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import LogLine, NewRun, RecordScope
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator.callbacks._service import CallbacksService
+from orchestrator.proxy._connections import ConnectionService
+from orchestrator.proxy._egress import EgressPolicy
+from orchestrator.proxy._proxy import Proxy
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._areas import LogLine, NewRun, RecordScope
+from orchestrator.storage._sqlite import SqliteStorage
 from tests.orchestrator.callback_context import Context, authenticated
 
 SMALL = {

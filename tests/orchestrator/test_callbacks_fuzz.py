@@ -29,18 +29,18 @@ from google.protobuf import descriptor, message
 from corral._server import build_server
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc, runner_pb2
-from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import FakeClock
-from orchestrator._connections import ConnectionService
-from orchestrator._dry import DRY_KIND, DrySession, DrySessions
-from orchestrator._egress import EgressPolicy, pinned_transport
-from orchestrator._proxy import Proxy
-from orchestrator._run_auth import RunTokenAuth
-from orchestrator._runs import RunManager
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import FunctionRow, NewRun
-from orchestrator._tokens import RunScope, RunTokens
-from orchestrator._views import record_pb
+from orchestrator.api._views import record_pb
+from orchestrator.callbacks._run_auth import RunTokenAuth
+from orchestrator.callbacks._service import CallbacksService
+from orchestrator.proxy._connections import ConnectionService
+from orchestrator.proxy._egress import EgressPolicy, pinned_transport
+from orchestrator.proxy._proxy import Proxy
+from orchestrator.runs._dry_sessions import DRY_KIND, DrySession, DrySessions
+from orchestrator.runs._manager import RunManager
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._areas import FunctionRow, NewRun
+from orchestrator.storage._sqlite import SqliteStorage
 from tests.support import fuzz, hostile
 from tests.support.fake_api import FakeApi, running_fake_api
 from tests.support.fuzz import Case

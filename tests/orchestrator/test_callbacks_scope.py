@@ -12,13 +12,13 @@ import pytest
 
 from corral.errors import PermissionDenied, Unauthenticated
 from corral.v1 import callbacks_pb2 as pb
-from orchestrator._callbacks import CallbacksService
 from orchestrator._clock import FakeClock
-from orchestrator._connections import ConnectionService
-from orchestrator._egress import EgressPolicy
-from orchestrator._proxy import Proxy
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator.callbacks._service import CallbacksService
+from orchestrator.proxy._connections import ConnectionService
+from orchestrator.proxy._egress import EgressPolicy
+from orchestrator.proxy._proxy import Proxy
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._sqlite import SqliteStorage
 from tests.orchestrator.callback_context import Context, authenticated
 
 

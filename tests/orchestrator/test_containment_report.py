@@ -7,7 +7,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2
 
 from corral.v1 import runner_pb2
-from orchestrator._containment_report import report_runner_containment
+from orchestrator.runs._containment_report import report_runner_containment
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -13,7 +13,7 @@ import pytest
 
 from corral.errors import InvalidRequest, RunFailure
 from orchestrator._clock import FakeClock
-from orchestrator._credentials import (
+from orchestrator.proxy._credentials import (
     ProxyTarget,
     inject,
     may_send_credentials,

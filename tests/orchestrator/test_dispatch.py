@@ -15,15 +15,20 @@ from corral import _providers
 from corral.errors import RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from corral.v1 import orchestrator_pb2 as pb
-from orchestrator._deploy import Deployer
-from orchestrator._dispatch import RUNNER_GRACE_SECONDS, Dispatcher, RunOrder, pagination_defaults
-from orchestrator._dry import DrySessions
-from orchestrator._dryrun import DryRuns
-from orchestrator._limits import limits_for
-from orchestrator._runs import RunManager, RunRequestSpec
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import Environment, FunctionRow
-from orchestrator._tokens import RunTokens
+from orchestrator.lifecycle._deploy import Deployer
+from orchestrator.runs._dispatch import (
+    RUNNER_GRACE_SECONDS,
+    Dispatcher,
+    RunOrder,
+    pagination_defaults,
+)
+from orchestrator.runs._dry_runs import DryRuns
+from orchestrator.runs._dry_sessions import DrySessions
+from orchestrator.runs._limits import limits_for
+from orchestrator.runs._manager import RunManager, RunRequestSpec
+from orchestrator.runs._tokens import RunTokens
+from orchestrator.storage._areas import Environment, FunctionRow
+from orchestrator.storage._sqlite import SqliteStorage
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGES = ("corral", "orchestrator", "runner", "sandbox")
@@ -128,7 +133,7 @@ def test_only_the_dispatcher_builds_a_run_request() -> None:
         if "v1" not in path.relative_to(ROOT).parts
         and _calls_named(ast.parse(path.read_text(encoding="utf-8")), "RunRequest")
     }
-    assert builders == {"orchestrator/_dispatch.py"}
+    assert builders == {"orchestrator/runs/_dispatch.py"}
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[RunOrder]:

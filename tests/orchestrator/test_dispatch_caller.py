@@ -20,21 +20,21 @@ import pytest
 from corral._server import build_server
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc, runner_pb2_grpc
-from orchestrator._api import OrchestratorService
-from orchestrator._auth import SecretKeyAuth
-from orchestrator._deploy import Deployer
-from orchestrator._dry import DrySessions
-from orchestrator._dryrun import DryRuns
-from orchestrator._lifecycle import Lifecycle
-from orchestrator._runner_client import RunnerChannels
-from orchestrator._runs import RunManager
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import Run
-from orchestrator._tokens import RunTokens
+from orchestrator.api._auth import SecretKeyAuth
+from orchestrator.api._service import OrchestratorService
+from orchestrator.lifecycle._deploy import Deployer
+from orchestrator.lifecycle._lifecycle import Lifecycle
+from orchestrator.runs._dry_runs import DryRuns
+from orchestrator.runs._dry_sessions import DrySessions
+from orchestrator.runs._manager import RunManager
+from orchestrator.runs._runner_client import RunnerChannels
+from orchestrator.runs._tokens import RunTokens
+from orchestrator.storage._areas import Run
+from orchestrator.storage._sqlite import SqliteStorage
 from runner import CallbackHandler
-from runner._host import Job, Outcome, RunnerHost
 from runner._service import RunnerService
-from runner._warm import warm
+from runner.host._host import Job, Outcome, RunnerHost
+from runner.host._warm import warm
 
 LOOP = (
     "from nango import create_action\n"
@@ -86,7 +86,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     storage = SqliteStorage(tmp_path_factory.mktemp("caller") / "corral.db")
     env, secret_key = storage.create_environment("e")

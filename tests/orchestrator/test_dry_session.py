@@ -8,8 +8,8 @@ import pytest
 
 from corral._budgets import Budgets
 from corral.errors import PermissionDenied
-from orchestrator._dry import DrySession, DrySessions
-from orchestrator._storage import LogLine
+from orchestrator.runs._dry_sessions import DrySession, DrySessions
+from orchestrator.storage._areas import LogLine
 
 
 def test_the_scratch_store_starts_from_the_given_metadata_and_is_deleted_on_close() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 import httpx
 import pytest
 
-from orchestrator._egress import (
+from orchestrator.proxy._egress import (
     EgressDenied,
     EgressPolicy,
     address_problem,

@@ -7,7 +7,7 @@ import pytest
 from corral.errors import InvalidRequest
 from corral.limits import CEILING, DEFAULTS, FIELDS
 from orchestrator._env_settings import validated
-from orchestrator._limits import limits_for
+from orchestrator.runs._limits import limits_for
 
 KINDS = ("action", "sync", "on_event")
 

@@ -20,8 +20,8 @@ import pytest
 
 from corral.errors import InvalidRequest, RunFailure
 from orchestrator._clock import FakeClock
-from orchestrator._egress import EgressPolicy, pinned_transport
-from orchestrator._proxy import OutboundRequest, Proxy, ProxyResult, ProxyTarget
+from orchestrator.proxy._egress import EgressPolicy, pinned_transport
+from orchestrator.proxy._proxy import OutboundRequest, Proxy, ProxyResult, ProxyTarget
 
 API_KEY = "sk-live-4f9a8b7c6d5e"
 TOKEN = "tok-9c8b7a6f5e4d"

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from corral.errors import InvalidRequest, NotFound
-from orchestrator._records import (
+from orchestrator.storage._areas import RecordCounts, RecordIn, Storage, StoredRecord
+from orchestrator.storage._records import (
     api_view,
     classify_save,
     content_hash,
@@ -22,7 +23,6 @@ from orchestrator._records import (
     parse_filter,
     to_rfc3339,
 )
-from orchestrator._storage import RecordCounts, RecordIn, Storage, StoredRecord
 from tests.orchestrator.storage_support import (
     START,
     Clock,

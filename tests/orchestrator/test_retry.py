@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from orchestrator._retry import (
+from orchestrator.proxy._retry import (
     TRANSIENT_NETWORK_CODES,
     RetryPolicy,
     network_error_code,

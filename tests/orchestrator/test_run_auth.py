@@ -14,8 +14,8 @@ from corral._server import build_server
 from corral.errors import Unauthenticated
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from orchestrator._run_auth import RunTokenAuth, current_scope
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator.callbacks._run_auth import RunTokenAuth, current_scope
+from orchestrator.runs._tokens import RunScope, RunTokens
 from tests.orchestrator.callback_context import Context
 
 _log = structlog.get_logger("corral.test")

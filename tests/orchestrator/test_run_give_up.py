@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from corral.errors import RunFailure
 from corral.v1 import runner_pb2, runner_pb2_grpc
-from orchestrator._runner_client import RunnerChannels
+from orchestrator.runs._runner_client import RunnerChannels
 
 
 class _SlowRunner(runner_pb2_grpc.RunnerServicer):

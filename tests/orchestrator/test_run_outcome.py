@@ -6,12 +6,15 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
+import structlog.testing
+
 from corral.errors import Unavailable
 from corral.v1 import runner_pb2
-from orchestrator._runs import RunManager, RunRequestSpec
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import FunctionRow, Run
-from orchestrator._tokens import RunTokens
+from orchestrator.runs._manager import RunManager, RunRequestSpec
+from orchestrator.runs._tokens import RunTokens
+from orchestrator.storage._areas import FunctionRow, Run
+from orchestrator.storage._sqlite import SqliteStorage
 
 
 class FlakyFinish(SqliteStorage):
@@ -81,3 +84,31 @@ def test_a_payload_that_is_not_json_is_kept_as_text(tmp_path: pathlib.Path) -> N
         runs.shutdown(0)
     finally:
         storage.close()
+
+
+class LoggingRunner(Runner):
+    """A runner client that logs while it runs, as the dispatcher's parts do."""
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        structlog.get_logger("corral.test").info("running on a runner")
+        return super().run(request, timeout)
+
+
+def test_every_log_line_of_a_run_carries_its_run_environment_and_connection(
+    tmp_path: pathlib.Path,
+) -> None:
+    storage = SqliteStorage(tmp_path / "corral.db")
+    try:
+        spec = _spec(storage)
+        runs = RunManager(storage, RunTokens(), LoggingRunner(runner_pb2.RunResponse(ok=True)))
+        run = runs.start(spec)
+        with structlog.testing.capture_logs(
+            processors=[structlog.contextvars.merge_contextvars]
+        ) as lines:
+            runs.execute(spec, run)
+        runs.shutdown(0)
+    finally:
+        storage.close()
+    (line,) = [entry for entry in lines if entry["event"] == "running on a runner"]
+    assert (line["run_id"], line["environment"], line["connection"]) == (run.run_id, "e", "c1")
+    assert "run_id" not in structlog.contextvars.get_contextvars()

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from corral.errors import NotFound
-from orchestrator._storage import NewRun, Storage
+from orchestrator.storage._areas import NewRun, Storage
 from tests.orchestrator.storage_support import START, Tenant
 
 

@@ -11,8 +11,7 @@ from datetime import timedelta
 import pytest
 
 from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated, Unavailable
-from orchestrator._migrate import load_migrations
-from orchestrator._storage import (
+from orchestrator.storage._areas import (
     CheckpointConflict,
     CheckpointKey,
     FunctionRow,
@@ -20,6 +19,7 @@ from orchestrator._storage import (
     NewRun,
     Storage,
 )
+from orchestrator.storage._migrate import load_migrations
 from tests.orchestrator.storage_support import (
     START,
     Clock,

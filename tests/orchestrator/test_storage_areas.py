@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 import orchestrator
-from orchestrator import _storage_needs
-from orchestrator._sqlite import SqliteStorage
-from orchestrator._storage import (
+from orchestrator.storage import _needs as _storage_needs
+from orchestrator.storage._areas import (
     CheckpointStore,
     ConnectionStore,
     FunctionStore,
@@ -31,6 +30,7 @@ from orchestrator._storage import (
     TenantStore,
     TrackingStore,
 )
+from orchestrator.storage._sqlite import SqliteStorage
 from tests.orchestrator.storage_support import Clock, open_engine
 
 AREAS: dict[str, tuple[type, str]] = {
@@ -49,6 +49,7 @@ ENGINE_ONLY = frozenset({"close"})
 """``Storage``'s own methods, which belong to the engine rather than to an area."""
 
 PACKAGE = pathlib.Path(orchestrator.__file__).parent
+STORAGE = PACKAGE / "storage"
 
 
 def methods(cls: type) -> set[str]:
@@ -97,7 +98,7 @@ def test_the_areas_together_hold_every_storage_method() -> None:
 @pytest.mark.parametrize("module_name", sorted(AREAS))
 def test_each_sqlite_module_implements_exactly_its_area(module_name: str) -> None:
     protocol, mixin_name = AREAS[module_name]
-    mixin = getattr(importlib.import_module(f"orchestrator.{module_name}"), mixin_name)
+    mixin = getattr(importlib.import_module(f"orchestrator.storage.{module_name}"), mixin_name)
 
     assert methods(mixin) == methods(protocol)
     for name in methods(protocol):
@@ -106,17 +107,18 @@ def test_each_sqlite_module_implements_exactly_its_area(module_name: str) -> Non
 
 
 def test_every_sqlite_module_is_an_area_or_the_base() -> None:
-    modules = {path.stem for path in PACKAGE.glob("_sqlite_*.py")}
+    modules = {path.stem for path in STORAGE.glob("_sqlite_*.py")}
 
     assert modules == {*AREAS, "_sqlite_base"}
     mixins = {
-        getattr(importlib.import_module(f"orchestrator.{m}"), n) for m, (_, n) in AREAS.items()
+        getattr(importlib.import_module(f"orchestrator.storage.{m}"), n)
+        for m, (_, n) in AREAS.items()
     }
     assert set(SqliteStorage.__bases__) == mixins
 
 
 def test_the_engine_base_implements_close() -> None:
-    base = importlib.import_module("orchestrator._sqlite_base").SqliteBase
+    base = importlib.import_module("orchestrator.storage._sqlite_base").SqliteBase
 
     assert methods(base) >= ENGINE_ONLY
     for name in ENGINE_ONLY:
@@ -150,11 +152,11 @@ def test_storage_needs_only_combine_areas() -> None:
 def test_only_the_wiring_holds_the_whole_storage() -> None:
     # Parts take the areas they use; only the process that opens the store, and the storage
     # modules themselves, name ``Storage``.
-    allowed = {"_app.py", "_storage.py", "_sqlite.py", "__init__.py"}
+    allowed = {"_app.py", "storage/_areas.py", "storage/_sqlite.py", "__init__.py"}
     offenders = [
         f"{path.relative_to(PACKAGE)}:{node.lineno}"
         for path in sorted(PACKAGE.rglob("*.py"))
-        if path.name not in allowed
+        if str(path.relative_to(PACKAGE)) not in allowed
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Name) and node.id == "Storage"
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corral.errors import Unauthenticated
-from orchestrator._tokens import RunScope, RunTokens
+from orchestrator.runs._tokens import RunScope, RunTokens
 
 SCOPE = RunScope(env_id=1, run_id="r1", connection_id="c1", integration_key="i",
                  function_name="f", kind="sync", variant="base")  # fmt: skip

@@ -3,7 +3,7 @@
 A test's fake orchestrator answers ``(method, args)`` (``batch_save``, ``{"model",
 "records"}``, ...) with plain values (``ByMethod.answer``); ``ByMethod`` turns the
 RunnerCallbacks request the host hands it back into those arguments, and the value into the
-RPC's response message. It is the SDK's own encoding (``runner._sdk_wire``) read backwards, so
+RPC's response message. It is the SDK's own encoding (``runner.sdk._wire``) read backwards, so
 a test sees what the function asked for.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
-from runner import _sdk_wire
-from runner._calls import parse_request
-from runner._run_calls import CallbackHandler, RunCalls
-from runner._sdk_wire import response_type
+from runner.host._calls import parse_request
+from runner.host._run_calls import CallbackHandler, RunCalls
+from runner.sdk import _wire as _sdk_wire
+from runner.sdk._wire import response_type
 
 
 def method_name(rpc: str) -> str:
@@ -124,8 +124,8 @@ class ByMethod:
 
 class SdkCalls:
     """One run's SDK operations by name, down the path a worker's call takes without the
-    socket: the SDK's encoding (``runner._sdk_wire``), the host's checks (``runner._calls``)
-    and the run's wrappers (``runner._run_calls``), then ``handler``; the reply is read as the
+    socket: the SDK's encoding (``runner.sdk._wire``), the host's checks (``runner.host._calls``)
+    and the run's wrappers (``runner.host._run_calls``), then ``handler``; the reply is read as the
     SDK reads it."""
 
     def __init__(self, handler: CallbackHandler) -> None:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from runner._host import RunnerHost
-from runner._warm import warm
+from runner.host._host import RunnerHost
+from runner.host._warm import warm
 
 
 @pytest.fixture(scope="session")
 def sdk_host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     contain, layers = make_containment(strict=False)
     host = RunnerHost(contain, warm, prewarm=1, layers=layers)

@@ -17,9 +17,9 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from runner._host import Job, Outcome, RunnerHost
-from runner._sdk_wire import response_type
-from runner._warm import warm
+from runner.host._host import Job, Outcome, RunnerHost
+from runner.host._warm import warm
+from runner.sdk._wire import response_type
 
 Script = Callable[[socket.socket], None]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from corral.errors import RunFailure
 from runner._context import RunContext
-from runner._host import Job, Outcome, RunnerHost
+from runner.host._host import Job, Outcome, RunnerHost
 from tests.runner.by_method import ByMethod
 
 Answer = Callable[[dict[str, Any]], Any]

@@ -17,8 +17,8 @@ import pytest
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
-from runner._sdk_wire import encode_record
 from runner._service import run_response
+from runner.sdk._wire import encode_record
 from tests.runner.hostile import Answers, converses, frame, play, sends, trickles
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from runner._host import Job, RunnerHost
 from runner._service import run_response
-from runner._warm import warm
+from runner.host._host import Job, RunnerHost
+from runner.host._warm import warm
 from tests.runner.by_method import ByMethod
 
 ACTION = (
@@ -52,7 +52,7 @@ class Recorder(ByMethod):
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     contain, layers = make_containment(strict=False)
     runner_host = RunnerHost(contain, warm, prewarm=1, layers=layers)

@@ -17,10 +17,10 @@ import pytest
 
 from corral.limits import CEILING, DEFAULTS, FIELDS
 from corral.v1 import common_pb2, runner_pb2, runner_pb2_grpc
-from runner._containment import IDLE_LIMITS, _lowered
-from runner._host import Job, RunnerHost
 from runner._service import RunnerService
-from runner._warm import warm
+from runner.host._containment import IDLE_LIMITS, _lowered
+from runner.host._host import Job, RunnerHost
+from runner.host._warm import warm
 from sandbox.os import ContainmentError, WorkerLimits
 from tests.runner.by_method import ByMethod
 

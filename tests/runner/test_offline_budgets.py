@@ -15,7 +15,7 @@ from corral._budgets import Budgets
 from corral.cli._dryrun_command import dryrun_result
 from corral.errors import ResourceExhausted
 from corral.testing import OfflineCallbacks
-from runner._host import RunnerHost
+from runner.host._host import RunnerHost
 from tests.runner.by_method import SdkCalls
 
 SMALL = Budgets(

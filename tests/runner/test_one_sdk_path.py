@@ -18,8 +18,9 @@ import re
 import pytest
 
 from corral.v1 import callbacks_pb2 as pb
-from runner import _calls, _sdk_wire
-from runner._host import Job, RunnerHost
+from runner.host import _calls
+from runner.host._host import Job, RunnerHost
+from runner.sdk import _wire as _sdk_wire
 from tests.runner.sdk_support import Scripted, error_of, run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -27,12 +28,12 @@ SERVICE = pb.DESCRIPTOR.services_by_name["RunnerCallbacks"]
 RPCS = set(SERVICE.methods_by_name)
 
 GENERIC = [
-    "runner/_calls.py",
-    "runner/_frames.py",
-    "runner/_forward.py",
-    "runner/_host.py",
+    "runner/host/_calls.py",
+    "runner/host/_frames.py",
+    "runner/host/_forward.py",
+    "runner/host/_host.py",
     "runner/_protocol.py",
-    "runner/_run_calls.py",
+    "runner/host/_run_calls.py",
 ]
 """The modules an SDK call passes through between the worker and the orchestrator."""
 

@@ -11,8 +11,8 @@ import grpc
 import pytest
 
 from corral.v1 import common_pb2, runner_pb2, runner_pb2_grpc
-from runner._host import Job, Outcome, RunnerHost
 from runner._service import RunnerService
+from runner.host._host import Job, Outcome, RunnerHost
 
 LOOP = (
     "from nango import create_action\n"

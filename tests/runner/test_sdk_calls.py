@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from runner._context import RunContext
-from runner._host import RunnerHost
+from runner.host._host import RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, failing, http_reply, run
 
 ACTION = """

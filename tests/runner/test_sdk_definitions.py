@@ -7,8 +7,8 @@ import pytest
 
 from corral.errors import RunFailure
 from runner._context import RunContext
-from runner._frequency import parse_frequency
-from runner._host import RunnerHost
+from runner.host._host import RunnerHost
+from runner.sdk._frequency import parse_frequency
 from tests.runner.sdk_support import error_of, run
 
 SYNC = """

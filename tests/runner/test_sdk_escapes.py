@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from corral.errors import RunFailure
-from runner._host import Job, RunnerHost
 from runner._service import run_response
-from runner._warm import warm
+from runner.host._host import Job, RunnerHost
+from runner.host._warm import warm
 from tests.runner.by_method import ByMethod
 
 CASES = sorted((Path(__file__).parent / "sdk_escapes").glob("*.py"))
@@ -48,7 +48,7 @@ class Api(ByMethod):
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[RunnerHost]:
-    from runner._containment import make_containment  # noqa: PLC0415
+    from runner.host._containment import make_containment  # noqa: PLC0415
 
     containment, layers = make_containment(strict=False)
     runner_host = RunnerHost(containment, warm, prewarm=1, layers=layers)

@@ -1,6 +1,6 @@
 """The runner side of SDK calls: per-run state kept out of the untrusted worker (checkpoint
-versions, the log line cap, ``runner._run_calls``), batches split to fit gRPC messages
-(``runner._sdk_wire``) and the RPC forwarded with the run token (``runner._forward``)."""
+versions, the log line cap, ``runner.host._run_calls``), batches split to fit gRPC messages
+(``runner.sdk._wire``) and the RPC forwarded with the run token (``runner.host._forward``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from corral.errors import Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from runner import _run_calls, _sdk_wire
-from runner._forward import GrpcCallbackHandler
+from runner.host import _run_calls
+from runner.host._forward import GrpcCallbackHandler
+from runner.sdk import _wire as _sdk_wire
 from tests.runner.by_method import SdkCalls
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from runner._context import RunContext
-from runner._host import RunnerHost
+from runner.host._host import RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, http_reply, run
 
 ACTION = """

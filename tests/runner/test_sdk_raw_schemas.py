@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner._context import RunContext
-from runner._host import RunnerHost
+from runner.host._host import RunnerHost
 from tests.runner.sdk_support import Scripted, error_of, run
 
 ESCAPES = Path(__file__).parent / "sdk_escapes"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from runner._context import RunContext
-from runner._host import RunnerHost
-from runner._sdk import IDS_PER_CALL, RECORDS_PER_CALL
+from runner.host._host import RunnerHost
+from runner.sdk._nango import IDS_PER_CALL, RECORDS_PER_CALL
 from tests.runner.sdk_support import Scripted, error_of, run
 
 MODELS = """

@@ -13,7 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral.v1 import runner_pb2, runner_pb2_grpc
-from runner import _containment
+from runner.host import _containment
 from sandbox import ContainmentError, HostSupport
 
 

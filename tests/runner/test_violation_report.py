@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from runner._host import Job, RunnerHost
+from runner.host._host import Job, RunnerHost
 from tests.runner.hostile import Answers
 
 CATCHES = """

@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runner._context import RunContext
-from runner._sdk import Nango
-from runner._worker import SDK_MODULE
+from runner.sdk._nango import Nango
+from runner.worker._worker import SDK_MODULE
 from sandbox import compile_program, reset_run_state
 from sandbox.language._allowlist import check_value, checked_iter
 from sandbox.language._builtins import REFUSED_NAMES, shared_builtins

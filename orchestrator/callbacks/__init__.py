@@ -1,0 +1,1 @@
+"""RunnerCallbacks: the SDK operations of a running function, scoped by its run token."""

@@ -1,0 +1,1 @@
+"""What happens without a client asking: deploys, schedules, connection events."""

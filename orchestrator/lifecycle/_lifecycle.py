@@ -1,0 +1,237 @@
+"""What runs without a client asking: syncs on their schedule, on-event functions on connection
+events, sync webhook handlers on delivered webhooks.
+
+- A sync with ``auto_start`` gets a running schedule for every connection of its integration
+  (on deploy, and when a connection is created); others get one when ``StartSync`` is called.
+  The scheduler starts each due sync, never two runs of one schedule at once.
+- ``validate-connection`` functions run when a connection is created, before anything else; if
+  one fails, the connection is removed again and the caller gets the function's error.
+  ``post-connection-creation`` functions run afterwards in the background;
+  ``pre-connection-deletion`` functions run before a connection is deleted.
+- A delivered webhook runs the ``on_webhook`` handler of every sync of the integration that
+  subscribed to its type (``*`` for all), for one connection or for all of them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from corral.errors import CorralError, InvalidRequest, NotFound
+from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
+from orchestrator.storage._areas import Environment, FunctionRow, Schedule
+from orchestrator.storage._needs import LifecycleStorage
+
+_log = structlog.get_logger("corral.scheduler")
+
+DEFAULT_FREQUENCY_SECONDS = 3600.0
+
+
+def _frequency(function: FunctionRow) -> float:
+    value = function.config.get("frequency_seconds")
+    return (
+        float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_FREQUENCY_SECONDS
+    )
+
+
+def _subscribed(function: FunctionRow, event_type: str) -> bool:
+    if not function.config.get("has_webhook_handler"):
+        return False
+    subscriptions = function.config.get("webhook_subscriptions") or []
+    return "*" in subscriptions or event_type in subscriptions or not event_type
+
+
+class Lifecycle:
+    """Schedules, connection events and webhooks for one orchestrator."""
+
+    def __init__(
+        self,
+        storage: LifecycleStorage,
+        runs: RunManager,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tick_seconds: float = 1.0,
+    ) -> None:
+        self._storage = storage
+        self._runs = runs
+        self._clock = clock
+        self._tick_seconds = tick_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- the scheduler ----
+
+    def start(self) -> None:
+        """Starts the scheduler thread."""
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stops the scheduler (runs it started go on until the run manager stops)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._tick_seconds):
+            try:
+                self.tick()
+            except Exception:  # the scheduler outlives one bad tick; it is logged
+                _log.exception("scheduler tick failed")
+
+    def tick(self) -> list[str]:
+        """Starts every due sync; returns the run ids started."""
+        started = []
+        for schedule in self._storage.claim_due_schedules(self._clock()):
+            run_id = self._launch(schedule)
+            if run_id:
+                started.append(run_id)
+        return started
+
+    def _launch(self, schedule: Schedule) -> str:
+        try:
+            env = self._runs.environment(schedule.env_id)
+            function = self._runs.function_for(
+                env, schedule.connection_id, schedule.sync_name, "sync"
+            )
+        except NotFound:
+            _log.warning("schedule of a sync or connection that is gone", sync=schedule.sync_name)
+            return ""
+        spec = RunRequestSpec(env, function, schedule.connection_id, None, schedule.variant)
+        run = self._runs.start(spec)
+        self._storage.set_schedule_last_run(schedule.schedule_id, run.run_id)
+        self._runs.submit(spec, run)
+        return run.run_id
+
+    def schedule_auto_start(
+        self, env: Environment, integration_key: str, connection_ids: Sequence[str] | None = None
+    ) -> None:
+        """Gives every auto-start sync of the integration a running schedule per connection."""
+        syncs = [
+            f
+            for f in self._storage.list_functions(env.id, integration_key)
+            if f.kind == "sync" and f.config.get("auto_start", True)
+        ]
+        if connection_ids is None:
+            connection_ids = [
+                c.connection_id for c in self._storage.list_connections(env.id, integration_key)
+            ]
+        for connection_id in connection_ids:
+            for sync in syncs:
+                self._storage.ensure_schedule(
+                    env.id,
+                    connection_id,
+                    sync.name,
+                    "base",
+                    frequency_seconds=_frequency(sync),
+                    state="running",
+                )
+
+    def after_deploy(
+        self, env: Environment, integration_key: str, functions: Sequence[FunctionRow]
+    ) -> None:
+        """Drops schedules of syncs that are gone and schedules the auto-start ones."""
+        keep = frozenset(f.name for f in functions if f.kind == "sync")
+        self._storage.remove_schedules(env.id, integration_key, keep)
+        self.schedule_auto_start(env, integration_key)
+
+    def set_state(
+        self, env: Environment, connection_id: str, sync_name: str, variant: str, state: str
+    ) -> Schedule:
+        """``StartSync`` / ``PauseSync``: a schedule is created on first use."""
+        function = self._runs.function_for(env, connection_id, sync_name, "sync")
+        self._storage.ensure_schedule(
+            env.id,
+            connection_id,
+            sync_name,
+            variant,
+            frequency_seconds=_frequency(function),
+            state=state,
+        )
+        return self._storage.set_schedule_state(env.id, connection_id, sync_name, variant, state)
+
+    # ---- connection events ----
+
+    def _on_event(self, env: Environment, integration_key: str, event: str) -> list[FunctionRow]:
+        return [
+            f
+            for f in self._storage.list_functions(env.id, integration_key)
+            if f.kind == "on_event" and f.config.get("event") == event
+        ]
+
+    def connection_created(
+        self, env: Environment, integration_key: str, connection_id: str
+    ) -> None:
+        """Validates a new connection, schedules its syncs, runs post-creation functions.
+
+        Raises:
+            InvalidRequest: code ``connection_validation_failed``; the connection was removed.
+        """
+        for function in self._on_event(env, integration_key, "validate-connection"):
+            spec = RunRequestSpec(env, function, connection_id)
+            try:
+                output_or_raise(self._runs.execute(spec, self._runs.start(spec)))
+            except CorralError as err:
+                self._storage.delete_connection(env.id, connection_id)
+                raise InvalidRequest(
+                    f"the connection failed validation by {function.name}: {err.message}",
+                    code="connection_validation_failed",
+                    details={"function": function.name, "error": err.to_dict()},
+                ) from None
+        self.schedule_auto_start(env, integration_key, [connection_id])
+        for function in self._on_event(env, integration_key, "post-connection-creation"):
+            spec = RunRequestSpec(env, function, connection_id)
+            self._runs.submit(spec, self._runs.start(spec))
+
+    def connection_deleting(
+        self, env: Environment, integration_key: str, connection_id: str
+    ) -> list[str]:
+        """Runs pre-deletion functions (their failures are recorded, never block the delete)."""
+        run_ids = []
+        for function in self._on_event(env, integration_key, "pre-connection-deletion"):
+            spec = RunRequestSpec(env, function, connection_id)
+            run = self._runs.execute(spec, self._runs.start(spec))
+            run_ids.append(run.run_id)
+        return run_ids
+
+    # ---- webhooks ----
+
+    def deliver_webhook(
+        self,
+        env: Environment,
+        integration_key: str,
+        connection_id: str,
+        event_type: str,
+        payload: Any,
+    ) -> list[str]:
+        """Starts the subscribed syncs' webhook handlers; returns the run ids."""
+        self._storage.get_integration(env.id, integration_key)
+        syncs = [
+            f
+            for f in self._storage.list_functions(env.id, integration_key)
+            if f.kind == "sync" and _subscribed(f, event_type)
+        ]
+        if connection_id:
+            connection = self._storage.get_connection(env.id, connection_id)
+            if connection.integration_key != integration_key:
+                raise NotFound(
+                    f"no connection {connection_id!r} on {integration_key!r}",
+                    code="unknown_connection",
+                )
+            connection_ids = [connection_id]
+        else:
+            connection_ids = [
+                c.connection_id for c in self._storage.list_connections(env.id, integration_key)
+            ]
+        run_ids = []
+        for cid in connection_ids:
+            for sync in syncs:
+                spec = RunRequestSpec(env, sync, cid, payload, webhook=True)
+                run = self._runs.start(spec)
+                self._runs.submit(spec, run)
+                run_ids.append(run.run_id)
+        return run_ids

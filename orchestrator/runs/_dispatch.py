@@ -1,0 +1,186 @@
+"""The one dispatcher: every run goes to a runner through ``Dispatcher.dispatch``.
+
+Actions, syncs, webhooks, on-event functions, a deploy's describe and dry runs are each a
+``RunOrder``; ``dispatch`` builds the typed ``RunRequest`` (with its typed ``RunContext``),
+mints the run's token for its scope, sends it through the runner client within the caller's
+deadline, cancels it when the caller goes away, and revokes the token when the runner answers.
+No other code builds a ``RunRequest``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from corral import _providers
+from corral.errors import RunFailure
+from corral.v1 import common_pb2, runner_pb2
+from orchestrator.runs._caller import Caller, CallerWatch
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._areas import ConnectionStore, Environment
+
+_log = structlog.get_logger("corral.runs")
+
+RunKind = Literal["action", "sync", "on_event", "webhook", "describe", "dry"]
+"""What a run does: runs a deployed function of a kind, hands a webhook to a sync, describes
+an integration's files (deploy), or runs undeployed files storing nothing (dry run)."""
+
+KIND_ENUM = {
+    "sync": common_pb2.FUNCTION_KIND_SYNC,
+    "action": common_pb2.FUNCTION_KIND_ACTION,
+    "on_event": common_pb2.FUNCTION_KIND_ON_EVENT,
+}
+"""The proto kind of a function kind."""
+
+_FUNCTION_KIND: Mapping[RunKind, common_pb2.FunctionKind.ValueType] = {
+    "sync": common_pb2.FUNCTION_KIND_SYNC,
+    "action": common_pb2.FUNCTION_KIND_ACTION,
+    "on_event": common_pb2.FUNCTION_KIND_ON_EVENT,
+    "webhook": common_pb2.FUNCTION_KIND_SYNC,
+    "describe": common_pb2.FUNCTION_KIND_UNSPECIFIED,
+    "dry": common_pb2.FUNCTION_KIND_UNSPECIFIED,  # whatever the files define
+}
+_MODE: Mapping[RunKind, runner_pb2.RunMode.ValueType] = {
+    "webhook": runner_pb2.RUN_MODE_WEBHOOK,
+    "describe": runner_pb2.RUN_MODE_DESCRIBE,
+}
+
+RUNNER_GRACE_SECONDS = 60.0
+"""How long past a run's wall-clock limit the orchestrator waits for the runner's answer."""
+TOKEN_GRACE_SECONDS = 120.0
+"""How long past a run's wall-clock limit its token stays valid, at most (it is revoked as
+soon as the runner answers)."""
+
+
+class RunnerClient(Protocol):
+    """Sends runs to runner hosts."""
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        """Executes a run; raises Unavailable when no runner can take it."""
+
+    def cancel(self, run_id: str) -> bool:
+        """Kills a run in progress."""
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    """One run to send: what it runs, for which connection, with which input and limits.
+
+    ``scope`` is what the run's SDK calls may touch (a token is minted for it); None for a
+    describe, which makes no calls. ``legacy`` is a legacy script's configuration (None: the
+    function defines itself); ``legacy_by_file`` is a describe's, per file.
+    """
+
+    kind: RunKind
+    env: Environment
+    run_id: str
+    entry: str
+    files: Mapping[str, str]
+    limits: common_pb2.RunLimits
+    function_name: str = ""
+    integration_key: str = ""
+    connection_id: str = ""
+    variant: str = "base"
+    input_json: str = "null"
+    legacy: Mapping[str, Any] | None = None
+    legacy_by_file: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    scope: RunScope | None = None
+
+
+class Dispatcher:
+    """Sends every run to a runner (see the module's docstring)."""
+
+    def __init__(self, storage: ConnectionStore, tokens: RunTokens, runners: RunnerClient) -> None:
+        self._storage = storage
+        self._tokens = tokens
+        self._runners = runners
+
+    def dispatch(self, order: RunOrder, caller: Caller | None = None) -> runner_pb2.RunResponse:
+        """Runs the order on a runner and returns its answer (a failed run is an answer too).
+
+        ``caller`` is the API call the run answers, if it waits for it: the runner gets no more
+        time than the caller's deadline leaves, and the run is cancelled when the call ends
+        before it.
+
+        Raises:
+            RunFailure: ``execution_timeout`` (no answer in time, the caller's deadline
+                included) or ``execution_cancelled`` (the caller went away first).
+            Unavailable: no runner could take the run.
+        """
+        request = self._request(order)
+        token = ""
+        if order.scope is not None:
+            token = self._tokens.mint(order.scope, order.limits.wall_seconds + TOKEN_GRACE_SECONDS)
+            request.run_token = token
+        watch = CallerWatch(caller, lambda: self._runners.cancel(order.run_id))
+        try:
+            with watch:
+                return self._runners.run(request, watch.bound(self._timeout(order)))
+        except RunFailure as failure:
+            if failure.code == "execution_timeout" and watch.bound_by_caller:
+                raise RunFailure(
+                    "execution_timeout", "the caller's deadline passed before the run ended"
+                ) from None
+            raise
+        finally:
+            if token:
+                self._tokens.revoke(token)
+
+    def cancel(self, run_id: str) -> bool:
+        """Kills a run in progress (its ``dispatch`` then returns ``execution_cancelled``)."""
+        return self._runners.cancel(run_id)
+
+    @staticmethod
+    def _timeout(order: RunOrder) -> float:
+        return order.limits.wall_seconds + RUNNER_GRACE_SECONDS
+
+    def _request(self, order: RunOrder) -> runner_pb2.RunRequest:
+        return runner_pb2.RunRequest(
+            run_id=order.run_id,
+            kind=_FUNCTION_KIND[order.kind],
+            function_name=order.function_name,
+            source=common_pb2.FunctionSource(entry=order.entry, files=dict(order.files)),
+            input_json=order.input_json,
+            context=self._context(order),
+            limits=order.limits,
+        )
+
+    def _context(self, order: RunOrder) -> runner_pb2.RunContext:
+        """The typed context: mode, variant, log level, validation, provider, legacy config."""
+        settings = order.env.settings
+        context = runner_pb2.RunContext(
+            mode=_MODE.get(order.kind, runner_pb2.RUN_MODE_RUN),
+            variant=order.variant,
+            # A dry run shows every log line, as the seeds' CLI does.
+            log_level="debug" if order.kind == "dry" else str(settings.get("log_level") or "info"),
+            skip_validation=not settings.get("validation", True),
+            environment=order.env.name,
+            connection_id=order.connection_id,
+        )
+        if order.legacy is not None:
+            context.legacy_config_json = json.dumps(dict(order.legacy), ensure_ascii=False)
+        for name, config in order.legacy_by_file.items():
+            context.legacy_configs_json[name] = json.dumps(dict(config), ensure_ascii=False)
+        if order.integration_key:
+            integration = self._storage.get_integration(order.env.id, order.integration_key)
+            context.provider = integration.provider
+            known = _providers.provider(integration.provider)
+            if known is not None:
+                context.pagination.CopyFrom(pagination_defaults(known.paginate))
+        return context
+
+
+def pagination_defaults(paginate: Mapping[str, Any]) -> runner_pb2.PaginationDefaults:
+    """A provider's pagination defaults, typed; a setting the message has no field for is
+    left out (and logged: the provider catalogue should not have one)."""
+    fields = runner_pb2.PaginationDefaults.DESCRIPTOR.fields_by_name
+    unknown = sorted(set(paginate) - set(fields))
+    if unknown:
+        _log.warning("pagination defaults without a field are left out", settings=unknown)
+    return runner_pb2.PaginationDefaults(
+        **{name: str(value) for name, value in paginate.items() if name in fields}
+    )

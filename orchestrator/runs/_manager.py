@@ -1,0 +1,221 @@
+"""Runs: store, send to a runner through the dispatcher, store the outcome.
+
+A run that fails leaves the stored state as it was before its failure point: its deletion
+tracking is abandoned, and its result is recorded as a typed error.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent import futures
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+
+from corral._error_shapes import ErrorValue, from_json, from_proto, to_json, to_proto
+from corral._logging import run_log_context
+from corral.errors import InvalidRequest, NotFound, RunFailure
+from corral.v1 import runner_pb2
+from orchestrator.proxy._connections import redact_value
+from orchestrator.runs._caller import Caller
+from orchestrator.runs._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
+from orchestrator.runs._limits import limits_for
+from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
+from orchestrator.storage._needs import RunStorage
+
+_log = structlog.get_logger("corral.runs")
+
+MAX_NESTING = 5
+
+
+@dataclass(frozen=True)
+class RunRequestSpec:
+    """What to run: a function, for a connection, with an input."""
+
+    env: Environment
+    function: FunctionRow
+    connection_id: str
+    input_value: Any = None
+    variant: str = "base"
+    parent: RunScope | None = None
+    webhook: bool = False
+    """Run the sync's ``on_webhook`` handler with ``input_value`` (the payload)."""
+
+
+class RunManager:
+    """Starts runs and records their outcomes."""
+
+    def __init__(
+        self,
+        storage: RunStorage,
+        tokens: RunTokens,
+        runners: RunnerClient,
+        max_async: int = 32,
+        secrets: Callable[[RunScope], Sequence[str]] | None = None,
+    ) -> None:
+        self._storage = storage
+        self.dispatcher = Dispatcher(storage, tokens, runners)
+        """Sends this manager's runs, and the dry runs and describes of the same service."""
+        self._secrets = secrets or (lambda scope: ())
+        self._async = futures.ThreadPoolExecutor(max_workers=max_async, thread_name_prefix="run")
+        self._pending: set[futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def function_for(
+        self, env: Environment, connection_id: str, name: str, kind: str
+    ) -> FunctionRow:
+        """The deployed function ``name`` of the connection's integration, of the given kind."""
+        connection = self._storage.get_connection(env.id, connection_id)
+        function = self._storage.get_function(env.id, connection.integration_key, name)
+        if function.kind != kind:
+            raise NotFound(f"{name!r} is a {function.kind}, not a {kind}", code="unknown_function")
+        return function
+
+    def start(self, spec: RunRequestSpec) -> Run:
+        """Stores a new run (queued)."""
+        new = NewRun(
+            function_name=spec.function.name,
+            integration_key=spec.function.integration_key,
+            kind=spec.function.kind,
+            connection_id=spec.connection_id,
+            variant=spec.variant,
+            input_json=json.dumps(spec.input_value, ensure_ascii=False),
+            parent_run_id=spec.parent.run_id if spec.parent else None,
+        )
+        return self._storage.create_run(spec.env.id, new)
+
+    def execute(self, spec: RunRequestSpec, run: Run, caller: Caller | None = None) -> Run:
+        """Runs a stored run to its end and stores the outcome; returns the finished run.
+
+        ``caller``: the API call that waits for the run (its deadline and its end pass on to
+        the runner; see ``Dispatcher.dispatch``).
+        """
+        scope = RunScope(
+            env_id=spec.env.id,
+            run_id=run.run_id,
+            connection_id=spec.connection_id,
+            integration_key=spec.function.integration_key,
+            function_name=spec.function.name,
+            kind=spec.function.kind,
+            variant=spec.variant,
+            depth=spec.parent.depth + 1 if spec.parent else 0,
+        )
+        legacy = spec.function.config.get("legacy_config")
+        order = RunOrder(
+            kind="webhook" if spec.webhook else _run_kind(spec.function.kind),
+            env=spec.env,
+            run_id=run.run_id,
+            entry=spec.function.entry,
+            files=spec.function.files,
+            limits=limits_for(spec.function.kind, spec.env.settings),
+            function_name=spec.function.name,
+            integration_key=spec.function.integration_key,
+            connection_id=spec.connection_id,
+            variant=spec.variant,
+            input_json=json.dumps(spec.input_value, ensure_ascii=False),
+            legacy=legacy if isinstance(legacy, Mapping) else None,
+            scope=scope,
+        )
+        with run_log_context(run.run_id, spec.env.name, spec.connection_id):
+            return self._dispatch_and_store(order, run, scope, caller)
+
+    def _dispatch_and_store(
+        self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None
+    ) -> Run:
+        self._storage.mark_run_started(run.run_id)
+        try:
+            response = self.dispatcher.dispatch(order, caller)
+        except RunFailure as failure:
+            response = _failed(failure.code, failure.message)
+        except Exception as exc:
+            _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
+            response = _failed("runner_error", f"the runner could not complete the run: {exc}")
+        try:
+            return self._finish(run, response, scope)
+        except Exception as exc:
+            # The run must not stay "running": record that its outcome could not be stored.
+            _log.exception("storing a run's outcome failed", run_id=run.run_id)
+            message = f"the run's outcome could not be stored: {exc}"
+            error = to_json(ErrorValue("runner_error", message), form="compact")
+            return self._storage.finish_run(run.run_id, False, None, error)
+
+    def environment(self, env_id: int) -> Environment:
+        """The environment with this id."""
+        return _environment_by_id(self._storage, env_id)
+
+    def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:
+        if response.ok:
+            return self._storage.finish_run(run.run_id, True, response.output_json or "null", None)
+        if run.kind == "sync":
+            self._storage.abandon_tracking(run.run_id)
+        error = to_json(from_proto(response.error))
+        # An upstream error body may echo the credential the proxy injected (an API that
+        # repeats the request's headers): the stored error, which callers and logs show,
+        # never keeps it. The function itself saw the real response.
+        return self._storage.finish_run(
+            run.run_id, False, None, redact_value(error, self._secrets(scope))
+        )
+
+    def submit(self, spec: RunRequestSpec, run: Run) -> None:
+        """Executes a stored run in the background."""
+        future = self._async.submit(self.execute, spec, run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: futures.Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        if future.exception() is not None:
+            _log.error("background run failed", error=str(future.exception()))
+
+    def run_nested(self, scope: RunScope, action_name: str, input_value: Any) -> Any:
+        """``nango.trigger_action``: another action, same connection; its output or failure."""
+        if scope.depth >= MAX_NESTING:
+            raise InvalidRequest(
+                f"trigger_action nests deeper than {MAX_NESTING} levels", code="nesting_too_deep"
+            )
+        env = _environment_by_id(self._storage, scope.env_id)
+        function = self.function_for(env, scope.connection_id, action_name, "action")
+        spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
+        return output_or_raise(self.execute(spec, self.start(spec)))
+
+    def shutdown(self, grace_seconds: float) -> None:
+        """Waits up to ``grace_seconds`` for background runs, then stops taking more."""
+        with self._lock:
+            pending = list(self._pending)
+        futures.wait(pending, timeout=grace_seconds)
+        self._async.shutdown(wait=False, cancel_futures=True)
+
+
+def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:
+    for env in storage.list_environments():
+        if env.id == env_id:
+            return env
+    raise NotFound("the environment no longer exists", code="unknown_environment")
+
+
+def _run_kind(kind: str) -> RunKind:
+    """The run kind of a deployed function's kind."""
+    kinds: dict[str, RunKind] = {"action": "action", "sync": "sync", "on_event": "on_event"}
+    if kind not in kinds:
+        raise InvalidRequest(f"a deployed function has no kind {kind!r}", code="invalid_kind")
+    return kinds[kind]
+
+
+def _failed(code: str, message: str) -> runner_pb2.RunResponse:
+    return runner_pb2.RunResponse(ok=False, error=to_proto(ErrorValue(code, message)))
+
+
+def output_or_raise(run: Run) -> Any:
+    """The output of a finished run, or its error raised as a RunFailure."""
+    if run.state == "succeeded":
+        return json.loads(run.output_json or "null")
+    value = from_json(run.error)
+    if not value.message:
+        value = replace(value, message="the run failed")
+    raise RunFailure.from_value(value, details={"run_id": run.run_id})

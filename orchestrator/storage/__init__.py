@@ -1,0 +1,1 @@
+"""Storage: one protocol per area, the SQLite engine (one module per area), migrations."""

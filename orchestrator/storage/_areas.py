@@ -1,0 +1,380 @@
+"""The orchestrator's storage interface: one protocol per area, and ``Storage`` over them all.
+
+Each area protocol holds the methods of one kind of data, and each engine implements each area
+in one module (SQLite: ``orchestrator/storage/_sqlite_<area>.py``), so a second engine can be
+written area by area. No method belongs to two areas. A part of the orchestrator is typed
+against the areas it uses (``orchestrator.storage._needs``); ``Storage`` combines every area
+with ``close`` for the code that holds the whole store.
+
+The areas, what each holds, and the SQLite module that implements it:
+
+- ``TenantStore``: environments, their secret keys, settings and variables
+  (``_sqlite_tenants``);
+- ``ConnectionStore``: integrations and their connections, with credentials and metadata
+  (``_sqlite_connections``);
+- ``FunctionStore``: deployed functions (``_sqlite_functions``);
+- ``RunStore``: runs and their log lines (``_sqlite_runs``);
+- ``RecordStore``: records (``_sqlite_records``);
+- ``TrackingStore``: deletion tracking of records (``_sqlite_tracking``);
+- ``CheckpointStore``: checkpoints and sync resets (``_sqlite_checkpoints``);
+- ``ScheduleStore``: when each sync runs for each connection (``_sqlite_schedules``).
+
+Every engine (SQLite now, PostgreSQL later) implements every area and passes the same tests
+(``tests/orchestrator/storage_support.py``).
+
+Every method that reads or writes tenant data takes the environment id first (or a key or scope
+that holds it), and nothing crosses environments: two environments may hold the same connection
+id, integration key or record ids without seeing each other.
+
+The values these methods take and return (rows, scopes, keys, counts) are defined once in
+``orchestrator.storage._types`` and re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from corral._budgets import Budgets
+from orchestrator.storage._types import (
+    ALL_RECORD_FILTERS,
+    FUNCTION_KINDS,
+    LAST_ACTIONS,
+    RUN_STATES,
+    SCHEDULE_STATES,
+    CheckpointConflict,
+    CheckpointKey,
+    Connection,
+    Environment,
+    FunctionRow,
+    Integration,
+    LogLine,
+    NewRun,
+    RecordCounts,
+    RecordIn,
+    RecordScope,
+    Run,
+    Schedule,
+    StoredRecord,
+)
+
+__all__ = [
+    "ALL_RECORD_FILTERS",
+    "FUNCTION_KINDS",
+    "LAST_ACTIONS",
+    "RUN_STATES",
+    "SCHEDULE_STATES",
+    "CheckpointConflict",
+    "CheckpointKey",
+    "CheckpointStore",
+    "Connection",
+    "ConnectionStore",
+    "Environment",
+    "FunctionRow",
+    "FunctionStore",
+    "Integration",
+    "LogLine",
+    "NewRun",
+    "RecordCounts",
+    "RecordIn",
+    "RecordScope",
+    "RecordStore",
+    "Run",
+    "RunStore",
+    "Schedule",
+    "ScheduleStore",
+    "Storage",
+    "StoredRecord",
+    "TenantStore",
+    "TrackingStore",
+]
+
+
+class TenantStore(Protocol):
+    """Environments (a tenant's space): their secret keys, settings and variables."""
+
+    # ---- environments ----
+
+    def create_environment(self, name: str) -> tuple[Environment, str]:
+        """Creates an environment; returns it and its secret key (shown once)."""
+
+    def environment_by_secret_key(self, secret_key: str) -> Environment:
+        """The environment a secret key belongs to (Unauthenticated if none)."""
+
+    def get_environment(self, name: str) -> Environment:
+        """An environment by name (NotFound ``unknown_environment``)."""
+
+    def get_environment_by_id(self, env_id: int) -> Environment:
+        """An environment by id (NotFound ``unknown_environment``)."""
+
+    def list_environments(self) -> list[Environment]:
+        """Every environment, by name."""
+
+    def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
+        """Replaces an environment's settings."""
+
+    # ---- environment variables ----
+
+    def set_environment_variables(self, env_id: int, variables: Sequence[tuple[str, str]]) -> None:
+        """Replaces an environment's variables."""
+
+    def get_environment_variables(self, env_id: int) -> list[tuple[str, str]]:
+        """An environment's variables, in the order they were set."""
+
+
+class ConnectionStore(Protocol):
+    """Integrations (configured API providers) and their connections (end-customer accounts).
+
+    A connection's credentials and metadata are part of it; deleting a connection deletes its
+    records, checkpoints and deletion tracking with it.
+    """
+
+    # ---- integrations ----
+
+    def upsert_integration(
+        self,
+        env_id: int,
+        unique_key: str,
+        *,
+        provider: str,
+        base_url: str,
+        auth_mode: str,
+        auth_config: Mapping[str, Any],
+    ) -> Integration:
+        """Creates or replaces an integration."""
+
+    def get_integration(self, env_id: int, unique_key: str) -> Integration:
+        """An integration (NotFound ``unknown_integration``)."""
+
+    def list_integrations(self, env_id: int) -> list[Integration]:
+        """Every integration of an environment, by key."""
+
+    # ---- connections ----
+
+    def create_connection(
+        self,
+        env_id: int,
+        integration_key: str,
+        connection_id: str,
+        *,
+        credentials: Mapping[str, Any],
+        connection_config: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        base_url: str = "",
+    ) -> Connection:
+        """Creates a connection (AlreadyExists; NotFound ``unknown_integration``)."""
+
+    def get_connection(self, env_id: int, connection_id: str) -> Connection:
+        """A connection (NotFound ``unknown_connection``)."""
+
+    def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
+        """The connections of an environment, or of one of its integrations."""
+
+    def delete_connection(self, env_id: int, connection_id: str) -> None:
+        """Deletes a connection with its records, checkpoints and deletion tracking."""
+
+    def set_metadata(
+        self,
+        env_id: int,
+        connection_id: str,
+        metadata: Mapping[str, Any],
+        budgets: Budgets | None = None,
+    ) -> None:
+        """Replaces a connection's metadata (ResourceExhausted above the budget)."""
+
+    def update_metadata(
+        self,
+        env_id: int,
+        connection_id: str,
+        patch: Mapping[str, Any],
+        budgets: Budgets | None = None,
+    ) -> dict[str, Any]:
+        """Merges ``patch`` into the metadata at the top level; returns the result.
+
+        The merged metadata must fit the budget (ResourceExhausted, nothing changed).
+        """
+
+    def update_credentials(
+        self, env_id: int, connection_id: str, credentials: Mapping[str, Any]
+    ) -> None:
+        """Replaces a connection's credentials (after an OAuth refresh)."""
+
+
+class FunctionStore(Protocol):
+    """The deployed functions of each integration."""
+
+    def replace_functions(
+        self, env_id: int, integration_key: str, functions: Sequence[FunctionRow]
+    ) -> list[FunctionRow]:
+        """Atomically replaces every function of an integration."""
+
+    def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
+        """A function (NotFound ``unknown_function``)."""
+
+    def list_functions(self, env_id: int, integration_key: str | None = None) -> list[FunctionRow]:
+        """The functions of an environment, or of one integration."""
+
+
+class RunStore(Protocol):
+    """Runs (one execution of a function for one connection) and their log lines."""
+
+    def create_run(self, env_id: int, run: NewRun) -> Run:
+        """Stores a queued run with a new id."""
+
+    def mark_run_started(self, run_id: str) -> None:
+        """Moves a queued run to running."""
+
+    def finish_run(
+        self, run_id: str, ok: bool, output_json: str | None, error: Mapping[str, Any] | None
+    ) -> Run:
+        """Ends a run; the first finish wins, later ones return the stored run."""
+
+    def get_run(self, env_id: int, run_id: str) -> Run:
+        """A run (NotFound ``unknown_run``)."""
+
+    def list_runs(
+        self,
+        env_id: int,
+        connection_id: str | None = None,
+        function_name: str | None = None,
+        limit: int = 50,
+        before_run_id: str | None = None,
+    ) -> list[Run]:
+        """Runs, newest first (older than ``before_run_id`` when given)."""
+
+    def append_logs(
+        self, run_id: str, lines: Sequence[LogLine], budgets: Budgets | None = None
+    ) -> None:
+        """Appends log lines to a run, up to the per-run cap and the run's log budgets."""
+
+    def get_logs(
+        self, env_id: int, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[LogLine]:
+        """A run's log lines in order (after ``after_seq``, at most ``limit``)."""
+
+
+class RecordStore(Protocol):
+    """The records syncs save, per connection, model and variant."""
+
+    def save_records(
+        self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
+    ) -> RecordCounts:
+        """Upserts records in one transaction (charged to the run's budgets when given)."""
+
+    def delete_records(self, scope: RecordScope, ids: Sequence[str]) -> RecordCounts:
+        """Soft-deletes records."""
+
+    def update_records(
+        self,
+        scope: RecordScope,
+        patches: Sequence[tuple[str, bytes]],
+        budgets: Budgets | None = None,
+    ) -> RecordCounts:
+        """Deep-merges partial records into existing ones (within the budgets when given)."""
+
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
+        """The JSON of the found, not deleted records among ``ids``."""
+
+    def list_records(
+        self,
+        env_id: int,
+        connection_id: str,
+        model: str,
+        *,
+        variant: str = "",
+        cursor: str = "",
+        modified_after: datetime | None = None,
+        limit: int = 100,
+        filter: frozenset[str] = ALL_RECORD_FILTERS,
+    ) -> tuple[list[StoredRecord], str]:
+        """Records in change order after ``cursor``; returns them and the next cursor."""
+
+
+class TrackingStore(Protocol):
+    """Deletion tracking: which records a sync did not save again between start and end."""
+
+    def track_deletes_start(self, scope: RecordScope) -> None:
+        """Starts deletion tracking for the scope's model and variant."""
+
+    def track_deletes_end(self, scope: RecordScope) -> RecordCounts:
+        """Deletes the records that existed at start and were not saved since."""
+
+    def abandon_tracking(self, run_id: str) -> None:
+        """Drops the deletion tracking of a run that will not reach its end."""
+
+
+class CheckpointStore(Protocol):
+    """Checkpoints per connection, function and variant, and sync resets."""
+
+    def get_checkpoint(self, key: CheckpointKey) -> dict[str, Any] | None:
+        """The checkpoint, or None."""
+
+    def get_checkpoint_versioned(self, key: CheckpointKey) -> tuple[dict[str, Any] | None, int]:
+        """The checkpoint (or None) and its version (0 if never saved)."""
+
+    def save_checkpoint(
+        self, key: CheckpointKey, value: Mapping[str, Any], expected_version: int | None = None
+    ) -> int:
+        """Saves the checkpoint; returns its new version (CheckpointConflict on a stale one)."""
+
+    def clear_checkpoint(self, key: CheckpointKey) -> None:
+        """Clears the checkpoint."""
+
+    def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
+        """Clears a sync's checkpoint; its records stay."""
+
+
+class ScheduleStore(Protocol):
+    """When each sync runs for each connection."""
+
+    def ensure_schedule(
+        self,
+        env_id: int,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        *,
+        frequency_seconds: float,
+        state: str,
+    ) -> Schedule:
+        """Creates the schedule (due now) if missing, else updates its interval."""
+
+    def set_schedule_state(
+        self, env_id: int, connection_id: str, sync_name: str, variant: str, state: str
+    ) -> Schedule:
+        """Pauses or starts a schedule (NotFound ``unknown_schedule``)."""
+
+    def list_schedules(self, env_id: int, connection_id: str | None = None) -> list[Schedule]:
+        """The environment's schedules."""
+
+    def claim_due_schedules(self, now: datetime, limit: int = 100) -> list[Schedule]:
+        """Due schedules whose last run ended, each moved to its next due time."""
+
+    def set_schedule_last_run(self, schedule_id: int, run_id: str) -> None:
+        """Records the run a schedule started."""
+
+    def remove_schedules(self, env_id: int, integration_key: str, keep: frozenset[str]) -> None:
+        """Removes the integration's schedules of syncs not in ``keep``."""
+
+
+class Storage(
+    TenantStore,
+    ConnectionStore,
+    FunctionStore,
+    RunStore,
+    RecordStore,
+    TrackingStore,
+    CheckpointStore,
+    ScheduleStore,
+    Protocol,
+):
+    """Everything the orchestrator keeps: every area.
+
+    See ``orchestrator.storage._sqlite.SqliteStorage``.
+
+    Only ``close`` is its own; it belongs to the engine, not to an area.
+    """
+
+    def close(self) -> None:
+        """Releases the engine's resources."""

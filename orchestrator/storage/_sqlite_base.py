@@ -1,0 +1,224 @@
+"""The SQLite engine's plumbing: connections per thread, transactions, migrations, lookups.
+
+``SqliteStorage`` is assembled from mixins that all build on ``SqliteBase``.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from corral.errors import NotFound, Unavailable
+from orchestrator.storage._migrate import (
+    SCHEMA_MIGRATIONS_TABLE,
+    Migration,
+    load_migrations,
+    pending,
+)
+from orchestrator.storage._records import from_rfc3339, to_rfc3339
+
+Clock = Callable[[], datetime]
+"""Returns the current time, timezone-aware."""
+
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_MAX_LOG_LINES = 10_000
+
+
+def utc_now() -> datetime:
+    """The current UTC time."""
+    return datetime.now(UTC)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text that keeps key order and non-ASCII characters."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | None) -> Any:
+    """Parses JSON text stored by ``dumps``; None stays None."""
+    return None if text is None else json.loads(text)
+
+
+def timestamp(text: str | None) -> datetime | None:
+    """Parses a stored timestamp; None stays None."""
+    return None if text is None else from_rfc3339(text)
+
+
+class SqliteBase:
+    """Connections, transactions and shared lookups of the SQLite engine.
+
+    Each thread gets its own connection (the orchestrator is a threaded gRPC server); writes
+    take SQLite's write lock at ``BEGIN IMMEDIATE`` so that a read-then-write transaction never
+    fails on a lock upgrade, and wait up to the busy timeout for other writers.
+    """
+
+    def __init__(
+        self,
+        path: str | pathlib.Path,
+        *,
+        clock: Clock | None = None,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        max_log_lines: int = DEFAULT_MAX_LOG_LINES,
+    ) -> None:
+        """Opens (and creates or migrates) the store.
+
+        Args:
+            path: the database file; created when missing.
+            clock: the time source; UTC now by default.
+            busy_timeout_ms: how long a write waits for another writer before giving up.
+            max_log_lines: log lines kept per run; later lines are counted, not stored.
+        """
+        self._path = str(path)
+        self._clock = clock or utc_now
+        self._busy_timeout_ms = busy_timeout_ms
+        self._max_log_lines = max_log_lines
+        self._local = threading.local()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._connections_lock = threading.Lock()
+        self._closed = False
+        self._migrate()
+
+    def close(self) -> None:
+        """Closes every thread's connection; the store cannot be used afterwards."""
+        with self._connections_lock:
+            self._closed = True
+            for connection in self._connections.values():
+                connection.close()
+            self._connections.clear()
+
+    def _now(self) -> str:
+        return to_rfc3339(self._clock())
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise Unavailable("storage is closed", code="storage_closed", retryable=False)
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path,
+            timeout=self._busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable against crashes of the process; in WAL mode a power loss can lose
+        # the last commits but never corrupts the file.
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        with self._connections_lock:
+            if self._closed:
+                connection.close()
+                raise Unavailable("storage is closed", code="storage_closed", retryable=False)
+            self._forget_finished_threads()
+            self._connections[threading.current_thread()] = connection
+        return connection
+
+    def _forget_finished_threads(self) -> None:
+        # Threads that ended took their thread-local slot with them; close what they left.
+        for thread in [thread for thread in self._connections if not thread.is_alive()]:
+            self._connections.pop(thread).close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: commits on success, rolls back on any error."""
+        with self._transaction("BEGIN IMMEDIATE") as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot for several queries."""
+        with self._transaction("BEGIN") as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        try:
+            connection.execute(begin)
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"storage busy: {exc}", code="storage_busy") from exc
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+
+    def _migrate(self) -> None:
+        connection = self._connection()
+        connection.execute(SCHEMA_MIGRATIONS_TABLE)
+        for migration in load_migrations("sqlite"):
+            with self._write() as conn:
+                rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+                if pending([migration], {int(row[0]) for row in rows}):
+                    self._apply(conn, migration)
+
+    def _apply(self, connection: sqlite3.Connection, migration: Migration) -> None:
+        # executescript() would commit the open transaction first, so run statement by statement.
+        for statement in _statements(migration.sql):
+            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, to_rfc3339(utc_now())),
+        )
+
+    # ---- lookups shared by the mixins ----
+
+    def _require_environment(self, connection: sqlite3.Connection, env_id: int) -> None:
+        row = connection.execute("SELECT 1 FROM environments WHERE id = ?", (env_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no environment with id {env_id}", code="unknown_environment")
+
+    def _integration_pk(self, connection: sqlite3.Connection, env_id: int, key: str) -> int:
+        row = connection.execute(
+            "SELECT id FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no integration {key!r}", code="unknown_integration")
+        return int(row[0])
+
+    def _connection_pk(
+        self, connection: sqlite3.Connection, env_id: int, connection_id: str
+    ) -> int:
+        row = connection.execute(
+            "SELECT id FROM connections WHERE env_id = ? AND connection_id = ?",
+            (env_id, connection_id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        return int(row[0])
+
+
+def _statements(script: str) -> Iterator[str]:
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if _has_sql(buffer):
+                yield buffer
+            buffer = ""
+    if _has_sql(buffer):
+        yield buffer
+
+
+def _has_sql(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
+
+
+def json_object(value: Mapping[str, Any]) -> str:
+    """A mapping as stored JSON object text."""
+    return dumps(dict(value))

@@ -1,0 +1,55 @@
+"""Forwards a run's SDK calls to the orchestrator's RunnerCallbacks service, as they are.
+
+A call arrives as the RPC's name and its request message, already checked (``runner.host._calls``)
+and wrapped by the run's rules (``runner.host._run_calls``). It goes to the stub's method of that
+name with the run token (which the worker never sees) in the call metadata, and the response
+message comes back as it is: nothing here knows one RPC from another.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf.message import Message
+
+from corral import _grpc_errors, _metadata
+from corral.errors import Unavailable
+from corral.v1 import callbacks_pb2_grpc
+
+_log = structlog.get_logger("corral.runner")
+
+CallbacksStub = callbacks_pb2_grpc.RunnerCallbacksStub | Any
+"""A ``RunnerCallbacksStub``, or an object with its methods (the offline dry run serves the
+same calls in process)."""
+
+
+class GrpcCallbackHandler:
+    """Answers one run's SDK calls through RunnerCallbacks, with that run's token."""
+
+    def __init__(self, stub: CallbacksStub, run_token: str) -> None:
+        self._stub = stub
+        self._metadata = ((_metadata.RUN_TOKEN, run_token),)
+
+    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+        """Performs one RPC; raises the orchestrator's typed error."""
+        timeout = max(deadline - time.monotonic(), 0.001)
+        try:
+            response: Message = getattr(self._stub, rpc)(
+                request, timeout=timeout, metadata=self._metadata
+            )
+        except grpc.RpcError as exc:
+            error = _grpc_errors.from_rpc_error(exc)
+            if isinstance(error, Unavailable) and error.code.startswith("rpc_"):
+                # A transport failure, not a typed answer: its details name the orchestrator's
+                # address and port, which are no business of the function. Operators get them.
+                _log.warning("callback transport failure", rpc=rpc, error=error.message)
+                raise Unavailable(
+                    f"the orchestrator could not be reached ({error.code.removeprefix('rpc_')})",
+                    code=error.code,
+                    retryable=True,
+                ) from None
+            raise error from None
+        return response

@@ -1,0 +1,178 @@
+"""The host's side of the warm parent: spawn workers, keep some idle, learn how they ended."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from corral.errors import Unavailable
+from runner.host import _zygote
+
+_MAX_PACKET = 65536
+
+
+@dataclass
+class Worker:
+    """One forked worker process, not yet used or in use by one run."""
+
+    pid: int
+    sock: socket.socket
+    pidfd: int
+    killed: bool = False
+    cancelled: bool = False
+    _closed: bool = field(default=False, repr=False)
+
+    def kill(self) -> None:
+        """SIGKILLs the worker (through its pidfd: never another process)."""
+        if self._closed:
+            return
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError, OSError):
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Kills the worker if alive and releases its descriptors."""
+        if self._closed:
+            return
+        self.kill()
+        self._closed = True
+        self.sock.close()
+        os.close(self.pidfd)
+
+
+class WorkerPool:
+    """Forks workers through the zygote and keeps ``prewarm`` of them idle, ahead of demand."""
+
+    def __init__(
+        self, contain: _zygote.Contain | None, warm: Callable[[], None], prewarm: int = 2
+    ) -> None:
+        self._zygote_pid, self._ctrl = _zygote.start(contain, warm)
+        self._prewarm = prewarm
+        self._spawn_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._spawned: deque[Worker] = deque()
+        self._statuses: dict[int, int] = {}
+        self._idle: deque[Worker] = deque()
+        self._closed = False
+        self._reader = threading.Thread(target=self._read, name="zygote-reader", daemon=True)
+        self._reader.start()
+        self._refill_thread: threading.Thread | None = None
+        self.refill()
+
+    def take(self) -> Worker:
+        """An idle worker (or a new one), never used before."""
+        with self._cond:
+            worker = self._idle.popleft() if self._idle else None
+        if worker is None:
+            worker = self._spawn()
+        self.refill()
+        return worker
+
+    def idle_count(self) -> int:
+        """How many workers wait for a run."""
+        with self._cond:
+            return len(self._idle)
+
+    def refill(self) -> None:
+        """Tops the idle workers up to ``prewarm`` in the background."""
+        with self._cond:
+            if self._closed or len(self._idle) >= self._prewarm:
+                return
+            if self._refill_thread is not None and self._refill_thread.is_alive():
+                return
+            self._refill_thread = threading.Thread(target=self._refill, daemon=True)
+            self._refill_thread.start()
+
+    def _refill(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed or len(self._idle) >= self._prewarm:
+                    return
+            try:
+                worker = self._spawn()
+            except Unavailable:
+                return
+            with self._cond:
+                closed = self._closed
+                if not closed:
+                    self._idle.append(worker)
+            if closed:  # the pool closed while this worker was being forked
+                worker.close()
+                return
+
+    def wait_status(self, pid: int, timeout: float) -> int | None:
+        """The raw wait status of a worker that ended, or None if unknown after ``timeout``."""
+        with self._cond:
+            self._cond.wait_for(lambda: pid in self._statuses or self._closed, timeout)
+            return self._statuses.pop(pid, None)
+
+    def _spawn(self) -> Worker:
+        with self._spawn_lock, self._cond:
+            if self._closed:
+                raise Unavailable("the runner is shutting down")
+            _zygote.send_packet(self._ctrl, {"op": "spawn"})
+            if not self._cond.wait_for(lambda: self._spawned or self._closed, 10.0):
+                raise Unavailable("the warm parent did not fork a worker in time")
+            if not self._spawned:
+                raise Unavailable("the warm parent is gone")
+            return self._spawned.popleft()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(self._ctrl, _MAX_PACKET, 2)
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                break
+            self._handle(json.loads(data), fds)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _handle(self, message: dict[str, Any], fds: list[int]) -> None:
+        with self._cond:
+            if message.get("op") == "spawned" and len(fds) == 2:
+                sock = socket.socket(fileno=fds[0])
+                self._spawned.append(Worker(int(message["pid"]), sock, fds[1]))
+            elif message.get("op") == "exited":
+                self._statuses[int(message["pid"])] = int(message["status"])
+                if len(self._statuses) > 10_000:  # statuses nobody asked for
+                    self._statuses.pop(next(iter(self._statuses)))
+            else:
+                for fd in fds:
+                    os.close(fd)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stops the zygote and kills idle workers."""
+        with self._cond:
+            self._closed = True
+            idle, self._idle = list(self._idle), deque()
+        for worker in idle:
+            worker.close()
+        with contextlib.suppress(OSError):
+            _zygote.send_packet(self._ctrl, {"op": "stop"})
+        with contextlib.suppress(OSError):
+            self._ctrl.shutdown(socket.SHUT_RDWR)
+        self._reader.join(timeout=5)
+        refill = self._refill_thread
+        if refill is not None:
+            refill.join(timeout=5)
+        with self._cond:
+            leftover = [*self._spawned, *self._idle]
+            self._spawned.clear()
+            self._idle.clear()
+        for worker in leftover:
+            worker.close()
+        self._ctrl.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self._zygote_pid, 0)

@@ -1,0 +1,57 @@
+"""What the warm parent does once, so that no worker pays for it: import and exercise."""
+
+from __future__ import annotations
+
+
+def warm() -> None:
+    """Imports everything a worker needs and runs pydantic's lazy paths once."""
+    import pydantic  # noqa: PLC0415
+
+    import sandbox  # noqa: PLC0415
+    from runner.sdk import _wire  # noqa: PLC0415
+    from runner.worker import _worker  # noqa: PLC0415
+
+    _stdlib_lazy_paths()
+    _wire.exercise()  # the SDK's protobuf messages, built and read once
+
+    source = (
+        "from nango import create_action\n"
+        "from pydantic import BaseModel, Field\n"
+        "class In(BaseModel):\n"
+        "    name: str = Field(default='x', min_length=1)\n"
+        "    tags: list[str] = []\n"
+        "def run(nango, input):\n"
+        "    return {'n': input.name, 'gen': [t for t in input.tags]}\n"
+        "action = create_action(description='warm', input=In, exec=run)\n"
+    )
+    program = sandbox.compile_program({"warm.py": source}, "warm.py")
+    definition = _worker.find_definition(program.load(_worker.SDK_MODULE))
+    model = definition.input if hasattr(definition, "input") else None
+    if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
+        instance = model.model_validate({"name": "a", "tags": ["b"]})
+        instance.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        model.model_json_schema()
+    sandbox.reset_run_state()
+
+
+def _stdlib_lazy_paths() -> None:
+    """Runs what the allowed modules import lazily: after containment nothing can be imported."""
+    import datetime  # noqa: PLC0415
+    import decimal  # noqa: PLC0415
+    import hashlib  # noqa: PLC0415
+    import linecache  # noqa: PLC0415
+    import traceback  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    datetime.datetime.strptime("2026-01-02T03:04:05+0000", "%Y-%m-%dT%H:%M:%S%z")
+    datetime.datetime.fromisoformat("2026-01-02T03:04:05+00:00").astimezone().isoformat()
+    "bücher.example".encode("idna")
+    "x".encode("utf-16-le").decode("utf-16-le")
+    "x".encode("latin-1")
+    decimal.Decimal("1.10").quantize(decimal.Decimal("0.1"))
+    for name in sorted(hashlib.algorithms_guaranteed):
+        hashlib.new(name, b"x")
+    uuid.uuid4()
+    uuid.uuid5(uuid.NAMESPACE_URL, "x")
+    traceback.format_exception(ValueError("x"))
+    linecache.getlines(__file__)

@@ -1,0 +1,163 @@
+"""The warm parent: a process that has imported everything and forks one worker per run.
+
+It is forked from the runner host before the host creates any gRPC object, holds no secret and
+no tenant data, and talks to the host over a SOCK_SEQPACKET control socket:
+
+- host -> zygote ``{"op": "spawn"}``: fork a worker; the reply ``{"op": "spawned", "pid"}``
+  carries two descriptors: the host's end of the worker's socket and a pidfd of the worker.
+- zygote -> host ``{"op": "exited", "pid", "status"}`` when a worker ends (raw wait status).
+- host -> zygote ``{"op": "stop"}``, or the host closing the socket: kill workers and exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol
+
+
+class Contain(Protocol):
+    """Containment of workers: applied in each worker, cleaned up after each one."""
+
+    def prepare_idle(self, sock: socket.socket) -> None:
+        """Contains a worker as soon as it is forked, before it knows its run."""
+
+    def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
+        """Applies a run's limits in its worker, before function code runs."""
+
+    def cleanup(self, pid: int) -> None:
+        """Releases what a reaped worker left (its cgroup)."""
+
+
+_MAX_PACKET = 65536
+
+
+def start(contain: Contain | None, warm: Callable[[], None]) -> tuple[int, socket.socket]:
+    """Forks the zygote; returns its pid and the host's end of the control socket."""
+    host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        host_end.close()
+        _zygote_main(zygote_end, contain, warm)
+    zygote_end.close()
+    return pid, host_end
+
+
+def send_packet(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    """Sends one control packet (with descriptors, if any)."""
+    data = json.dumps(message).encode()
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.send(data)
+
+
+def _zygote_main(
+    ctrl: socket.socket, contain: Contain | None, warm: Callable[[], None]
+) -> NoReturn:
+    code = 0
+    try:
+        os.setsid()
+        warm()
+        _serve(ctrl, contain)
+    except BaseException:
+        code = 1
+    os._exit(code)
+
+
+def _serve(ctrl: socket.socket, contain: Contain | None) -> None:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    os.set_blocking(wake_r, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children: set[int] = set()
+    try:
+        while True:
+            ready, _, _ = select.select([ctrl.fileno(), wake_r], [], [])
+            if wake_r in ready:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_r, 4096)
+            _reap(ctrl, children, contain)
+            if ctrl.fileno() in ready and not _command(ctrl, contain, children):
+                return
+    finally:
+        _kill_all(children, contain)
+
+
+def _kill_all(children: set[int], contain: Contain | None) -> None:
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        if contain is not None:
+            contain.cleanup(pid)
+
+
+def _reap(ctrl: socket.socket, children: set[int], contain: Contain | None) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        if contain is not None:
+            contain.cleanup(pid)
+        send_packet(ctrl, {"op": "exited", "pid": pid, "status": status})
+
+
+def _command(ctrl: socket.socket, contain: Contain | None, children: set[int]) -> bool:
+    data = ctrl.recv(_MAX_PACKET)
+    if not data:
+        return False
+    message = json.loads(data)
+    if message.get("op") == "stop":
+        return False
+    if message.get("op") == "spawn":
+        pid, host_fd, pidfd = _spawn(ctrl, contain)
+        children.add(pid)
+        try:
+            send_packet(ctrl, {"op": "spawned", "pid": pid}, [host_fd, pidfd])
+        finally:
+            os.close(host_fd)
+            os.close(pidfd)
+    return True
+
+
+def _spawn(ctrl: socket.socket, contain: Contain | None) -> tuple[int, int, int]:
+    host_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the worker
+        ctrl.close()
+        host_end.close()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _worker(worker_end, contain)
+    worker_end.close()
+    pidfd = os.pidfd_open(pid)
+    return pid, host_end.detach(), pidfd
+
+
+def _worker(sock: socket.socket, contain: Contain | None) -> NoReturn:  # pragma: no cover
+    from runner.worker._worker import worker_main  # noqa: PLC0415 - imported already by warm()
+
+    if contain is not None:
+        try:
+            contain.prepare_idle(sock)
+        except BaseException:  # a worker that cannot be contained never runs
+            os._exit(78)
+
+    def apply(limits: dict[str, Any]) -> None:
+        if contain is not None:
+            contain.apply(sock, limits)
+
+    worker_main(sock, apply)

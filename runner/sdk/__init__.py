@@ -1,0 +1,1 @@
+"""The SDK function code is given: the ``nango`` object, definitions, responses, pagination."""

@@ -1,0 +1,222 @@
+"""The SDK's calls as RunnerCallbacks messages: what the worker sends and how it reads replies.
+
+Each SDK operation of the ``nango`` object becomes one RPC of the RunnerCallbacks service (its
+name) and that RPC's request message, built here with the generated classes; the runner host
+checks the message and forwards it as it is (``runner.host._calls``). A reply is the RPC's response
+message, read back here into the value the SDK returns. This module runs in the worker: the
+generated modules are imported by the warm parent, before containment, and function code never
+reaches them (they are not among its allowed modules).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from google.protobuf.message import Message
+
+from corral.errors import RunFailure
+from corral.v1 import callbacks_pb2 as pb
+
+MAX_BATCH_BYTES = 16 << 20
+"""Record JSON sent in one RecordBatch; a larger batch goes in several calls."""
+
+Build = Callable[[dict[str, Any]], Message]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def encode_record(record: Any) -> pb.Record:
+    """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes).
+
+    The storage hashes merged records the same way, so an unchanged record stays unchanged.
+    """
+    if not isinstance(record, dict) or "id" not in record:
+        raise RunFailure("invalid_sync_record", "a record must be an object with an id")
+    data = _json(record)
+    return pb.Record(id=str(record["id"]), json=data, content_hash=hashlib.sha256(data).hexdigest())
+
+
+def _proxy(args: dict[str, Any]) -> Message:
+    headers = args.get("headers") or {}
+    request = pb.ProxyRequest(
+        method=str(args.get("method") or "GET"),
+        endpoint=str(args.get("endpoint") or ""),
+        headers=[pb.Header(name=str(k), value=str(v)) for k, v in dict(headers).items()],
+        params_json=_json(args["params"]) if args.get("params") is not None else b"",
+        retries=int(args.get("retries") or 0),
+        retry_on=[int(s) for s in args.get("retry_on") or []],
+        base_url_override=str(args.get("base_url_override") or ""),
+        decompress=bool(args.get("decompress")),
+        response_type=str(args.get("response_type") or ""),
+    )
+    if "data_json" in args:
+        request.data, request.data_is_json, request.has_data = _json(args["data_json"]), True, True
+    elif "data_text" in args:
+        request.data, request.has_data = str(args["data_text"]).encode(), True
+    elif "data_b64" in args:
+        request.data, request.has_data = base64.b64decode(str(args["data_b64"])), True
+    return request
+
+
+def _log(args: dict[str, Any]) -> Message:
+    return pb.LogRequest(
+        level=str(args.get("level") or "info"),
+        message=str(args.get("message") or ""),
+        meta_json=_json(args.get("meta") or []),
+        timestamp=time.time(),
+    )
+
+
+def _records(args: dict[str, Any]) -> Message:
+    return pb.RecordBatch(model=str(args["model"]), records=map(encode_record, args["records"]))
+
+
+_REQUESTS: dict[str, tuple[str, Build]] = {
+    "proxy": ("Proxy", _proxy),
+    "log": ("Log", _log),
+    "get_connection": (
+        "GetConnection",
+        lambda a: pb.GetConnectionCallRequest(
+            force_refresh=bool(a.get("force_refresh")),
+            refresh_token=bool(a.get("refresh_token")),
+            refresh_github_app_jwt_token=bool(a.get("refresh_github_app_jwt_token")),
+        ),
+    ),
+    "get_integration": (
+        "GetIntegration",
+        lambda a: pb.GetIntegrationCallRequest(include=[str(i) for i in a.get("include") or []]),
+    ),
+    "get_environment_variables": ("GetEnvironmentVariables", lambda a: pb.Empty()),
+    "get_metadata": ("GetMetadata", lambda a: pb.Empty()),
+    "set_metadata": ("SetMetadata", lambda a: pb.JsonValue(json=_json(a["metadata"]))),
+    "update_metadata": ("UpdateMetadata", lambda a: pb.JsonValue(json=_json(a["metadata"]))),
+    "get_checkpoint": ("GetCheckpoint", lambda a: pb.Empty()),
+    "save_checkpoint": (
+        "SaveCheckpoint",
+        lambda a: pb.SaveCheckpointRequest(json=_json(a["checkpoint"])),
+    ),
+    "clear_checkpoint": ("ClearCheckpoint", lambda a: pb.Empty()),
+    "batch_save": ("BatchSave", _records),
+    "batch_delete": ("BatchDelete", _records),
+    "batch_update": ("BatchUpdate", _records),
+    "get_records_by_id": (
+        "GetRecordsById",
+        lambda a: pb.GetRecordsByIdRequest(model=str(a["model"]), ids=[str(i) for i in a["ids"]]),
+    ),
+    "track_deletes_start": ("TrackDeletesStart", lambda a: pb.ModelRequest(model=str(a["model"]))),
+    "track_deletes_end": ("TrackDeletesEnd", lambda a: pb.ModelRequest(model=str(a["model"]))),
+    "trigger_action": (
+        "TriggerAction",
+        lambda a: pb.TriggerActionCallRequest(
+            action_name=str(a["name"]), input_json=_json(a.get("input"))
+        ),
+    ),
+}
+"""Every SDK operation: its RPC and how its arguments become that RPC's request."""
+
+
+def requests(
+    method: str, args: dict[str, Any], max_message: int = MAX_BATCH_BYTES
+) -> Iterator[tuple[str, Message]]:
+    """The RPC calls of one SDK operation: one, or several for a batch of records too large
+    for one message (at most ``max_message`` and :data:`MAX_BATCH_BYTES` of records each, one
+    record at least).
+
+    Raises:
+        ValueError, TypeError, UnicodeError: an argument is not strict JSON or not of its type.
+    """
+    rpc, build = _REQUESTS[method]
+    request = build(args)
+    if not isinstance(request, pb.RecordBatch):
+        yield rpc, request
+        return
+    for part in _by_size(list(request.records), min(max_message, MAX_BATCH_BYTES)):
+        yield rpc, pb.RecordBatch(model=request.model, records=part)
+
+
+def message_budget(max_frame: int) -> int:
+    """The largest request message whose ``call`` frame (base64 in JSON) fits ``max_frame``."""
+    return max((max_frame - _FRAME_OVERHEAD) * 3 // 4, 1)
+
+
+_FRAME_OVERHEAD = 1024
+"""Bytes of a ``call`` frame besides its request's base64 (with room to spare)."""
+
+
+def _by_size(records: list[pb.Record], max_bytes: int) -> list[list[pb.Record]]:
+    """Records split into consecutive parts of at most ``max_bytes`` as a message (one record
+    each at least), so that no message passes the gRPC size limit or its frame the run's."""
+    parts: list[list[pb.Record]] = [[]]
+    size = 0
+    for record in records:
+        record_size = record.ByteSize() + 8  # its tag and length in the batch, and the model's
+        if parts[-1] and size + record_size > max_bytes:
+            parts.append([])
+            size = 0
+        parts[-1].append(record)
+        size += record_size
+    return parts
+
+
+def response_type(rpc: str) -> type[Message]:
+    """The generated class of an RPC's response message."""
+    method = pb.DESCRIPTOR.services_by_name["RunnerCallbacks"].methods_by_name[rpc]
+    response: type[Message] = getattr(pb, method.output_type.name)
+    return response
+
+
+def value(reply: Message) -> Any:
+    """What the SDK returns for a response message."""
+    if isinstance(reply, pb.JsonValue | pb.Checkpoint):
+        return json.loads(reply.json) if reply.json else None
+    if isinstance(reply, pb.RecordBatchResult):
+        return counts(reply)
+    if isinstance(reply, pb.ProxyResponse):
+        return {
+            "status": reply.status,
+            "headers": [[h.name, h.value] for h in reply.headers],
+            "body_b64": base64.b64encode(reply.body).decode(),
+            "url": reply.url,
+            "method": reply.method,
+        }
+    return None
+
+
+def counts(result: pb.RecordBatchResult) -> dict[str, int]:
+    """A batch's counts as the SDK returns them."""
+    return {
+        "added": result.added,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "unchanged": result.unchanged,
+    }
+
+
+def combine(values: list[Any]) -> Any:
+    """The value of an operation sent in several calls: the counts added up (a batch)."""
+    if len(values) == 1:
+        return values[0]
+    total = dict.fromkeys(("added", "updated", "deleted", "unchanged"), 0)
+    for part in values:
+        for name in total:
+            total[name] += int((part or {}).get(name, 0))
+    return total
+
+
+def exercise() -> None:
+    """Builds, serializes and reads back one message of each kind (the warm parent calls this
+    before containment, so no lazy path is left for a worker)."""
+    for method in ("log", "batch_save", "proxy"):
+        args = {"model": "M", "records": [{"id": 1}], "endpoint": "/", "params": {}, "meta": []}
+        for rpc, request in requests(method, args):
+            type(request).FromString(request.SerializeToString())
+            value(response_type(rpc).FromString(b""))
+    value(pb.Checkpoint(json=b"{}"))
+    value(pb.ProxyResponse(headers=[pb.Header(name="a", value="b")]))
