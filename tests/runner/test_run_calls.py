@@ -1,0 +1,59 @@
+"""The per-run wrappers overwrite what a breached worker could forge in a well-formed request:
+the checkpoint version a save is made on, a record's content hash, a log line's time."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from google.protobuf.message import Message
+
+from corral.v1 import callbacks_pb2 as pb
+from runner._run_calls import RunCalls
+
+DEADLINE = time.monotonic() + 60
+
+
+class Recorder:
+    """Records each request; answers a checkpoint call with version 3."""
+
+    def __init__(self) -> None:
+        self.requests: list[Message] = []
+
+    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+        del rpc, deadline
+        self.requests.append(request)
+        if isinstance(request, pb.SaveCheckpointRequest | pb.Empty):
+            return pb.Checkpoint(json=b"{}", version=3)
+        return pb.Empty()
+
+
+def test_a_forged_expected_version_is_replaced_by_the_one_the_run_saw() -> None:
+    handler = Recorder()
+    calls = RunCalls(handler)
+    calls.call(
+        "SaveCheckpoint", pb.SaveCheckpointRequest(json=b"{}", expected_version=99), DEADLINE
+    )
+    calls.call(
+        "SaveCheckpoint", pb.SaveCheckpointRequest(json=b"{}", expected_version=99), DEADLINE
+    )
+    first, second = handler.requests
+    assert isinstance(first, pb.SaveCheckpointRequest)
+    assert isinstance(second, pb.SaveCheckpointRequest)
+    assert not first.HasField("expected_version")  # nothing read yet
+    assert second.expected_version == 3
+
+
+def test_a_forged_content_hash_and_log_time_are_the_runners() -> None:
+    handler = Recorder()
+    calls = RunCalls(handler)
+    record = pb.Record(id="1", json=b'{"id":"1"}', content_hash="0" * 64)
+    calls.call("BatchSave", pb.RecordBatch(model="M", records=[record]), DEADLINE)
+    before = time.time()
+    calls.call("Log", pb.LogRequest(level="info", message="m", timestamp=1.0), DEADLINE)
+    batch, line = handler.requests
+    assert isinstance(batch, pb.RecordBatch)
+    assert isinstance(line, pb.LogRequest)
+    assert batch.records[0].content_hash == hashlib.sha256(b'{"id":"1"}').hexdigest()
+    assert line.timestamp >= before
+    assert line.meta_json == b"[]"
