@@ -9,7 +9,7 @@ import time
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
-from runner._run_calls import RunCalls
+from runner.host._run_calls import RunCalls
 
 DEADLINE = time.monotonic() + 60
 
