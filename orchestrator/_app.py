@@ -83,7 +83,7 @@ def _start(settings: ServeSettings) -> _Parts:
         storage,
         proxy,
         connections,
-        lambda *args: runs_box[0].run_nested(*args),  # noqa: PLW0108 - bound once the runners exist
+        lambda *args, **kwargs: runs_box[0].run_nested(*args, **kwargs),  # noqa: PLW0108 - bound later
         dry=sessions,
         cancel_run=lambda run_id: channels_box[0].cancel(run_id),  # noqa: PLW0108 - bound later
     )

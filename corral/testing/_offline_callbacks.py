@@ -126,7 +126,9 @@ class FixtureConnections:
         raise _not_offline("get_integration")
 
 
-def _no_nested(scope: RunScope, action_name: str, input_value: Any) -> Any:
+def _no_nested(
+    scope: RunScope, action_name: str, input_value: Any, caller: object | None = None
+) -> Any:
     raise _not_offline("trigger_action")
 
 

@@ -201,7 +201,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             metadata=metadata,
             base_url=request.base_url,
         )
-        self._lifecycle.connection_created(env, row.integration_key, row.connection_id)
+        self._lifecycle.connection_created(env, row.integration_key, row.connection_id, context)
         return connection_pb(row)
 
     def GetConnection(
@@ -235,7 +235,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             env.id, _required(request.connection_id, "connection_id")
         )
         self._lifecycle.connection_deleting(
-            env, connection.integration_key, connection.connection_id
+            env, connection.integration_key, connection.connection_id, context
         )
         self._storage.delete_connection(env.id, connection.connection_id)
         return pb.DeleteConnectionResponse()

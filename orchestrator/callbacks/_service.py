@@ -27,6 +27,7 @@ from corral.v1 import callbacks_pb2_grpc
 from orchestrator.callbacks._run_auth import current_scope
 from orchestrator.proxy._credentials import ProxyTarget
 from orchestrator.proxy._proxy import OutboundRequest, ProxyResult
+from orchestrator.runs._caller import Caller
 from orchestrator.runs._dry_sessions import DRY_KIND, DrySession, DrySessions
 from orchestrator.runs._tokens import RunScope
 from orchestrator.storage._areas import (
@@ -45,8 +46,18 @@ MAX_CHECKPOINT_BYTES = 64 * 1024
 RUN_BUDGETS = frozenset({"records_per_run", "record_bytes_per_run"})
 """Budgets whose excess fails the run (past the others, only the request is refused)."""
 
-TriggerNested = Callable[[RunScope, str, Any], Any]
-"""Runs another action for the same connection, returns its output (or raises its failure)."""
+
+class TriggerNested(Protocol):
+    """Runs another action for the same connection, returns its output (or raises its failure).
+
+    ``caller`` is the parent run's ``TriggerAction`` call: its deadline (the parent's) bounds the
+    nested run, and its end (the parent killed or cancelled) cancels it.
+    """
+
+    def __call__(
+        self, scope: RunScope, action_name: str, input_value: Any, caller: Caller | None = None
+    ) -> Any:
+        """Runs the action and returns its output."""
 
 
 class Sender(Protocol):
@@ -372,7 +383,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         """Runs another action of the integration for the same connection."""
         scope = current_scope()
         value = _json.loads(request.input_json, what="input")
-        return _value(self._trigger_nested(scope, request.action_name, value))
+        return _value(self._trigger_nested(scope, request.action_name, value, caller=context))
 
 
 def _sync_scope() -> RunScope:

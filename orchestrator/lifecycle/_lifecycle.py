@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from corral.errors import CorralError, InvalidRequest, NotFound
+from orchestrator.runs._caller import Caller
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import Environment, FunctionRow, Schedule
 from orchestrator.storage._needs import LifecycleStorage
@@ -164,9 +165,16 @@ class Lifecycle:
         ]
 
     def connection_created(
-        self, env: Environment, integration_key: str, connection_id: str
+        self,
+        env: Environment,
+        integration_key: str,
+        connection_id: str,
+        caller: Caller | None = None,
     ) -> None:
         """Validates a new connection, schedules its syncs, runs post-creation functions.
+
+        ``caller``: the API call that waits for the validation (its deadline bounds the
+        validating runs, and its end cancels them).
 
         Raises:
             InvalidRequest: code ``connection_validation_failed``; the connection was removed.
@@ -174,7 +182,7 @@ class Lifecycle:
         for function in self._on_event(env, integration_key, "validate-connection"):
             spec = RunRequestSpec(env, function, connection_id)
             try:
-                output_or_raise(self._runs.execute(spec, self._runs.start(spec)))
+                output_or_raise(self._runs.execute(spec, self._runs.start(spec), caller))
             except CorralError as err:
                 self._storage.delete_connection(env.id, connection_id)
                 raise InvalidRequest(
@@ -188,13 +196,20 @@ class Lifecycle:
             self._runs.submit(spec, self._runs.start(spec))
 
     def connection_deleting(
-        self, env: Environment, integration_key: str, connection_id: str
+        self,
+        env: Environment,
+        integration_key: str,
+        connection_id: str,
+        caller: Caller | None = None,
     ) -> list[str]:
-        """Runs pre-deletion functions (their failures are recorded, never block the delete)."""
+        """Runs pre-deletion functions (their failures are recorded, never block the delete).
+
+        ``caller``: the API call that waits for them (its deadline and end pass on to them).
+        """
         run_ids = []
         for function in self._on_event(env, integration_key, "pre-connection-deletion"):
             spec = RunRequestSpec(env, function, connection_id)
-            run = self._runs.execute(spec, self._runs.start(spec))
+            run = self._runs.execute(spec, self._runs.start(spec), caller)
             run_ids.append(run.run_id)
         return run_ids
 

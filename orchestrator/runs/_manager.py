@@ -173,8 +173,13 @@ class RunManager:
         if future.exception() is not None:
             _log.error("background run failed", error=str(future.exception()))
 
-    def run_nested(self, scope: RunScope, action_name: str, input_value: Any) -> Any:
-        """``nango.trigger_action``: another action, same connection; its output or failure."""
+    def run_nested(
+        self, scope: RunScope, action_name: str, input_value: Any, caller: Caller | None = None
+    ) -> Any:
+        """``nango.trigger_action``: another action, same connection; its output or failure.
+
+        ``caller``: the parent's callback call, whose deadline and end pass on to the run.
+        """
         if scope.depth >= MAX_NESTING:
             raise InvalidRequest(
                 f"trigger_action nests deeper than {MAX_NESTING} levels", code="nesting_too_deep"
@@ -182,7 +187,7 @@ class RunManager:
         env = _environment_by_id(self._storage, scope.env_id)
         function = self.function_for(env, scope.connection_id, action_name, "action")
         spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
-        return output_or_raise(self.execute(spec, self.start(spec)))
+        return output_or_raise(self.execute(spec, self.start(spec), caller))
 
     def shutdown(self, grace_seconds: float) -> None:
         """Waits up to ``grace_seconds`` for background runs, then stops taking more."""

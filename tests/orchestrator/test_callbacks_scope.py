@@ -113,3 +113,34 @@ def test_an_action_token_cannot_store_records_or_checkpoints(
         service.BatchSave(pb.RecordBatch(model="Item"), Context(token))  # type: ignore[arg-type]
     with pytest.raises(PermissionDenied):
         service.SaveCheckpoint(pb.JsonValue(json=b"{}"), Context(token))  # type: ignore[arg-type]
+
+
+def test_a_nested_action_gets_the_parents_call_as_its_caller(tmp_path: Any) -> None:
+    storage = SqliteStorage(tmp_path / "corral.db")
+    env, _ = storage.create_environment("n")
+    seen: list[Any] = []
+
+    def trigger(scope: RunScope, name: str, value: Any, caller: Any = None) -> Any:
+        seen.append((scope.run_id, name, value, caller))
+        return {"done": True}
+
+    tokens = RunTokens()
+    client = httpx.Client()
+    service = authenticated(
+        CallbacksService(
+            storage,
+            Proxy(client, FakeClock(), EgressPolicy()),
+            ConnectionService(storage, client, FakeClock()),
+            trigger,
+        ),
+        tokens,
+    )
+    context = Context(tokens.mint(_scope(env.id, "c1", kind="action"), 60))
+    request = pb.TriggerActionCallRequest(action_name="other", input_json=b'{"a": 1}')
+    try:
+        answer = service.TriggerAction(request, context)  # type: ignore[arg-type]
+    finally:
+        client.close()
+        storage.close()
+    assert json.loads(answer.json) == {"done": True}
+    assert seen == [(f"run-{env.id}-c1", "other", {"a": 1}, context)]

@@ -11,8 +11,9 @@ import structlog.testing
 
 from corral.errors import Unavailable
 from corral.v1 import runner_pb2
+from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.runs._manager import RunManager, RunRequestSpec
-from orchestrator.runs._tokens import RunTokens
+from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import FunctionRow, Run
 from orchestrator.storage._sqlite import SqliteStorage
 
@@ -112,3 +113,83 @@ def test_every_log_line_of_a_run_carries_its_run_environment_and_connection(
     (line,) = [entry for entry in lines if entry["event"] == "running on a runner"]
     assert (line["run_id"], line["environment"], line["connection"]) == (run.run_id, "e", "c1")
     assert "run_id" not in structlog.contextvars.get_contextvars()
+
+
+class TimedRunner(Runner):
+    """A runner client that keeps the timeout each run was given."""
+
+    timeouts: list[float]
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        self.timeouts.append(timeout)
+        return super().run(request, timeout)
+
+
+class ParentCall:
+    """The parent run's TriggerAction callback call: 3 s left of its deadline."""
+
+    ended: list[Any]
+
+    def time_remaining(self) -> float:
+        return 3.0
+
+    def add_callback(self, callback: Any) -> bool:
+        self.ended.append(callback)
+        return True
+
+
+def test_a_nested_action_is_bounded_by_its_parents_call(tmp_path: pathlib.Path) -> None:
+    storage = SqliteStorage(tmp_path / "corral.db")
+    try:
+        spec = _spec(storage)
+        runner = TimedRunner(runner_pb2.RunResponse(ok=True, output_json='{"y": 2}'))
+        runner.timeouts = []
+        runs = RunManager(storage, RunTokens(), runner)
+        parent_run = runs.start(spec)
+        parent = RunScope(
+            env_id=spec.env.id,
+            run_id=parent_run.run_id,
+            connection_id="c1",
+            integration_key="shop",
+            function_name="echo",
+            kind="action",
+            variant="base",
+        )
+        call = ParentCall()
+        call.ended = []
+        assert runs.run_nested(parent, "echo", {"x": 1}, caller=call) == {"y": 2}
+        runs.shutdown(0)
+    finally:
+        storage.close()
+    assert len(runner.timeouts) == 1
+    assert runner.timeouts[0] <= 3.0
+    assert len(call.ended) == 1  # the parent's call ending would cancel the nested run
+
+
+def test_a_connections_validation_is_bounded_by_the_create_call(tmp_path: pathlib.Path) -> None:
+    storage = SqliteStorage(tmp_path / "corral.db")
+    try:
+        spec = _spec(storage)
+        check = FunctionRow(
+            "check",
+            "on_event",
+            "1",
+            "",
+            {"event": "validate-connection"},
+            {"check.py": ""},
+            "check.py",
+            "h2",
+        )
+        storage.replace_functions(spec.env.id, "shop", [check])
+        runner = TimedRunner(runner_pb2.RunResponse(ok=True, output_json="true"))
+        runner.timeouts = []
+        runs = RunManager(storage, RunTokens(), runner)
+        call = ParentCall()
+        call.ended = []
+        Lifecycle(storage, runs).connection_created(spec.env, "shop", "c1", caller=call)
+        runs.shutdown(0)
+    finally:
+        storage.close()
+    assert len(runner.timeouts) == 1
+    assert runner.timeouts[0] <= 3.0
+    assert len(call.ended) == 1
