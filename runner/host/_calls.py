@@ -33,6 +33,28 @@ _REQUEST_TYPES: dict[str, type[Message]] = {
     name: getattr(pb, method.input_type.name) for name, method in SERVICE.methods_by_name.items()
 }
 
+_RESPONSE_TYPES: dict[str, type[Message]] = {
+    name: getattr(pb, method.output_type.name) for name, method in SERVICE.methods_by_name.items()
+}
+
+
+def check_response(rpc: str, response: object) -> Message:
+    """``response`` when it is ``rpc``'s response type; what goes back to the worker is only ever
+    the message the service declares.
+
+    Raises:
+        RunFailure: ``runner_error``, the callback handler answered with something else.
+    """
+    expected = _RESPONSE_TYPES[rpc]
+    if type(response) is not expected:
+        raise RunFailure(
+            "runner_error",
+            f"the callback service answered {rpc} with a {type(response).__name__},"
+            f" not a {expected.__name__}",
+        )
+    assert isinstance(response, Message)  # noqa: S101 - expected is a message type
+    return response
+
 
 class WorkerProtocolViolation(RunFailure):
     """A worker sent something no honest worker sends (code ``worker_protocol_violation``)."""

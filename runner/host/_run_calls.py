@@ -22,6 +22,7 @@ from typing import Protocol
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
+from runner.host._calls import check_response
 
 MAX_LOG_LINES = 10_000
 """Log lines stored per run; later ones are dropped after one line that says so."""
@@ -55,7 +56,7 @@ class RunCalls:
             request.ClearField("expected_version")
             if self._checkpoint_version is not None:
                 request.expected_version = self._checkpoint_version
-        reply = self._handler.call(rpc, request, deadline)
+        reply = check_response(rpc, self._handler.call(rpc, request, deadline))
         if isinstance(reply, pb.Checkpoint):
             self._checkpoint_version = reply.version
         return reply

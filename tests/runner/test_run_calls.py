@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import time
 
+import pytest
 from google.protobuf.message import Message
 
+from corral.errors import RunFailure
 from corral.v1 import callbacks_pb2 as pb
 from runner.host._run_calls import RunCalls
 
@@ -21,11 +23,38 @@ class Recorder:
         self.requests: list[Message] = []
 
     def call(self, rpc: str, request: Message, deadline: float) -> Message:
-        del rpc, deadline
+        del deadline
         self.requests.append(request)
-        if isinstance(request, pb.SaveCheckpointRequest | pb.Empty):
-            return pb.Checkpoint(json=b"{}", version=3)
+        answer = _response_type(rpc)()
+        if isinstance(answer, pb.Checkpoint):
+            answer.json, answer.version = b"{}", 3
+        return answer
+
+
+def _response_type(rpc: str) -> type[Message]:
+    method = pb.DESCRIPTOR.services_by_name["RunnerCallbacks"].methods_by_name[rpc]
+    response: type[Message] = getattr(pb, method.output_type.name)
+    return response
+
+
+class WrongAnswer:
+    """A callback handler that answers every call with an empty message, whatever the RPC."""
+
+    def call(self, rpc: str, request: Message, deadline: float) -> Message:
         return pb.Empty()
+
+
+def test_an_answer_of_the_wrong_type_never_reaches_the_worker() -> None:
+    calls = RunCalls(WrongAnswer())
+    request = pb.RecordBatch(model="M")
+    with pytest.raises(RunFailure) as caught:
+        calls.call("BatchSave", request, time.monotonic() + 5)
+    assert caught.value.code == "runner_error"
+    assert "RecordBatchResult" in caught.value.message
+    with pytest.raises(RunFailure):
+        calls.call("GetMetadata", pb.Empty(), time.monotonic() + 5)
+    answered = RunCalls(Recorder()).call("GetMetadata", pb.Empty(), time.monotonic() + 5)
+    assert isinstance(answered, pb.JsonValue)
 
 
 def test_a_forged_expected_version_is_replaced_by_the_one_the_run_saw() -> None:
