@@ -18,8 +18,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from corral.cli._dryrun_command import dryrun_result, offline_host, read_files
-from corral.testing import Verdict, check, fixture_problem, run_error
+from corral.testing import (
+    Verdict,
+    check,
+    dryrun_result,
+    fixture_problem,
+    offline_host,
+    read_files,
+    run_error,
+)
 
 if TYPE_CHECKING:
     from runner import RunnerHost

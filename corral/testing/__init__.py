@@ -21,6 +21,7 @@ from corral.testing._fixtures import (
 )
 from corral.testing._jsjson import js_number, js_string, stringify, utf16_length
 from corral.testing._offline_callbacks import OfflineCallbacks
+from corral.testing._offline_run import dryrun_result, offline_host, read_files, run_context
 from corral.testing._verdict import (
     ABSENT,
     Difference,
@@ -48,12 +49,16 @@ __all__ = [
     "check_sync",
     "data_identity",
     "differences",
+    "dryrun_result",
     "fixture_problem",
     "identity",
     "js_number",
     "js_string",
     "json_equal",
+    "offline_host",
+    "read_files",
     "render",
+    "run_context",
     "run_error",
     "stringify",
     "utf16_length",

@@ -14,7 +14,6 @@ import sys
 
 import pytest
 
-from corral.cli._dryrun_command import run_context
 from corral.cli._test_suite import discover
 from corral.testing import (
     ABSENT,
@@ -24,6 +23,7 @@ from corral.testing import (
     fixture_problem,
     json_equal,
     render,
+    run_context,
 )
 from corral.testing._verdict import MAX_VALUE_CHARS
 

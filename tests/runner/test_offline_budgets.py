@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from corral._budgets import Budgets
-from corral.cli._dryrun_command import dryrun_result
 from corral.errors import ResourceExhausted
-from corral.testing import OfflineCallbacks
+from corral.testing import OfflineCallbacks, dryrun_result
 from runner.host._host import RunnerHost
 from tests.runner.by_method import SdkCalls
 
