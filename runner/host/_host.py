@@ -22,6 +22,7 @@ import structlog
 from corral._error_shapes import ErrorValue, from_json, to_json
 from corral.errors import CorralError, InvalidRequest, RunFailure
 from corral.limits import CEILING, DEFAULTS, RunLimits, check_within
+from corral.limits import FIELDS as LIMIT_FIELDS
 from runner import _protocol as protocol
 from runner._context import RunContext
 from runner.host import _frames as frames
@@ -58,14 +59,7 @@ class Job:
     @property
     def limits(self) -> RunLimits:
         """The job's limits (by default an action's, from ``corral.limits``)."""
-        return RunLimits(
-            wall_seconds=self.wall_seconds,
-            cpu_seconds=self.cpu_seconds,
-            memory_bytes=self.memory_bytes,
-            max_output_bytes=self.max_output_bytes,
-            max_open_files=self.max_open_files,
-            max_run_output_bytes=self.max_run_output_bytes,
-        )
+        return RunLimits(**{name: getattr(self, name) for name in LIMIT_FIELDS})
 
     def message(self) -> dict[str, Any]:
         """The ``run`` message for the worker."""
