@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from corral.errors import InvalidRequest
 
 
 class ServeSettings(BaseSettings):
@@ -26,12 +30,23 @@ class ServeSettings(BaseSettings):
     proxy_allow_private: bool = Field(
         False, description="Let functions reach private and loopback addresses (development)."
     )
-    proxy_allowed_hosts: list[str] = Field(
-        default_factory=list, description="Hosts functions may reach even if private."
+    proxy_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts functions may reach even if private (comma-separated, or JSON).",
     )
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="Grace for in-flight runs.")
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+
+    @field_validator("proxy_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        """``a.example.com,b.example.com`` as operators write it, or a JSON list."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [host.strip() for host in value.split(",") if host.strip()]
 
 
 class ClientSettings(BaseSettings):
@@ -54,3 +69,24 @@ class RunnerSettings(BaseSettings):
     prewarm_workers: int = Field(2, ge=0, le=64, description="Idle workers kept ready.")
     strict_containment: bool = Field(False, description="Refuse to run when a layer is missing.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs executing at once.")
+
+
+def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_") -> InvalidRequest:
+    """A settings error as operators read it: the variable, what is wrong, the value given."""
+    if isinstance(err, SettingsError):
+        return InvalidRequest(f"a setting could not be read: {err}", code="invalid_setting")
+    problems = []
+    for problem in err.errors():
+        name = prefix + "_".join(str(part) for part in problem["loc"]).upper()
+        given = problem.get("input")
+        shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+        problems.append(f"{name}: {problem['msg']}{shown}")
+    return InvalidRequest("; ".join(problems), code="invalid_setting")
+
+
+SETTINGS_PREFIXES = {
+    "ServeSettings": "CORRAL_",
+    "ClientSettings": "CORRAL_",
+    "RunnerSettings": "CORRAL_RUNNER_",
+}
+"""The environment variable prefix of each settings class, by its name."""

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from corral._budgets import budgets_for
+from corral.errors import NotFound
 from orchestrator._env_settings import merged, validated
 from orchestrator.storage._areas import TenantStore
 from orchestrator.storage._sqlite import SqliteStorage
@@ -81,9 +82,19 @@ class Admin:
 
 @contextmanager
 def open_admin(data_dir: pathlib.Path, *, create: bool = False) -> Iterator[Admin]:
-    """The admin path on the store in ``data_dir`` (made first when ``create``), closed after."""
+    """The admin path on the store in ``data_dir`` (made first when ``create``), closed after.
+
+    Raises:
+        NotFound: ``no_store``, no store in ``data_dir`` (and not ``create``).
+    """
     if create:
         data_dir.mkdir(parents=True, exist_ok=True)
+    elif not (data_dir / DATABASE_NAME).is_file():
+        raise NotFound(
+            f"there is no store in {data_dir}: create an environment first (corral env create)"
+            " or pass the server's --data-dir",
+            code="no_store",
+        )
     storage = SqliteStorage(data_dir / DATABASE_NAME)
     try:
         yield Admin(storage)

@@ -6,14 +6,16 @@ import pathlib
 import sys
 
 import click
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from corral._settings import RunnerSettings, ServeSettings
+from corral._settings import SETTINGS_PREFIXES, RunnerSettings, ServeSettings, setting_error
 from corral.cli._api_commands import client_commands
 from corral.cli._author_commands import author_commands
 from corral.cli._dryrun_command import dryrun
 from corral.cli._health_command import health
 from corral.cli._lifecycle_commands import lifecycle_commands
-from corral.cli._output import emit, reports_errors
+from corral.cli._output import emit, fail, reports_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -140,5 +142,12 @@ for command in author_commands:
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    sys.exit(cli.main(standalone_mode=True))
+    """Entry point of the console script: a setting that cannot be read is a clear error."""
+    try:
+        sys.exit(cli.main(standalone_mode=True))
+    except SettingsError as err:
+        fail(setting_error(err))
+    except ValidationError as err:
+        if err.title not in SETTINGS_PREFIXES:
+            raise
+        fail(setting_error(err, SETTINGS_PREFIXES[err.title]))
