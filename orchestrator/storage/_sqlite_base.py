@@ -149,14 +149,37 @@ class SqliteBase:
         try:
             connection.execute(begin)
         except sqlite3.OperationalError as exc:
-            raise Unavailable(f"storage busy: {exc}", code="storage_busy") from exc
+            raise self._unavailable(connection, exc) from exc
         try:
             yield connection
             connection.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            _roll_back(connection)
+            raise self._unavailable(connection, exc) from exc
         except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            _roll_back(connection)
             raise
+
+    def _unavailable(self, connection: sqlite3.Connection, exc: sqlite3.Error) -> Unavailable:
+        """The typed, retryable error of a store that cannot do its work right now.
+
+        A connection that met a read-only or I/O error is dropped, so that the thread's next call
+        opens a fresh one: a short read-only spell of the data directory does not outlive itself.
+        """
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")):
+            self._drop(connection)
+        code, what = _STORE_ERRORS.get(name.partition("_")[2].partition("_")[0], _BUSY)
+        return Unavailable(f"{what}: {exc}", code=code, retryable=True)
+
+    def _drop(self, connection: sqlite3.Connection) -> None:
+        with self._connections_lock:
+            for thread, held in list(self._connections.items()):
+                if held is connection:
+                    del self._connections[thread]
+        if getattr(self._local, "connection", None) is connection:
+            self._local.connection = None
+        connection.close()
 
     def _migrate(self) -> None:
         connection = self._connection()
@@ -222,3 +245,23 @@ def _has_sql(text: str) -> bool:
 def json_object(value: Mapping[str, Any]) -> str:
     """A mapping as stored JSON object text."""
     return dumps(dict(value))
+
+
+_BUSY = ("storage_busy", "storage busy")
+
+_STORE_ERRORS = {
+    "FULL": ("storage_full", "the store's disk is full"),
+    "READONLY": ("storage_read_only", "the store cannot be written"),
+    "IOERR": ("storage_io_error", "the store's disk failed"),
+    "CANTOPEN": ("storage_io_error", "the store's file cannot be opened"),
+}
+"""Typed errors by SQLite's primary result code (``SQLITE_FULL`` -> ``FULL``); the rest are
+``storage_busy``."""
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    try:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # the transaction is gone with the error (SQLite rolled it back itself)

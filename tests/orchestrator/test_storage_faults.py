@@ -1,0 +1,76 @@
+"""A store that cannot write for a while gives typed, retryable errors and recovers by itself.
+
+The faults are real: the store's own size limit (SQLite's ``max_page_count``) fills it, and a
+connection that SQLite holds read-only refuses writes, as after a read-only spell of the disk.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+
+from corral.errors import Unavailable
+from orchestrator.storage._sqlite import SqliteStorage
+
+
+@pytest.fixture
+def storage(tmp_path: pathlib.Path) -> Iterator[SqliteStorage]:
+    store = SqliteStorage(tmp_path / "corral.db")
+    yield store
+    store.close()
+
+
+def _add(storage: SqliteStorage, env_id: int, number: int) -> None:
+    storage.create_connection(
+        env_id,
+        "shop",
+        f"c{number}",
+        credentials={"type": "NONE"},
+        connection_config={},
+        metadata={"pad": "x" * 4000},
+    )
+
+
+def _fill(storage: SqliteStorage, env_id: int) -> tuple[int, Unavailable]:
+    """Adds connections until the store refuses one; how many it took, and the refusal."""
+    for number in range(200):
+        try:
+            _add(storage, env_id, number)
+        except Unavailable as refused:
+            return number, refused
+    raise AssertionError("the store never filled up")
+
+
+def test_a_full_store_is_a_typed_error_and_writes_resume_when_there_is_room(
+    storage: SqliteStorage,
+) -> None:
+    env, _ = storage.create_environment("e")
+    storage.upsert_integration(
+        env.id, "shop", provider="shop", base_url="", auth_mode="NONE", auth_config={}
+    )
+    connection = storage._connection()
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages + 8}")
+    added, refused = _fill(storage, env.id)
+    assert refused.code == "storage_full"
+    assert refused.retryable
+    # Nothing half-written: every connection that was added reads back whole, the failed one
+    # is absent.
+    listed = storage.list_connections(env.id)
+    assert len(listed) == added
+    connection.execute("PRAGMA max_page_count = 1073741823")
+    _add(storage, env.id, 1000)
+    assert len(storage.list_connections(env.id)) == added + 1
+
+
+def test_a_read_only_spell_does_not_outlive_itself(storage: SqliteStorage) -> None:
+    storage.create_environment("e")
+    storage._connection().execute("PRAGMA query_only = 1")  # SQLite now refuses every write
+    with pytest.raises(Unavailable) as caught:
+        storage.create_environment("f")
+    assert caught.value.code == "storage_read_only"
+    # The refused connection was dropped: the next call opens a writable one.
+    storage.create_environment("g")
+    assert {env.name for env in storage.list_environments()} == {"e", "g"}
