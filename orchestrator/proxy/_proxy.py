@@ -31,6 +31,7 @@ from __future__ import annotations
 import http.cookiejar
 import importlib.util
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -154,6 +155,7 @@ class Proxy:
         max_response_bytes: int = 64 << 20,
         timeout: float = 60.0,
         max_redirects: int = 21,
+        max_request_seconds: float = 300.0,
     ) -> None:
         """Create a proxy.
 
@@ -166,6 +168,9 @@ class Proxy:
             max_response_bytes: the largest decoded body accepted.
             timeout: seconds allowed to connect, and between two reads or writes.
             max_redirects: redirects followed before giving up.
+            max_request_seconds: the longest one attempt may take, redirects and the whole body
+                included; less when the run has less time left. A slow upstream (a byte at a
+                time) is cut there, so no call holds a shared thread past its run's end.
         """
         client.cookies = http.cookiejar.CookieJar(policy=_RefuseCookies())  # used as it is
         self._client = client
@@ -174,6 +179,7 @@ class Proxy:
         self._max_bytes = max_response_bytes
         self._timeout_seconds = timeout
         self._max_redirects = max_redirects
+        self._max_request_seconds = max_request_seconds
 
     def send(
         self, request: OutboundRequest, target_source: Callable[[], ProxyTarget]
@@ -229,15 +235,19 @@ class Proxy:
         if remaining <= 0:
             return _NetworkFailure("ETIMEDOUT", "the run's deadline has passed", hop.url)
         timeout = min(self._timeout_seconds, remaining)
+        until = time.monotonic() + min(remaining, self._max_request_seconds)
         try:
-            return self._follow(hop, target, httpx.Timeout(timeout))
+            return self._follow(hop, target, httpx.Timeout(timeout), until)
         except _NetworkFailure as failure:
             return failure
 
-    def _follow(self, hop: _Hop, target: ProxyTarget, timeout: httpx.Timeout) -> ProxyResult:
-        """Send ``hop`` and follow its redirects."""
+    def _follow(
+        self, hop: _Hop, target: ProxyTarget, timeout: httpx.Timeout, until: float
+    ) -> ProxyResult:
+        """Send ``hop`` and follow its redirects, all before ``until`` (monotonic)."""
         for _ in range(self._max_redirects + 1):
-            result, location = self._send_hop(hop, target, timeout)
+            _in_time(until, hop)
+            result, location = self._send_hop(hop, target, timeout, until)
             if location is None:
                 return result
             hop = _redirected(hop, result.status, location)
@@ -245,7 +255,7 @@ class Proxy:
         raise _NetworkFailure("ERR_FR_TOO_MANY_REDIRECTS", message, hop.url)
 
     def _send_hop(
-        self, hop: _Hop, target: ProxyTarget, timeout: httpx.Timeout
+        self, hop: _Hop, target: ProxyTarget, timeout: httpx.Timeout, until: float
     ) -> tuple[ProxyResult, str | None]:
         """Check, authenticate and send one request; return its response and redirect."""
         self._check_destination(hop, target)
@@ -261,7 +271,7 @@ class Proxy:
         except httpx.HTTPError as exc:
             raise _NetworkFailure(network_error_code(exc), str(exc), url) from None
         try:
-            return self._read(response, sent, target)
+            return self._read(response, sent, target, until)
         except httpx.HTTPError as exc:
             raise _NetworkFailure(network_error_code(exc), str(exc), url) from None
         finally:
@@ -279,16 +289,18 @@ class Proxy:
             raise _NetworkFailure(network_error_code(exc), str(exc), hop.url) from None
 
     def _read(
-        self, response: httpx.Response, hop: _Hop, target: ProxyTarget
+        self, response: httpx.Response, hop: _Hop, target: ProxyTarget, until: float
     ) -> tuple[ProxyResult, str | None]:
         """The response as a result, and the redirect location it names, if any."""
         location = response.headers.get("location") if response.status_code in _REDIRECTS else None
-        body = b"" if location else self._body(response, hop, target)
+        body = b"" if location else self._body(response, hop, target, until)
         headers = _response_headers(response)
         return ProxyResult(response.status_code, headers, body, hop.url, hop.method, 0), location
 
-    def _body(self, response: httpx.Response, hop: _Hop, target: ProxyTarget) -> bytes:
-        """The decoded body, refused once it grows past the limit."""
+    def _body(
+        self, response: httpx.Response, hop: _Hop, target: ProxyTarget, until: float
+    ) -> bytes:
+        """The decoded body, refused once it grows past the limit or its time runs out."""
         declared = response.headers.get("content-length", "")
         if (
             declared.isdigit()
@@ -299,6 +311,7 @@ class Proxy:
         chunks: list[bytes] = []
         total = 0
         for chunk in response.iter_bytes():
+            _in_time(until, hop)
             total += len(chunk)
             self._check_size(total, hop, target)
             chunks.append(chunk)
@@ -312,6 +325,13 @@ class Proxy:
         message = f"the response to {hop.method} {url} is larger than {self._max_bytes} bytes"
         payload = {"resource": "response_size", "limit": self._max_bytes, "url": url}
         raise RunFailure("resource_exhausted", message, payload=payload)
+
+
+def _in_time(until: float, hop: _Hop) -> None:
+    """Ends an attempt whose time is up (the run's remaining time, or the cap)."""
+    if time.monotonic() > until:
+        message = "the request took longer than it had (the run's time left, or the cap)"
+        raise _NetworkFailure("ETIMEDOUT", message, hop.url)
 
 
 def _response_headers(response: httpx.Response) -> Headers:
