@@ -200,16 +200,32 @@ def trigger() -> None:
 @click.option("--connection", "connection_id", required=True, help="The connection id.")
 @click.option("--input", "input_json", default="", help="The input as JSON.")
 @click.option("--async", "run_async", is_flag=True, help="Return the run id at once.")
+@click.option(
+    "--idempotency-key",
+    default="",
+    help="A retry with the same key gets the first run's result instead of running again.",
+)
 @with_client
 def trigger_action(
-    client: Client, compact: bool, name: str, connection_id: str, input_json: str, run_async: bool
+    client: Client,
+    compact: bool,
+    name: str,
+    connection_id: str,
+    input_json: str,
+    run_async: bool,
+    idempotency_key: str,
 ) -> None:
     """Run action NAME for a connection and print its output as JSON.
 
-    A failure prints {"error_type", "payload", "message"} on standard error and exits 1.
+    A failure prints {"error_type", "payload", "message", "run_id"} on standard error and exits
+    1. With --idempotency-key, running the same command again after a lost answer prints the
+    first run's result (waiting for it if it still runs) instead of running the action twice.
     """
     request = pb.TriggerActionRequest(
-        action_name=name, connection_id=connection_id, input_json=_json_arg(input_json, "--input")
+        action_name=name,
+        connection_id=connection_id,
+        input_json=_json_arg(input_json, "--input"),
+        idempotency_key=idempotency_key,
     )
     setattr(request, "async", run_async)
     response = client.call("TriggerAction", request)

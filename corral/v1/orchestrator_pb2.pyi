@@ -788,20 +788,28 @@ class TriggerActionRequest(_message.Message):
     CONNECTION_ID_FIELD_NUMBER: _builtins.int
     INPUT_JSON_FIELD_NUMBER: _builtins.int
     ASYNC_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     action_name: _builtins.str
     connection_id: _builtins.str
     input_json: _builtins.str
     """JSON input; empty means null."""
+    idempotency_key: _builtins.str
+    """Optional. A retry with the same key (in the environment) gets the first run instead of a
+    new one: its result when it has ended, or, while it runs, the wait for it (async: its id).
+    A key used for another action, connection or input is INVALID_ARGUMENT
+    (`idempotency_key_reused`). Up to 200 printable ASCII characters.
+    """
     def __init__(
         self,
         *,
         action_name: _builtins.str = ...,
         connection_id: _builtins.str = ...,
         input_json: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_name", b"action_name", "async", b"async", "connection_id", b"connection_id", "input_json", b"input_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_name", b"action_name", "async", b"async", "connection_id", b"connection_id", "idempotency_key", b"idempotency_key", "input_json", b"input_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -283,11 +283,17 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         input_value = _json.loads(request.input_json, what="input_json")
         function = self._runs.function_for(env, cid, name, "action")
         spec = RunRequestSpec(env, function, cid, input_value)
-        run = self._runs.start(spec)
+        key = _idempotency_key(request.idempotency_key)
+        run, new = self._runs.claim(spec, key) if key else (self._runs.start(spec), True)
         if getattr(request, "async"):
-            self._runs.submit(spec, run)
+            if new:
+                self._runs.submit(spec, run)
             return pb.TriggerActionResponse(run_id=run.run_id)
-        output = output_or_raise(self._runs.execute(spec, run, caller=context))
+        if new:
+            run = self._runs.execute(spec, run, caller=context)
+        else:
+            run = self._runs.wait(env.id, run.run_id, context)
+        output = output_or_raise(run)
         return pb.TriggerActionResponse(
             run_id=run.run_id, output_json=json.dumps(output, ensure_ascii=False)
         )
@@ -488,3 +494,16 @@ def _timestamp(text: str) -> datetime:
         raise InvalidRequest(
             "modified_after is out of range in UTC", code="invalid_timestamp"
         ) from None
+
+
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def _idempotency_key(key: str) -> str:
+    """A client's idempotency key, checked ("" when none was given)."""
+    if len(key) > IDEMPOTENCY_KEY_MAX or not all(" " <= c <= "~" for c in key):
+        raise InvalidRequest(
+            f"idempotency_key must be at most {IDEMPOTENCY_KEY_MAX} printable ASCII characters",
+            code="invalid_idempotency_key",
+        )
+    return key

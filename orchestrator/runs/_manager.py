@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
@@ -77,16 +78,36 @@ class RunManager:
 
     def start(self, spec: RunRequestSpec) -> Run:
         """Stores a new run (queued)."""
-        new = NewRun(
-            function_name=spec.function.name,
-            integration_key=spec.function.integration_key,
-            kind=spec.function.kind,
-            connection_id=spec.connection_id,
-            variant=spec.variant,
-            input_json=json.dumps(spec.input_value, ensure_ascii=False),
-            parent_run_id=spec.parent.run_id if spec.parent else None,
-        )
-        return self._storage.create_run(spec.env.id, new)
+        return self._storage.create_run(spec.env.id, _new_run(spec))
+
+    def claim(self, spec: RunRequestSpec, idempotency_key: str) -> tuple[Run, bool]:
+        """The run of a client's idempotency key: the first one (False), or a new one (True).
+
+        Raises:
+            InvalidRequest: ``idempotency_key_reused``.
+        """
+        new = replace(_new_run(spec), idempotency_key=idempotency_key)
+        return self._storage.claim_run(spec.env.id, new)
+
+    def wait(self, env_id: int, run_id: str, caller: Caller) -> Run:
+        """The run once it has ended, polled until the caller's deadline.
+
+        Raises:
+            RunFailure: ``execution_timeout`` (details ``run_id``), the caller's deadline came
+                first; the run goes on, and its outcome can be read later.
+        """
+        while True:
+            run = self._storage.get_run(env_id, run_id)
+            if run.state not in ("queued", "running"):
+                return run
+            remaining = caller.time_remaining()
+            if remaining is not None and remaining <= WAIT_POLL_SECONDS:
+                raise RunFailure(
+                    "execution_timeout",
+                    "the run of this idempotency key is still going",
+                    details={"run_id": run_id},
+                )
+            time.sleep(WAIT_POLL_SECONDS)
 
     def execute(self, spec: RunRequestSpec, run: Run, caller: Caller | None = None) -> Run:
         """Runs a stored run to its end and stores the outcome; returns the finished run.
@@ -214,6 +235,22 @@ def _run_kind(kind: str) -> RunKind:
 
 def _failed(code: str, message: str) -> runner_pb2.RunResponse:
     return runner_pb2.RunResponse(ok=False, error=to_proto(ErrorValue(code, message)))
+
+
+def _new_run(spec: RunRequestSpec) -> NewRun:
+    return NewRun(
+        function_name=spec.function.name,
+        integration_key=spec.function.integration_key,
+        kind=spec.function.kind,
+        connection_id=spec.connection_id,
+        variant=spec.variant,
+        input_json=json.dumps(spec.input_value, ensure_ascii=False),
+        parent_run_id=spec.parent.run_id if spec.parent else None,
+    )
+
+
+WAIT_POLL_SECONDS = 0.1
+"""How often a retry with an idempotency key looks whether the first run has ended."""
 
 
 def output_or_raise(run: Run) -> Any:

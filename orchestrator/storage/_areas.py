@@ -222,6 +222,13 @@ class RunStore(Protocol):
     def create_run(self, env_id: int, run: NewRun) -> Run:
         """Stores a queued run with a new id."""
 
+    def claim_run(self, env_id: int, run: NewRun) -> tuple[Run, bool]:
+        """The run of ``run.idempotency_key``: the one stored before (False), or a new one (True).
+
+        Raises:
+            InvalidRequest: ``idempotency_key_reused`` (another function, connection or input).
+        """
+
     def mark_run_started(self, run_id: str) -> None:
         """Moves a queued run to running."""
 

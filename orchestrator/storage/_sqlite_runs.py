@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from corral._budgets import Budgets, capped_meta, log_size
-from corral.errors import NotFound
+from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import LogLine, NewRun, Run
 from orchestrator.storage._records import from_rfc3339, to_rfc3339
 from orchestrator.storage._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
@@ -22,25 +22,54 @@ class RunsMixin(SqliteBase):
 
     def create_run(self, env_id: int, run: NewRun) -> Run:
         """Stores a queued run with a new random id."""
-        run_id = str(uuid.uuid4())
+        with self._write() as conn:
+            return self._insert_run(conn, env_id, run)
+
+    def claim_run(self, env_id: int, run: NewRun) -> tuple[Run, bool]:
+        """The run of ``run.idempotency_key`` in the environment: the one stored before (and
+        False), or a new queued run (and True). One transaction, so two claims of one key make
+        one run.
+
+        Raises:
+            InvalidRequest: ``idempotency_key_reused``, the key's run is of another function,
+                connection or input.
+        """
         with self._write() as conn:
             self._require_environment(conn, env_id)
-            conn.execute(
-                "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
-                " connection_id, variant, state, input_json, parent_run_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (
-                    *(run_id, env_id, run.function_name, run.integration_key, run.kind),
-                    *(
-                        run.connection_id,
-                        run.variant,
-                        run.input_json,
-                        run.parent_run_id,
-                        self._now(),
-                    ),
-                ),
+            row = conn.execute(
+                "SELECT run_id FROM runs WHERE env_id = ? AND idempotency_key = ?",
+                (env_id, run.idempotency_key),
+            ).fetchone()
+            if row is None:
+                return self._insert_run(conn, env_id, run), True
+            found = self._run(conn, row["run_id"])
+            same = (found.function_name, found.connection_id, found.input_json) == (
+                run.function_name,
+                run.connection_id,
+                run.input_json,
             )
-            return self._run(conn, run_id)
+            if not same:
+                raise InvalidRequest(
+                    "this idempotency key was used for another function, connection or input",
+                    code="idempotency_key_reused",
+                    details={"run_id": found.run_id},
+                )
+            return found, False
+
+    def _insert_run(self, conn: sqlite3.Connection, env_id: int, run: NewRun) -> Run:
+        run_id = str(uuid.uuid4())
+        self._require_environment(conn, env_id)
+        conn.execute(
+            "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
+            " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+            (
+                *(run_id, env_id, run.function_name, run.integration_key, run.kind),
+                *(run.connection_id, run.variant, run.input_json, run.parent_run_id),
+                *(run.idempotency_key, self._now()),
+            ),
+        )
+        return self._run(conn, run_id)
 
     def mark_run_started(self, run_id: str) -> None:
         """Moves a queued run to running; a run past queued stays as it is."""

@@ -131,6 +131,8 @@ class NewRun:
     variant: str
     input_json: str
     parent_run_id: str | None = None
+    idempotency_key: str | None = None
+    """A client's key: at most one run per key and environment (``claim_run``)."""
 
 
 @dataclass(frozen=True)

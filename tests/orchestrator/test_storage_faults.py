@@ -1,4 +1,5 @@
-"""A store that cannot write for a while gives typed, retryable errors and recovers by itself.
+"""A store under stress: one that cannot write for a while gives typed, retryable errors and
+recovers by itself; concurrent claims of one idempotency key make one run.
 
 The faults are real: the store's own size limit (SQLite's ``max_page_count``) fills it, and a
 connection that SQLite holds read-only refuses writes, as after a read-only spell of the disk.
@@ -7,12 +8,15 @@ connection that SQLite holds read-only refuses writes, as after a read-only spel
 from __future__ import annotations
 
 import pathlib
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from corral.errors import Unavailable
 from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.storage._types import NewRun
 
 
 @pytest.fixture
@@ -74,3 +78,24 @@ def test_a_read_only_spell_does_not_outlive_itself(storage: SqliteStorage) -> No
     # The refused connection was dropped: the next call opens a writable one.
     storage.create_environment("g")
     assert {env.name for env in storage.list_environments()} == {"e", "g"}
+
+
+def test_concurrent_claims_of_one_idempotency_key_make_one_run(storage: SqliteStorage) -> None:
+    env, _ = storage.create_environment("e")
+    new = NewRun("act", "shop", "action", "c1", "base", "{}", idempotency_key="k")
+    results: list[tuple[str, bool]] = []
+
+    def claim() -> None:
+        run, created = storage.claim_run(env.id, new)
+        results.append((run.run_id, created))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({run_id for run_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    other, created = storage.claim_run(env.id, replace(new, idempotency_key="k2"))
+    assert created
+    assert other.run_id != results[0][0]
