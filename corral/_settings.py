@@ -35,6 +35,9 @@ class ServeSettings(BaseSettings):
         description="Hosts functions may reach even if private (comma-separated, or JSON).",
     )
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="Grace for in-flight runs.")
+    run_retention_days: float = Field(
+        30.0, ge=0, description="Days a finished run and its logs are kept (0: forever)."
+    )
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
 

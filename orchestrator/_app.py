@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 import httpx
@@ -119,7 +120,7 @@ def _start(settings: ServeSettings) -> _Parts:
     runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
     runs_box.append(runs)
     dry_runs = DryRuns(storage, sessions, runs.dispatcher)
-    lifecycle = Lifecycle(storage, runs)
+    lifecycle = Lifecycle(storage, runs, retention=_retention(settings))
     api = OrchestratorService(
         storage, runs, Deployer(storage, runs.dispatcher), dry_runs, lifecycle
     )
@@ -171,3 +172,9 @@ def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
     finally:
         _stop(parts, settings.shutdown_grace_seconds)
     sys.stdout.flush()
+
+
+def _retention(settings: ServeSettings) -> timedelta | None:
+    """How long finished runs are kept (None: forever)."""
+    days = settings.run_retention_days
+    return timedelta(days=days) if days > 0 else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -28,6 +28,9 @@ from orchestrator.storage._areas import Environment, FunctionRow, Schedule
 from orchestrator.storage._needs import LifecycleStorage
 
 _log = structlog.get_logger("corral.scheduler")
+
+PURGE_EVERY = timedelta(hours=1)
+"""How often the scheduler deletes runs older than the retention."""
 
 DEFAULT_FREQUENCY_SECONDS = 3600.0
 
@@ -56,11 +59,14 @@ class Lifecycle:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         tick_seconds: float = 1.0,
+        retention: timedelta | None = None,
     ) -> None:
         self._storage = storage
         self._runs = runs
         self._clock = clock
         self._tick_seconds = tick_seconds
+        self._retention = retention
+        self._next_purge: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -85,13 +91,25 @@ class Lifecycle:
                 _log.exception("scheduler tick failed")
 
     def tick(self) -> list[str]:
-        """Starts every due sync; returns the run ids started."""
+        """Starts every due sync, and purges old runs once per ``PURGE_EVERY``; returns the run
+        ids started."""
+        self._purge()
         started = []
         for schedule in self._storage.claim_due_schedules(self._clock()):
             run_id = self._launch(schedule)
             if run_id:
                 started.append(run_id)
         return started
+
+    def _purge(self) -> None:
+        """Deletes runs (with their logs) that ended more than the retention ago."""
+        now = self._clock()
+        if self._retention is None or (self._next_purge is not None and now < self._next_purge):
+            return
+        self._next_purge = now + PURGE_EVERY
+        purged = self._storage.purge_runs(now - self._retention)
+        if purged:
+            _log.info("old runs purged", runs=purged, retention_days=self._retention.days)
 
     def _launch(self, schedule: Schedule) -> str:
         try:

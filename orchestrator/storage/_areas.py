@@ -222,6 +222,12 @@ class RunStore(Protocol):
     def create_run(self, env_id: int, run: NewRun) -> Run:
         """Stores a queued run with a new id."""
 
+    def purge_runs(self, finished_before: datetime) -> int:
+        """Deletes runs that ended before ``finished_before``, with their logs; returns how many.
+
+        A sync schedule's last run is kept, and so is every run still queued or running.
+        """
+
     def claim_run(self, env_id: int, run: NewRun) -> tuple[Run, bool]:
         """The run of ``run.idempotency_key``: the one stored before (False), or a new one (True).
 

@@ -38,8 +38,9 @@ class RunStorage(TenantStore, ConnectionStore, FunctionStore, RunStore, Tracking
     """
 
 
-class LifecycleStorage(ConnectionStore, FunctionStore, ScheduleStore, Protocol):
-    """What ``Lifecycle`` uses: schedules, and the functions and connections they run."""
+class LifecycleStorage(ConnectionStore, FunctionStore, ScheduleStore, RunStore, Protocol):
+    """What ``Lifecycle`` uses: schedules, the functions and connections they run, and the
+    purge of old runs."""
 
 
 class CallbackStorage(

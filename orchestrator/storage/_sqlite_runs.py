@@ -6,6 +6,7 @@ import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from corral._budgets import Budgets, capped_meta, log_size
@@ -24,6 +25,20 @@ class RunsMixin(SqliteBase):
         """Stores a queued run with a new random id."""
         with self._write() as conn:
             return self._insert_run(conn, env_id, run)
+
+    def purge_runs(self, finished_before: datetime) -> int:
+        """Deletes runs that ended before ``finished_before``, with their logs; returns how many.
+
+        A sync schedule's last run is kept, and so is every run still queued or running.
+        """
+        with self._write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < ?"
+                " AND run_id NOT IN"
+                " (SELECT last_run_id FROM sync_schedules WHERE last_run_id IS NOT NULL)",
+                (to_rfc3339(finished_before),),
+            )
+            return int(cursor.rowcount)
 
     def claim_run(self, env_id: int, run: NewRun) -> tuple[Run, bool]:
         """The run of ``run.idempotency_key`` in the environment: the one stored before (and
