@@ -50,6 +50,7 @@ RUN_ERROR_TYPES: frozenset[str] = frozenset(
         "compile_error",
         "runner_error",
         "worker_protocol_violation",
+        "orchestrator_restarted",
     }
 )
 """The error types a run can end with."""

@@ -32,6 +32,7 @@ from orchestrator.runs._containment_report import report_runner_containment
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._dry_sessions import DrySessions
 from orchestrator.runs._manager import RunManager
+from orchestrator.runs._recovery import end_interrupted_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
 from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import TenantStore
@@ -67,6 +68,7 @@ def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
 def _start(settings: ServeSettings) -> _Parts:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     storage = SqliteStorage(settings.data_dir / "corral.db")
+    end_interrupted_runs(storage)  # before the scheduler and the API can start a run
     first_start(storage, lambda text: print(text, flush=True))
     tokens = RunTokens()
     egress = EgressPolicy(

@@ -243,6 +243,14 @@ class RunStore(Protocol):
     ) -> Run:
         """Ends a run; the first finish wins, later ones return the stored run."""
 
+    def end_unfinished_runs(self, error: Mapping[str, Any]) -> list[str]:
+        """Ends every queued or running run as failed with ``error``; returns their ids.
+
+        For a process that starts on a store whose unfinished runs no live process owns (the
+        one that ran them is gone). Their deletion tracking is dropped in the same transaction
+        (as ``TrackingStore.abandon_tracking`` drops a failed run's), so nothing is deleted.
+        """
+
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run (NotFound ``unknown_run``)."""
 

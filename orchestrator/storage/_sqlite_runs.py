@@ -14,6 +14,7 @@ from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import LogLine, NewRun, Run
 from orchestrator.storage._records import from_rfc3339, to_rfc3339
 from orchestrator.storage._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
+from orchestrator.storage._sqlite_tracking import drop_run_trackings
 
 
 class RunsMixin(SqliteBase):
@@ -118,6 +119,29 @@ class RunsMixin(SqliteBase):
                 ),
             )
             return self._run(conn, run_id)
+
+    def end_unfinished_runs(self, error: Mapping[str, Any]) -> list[str]:
+        """Ends every queued or running run as failed with ``error``; returns their ids, oldest
+        first.
+
+        Called when an orchestrator starts, before it runs anything: every unfinished run then
+        belongs to a process that is gone. Their deletion tracking is dropped in the same
+        transaction (nothing is deleted), so a crash half way leaves nothing to mend.
+        """
+        with self._write() as conn:
+            ids = [
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT run_id FROM runs WHERE state IN ('queued', 'running') ORDER BY id"
+                )
+            ]
+            drop_run_trackings(conn, ids)
+            conn.execute(
+                "UPDATE runs SET state = 'failed', error = ?, finished_at = ?"
+                " WHERE state IN ('queued', 'running')",
+                (json_object(error), self._now()),
+            )
+        return ids
 
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run of this environment (NotFound ``unknown_run``)."""

@@ -10,6 +10,9 @@ old tracking never matches a new one.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
+
 from corral.errors import InvalidRequest
 from orchestrator.storage._areas import RecordCounts, RecordScope
 from orchestrator.storage._sqlite_records import RecordWrites, scope_key
@@ -80,7 +83,16 @@ class TrackingMixin(RecordWrites):
     def abandon_tracking(self, run_id: str) -> None:
         """Drops every deletion tracking of a run (one that failed); nothing is deleted."""
         with self._write() as conn:
-            trackings = conn.execute(_SELECT_RUN_TRACKINGS, (run_id,)).fetchall()
-            for tracking_id, connection_pk, model, variant in trackings:
-                conn.execute(_UNMARK_TRACKING, (connection_pk, model, variant, tracking_id))
-            conn.execute("DELETE FROM delete_trackings WHERE run_id = ?", (run_id,))
+            drop_run_trackings(conn, [run_id])
+
+
+def drop_run_trackings(conn: sqlite3.Connection, run_ids: Sequence[str]) -> None:
+    """Drops every deletion tracking of the runs and its marks, in the caller's transaction.
+
+    Shared by ``abandon_tracking`` and ``RunsMixin.end_unfinished_runs``.
+    """
+    for run_id in run_ids:
+        trackings = conn.execute(_SELECT_RUN_TRACKINGS, (run_id,)).fetchall()
+        for tracking_id, connection_pk, model, variant in trackings:
+            conn.execute(_UNMARK_TRACKING, (connection_pk, model, variant, tracking_id))
+        conn.execute("DELETE FROM delete_trackings WHERE run_id = ?", (run_id,))

@@ -37,7 +37,11 @@ def _wait_for(path: pathlib.Path, process: subprocess.Popen[str], timeout: float
 
 @contextmanager
 def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service]:
-    """`corral serve` on an ephemeral port; SIGTERM and a clean exit at the end."""
+    """`corral serve` on an ephemeral port; SIGTERM and a clean exit at the end.
+
+    On a data dir that a previous serve used there is no first-start banner, so the secret key
+    is "" (use the one the first serve showed).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
     env |= {
         "CORRAL_PORT": "0",
@@ -48,6 +52,8 @@ def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service
         "CORRAL_SHUTDOWN_GRACE_SECONDS": "5",
     }
     env |= settings
+    fresh = not (data_dir / "corral.db").exists()
+    (data_dir / "orchestrator.port").unlink(missing_ok=True)  # a previous serve's
     stderr_path = data_dir.parent / (data_dir.name + ".stderr")
     with stderr_path.open("w") as stderr:
         process = subprocess.Popen(
@@ -60,7 +66,9 @@ def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service
     try:
         _wait_for(data_dir / "orchestrator.port", process, 60)
         port = (data_dir / "orchestrator.port").read_text().strip()
-        banner = process.stdout.readline() + process.stdout.readline() if process.stdout else ""
+        banner = ""
+        if process.stdout is not None and fresh:
+            banner = process.stdout.readline() + process.stdout.readline()
         match = re.search(r"(sk_\S+)", banner)
         yield Service(
             f"127.0.0.1:{port}", match.group(1) if match else "", process, data_dir, stderr_path
