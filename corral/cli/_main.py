@@ -86,7 +86,11 @@ def runner(
         raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
     from runner import run_runner  # noqa: PLC0415
 
-    run_runner(settings, port_file, log_format, parent_pid)
+    try:
+        run_runner(settings, port_file, log_format, parent_pid)
+    except CorralError as err:  # its address in use: one clear line, no traceback
+        click.echo(f"corral runner: {err.code}: {err.message}", err=True)
+        sys.exit(1)
 
 
 @cli.group()

@@ -132,7 +132,10 @@ def test_kill_9_of_serve_leaves_no_runner_warm_parent_or_worker(tmp_path: pathli
         family = _descendants(service.process.pid)
         os.kill(service.process.pid, signal.SIGKILL)
         service.process.wait(timeout=10)
-        left = lambda: [p for p in family if _alive(p)]  # noqa: E731
+
+        def left() -> list[Pid]:
+            return [p for p in family if _alive(p)]
+
         assert _wait(lambda: not left(), 10), f"still running: {left()}"
         # A stale runtime folder of the dead serve is removed by the next one.
         marker = tmp_path / "data" / "runtime" / "stale"
