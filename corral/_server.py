@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 
 from corral._grpc_errors import ErrorInterceptor, MessageCheck
 from corral._interceptors import Interceptor
+from corral.errors import Unavailable
 
 Registration = tuple[Callable[[Any, grpc.Server], None], Any, str]
 """(add_XServicer_to_server, servicer, full service name)."""
@@ -43,6 +44,8 @@ def build_server(
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
+            # A port in use is an error, never a port shared with another process.
+            ("grpc.so_reuseport", 0),
         ],
     )
     health_servicer = health.HealthServicer()
@@ -55,6 +58,27 @@ def build_server(
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(names, server)
     return server, health_servicer
+
+
+def bind(server: grpc.Server, address: str) -> int:
+    """Listens on ``address`` (``host:port``); returns the port bound.
+
+    Raises:
+        Unavailable: ``address_in_use`` when the address cannot be bound (taken by another
+            process, or not an address of this machine).
+    """
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
+    if not port:
+        raise Unavailable(
+            f"cannot listen on {address}: the port is in use or the address is not this "
+            "machine's; stop the other process or choose another port",
+            code="address_in_use",
+            retryable=False,
+        )
+    return port
 
 
 def report_containment(health_servicer: health.HealthServicer, missing: Mapping[str, str]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pathlib
+import shutil
 import signal
 import sys
 import threading
@@ -15,7 +18,8 @@ import httpx
 import structlog
 
 from corral import _logging
-from corral._server import build_server
+from corral._process import DataDirLock
+from corral._server import bind, build_server
 from corral._settings import ServeSettings
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
@@ -40,6 +44,10 @@ from orchestrator.storage._sqlite import SqliteStorage
 
 _log = structlog.get_logger("corral.orchestrator")
 
+RUNTIME_DIR = "runtime"
+"""The folder in the data dir for what lives only as long as one ``serve`` (runner port files):
+removed at exit, and at start when a dead ``serve`` left it."""
+
 
 @dataclass
 class _Parts:
@@ -51,6 +59,7 @@ class _Parts:
     local: LocalRunners | None
     http: httpx.Client
     lifecycle: Lifecycle
+    claim: DataDirLock
 
 
 def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
@@ -65,9 +74,29 @@ def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
     )
 
 
+def _claim(data_dir: pathlib.Path) -> DataDirLock:
+    """Locks the data dir for this process; removes the runtime folder a dead one left."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    claim = DataDirLock(data_dir)
+    shutil.rmtree(data_dir / RUNTIME_DIR, ignore_errors=True)
+    return claim
+
+
 def _start(settings: ServeSettings) -> _Parts:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    claim = _claim(settings.data_dir)
+    with contextlib.ExitStack() as undo:
+        undo.callback(claim.release)
+        undo.callback(shutil.rmtree, settings.data_dir / RUNTIME_DIR, ignore_errors=True)
+        parts = _start_locked(settings, claim, undo)
+        undo.pop_all()
+    return parts
+
+
+def _start_locked(
+    settings: ServeSettings, claim: DataDirLock, undo: contextlib.ExitStack
+) -> _Parts:
     storage = SqliteStorage(settings.data_dir / "corral.db")
+    undo.callback(storage.close)
     end_interrupted_runs(storage)  # before the scheduler and the API can start a run
     first_start(storage, lambda text: print(text, flush=True))
     tokens = RunTokens()
@@ -76,6 +105,7 @@ def _start(settings: ServeSettings) -> _Parts:
         allowed_hosts=frozenset(settings.proxy_allowed_hosts),
     )
     http = httpx.Client(transport=pinned_transport(egress))
+    undo.callback(http.close)
     clock = SystemClock()
     proxy = Proxy(http, clock, egress)
     connections = ConnectionService(storage, http, clock)
@@ -102,8 +132,9 @@ def _start(settings: ServeSettings) -> _Parts:
             RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name)
         ],
     )
-    callback_port = callback_server.add_insecure_port(f"{settings.callback_host}:0")
+    callback_port = bind(callback_server, f"{settings.callback_host}:0")
     callback_server.start()
+    undo.callback(lambda: callback_server.stop(grace=None).wait())
     local = None
     if settings.runner_address:
         addresses = [settings.runner_address]
@@ -114,7 +145,9 @@ def _start(settings: ServeSettings) -> _Parts:
             settings.prewarm_workers,
             settings.strict_containment,
             settings.log_format,
+            runtime_dir=settings.data_dir / RUNTIME_DIR,
         )
+        undo.callback(local.stop, 1.0)
         addresses = local.addresses()
         local.supervise()
     channels = RunnerChannels(addresses)
@@ -131,7 +164,7 @@ def _start(settings: ServeSettings) -> _Parts:
         interceptors=[SecretKeyAuth(storage)],
     )
     report_runner_containment(channels.status, [api_health, callback_health])
-    port = api_server.add_insecure_port(f"{settings.host}:{settings.port}")
+    port = bind(api_server, f"{settings.host}:{settings.port}")
     api_server.start()
     (settings.data_dir / "orchestrator.port").write_text(str(port))
     _log.info(
@@ -144,7 +177,9 @@ def _start(settings: ServeSettings) -> _Parts:
         data_dir=str(settings.data_dir),
     )
     lifecycle.start()
-    return _Parts(storage, runs, api_server, callback_server, channels, local, http, lifecycle)
+    return _Parts(
+        storage, runs, api_server, callback_server, channels, local, http, lifecycle, claim
+    )
 
 
 def _stop(parts: _Parts, grace: float) -> None:
@@ -158,6 +193,8 @@ def _stop(parts: _Parts, grace: float) -> None:
     parts.channels.close()
     parts.http.close()
     parts.storage.close()
+    shutil.rmtree(parts.claim.data_dir / RUNTIME_DIR, ignore_errors=True)
+    parts.claim.release()
     _log.info("orchestrator stopped")
 
 

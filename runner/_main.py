@@ -12,7 +12,8 @@ import grpc
 import structlog
 
 from corral import _logging
-from corral._server import build_server, report_containment
+from corral._process import die_with_parent
+from corral._server import bind, build_server, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
 from runner._service import RunnerService
@@ -28,9 +29,14 @@ EXIT_CONTAINMENT = 78
 
 
 def run_runner(
-    settings: RunnerSettings, port_file: pathlib.Path | None, log_format: str = "auto"
+    settings: RunnerSettings,
+    port_file: pathlib.Path | None,
+    log_format: str = "auto",
+    parent_pid: int | None = None,
 ) -> None:
-    """Serves the Runner API until SIGTERM or SIGINT."""
+    """Serves the Runner API until SIGTERM or SIGINT (or until ``parent_pid`` dies: SIGKILL)."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     _logging.configure(log_format)
     try:
         contain, layers = make_containment(settings.strict_containment)
@@ -52,7 +58,7 @@ def run_runner(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    port = bind(server, f"{settings.host}:{settings.port}")
     report_containment(health, layers["layers_missing"])
     server.start()
     if port_file is not None:

@@ -16,6 +16,7 @@ from corral.cli._dryrun_command import dryrun
 from corral.cli._health_command import health
 from corral.cli._lifecycle_commands import lifecycle_commands
 from corral.cli._output import emit, fail, reports_errors
+from corral.errors import CorralError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -48,7 +49,11 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
     }
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
-    run_serve(ServeSettings(**overrides))  # type: ignore[arg-type]
+    try:
+        run_serve(ServeSettings(**overrides))  # type: ignore[arg-type]
+    except CorralError as err:  # a data dir or an address in use: one clear line, no traceback
+        click.echo(f"corral serve: {err.code}: {err.message}", err=True)
+        sys.exit(1)
 
 
 @cli.command()
@@ -59,12 +64,18 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
     "--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here."
 )
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
+@click.option(
+    "--parent-pid",
+    type=int,
+    help="Die with this process, the runner's parent (corral serve passes its own pid).",
+)
 def runner(
     host: str | None,
     port: int | None,
     callbacks: str | None,
     port_file: pathlib.Path | None,
     log_format: str,
+    parent_pid: int | None,
 ) -> None:
     """Start a runner host alone (for other machines): a warm parent and the Runner API."""
     overrides = {
@@ -77,7 +88,11 @@ def runner(
         raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
     from runner import run_runner  # noqa: PLC0415
 
-    run_runner(settings, port_file, log_format)
+    try:
+        run_runner(settings, port_file, log_format, parent_pid)
+    except CorralError as err:  # its address in use: one clear line, no traceback
+        click.echo(f"corral runner: {err.code}: {err.message}", err=True)
+        sys.exit(1)
 
 
 @cli.group()

@@ -6,10 +6,10 @@ import contextlib
 import itertools
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -93,6 +93,11 @@ class LocalRunners:
     A runner that dies is started again on the same port (the orchestrator's channel to it
     reconnects by itself); runs it had in progress fail with a typed error, other runners and
     the orchestrator carry on.
+
+    Each runner dies with the orchestrator, however it ends (kill -9 included): it asks the
+    kernel for SIGKILL when its parent thread ends (``--parent-pid``). So runners are started
+    only from threads that outlive them: the constructor's and the supervisor, which waits for
+    ``stop`` to have reaped them before it returns.
     """
 
     RESTART_PAUSE = 1.0
@@ -100,9 +105,17 @@ class LocalRunners:
     restarted in a tight loop."""
 
     def __init__(
-        self, count: int, callbacks: str, prewarm: int, strict: bool, log_format: str
+        self,
+        count: int,
+        callbacks: str,
+        prewarm: int,
+        strict: bool,
+        log_format: str,
+        *,
+        runtime_dir: pathlib.Path,
     ) -> None:
-        self._dir = pathlib.Path(tempfile.mkdtemp(prefix="corral-runners-"))
+        self._dir = runtime_dir / "runners"
+        self._dir.mkdir(parents=True, exist_ok=True)
         self._callbacks = callbacks
         self._log_format = log_format
         self._env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
@@ -112,6 +125,8 @@ class LocalRunners:
         }
         self._ports: dict[int, int] = {}
         self._stopping = threading.Event()
+        self._reaped = threading.Event()
+        self._restart_lock = threading.Lock()
         self._processes = [self._spawn(index, 0) for index in range(count)]
         self._supervisor: threading.Thread | None = None
 
@@ -119,7 +134,7 @@ class LocalRunners:
         command = [
             sys.executable, "-m", "corral", "runner", "--callbacks", self._callbacks,
             "--port", str(port), "--port-file", str(self._dir / f"runner-{index}.port"),
-            "--log-format", self._log_format,
+            "--log-format", self._log_format, "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
         # Their own session: a Ctrl-C at the terminal reaches the orchestrator, which stops
         # them after the grace period of in-flight runs.
@@ -134,12 +149,19 @@ class LocalRunners:
 
     def _watch(self) -> None:
         while not self._stopping.wait(self.RESTART_PAUSE):
-            for index, process in enumerate(self._processes):
-                if process.poll() is None or self._stopping.is_set():
-                    continue
-                _log.warning("runner died; starting it again", runner=index,
-                             exit_code=process.returncode, port=self._ports.get(index))  # fmt: skip
-                self._processes[index] = self._spawn(index, self._ports.get(index, 0))
+            with self._restart_lock:
+                for index, process in enumerate(self._processes):
+                    if process.poll() is None or self._stopping.is_set():
+                        continue
+                    _log.warning(
+                        "runner died; starting it again",
+                        runner=index,
+                        exit_code=process.returncode,
+                        port=self._ports.get(index),
+                    )
+                    self._processes[index] = self._spawn(index, self._ports.get(index, 0))
+        # A runner started here gets SIGKILL when this thread ends: not before stop reaped it.
+        self._reaped.wait()
 
     def addresses(self, timeout: float = 30.0) -> list[str]:
         """The runners' addresses, once each has started."""
@@ -160,11 +182,19 @@ class LocalRunners:
     def stop(self, grace: float) -> None:
         """SIGTERMs the runners, waits up to ``grace`` seconds, then kills them."""
         self._stopping.set()
-        if self._supervisor is not None:
-            self._supervisor.join(timeout=5)
-        for process in self._processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+        try:
+            self._stop_processes(grace)
+        finally:
+            self._reaped.set()
+            if self._supervisor is not None:
+                self._supervisor.join(timeout=5)
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _stop_processes(self, grace: float) -> None:
+        with self._restart_lock:  # no restart after this: ``_stopping`` is set
+            for process in self._processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
         for process in self._processes:
             try:
@@ -172,6 +202,3 @@ class LocalRunners:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        for path in self._dir.iterdir():
-            path.unlink()
-        self._dir.rmdir()

@@ -7,6 +7,11 @@ no tenant data, and talks to the host over a SOCK_SEQPACKET control socket:
   carries two descriptors: the host's end of the worker's socket and a pidfd of the worker.
 - zygote -> host ``{"op": "exited", "pid", "status"}`` when a worker ends (raw wait status).
 - host -> zygote ``{"op": "stop"}``, or the host closing the socket: kill workers and exit.
+
+The zygote gets SIGTERM when the host dies (``PR_SET_PDEATHSIG``) and then kills its workers
+too; the host's death also closes the control socket, which does the same. Each worker gets
+SIGKILL when the zygote dies (until its containment changes its user, which clears that), and
+an idle worker exits when the host's end of its socket closes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import signal
 import socket
 from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
+
+from corral._process import die_with_parent
 
 
 class Contain(Protocol):
@@ -40,10 +47,11 @@ _MAX_PACKET = 65536
 def start(contain: Contain | None, warm: Callable[[], None]) -> tuple[int, socket.socket]:
     """Forks the zygote; returns its pid and the host's end of the control socket."""
     host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    host_pid = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         host_end.close()
-        _zygote_main(zygote_end, contain, warm)
+        _zygote_main(zygote_end, contain, warm, host_pid)
     zygote_end.close()
     return pid, host_end
 
@@ -57,11 +65,17 @@ def send_packet(sock: socket.socket, message: dict[str, Any], fds: list[int] | N
         sock.send(data)
 
 
+def _stop_on_term(*_: object) -> NoReturn:
+    raise SystemExit(1)  # unwinds ``_serve``, whose ``finally`` kills the workers
+
+
 def _zygote_main(
-    ctrl: socket.socket, contain: Contain | None, warm: Callable[[], None]
+    ctrl: socket.socket, contain: Contain | None, warm: Callable[[], None], host_pid: int
 ) -> NoReturn:
     code = 0
     try:
+        signal.signal(signal.SIGTERM, _stop_on_term)
+        die_with_parent(host_pid, signal.SIGTERM)
         os.setsid()
         warm()
         _serve(ctrl, contain)
@@ -135,8 +149,11 @@ def _command(ctrl: socket.socket, contain: Contain | None, children: set[int]) -
 
 def _spawn(ctrl: socket.socket, contain: Contain | None) -> tuple[int, int, int]:
     host_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    zygote_pid = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the worker
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        die_with_parent(zygote_pid)
         ctrl.close()
         host_end.close()
         signal.set_wakeup_fd(-1)

@@ -1,0 +1,77 @@
+"""Process hygiene shared by ``corral serve`` and the runner: dying with the parent, one owner
+of a data directory."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import os
+import pathlib
+import signal
+from typing import Final, TextIO
+
+from corral.errors import Unavailable
+
+_PR_SET_PDEATHSIG: Final = 1
+_LIBC: Final = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
+    """Asks the kernel for ``sig`` when the parent dies; exits at once if it has died already.
+
+    ``parent`` is the pid of the parent as the caller knew it before the fork or spawn: if the
+    parent died before this call (the race ``prctl`` cannot close by itself), this process has
+    been re-parented already and ``getppid`` differs. The signal is sent when the parent's
+    forking thread ends, so callers fork from a thread that lives as long as the child should.
+    """
+    if _LIBC.prctl(ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(sig), 0, 0, 0) == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_PDEATHSIG): {os.strerror(err)}")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+class DataDirLock:
+    """An exclusive ``flock`` on ``<data dir>/serve.lock``, held for the life of the process.
+
+    The kernel drops it when the process ends, however it ends, so a stale lock file never
+    blocks a new ``corral serve``.
+    """
+
+    FILE_NAME: Final = "serve.lock"
+
+    def __init__(self, data_dir: pathlib.Path) -> None:
+        """Takes the lock.
+
+        Raises:
+            Unavailable: ``data_dir_in_use`` when another process holds it.
+        """
+        self.data_dir = data_dir
+        path = data_dir / self.FILE_NAME
+        self._file: TextIO | None = path.open("a+")
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            text = self._file.read().strip()
+            holder = f"pid {text}" if text.isdigit() else "another process"
+            self._file.close()
+            self._file = None
+            raise Unavailable(
+                f"the data directory {data_dir} is in use by corral serve ({holder}); "
+                "stop it first, or give this one another CORRAL_DATA_DIR",
+                code="data_dir_in_use",
+                retryable=False,
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def release(self) -> None:
+        """Lets the lock go (process exit does too)."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None

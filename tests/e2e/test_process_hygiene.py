@@ -1,0 +1,162 @@
+"""Process hygiene of a real `corral serve`: one per data dir, one per port, no orphans and no
+runtime folders left behind, however it ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.service import Service, running_service
+
+Pid = tuple[int, str]
+"""A process as (pid, start time), so that a reused pid is not taken for the same process."""
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()  # fields from the state on
+
+
+def _alive(process: Pid) -> bool:
+    fields = _stat(process[0])
+    return fields is not None and fields[0] != "Z" and fields[19] == process[1]
+
+
+def _descendants(root: int) -> list[Pid]:
+    parents: dict[int, list[int]] = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    out: list[Pid] = []
+    todo = [root]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if (fields := _stat(child)) is not None:
+                out.append((child, fields[19]))
+                todo.append(child)
+    return out
+
+
+def _wait(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _runner_pids(service: Service) -> list[int]:
+    lines = service.stderr_path.read_text().splitlines()
+    return [int(json.loads(x)["pid"]) for x in lines if '"runner started"' in x]
+
+
+def _serve(data_dir: pathlib.Path, port: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    env |= {
+        "CORRAL_PORT": port,
+        "CORRAL_DATA_DIR": str(data_dir),
+        "CORRAL_PREWARM_WORKERS": "1",
+        "CORRAL_LOG_FORMAT": "json",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "corral", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _second_serve(data_dir: pathlib.Path, port: str) -> subprocess.CompletedProcess[str]:
+    process = _serve(data_dir, port)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _answers(address: str) -> bool:
+    with grpc.insecure_channel(address) as channel:
+        response = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=5
+        )
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def test_a_second_serve_on_the_same_data_dir_fails_clearly(tmp_path: pathlib.Path) -> None:
+    with running_service(tmp_path / "data") as first:
+        second = _second_serve(first.data_dir, "0")
+        assert second.returncode == 1
+        assert "data_dir_in_use" in second.stderr
+        assert f"pid {first.process.pid}" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert _answers(first.address)
+    assert first.process.returncode == 0
+
+
+def test_a_second_serve_on_a_port_in_use_fails_clearly(tmp_path: pathlib.Path) -> None:
+    with running_service(tmp_path / "data") as first:
+        port = first.address.rpartition(":")[2]
+        second = _second_serve(tmp_path / "other", port)
+        assert second.returncode == 1
+        assert "address_in_use" in second.stderr
+        assert f"127.0.0.1:{port}" in second.stderr
+        assert "Traceback" not in second.stderr
+        # It started runners before it failed: none is left, nor its runtime folder.
+        assert not (tmp_path / "other" / "runtime").exists()
+        for _ in range(5):  # never a port shared with the failed one: every call lands here
+            assert _answers(first.address)
+
+
+def test_kill_9_of_serve_leaves_no_runner_warm_parent_or_worker(tmp_path: pathlib.Path) -> None:
+    with running_service(tmp_path / "data", CORRAL_RUNNERS="2") as service:
+        assert _wait(lambda: len(_runner_pids(service)) == 2, 30)
+        # Each runner has its warm parent, and the warm parent its prewarmed worker.
+        assert _wait(lambda: len(_descendants(service.process.pid)) >= 6, 30)
+        family = _descendants(service.process.pid)
+        os.kill(service.process.pid, signal.SIGKILL)
+        service.process.wait(timeout=10)
+
+        def left() -> list[Pid]:
+            return [p for p in family if _alive(p)]
+
+        assert _wait(lambda: not left(), 10), f"still running: {left()}"
+        # A stale runtime folder of the dead serve is removed by the next one.
+        marker = tmp_path / "data" / "runtime" / "stale"
+        marker.parent.mkdir(exist_ok=True)
+        marker.write_text("left by a dead serve")
+        (tmp_path / "data" / "orchestrator.port").unlink()
+    again = _serve(tmp_path / "data", "0")
+    try:
+        assert _wait((tmp_path / "data" / "orchestrator.port").exists, 30)
+        assert not marker.exists()
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=30)
+    assert again.returncode == 0
+
+
+def test_sigterm_removes_the_runtime_folder(tmp_path: pathlib.Path) -> None:
+    with running_service(tmp_path / "data") as service:
+        assert (tmp_path / "data" / "runtime" / "runners").is_dir()
+        family = _descendants(service.process.pid)
+        assert family
+    assert service.process.returncode == 0
+    assert not (tmp_path / "data" / "runtime").exists()
+    assert not [p for p in family if _alive(p)]
