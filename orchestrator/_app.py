@@ -185,8 +185,11 @@ def _start_locked(
 def _stop(parts: _Parts, grace: float) -> None:
     _log.info("orchestrator stopping", grace_seconds=grace)
     parts.lifecycle.stop()
-    parts.api.stop(grace=grace).wait()
-    parts.runs.shutdown(grace)
+    api_stopped = parts.api.stop(
+        grace=grace
+    )  # new calls refused now; calls in flight get the grace
+    parts.runs.shutdown(grace)  # the same grace, then what still runs is cancelled and stored
+    api_stopped.wait(timeout=5.0)
     if parts.local is not None:
         parts.local.stop(grace=5.0)
     parts.callbacks.stop(grace=1.0).wait()

@@ -65,6 +65,8 @@ class RunManager:
         self._async = futures.ThreadPoolExecutor(max_workers=max_async, thread_name_prefix="run")
         self._pending: set[futures.Future[Any]] = set()
         self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._drained = threading.Condition(self._lock)
 
     def function_for(
         self, env: Environment, connection_id: str, name: str, kind: str
@@ -141,8 +143,15 @@ class RunManager:
             legacy=legacy if isinstance(legacy, Mapping) else None,
             scope=scope,
         )
-        with run_log_context(run.run_id, spec.env.name, spec.connection_id):
-            return self._dispatch_and_store(order, run, scope, caller)
+        with self._lock:
+            self._in_flight.add(run.run_id)
+        try:
+            with run_log_context(run.run_id, spec.env.name, spec.connection_id):
+                return self._dispatch_and_store(order, run, scope, caller)
+        finally:
+            with self._lock:
+                self._in_flight.discard(run.run_id)
+                self._drained.notify_all()
 
     def _dispatch_and_store(
         self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None
@@ -211,11 +220,25 @@ class RunManager:
         return output_or_raise(self.execute(spec, self.start(spec), caller))
 
     def shutdown(self, grace_seconds: float) -> None:
-        """Waits up to ``grace_seconds`` for background runs, then stops taking more."""
+        """Waits up to ``grace_seconds`` for the runs in flight; then cancels the ones still
+        going on their runners, and waits (at most ``CANCEL_DRAIN_SECONDS``) until each has
+        stored its outcome (``execution_cancelled``), so nothing uses the store after it closes.
+        """
         with self._lock:
             pending = list(self._pending)
         futures.wait(pending, timeout=grace_seconds)
         self._async.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            late = list(self._in_flight)
+        if late:
+            _log.warning("runs cancelled at shutdown", runs=len(late))
+        for run_id in late:
+            try:
+                self.dispatcher.cancel(run_id)
+            except Exception:  # a runner already gone: its run ends with the channel
+                _log.warning("cancelling a run at shutdown failed", run_id=run_id)
+        with self._lock:
+            self._drained.wait_for(lambda: not self._in_flight, timeout=CANCEL_DRAIN_SECONDS)
 
 
 def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:
@@ -248,6 +271,9 @@ def _new_run(spec: RunRequestSpec) -> NewRun:
         parent_run_id=spec.parent.run_id if spec.parent else None,
     )
 
+
+CANCEL_DRAIN_SECONDS = 5.0
+"""At shutdown, how long cancelled runs get to store their outcome before the store closes."""
 
 WAIT_POLL_SECONDS = 0.1
 """How often a retry with an idempotency key looks whether the first run has ended."""
