@@ -35,7 +35,7 @@ from orchestrator.proxy._proxy import Proxy
 from orchestrator.runs._containment_report import report_runner_containment
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._dry_sessions import DrySessions
-from orchestrator.runs._manager import RunManager
+from orchestrator.runs._manager import CANCEL_DRAIN_SECONDS, RunManager
 from orchestrator.runs._recovery import end_interrupted_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
 from orchestrator.runs._tokens import RunTokens
@@ -185,11 +185,12 @@ def _start_locked(
 def _stop(parts: _Parts, grace: float) -> None:
     _log.info("orchestrator stopping", grace_seconds=grace)
     parts.lifecycle.stop()
-    api_stopped = parts.api.stop(
-        grace=grace
-    )  # new calls refused now; calls in flight get the grace
-    parts.runs.shutdown(grace)  # the same grace, then what still runs is cancelled and stored
-    api_stopped.wait(timeout=5.0)
+    # New calls are refused at once. Calls in flight get the grace and the time their cancelled
+    # runs take to store the outcome, so a caller still waiting gets the run's typed error
+    # (execution_cancelled, with its run id) rather than a bare CANCELLED.
+    api_stopped = parts.api.stop(grace=grace + CANCEL_DRAIN_SECONDS + 1.0)
+    parts.runs.shutdown(grace)  # the grace, then what still runs is cancelled and stored
+    api_stopped.wait(timeout=CANCEL_DRAIN_SECONDS + 1.0)
     if parts.local is not None:
         parts.local.stop(grace=5.0)
     parts.callbacks.stop(grace=1.0).wait()

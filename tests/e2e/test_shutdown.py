@@ -11,7 +11,9 @@ import time
 import grpc
 import pytest
 
+from corral._grpc_errors import from_rpc_error
 from corral.cli import Client
+from corral.errors import RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from orchestrator.storage._sqlite import SqliteStorage
@@ -56,14 +58,17 @@ def test_runs_past_the_grace_are_cancelled_and_stored(tmp_path: pathlib.Path) ->
             waiting.result(timeout=10)
         channel.close()
     assert took < GRACE + 10, took
-    assert caught.value.code() in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+    told = from_rpc_error(caught.value)
+    assert isinstance(told, RunFailure), told
+    assert told.code == "execution_cancelled"
+    assert told.details["run_id"] != background  # the waiting caller's own run, by its id
     storage = SqliteStorage(data / "corral.db")
     try:
         env = storage.get_environment("dev")
         runs = storage.list_runs(env.id, "c")
     finally:
         storage.close()
-    assert {run.run_id for run in runs} >= {background}
+    assert {run.run_id for run in runs} == {background, told.details["run_id"]}
     states = {run.run_id: (run.state, (run.error or {}).get("type")) for run in runs}
     assert all(state == ("failed", "execution_cancelled") for state in states.values()), states
 
