@@ -87,9 +87,8 @@ def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_")
     return InvalidRequest("; ".join(problems), code="invalid_setting")
 
 
-SETTINGS_PREFIXES = {
-    "ServeSettings": "CORRAL_",
-    "ClientSettings": "CORRAL_",
-    "RunnerSettings": "CORRAL_RUNNER_",
+SETTINGS_PREFIXES: dict[str, str] = {
+    cls.__name__: str(cls.model_config.get("env_prefix", ""))
+    for cls in (ServeSettings, ClientSettings, RunnerSettings)
 }
-"""The environment variable prefix of each settings class, by its name."""
+"""The environment variable prefix of each settings class, by its name (from its own config)."""

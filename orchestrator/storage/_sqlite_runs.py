@@ -51,7 +51,6 @@ class RunsMixin(SqliteBase):
                 connection or input.
         """
         with self._write() as conn:
-            self._require_environment(conn, env_id)
             row = conn.execute(
                 "SELECT run_id FROM runs WHERE env_id = ? AND idempotency_key = ?",
                 (env_id, run.idempotency_key),
