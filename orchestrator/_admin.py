@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from corral._budgets import budgets_for
-from corral.errors import NotFound
+from corral.errors import InvalidRequest, NotFound
 from orchestrator._env_settings import merged, validated
 from orchestrator.storage._areas import TenantStore
 from orchestrator.storage._sqlite import SqliteStorage
@@ -86,9 +86,16 @@ def open_admin(data_dir: pathlib.Path, *, create: bool = False) -> Iterator[Admi
 
     Raises:
         NotFound: ``no_store``, no store in ``data_dir`` (and not ``create``).
+        InvalidRequest: ``data_dir_unusable``, ``data_dir`` cannot be made (a file is there).
     """
     if create:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidRequest(
+                f"the data directory {data_dir} cannot be used: {exc.strerror}",
+                code="data_dir_unusable",
+            ) from None
     elif not (data_dir / DATABASE_NAME).is_file():
         raise NotFound(
             f"there is no store in {data_dir}: create an environment first (corral env create)"

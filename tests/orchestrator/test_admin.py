@@ -65,3 +65,12 @@ def test_the_command_line_opens_no_store_itself() -> None:
             if isinstance(node, ast.Name) and node.id in {"SqliteStorage", "Storage"}:
                 opened.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert opened == []
+
+
+def test_a_data_dir_that_is_a_file_is_a_typed_error(tmp_path: pathlib.Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    with pytest.raises(InvalidRequest) as caught, open_admin(taken, create=True):
+        pass
+    assert caught.value.code == "data_dir_unusable"
+    assert taken.read_text() == "not a folder"
