@@ -35,6 +35,12 @@ class ServeSettings(BaseSettings):
         description="Hosts functions may reach even if private (comma-separated, or JSON).",
     )
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="Grace for in-flight runs.")
+    max_concurrent_runs: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Runs executing at once, all environments together (shared fairly).",
+    )
     run_retention_days: float = Field(
         30.0, ge=0, description="Days a finished run and its logs are kept (0: forever)."
     )

@@ -23,9 +23,10 @@ from corral._server import bind, build_server
 from corral._settings import ServeSettings
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
-from orchestrator.api._auth import SecretKeyAuth
+from orchestrator._concurrency import CallLimit, ConcurrencyLimits
+from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
-from orchestrator.callbacks._run_auth import RunTokenAuth
+from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
 from orchestrator.callbacks._service import CallbacksService
 from orchestrator.lifecycle._deploy import Deployer
 from orchestrator.lifecycle._lifecycle import Lifecycle
@@ -35,6 +36,7 @@ from orchestrator.proxy._proxy import Proxy
 from orchestrator.runs._containment_report import report_runner_containment
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._dry_sessions import DrySessions
+from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._manager import CANCEL_DRAIN_SECONDS, RunManager
 from orchestrator.runs._recovery import end_interrupted_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
@@ -43,6 +45,11 @@ from orchestrator.storage._areas import TenantStore
 from orchestrator.storage._sqlite import SqliteStorage
 
 _log = structlog.get_logger("corral.orchestrator")
+
+SERVER_THREADS = 256
+"""Threads of the public API and of the callback API each. An environment holds at most its
+``concurrency.api_calls`` / ``concurrency.sdk_calls`` of them (32 each by default), so several
+tenants at their limits leave the rest of the threads to the others."""
 
 RUNTIME_DIR = "runtime"
 """The folder in the data dir for what lives only as long as one ``serve`` (runner port files):
@@ -112,6 +119,7 @@ def _start_locked(
     runs_box: list[RunManager] = []
     channels_box: list[RunnerChannels] = []
     sessions = DrySessions()
+    limits = ConcurrencyLimits(lambda env_id: storage.get_environment_by_id(env_id).settings)
     callbacks = CallbacksService(
         storage,
         proxy,
@@ -129,8 +137,18 @@ def _start_locked(
             )
         ],
         interceptors=[
-            RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name)
+            RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name),
+            CallLimit(
+                CALLBACKS_PREFIX,
+                current_env_id,
+                lambda env_id: limits.of(env_id).sdk_calls,
+                resource="sdk_calls",
+                code="too_many_sdk_calls",
+                # A nested run waits in its parent's call; runs, not SDK calls, bound those.
+                exempt=frozenset({"TriggerAction"}),
+            ),
         ],
+        max_workers=SERVER_THREADS,
     )
     callback_port = bind(callback_server, f"{settings.callback_host}:0")
     callback_server.start()
@@ -152,7 +170,8 @@ def _start_locked(
         local.supervise()
     channels = RunnerChannels(addresses)
     channels_box.append(channels)
-    runs = RunManager(storage, tokens, channels, secrets=connections.secrets)
+    queue = FairQueue(settings.max_concurrent_runs, lambda env_id: limits.of(env_id).runs)
+    runs = RunManager(storage, tokens, channels, queue, secrets=connections.secrets)
     runs_box.append(runs)
     dry_runs = DryRuns(storage, sessions, runs.dispatcher)
     lifecycle = Lifecycle(storage, runs, retention=_retention(settings))
@@ -161,7 +180,17 @@ def _start_locked(
     )
     api_server, api_health = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
-        interceptors=[SecretKeyAuth(storage)],
+        interceptors=[
+            SecretKeyAuth(storage),
+            CallLimit(
+                PUBLIC_PREFIX,
+                current_environment_id,
+                lambda env_id: limits.of(env_id).api_calls,
+                resource="api_calls",
+                code="too_many_calls",
+            ),
+        ],
+        max_workers=SERVER_THREADS,
     )
     report_runner_containment(channels.status, [api_health, callback_health])
     port = bind(api_server, f"{settings.host}:{settings.port}")

@@ -57,6 +57,17 @@ class BudgetSettings(pydantic.BaseModel):
     record_bytes_per_run: int | None = pydantic.Field(None, ge=1024, le=64 << 30)
 
 
+class ConcurrencySettings(pydantic.BaseModel):
+    """Runs, SDK calls and API calls of the environment at once; absent fields keep the
+    defaults of ``orchestrator._concurrency``."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    runs: int | None = pydantic.Field(None, ge=1, le=4096)
+    sdk_calls: int | None = pydantic.Field(None, ge=1, le=4096)
+    api_calls: int | None = pydantic.Field(None, ge=1, le=4096)
+
+
 class EnvironmentSettings(pydantic.BaseModel):
     """What an operator may set per environment."""
 
@@ -70,6 +81,8 @@ class EnvironmentSettings(pydantic.BaseModel):
     """Wall clock, CPU, memory, output size and open files per kind of run."""
     budgets: BudgetSettings = BudgetSettings()
     """Log lines and bytes, records and record bytes per run; metadata bytes per connection."""
+    concurrency: ConcurrencySettings = ConcurrencySettings()
+    """Runs, SDK calls and public API calls of the environment in progress at once."""
 
 
 def validated(settings: Mapping[str, Any]) -> dict[str, Any]:

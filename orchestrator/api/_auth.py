@@ -28,6 +28,12 @@ def current_environment() -> Environment:
     return env
 
 
+def current_environment_id() -> int | None:
+    """The id of the environment of the call being served (None: no call is bound)."""
+    env = _current.get()
+    return None if env is None else env.id
+
+
 class SecretKeyAuth(CallWrapper):
     """Resolves ``authorization: Bearer <secret key>`` for Orchestrator calls."""
 

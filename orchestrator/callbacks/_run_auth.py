@@ -46,6 +46,12 @@ def current_scope() -> RunScope:
     return scope
 
 
+def current_env_id() -> int | None:
+    """The environment of the run whose callback is being served (None: no run is bound)."""
+    scope = _current.get()
+    return None if scope is None else scope.env_id
+
+
 class RunTokenAuth(CallWrapper):
     """Resolves the run token of every RunnerCallbacks call and binds the run's scope."""
 

@@ -2,15 +2,17 @@
 
 Actions, syncs, webhooks, on-event functions, a deploy's describe and dry runs are each a
 ``RunOrder``; ``dispatch`` builds the typed ``RunRequest`` (with its typed ``RunContext``),
-mints the run's token for its scope, sends it through the runner client within the caller's
-deadline, cancels it when the caller goes away, and revokes the token when the runner answers.
-No other code builds a ``RunRequest``.
+takes a slot in the fair queue (``orchestrator.runs._fair_queue``; nested runs use their
+parent's), mints the run's token for its scope, sends it through the runner client within the
+caller's deadline, cancels it when the caller goes away, and revokes the token when the runner
+answers. No other code builds a ``RunRequest``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -20,6 +22,7 @@ from corral import _providers
 from corral.errors import RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator.runs._caller import Caller, CallerWatch
+from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import ConnectionStore, Environment
 
@@ -48,6 +51,9 @@ _MODE: Mapping[RunKind, runner_pb2.RunMode.ValueType] = {
     "webhook": runner_pb2.RUN_MODE_WEBHOOK,
     "describe": runner_pb2.RUN_MODE_DESCRIBE,
 }
+
+UNSHARED_CAPACITY = 1 << 16
+"""The slots of a dispatcher made without a queue (tests, tools): in effect no limit."""
 
 RUNNER_GRACE_SECONDS = 60.0
 """How long past a run's wall-clock limit the orchestrator waits for the runner's answer."""
@@ -94,23 +100,54 @@ class RunOrder:
 class Dispatcher:
     """Sends every run to a runner (see the module's docstring)."""
 
-    def __init__(self, storage: ConnectionStore, tokens: RunTokens, runners: RunnerClient) -> None:
+    def __init__(
+        self,
+        storage: ConnectionStore,
+        tokens: RunTokens,
+        runners: RunnerClient,
+        queue: FairQueue | None = None,
+    ) -> None:
         self._storage = storage
         self._tokens = tokens
         self._runners = runners
+        self.queue = queue or FairQueue(UNSHARED_CAPACITY, lambda env_id: UNSHARED_CAPACITY)
+        """The slots runs take (shared fairly across environments)."""
 
-    def dispatch(self, order: RunOrder, caller: Caller | None = None) -> runner_pb2.RunResponse:
+    def dispatch(
+        self,
+        order: RunOrder,
+        caller: Caller | None = None,
+        *,
+        admitted: bool = False,
+        started: Callable[[], None] | None = None,
+    ) -> runner_pb2.RunResponse:
         """Runs the order on a runner and returns its answer (a failed run is an answer too).
 
         ``caller`` is the API call the run answers, if it waits for it: the runner gets no more
-        time than the caller's deadline leaves, and the run is cancelled when the call ends
-        before it.
+        time than the caller's deadline leaves (its wait for a slot included), and the run is
+        cancelled when the call ends before it. ``admitted``: the run holds a slot already (a
+        background run the queue started); a nested run uses its parent's. ``started`` is
+        called once the run has its slot, before it goes to a runner.
 
         Raises:
             RunFailure: ``execution_timeout`` (no answer in time, the caller's deadline
                 included) or ``execution_cancelled`` (the caller went away first).
             Unavailable: no runner could take the run.
         """
+        with self._slot(order, caller, admitted):
+            if started is not None:
+                started()
+            return self._send(order, caller)
+
+    def _slot(
+        self, order: RunOrder, caller: Caller | None, admitted: bool
+    ) -> AbstractContextManager[None]:
+        nested = order.scope is not None and order.scope.depth > 0
+        if admitted or nested:
+            return nullcontext()
+        return self.queue.slot(order.env.id, caller)
+
+    def _send(self, order: RunOrder, caller: Caller | None) -> runner_pb2.RunResponse:
         request = self._request(order)
         token = ""
         if order.scope is not None:

@@ -23,6 +23,7 @@ from corral.v1 import runner_pb2
 from orchestrator.proxy._connections import redact_value
 from orchestrator.runs._caller import Caller
 from orchestrator.runs._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
+from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._limits import limits_for
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
@@ -55,14 +56,15 @@ class RunManager:
         storage: RunStorage,
         tokens: RunTokens,
         runners: RunnerClient,
-        max_async: int = 32,
+        queue: FairQueue | None = None,
         secrets: Callable[[RunScope], Sequence[str]] | None = None,
     ) -> None:
+        """``queue``: the run slots, shared fairly across environments (every run of the
+        service takes one, dry runs and describes included)."""
         self._storage = storage
-        self.dispatcher = Dispatcher(storage, tokens, runners)
+        self.dispatcher = Dispatcher(storage, tokens, runners, queue)
         """Sends this manager's runs, and the dry runs and describes of the same service."""
         self._secrets = secrets or (lambda scope: ())
-        self._async = futures.ThreadPoolExecutor(max_workers=max_async, thread_name_prefix="run")
         self._pending: set[futures.Future[Any]] = set()
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
@@ -111,11 +113,19 @@ class RunManager:
                 )
             time.sleep(WAIT_POLL_SECONDS)
 
-    def execute(self, spec: RunRequestSpec, run: Run, caller: Caller | None = None) -> Run:
+    def execute(
+        self,
+        spec: RunRequestSpec,
+        run: Run,
+        caller: Caller | None = None,
+        *,
+        admitted: bool = False,
+    ) -> Run:
         """Runs a stored run to its end and stores the outcome; returns the finished run.
 
-        ``caller``: the API call that waits for the run (its deadline and its end pass on to
-        the runner; see ``Dispatcher.dispatch``).
+        The run waits ``queued`` for its slot (``admitted``: it has one already). ``caller``:
+        the API call that waits for the run (its deadline and its end pass on to the runner;
+        see ``Dispatcher.dispatch``).
         """
         scope = RunScope(
             env_id=spec.env.id,
@@ -147,18 +157,22 @@ class RunManager:
             self._in_flight.add(run.run_id)
         try:
             with run_log_context(run.run_id, spec.env.name, spec.connection_id):
-                return self._dispatch_and_store(order, run, scope, caller)
+                return self._dispatch_and_store(order, run, scope, caller, admitted)
         finally:
             with self._lock:
                 self._in_flight.discard(run.run_id)
                 self._drained.notify_all()
 
     def _dispatch_and_store(
-        self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None
+        self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None, admitted: bool
     ) -> Run:
-        self._storage.mark_run_started(run.run_id)
         try:
-            response = self.dispatcher.dispatch(order, caller)
+            response = self.dispatcher.dispatch(
+                order,
+                caller,
+                admitted=admitted,
+                started=lambda: self._storage.mark_run_started(run.run_id),
+            )
         except RunFailure as failure:
             response = _failed(failure.code, failure.message)
         except Exception as exc:
@@ -191,17 +205,26 @@ class RunManager:
         )
 
     def submit(self, spec: RunRequestSpec, run: Run) -> None:
-        """Executes a stored run in the background."""
-        future = self._async.submit(self.execute, spec, run)
+        """Executes a stored run in the background: it waits ``queued`` in the fair queue,
+        holding no thread, until its environment's turn."""
+
+        def abandon() -> None:  # the service stops before the run had its turn
+            error = ErrorValue("execution_cancelled", "the service stopped before the run started")
+            self._storage.finish_run(run.run_id, False, None, to_json(error, form="compact"))
+
+        future = self.dispatcher.queue.submit(
+            spec.env.id, lambda: self._execute_admitted(spec, run), abandon
+        )
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
 
+    def _execute_admitted(self, spec: RunRequestSpec, run: Run) -> None:
+        self.execute(spec, run, admitted=True)
+
     def _forget(self, future: futures.Future[Any]) -> None:
         with self._lock:
             self._pending.discard(future)
-        if future.exception() is not None:
-            _log.error("background run failed", error=str(future.exception()))
 
     def run_nested(
         self, scope: RunScope, action_name: str, input_value: Any, caller: Caller | None = None
@@ -227,7 +250,7 @@ class RunManager:
         with self._lock:
             pending = list(self._pending)
         futures.wait(pending, timeout=grace_seconds)
-        self._async.shutdown(wait=False, cancel_futures=True)
+        self.dispatcher.queue.close()  # queued runs end as cancelled, waiting callers too
         with self._lock:
             late = list(self._in_flight)
         if late:

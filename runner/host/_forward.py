@@ -8,6 +8,7 @@ message comes back as it is: nothing here knows one RPC from another.
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -16,10 +17,15 @@ import structlog
 from google.protobuf.message import Message
 
 from corral import _grpc_errors, _metadata
-from corral.errors import Unavailable
+from corral.errors import ResourceExhausted, Unavailable
 from corral.v1 import callbacks_pb2_grpc
 
 _log = structlog.get_logger("corral.runner")
+
+BUSY_CODE = "too_many_sdk_calls"
+"""The orchestrator's answer when the run's environment has its limit of SDK calls open."""
+BUSY_FIRST_PAUSE_SECONDS = 0.02
+BUSY_MAX_PAUSE_SECONDS = 0.5
 
 CallbacksStub = callbacks_pb2_grpc.RunnerCallbacksStub | Any
 """A ``RunnerCallbacksStub``, or an object with its methods (the offline dry run serves the
@@ -34,7 +40,23 @@ class GrpcCallbackHandler:
         self._metadata = ((_metadata.RUN_TOKEN, run_token),)
 
     def call(self, rpc: str, request: Message, deadline: float) -> Message:
-        """Performs one RPC; raises the orchestrator's typed error."""
+        """Performs one RPC; raises the orchestrator's typed error.
+
+        A call refused because the run's environment has its limit of SDK calls in progress
+        (``too_many_sdk_calls``) is tried again, with backoff, while the run has time.
+        """
+        pause = BUSY_FIRST_PAUSE_SECONDS
+        while True:
+            try:
+                return self._call_once(rpc, request, deadline)
+            except ResourceExhausted as busy:
+                left = deadline - time.monotonic()
+                if busy.code != BUSY_CODE or left <= pause:
+                    raise
+            time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not secrecy
+            pause = min(pause * 2, BUSY_MAX_PAUSE_SECONDS)
+
+    def _call_once(self, rpc: str, request: Message, deadline: float) -> Message:
         timeout = max(deadline - time.monotonic(), 0.001)
         try:
             response: Message = getattr(self._stub, rpc)(

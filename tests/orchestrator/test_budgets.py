@@ -112,6 +112,7 @@ def test_budgets_have_documented_defaults_and_take_settings() -> None:
         "validation": True,
         "limits": {},
         "budgets": {"records_per_run": 7},
+        "concurrency": {},
     }
     with pytest.raises(InvalidRequest):
         validated({"budgets": {"records_per_run": 0}})

@@ -141,9 +141,11 @@ def _spy(monkeypatch: pytest.MonkeyPatch) -> list[RunOrder]:
     orders: list[RunOrder] = []
     dispatch = Dispatcher.dispatch
 
-    def spy(self: Dispatcher, order: RunOrder, caller: Any = None) -> runner_pb2.RunResponse:
+    def spy(
+        self: Dispatcher, order: RunOrder, caller: Any = None, **how: Any
+    ) -> runner_pb2.RunResponse:
         orders.append(order)
-        return dispatch(self, order, caller)
+        return dispatch(self, order, caller, **how)
 
     monkeypatch.setattr(Dispatcher, "dispatch", spy)
     return orders
