@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +24,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from tests.e2e.sdk_helpers import action, setup
 from tests.support.fake_api import FakeApi, Seen
-from tests.support.service import Service
+from tests.support.service import Service, create_environment
 
 SLOW = """
 from nango import create_action
@@ -78,29 +76,12 @@ def slow(fake_api: FakeApi) -> Iterator[SlowRoute]:
     route.release.set()
 
 
-def _environment(service: Service, name: str, settings: dict[str, Any]) -> str:
-    """A new environment with ``settings``; its secret key."""
-    base = [sys.executable, "-m", "corral", "env"]
-    where = ["--data-dir", str(service.data_dir)]
-    created = subprocess.run(
-        [*base, "create", name, *where], capture_output=True, text=True, timeout=60, check=True
-    )
-    subprocess.run(
-        [*base, "settings", name, "--set", json.dumps(settings), *where],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return str(json.loads(created.stdout)["secret_key"])
-
-
 @contextmanager
 def _tenant(
     service: Service, api: FakeApi, name: str, settings: dict[str, Any]
 ) -> Iterator[tuple[Client, str]]:
     """A new environment with ``settings`` and the test integration; its client and key."""
-    key = _environment(service, name, settings)
+    key = create_environment(service, name, settings)
     with Client(service.address, key, timeout=60) as client:
         setup(client, "t", {"slow.py": SLOW, "echo.py": ECHO}, api.url)
         yield client, key
@@ -198,10 +179,8 @@ def test_sdk_calls_past_an_environments_limit_wait_their_turn(
 def test_an_api_call_past_the_limit_is_a_typed_grpc_status(
     service: Service, fake_api: FakeApi, slow: SlowRoute
 ) -> None:
-    with _tenant(service, fake_api, "noisystatus", {"concurrency": {"api_calls": 1}}) as (
-        noisy,
-        key,
-    ):
+    limits = {"concurrency": {"api_calls": 1}}
+    with _tenant(service, fake_api, "noisystatus", limits) as (_, key):
         channel = grpc.insecure_channel(service.address)
         stub = orchestrator_pb2_grpc.OrchestratorStub(channel)
         metadata = (("authorization", f"Bearer {key}"),)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +12,7 @@ from corral.cli import Client
 from corral.errors import NotFound
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi
-from tests.support.service import Service
+from tests.support.service import Service, create_environment
 
 SYNC = """
 from nango import create_sync
@@ -37,16 +34,7 @@ sync = create_sync(description='items', frequency='every hour', auto_start=False
 
 
 def _env_key(service: Service, name: str) -> str:
-    command = [sys.executable, "-m", "corral", "env", "create", name]
-    result = subprocess.run(
-        [*command, "--data-dir", str(service.data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env=os.environ,
-    )
-    return str(json.loads(result.stdout)["secret_key"])
+    return create_environment(service, name)
 
 
 def _setup(client: Client, api: FakeApi, tenant: str) -> None:

@@ -19,6 +19,8 @@ from orchestrator._concurrency import (
 from orchestrator._env_settings import validated
 
 PREFIX = "/corral.v1.Orchestrator/"
+NO_CONTEXT: Any = None
+"""The limiter never looks at the call's context."""
 
 
 class Bound:
@@ -52,7 +54,7 @@ def test_a_call_past_the_environments_limit_is_refused_and_others_go_on() -> Non
 
     def call_as(env_id: int) -> None:
         bound.env_id = env_id  # the interceptor reads it on entry, before the next call starts
-        results.append(wrapped(None, None))
+        results.append(wrapped(None, NO_CONTEXT))
 
     threads = []
     for _ in range(2):
@@ -64,14 +66,14 @@ def test_a_call_past_the_environments_limit_is_refused_and_others_go_on() -> Non
     assert limiter.open_calls(7) == 2
     bound.env_id = 7
     with pytest.raises(ResourceExhausted) as caught:
-        wrapped(None, None)
+        wrapped(None, NO_CONTEXT)
     assert caught.value.code == "too_many_calls"
     assert caught.value.retryable
     assert caught.value.details == {"resource": "concurrency.api_calls", "limit": 2}
     assert "concurrency.api_calls" in caught.value.message
     bound.env_id = 8  # another environment is not held back
     release.set()
-    assert wrapped(None, None) == "done"
+    assert wrapped(None, NO_CONTEXT) == "done"
     for thread in threads:
         thread.join(5)
     assert results == ["done", "done"]
@@ -88,7 +90,7 @@ def test_a_failed_call_frees_its_place_and_uncounted_calls_pass() -> None:
 
     for _ in range(3):
         with pytest.raises(ValueError, match="no"):
-            limiter.wrap(PREFIX + "Deploy", fails)(None, None)
+            limiter.wrap(PREFIX + "Deploy", fails)(None, NO_CONTEXT)
     assert limiter.open_calls(3) == 0
     plain = limiter.wrap(PREFIX + "Free", fails)
     assert limiter.wrap("/grpc.health.v1.Health/Check", fails) is fails
@@ -104,11 +106,11 @@ def test_a_streamed_call_holds_its_place_until_its_stream_ends() -> None:
         yield 1
         yield 2
 
-    events = limiter.wrap_stream(PREFIX + "DryRun", stream)(None, None)
+    events = limiter.wrap_stream(PREFIX + "DryRun", stream)(None, NO_CONTEXT)
     assert next(events) == 1
     assert limiter.open_calls(4) == 1
     with pytest.raises(ResourceExhausted):
-        next(limiter.wrap_stream(PREFIX + "DryRun", stream)(None, None))
+        next(limiter.wrap_stream(PREFIX + "DryRun", stream)(None, NO_CONTEXT))
     assert list(events) == [2]
     assert limiter.open_calls(4) == 0
 
