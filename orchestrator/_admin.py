@@ -17,6 +17,7 @@ from typing import Any
 
 from corral._budgets import budgets_for
 from corral.errors import InvalidRequest, NotFound
+from orchestrator._concurrency import concurrency_for
 from orchestrator._env_settings import merged, validated
 from orchestrator.storage._areas import TenantStore
 from orchestrator.storage._sqlite import SqliteStorage
@@ -35,11 +36,13 @@ class NewEnvironment:
 
 @dataclass(frozen=True)
 class EnvironmentSettings:
-    """An environment's settings as stored, and the budgets in force (defaults included)."""
+    """An environment's settings as stored, and the budgets and concurrency limits in force
+    (defaults included)."""
 
     name: str
     settings: Mapping[str, Any]
     budgets: Mapping[str, int]
+    concurrency: Mapping[str, int]
 
 
 class Admin:
@@ -77,7 +80,9 @@ class Admin:
         settings = validated(settings)
         if patch is not None:
             self._tenants.set_environment_settings(environment.id, settings)
-        return EnvironmentSettings(name, settings, asdict(budgets_for(settings)))
+        return EnvironmentSettings(
+            name, settings, asdict(budgets_for(settings)), asdict(concurrency_for(settings))
+        )
 
 
 @contextmanager

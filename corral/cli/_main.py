@@ -137,7 +137,8 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     corral.limits; a value above the ceiling is refused as invalid_limits); budgets:
     log_lines_per_run, log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes,
     records_per_run, record_bytes_per_run (the budgets in force, defaults included, are shown under
-    "budgets"). Changes apply to runs that start afterwards.
+    "budgets"); concurrency: runs, sdk_calls, api_calls at once for the environment (in force
+    under "concurrency"). Changes apply to runs that start afterwards.
     """
     from corral import _json  # noqa: PLC0415
     from orchestrator import open_admin  # noqa: PLC0415
@@ -145,7 +146,14 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     changes = None if patch is None else _json.loads_object(patch, what="--set")
     with open_admin(data_dir or ServeSettings().data_dir) as admin:
         found = admin.environment_settings(name, changes)
-    emit({"environment": found.name, "settings": found.settings, "budgets": found.budgets})
+    emit(
+        {
+            "environment": found.name,
+            "settings": found.settings,
+            "budgets": found.budgets,
+            "concurrency": found.concurrency,
+        }
+    )
 
 
 for command in [*client_commands, *lifecycle_commands]:

@@ -24,7 +24,7 @@ from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from tests.e2e.sdk_helpers import action, setup
 from tests.support.fake_api import FakeApi, Seen
-from tests.support.service import Service, create_environment
+from tests.support.service import Service, corral, create_environment
 
 SLOW = """
 from nango import create_action
@@ -197,3 +197,17 @@ def test_an_api_call_past_the_limit_is_a_typed_grpc_status(
         slow.release.set()
         held.result(timeout=30)
         channel.close()
+
+
+def test_env_settings_show_the_concurrency_in_force(service: Service) -> None:
+    create_environment(service, "shown", {"concurrency": {"runs": 3}})
+    shown = corral(service, "env", "settings", "shown", "--data-dir", str(service.data_dir))
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["concurrency"] == {"runs": 3, "sdk_calls": 32, "api_calls": 32}
+    bad = corral(
+        service,
+        *("env", "settings", "shown", "--data-dir", str(service.data_dir)),
+        *("--set", '{"concurrency": {"runs": 0}}'),
+    )
+    assert bad.returncode == 1
+    assert json.loads(bad.stderr)["error_type"] == "invalid_settings"
