@@ -42,14 +42,19 @@ class Budgets:
 
 def budgets_for(settings: Mapping[str, Any]) -> Budgets:
     """The budgets of an environment with these settings (absent ones keep the defaults)."""
-    given = settings.get("budgets") or {}
-    names = {f.name for f in fields(Budgets)}
-    chosen = {
+    return Budgets(**positive_counts(settings.get("budgets"), Budgets))
+
+
+def positive_counts(given: Any, shape: type[Any]) -> dict[str, int]:
+    """The fields of the dataclass ``shape`` that a settings section ``given`` sets to a
+    positive integer (what validation let through; anything else keeps the default)."""
+    names = {f.name for f in fields(shape)}
+    section = given if isinstance(given, Mapping) else {}
+    return {
         k: int(v)
-        for k, v in given.items()
+        for k, v in section.items()
         if k in names and isinstance(v, int) and not isinstance(v, bool) and v > 0
     }
-    return Budgets(**chosen)
 
 
 def json_size(value: Any) -> int:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
+from corral._budgets import positive_counts
 from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
 from corral.errors import ResourceExhausted
 
@@ -47,14 +48,7 @@ class Concurrency:
 
 def concurrency_for(settings: Mapping[str, Any]) -> Concurrency:
     """The limits of an environment with these settings (absent ones keep the defaults)."""
-    given = settings.get("concurrency") or {}
-    names = {f.name for f in fields(Concurrency)}
-    chosen = {
-        k: int(v)
-        for k, v in given.items()
-        if k in names and isinstance(v, int) and not isinstance(v, bool) and v > 0
-    }
-    return Concurrency(**chosen)
+    return Concurrency(**positive_counts(settings.get("concurrency"), Concurrency))
 
 
 class ConcurrencyLimits:

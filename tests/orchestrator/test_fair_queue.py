@@ -58,6 +58,22 @@ def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def _waiting(queue: FairQueue, call: Call) -> tuple[threading.Thread, list[RunFailure]]:
+    """A thread waiting for a slot of the quiet environment; the errors it met."""
+    errors: list[RunFailure] = []
+
+    def wait() -> None:
+        try:
+            with queue.slot(QUIET, call):
+                pass
+        except RunFailure as failure:
+            errors.append(failure)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    return waiter, errors
+
+
 def _never_abandoned() -> None:
     raise AssertionError("abandoned")
 
@@ -120,17 +136,7 @@ def test_a_caller_that_goes_away_leaves_the_queue_at_once() -> None:
     running = queue.submit(NOISY, gate.job("long"), _never_abandoned)
     _until(lambda: gate.started == ["long"])
     call = Call()
-    errors: list[RunFailure] = []
-
-    def wait() -> None:
-        try:
-            with queue.slot(QUIET, call):
-                pass
-        except RunFailure as failure:
-            errors.append(failure)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
+    waiter, errors = _waiting(queue, call)
     _until(lambda: queue.waiting(QUIET) == 1)
     call.end()
     waiter.join(timeout=2)
@@ -164,17 +170,7 @@ def test_closing_ends_queued_runs_and_refuses_waiting_callers() -> None:
     _until(lambda: gate.started == ["long"])
     abandoned: list[str] = []
     queued = queue.submit(NOISY, gate.job("never"), lambda: abandoned.append("queued"))
-    errors: list[RunFailure] = []
-
-    def wait() -> None:
-        try:
-            with queue.slot(QUIET, Call()):
-                pass
-        except RunFailure as failure:
-            errors.append(failure)
-
-    waiter = threading.Thread(target=wait)
-    waiter.start()
+    waiter, errors = _waiting(queue, Call())
     _until(lambda: queue.waiting(QUIET) == 1)
     still_running = queue.close()
     waiter.join(timeout=2)
