@@ -23,7 +23,7 @@ from corral._server import bind, build_server
 from corral._settings import ServeSettings
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
-from orchestrator._concurrency import CallLimit, ConcurrencyLimits
+from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
@@ -45,11 +45,6 @@ from orchestrator.storage._areas import TenantStore
 from orchestrator.storage._sqlite import SqliteStorage
 
 _log = structlog.get_logger("corral.orchestrator")
-
-SERVER_THREADS = 256
-"""Threads of the public API and of the callback API each. An environment holds at most its
-``concurrency.api_calls`` / ``concurrency.sdk_calls`` of them (32 each by default), so several
-tenants at their limits leave the rest of the threads to the others."""
 
 RUNTIME_DIR = "runtime"
 """The folder in the data dir for what lives only as long as one ``serve`` (runner port files):

@@ -32,6 +32,11 @@ from corral.errors import ResourceExhausted
 DEFAULTS: Mapping[str, int] = {"runs": 16, "sdk_calls": 32, "api_calls": 32}
 """The defaults of the ``concurrency`` environment setting."""
 
+SERVER_THREADS = 256
+"""Threads of the public API and of the callback API each (and dry runs at once). An
+environment holds at most its ``api_calls`` / ``sdk_calls`` of them (32 each by default), so
+several tenants at their limits leave the rest of the threads to the others."""
+
 CACHE_SECONDS = 2.0
 """How long an environment's limits are used before they are read again (a changed setting
 applies within this time)."""

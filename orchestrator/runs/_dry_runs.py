@@ -14,6 +14,7 @@ from corral._error_shapes import ErrorValue, to_proto
 from corral.errors import CorralError, InvalidRequest, RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import runner_pb2
+from orchestrator._concurrency import SERVER_THREADS
 from orchestrator.lifecycle._deploy import check_files
 from orchestrator.runs._caller import Caller
 from orchestrator.runs._dispatch import Dispatcher, RunOrder
@@ -35,7 +36,9 @@ class DryRuns:
         self._storage = storage
         self._sessions = sessions
         self._dispatcher = dispatcher
-        self._pool = futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dry-run")
+        self._pool = futures.ThreadPoolExecutor(
+            max_workers=SERVER_THREADS, thread_name_prefix="dry-run"
+        )
 
     def stream(
         self, env: Environment, request: pb.DryRunRequest, caller: Caller | None = None
