@@ -36,6 +36,9 @@ class DryRuns:
         self._storage = storage
         self._sessions = sessions
         self._dispatcher = dispatcher
+        # As many as the public API has threads: each dry run is an open DryRun call, which
+        # concurrency.api_calls bounds per environment, so one tenant's dry runs waiting for
+        # their turn in the fair queue never take the threads of another's.
         self._pool = futures.ThreadPoolExecutor(
             max_workers=SERVER_THREADS, thread_name_prefix="dry-run"
         )
