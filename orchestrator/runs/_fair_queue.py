@@ -51,7 +51,8 @@ class FairQueue:
     """Slots for runs, shared fairly across environments (see the module's docstring)."""
 
     def __init__(self, capacity: int, limit_of: Callable[[int], int]) -> None:
-        """``capacity``: slots in all; ``limit_of(env_id)``: an environment's own limit."""
+        """``capacity``: slots in all; ``limit_of(env_id)``: an environment's own limit (called
+        under the queue's lock too, so it must be quick: ``ConcurrencyLimits.of`` is cached)."""
         self._capacity = capacity
         self._limit_of = limit_of
         self._lock = threading.Lock()
@@ -73,6 +74,7 @@ class FairQueue:
         ``abandon`` has.
         """
         ticket = _Ticket(env_id, job=job, abandon=abandon)
+        self._limit_of(env_id)  # read (and cached) before the lock, which admission holds
         with self._lock:
             if self._closed:
                 ticket.future.cancel()
@@ -93,6 +95,7 @@ class FairQueue:
                 the service is stopping.
         """
         ticket = _Ticket(env_id)
+        self._limit_of(env_id)  # read (and cached) before the lock, which admission holds
         with self._lock:
             if self._closed:
                 raise RunFailure("execution_cancelled", "the service is stopping")
