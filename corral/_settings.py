@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from corral._logging import level_name
 from corral.errors import InvalidRequest
 
 
@@ -39,7 +40,17 @@ class ServeSettings(BaseSettings):
         30.0, ge=0, description="Days a finished run and its logs are kept (0: forever)."
     )
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
-    log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    log_level: str = Field(
+        "info",
+        description="Lowest level of the service log: debug, info, warn, error or off (any case;"
+        " warning is warn).",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        """``WARN``, ``Info``, ``warning``: the level names of ``env settings``, in any case."""
+        return level_name(value) if isinstance(value, str) else value
 
     @field_validator("proxy_allowed_hosts", mode="before")
     @classmethod

@@ -146,6 +146,7 @@ def _start_locked(
             settings.strict_containment,
             settings.log_format,
             runtime_dir=settings.data_dir / RUNTIME_DIR,
+            log_level=settings.log_level,
         )
         undo.callback(local.stop, 1.0)
         addresses = local.addresses()

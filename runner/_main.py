@@ -33,11 +33,12 @@ def run_runner(
     port_file: pathlib.Path | None,
     log_format: str = "auto",
     parent_pid: int | None = None,
+    log_level: str = "info",
 ) -> None:
     """Serves the Runner API until SIGTERM or SIGINT (or until ``parent_pid`` dies: SIGKILL)."""
     if parent_pid is not None:
         die_with_parent(parent_pid)
-    _logging.configure(log_format)
+    _logging.configure(log_format, log_level)
     try:
         contain, layers = make_containment(settings.strict_containment)
     except ContainmentError as err:

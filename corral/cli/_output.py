@@ -43,9 +43,11 @@ def error_json(err: CorralError) -> dict[str, Any]:
     return {"error_type": err.code, "message": err.message, "details": err.details}
 
 
-def fail(err: CorralError) -> NoReturn:
-    """Prints the error as JSON on standard error and exits 1 (2 for bad usage)."""
-    click.echo(json.dumps(error_json(err), ensure_ascii=False, indent=2), err=True)
+def fail(err: CorralError, compact: bool = False) -> NoReturn:
+    """Prints the error as JSON on standard error (one line if ``compact``) and exits 1 (2 for
+    bad usage)."""
+    text = json.dumps(error_json(err), ensure_ascii=False, indent=None if compact else 2)
+    click.echo(text, err=True)
     usage = err.code in {"invalid_json", "missing_field"}
     sys.exit(EXIT_USAGE if usage else EXIT_FAILED)
 
