@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from corral._logging import level_name
 from corral.errors import InvalidRequest
 
+MAX_RETENTION_DAYS = 36_500
+"""The longest retention of runs that can be set, serve-wide or per environment (100 years;
+0 keeps them forever)."""
+
 
 class ServeSettings(BaseSettings):
     """Settings of ``corral serve``: the orchestrator with its local runner pool."""
@@ -37,7 +41,12 @@ class ServeSettings(BaseSettings):
     )
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="Grace for in-flight runs.")
     run_retention_days: float = Field(
-        30.0, ge=0, description="Days a finished run and its logs are kept (0: forever)."
+        30.0,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        allow_inf_nan=False,
+        description="Days a finished run and its logs are kept (0: forever), in every"
+        " environment whose setting retention_days is not set.",
     )
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     log_level: str = Field(
