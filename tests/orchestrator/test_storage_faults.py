@@ -149,3 +149,19 @@ def test_opening_a_store_that_cannot_be_made_is_a_typed_error(tmp_path: pathlib.
     assert caught.value.code == "storage_unavailable"
     assert caught.value.details == {"reason": "io_error", "data_dir": str(blocked)}
     assert caught.value.retryable
+
+
+def test_the_store_runs_as_its_durability_is_documented(storage: SqliteStorage) -> None:
+    """docs/runtime.md, "Durability": WAL, synchronous NORMAL, on every connection."""
+    seen: list[tuple[str, int]] = []
+
+    def look() -> None:
+        connection = storage._connection()
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        seen.append((mode, connection.execute("PRAGMA synchronous").fetchone()[0]))
+
+    look()
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join()
+    assert seen == [("wal", 1), ("wal", 1)]  # 1 is NORMAL
