@@ -13,7 +13,7 @@ import structlog
 
 from corral import _logging
 from corral._process import die_with_parent
-from corral._server import bind, build_server, report_containment
+from corral._server import bind, build_server, check_listen_address, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
 from runner._service import RunnerService
@@ -39,6 +39,7 @@ def run_runner(
     if parent_pid is not None:
         die_with_parent(parent_pid)
     _logging.configure(log_format, log_level)
+    check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
     try:
         contain, layers = make_containment(settings.strict_containment)
     except ContainmentError as err:

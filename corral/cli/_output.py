@@ -63,3 +63,18 @@ def reports_errors(func: F) -> F:
             fail(err)
 
     return wrapper  # type: ignore[return-value]
+
+
+def checked(check: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that runs ``check`` on an option's value given (a bad one is a usage
+    error naming the option, with what ``check`` expects)."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
