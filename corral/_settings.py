@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import pathlib
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from corral._logging import level_name
 from corral.errors import InvalidRequest
+
+MAX_RETENTION_DAYS = 36_500
+"""The longest retention of runs that can be set, serve-wide or per environment (100 years;
+0 keeps them forever)."""
 
 
 class ServeSettings(BaseSettings):
@@ -34,7 +41,9 @@ class ServeSettings(BaseSettings):
         default_factory=list,
         description="Hosts functions may reach even if private (comma-separated, or JSON).",
     )
-    shutdown_grace_seconds: float = Field(10.0, ge=0, description="Grace for in-flight runs.")
+    shutdown_grace_seconds: float = Field(
+        10.0, ge=0, le=86_400, allow_inf_nan=False, description="Grace for in-flight runs."
+    )
     max_concurrent_runs: int = Field(
         64,
         ge=1,
@@ -42,10 +51,27 @@ class ServeSettings(BaseSettings):
         description="Runs executing at once, all environments together (shared fairly).",
     )
     run_retention_days: float = Field(
-        30.0, ge=0, description="Days a finished run and its logs are kept (0: forever)."
+        30.0,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        allow_inf_nan=False,
+        description="Days a finished run and its logs are kept (0: forever), in every"
+        " environment whose setting retention_days is not set.",
     )
-    log_format: str = Field("auto", pattern="^(auto|json|console)$")
-    log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="json, console, or auto (console on a terminal)."
+    )
+    log_level: str = Field(
+        "info",
+        description="Lowest level of the service log: debug, info, warn, error or off (any case;"
+        " warning is warn).",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        """``WARN``, ``Info``, ``warning``: the level names of ``env settings``, in any case."""
+        return level_name(value) if isinstance(value, str) else value
 
     @field_validator("proxy_allowed_hosts", mode="before")
     @classmethod
@@ -54,8 +80,31 @@ class ServeSettings(BaseSettings):
         if not isinstance(value, str):
             return value
         if value.lstrip().startswith("["):
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"not a JSON list ({exc}); expected host names separated by commas, or a"
+                    ' JSON list such as ["api.example.com"]'
+                ) from None
         return [host.strip() for host in value.split(",") if host.strip()]
+
+    @field_validator("proxy_allowed_hosts", mode="after")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        """Each entry a host name or an IP address: no scheme, port or path."""
+        for host in value:
+            if not _is_host(host):
+                raise ValueError(
+                    f"{host!r} is not a host name or an IP address; expected names such as"
+                    " api.example.com (no scheme, port or path)"
+                )
+        return value
+
+    @field_validator("runner_address")
+    @classmethod
+    def _runner_address(cls, value: str) -> str:
+        return value and address(value)
 
 
 class ClientSettings(BaseSettings):
@@ -65,6 +114,16 @@ class ClientSettings(BaseSettings):
 
     server: str = Field("127.0.0.1:7700", description="Address of the orchestrator's API.")
     secret_key: SecretStr = Field(SecretStr(""), description="The environment's secret key.")
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        return address(value)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(secret_key(value.get_secret_value()))
 
 
 class RunnerSettings(BaseSettings):
@@ -79,6 +138,56 @@ class RunnerSettings(BaseSettings):
     strict_containment: bool = Field(False, description="Refuse to run when a layer is missing.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs executing at once.")
 
+    @field_validator("callbacks")
+    @classmethod
+    def _callbacks(cls, value: str) -> str:
+        return value and address(value)
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
+
+
+def _is_host(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return _HOST_NAME.fullmatch(text) is not None
+    return True
+
+
+def secret_key(value: str) -> str:
+    """A secret key as it can travel in a request header: printable ASCII, no spaces.
+
+    Raises:
+        ValueError: what is wrong and what is expected (the key itself is not repeated).
+    """
+    if not all("!" <= char <= "~" for char in value):
+        raise ValueError(
+            "the key has a space, a line break or a character that is not ASCII; expected the"
+            " key exactly as corral env create printed it (sk_...)"
+        )
+    return value
+
+
+_GRPC_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:")
+"""Target name schemes of gRPC, taken as they are."""
+
+
+def address(value: str) -> str:
+    """A gRPC address as operators write it: ``host:port`` (an IPv6 host in brackets), or a
+    gRPC target with its scheme (``dns:``, ``unix:``, ...).
+
+    Raises:
+        ValueError: what is wrong and what is expected.
+    """
+    if value.startswith(_GRPC_SCHEMES) and not any(char.isspace() for char in value):
+        return value
+    host, colon, port = value.rpartition(":")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536 or not _is_host(bare):
+        raise ValueError("expected host:port, such as 127.0.0.1:7700 (an IPv6 host in brackets)")
+    return value
+
 
 def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_") -> InvalidRequest:
     """A settings error as operators read it: the variable, what is wrong, the value given."""
@@ -88,7 +197,8 @@ def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_")
     for problem in err.errors():
         name = prefix + "_".join(str(part) for part in problem["loc"]).upper()
         given = problem.get("input")
-        shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+        secret = "SECRET" in name  # a secret is never repeated in an error
+        shown = f" (got {given!r})" if isinstance(given, str | int | float) and not secret else ""
         problems.append(f"{name}: {problem['msg']}{shown}")
     return InvalidRequest("; ".join(problems), code="invalid_setting")
 

@@ -19,8 +19,9 @@ import structlog
 
 from corral import _logging
 from corral._process import DataDirLock
-from corral._server import bind, build_server
+from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
+from corral.errors import InvalidRequest
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
@@ -77,14 +78,33 @@ def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
 
 
 def _claim(data_dir: pathlib.Path) -> DataDirLock:
-    """Locks the data dir for this process; removes the runtime folder a dead one left."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    claim = DataDirLock(data_dir)
+    """Locks the data dir for this process; removes the runtime folder a dead one left.
+
+    Raises:
+        InvalidRequest: ``data_dir_unusable``, the directory cannot be made or written.
+        Unavailable: ``data_dir_in_use``, another ``serve`` holds it.
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        claim = DataDirLock(data_dir)
+    except OSError as exc:
+        raise InvalidRequest(
+            f"the data directory {data_dir} (CORRAL_DATA_DIR or --data-dir) cannot be used:"
+            f" {exc.strerror or exc}; expected a directory this process can create and write",
+            code="data_dir_unusable",
+        ) from None
     shutil.rmtree(data_dir / RUNTIME_DIR, ignore_errors=True)
     return claim
 
 
+def _check_addresses(settings: ServeSettings) -> None:
+    """A host that is not this machine's, or a port in use, before anything starts."""
+    check_listen_address(settings.host, settings.port, "CORRAL_HOST", "CORRAL_PORT")
+    check_listen_address(settings.callback_host, 0, "CORRAL_CALLBACK_HOST", "CORRAL_PORT")
+
+
 def _start(settings: ServeSettings) -> _Parts:
+    _check_addresses(settings)
     claim = _claim(settings.data_dir)
     with contextlib.ExitStack() as undo:
         undo.callback(claim.release)
@@ -159,6 +179,7 @@ def _start_locked(
             settings.strict_containment,
             settings.log_format,
             runtime_dir=settings.data_dir / RUNTIME_DIR,
+            log_level=settings.log_level,
         )
         undo.callback(local.stop, 1.0)
         addresses = local.addresses()

@@ -2,7 +2,8 @@
 
 {"log_level": "info", "validation": true,
  "limits": {"action": {"wall_seconds": 60, "memory_bytes": 536870912}},
- "budgets": {"log_lines_per_run": 10000, "records_per_run": 1000000}}
+ "budgets": {"log_lines_per_run": 10000, "records_per_run": 1000000},
+ "retention_days": 7}
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Literal
 
 import pydantic
 
+from corral._settings import MAX_RETENTION_DAYS
 from corral.errors import InvalidRequest
 from corral.limits import CEILING, check_within, defaults_for
 
@@ -83,6 +85,19 @@ class EnvironmentSettings(pydantic.BaseModel):
     """Log lines and bytes, records and record bytes per run; metadata bytes per connection."""
     concurrency: ConcurrencySettings = ConcurrencySettings()
     """Runs, SDK calls and public API calls of the environment in progress at once."""
+    retention_days: float | None = pydantic.Field(
+        None, ge=0, le=MAX_RETENTION_DAYS, strict=True, allow_inf_nan=False
+    )
+    """Days a finished run and its logs are kept before the hourly purge deletes them (0: kept
+    forever); absent (or null), the server's ``CORRAL_RUN_RETENTION_DAYS``."""
+
+
+def retention_days(settings: Mapping[str, Any], default: float) -> float:
+    """The environment's ``retention_days`` as stored, else ``default`` (0: forever)."""
+    value = settings.get("retention_days")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return default
 
 
 def validated(settings: Mapping[str, Any]) -> dict[str, Any]:

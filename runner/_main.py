@@ -13,7 +13,7 @@ import structlog
 
 from corral import _logging
 from corral._process import die_with_parent
-from corral._server import bind, build_server, report_containment
+from corral._server import bind, build_server, check_listen_address, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
 from runner._service import RunnerService
@@ -33,11 +33,13 @@ def run_runner(
     port_file: pathlib.Path | None,
     log_format: str = "auto",
     parent_pid: int | None = None,
+    log_level: str = "info",
 ) -> None:
     """Serves the Runner API until SIGTERM or SIGINT (or until ``parent_pid`` dies: SIGKILL)."""
     if parent_pid is not None:
         die_with_parent(parent_pid)
-    _logging.configure(log_format)
+    _logging.configure(log_format, log_level)
+    check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
     try:
         contain, layers = make_containment(settings.strict_containment)
     except ContainmentError as err:

@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from corral._settings import ClientSettings
+from corral import _settings
+from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client
-from corral.cli._output import emit, reports_errors
+from corral.cli._output import checked, emit, reports_errors
 from corral.cli._pages import pages, rows, run_dict
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
@@ -23,8 +24,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 def with_client(func: F) -> F:
     """Adds --server, --secret-key and --json, and passes a connected Client."""
 
-    @click.option("--server", help="Orchestrator address [CORRAL_SERVER, default 127.0.0.1:7700].")
-    @click.option("--secret-key", help="The environment's secret key [CORRAL_SECRET_KEY].")
+    @click.option(
+        "--server",
+        callback=checked(address),
+        help="Orchestrator address [CORRAL_SERVER, default 127.0.0.1:7700].",
+    )
+    @click.option(
+        "--secret-key",
+        callback=checked(_settings.secret_key),
+        help="The environment's secret key [CORRAL_SECRET_KEY].",
+    )
     @click.option("--json", "compact", is_flag=True, help="Print compact one-line JSON.")
     @reports_errors
     @wraps(func)

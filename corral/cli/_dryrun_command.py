@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from corral import _settings
 from corral._error_shapes import ErrorValue, to_json
+from corral._settings import address
 from corral.cli._dryrun_online import OnlineTarget, run_online
-from corral.cli._output import EXIT_FAILED, EXIT_USAGE, emit
+from corral.cli._output import EXIT_FAILED, EXIT_USAGE, checked, emit
 from corral.errors import CorralError, InvalidRequest
 from corral.testing import dryrun_result
 
@@ -49,8 +51,16 @@ def _json_option(text: str | None, what: str) -> Any:
     "connection_id",
     help="Run through the orchestrator against this connection's real API (stores nothing).",
 )
-@click.option("--server", help="With --connection: the orchestrator [CORRAL_SERVER].")
-@click.option("--secret-key", help="With --connection: the environment's key [CORRAL_SECRET_KEY].")
+@click.option(
+    "--server",
+    callback=checked(address),
+    help="With --connection: the orchestrator [CORRAL_SERVER].",
+)
+@click.option(
+    "--secret-key",
+    callback=checked(_settings.secret_key),
+    help="With --connection: the environment's key [CORRAL_SECRET_KEY].",
+)
 @click.option(
     "--save-responses",
     type=click.Path(path_type=pathlib.Path),

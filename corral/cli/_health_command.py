@@ -9,11 +9,16 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral._server import CONTAINMENT_HEALTH
-from corral._settings import ClientSettings
+from corral._settings import ClientSettings, address
+from corral.cli._output import checked
 
 
 @click.command()
-@click.option("--server", help="Server address [CORRAL_SERVER, default 127.0.0.1:7700].")
+@click.option(
+    "--server",
+    callback=checked(address),
+    help="Server address [CORRAL_SERVER, default 127.0.0.1:7700].",
+)
 @click.option(
     "--service",
     default="",

@@ -9,6 +9,7 @@ import click
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from corral._logging import level_name
 from corral._settings import SETTINGS_PREFIXES, RunnerSettings, ServeSettings, setting_error
 from corral.cli._api_commands import client_commands
 from corral.cli._author_commands import author_commands
@@ -56,6 +57,13 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
         sys.exit(1)
 
 
+def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        return level_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @click.option("--host", help="Address to listen on [CORRAL_RUNNER_HOST].")
 @click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_RUNNER_PORT].")
@@ -64,6 +72,12 @@ def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> 
     "--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here."
 )
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
+@click.option(
+    "--log-level",
+    default="info",
+    callback=_log_level,
+    help="Lowest level logged: debug, info, warn, error or off (any case) [default info].",
+)
 @click.option(
     "--parent-pid",
     type=int,
@@ -75,6 +89,7 @@ def runner(
     callbacks: str | None,
     port_file: pathlib.Path | None,
     log_format: str,
+    log_level: str,
     parent_pid: int | None,
 ) -> None:
     """Start a runner host alone (for other machines): a warm parent and the Runner API."""
@@ -89,7 +104,7 @@ def runner(
     from runner import run_runner  # noqa: PLC0415
 
     try:
-        run_runner(settings, port_file, log_format, parent_pid)
+        run_runner(settings, port_file, log_format, parent_pid, log_level)
     except CorralError as err:  # its address in use: one clear line, no traceback
         click.echo(f"corral runner: {err.code}: {err.message}", err=True)
         sys.exit(1)
@@ -138,7 +153,9 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     log_lines_per_run, log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes,
     records_per_run, record_bytes_per_run (the budgets in force, defaults included, are shown under
     "budgets"); concurrency: runs, sdk_calls, api_calls at once for the environment (in force
-    under "concurrency"). Changes apply to runs that start afterwards.
+    under "concurrency"); retention_days: days finished runs and their logs are kept (0: forever;
+    not set: the server's CORRAL_RUN_RETENTION_DAYS). Changes apply to runs that start
+    afterwards, and retention to the next hourly purge.
     """
     from corral import _json  # noqa: PLC0415
     from orchestrator import open_admin  # noqa: PLC0415
@@ -165,12 +182,13 @@ for command in author_commands:
 
 
 def main() -> None:
-    """Entry point of the console script: a setting that cannot be read is a clear error."""
+    """Entry point of the console script: a setting that cannot be read is a clear error, one
+    line of JSON on standard error (exit status 1)."""
     try:
         sys.exit(cli.main(standalone_mode=True))
     except SettingsError as err:
-        fail(setting_error(err))
+        fail(setting_error(err), compact=True)
     except ValidationError as err:
         if err.title not in SETTINGS_PREFIXES:
             raise
-        fail(setting_error(err, SETTINGS_PREFIXES[err.title]))
+        fail(setting_error(err, SETTINGS_PREFIXES[err.title]), compact=True)

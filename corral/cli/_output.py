@@ -43,9 +43,11 @@ def error_json(err: CorralError) -> dict[str, Any]:
     return {"error_type": err.code, "message": err.message, "details": err.details}
 
 
-def fail(err: CorralError) -> NoReturn:
-    """Prints the error as JSON on standard error and exits 1 (2 for bad usage)."""
-    click.echo(json.dumps(error_json(err), ensure_ascii=False, indent=2), err=True)
+def fail(err: CorralError, compact: bool = False) -> NoReturn:
+    """Prints the error as JSON on standard error (one line if ``compact``) and exits 1 (2 for
+    bad usage)."""
+    text = json.dumps(error_json(err), ensure_ascii=False, indent=None if compact else 2)
+    click.echo(text, err=True)
     usage = err.code in {"invalid_json", "missing_field"}
     sys.exit(EXIT_USAGE if usage else EXIT_FAILED)
 
@@ -61,3 +63,18 @@ def reports_errors(func: F) -> F:
             fail(err)
 
     return wrapper  # type: ignore[return-value]
+
+
+def checked(check: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that runs ``check`` on an option's value given (a bad one is a usage
+    error naming the option, with what ``check`` expects)."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from corral.errors import CorralError, InvalidRequest, NotFound
+from orchestrator._env_settings import retention_days
 from orchestrator.runs._caller import Caller
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import Environment, FunctionRow, Schedule
@@ -61,6 +62,16 @@ class Lifecycle:
         tick_seconds: float = 1.0,
         retention: timedelta | None = None,
     ) -> None:
+        """The scheduler of one orchestrator.
+
+        Args:
+            storage: the store's areas it uses.
+            runs: starts the runs it launches.
+            clock: the time source.
+            tick_seconds: how often due schedules are claimed.
+            retention: how long finished runs are kept in an environment that does not set
+                ``retention_days`` (None: forever).
+        """
         self._storage = storage
         self._runs = runs
         self._clock = clock
@@ -102,14 +113,20 @@ class Lifecycle:
         return started
 
     def _purge(self) -> None:
-        """Deletes runs (with their logs) that ended more than the retention ago."""
+        """Deletes runs (with their logs) that ended more than their environment's retention
+        ago: its setting ``retention_days``, else the server's (``retention``)."""
         now = self._clock()
-        if self._retention is None or (self._next_purge is not None and now < self._next_purge):
+        if self._next_purge is not None and now < self._next_purge:
             return
         self._next_purge = now + PURGE_EVERY
-        purged = self._storage.purge_runs(now - self._retention)
-        if purged:
-            _log.info("old runs purged", runs=purged, retention_days=self._retention.days)
+        default = 0.0 if self._retention is None else self._retention / timedelta(days=1)
+        for env in self._storage.list_environments():
+            days = retention_days(env.settings, default)
+            if days <= 0:
+                continue  # kept forever
+            purged = self._storage.purge_runs(now - timedelta(days=days), env_id=env.id)
+            if purged:
+                _log.info("old runs purged", environment=env.name, runs=purged, retention_days=days)
 
     def _launch(self, schedule: Schedule) -> str:
         try:

@@ -113,11 +113,13 @@ class LocalRunners:
         log_format: str,
         *,
         runtime_dir: pathlib.Path,
+        log_level: str = "info",
     ) -> None:
         self._dir = runtime_dir / "runners"
         self._dir.mkdir(parents=True, exist_ok=True)
         self._callbacks = callbacks
         self._log_format = log_format
+        self._log_level = log_level
         self._env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
         self._env |= {
             "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
@@ -134,7 +136,8 @@ class LocalRunners:
         command = [
             sys.executable, "-m", "corral", "runner", "--callbacks", self._callbacks,
             "--port", str(port), "--port-file", str(self._dir / f"runner-{index}.port"),
-            "--log-format", self._log_format, "--parent-pid", str(os.getpid()),
+            "--log-format", self._log_format, "--log-level", self._log_level,
+            "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
         # Their own session: a Ctrl-C at the terminal reaches the orchestrator, which stops
         # them after the grace period of in-flight runs.

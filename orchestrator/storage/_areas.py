@@ -222,10 +222,11 @@ class RunStore(Protocol):
     def create_run(self, env_id: int, run: NewRun) -> Run:
         """Stores a queued run with a new id."""
 
-    def purge_runs(self, finished_before: datetime) -> int:
+    def purge_runs(self, finished_before: datetime, env_id: int | None = None) -> int:
         """Deletes runs that ended before ``finished_before``, with their logs; returns how many.
 
-        A sync schedule's last run is kept, and so is every run still queued or running.
+        Only the runs of environment ``env_id`` when it is given. A sync schedule's last run is
+        kept, and so is every run still queued or running.
         """
 
     def claim_run(self, env_id: int, run: NewRun) -> tuple[Run, bool]:

@@ -38,9 +38,11 @@ class RunStorage(TenantStore, ConnectionStore, FunctionStore, RunStore, Tracking
     """
 
 
-class LifecycleStorage(ConnectionStore, FunctionStore, ScheduleStore, RunStore, Protocol):
+class LifecycleStorage(
+    TenantStore, ConnectionStore, FunctionStore, ScheduleStore, RunStore, Protocol
+):
     """What ``Lifecycle`` uses: schedules, the functions and connections they run, and the
-    purge of old runs."""
+    purge of old runs by each environment's retention."""
 
 
 class CallbackStorage(

@@ -112,12 +112,16 @@ class SqliteBase:
             check_same_thread=False,
         )
         connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode = WAL")
-        # NORMAL is durable against crashes of the process; in WAL mode a power loss can lose
-        # the last commits but never corrupts the file.
-        connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable against crashes of the process; in WAL mode a power loss can
+            # lose the last commits but never corrupts the file (docs/runtime.md, Durability).
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        except sqlite3.Error:
+            connection.close()
+            raise
         with self._connections_lock:
             if self._closed:
                 connection.close()
@@ -145,7 +149,10 @@ class SqliteBase:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
+        try:
+            connection = self._connection()
+        except sqlite3.OperationalError as exc:  # the file cannot be opened, or set up
+            raise self._unavailable(None, exc) from exc
         try:
             connection.execute(begin)
         except sqlite3.OperationalError as exc:
@@ -160,17 +167,32 @@ class SqliteBase:
             _roll_back(connection)
             raise
 
-    def _unavailable(self, connection: sqlite3.Connection, exc: sqlite3.Error) -> Unavailable:
+    def _unavailable(
+        self, connection: sqlite3.Connection | None, exc: sqlite3.Error
+    ) -> Unavailable:
         """The typed, retryable error of a store that cannot do its work right now.
 
+        ``storage_unavailable`` (details: ``reason`` ``disk_full``, ``read_only`` or
+        ``io_error``, and ``data_dir``) with what an operator can do, or ``storage_busy``.
         A connection that met a read-only or I/O error is dropped, so that the thread's next call
         opens a fresh one: a short read-only spell of the data directory does not outlive itself.
         """
         name = getattr(exc, "sqlite_errorname", "")
-        if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")):
+        if connection is not None and name.startswith(
+            ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+        ):
             self._drop(connection)
-        code, what = _STORE_ERRORS.get(name.partition("_")[2].partition("_")[0], _BUSY)
-        return Unavailable(f"{what}: {exc}", code=code, retryable=True)
+        found = _STORE_ERRORS.get(name.partition("_")[2].partition("_")[0])
+        if found is None:
+            return Unavailable(f"storage busy: {exc}", code="storage_busy", retryable=True)
+        reason, what, remedy = found
+        data_dir = str(pathlib.Path(self._path).parent)
+        return Unavailable(
+            f"{what} ({exc}): {remedy.format(data_dir=data_dir)}",
+            code="storage_unavailable",
+            retryable=True,
+            details={"reason": reason, "data_dir": data_dir},
+        )
 
     def _drop(self, connection: sqlite3.Connection) -> None:
         with self._connections_lock:
@@ -182,8 +204,11 @@ class SqliteBase:
         connection.close()
 
     def _migrate(self) -> None:
-        connection = self._connection()
-        connection.execute(SCHEMA_MIGRATIONS_TABLE)
+        try:
+            connection = self._connection()
+            connection.execute(SCHEMA_MIGRATIONS_TABLE)
+        except sqlite3.OperationalError as exc:  # at start: a full, read-only or failed disk
+            raise self._unavailable(getattr(self._local, "connection", None), exc) from exc
         for migration in load_migrations("sqlite"):
             with self._write() as conn:
                 rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
@@ -247,16 +272,31 @@ def json_object(value: Mapping[str, Any]) -> str:
     return dumps(dict(value))
 
 
-_BUSY = ("storage_busy", "storage busy")
-
 _STORE_ERRORS = {
-    "FULL": ("storage_full", "the store's disk is full"),
-    "READONLY": ("storage_read_only", "the store cannot be written"),
-    "IOERR": ("storage_io_error", "the store's disk failed"),
-    "CANTOPEN": ("storage_io_error", "the store's file cannot be opened"),
+    "FULL": (
+        "disk_full",
+        "the store's disk is full (or the store reached its size limit)",
+        "free space on the disk of {data_dir}",
+    ),
+    "READONLY": (
+        "read_only",
+        "the store cannot be written",
+        "make {data_dir} and the files in it writable by this process (check the mount too)",
+    ),
+    "IOERR": (
+        "io_error",
+        "the store's disk failed to read or write",
+        "check the disk of {data_dir} (the kernel log, the mount, free space)",
+    ),
+    "CANTOPEN": (
+        "io_error",
+        "the store's file cannot be opened",
+        "check that {data_dir} exists, is readable and writable, and that its disk is mounted",
+    ),
 }
-"""Typed errors by SQLite's primary result code (``SQLITE_FULL`` -> ``FULL``); the rest are
-``storage_busy``."""
+"""``storage_unavailable`` errors by SQLite's primary result code (``SQLITE_FULL`` -> ``FULL``):
+the ``reason`` in the details, what went wrong, and what an operator can do about it. Every other
+operational error is ``storage_busy``."""
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

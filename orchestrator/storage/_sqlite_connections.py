@@ -135,9 +135,11 @@ class ConnectionsMixin(SqliteBase):
         return [_connection(row) for row in rows]
 
     def delete_connection(self, env_id: int, connection_id: str) -> None:
-        """Deletes a connection for good, with its records, checkpoints and deletion tracking.
+        """Deletes a connection for good, with its metadata, records, checkpoints, deletion
+        tracking and sync schedules (the tables' ``ON DELETE CASCADE``), so a new connection with
+        the same id starts empty.
 
-        Runs and their logs stay: run history outlives connections.
+        Runs and their logs stay (until retention): run history outlives connections.
         """
         with self._write() as conn:
             pk = self._connection_pk(conn, env_id, connection_id)

@@ -128,3 +128,19 @@ def test_stored_limits_above_the_ceiling_fail_the_run_and_a_patch_mends_them(
         assert json.loads(done.output_json) == "ok"
     finally:
         set_env_settings(service, {})
+
+
+def test_retention_days_is_an_environment_setting(service: Service) -> None:
+    assert "retention_days" not in json.loads(settings(service).stdout)["settings"]
+    changed = settings(service, "--set", '{"retention_days": 7}')
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["settings"]["retention_days"] == 7
+    bad = settings(service, "--set", '{"retention_days": -1}')
+    assert bad.returncode == 1
+    refused = json.loads(bad.stderr)
+    assert refused["error_type"] == "invalid_settings"
+    assert "retention_days" in refused["message"]
+    assert json.loads(settings(service).stdout)["settings"]["retention_days"] == 7
+    reset = settings(service, "--set", '{"retention_days": null}')
+    assert reset.returncode == 0, reset.stderr
+    assert "retention_days" not in json.loads(reset.stdout)["settings"]

@@ -279,6 +279,35 @@ def test_checkpoints_are_scoped_to_connection_function_and_variant(store: Client
     assert h.metadata(store, cid)["cp_seen"] == {"after": "mine"}
 
 
+def test_a_connection_made_again_after_delete_starts_empty(store: Client) -> None:
+    cid = _connect(store, owner="old")
+    _plan(store, cid, save=[{"id": "1", "name": "a"}, {"id": "2", "name": "b"}])
+    h.sync(store, "items", cid)
+    _plan(store, cid, delete=[{"id": "2"}])
+    h.sync(store, "items", cid)
+    _cp(store, cid, save={"after": "old"})
+    h.sync(store, "cp", cid)
+    assert sorted(h.records(store, "Item", cid)) == ["1", "2"]
+    assert list(h.records(store, "Item", cid, filter="deleted")) == ["2"]
+    assert h.metadata(store, cid)["owner"] == "old"
+
+    store.call("DeleteConnection", pb.DeleteConnectionRequest(connection_id=cid))
+    store.call(
+        "CreateConnection",
+        pb.CreateConnectionRequest(integration="store", connection_id=cid, metadata_json="{}"),
+    )
+
+    assert h.metadata(store, cid) == {}
+    assert h.records(store, "Item", cid) == {}
+    assert h.records(store, "Item", cid, filter="deleted") == {}
+    h.sync(store, "cp", cid)
+    assert h.metadata(store, cid) == {"cp_seen": None}
+    _plan(store, cid, track=True, save=[{"id": "3", "name": "c"}])
+    h.sync(store, "items", cid)  # a deletion tracking of the new connection sees only its own
+    assert list(h.records(store, "Item", cid)) == ["3"]
+    assert h.records(store, "Item", cid, filter="deleted") == {}
+
+
 def test_an_invalid_checkpoint_fails_the_run(store: Client) -> None:
     cid = _connect(store)
     _cp(store, cid, save={"after": 5})

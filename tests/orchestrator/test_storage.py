@@ -266,6 +266,26 @@ def test_delete_connection_removes_records_and_checkpoints_keeps_runs(
         storage.delete_connection(tenant.env_id, "conn-9")
 
 
+def test_delete_connection_removes_metadata_and_deletion_tracking(
+    tenant: Tenant, storage: Storage
+) -> None:
+    storage.set_metadata(tenant.env_id, "conn-1", {"owner": "old"})
+    storage.save_records(tenant.scope(), [rec("1", title="a"), rec("2", title="b")])
+    tracking = tenant.scope()
+    storage.track_deletes_start(tracking)
+
+    storage.delete_connection(tenant.env_id, "conn-1")
+    storage.create_connection(
+        tenant.env_id, "github", "conn-1", credentials={}, connection_config={}, metadata={}
+    )
+
+    assert storage.get_connection(tenant.env_id, "conn-1").metadata == {}
+    with pytest.raises(InvalidRequest) as caught:
+        storage.track_deletes_end(tracking)  # the old run's tracking went with its connection
+    assert caught.value.code == "track_deletes_not_started"
+    assert storage.list_records(tenant.env_id, "conn-1", "Issue") == ([], "")
+
+
 # ---- environments are separate ----
 
 
