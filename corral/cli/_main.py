@@ -136,8 +136,8 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     max_output_bytes, max_run_output_bytes, max_open_files (defaults and ceilings in
     corral.limits; a value above the ceiling is refused as invalid_limits); budgets:
     log_lines_per_run, log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes,
-    records_per_run, record_bytes_per_run (the budgets in force, defaults included, are shown under
-    "budgets"). Changes apply to runs that start afterwards.
+    records_per_run, record_bytes_per_run, response_bytes (the budgets in force, defaults
+    included, are shown under "budgets"). Changes apply to runs that start afterwards.
     """
     from corral import _json  # noqa: PLC0415
     from orchestrator import open_admin  # noqa: PLC0415
