@@ -23,8 +23,18 @@ DEFAULTS: Mapping[str, int] = {
     "record_bytes": 1 << 20,
     "records_per_run": 1_000_000,
     "record_bytes_per_run": 256 << 20,
+    "response_bytes": 64 << 20,
 }
 """The defaults of the ``budgets`` environment setting."""
+
+MAX_RESPONSE_BYTES = 64 << 20
+"""The largest ``response_bytes`` budget: the most one proxied response may carry, the size the
+callback messages between ``serve`` and its runners are made for (:data:`CALLBACK_MESSAGE_BYTES`).
+A run waits for each SDK call's answer, so it holds at most one response at a time."""
+
+CALLBACK_MESSAGE_BYTES = MAX_RESPONSE_BYTES + (1 << 20)
+"""The largest RunnerCallbacks message: a response of :data:`MAX_RESPONSE_BYTES` with room for
+its headers and URL."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Budgets:
     record_bytes: int = DEFAULTS["record_bytes"]
     records_per_run: int = DEFAULTS["records_per_run"]
     record_bytes_per_run: int = DEFAULTS["record_bytes_per_run"]
+    response_bytes: int = DEFAULTS["response_bytes"]
 
 
 def budgets_for(settings: Mapping[str, Any]) -> Budgets:

@@ -22,7 +22,7 @@ MAX_DEPTH = 128
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
-def loads(text: str | bytes, *, what: str, default: Any = None) -> Any:
+def loads(text: str | bytes | bytearray, *, what: str, default: Any = None) -> Any:
     """Parses JSON text; an empty text gives ``default``.
 
     Raises:
@@ -32,7 +32,7 @@ def loads(text: str | bytes, *, what: str, default: Any = None) -> Any:
     """
     if not text:
         return default
-    if isinstance(text, bytes):
+    if isinstance(text, bytes | bytearray):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -18,6 +18,8 @@ import httpx
 import structlog
 
 from corral import _logging
+from corral._budgets import CALLBACK_MESSAGE_BYTES, MAX_RESPONSE_BYTES
+from corral._memory import bound_heap
 from corral._process import DataDirLock
 from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
@@ -106,6 +108,7 @@ def _check_addresses(settings: ServeSettings) -> None:
 def _start(settings: ServeSettings) -> _Parts:
     _check_addresses(settings)
     claim = _claim(settings.data_dir)
+    bound_heap()  # large response bodies go back to the system when freed (corral._memory)
     with contextlib.ExitStack() as undo:
         undo.callback(claim.release)
         undo.callback(shutil.rmtree, settings.data_dir / RUNTIME_DIR, ignore_errors=True)
@@ -129,7 +132,7 @@ def _start_locked(
     http = httpx.Client(transport=pinned_transport(egress))
     undo.callback(http.close)
     clock = SystemClock()
-    proxy = Proxy(http, clock, egress)
+    proxy = Proxy(http, clock, egress, max_response_bytes=MAX_RESPONSE_BYTES)
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
     channels_box: list[RunnerChannels] = []
@@ -164,6 +167,7 @@ def _start_locked(
             ),
         ],
         max_workers=SERVER_THREADS,
+        max_message_bytes=CALLBACK_MESSAGE_BYTES,
     )
     callback_port = bind(callback_server, f"{settings.callback_host}:0")
     callback_server.start()

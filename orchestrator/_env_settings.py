@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import pydantic
 
+from corral._budgets import MAX_RESPONSE_BYTES
 from corral._settings import MAX_RETENTION_DAYS
 from corral.errors import InvalidRequest
 from corral.limits import CEILING, check_within, defaults_for
@@ -57,6 +58,7 @@ class BudgetSettings(pydantic.BaseModel):
     record_bytes: int | None = pydantic.Field(None, ge=64, le=16 << 20)
     records_per_run: int | None = pydantic.Field(None, ge=1, le=1_000_000_000)
     record_bytes_per_run: int | None = pydantic.Field(None, ge=1024, le=64 << 30)
+    response_bytes: int | None = pydantic.Field(None, ge=1024, le=MAX_RESPONSE_BYTES)
 
 
 class ConcurrencySettings(pydantic.BaseModel):

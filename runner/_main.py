@@ -12,6 +12,8 @@ import grpc
 import structlog
 
 from corral import _logging
+from corral._budgets import CALLBACK_MESSAGE_BYTES
+from corral._memory import bound_heap
 from corral._process import die_with_parent
 from corral._server import bind, build_server, check_listen_address, report_containment
 from corral._settings import RunnerSettings
@@ -45,14 +47,16 @@ def run_runner(
     except ContainmentError as err:
         _log.error("runner refused to start", reason=err.message)
         raise SystemExit(EXIT_CONTAINMENT) from None
+    bound_heap()  # large responses go back to the system when freed (corral._memory)
     # The warm parent is forked before any gRPC object exists in this process.
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers)
-    # get_records_by_id answers can be large: as large as the callback server accepts.
+    # Proxied bodies and get_records_by_id answers can be large: as large as the callback
+    # server accepts.
     channel = grpc.insecure_channel(
         settings.callbacks,
         options=[
-            ("grpc.max_receive_message_length", 64 << 20),
-            ("grpc.max_send_message_length", 64 << 20),
+            ("grpc.max_receive_message_length", CALLBACK_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
         ],
     )
     service = RunnerService(host, channel)

@@ -6,8 +6,11 @@ Messages (all JSON objects with an ``op``):
   context, limits}``; ``mode`` is "run" or "describe".
 - worker -> runner ``call``: ``{op, id, rpc, request}``: one RunnerCallbacks RPC of an SDK
   operation, ``rpc`` its name and ``request`` its request message (protobuf bytes, base64).
-- runner -> worker ``reply``: ``{op, id, ok: true, response}`` (the RPC's response message,
-  protobuf bytes, base64) or ``{op, id, ok: false, error}``.
+- runner -> worker ``reply``: ``{op, id, ok: true, raw: n}``, then a frame of ``n`` bytes that
+  is the RPC's response message (protobuf bytes, not JSON: a response of tens of MB is sent as
+  it is, never base64 in JSON, which took five copies of it); or ``{op, id, ok: true,
+  response}`` (the message as base64, the older form a worker still reads); or
+  ``{op, id, ok: false, error}``.
 - worker -> runner ``done``: ``{op, ok, output}`` or ``{op, ok: false, error}``.
 - worker -> runner ``violation``: ``{op, rule, message, file, line}``: a sandbox guard refused
   something, sent the moment it happens (before function code could catch it); the runner ends
@@ -70,12 +73,49 @@ def send(sock: socket.socket, message: dict[str, Any], deadline: float | None = 
         ChannelClosed: the peer closed or broke the channel.
         FrameTimeout: the deadline passed first (a peer that does not read).
     """
-    frame = encode(message)
+    _send_all(sock, (encode(message),), deadline)
+
+
+def send_reply(
+    sock: socket.socket, call_id: int, data: bytes, deadline: float | None = None
+) -> None:
+    """Sends the reply with an RPC's response: a ``reply`` message naming its size, then the
+    response message's bytes (``data``) as a frame of their own (read by :func:`recv_reply`).
+
+    Raises:
+        ChannelClosed: the peer closed or broke the channel.
+        FrameTimeout: the deadline passed first (a peer that does not read).
+    """
+    heads = encode({"op": "reply", "id": call_id, "ok": True, "raw": len(data)})
+    heads += _HEADER.pack(len(data))
+    # Nothing more is sent for an empty response: a send of nothing to a worker that has read
+    # all it needed and exited would fail (EPIPE) after its run is over.
+    _send_all(sock, (heads, data) if data else (heads,), deadline)
+
+
+def recv_reply(sock: socket.socket, message: dict[str, Any]) -> bytes | bytearray:
+    """The response message's bytes of an ok ``reply`` (the frame after it, or its base64).
+
+    Raises:
+        ChannelClosed: the peer closed the channel, or the frame is not the size announced.
+    """
+    size = message.get("raw")
+    if size is None:
+        return base64.b64decode(message.get("response") or "")
+    data = recv_bytes(sock, MAX_FRAME)
+    if len(data) != size:
+        raise ChannelClosed("a reply's response is not the size announced")
+    return data
+
+
+def _send_all(sock: socket.socket, parts: tuple[bytes, ...], deadline: float | None = None) -> None:
+    """Sends ``parts`` one after the other (never joined: a large part is not copied)."""
     try:
-        if deadline is not None:
-            # Since Python 3.5 the timeout bounds the whole sendall, not each chunk.
-            sock.settimeout(_remaining(deadline))
-        sock.sendall(frame)
+        for part in parts:
+            if deadline is not None:
+                # Since Python 3.5 the timeout bounds the whole sendall, not each chunk.
+                sock.settimeout(_remaining(deadline))
+            sock.sendall(part)
     except TimeoutError:
         raise FrameTimeout("the peer did not take the message in time") from None
     except OSError as exc:
@@ -95,7 +135,9 @@ def recv(sock: socket.socket, max_bytes: int = MAX_FRAME) -> dict[str, Any]:
     return message
 
 
-def recv_bytes(sock: socket.socket, max_bytes: int, deadline: float | None = None) -> bytes:
+def recv_bytes(
+    sock: socket.socket, max_bytes: int, deadline: float | None = None
+) -> bytes | bytearray:
     """The body of one frame, all of it received before ``deadline``.
 
     The deadline holds across partial reads: a peer sending one byte at a time cannot stretch
@@ -116,21 +158,23 @@ def recv_bytes(sock: socket.socket, max_bytes: int, deadline: float | None = Non
     return _read_exactly(sock, size, deadline)
 
 
-def _read_exactly(sock: socket.socket, size: int, deadline: float | None) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < size:
+def _read_exactly(sock: socket.socket, size: int, deadline: float | None) -> bytearray:
+    """``size`` bytes read into one buffer, grown as they arrive (a peer announcing a large
+    frame and sending little does not get it allocated) and returned as it is, not copied."""
+    buffer = bytearray()
+    while len(buffer) < size:
         try:
             if deadline is not None:
                 sock.settimeout(_remaining(deadline))
-            chunk = sock.recv(min(size - len(chunks), 1 << 20))
+            chunk = sock.recv(min(size - len(buffer), 1 << 20))
         except TimeoutError:
             raise FrameTimeout("no whole message before the deadline") from None
         except OSError as exc:
             raise ChannelClosed(f"channel broken ({type(exc).__name__})") from None
         if not chunk:
             raise ChannelClosed("channel closed")
-        chunks += chunk
-    return bytes(chunks)
+        buffer += chunk
+    return buffer
 
 
 def _remaining(deadline: float) -> float:

@@ -13,7 +13,7 @@ from corral.errors import RunFailure
 from corral.limits import RunLimits, defaults_for
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
 from runner._context import LOG_LEVELS, RunContext
-from runner.host._forward import GrpcCallbackHandler
+from runner.host._forward import GrpcCallbackHandler, passed_through
 from runner.host._host import Job, Outcome, RunnerHost
 
 KIND_NAMES = {
@@ -85,6 +85,7 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
     def __init__(self, host: RunnerHost, callbacks: grpc.Channel) -> None:
         self._host = host
         self._stub = callbacks_pb2_grpc.RunnerCallbacksStub(callbacks)
+        self._raw = passed_through(callbacks)
 
     def Run(
         self, request: runner_pb2.RunRequest, context: grpc.ServicerContext
@@ -97,7 +98,9 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
         job = job_from_request(request)
         context.add_callback(lambda: self._cancel(job.run_id))
         try:
-            outcome = self._host.execute(job, GrpcCallbackHandler(self._stub, request.run_token))
+            outcome = self._host.execute(
+                job, GrpcCallbackHandler(self._stub, request.run_token, self._raw)
+            )
             return run_response(outcome)
         except Exception as exc:
             _log.exception("run failed in the runner", run_id=job.run_id)

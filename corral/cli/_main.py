@@ -151,11 +151,11 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     max_output_bytes, max_run_output_bytes, max_open_files (defaults and ceilings in
     corral.limits; a value above the ceiling is refused as invalid_limits); budgets:
     log_lines_per_run, log_bytes_per_run, log_meta_bytes, metadata_bytes, record_bytes,
-    records_per_run, record_bytes_per_run (the budgets in force, defaults included, are shown under
-    "budgets"); concurrency: runs, sdk_calls, api_calls at once for the environment (in force
-    under "concurrency"); retention_days: days finished runs and their logs are kept (0: forever;
-    not set: the server's CORRAL_RUN_RETENTION_DAYS). Changes apply to runs that start
-    afterwards, and retention to the next hourly purge.
+    records_per_run, record_bytes_per_run, response_bytes (the budgets in force, defaults
+    included, are shown under "budgets"); concurrency: runs, sdk_calls, api_calls at once for the
+    environment (in force under "concurrency"); retention_days: days finished runs and their logs
+    are kept (0: forever; not set: the server's CORRAL_RUN_RETENTION_DAYS). Changes apply to runs
+    that start afterwards, and retention to the next hourly purge.
     """
     from corral import _json  # noqa: PLC0415
     from orchestrator import open_admin  # noqa: PLC0415

@@ -168,6 +168,8 @@ class OfflineCallbacks:
     def call(self, rpc: str, request: Message, deadline: float) -> Message:
         """Performs one RPC on the production path; raises its typed error."""
         response = self._open().call(rpc, request, deadline)
+        # No RPC is passed through as bytes here (the handler is built without ``raw``).
+        assert isinstance(response, Message)  # noqa: S101
         kept = _KEPT.get(rpc)
         if kept is not None and isinstance(request, callbacks_pb2.RecordBatch):
             records = [json.loads(record.json) for record in request.records]

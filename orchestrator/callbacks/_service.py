@@ -179,18 +179,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             decompress=request.decompress,
             response_type=request.response_type,
             deadline=_deadline(context),
+            max_response_bytes=self._budgets().response_bytes,
         )
         result = self._proxy.send(outbound, lambda: self._connections.proxy_target(scope))
         session = self._dry.get(scope.run_id)
         if session is not None:
             session.exchange(request, result)
-        return pb.ProxyResponse(
-            status=result.status,
-            headers=[pb.Header(name=n, value=v) for n, v in result.headers],
-            body=result.body,
-            url=result.url,
-            method=result.method,
-        )
+        return _proxy_response(result)
 
     def Log(self, request: pb.LogRequest, context: grpc.ServicerContext) -> pb.Empty:
         """Stores one log line of the run; past the run's log budgets it is dropped and counted."""
@@ -384,6 +379,18 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = current_scope()
         value = _json.loads(request.input_json, what="input")
         return _value(self._trigger_nested(scope, request.action_name, value, caller=context))
+
+
+def _proxy_response(result: ProxyResult) -> pb.ProxyResponse:
+    """The response message of a proxied request (the body is copied into it; the caller's
+    ``result`` is freed when the handler returns, before gRPC serialises the message)."""
+    return pb.ProxyResponse(
+        status=result.status,
+        headers=[pb.Header(name=n, value=v) for n, v in result.headers],
+        body=result.body,
+        url=result.url,
+        method=result.method,
+    )
 
 
 def _sync_scope() -> RunScope:

@@ -62,6 +62,9 @@ class OutboundRequest:
         response_type: how the SDK should present the body; carried, not used here.
         deadline: when the run must end (aware); no attempt is started, and no wait begun,
             that would end after it, and each attempt's timeout is cut to what is left.
+        max_response_bytes: the run's cap on the decoded body (its environment's
+            ``response_bytes`` budget); the proxy's own cap holds when it is lower or this is
+            None.
     """
 
     method: str
@@ -76,6 +79,7 @@ class OutboundRequest:
     decompress: bool = False
     response_type: str = ""
     deadline: datetime | None = None
+    max_response_bytes: int | None = None
 
 
 def build_url(request: OutboundRequest, base_url: str) -> str:

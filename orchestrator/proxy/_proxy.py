@@ -13,6 +13,10 @@ Behaviour choices, for function authors and operators:
   ``decompress`` is accepted and changes nothing; when a body was decoded, ``content-encoding``
   and ``content-length`` are dropped from the headers, as axios does. The size cap counts
   decoded bytes, so a small compressed bomb cannot get past it.
+* **Bodies are read in chunks under a cap**: the proxy's own (64 MiB), or the run's when it is
+  lower (``OutboundRequest.max_response_bytes``, the environment's ``response_bytes`` budget).
+  The cap is checked as each chunk arrives (and against ``content-length`` before reading), so
+  a body over it is refused having held at most the cap, never buffered whole.
 * **``set-cookie`` is passed back** (some APIs keep a session in a cookie and the function must
   send it again itself), but the httpx client never keeps cookies: its jar refuses them, so
   nothing one tenant receives is ever sent for another.
@@ -106,6 +110,7 @@ class _Hop:
     url: str
     headers: Headers
     body: bytes | None
+    max_bytes: int
 
 
 class _NetworkFailure(Exception):
@@ -201,7 +206,9 @@ class Proxy:
                 allowed, or the destination is refused (payload ``code`` ``EGRESS_DENIED``);
                 ``resource_exhausted`` when the body is larger than allowed.
         """
-        first = _Hop(normalize_method(request.method), "", function_headers(request), request.data)
+        limit = min(self._max_bytes, request.max_response_bytes or self._max_bytes)
+        method = normalize_method(request.method)
+        first = _Hop(method, "", function_headers(request), request.data, limit)
         target = target_source()
         retry = 0
         while True:
@@ -308,22 +315,25 @@ class Proxy:
             and "content-encoding" not in response.headers
         ):
             self._check_size(int(declared), hop, target)
-        chunks: list[bytes] = []
-        total = 0
+        # One growing buffer (large ones grow in place with mremap), not a list of chunks
+        # joined at the end: the body is held once while it is read, twice only while it
+        # becomes ``bytes``.
+        buffer = bytearray()
         for chunk in response.iter_bytes():
             _in_time(until, hop)
-            total += len(chunk)
-            self._check_size(total, hop, target)
-            chunks.append(chunk)
-        return b"".join(chunks)
+            self._check_size(len(buffer) + len(chunk), hop, target)
+            buffer += chunk
+        body = bytes(buffer)
+        del buffer
+        return body
 
     def _check_size(self, size: int, hop: _Hop, target: ProxyTarget) -> None:
-        """Refuse a body larger than ``max_response_bytes``."""
-        if size <= self._max_bytes:
+        """Refuse a body larger than the request's cap (``max_response_bytes``, or the run's)."""
+        if size <= hop.max_bytes:
             return
         url = _public_url(hop.url, target)
-        message = f"the response to {hop.method} {url} is larger than {self._max_bytes} bytes"
-        payload = {"resource": "response_size", "limit": self._max_bytes, "url": url}
+        message = f"the response to {hop.method} {url} is larger than {hop.max_bytes} bytes"
+        payload = {"resource": "response_size", "limit": hop.max_bytes, "url": url}
         raise RunFailure("resource_exhausted", message, payload=payload)
 
 
@@ -353,7 +363,7 @@ def _redirected(hop: _Hop, status: int, location: str) -> _Hop:
         headers = tuple((n, v) for n, v in headers if n.lower() != "content-type")
     if origin(url) != origin(hop.url):
         headers = tuple((n, v) for n, v in headers if n.lower() not in _CROSS_ORIGIN_DROPPED)
-    return _Hop(method, url, headers, body)
+    return _Hop(method, url, headers, body, hop.max_bytes)
 
 
 def _retry_policy(request: OutboundRequest, target: ProxyTarget) -> RetryPolicy:

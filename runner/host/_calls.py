@@ -13,6 +13,7 @@ names. Anything else is ``worker_protocol_violation``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -38,13 +39,25 @@ _RESPONSE_TYPES: dict[str, type[Message]] = {
 }
 
 
-def check_response(rpc: str, response: object) -> Message:
-    """``response`` when it is ``rpc``'s response type; what goes back to the worker is only ever
-    the message the service declares.
+@dataclass(frozen=True)
+class Serialized:
+    """An RPC's response as the protobuf bytes the orchestrator sent, passed to the worker as
+    they are (``runner.host._forward``): a proxied body of tens of MB is never parsed and
+    serialised again in the runner. The worker reads them as ``rpc``'s response type."""
+
+    rpc: str
+    data: bytes
+
+
+def check_response(rpc: str, response: object) -> Message | Serialized:
+    """``response`` when it is ``rpc``'s response type (or its bytes); what goes back to the
+    worker is only ever the message the service declares.
 
     Raises:
         RunFailure: ``runner_error``, the callback handler answered with something else.
     """
+    if isinstance(response, Serialized) and response.rpc == rpc:
+        return response
     expected = _RESPONSE_TYPES[rpc]
     if type(response) is not expected:
         raise RunFailure(

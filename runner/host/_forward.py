@@ -3,13 +3,16 @@
 A call arrives as the RPC's name and its request message, already checked (``runner.host._calls``)
 and wrapped by the run's rules (``runner.host._run_calls``). It goes to the stub's method of that
 name with the run token (which the worker never sees) in the call metadata, and the response
-message comes back as it is: nothing here knows one RPC from another.
+message comes back as it is: nothing here knows one RPC from another, except that a response of
+a type in :data:`PASSED_THROUGH_TYPES` (a proxied response, which may be tens of MB) comes back
+as its bytes (``Serialized``), unparsed, and goes to the worker so.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
@@ -18,7 +21,8 @@ from google.protobuf.message import Message
 
 from corral import _grpc_errors, _metadata
 from corral.errors import ResourceExhausted, Unavailable
-from corral.v1 import callbacks_pb2_grpc
+from corral.v1 import callbacks_pb2, callbacks_pb2_grpc
+from runner.host._calls import Serialized
 
 _log = structlog.get_logger("corral.runner")
 
@@ -32,14 +36,54 @@ CallbacksStub = callbacks_pb2_grpc.RunnerCallbacksStub | Any
 same calls in process)."""
 
 
+_SERVICE = callbacks_pb2.DESCRIPTOR.services_by_name["RunnerCallbacks"]
+
+PASSED_THROUGH_TYPES = frozenset({callbacks_pb2.ProxyResponse.DESCRIPTOR.full_name})
+"""Response types the runner passes to the worker as bytes, never parsed here: a proxied
+response, which may carry tens of MB."""
+
+PASSED_THROUGH = frozenset(
+    method.name
+    for method in _SERVICE.methods
+    if method.output_type.full_name in PASSED_THROUGH_TYPES
+)
+"""The RPCs whose responses are of :data:`PASSED_THROUGH_TYPES`."""
+
+
+def passed_through(channel: grpc.Channel) -> dict[str, Callable[..., Any]]:
+    """Callables for the RPCs of :data:`PASSED_THROUGH` on ``channel`` that return the
+    response's bytes (no deserializer), by RPC name."""
+    out: dict[str, Callable[..., Any]] = {}
+    for rpc in sorted(PASSED_THROUGH):
+        method = _SERVICE.methods_by_name[rpc]
+        request_type = getattr(callbacks_pb2, method.input_type.name)
+        out[rpc] = channel.unary_unary(
+            f"/{_SERVICE.full_name}/{rpc}",
+            request_serializer=request_type.SerializeToString,
+            response_deserializer=None,
+        )
+    return out
+
+
 class GrpcCallbackHandler:
     """Answers one run's SDK calls through RunnerCallbacks, with that run's token."""
 
-    def __init__(self, stub: CallbacksStub, run_token: str) -> None:
+    def __init__(
+        self,
+        stub: CallbacksStub,
+        run_token: str,
+        raw: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        """Args:
+        stub: the service's stub (or an object with its methods).
+        run_token: the run's token, sent in each call's metadata.
+        raw: RPCs to pass through as bytes (:func:`passed_through`), by name.
+        """
         self._stub = stub
+        self._raw = dict(raw or {})
         self._metadata = ((_metadata.RUN_TOKEN, run_token),)
 
-    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+    def call(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
         """Performs one RPC; raises the orchestrator's typed error.
 
         A call refused because the run's environment has its limit of SDK calls in progress
@@ -56,9 +100,12 @@ class GrpcCallbackHandler:
             time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not secrecy
             pause = min(pause * 2, BUSY_MAX_PAUSE_SECONDS)
 
-    def _call_once(self, rpc: str, request: Message, deadline: float) -> Message:
+    def _call_once(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
         timeout = max(deadline - time.monotonic(), 0.001)
+        raw = self._raw.get(rpc)
         try:
+            if raw is not None:
+                return Serialized(rpc, raw(request, timeout=timeout, metadata=self._metadata))
             response: Message = getattr(self._stub, rpc)(
                 request, timeout=timeout, metadata=self._metadata
             )

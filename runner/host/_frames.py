@@ -23,7 +23,7 @@ from runner.host._calls import WorkerProtocolViolation, parse_request
 MAX_LINE = 2**31 - 1
 
 
-def parse(data: bytes) -> dict[str, Any]:
+def parse(data: bytes | bytearray) -> dict[str, Any]:
     """One worker frame's message, checked.
 
     Raises:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,14 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from google.protobuf.message import Message
 
 from corral._error_shapes import ErrorValue, from_json, to_json
+from corral._memory import release_after
 from corral.errors import CorralError, InvalidRequest, RunFailure
 from corral.limits import CEILING, DEFAULTS, RunLimits, check_within
 from corral.limits import FIELDS as LIMIT_FIELDS
 from runner import _protocol as protocol
 from runner._context import RunContext
 from runner.host import _frames as frames
+from runner.host._calls import Serialized
 from runner.host._pool import Worker, WorkerPool
 from runner.host._run_calls import CallbackHandler, RunCalls
 from runner.host._zygote import Contain
@@ -176,7 +180,7 @@ class RunnerHost:
                     return Outcome(ok=False, error=_violation(message))
                 if op == "done":
                     return _done(message)
-                protocol.send(worker.sock, _answer(calls, message, deadline), deadline)
+                _answer(worker.sock, calls, message, deadline)
             except protocol.FrameTimeout:
                 worker.kill()
                 return _timeout(job)
@@ -205,11 +209,37 @@ class RunnerHost:
         self._pool.close()
 
 
-def _answer(calls: RunCalls, message: Mapping[str, Any], deadline: float) -> dict[str, Any]:
-    """The reply to a checked call (``runner.host._frames``): the RPC's response, or its error."""
-    call_id, rpc = message["id"], message["rpc"]
+def _answer(sock: socket.socket, calls: RunCalls, message: dict[str, Any], deadline: float) -> None:
+    """Sends the reply to a checked call (``runner.host._frames``): the RPC's response, or its
+    error.
+
+    The response is sent as its own frame and dropped at once; after a large one (a proxied
+    body) the freed pages go back to the system (``corral._memory``), so a runner's memory
+    returns to where it was when its large responses are done.
+    """
+    call_id = message["id"]
+    request = message.pop("request")  # the worker's request is not kept while the reply is
+    response = _response(calls, call_id, message["rpc"], request, deadline)
+    del request
+    if isinstance(response, dict):
+        protocol.send(sock, response, deadline)
+        return
+    data = response.data if isinstance(response, Serialized) else response.SerializeToString()
+    del response
     try:
-        return protocol.reply_message(call_id, calls.call(rpc, message["request"], deadline))
+        protocol.send_reply(sock, call_id, data, deadline)
+    finally:
+        size = len(data)
+        del data
+    release_after(size)
+
+
+def _response(
+    calls: RunCalls, call_id: int, rpc: str, request: Message, deadline: float
+) -> Message | Serialized | dict[str, Any]:
+    """The RPC's response message, or the ``reply`` message of its error."""
+    try:
+        return calls.call(rpc, request, deadline)
     except CorralError as err:  # a run failure as is, another error with its details as payload
         error = to_json(err.value, form="compact")
         return {"op": "reply", "id": call_id, "ok": False, "error": error}

@@ -22,7 +22,7 @@ from typing import Protocol
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
-from runner.host._calls import check_response
+from runner.host._calls import Serialized, check_response
 
 MAX_LOG_LINES = 10_000
 """Log lines stored per run; later ones are dropped after one line that says so."""
@@ -31,9 +31,10 @@ MAX_LOG_BYTES = 64 * 1024
 
 
 class CallbackHandler(Protocol):
-    """Answers the SDK calls of one run: a RunnerCallbacks request in, its response out."""
+    """Answers the SDK calls of one run: a RunnerCallbacks request in, its response out (or,
+    for an RPC passed through, its bytes)."""
 
-    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+    def call(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
         """Performs one RPC; raises CorralError for a typed failure."""
 
 
@@ -45,7 +46,7 @@ class RunCalls:
         self._log_lines = 0
         self._checkpoint_version: int | None = None
 
-    def call(self, rpc: str, request: Message, deadline: float) -> Message:
+    def call(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
         """Applies the run's rules to ``request``, forwards it and notes what the reply says."""
         if isinstance(request, pb.LogRequest) and not self._log(request):
             return pb.Empty()

@@ -182,7 +182,7 @@ def value(reply: Message) -> Any:
         return {
             "status": reply.status,
             "headers": [[h.name, h.value] for h in reply.headers],
-            "body_b64": base64.b64encode(reply.body).decode(),
+            "body": reply.body,
             "url": reply.url,
             "method": reply.method,
         }

@@ -7,12 +7,11 @@ same socket, sends ``done``, and exits. It never serves a second run.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import socket
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import pydantic
 from google.protobuf.message import Message
@@ -97,9 +96,10 @@ class _Channel:
         self._sock.sendall(protocol.encode(protocol.call_message(self._next_id, rpc, request)))
         reply = protocol.recv(self._sock)
         if reply.get("ok"):
-            response = _sdk_wire.response_type(rpc).FromString(
-                base64.b64decode(reply.get("response") or "")
-            )
+            data = protocol.recv_reply(self._sock, reply)
+            # upb parses any buffer; its stubs say bytes, and bytes() would copy a large body.
+            response = _sdk_wire.response_type(rpc).FromString(cast("bytes", data))
+            del data  # the message holds its own copy
             return _sdk_wire.value(response)
         error = reply.get("error") or {}
         raise NangoError(

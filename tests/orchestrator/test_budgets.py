@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from corral._budgets import Budgets, RunMeter, budgets_for, json_size
+from corral._budgets import MAX_RESPONSE_BYTES, Budgets, RunMeter, budgets_for, json_size
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import orchestrator_pb2 as api_pb
@@ -118,6 +118,17 @@ def test_budgets_have_documented_defaults_and_take_settings() -> None:
         validated({"budgets": {"records_per_run": 0}})
     with pytest.raises(InvalidRequest):
         validated({"budgets": {"bogus": 1}})
+
+
+def test_the_response_cap_is_a_budget_up_to_what_the_callbacks_carry() -> None:
+    assert Budgets().response_bytes == MAX_RESPONSE_BYTES == 64 << 20
+    assert budgets_for({"budgets": {"response_bytes": 4096}}).response_bytes == 4096
+    assert validated({"budgets": {"response_bytes": 4096}})["budgets"] == {"response_bytes": 4096}
+    with pytest.raises(InvalidRequest) as caught:
+        validated({"budgets": {"response_bytes": MAX_RESPONSE_BYTES + 1}})
+    assert "budgets.response_bytes" in caught.value.message
+    with pytest.raises(InvalidRequest):
+        validated({"budgets": {"response_bytes": 10}})
 
 
 def test_resource_exhausted_is_typed() -> None:

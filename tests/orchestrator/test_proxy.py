@@ -649,3 +649,48 @@ def test_name_resolution_failure_in_the_egress_check(clock: FakeClock, scripted:
     assert caught.value.payload["code"] == "EAI_AGAIN"
     assert clock.sleeps == [3, 6]
     assert script.requests == []
+
+
+def _streamed(chunk: int, count: int) -> httpx.MockTransport:
+    def chunks() -> Iterator[bytes]:
+        yield from (b"x" * chunk for _ in range(count))
+
+    return httpx.MockTransport(lambda request: httpx.Response(200, content=chunks()))
+
+
+def test_the_runs_cap_holds_when_it_is_below_the_proxys(clock: FakeClock) -> None:
+    with httpx.Client(transport=_streamed(64, 100)) as client:
+        proxy = Proxy(client, clock, PUBLIC, max_response_bytes=1 << 20)
+        with pytest.raises(RunFailure) as caught:
+            proxy.send(OutboundRequest("GET", "/x", max_response_bytes=1000), NONE_TARGET)
+    assert caught.value.code == "resource_exhausted"
+    assert caught.value.payload["limit"] == 1000
+    assert "larger than 1000 bytes" in caught.value.message
+
+
+def test_the_proxys_cap_holds_when_the_run_asks_more(clock: FakeClock) -> None:
+    with httpx.Client(transport=_streamed(64, 100)) as client:
+        proxy = Proxy(client, clock, PUBLIC, max_response_bytes=1000)
+        with pytest.raises(RunFailure) as caught:
+            proxy.send(OutboundRequest("GET", "/x", max_response_bytes=1 << 20), NONE_TARGET)
+    assert caught.value.payload["limit"] == 1000
+
+
+def test_a_body_exactly_at_the_runs_cap_is_whole(clock: FakeClock) -> None:
+    with httpx.Client(transport=_streamed(100, 10)) as client:
+        proxy = Proxy(client, clock, PUBLIC, max_response_bytes=1 << 20)
+        result = proxy.send(OutboundRequest("GET", "/x", max_response_bytes=1000), NONE_TARGET)
+    assert result.body == b"x" * 1000
+
+
+def test_the_runs_cap_holds_after_a_redirect(clock: FakeClock) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/first":
+            return httpx.Response(302, headers={"location": "/second"})
+        return httpx.Response(200, content=b"y" * 2000)
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        proxy = Proxy(client, clock, PUBLIC, max_response_bytes=1 << 20)
+        with pytest.raises(RunFailure) as caught:
+            proxy.send(OutboundRequest("GET", "/first", max_response_bytes=1000), NONE_TARGET)
+    assert caught.value.payload["limit"] == 1000

@@ -17,7 +17,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
-from runner.host._calls import parse_request
+from runner.host._calls import Serialized, parse_request
 from runner.host._run_calls import CallbackHandler, RunCalls
 from runner.sdk import _wire as _sdk_wire
 from runner.sdk._wire import response_type
@@ -137,5 +137,8 @@ class SdkCalls:
         values = []
         for rpc, request in _sdk_wire.requests(method, args):
             checked = parse_request(rpc, request.SerializeToString())
-            values.append(_sdk_wire.value(self._calls.call(rpc, checked, deadline)))
+            reply = self._calls.call(rpc, checked, deadline)
+            if isinstance(reply, Serialized):  # passed through as bytes: read as the worker does
+                reply = _sdk_wire.response_type(rpc).FromString(reply.data)
+            values.append(_sdk_wire.value(reply))
         return _sdk_wire.combine(values)

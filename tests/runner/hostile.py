@@ -68,7 +68,7 @@ def converses(*frames: bytes) -> Script:
         sock.settimeout(REPLY_WAIT_SECONDS)
         for data in frames:
             sock.sendall(data)
-            if _is_call(data) and not _read_frame(sock):
+            if _is_call(data) and not _read_reply(sock):
                 return  # the host ended the run instead of answering
 
     return script
@@ -84,6 +84,24 @@ def _is_call(data: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(message, dict) and message.get("op") == "call"
+
+
+def _read_reply(sock: socket.socket) -> bytes:
+    """A whole reply from the host: its frame, and the response's frame after it when it
+    announces one (``raw``); b"" when the host closed the socket."""
+    data = _read_frame(sock)
+    try:
+        message = json.loads(data) if data else {}
+    except ValueError:
+        return data
+    if isinstance(message, dict) and isinstance(message.get("raw"), int):
+        try:
+            header = _read_exactly(sock, 4)
+            if not header or len(_read_exactly(sock, message["raw"])) != message["raw"]:
+                return b""
+        except OSError:
+            return b""
+    return data
 
 
 def _read_frame(sock: socket.socket) -> bytes:

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent import futures
 from typing import Any
 
 import grpc
 import pytest
 
-from corral.errors import Unavailable
+from corral.errors import RunFailure, Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
 from runner.host import _run_calls
-from runner.host._forward import GrpcCallbackHandler
+from runner.host._calls import Serialized, check_response
+from runner.host._forward import GrpcCallbackHandler, passed_through
 from runner.sdk import _wire as _sdk_wire
 from tests.runner.by_method import SdkCalls
 
@@ -113,3 +115,47 @@ def test_a_transport_failure_does_not_show_the_function_where_the_orchestrator_i
     assert caught.value.retryable
     assert "127.0.0.1" not in caught.value.message
     assert ":1" not in caught.value.message
+
+
+class _ProxyOnly(callbacks_pb2_grpc.RunnerCallbacksServicer):
+    """Answers Proxy with a large body, and GetMetadata with an object."""
+
+    def Proxy(  # noqa: N802 - the servicer's method names
+        self, request: pb.ProxyRequest, context: grpc.ServicerContext
+    ) -> pb.ProxyResponse:
+        return pb.ProxyResponse(status=200, body=b"b" * (3 << 20), url=request.endpoint)
+
+    def GetMetadata(  # noqa: N802 - the servicer's method names
+        self, request: pb.Empty, context: grpc.ServicerContext
+    ) -> pb.JsonValue:
+        return pb.JsonValue(json=b'{"a": 1}')
+
+
+def test_a_proxied_response_passes_through_the_runner_as_its_bytes() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    servicer = _ProxyOnly()  # type: ignore[abstract]  # the other RPCs are not called
+    callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        stub = callbacks_pb2_grpc.RunnerCallbacksStub(channel)
+        handler = GrpcCallbackHandler(stub, "rt_1", passed_through(channel))
+        calls = _run_calls.RunCalls(handler)
+        deadline = time.monotonic() + 10
+        proxied = calls.call("Proxy", pb.ProxyRequest(endpoint="/x"), deadline)
+        other = calls.call("GetMetadata", pb.Empty(), deadline)
+    finally:
+        channel.close()
+        server.stop(None)
+    assert isinstance(proxied, Serialized)
+    parsed = pb.ProxyResponse.FromString(proxied.data)
+    assert (parsed.status, parsed.url, parsed.body) == (200, "/x", b"b" * (3 << 20))
+    assert other == pb.JsonValue(json=b'{"a": 1}')  # every other RPC is parsed as before
+
+
+def test_bytes_are_accepted_only_as_the_response_of_their_own_rpc() -> None:
+    with pytest.raises(RunFailure) as caught:
+        check_response("GetMetadata", Serialized("Proxy", b""))
+    assert caught.value.code == "runner_error"
+    assert check_response("Proxy", Serialized("Proxy", b"")) == Serialized("Proxy", b"")
