@@ -40,6 +40,10 @@ class _Context:
     def time_remaining(self) -> float | None:
         return None if self._deadline is None else max(self._deadline - time.monotonic(), 0.0)
 
+    def is_active(self) -> bool:
+        """In process, the caller waits for the answer: it never goes away first."""
+        return True
+
 
 class LocalCallbacks:
     """A ``RunnerCallbacksStub`` look-alike that serves each call in this process."""

@@ -179,6 +179,9 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             decompress=request.decompress,
             response_type=request.response_type,
             deadline=_deadline(context),
+            # The runner hangs up when the run ends (cancelled, timed out, its worker or the
+            # runner itself died): the request stops at once rather than at the run's deadline.
+            caller_gone=lambda: not context.is_active(),
             max_response_bytes=self._budgets().response_bytes,
         )
         result = self._proxy.send(outbound, lambda: self._connections.proxy_target(scope))

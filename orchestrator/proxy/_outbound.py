@@ -10,7 +10,7 @@ parameters keep their exact escaping.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,10 @@ class OutboundRequest:
         max_response_bytes: the run's cap on the decoded body (its environment's
             ``response_bytes`` budget); the proxy's own cap holds when it is lower or this is
             None.
+        caller_gone: whether the SDK call's caller went away (the run was cancelled or
+            ended, its runner died): then no attempt is started, no wait goes on, and the
+            body's reading stops at its next chunk, so the request holds no thread past its
+            run's end.
     """
 
     method: str
@@ -80,6 +84,7 @@ class OutboundRequest:
     response_type: str = ""
     deadline: datetime | None = None
     max_response_bytes: int | None = None
+    caller_gone: Callable[[], bool] | None = None
 
 
 def build_url(request: OutboundRequest, base_url: str) -> str:

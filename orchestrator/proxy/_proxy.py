@@ -111,6 +111,8 @@ class _Hop:
     headers: Headers
     body: bytes | None
     max_bytes: int
+    gone: Callable[[], bool] = lambda: False
+    """Whether the SDK call's caller went away (checked with the time, per chunk and hop)."""
 
 
 class _NetworkFailure(Exception):
@@ -208,10 +210,12 @@ class Proxy:
         """
         limit = min(self._max_bytes, request.max_response_bytes or self._max_bytes)
         method = normalize_method(request.method)
-        first = _Hop(method, "", function_headers(request), request.data, limit)
+        gone = request.caller_gone or _never_gone
+        first = _Hop(method, "", function_headers(request), request.data, limit, gone)
         target = target_source()
         retry = 0
         while True:
+            _still_wanted(gone)
             outcome = self._attempt(request, first, target)
             policy = _retry_policy(request, target)
             if retry >= request.retries or not _retryable(outcome, policy):
@@ -337,8 +341,20 @@ class Proxy:
         raise RunFailure("resource_exhausted", message, payload=payload)
 
 
+def _never_gone() -> bool:
+    return False
+
+
+def _still_wanted(gone: Callable[[], bool]) -> None:
+    """Ends a request whose caller went away: its run ended, nobody will read the answer."""
+    if gone():
+        raise RunFailure("execution_cancelled", "the run ended before its request did")
+
+
 def _in_time(until: float, hop: _Hop) -> None:
-    """Ends an attempt whose time is up (the run's remaining time, or the cap)."""
+    """Ends an attempt whose time is up (the run's remaining time, or the cap), or whose
+    caller went away."""
+    _still_wanted(hop.gone)
     if time.monotonic() > until:
         message = "the request took longer than it had (the run's time left, or the cap)"
         raise _NetworkFailure("ETIMEDOUT", message, hop.url)

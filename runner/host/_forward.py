@@ -11,6 +11,7 @@ as its bytes (``Serialized``), unparsed, and goes to the worker so.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,7 +21,7 @@ import structlog
 from google.protobuf.message import Message
 
 from corral import _grpc_errors, _metadata
-from corral.errors import ResourceExhausted, Unavailable
+from corral.errors import ResourceExhausted, RunFailure, Unavailable
 from corral.v1 import callbacks_pb2, callbacks_pb2_grpc
 from runner.host._calls import Serialized
 
@@ -82,6 +83,18 @@ class GrpcCallbackHandler:
         self._stub = stub
         self._raw = dict(raw or {})
         self._metadata = ((_metadata.RUN_TOKEN, run_token),)
+        self._lock = threading.Lock()
+        self._current: grpc.Future[Any] | None = None
+        self._hung_up = False
+
+    def hang_up(self) -> None:
+        """Ends the call in progress (the orchestrator sees its caller go away and stops the
+        work, a proxied request included) and refuses later calls: the run has ended."""
+        with self._lock:
+            self._hung_up = True
+            current = self._current
+        if current is not None:
+            current.cancel()
 
     def call(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
         """Performs one RPC; raises the orchestrator's typed error.
@@ -105,10 +118,8 @@ class GrpcCallbackHandler:
         raw = self._raw.get(rpc)
         try:
             if raw is not None:
-                return Serialized(rpc, raw(request, timeout=timeout, metadata=self._metadata))
-            response: Message = getattr(self._stub, rpc)(
-                request, timeout=timeout, metadata=self._metadata
-            )
+                return Serialized(rpc, self._invoke(raw, request, timeout))
+            response: Message = self._invoke(getattr(self._stub, rpc), request, timeout)
         except grpc.RpcError as exc:
             error = _grpc_errors.from_rpc_error(exc)
             if isinstance(error, Unavailable) and error.code.startswith("rpc_"):
@@ -122,3 +133,32 @@ class GrpcCallbackHandler:
                 ) from None
             raise error from None
         return response
+
+    def _invoke(self, method: Callable[..., Any], request: Message, timeout: float) -> Any:
+        """One call, which ``hang_up`` can end (a gRPC method's future; an in-process stub's
+        call runs to its end)."""
+        start = getattr(method, "future", None)
+        if start is None:
+            self._refuse_if_hung_up()
+            return method(request, timeout=timeout, metadata=self._metadata)
+        future = start(request, timeout=timeout, metadata=self._metadata)
+        with self._lock:
+            if self._hung_up:
+                future.cancel()
+            self._current = future
+        try:
+            return future.result()
+        except grpc.FutureCancelledError:
+            raise _hung_up_error() from None
+        finally:
+            with self._lock:
+                self._current = None
+
+    def _refuse_if_hung_up(self) -> None:
+        with self._lock:
+            if self._hung_up:
+                raise _hung_up_error()
+
+
+def _hung_up_error() -> RunFailure:
+    return RunFailure("execution_cancelled", "the run was cancelled during an SDK call")

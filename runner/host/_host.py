@@ -31,7 +31,7 @@ from runner._context import RunContext
 from runner.host import _frames as frames
 from runner.host._calls import Serialized
 from runner.host._pool import Worker, WorkerPool
-from runner.host._run_calls import CallbackHandler, RunCalls
+from runner.host._run_calls import CallbackHandler, HangsUp, RunCalls
 from runner.host._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
@@ -117,6 +117,7 @@ class RunnerHost:
         self.ceiling = ceiling
         self._pool = WorkerPool(contain, warm, prewarm)
         self._running: dict[str, Worker] = {}
+        self._hang_ups: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self.layers: Mapping[str, Any] = dict(layers or {})
 
@@ -134,6 +135,10 @@ class RunnerHost:
             return False
         worker.cancelled = True
         worker.kill()
+        with self._lock:
+            hang_up = self._hang_ups.get(run_id)
+        if hang_up is not None:
+            hang_up()  # an SDK call in progress ends now, not at the run's deadline
         return True
 
     def execute(self, job: Job, handler: CallbackHandler) -> Outcome:
@@ -146,6 +151,8 @@ class RunnerHost:
         worker = self._pool.take()
         with self._lock:
             self._running[job.run_id] = worker
+            if isinstance(handler, HangsUp):
+                self._hang_ups[job.run_id] = handler.hang_up
         try:
             protocol.send(worker.sock, job.message(), deadline)
             outcome = self._converse(worker, job, RunCalls(handler), deadline)
@@ -158,6 +165,7 @@ class RunnerHost:
         finally:
             with self._lock:
                 self._running.pop(job.run_id, None)
+                self._hang_ups.pop(job.run_id, None)
             worker.close()
         return Outcome(
             outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid

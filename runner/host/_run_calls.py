@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from google.protobuf.message import Message
 
@@ -36,6 +36,14 @@ class CallbackHandler(Protocol):
 
     def call(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
         """Performs one RPC; raises CorralError for a typed failure."""
+
+
+@runtime_checkable
+class HangsUp(Protocol):
+    """A callback handler whose call in progress can be ended from another thread."""
+
+    def hang_up(self) -> None:
+        """Ends the call in progress, if any, and refuses later ones: the run has ended."""
 
 
 class RunCalls:
