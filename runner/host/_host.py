@@ -10,10 +10,12 @@ limits are the same.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,9 +111,12 @@ class RunnerHost:
         prewarm: int = 2,
         layers: Mapping[str, Any] | None = None,
         ceiling: RunLimits = CEILING,
+        *,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
+        """``on_lost``: called when the warm parent dies (this host can run nothing more)."""
         self.ceiling = ceiling
-        self._pool = WorkerPool(contain, warm, prewarm)
+        self._pool = WorkerPool(contain, warm, prewarm, on_lost)
         self._running: dict[str, Worker] = {}
         self._lock = threading.Lock()
         self.layers: Mapping[str, Any] = dict(layers or {})
@@ -142,9 +147,11 @@ class RunnerHost:
         worker = self._pool.take()
         with self._lock:
             self._running[job.run_id] = worker
+        answering = futures.ThreadPoolExecutor(1, thread_name_prefix=f"calls-{job.run_id}")
         try:
             protocol.send(worker.sock, job.message(), deadline)
-            outcome = self._converse(worker, job, RunCalls(handler), deadline)
+            calls = _WatchedCalls(RunCalls(handler), worker, answering)
+            outcome = self._converse(worker, job, calls, deadline)
         except RunFailure as failure:
             outcome = Outcome(ok=False, error=failure.to_dict())
         except protocol.FrameTimeout:
@@ -155,11 +162,12 @@ class RunnerHost:
             with self._lock:
                 self._running.pop(job.run_id, None)
             worker.close()
+            answering.shutdown(wait=False)
         return Outcome(
             outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid
         )
 
-    def _converse(self, worker: Worker, job: Job, calls: RunCalls, deadline: float) -> Outcome:
+    def _converse(self, worker: Worker, job: Job, calls: _WatchedCalls, deadline: float) -> Outcome:
         """Reads the worker's frames until it is done; every frame is checked, and the run's
         deadline holds across partial frames, replies included."""
         received = 0
@@ -176,7 +184,7 @@ class RunnerHost:
                     return Outcome(ok=False, error=_violation(message))
                 if op == "done":
                     return _done(message)
-                protocol.send(worker.sock, _answer(calls, message, deadline), deadline)
+                protocol.send(worker.sock, calls.answer(message, deadline), deadline)
             except protocol.FrameTimeout:
                 worker.kill()
                 return _timeout(job)
@@ -194,6 +202,9 @@ class RunnerHost:
         status = self._pool.wait_status(worker.pid, 5.0)
         if status is None:
             worker.kill()
+            if self._pool.closed():
+                gone = "the worker ended without a result: the runner's warm parent is gone"
+                return Outcome(ok=False, error=_error("runner_error", gone))
         return Outcome(ok=False, error=classify_exit(status, job))
 
     def close(self) -> None:
@@ -203,6 +214,50 @@ class RunnerHost:
         for worker in running:
             worker.kill()
         self._pool.close()
+
+
+WATCH_SECONDS = 0.05
+"""While a run's SDK call is answered, how often the host looks whether its worker died."""
+
+
+class _WatchedCalls:
+    """A run's SDK calls, answered on a thread of their own while the host watches the worker.
+
+    An SDK call can wait long (an upstream that answers slowly): a worker that dies meanwhile
+    (kill -9, its warm parent gone) ends the run at once, not when the call returns. The call
+    still in flight is left to end by itself within the run's deadline; its reply goes nowhere.
+    """
+
+    def __init__(self, calls: RunCalls, worker: Worker, pool: futures.ThreadPoolExecutor) -> None:
+        self._calls = calls
+        self._worker = worker
+        self._pool = pool
+
+    def answer(self, message: Mapping[str, Any], deadline: float) -> dict[str, Any]:
+        """The reply to a checked call.
+
+        Raises:
+            protocol.ChannelClosed: the worker died before the reply was ready.
+            protocol.FrameTimeout: the run's deadline passed first.
+        """
+        future = self._pool.submit(_answer, self._calls, message, deadline)
+        while True:
+            done, _ = futures.wait([future], timeout=WATCH_SECONDS)
+            if done:
+                return future.result()
+            if _exited(self._worker.pidfd):
+                raise protocol.ChannelClosed("the worker died during an SDK call")
+            if time.monotonic() >= deadline:
+                raise protocol.FrameTimeout("the run's deadline passed during an SDK call")
+
+
+def _exited(pidfd: int) -> bool:
+    """A pidfd becomes readable when its process has ended."""
+    try:
+        readable, _, _ = select.select([pidfd], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _answer(calls: RunCalls, message: Mapping[str, Any], deadline: float) -> dict[str, Any]:
