@@ -73,14 +73,20 @@ class UnstoredOutcomes:
                 if self._stopped or not self._kept:
                     self._thread = None
                     return
-            stored = self.attempt()
+            stored = self._attempt(unless_stopped=True)
             pause = FIRST_RETRY_SECONDS if stored else min(pause * 2, MAX_RETRY_SECONDS)
 
     def attempt(self) -> int:
         """Tries to store every kept outcome once; how many were stored."""
+        return self._attempt(unless_stopped=False)
+
+    def _attempt(self, *, unless_stopped: bool) -> int:
         stored = 0
         with self._attempting:
             with self._lock:
+                if unless_stopped and self._stopped:
+                    # ``stop`` made the last attempt: the store may be closed by now.
+                    return 0
                 kept = list(self._kept.items())
             for run_id, store in kept:
                 try:
