@@ -24,6 +24,7 @@ import pytest
 from corral.cli import Client
 from corral.errors import CorralError
 from corral.v1 import orchestrator_pb2 as pb
+from orchestrator.runs._runner_client import KEEPALIVE_SECONDS
 from tests.support.fake_api import FakeApi, Seen, running_fake_api
 from tests.support.processes import Pid, alive, children, identify, wait_for
 from tests.support.service import Service, running_service
@@ -130,13 +131,18 @@ def _the_run(client: Client) -> pb.Run:
     return found
 
 
-def _assert_ended_typed(
-    client: Client, waiting: Waiting, killed_at: float, code: str, what: str
+def _assert_ended_typed(  # noqa: PLR0917 - one call per fault, each spelled out
+    client: Client,
+    waiting: Waiting,
+    killed_at: float,
+    code: str,
+    what: str,
+    within: float = ENDS_WITHIN,
 ) -> None:
-    waiting.thread.join(timeout=ENDS_WITHIN + 5)
+    waiting.thread.join(timeout=within + 5)
     assert not waiting.thread.is_alive(), "the caller still waits"
     assert waiting.error is not None
-    assert waiting.ended_at - killed_at < ENDS_WITHIN
+    assert waiting.ended_at - killed_at < within
     assert waiting.error.code == code, waiting.error.to_dict()
     assert what in waiting.error.message, waiting.error.message
     run = _the_run(client)
@@ -211,4 +217,22 @@ def test_kill_9_of_the_warm_parent_takes_its_workers_with_it(
         _assert_ended_typed(client, waiting, killed_at, "runner_error", "warm parent is gone")
         # A runner that can fork no worker stops, and is started again.
         assert wait_for(lambda: not alive(runner_process), 15)
+        _a_new_run_works(client)
+
+
+def test_a_frozen_runner_fails_its_run_after_the_keepalive(
+    service: Service, hanging_api: FakeApi
+) -> None:
+    """A runner that stops answering without closing its connection (SIGSTOP, as a machine
+    that hangs): the orchestrator's keepalive ping goes unanswered and the run ends."""
+    with _setup(service, hanging_api) as client:
+        waiting = _wait_in_a_thread(client, hanging_api)
+        runner = _runner(service)
+        os.kill(runner, signal.SIGSTOP)
+        try:
+            stopped_at = time.monotonic()
+            bound = 2 * KEEPALIVE_SECONDS + ENDS_WITHIN
+            _assert_ended_typed(client, waiting, stopped_at, "runner_error", "runner", bound)
+        finally:
+            os.kill(runner, signal.SIGCONT)
         _a_new_run_works(client)
