@@ -9,6 +9,7 @@ limits are the same.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import select
 import signal
@@ -219,13 +220,24 @@ class RunnerHost:
 WATCH_SECONDS = 0.05
 """While a run's SDK call is answered, how often the host looks whether its worker died."""
 
+STORE_ONLY_RPCS: frozenset[str] = frozenset({
+    "Log", "GetIntegration", "GetEnvironmentVariables", "GetMetadata", "SetMetadata",
+    "UpdateMetadata", "GetCheckpoint", "SaveCheckpoint", "ClearCheckpoint", "BatchSave",
+    "BatchDelete", "BatchUpdate", "GetRecordsById", "TrackDeletesStart", "TrackDeletesEnd",
+})  # fmt: skip
+"""SDK calls the orchestrator answers from its store, never waiting on an upstream: answered on
+the host's thread (handing thousands of log lines to another thread would cost more than it
+saves). Every other call (``Proxy``, ``GetConnection`` which may refresh a token,
+``TriggerAction``, and any RPC added later) is watched."""
+
 
 class _WatchedCalls:
-    """A run's SDK calls, answered on a thread of their own while the host watches the worker.
+    """A run's SDK calls; those that can wait long (an upstream that answers slowly) are answered
+    on a thread of their own while the host watches the worker.
 
-    An SDK call can wait long (an upstream that answers slowly): a worker that dies meanwhile
-    (kill -9, its warm parent gone) ends the run at once, not when the call returns. The call
-    still in flight is left to end by itself within the run's deadline; its reply goes nowhere.
+    A worker that dies during such a call (kill -9, its warm parent gone) ends the run at once,
+    not when the call returns. The call still in flight is left to end by itself within the
+    run's deadline; its reply goes nowhere.
     """
 
     def __init__(self, calls: RunCalls, worker: Worker, pool: futures.ThreadPoolExecutor) -> None:
@@ -240,7 +252,11 @@ class _WatchedCalls:
             protocol.ChannelClosed: the worker died before the reply was ready.
             protocol.FrameTimeout: the run's deadline passed first.
         """
-        future = self._pool.submit(_answer, self._calls, message, deadline)
+        if message["rpc"] in STORE_ONLY_RPCS:
+            return _answer(self._calls, message, deadline)
+        # In the caller's context: its log context (and an in-process handler's) goes along.
+        context = contextvars.copy_context()
+        future = self._pool.submit(context.run, _answer, self._calls, message, deadline)
         while True:
             done, _ = futures.wait([future], timeout=WATCH_SECONDS)
             if done:
