@@ -30,7 +30,7 @@ from runner import _protocol as protocol
 from runner._context import RunContext
 from runner.host import _frames as frames
 from runner.host._pool import Worker, WorkerPool
-from runner.host._run_calls import CallbackHandler, RunCalls
+from runner.host._run_calls import CallbackHandler, RunCalls, answered_from_store
 from runner.host._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
@@ -220,24 +220,14 @@ class RunnerHost:
 WATCH_SECONDS = 0.05
 """While a run's SDK call is answered, how often the host looks whether its worker died."""
 
-STORE_ONLY_RPCS: frozenset[str] = frozenset({
-    "Log", "GetIntegration", "GetEnvironmentVariables", "GetMetadata", "SetMetadata",
-    "UpdateMetadata", "GetCheckpoint", "SaveCheckpoint", "ClearCheckpoint", "BatchSave",
-    "BatchDelete", "BatchUpdate", "GetRecordsById", "TrackDeletesStart", "TrackDeletesEnd",
-})  # fmt: skip
-"""SDK calls the orchestrator answers from its store, never waiting on an upstream: answered on
-the host's thread (handing thousands of log lines to another thread would cost more than it
-saves). Every other call (``Proxy``, ``GetConnection`` which may refresh a token,
-``TriggerAction``, and any RPC added later) is watched."""
-
 
 class _WatchedCalls:
-    """A run's SDK calls; those that can wait long (an upstream that answers slowly) are answered
-    on a thread of their own while the host watches the worker.
+    """A run's SDK calls, answered on a thread of their own while the host watches the worker
+    (but for the many small ones answered from the store: ``answered_from_store``).
 
-    A worker that dies during such a call (kill -9, its warm parent gone) ends the run at once,
-    not when the call returns. The call still in flight is left to end by itself within the
-    run's deadline; its reply goes nowhere.
+    A worker that dies (kill -9, its warm parent gone) during a call that waits (an upstream
+    that answers slowly) ends the run at once, not when the call returns. The call still in
+    flight is left to end by itself within the run's deadline; its reply goes nowhere.
     """
 
     def __init__(self, calls: RunCalls, worker: Worker, pool: futures.ThreadPoolExecutor) -> None:
@@ -252,7 +242,7 @@ class _WatchedCalls:
             protocol.ChannelClosed: the worker died before the reply was ready.
             protocol.FrameTimeout: the run's deadline passed first.
         """
-        if message["rpc"] in STORE_ONLY_RPCS:
+        if answered_from_store(message["request"]):  # no thread hand-off for each log line
             return _answer(self._calls, message, deadline)
         # In the caller's context: its log context (and an in-process handler's) goes along.
         context = contextvars.copy_context()

@@ -287,11 +287,3 @@ def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(host: Runne
     assert outcome.error["type"] == "resource_exhausted", outcome.error
     assert outcome.worker_pid == pids[0]
     assert host.execute(_job("return 'still fine'"), Recorder()).output == "still fine"
-
-
-def test_the_calls_answered_inline_are_rpcs_of_the_callback_service() -> None:
-    from runner.host._calls import WORKER_RPCS  # noqa: PLC0415
-    from runner.host._host import STORE_ONLY_RPCS  # noqa: PLC0415
-
-    assert STORE_ONLY_RPCS < WORKER_RPCS
-    assert {"Proxy", "GetConnection", "TriggerAction"}.isdisjoint(STORE_ONLY_RPCS)
