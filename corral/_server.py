@@ -27,6 +27,11 @@ for it by name (``grpc_health_probe -service corral.containment``); the plain he
 ("" and the API's own name) stays about whether the server answers at all."""
 
 
+MIN_PING_INTERVAL_MS = 4000
+"""The shortest interval between a client's keepalive pings on a call that sends no data that
+a server accepts (gRPC's default, 5 minutes, would make it close the connection)."""
+
+
 def build_server(
     registrations: Sequence[Registration],
     *,
@@ -48,6 +53,8 @@ def build_server(
             ("grpc.max_send_message_length", max_message_bytes),
             # A port in use is an error, never a port shared with another process.
             ("grpc.so_reuseport", 0),
+            # Clients ping during long calls (the orchestrator its runners): accept that.
+            ("grpc.http2.min_ping_interval_without_data_ms", int(MIN_PING_INTERVAL_MS)),
         ],
     )
     health_servicer = health.HealthServicer()

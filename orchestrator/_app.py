@@ -50,8 +50,10 @@ from orchestrator.storage._sqlite import SqliteStorage
 _log = structlog.get_logger("corral.orchestrator")
 
 RUNTIME_DIR = "runtime"
-"""The folder in the data dir for what lives only as long as one ``serve`` (runner port files):
-removed at exit, and at start when a dead ``serve`` left it."""
+"""The folder in the data dir for what lives only as long as one ``serve`` (runner port files,
+dry runs' scratch stores): removed at exit, and at start when a dead ``serve`` left it."""
+SCRATCH_DIR = "scratch"
+"""Under the runtime folder: the scratch stores of dry runs in progress."""
 
 
 @dataclass
@@ -136,7 +138,10 @@ def _start_locked(
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
     channels_box: list[RunnerChannels] = []
-    sessions = DrySessions()
+    # Dry runs' scratch stores live in the runtime folder, removed at stop and cleared at start.
+    scratch_dir = settings.data_dir / RUNTIME_DIR / SCRATCH_DIR
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    sessions = DrySessions(scratch_dir)
     limits = ConcurrencyLimits(lambda env_id: storage.get_environment_by_id(env_id).settings)
     callbacks = CallbacksService(
         storage,

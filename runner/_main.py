@@ -28,6 +28,8 @@ _log = structlog.get_logger("corral.runner")
 
 EXIT_CONTAINMENT = 78
 """Exit status of a strict runner on a host that lacks an isolation layer (EX_CONFIG)."""
+EXIT_WARM_PARENT_LOST = 75
+"""Exit status of a runner whose warm parent died (EX_TEMPFAIL): ``serve`` starts it again."""
 
 
 def run_runner(
@@ -48,8 +50,16 @@ def run_runner(
         _log.error("runner refused to start", reason=err.message)
         raise SystemExit(EXIT_CONTAINMENT) from None
     bound_heap()  # large responses go back to the system when freed (corral._memory)
+    stop = threading.Event()
+    lost = threading.Event()
+
+    def warm_parent_lost() -> None:
+        _log.error("warm parent died; the runner stops so that it is started again")
+        lost.set()
+        stop.set()
+
     # The warm parent is forked before any gRPC object exists in this process.
-    host = RunnerHost(contain, warm, settings.prewarm_workers, layers)
+    host = RunnerHost(contain, warm, settings.prewarm_workers, layers, on_lost=warm_parent_lost)
     # Proxied bodies and get_records_by_id answers can be large: as large as the callback
     # server accepts.
     channel = grpc.insecure_channel(
@@ -73,7 +83,6 @@ def run_runner(
         os.replace(tmp, port_file)
     _log.info("runner started", port=port, pid=os.getpid(), callbacks=settings.callbacks, **layers)
     warn_missing_layers(layers["layers_missing"])
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
@@ -82,6 +91,8 @@ def run_runner(
     server.stop(grace=5).wait()
     host.close()
     channel.close()
+    if lost.is_set():
+        raise SystemExit(EXIT_WARM_PARENT_LOST)
 
 
 def warn_missing_layers(missing: Mapping[str, str]) -> None:

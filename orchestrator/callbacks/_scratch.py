@@ -43,15 +43,17 @@ class ScratchSeed:
 class ScratchStore:
     """A temporary store seeded for one dry run; ``close`` deletes it."""
 
-    def __init__(self, seed: ScratchSeed) -> None:
-        """Creates and seeds the store.
+    def __init__(self, seed: ScratchSeed, directory: pathlib.Path | None = None) -> None:
+        """Creates and seeds the store, in a folder of its own under ``directory`` (the system
+        temp folder by default; ``corral serve`` gives ``<data dir>/runtime/scratch``, which it
+        clears at start, so a store a killed serve left behind does not stay).
 
         Raises:
             InvalidRequest: a checkpoint that is not a JSON object.
         """
         if seed.checkpoint is not None and not isinstance(seed.checkpoint, dict):
             raise InvalidRequest("a checkpoint must be a JSON object", code="invalid_checkpoint")
-        self._dir = tempfile.TemporaryDirectory(prefix="corral-scratch-")
+        self._dir = tempfile.TemporaryDirectory(prefix="corral-scratch-", dir=directory)
         self.storage = SqliteStorage(pathlib.Path(self._dir.name) / "scratch.db")
         try:
             self.scope = _seed(self.storage, seed)

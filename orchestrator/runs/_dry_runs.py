@@ -65,7 +65,9 @@ class DryRuns:
                 "checkpoint_json must be a JSON object (or null for none)", code="invalid_json"
             )
         _json.loads(request.input_json, what="input_json")
-        session = DrySession(metadata, checkpoint, request.record_responses)
+        session = DrySession(
+            metadata, checkpoint, request.record_responses, self._sessions.scratch_dir
+        )
         run_id = "dry-" + uuid.uuid4().hex
         scope = RunScope(
             env_id=env.id, run_id=run_id, connection_id=connection.connection_id,

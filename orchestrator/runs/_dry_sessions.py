@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pathlib
 import queue
 import threading
 from collections.abc import Mapping, Sequence
@@ -35,7 +36,15 @@ MAX_EVENTS = 100_000
 class DrySession:
     """What one dry run did: its scratch store, its events and the records it passed."""
 
-    def __init__(self, metadata: Mapping[str, Any], checkpoint: Any, record: bool) -> None:
+    def __init__(
+        self,
+        metadata: Mapping[str, Any],
+        checkpoint: Any,
+        record: bool,
+        scratch_dir: pathlib.Path | None = None,
+    ) -> None:
+        """``scratch_dir``: where its scratch store goes (see ``ScratchStore``)."""
+        self._scratch_dir = scratch_dir
         self._seed_metadata: dict[str, Any] = dict(metadata)
         self._seed_checkpoint: Any = checkpoint
         self.record = record
@@ -62,7 +71,7 @@ class DrySession:
                 seed = ScratchSeed(
                     metadata=self._seed_metadata, checkpoint=self._seed_checkpoint, budgets=budgets
                 )
-                self._scratch = ScratchStore(seed)
+                self._scratch = ScratchStore(seed, self._scratch_dir)
             return self._scratch
 
     @property
@@ -174,7 +183,9 @@ class DrySession:
 class DrySessions:
     """The dry runs in progress, by run id."""
 
-    def __init__(self) -> None:
+    def __init__(self, scratch_dir: pathlib.Path | None = None) -> None:
+        """``scratch_dir``: where the sessions' scratch stores go (see ``ScratchStore``)."""
+        self.scratch_dir = scratch_dir
         self._sessions: dict[str, DrySession] = {}
         self._lock = threading.Lock()
 

@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import structlog
 
 from corral._error_shapes import ErrorValue, from_json, from_proto, to_json, to_proto
 from corral._logging import run_log_context
-from corral.errors import InvalidRequest, NotFound, RunFailure
+from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure, Unavailable
 from corral.v1 import runner_pb2
 from orchestrator.proxy._connections import redact_value
 from orchestrator.runs._caller import Caller
@@ -26,6 +27,7 @@ from orchestrator.runs._dispatch import Dispatcher, RunKind, RunnerClient, RunOr
 from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._limits import limits_for
 from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.runs._unstored import UnstoredOutcomes
 from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
 from orchestrator.storage._needs import RunStorage
 
@@ -179,10 +181,40 @@ class RunManager:
             _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
         try:
+            return self._store_outcome(run, response, scope)
+        except Exception as exc:
+            # The store refuses to write (a full disk): the run must not stay "running". Its
+            # outcome waits in memory and is stored once the store can write again.
+            if not self._unstored.keep(
+                run.run_id, lambda: self._store_outcome(run, response, scope, quiet=True)
+            ):
+                raise
+            raise Unavailable(
+                f"the run {run.run_id} ended but its outcome cannot be stored now ({exc}); it is "
+                "stored once the store can write again: look the run up instead of retrying",
+                code=exc.code if isinstance(exc, CorralError) else "storage_unavailable",
+                retryable=False,
+                details={"run_id": run.run_id},
+            ) from exc
+
+    @cached_property
+    def _unstored(self) -> UnstoredOutcomes:
+        """Outcomes the store refused, retried in the background (see ``_unstored``)."""
+        return UnstoredOutcomes()
+
+    def _store_outcome(
+        self, run: Run, response: runner_pb2.RunResponse, scope: RunScope, *, quiet: bool = False
+    ) -> Run:
+        """Stores a run's outcome; if that fails, that the outcome could not be stored.
+
+        ``quiet``: a retry, whose failures ``UnstoredOutcomes`` logs in one line.
+        """
+        try:
             return self._finish(run, response, scope)
         except Exception as exc:
             # The run must not stay "running": record that its outcome could not be stored.
-            _log.exception("storing a run's outcome failed", run_id=run.run_id)
+            if not quiet:
+                _log.exception("storing a run's outcome failed", run_id=run.run_id)
             message = f"the run's outcome could not be stored: {exc}"
             error = to_json(ErrorValue("runner_error", message), form="compact")
             return self._storage.finish_run(run.run_id, False, None, error)
@@ -262,6 +294,8 @@ class RunManager:
                 _log.warning("cancelling a run at shutdown failed", run_id=run_id)
         with self._lock:
             self._drained.wait_for(lambda: not self._in_flight, timeout=CANCEL_DRAIN_SECONDS)
+        # Outcomes the store refused get one more try; what is left, the next start ends.
+        self._unstored.stop()
 
 
 def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:

@@ -23,10 +23,25 @@ from corral.v1 import runner_pb2, runner_pb2_grpc
 
 _log = structlog.get_logger("corral.orchestrator")
 
-_OPTIONS = [
-    ("grpc.max_receive_message_length", 64 << 20),
-    ("grpc.max_send_message_length", 64 << 20),
-]
+KEEPALIVE_SECONDS = 5.0
+"""How often the orchestrator pings a runner during a run, and how long it waits for the answer.
+Servers accept pings this often (``corral._server.MIN_PING_INTERVAL_MS``)."""
+
+
+def _options() -> list[tuple[str, int]]:
+    keepalive_ms = int(KEEPALIVE_SECONDS * 1000)
+    return [
+        ("grpc.max_receive_message_length", 64 << 20),
+        ("grpc.max_send_message_length", 64 << 20),
+        # While a run is on a runner, an HTTP/2 ping every KEEPALIVE_SECONDS: a runner that
+        # stops answering (frozen, its machine gone without closing the connection) fails the
+        # call KEEPALIVE_SECONDS later, not at the run's wall-clock limit. A runner that dies
+        # closes the connection, which fails the call at once.
+        ("grpc.keepalive_time_ms", keepalive_ms),
+        ("grpc.keepalive_timeout_ms", keepalive_ms),
+        ("grpc.http2.ping_timeout_ms", keepalive_ms),  # the one grpcio 1.85 heeds
+        ("grpc.http2.max_pings_without_data", 0),  # a run sends nothing for minutes: go on
+    ]
 
 
 _GAVE_UP = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
@@ -46,7 +61,7 @@ class RunnerChannels:
     def __init__(self, addresses: Sequence[str]) -> None:
         if not addresses:
             raise ValueError("at least one runner address is needed")
-        self._channels = [grpc.insecure_channel(a, options=_OPTIONS) for a in addresses]
+        self._channels = [grpc.insecure_channel(a, options=_options()) for a in addresses]
         self._stubs = [runner_pb2_grpc.RunnerStub(c) for c in self._channels]
         self._next = itertools.cycle(range(len(self._stubs)))
         self._lock = threading.Lock()

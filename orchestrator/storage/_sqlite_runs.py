@@ -16,6 +16,14 @@ from orchestrator.storage._records import from_rfc3339, to_rfc3339
 from orchestrator.storage._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
 from orchestrator.storage._sqlite_tracking import drop_run_trackings
 
+UNFINISHED_RUNS_QUERY = "SELECT run_id FROM runs WHERE state IN ('queued', 'running') ORDER BY id"
+"""The runs a previous process left unfinished (the partial index ``runs_unfinished``)."""
+END_UNFINISHED_RUNS_QUERY = (
+    "UPDATE runs SET state = 'failed', error = ?, finished_at = ?"
+    " WHERE state IN ('queued', 'running')"
+)
+"""Ends them (the same index)."""
+
 
 class RunsMixin(SqliteBase):
     """Runs and their logs: ``orchestrator.storage._areas.RunStore``."""
@@ -129,16 +137,10 @@ class RunsMixin(SqliteBase):
         transaction (nothing is deleted), so a crash half way leaves nothing to mend.
         """
         with self._write() as conn:
-            ids = [
-                str(row[0])
-                for row in conn.execute(
-                    "SELECT run_id FROM runs WHERE state IN ('queued', 'running') ORDER BY id"
-                )
-            ]
+            ids = [str(row[0]) for row in conn.execute(UNFINISHED_RUNS_QUERY)]
             drop_run_trackings(conn, ids)
             conn.execute(
-                "UPDATE runs SET state = 'failed', error = ?, finished_at = ?"
-                " WHERE state IN ('queued', 'running')",
+                END_UNFINISHED_RUNS_QUERY,
                 (json_object(error), self._now()),
             )
         return ids

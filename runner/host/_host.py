@@ -9,12 +9,15 @@ limits are the same.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import select
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +34,7 @@ from runner._context import RunContext
 from runner.host import _frames as frames
 from runner.host._calls import Serialized
 from runner.host._pool import Worker, WorkerPool
-from runner.host._run_calls import CallbackHandler, HangsUp, RunCalls
+from runner.host._run_calls import CallbackHandler, HangsUp, RunCalls, answered_from_store
 from runner.host._zygote import Contain
 
 _log = structlog.get_logger("corral.runner")
@@ -113,9 +116,12 @@ class RunnerHost:
         prewarm: int = 2,
         layers: Mapping[str, Any] | None = None,
         ceiling: RunLimits = CEILING,
+        *,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
+        """``on_lost``: called when the warm parent dies (this host can run nothing more)."""
         self.ceiling = ceiling
-        self._pool = WorkerPool(contain, warm, prewarm)
+        self._pool = WorkerPool(contain, warm, prewarm, on_lost)
         self._running: dict[str, Worker] = {}
         self._hang_ups: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
@@ -153,9 +159,12 @@ class RunnerHost:
             self._running[job.run_id] = worker
             if isinstance(handler, HangsUp):
                 self._hang_ups[job.run_id] = handler.hang_up
+        answering = futures.ThreadPoolExecutor(1, thread_name_prefix=f"calls-{job.run_id}")
         try:
             protocol.send(worker.sock, job.message(), deadline)
-            outcome = self._converse(worker, job, RunCalls(handler), deadline)
+            hang_up = handler.hang_up if isinstance(handler, HangsUp) else None
+            calls = _WatchedCalls(RunCalls(handler), worker, answering, hang_up)
+            outcome = self._converse(worker, job, calls, deadline)
         except RunFailure as failure:
             outcome = Outcome(ok=False, error=failure.to_dict())
         except protocol.FrameTimeout:
@@ -167,11 +176,12 @@ class RunnerHost:
                 self._running.pop(job.run_id, None)
                 self._hang_ups.pop(job.run_id, None)
             worker.close()
+            answering.shutdown(wait=False)
         return Outcome(
             outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid
         )
 
-    def _converse(self, worker: Worker, job: Job, calls: RunCalls, deadline: float) -> Outcome:
+    def _converse(self, worker: Worker, job: Job, calls: _WatchedCalls, deadline: float) -> Outcome:
         """Reads the worker's frames until it is done; every frame is checked, and the run's
         deadline holds across partial frames, replies included."""
         received = 0
@@ -188,7 +198,7 @@ class RunnerHost:
                     return Outcome(ok=False, error=_violation(message))
                 if op == "done":
                     return _done(message)
-                _answer(worker.sock, calls, message, deadline)
+                _send_reply(worker.sock, message["id"], calls.answer(message, deadline), deadline)
             except protocol.FrameTimeout:
                 worker.kill()
                 return _timeout(job)
@@ -206,6 +216,9 @@ class RunnerHost:
         status = self._pool.wait_status(worker.pid, 5.0)
         if status is None:
             worker.kill()
+            if self._pool.closed():
+                gone = "the worker ended without a result: the runner's warm parent is gone"
+                return Outcome(ok=False, error=_error("runner_error", gone))
         return Outcome(ok=False, error=classify_exit(status, job))
 
     def close(self) -> None:
@@ -217,7 +230,78 @@ class RunnerHost:
         self._pool.close()
 
 
-def _answer(sock: socket.socket, calls: RunCalls, message: dict[str, Any], deadline: float) -> None:
+WATCH_SECONDS = 0.05
+"""While a run's SDK call is answered, how often the host looks whether its worker died."""
+
+
+class _WatchedCalls:
+    """A run's SDK calls, answered on a thread of their own while the host watches the worker
+    (but for the many small ones answered from the store: ``answered_from_store``).
+
+    A worker that dies (kill -9, its warm parent gone) during a call that waits (an upstream
+    that answers slowly) ends the run at once, not when the call returns; the call still in
+    flight is hung up (``hang_up``: the orchestrator stops its work), and its reply goes
+    nowhere.
+    """
+
+    def __init__(
+        self,
+        calls: RunCalls,
+        worker: Worker,
+        pool: futures.ThreadPoolExecutor,
+        hang_up: Callable[[], None] | None = None,
+    ) -> None:
+        self._calls = calls
+        self._worker = worker
+        self._pool = pool
+        self._hang_up = hang_up
+
+    def answer(
+        self, message: dict[str, Any], deadline: float
+    ) -> Message | Serialized | dict[str, Any]:
+        """The response to a checked call, or the ``reply`` message of its error.
+
+        Raises:
+            protocol.ChannelClosed: the worker died before the reply was ready.
+            protocol.FrameTimeout: the run's deadline passed first.
+        """
+        call_id, rpc = message["id"], message["rpc"]
+        request = message.pop("request")  # the worker's request is not kept while the reply is
+        if answered_from_store(request):  # no thread hand-off for each log line
+            return _response(self._calls, call_id, rpc, request, deadline)
+        # In the caller's context: its log context (and an in-process handler's) goes along.
+        context = contextvars.copy_context()
+        future = self._pool.submit(
+            context.run, _response, self._calls, call_id, rpc, request, deadline
+        )
+        del request
+        while True:
+            done, _ = futures.wait([future], timeout=WATCH_SECONDS)
+            if done:
+                return future.result()
+            if _exited(self._worker.pidfd):
+                if self._hang_up is not None:
+                    self._hang_up()
+                raise protocol.ChannelClosed("the worker died during an SDK call")
+            if time.monotonic() >= deadline:
+                raise protocol.FrameTimeout("the run's deadline passed during an SDK call")
+
+
+def _exited(pidfd: int) -> bool:
+    """A pidfd becomes readable when its process has ended."""
+    try:
+        readable, _, _ = select.select([pidfd], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _send_reply(
+    sock: socket.socket,
+    call_id: int,
+    response: Message | Serialized | dict[str, Any],
+    deadline: float,
+) -> None:
     """Sends the reply to a checked call (``runner.host._frames``): the RPC's response, or its
     error.
 
@@ -225,10 +309,6 @@ def _answer(sock: socket.socket, calls: RunCalls, message: dict[str, Any], deadl
     body) the freed pages go back to the system (``corral._memory``), so a runner's memory
     returns to where it was when its large responses are done.
     """
-    call_id = message["id"]
-    request = message.pop("request")  # the worker's request is not kept while the reply is
-    response = _response(calls, call_id, message["rpc"], request, deadline)
-    del request
     if isinstance(response, dict):
         protocol.send(sock, response, deadline)
         return

@@ -52,10 +52,17 @@ class WorkerPool:
     """Forks workers through the zygote and keeps ``prewarm`` of them idle, ahead of demand."""
 
     def __init__(
-        self, contain: _zygote.Contain | None, warm: Callable[[], None], prewarm: int = 2
+        self,
+        contain: _zygote.Contain | None,
+        warm: Callable[[], None],
+        prewarm: int = 2,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
+        """``on_lost`` is called (once, on the pool's reader thread) when the warm parent dies
+        while the pool is open: no worker can be forked any more."""
         self._zygote_pid, self._ctrl = _zygote.start(contain, warm)
         self._prewarm = prewarm
+        self._on_lost = on_lost
         self._spawn_lock = threading.Lock()
         self._cond = threading.Condition()
         self._spawned: deque[Worker] = deque()
@@ -135,8 +142,16 @@ class WorkerPool:
                 break
             self._handle(json.loads(data), fds)
         with self._cond:
+            lost = not self._closed
             self._closed = True
             self._cond.notify_all()
+        if lost and self._on_lost is not None:
+            self._on_lost()
+
+    def closed(self) -> bool:
+        """The pool forks no more workers: it was closed, or its warm parent is gone."""
+        with self._cond:
+            return self._closed
 
     def _handle(self, message: dict[str, Any], fds: list[int]) -> None:
         with self._cond:

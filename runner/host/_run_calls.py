@@ -30,6 +30,13 @@ MAX_LOG_BYTES = 64 * 1024
 """Characters of one log message (and of its extra values, as JSON) kept."""
 
 
+def answered_from_store(request: Message) -> bool:
+    """A log line or a record batch: the many small calls of a run, which the orchestrator
+    answers from its store, never waiting on an upstream (the host answers them on its own
+    thread, see ``runner.host._host``)."""
+    return isinstance(request, pb.LogRequest | pb.RecordBatch)
+
+
 class CallbackHandler(Protocol):
     """Answers the SDK calls of one run: a RunnerCallbacks request in, its response out (or,
     for an RPC passed through, its bytes)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
+from corral._process import die_with_parent
 from sandbox.os import _cgroups, _landlock, _namespaces, _seccomp
 from sandbox.os._libc import PR_SET_DUMPABLE, clearenv, prctl, zero_memory
 from sandbox.os._limits import WorkerLimits, apply_rlimits
@@ -167,9 +168,17 @@ def _empty_cwd(worker: _Worker) -> None:
 
 
 def _drop_identity(settings: ContainmentSettings) -> None:
-    """Become the unprivileged uid and gid with no supplementary group, and non-dumpable."""
+    """Become the unprivileged uid and gid with no supplementary group, and non-dumpable.
+
+    Changing the uid clears the parent-death signal the worker asked for when it was forked
+    (the kernel does so on every credential change), so it is asked for again here, before
+    seccomp forbids ``prctl``: a worker still dies with its warm parent. If the parent died in
+    between, the worker has been re-parented already and exits at once.
+    """
     gid, uid = settings.unprivileged_gid, settings.unprivileged_uid
+    parent = os.getppid()
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     prctl(PR_SET_DUMPABLE, 0)
+    die_with_parent(parent)

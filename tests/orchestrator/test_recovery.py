@@ -7,6 +7,7 @@ the schedules of those runs; ``end_interrupted_runs`` (what ``corral serve`` cal
 
 from __future__ import annotations
 
+import pathlib
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,8 @@ from corral.errors import RUN_ERROR_TYPES, InvalidRequest, RunFailure
 from orchestrator.runs._manager import output_or_raise
 from orchestrator.runs._recovery import RESTARTED, end_interrupted_runs
 from orchestrator.storage._areas import NewRun, RecordCounts, Run, Storage
+from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.storage._sqlite_runs import END_UNFINISHED_RUNS_QUERY, UNFINISHED_RUNS_QUERY
 from tests.orchestrator.storage_support import START, Tenant, make_tenant, rec
 
 ERROR = {"type": RESTARTED, "message": "gone", "payload": None}
@@ -172,3 +175,28 @@ def test_end_interrupted_runs_types_the_error_and_logs_the_count(
         (2, RESTARTED),
         (0, RESTARTED),
     ]
+
+
+def test_the_start_up_scan_reads_the_unfinished_runs_index_not_every_run(
+    tmp_path: pathlib.Path,
+) -> None:
+    """SQLite: the scan and the update of ``end_unfinished_runs`` search the partial index on
+    queued and running runs (migration 0005), so a store with many finished runs starts fast."""
+    store = SqliteStorage(tmp_path / "corral.db")
+    try:
+        connection = store._connection()
+        for query in (UNFINISHED_RUNS_QUERY, END_UNFINISHED_RUNS_QUERY):
+            plan = " ".join(
+                str(row[3])
+                for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", _ARGS[query])
+            )
+            assert "USING INDEX runs_unfinished" in plan, plan
+            assert "SCAN runs" not in plan, plan
+    finally:
+        store.close()
+
+
+_ARGS: dict[str, tuple[str, ...]] = {
+    UNFINISHED_RUNS_QUERY: (),
+    END_UNFINISHED_RUNS_QUERY: ("{}", "2026-01-01T00:00:00Z"),
+}

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
-from collections.abc import Mapping
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+import pytest
 import structlog
 import structlog.testing
 
 from corral.errors import Unavailable
 from corral.v1 import runner_pb2
 from orchestrator.lifecycle._lifecycle import Lifecycle
+from orchestrator.runs import _unstored
 from orchestrator.runs._manager import RunManager, RunRequestSpec
+from orchestrator.runs._recovery import end_interrupted_runs
 from orchestrator.runs._tokens import RunScope, RunTokens
-from orchestrator.storage._areas import FunctionRow, Run
+from orchestrator.storage._areas import FunctionRow, NewRun, Run
 from orchestrator.storage._sqlite import SqliteStorage
 
 
@@ -193,3 +199,142 @@ def test_a_connections_validation_is_bounded_by_the_create_call(tmp_path: pathli
     assert len(runner.timeouts) == 1
     assert runner.timeouts[0] <= 3.0
     assert len(call.ended) == 1
+
+
+class SizedStore(SqliteStorage):
+    """A store with SQLite's own size limit (``max_page_count``) on every connection, the
+    ones of threads that start later included: a disk that fills up, then has room again."""
+
+    limit: int | None = None
+
+    def _open(self) -> sqlite3.Connection:
+        connection = super()._open()
+        if self.limit is not None:
+            connection.execute(f"PRAGMA max_page_count = {self.limit}")
+        return connection
+
+    def set_limit(self, pages: int | None) -> None:
+        self.limit = pages
+        with self._connections_lock:
+            connections = list(self._connections.values())
+        for connection in connections:
+            connection.execute(f"PRAGMA max_page_count = {pages or 1073741823}")
+
+    def fill(self, env_id: int) -> None:
+        """Limits the store to about its size and adds small runs until it refuses one."""
+        pages = self._connection().execute("PRAGMA page_count").fetchone()[0]
+        self.set_limit(pages + 2)
+        refused = ""
+        for _ in range(10_000):
+            try:
+                self.create_run(env_id, NewRun("echo", "shop", "action", "c1", "base", "null"))
+            except Unavailable as exc:
+                refused = exc.code
+                break
+        assert refused == "storage_full", "the store never filled up"
+
+
+class FillingRunner(Runner):
+    """A runner whose run ends while the disk fills up, with an outcome that needs room."""
+
+    storage: SizedStore
+    env_id: int
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        self.storage.fill(self.env_id)
+        return super().run(request, timeout)
+
+
+def test_an_outcome_the_full_store_refused_is_stored_once_it_has_room(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_unstored, "FIRST_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(_unstored, "MAX_RETRY_SECONDS", 0.4)
+    storage = SizedStore(tmp_path / "corral.db")
+    output = json.dumps({"big": "x" * 20_000})
+    try:
+        spec = _spec(storage)
+        runner = FillingRunner(runner_pb2.RunResponse(ok=True, output_json=output))
+        runner.storage, runner.env_id = storage, spec.env.id
+        runs = RunManager(storage, RunTokens(), runner)
+        run = runs.start(spec)
+        with structlog.testing.capture_logs() as logs:
+            with pytest.raises(Unavailable) as caught:
+                runs.execute(spec, run)
+            # The caller learns the run's id, and that a retry would run it again.
+            assert caught.value.code == "storage_full"
+            assert not caught.value.retryable
+            assert caught.value.details == {"run_id": run.run_id}
+            assert run.run_id in caught.value.message
+            # Neither the outcome nor the fallback error fit: the run waits, still running,
+            # and the retries keep failing while the disk is full.
+            assert _eventually(lambda: _logged(logs, "run outcome still not stored") >= 2)
+            assert storage.get_run(spec.env.id, run.run_id).state == "running"
+            storage.set_limit(None)  # room again: no restart needed
+            assert _eventually(lambda: storage.get_run(spec.env.id, run.run_id).state != "running")
+        stored = storage.get_run(spec.env.id, run.run_id)
+        assert (stored.state, stored.output_json) == ("succeeded", output)
+        assert _logged(logs, "run outcome stored after the store could write again") == 1
+        runs.shutdown(0)
+    finally:
+        storage.close()
+
+
+def test_an_outcome_still_refused_at_shutdown_is_left_to_recovery(
+    tmp_path: pathlib.Path,
+) -> None:
+    storage = SizedStore(tmp_path / "corral.db")
+    try:
+        spec = _spec(storage)
+        runner = FillingRunner(
+            runner_pb2.RunResponse(ok=True, output_json=json.dumps("y" * 20_000))
+        )
+        runner.storage, runner.env_id = storage, spec.env.id
+        runs = RunManager(storage, RunTokens(), runner)
+        run = runs.start(spec)
+        with pytest.raises(Unavailable):
+            runs.execute(spec, run)
+        with structlog.testing.capture_logs() as logs:
+            runs.shutdown(0)  # tries once more: the disk is still full
+        (line,) = [x for x in logs if x["event"] == "run outcomes not stored at shutdown"]
+        assert line["runs"] == [run.run_id]
+        storage.set_limit(None)
+        # The next start ends it (the store is left as a killed process would leave it).
+        assert run.run_id in end_interrupted_runs(storage)
+        ended = storage.get_run(spec.env.id, run.run_id)
+        assert ended.error is not None
+        assert (ended.state, ended.error["type"]) == ("failed", "orchestrator_restarted")
+    finally:
+        storage.close()
+
+
+def test_outcomes_beyond_the_bound_are_dropped_and_logged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_unstored, "MAX_KEPT", 2)
+    monkeypatch.setattr(_unstored, "FIRST_RETRY_SECONDS", 60.0)
+    outcomes = _unstored.UnstoredOutcomes()
+
+    def refused() -> object:
+        raise Unavailable("full", code="storage_full")
+
+    with structlog.testing.capture_logs() as logs:
+        assert outcomes.keep("r1", refused)
+        assert outcomes.keep("r2", refused)
+        assert not outcomes.keep("r3", refused)
+        assert outcomes.stop() == ["r1", "r2"]
+    (dropped,) = [x for x in logs if x["event"].startswith("run outcome dropped")]
+    assert dropped["run_id"] == "r3"
+
+
+def _logged(logs: list[MutableMapping[str, Any]], event: str) -> int:
+    return sum(1 for line in list(logs) if line["event"] == event)
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -250,3 +252,38 @@ def test_a_finished_worker_leaves_no_cgroup(host: RunnerHost) -> None:
     while glob.glob(f"/sys/fs/cgroup/**/worker-{pid}", recursive=True):
         assert time.monotonic() < deadline, "the worker's cgroup was not removed"
         time.sleep(0.02)
+
+
+def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(host: RunnerHost) -> None:
+    """The host does not wait for the SDK call's answer (here 30 s away) to see the worker die."""
+    calling = threading.Event()
+    release = threading.Event()
+    pids: list[int] = []
+
+    class Slow(Recorder):
+        def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
+            if method == "proxy":  # an upstream that takes 30 s to answer
+                calling.set()
+                release.wait(30)
+            return None
+
+    def kill_the_worker() -> None:
+        assert calling.wait(30)
+        with host._lock:
+            (worker,) = host._running.values()
+        pids.append(worker.pid)
+        os.kill(worker.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_worker)
+    killer.start()
+    started = time.monotonic()
+    try:
+        outcome = host.execute(_job("return nango.get(endpoint='/slow')", wall_seconds=60), Slow())
+    finally:
+        release.set()
+        killer.join()
+    assert time.monotonic() - started < 10
+    assert outcome.error is not None
+    assert outcome.error["type"] == "resource_exhausted", outcome.error
+    assert outcome.worker_pid == pids[0]
+    assert host.execute(_job("return 'still fine'"), Recorder()).output == "still fine"
