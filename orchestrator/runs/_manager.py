@@ -194,7 +194,10 @@ class RunManager:
                 "stored once the store can write again: look the run up instead of retrying",
                 code=exc.code if isinstance(exc, CorralError) else "storage_unavailable",
                 retryable=False,
-                details={"run_id": run.run_id},
+                details={
+                    **(exc.details if isinstance(exc, CorralError) else {}),
+                    "run_id": run.run_id,
+                },
             ) from exc
 
     @cached_property

@@ -229,9 +229,9 @@ class SizedStore(SqliteStorage):
             try:
                 self.create_run(env_id, NewRun("echo", "shop", "action", "c1", "base", "null"))
             except Unavailable as exc:
-                refused = exc.code
+                refused = f"{exc.code}/{exc.details.get('reason')}"
                 break
-        assert refused == "storage_full", "the store never filled up"
+        assert refused == "storage_unavailable/disk_full", "the store never filled up"
 
 
 class FillingRunner(Runner):
@@ -262,9 +262,10 @@ def test_an_outcome_the_full_store_refused_is_stored_once_it_has_room(
             with pytest.raises(Unavailable) as caught:
                 runs.execute(spec, run)
             # The caller learns the run's id, and that a retry would run it again.
-            assert caught.value.code == "storage_full"
+            assert caught.value.code == "storage_unavailable"
             assert not caught.value.retryable
-            assert caught.value.details == {"run_id": run.run_id}
+            assert caught.value.details["run_id"] == run.run_id
+            assert caught.value.details["reason"] == "disk_full"
             assert run.run_id in caught.value.message
             # Neither the outcome nor the fallback error fit: the run waits, still running,
             # and the retries keep failing while the disk is full.
@@ -316,7 +317,7 @@ def test_outcomes_beyond_the_bound_are_dropped_and_logged(
     outcomes = _unstored.UnstoredOutcomes()
 
     def refused() -> object:
-        raise Unavailable("full", code="storage_full")
+        raise Unavailable("full", code="storage_unavailable", details={"reason": "disk_full"})
 
     with structlog.testing.capture_logs() as logs:
         assert outcomes.keep("r1", refused)
