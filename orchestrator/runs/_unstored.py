@@ -2,8 +2,9 @@
 
 A run that ended while the store could not write (``storage_unavailable``: a full or
 read-only disk) would stay ``running`` forever. Its outcome is kept here instead, at most
-``MAX_KEPT`` of them, and a daemon thread tries to store each again: after ``FIRST_RETRY_SECONDS``, then twice as
-long each time nothing could be stored, up to ``MAX_RETRY_SECONDS``. At shutdown, ``stop``
+``MAX_KEPT`` of them, and a daemon thread tries to store each again: after
+``FIRST_RETRY_SECONDS``, then twice as long each time nothing could be stored, up to
+``MAX_RETRY_SECONDS``. At shutdown, ``stop``
 tries once more; a run still not stored is ended by the next start's recovery
 (``orchestrator_restarted``), as are outcomes dropped beyond the bound (each one logged).
 """
