@@ -84,3 +84,35 @@ def test_the_proxys_cap_cuts_a_request_without_a_deadline(slow_url: str) -> None
         failure, took = _timed_out(proxy, OutboundRequest("GET", "/slow", retries=0), slow_url)
     assert failure.payload["code"] == "ETIMEDOUT"
     assert took < 3, took
+
+
+def test_a_request_whose_caller_went_away_stops_at_the_next_chunk(slow_url: str) -> None:
+    clock = SystemClock()
+    gone_at = time.monotonic() + 0.5
+    with httpx.Client(transport=pinned_transport(LOCAL)) as client:
+        proxy = Proxy(client, clock, LOCAL, timeout=5.0)
+        request = OutboundRequest(
+            "GET",
+            "/slow",
+            retries=0,
+            deadline=clock.now() + timedelta(seconds=30),
+            caller_gone=lambda: time.monotonic() >= gone_at,
+        )
+        failure, took = _timed_out(proxy, request, slow_url)
+    assert failure.code == "execution_cancelled"
+    assert took < 2.5, took  # not the run's 30 s, nor the body's 10 s
+
+
+def test_no_retry_starts_once_the_caller_went_away(slow_url: str) -> None:
+    calls = []
+
+    def gone() -> bool:
+        calls.append(1)
+        return len(calls) > 1  # present for the first attempt's start only
+
+    with httpx.Client(transport=pinned_transport(LOCAL)) as client:
+        proxy = Proxy(client, SystemClock(), LOCAL, timeout=5.0)
+        request = OutboundRequest("GET", "/slow", retries=5, caller_gone=gone)
+        failure, took = _timed_out(proxy, request, slow_url)
+    assert failure.code == "execution_cancelled"
+    assert took < 2.5, took
