@@ -11,12 +11,7 @@ import pytest
 from corral.errors import NotFound
 from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.storage._areas import LogLine, NewRun, Storage
-from tests.orchestrator.storage_support import ENGINES, Clock, make_tenant, open_engine
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+from tests.orchestrator.storage_support import Clock, make_tenant, open_engine
 
 
 def _run(storage: Storage, env_id: int, name: str) -> str:
@@ -24,6 +19,7 @@ def _run(storage: Storage, env_id: int, name: str) -> str:
     return storage.create_run(env_id, new).run_id
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs", "schedules")
 def test_old_finished_runs_go_with_their_logs(engine: str, tmp_path: pathlib.Path) -> None:
     clock = Clock()
     with open_engine(engine, tmp_path, clock) as storage:
