@@ -20,8 +20,8 @@ The areas, what each holds, and the SQLite module that implements it:
 - ``ScheduleStore``: when each sync runs for each connection (``_sqlite_schedules``).
 
 Every engine implements every area and passes the same tests
-(``tests/orchestrator/storage_support.py``): SQLite does; PostgreSQL (``_pg.py``) is being ported
-area by area and implements those in ``orchestrator.storage._pg.PORTED_AREAS``.
+(``tests/orchestrator/storage_support.py``): SQLite (``_sqlite.py``) and PostgreSQL (``_pg.py``,
+one ``_pg_<area>.py`` module per area; not offered by ``corral serve`` yet).
 
 Every method that reads or writes tenant data takes the environment id first (or a key or scope
 that holds it), and nothing crosses environments: two environments may hold the same connection

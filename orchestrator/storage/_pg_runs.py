@@ -18,6 +18,7 @@ from corral._budgets import Budgets, capped_meta, log_size
 from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import LogLine, NewRun, Run
 from orchestrator.storage._pg_base import PgConnection, PostgresBase, jsonb, utc
+from orchestrator.storage._pg_records import lock_records
 from orchestrator.storage._sqlite_base import dumps
 
 
@@ -143,6 +144,7 @@ class RunsMixin(PostgresBase):
         (nothing is deleted), so a crash half way leaves nothing to mend.
         """
         with self._write() as conn:
+            lock_records(conn)  # it clears deletion marks of records
             rows = conn.execute(
                 "UPDATE runs SET state = 'failed', error = %s, finished_at = %s"
                 " WHERE state IN ('queued', 'running') RETURNING id, run_id",
@@ -307,7 +309,8 @@ class RunsMixin(PostgresBase):
 def drop_run_trackings(conn: PgConnection, run_ids: Sequence[str]) -> None:
     """Drops every deletion tracking of the runs and its marks, in the caller's transaction.
 
-    Used by ``end_unfinished_runs``; the tracking area (when ported) shares it.
+    Shared by ``end_unfinished_runs`` and ``TrackingMixin.abandon_tracking``; the caller holds
+    the record writers' lock.
     """
     if not run_ids:
         return

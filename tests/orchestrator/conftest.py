@@ -12,6 +12,7 @@ from orchestrator.storage._areas import Storage
 from orchestrator.storage._pg import PostgresStorage
 from tests.orchestrator.storage_support import (
     AREAS,
+    ENGINE_AREAS,
     ENGINES,
     POSTGRES_DATABASES,
     WAITING,
@@ -40,7 +41,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     areas = frozenset(marker.args) if marker is not None else AREAS
     engines = engines_for(areas)
     for other in sorted(set(ENGINES) - set(engines)):
-        WAITING.setdefault(other, set()).add(metafunc.definition.nodeid)
+        if (areas - ENGINE_AREAS[other]) & AREAS:
+            WAITING.setdefault(other, set()).add(metafunc.definition.nodeid)
     metafunc.parametrize("engine", engines, indirect=True)
 
 

@@ -89,6 +89,7 @@ def test_wrong_secret_key_is_unauthenticated(storage: Storage, wrong: str) -> No
         storage.environment_by_secret_key(wrong)
 
 
+@pytest.mark.storage_areas("tenants", "sqlite_file")
 def test_secret_key_is_stored_only_as_a_hash(engine: str, tmp_path: pathlib.Path) -> None:
     if engine != "sqlite":
         pytest.skip("reads the SQLite file")
@@ -554,6 +555,7 @@ def test_reset_sync_keeps_records(tenant: Tenant, storage: Storage) -> None:
 # ---- migrations and files ----
 
 
+@pytest.mark.storage_areas("tenants", "sqlite_file")
 def test_reopening_applies_no_migration_twice(engine: str, tmp_path: pathlib.Path) -> None:
     if engine != "sqlite":
         pytest.skip("reads the SQLite file")
@@ -635,6 +637,7 @@ def test_closed_storage_is_unavailable(engine: str, tmp_path: pathlib.Path) -> N
     assert [type(exc) for exc in worker_errors] == [Unavailable]
 
 
+@pytest.mark.storage_areas("tenants", "sqlite_file")
 def test_a_write_waiting_too_long_is_unavailable(engine: str, tmp_path: pathlib.Path) -> None:
     if engine != "sqlite":
         pytest.skip("locks the SQLite file")

@@ -21,11 +21,18 @@ import psycopg
 import pytest
 
 from corral.errors import AlreadyExists, Unavailable
-from orchestrator.storage._areas import CheckpointConflict, CheckpointKey, NewRun, Run
+from orchestrator.storage._areas import (
+    CheckpointConflict,
+    CheckpointKey,
+    NewRun,
+    RecordScope,
+    Run,
+)
 from orchestrator.storage._migrate import load_migrations
 from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
-from tests.orchestrator.storage_support import START, Clock
+from tests.orchestrator.storage_support import START, Clock, rec
 from tests.support.postgres import PostgresServer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -406,3 +413,35 @@ def test_claims_of_one_idempotency_key_at_once_make_one_run(empty_database: str)
 
 def _run_id_and_new(claim: tuple[Run, bool]) -> tuple[str, bool]:
     return claim[0].run_id, claim[1]
+
+
+def test_a_reader_paging_while_writers_save_misses_no_change(empty_database: str) -> None:
+    storage, env_id = _seeded(empty_database)
+    writers, batches, size = 4, 10, 20
+    total = writers * batches * size
+    seen: list[str] = []
+    cursors: list[str] = []
+
+    def work(number: int) -> None:
+        if number == writers:  # the reader
+            cursor = ""
+            deadline = time.monotonic() + 20
+            while len(seen) < total and time.monotonic() < deadline:
+                page, _ = storage.list_records(env_id, "conn-1", "Issue", cursor=cursor, limit=7)
+                seen.extend(record.id for record in page)
+                cursors.extend(record.cursor for record in page)
+                cursor = page[-1].cursor if page else cursor
+            return
+        scope = RecordScope(env_id, "conn-1", "Issue", "", f"run-{number}")
+        for batch in range(batches):
+            storage.save_records(scope, [rec(f"{number}-{batch}-{i}") for i in range(size)])
+
+    try:
+        errors = _together(writers + 1, work)
+    finally:
+        storage.close()
+
+    assert errors == []
+    assert len(seen) == total
+    assert len(set(seen)) == total
+    assert cursors == sorted(cursors, key=decode_cursor)
