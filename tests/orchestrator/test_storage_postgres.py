@@ -213,7 +213,7 @@ def test_a_lost_server_is_unavailable_then_recovers_by_itself() -> None:
             assert caught.value.retryable
 
             server.start()
-            _wait_for(lambda: _works(storage))
+            _wait_for(lambda: _works(storage), timeout_s=30)
             assert storage.list_environments() == [environment]
         finally:
             storage.close()
