@@ -3,12 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup check fmt lint typecheck protos test bench
+.PHONY: setup postgres check fmt lint typecheck protos test bench
 
-setup:  ## create the virtual environment and install corral with its dev tools
+setup: postgres  ## create the virtual environment and install corral with its dev tools
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+# The tests start a real PostgreSQL server of their own (tests/support/postgres.py); they need its
+# binaries. Debian's package is installed when neither PATH nor /usr/lib/postgresql has initdb;
+# when present this step costs nothing.
+postgres:  ## install PostgreSQL's server binaries (Debian's package) when missing
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; \
+	then :; else \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	fi
 
 check: lint typecheck test  ## everything CI checks
 

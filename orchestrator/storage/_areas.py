@@ -19,8 +19,9 @@ The areas, what each holds, and the SQLite module that implements it:
 - ``CheckpointStore``: checkpoints and sync resets (``_sqlite_checkpoints``);
 - ``ScheduleStore``: when each sync runs for each connection (``_sqlite_schedules``).
 
-Every engine (SQLite now, PostgreSQL later) implements every area and passes the same tests
-(``tests/orchestrator/storage_support.py``).
+Every engine implements every area and passes the same tests
+(``tests/orchestrator/storage_support.py``): SQLite (``_sqlite.py``) and PostgreSQL (``_pg.py``,
+one ``_pg_<area>.py`` module per area; not offered by ``corral serve`` yet).
 
 Every method that reads or writes tenant data takes the environment id first (or a key or scope
 that holds it), and nothing crosses environments: two environments may hold the same connection

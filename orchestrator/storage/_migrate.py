@@ -46,7 +46,7 @@ def load_migrations(engine: str, directory: Path | None = None) -> list[Migratio
     """The migrations of an engine, in version order.
 
     Args:
-        engine: the engine's folder name (``sqlite``, ``postgres``).
+        engine: the engine's folder name (``sqlite``, ``postgresql``).
         directory: the folder that holds the engines' folders; the package's by default.
 
     Raises:

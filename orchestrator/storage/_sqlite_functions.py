@@ -33,7 +33,7 @@ class FunctionsMixin(SqliteBase):
             InvalidRequest: a kind is unknown, a name is empty or given twice; nothing changes.
             NotFound: code ``unknown_integration``.
         """
-        _check_functions(functions)
+        check_functions(functions)
         now = self._now()
         with self._write() as conn:
             integration_pk = self._integration_pk(conn, env_id, integration_key)
@@ -74,7 +74,7 @@ class FunctionsMixin(SqliteBase):
         return [_function(row) for row in rows]
 
 
-def _check_functions(functions: Sequence[FunctionRow]) -> None:
+def check_functions(functions: Sequence[FunctionRow]) -> None:
     names = [function.name for function in functions]
     if "" in names or len(set(names)) != len(names):
         raise InvalidRequest("function names must be non-empty and unique", code="invalid_name")

@@ -1,8 +1,17 @@
 """Helpers shared by the storage tests: engines, a manual clock, records, a seeded tenant.
 
-Every storage test runs against each engine in ``ENGINES`` (PostgreSQL joins later): the test
-modules define ``engine`` (parametrized over ``ENGINES``), ``clock`` and ``storage`` fixtures on
-top of ``open_engine``.
+Every storage test runs against each engine in ``ENGINES`` that implements the storage areas
+the test uses (``ENGINE_AREAS``). A test names its areas with the ``storage_areas`` marker
+(``@pytest.mark.storage_areas("tenants", "connections")``, or ``pytestmark`` for a module); a
+test without the marker uses every area. A test of the SQLite file itself names
+``sqlite_file``, which only the SQLite engine has. The ``engine`` fixture
+(tests/orchestrator/conftest.py) is parametrized accordingly, so a test runs on PostgreSQL as
+soon as the areas it names are ported, and until then it does not run there at all: never a
+skip, never a failure. The test session's summary counts the tests still waiting for areas.
+
+On PostgreSQL each test gets a fresh database, copied from a migrated template on the session's
+server (``tests/support/postgres.py``); ``open_engine`` finds it by the test's ``tmp_path``, so
+opening twice in one test opens the same database, as it opens the same SQLite file.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.storage._areas import RecordIn, RecordScope, Storage
+from orchestrator.storage._pg import PORTED_AREAS, PostgresStorage
 from orchestrator.storage._records import content_hash
 from orchestrator.storage._sqlite import SqliteStorage
 
@@ -38,7 +48,56 @@ def _sqlite(tmp_path: pathlib.Path, clock: Clock, **options: Any) -> Storage:
     return SqliteStorage(tmp_path / "corral.db", clock=clock, **options)
 
 
-ENGINES: dict[str, Callable[..., Storage]] = {"sqlite": _sqlite}
+def _postgresql(tmp_path: pathlib.Path, clock: Clock, **options: Any) -> Storage:
+    url = POSTGRES_DATABASES.get(tmp_path)
+    if url is None:
+        raise RuntimeError("the test's PostgreSQL database is made by the `engine` fixture")
+    return PostgresStorage(url, clock=clock, **options)
+
+
+ENGINES: dict[str, Callable[..., Storage]] = {"sqlite": _sqlite, "postgresql": _postgresql}
+
+AREAS = frozenset(
+    {
+        "tenants",
+        "connections",
+        "functions",
+        "runs",
+        "records",
+        "tracking",
+        "checkpoints",
+        "schedules",
+    }
+)
+"""The storage areas of ``orchestrator.storage._areas``, by short name."""
+
+SQLITE_FILE = "sqlite_file"
+"""Not an area: the mark of a test that reads or locks the SQLite file itself."""
+
+ENGINE_AREAS: dict[str, frozenset[str]] = {
+    "sqlite": AREAS | {SQLITE_FILE},
+    "postgresql": PORTED_AREAS,
+}
+"""The areas each engine implements so far."""
+
+POSTGRES_DATABASES: dict[pathlib.Path, str] = {}
+"""The URL of the current PostgreSQL test database, by the test's ``tmp_path``."""
+
+WAITING: dict[str, set[str]] = {}
+"""Tests that do not run on an engine yet, by engine: they use areas it does not implement
+(tests of the SQLite file itself are not waiting for anything)."""
+
+
+def engines_for(areas: frozenset[str]) -> list[str]:
+    """The engines that implement every one of ``areas``, by name.
+
+    Raises:
+        ValueError: an area name is unknown.
+    """
+    unknown = areas - AREAS - {SQLITE_FILE}
+    if unknown:
+        raise ValueError(f"unknown storage areas {sorted(unknown)}; known: {sorted(AREAS)}")
+    return sorted(engine for engine in ENGINES if areas <= ENGINE_AREAS[engine])
 
 
 @contextmanager

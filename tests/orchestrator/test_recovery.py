@@ -37,6 +37,7 @@ def _running(storage: Storage, tenant: Tenant, kind: str = "sync") -> Run:
     return run
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_queued_and_running_runs_end_failed_and_finished_ones_stay(
     storage: Storage, tenant: Tenant
 ) -> None:
@@ -59,6 +60,7 @@ def test_queued_and_running_runs_end_failed_and_finished_ones_stay(
     assert storage.end_unfinished_runs(ERROR) == []
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_an_ended_run_keeps_its_end_when_a_late_outcome_arrives(
     storage: Storage, tenant: Tenant
 ) -> None:
@@ -72,6 +74,7 @@ def test_an_ended_run_keeps_its_end_when_a_late_outcome_arrives(
     assert storage.get_run(tenant.env_id, run.run_id) == late
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_runs_of_every_environment_are_ended(storage: Storage, tenant: Tenant) -> None:
     other = make_tenant(storage, "globex/prod")
     mine, theirs = _running(storage, tenant), _running(storage, other)
@@ -120,6 +123,7 @@ def _claimed_and_left_running(storage: Storage, tenant: Tenant) -> int:
     return claimed.schedule_id
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs", "schedules")
 def test_a_schedule_fires_at_its_next_slot_once_its_run_is_ended(
     storage: Storage, tenant: Tenant
 ) -> None:
@@ -138,6 +142,7 @@ def test_a_schedule_fires_at_its_next_slot_once_its_run_is_ended(
     assert schedule.next_run_at == slot + timedelta(seconds=FREQUENCY)
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs", "schedules")
 def test_a_schedule_whose_slots_passed_while_nobody_served_fires_once(
     storage: Storage, tenant: Tenant
 ) -> None:
@@ -152,6 +157,7 @@ def test_a_schedule_whose_slots_passed_while_nobody_served_fires_once(
     assert schedule.next_run_at == restart + timedelta(seconds=FREQUENCY)
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_end_interrupted_runs_types_the_error_and_logs_the_count(
     storage: Storage, tenant: Tenant
 ) -> None:

@@ -13,12 +13,7 @@ from corral.errors import InvalidRequest, NotFound
 from orchestrator._env_settings import validated
 from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.storage._areas import Environment, LogLine, NewRun, Storage
-from tests.orchestrator.storage_support import ENGINES, START, Clock, make_tenant, open_engine
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+from tests.orchestrator.storage_support import START, Clock, make_tenant, open_engine
 
 
 def _run(storage: Storage, env_id: int, name: str) -> str:
@@ -26,6 +21,7 @@ def _run(storage: Storage, env_id: int, name: str) -> str:
     return storage.create_run(env_id, new).run_id
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs", "schedules")
 def test_old_finished_runs_go_with_their_logs(engine: str, tmp_path: pathlib.Path) -> None:
     clock = Clock()
     with open_engine(engine, tmp_path, clock) as storage:

@@ -19,6 +19,7 @@ def _schedule(
     )
 
 
+@pytest.mark.storage_areas("tenants", "connections", "schedules")
 def test_a_new_schedule_is_due_and_claimed_once(storage: Storage, tenant: Tenant) -> None:
     _schedule(storage, tenant)
     later = START + timedelta(hours=1)
@@ -33,6 +34,7 @@ def test_a_new_schedule_is_due_and_claimed_once(storage: Storage, tenant: Tenant
     assert again.schedule_id == claimed.schedule_id
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs", "schedules")
 def test_a_schedule_whose_last_run_is_unfinished_is_not_claimed(
     storage: Storage, tenant: Tenant
 ) -> None:
@@ -48,6 +50,7 @@ def test_a_schedule_whose_last_run_is_unfinished_is_not_claimed(
     assert len(storage.claim_due_schedules(later + timedelta(hours=1))) == 1
 
 
+@pytest.mark.storage_areas("tenants", "connections", "schedules")
 def test_paused_schedules_wait_and_started_ones_are_due_at_once(
     storage: Storage, tenant: Tenant
 ) -> None:
@@ -63,6 +66,7 @@ def test_paused_schedules_wait_and_started_ones_are_due_at_once(
         storage.set_schedule_state(tenant.env_id, "conn-1", "other", "base", "paused")
 
 
+@pytest.mark.storage_areas("tenants", "connections", "schedules")
 def test_ensure_keeps_the_state_and_updates_the_interval(storage: Storage, tenant: Tenant) -> None:
     _schedule(storage, tenant, state="paused")
     kept = storage.ensure_schedule(tenant.env_id, "conn-1", "issues", "base", frequency_seconds=120,
@@ -70,6 +74,7 @@ def test_ensure_keeps_the_state_and_updates_the_interval(storage: Storage, tenan
     assert (kept.state, kept.frequency_seconds) == ("paused", 120)
 
 
+@pytest.mark.storage_areas("tenants", "connections", "schedules")
 def test_redeploy_removes_schedules_of_syncs_that_are_gone(
     storage: Storage, tenant: Tenant
 ) -> None:

@@ -50,6 +50,7 @@ def new_run(function_name: str = "fetch", connection_id: str = "conn-1") -> NewR
 # ---- environments ----
 
 
+@pytest.mark.storage_areas("tenants")
 def test_create_environment_returns_row_and_secret_key(storage: Storage) -> None:
     environment, secret_key = storage.create_environment("acme/prod")
 
@@ -60,6 +61,7 @@ def test_create_environment_returns_row_and_secret_key(storage: Storage) -> None
     assert len(secret_key) > 40
 
 
+@pytest.mark.storage_areas("tenants")
 def test_duplicate_environment_name_is_refused(storage: Storage) -> None:
     storage.create_environment("acme/prod")
 
@@ -68,6 +70,7 @@ def test_duplicate_environment_name_is_refused(storage: Storage) -> None:
     assert caught.value.code == "environment_exists"
 
 
+@pytest.mark.storage_areas("tenants")
 def test_secret_key_finds_its_environment_only(storage: Storage) -> None:
     prod, prod_key = storage.create_environment("acme/prod")
     dev, dev_key = storage.create_environment("acme/dev")
@@ -77,6 +80,7 @@ def test_secret_key_finds_its_environment_only(storage: Storage) -> None:
     assert prod_key != dev_key
 
 
+@pytest.mark.storage_areas("tenants")
 @pytest.mark.parametrize("wrong", ["", "sk_nope", "acme/prod"])
 def test_wrong_secret_key_is_unauthenticated(storage: Storage, wrong: str) -> None:
     storage.create_environment("acme/prod")
@@ -85,6 +89,7 @@ def test_wrong_secret_key_is_unauthenticated(storage: Storage, wrong: str) -> No
         storage.environment_by_secret_key(wrong)
 
 
+@pytest.mark.storage_areas("tenants", "sqlite_file")
 def test_secret_key_is_stored_only_as_a_hash(engine: str, tmp_path: pathlib.Path) -> None:
     if engine != "sqlite":
         pytest.skip("reads the SQLite file")
@@ -100,6 +105,7 @@ def _wal(tmp_path: pathlib.Path) -> bytes:
     return wal.read_bytes() if wal.exists() else b""
 
 
+@pytest.mark.storage_areas("tenants")
 def test_get_and_list_environments(storage: Storage) -> None:
     prod, _ = storage.create_environment("acme/prod")
     dev, _ = storage.create_environment("acme/dev")
@@ -111,6 +117,7 @@ def test_get_and_list_environments(storage: Storage) -> None:
     assert caught.value.code == "unknown_environment"
 
 
+@pytest.mark.storage_areas("tenants")
 def test_environment_settings_are_replaced(storage: Storage) -> None:
     environment, _ = storage.create_environment("acme/prod")
 
@@ -125,6 +132,7 @@ def test_environment_settings_are_replaced(storage: Storage) -> None:
 # ---- integrations ----
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_upsert_integration_creates_then_replaces(storage: Storage) -> None:
     environment, _ = storage.create_environment("acme/prod")
     first = storage.upsert_integration(
@@ -154,6 +162,7 @@ def test_upsert_integration_creates_then_replaces(storage: Storage) -> None:
     assert storage.list_integrations(environment.id) == [second]
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_unknown_integration_is_not_found(tenant: Tenant, storage: Storage) -> None:
     with pytest.raises(NotFound) as caught:
         storage.get_integration(tenant.env_id, "gitlab")
@@ -163,6 +172,7 @@ def test_unknown_integration_is_not_found(tenant: Tenant, storage: Storage) -> N
 # ---- connections ----
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_create_and_get_connection(tenant: Tenant, storage: Storage) -> None:
     created = storage.create_connection(
         tenant.env_id,
@@ -184,6 +194,7 @@ def test_create_and_get_connection(tenant: Tenant, storage: Storage) -> None:
     assert created.base_url == "https://override.test"
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_connection_errors(tenant: Tenant, storage: Storage) -> None:
     with pytest.raises(AlreadyExists) as exists:
         storage.create_connection(
@@ -201,6 +212,7 @@ def test_connection_errors(tenant: Tenant, storage: Storage) -> None:
     assert no_connection.value.code == "unknown_connection"
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_list_connections_by_integration(tenant: Tenant, storage: Storage) -> None:
     storage.upsert_integration(
         tenant.env_id, "slack", provider="slack", base_url="", auth_mode="NONE", auth_config={}
@@ -219,6 +231,7 @@ def test_list_connections_by_integration(tenant: Tenant, storage: Storage) -> No
     assert storage.list_connections(tenant.env_id, "gitlab") == []
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_metadata_set_replaces_and_update_merges_top_level(
     tenant: Tenant, storage: Storage
 ) -> None:
@@ -232,6 +245,7 @@ def test_metadata_set_replaces_and_update_merges_top_level(
     assert storage.get_connection(tenant.env_id, "conn-1").metadata == {"c": 3}
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_update_credentials(tenant: Tenant, storage: Storage) -> None:
     before = storage.get_connection(tenant.env_id, "conn-1")
 
@@ -317,6 +331,7 @@ def test_nothing_crosses_environments(storage: Storage) -> None:
 # ---- functions ----
 
 
+@pytest.mark.storage_areas("tenants", "connections", "functions")
 def test_replace_functions_replaces_the_whole_set(tenant: Tenant, storage: Storage) -> None:
     storage.replace_functions(tenant.env_id, "github", [function("fetch"), function("old")])
 
@@ -337,6 +352,7 @@ def test_replace_functions_replaces_the_whole_set(tenant: Tenant, storage: Stora
     assert caught.value.code == "unknown_function"
 
 
+@pytest.mark.storage_areas("tenants", "connections", "functions")
 def test_replace_functions_is_atomic(tenant: Tenant, storage: Storage) -> None:
     before = storage.replace_functions(tenant.env_id, "github", [function("fetch")])
 
@@ -348,6 +364,7 @@ def test_replace_functions_is_atomic(tenant: Tenant, storage: Storage) -> None:
     assert storage.list_functions(tenant.env_id) == before
 
 
+@pytest.mark.storage_areas("tenants", "connections", "functions")
 def test_replace_functions_touches_one_integration(tenant: Tenant, storage: Storage) -> None:
     storage.upsert_integration(
         tenant.env_id, "slack", provider="slack", base_url="", auth_mode="NONE", auth_config={}
@@ -365,6 +382,7 @@ def test_replace_functions_touches_one_integration(tenant: Tenant, storage: Stor
 # ---- environment variables ----
 
 
+@pytest.mark.storage_areas("tenants", "connections")
 def test_environment_variables_are_replaced_in_order(tenant: Tenant, storage: Storage) -> None:
     storage.set_environment_variables(tenant.env_id, [("B", "2"), ("A", "1")])
     assert storage.get_environment_variables(tenant.env_id) == [("B", "2"), ("A", "1")]
@@ -380,6 +398,7 @@ def test_environment_variables_are_replaced_in_order(tenant: Tenant, storage: St
 # ---- runs ----
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_run_lifecycle(tenant: Tenant, storage: Storage) -> None:
     run = storage.create_run(tenant.env_id, new_run())
     assert run.state == "queued"
@@ -398,6 +417,7 @@ def test_run_lifecycle(tenant: Tenant, storage: Storage) -> None:
     assert finished.finished_at > started.started_at
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_first_finish_wins(tenant: Tenant, storage: Storage) -> None:
     run = storage.create_run(tenant.env_id, new_run())
     error = {"type": "execution_timeout", "message": "took too long"}
@@ -412,6 +432,7 @@ def test_first_finish_wins(tenant: Tenant, storage: Storage) -> None:
     assert storage.get_run(tenant.env_id, run.run_id) == failed
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_unknown_run_is_not_found(tenant: Tenant, storage: Storage) -> None:
     for call in (
         lambda: storage.get_run(tenant.env_id, "nope"),
@@ -424,6 +445,7 @@ def test_unknown_run_is_not_found(tenant: Tenant, storage: Storage) -> None:
         assert caught.value.code == "unknown_run"
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_list_runs_newest_first_with_filters(tenant: Tenant, storage: Storage) -> None:
     first = storage.create_run(tenant.env_id, new_run("fetch"))
     second = storage.create_run(tenant.env_id, new_run("act", "conn-2"))
@@ -441,6 +463,7 @@ def test_list_runs_newest_first_with_filters(tenant: Tenant, storage: Storage) -
 # ---- logs ----
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_logs_are_numbered_and_kept_in_order(tenant: Tenant, storage: Storage) -> None:
     run = storage.create_run(tenant.env_id, new_run())
     at = START + timedelta(hours=1)
@@ -459,6 +482,7 @@ def test_logs_are_numbered_and_kept_in_order(tenant: Tenant, storage: Storage) -
     assert lines[1].timestamp is not None
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_logs_beyond_the_cap_leave_one_marker_line(
     engine: str, tmp_path: pathlib.Path, clock: Clock
 ) -> None:
@@ -482,6 +506,7 @@ def test_logs_beyond_the_cap_leave_one_marker_line(
 # ---- checkpoints ----
 
 
+@pytest.mark.storage_areas("tenants", "connections", "checkpoints")
 def test_checkpoint_save_get_clear(tenant: Tenant, storage: Storage) -> None:
     key = CheckpointKey(tenant.env_id, "conn-1", "fetch")
     assert storage.get_checkpoint(key) is None
@@ -496,6 +521,7 @@ def test_checkpoint_save_get_clear(tenant: Tenant, storage: Storage) -> None:
     assert storage.save_checkpoint(key, {"cursor": "x"}, expected_version=3) == 4
 
 
+@pytest.mark.storage_areas("tenants", "connections", "checkpoints")
 def test_checkpoint_stale_version_conflicts(tenant: Tenant, storage: Storage) -> None:
     key = CheckpointKey(tenant.env_id, "conn-1", "fetch")
     version = storage.save_checkpoint(key, {"page": 1}, expected_version=0)
@@ -509,6 +535,7 @@ def test_checkpoint_stale_version_conflicts(tenant: Tenant, storage: Storage) ->
     assert storage.get_checkpoint(key) == {"page": 2}
 
 
+@pytest.mark.storage_areas("tenants", "connections", "checkpoints")
 def test_cleared_checkpoint_does_not_reuse_versions(tenant: Tenant, storage: Storage) -> None:
     key = CheckpointKey(tenant.env_id, "conn-1", "fetch")
     seen = storage.save_checkpoint(key, {"page": 1})
@@ -519,6 +546,7 @@ def test_cleared_checkpoint_does_not_reuse_versions(tenant: Tenant, storage: Sto
         storage.save_checkpoint(key, {"page": 5}, expected_version=seen)
 
 
+@pytest.mark.storage_areas("tenants", "connections", "checkpoints")
 def test_checkpoints_by_function_and_variant(tenant: Tenant, storage: Storage) -> None:
     base = CheckpointKey(tenant.env_id, "conn-1", "fetch")
     variant = CheckpointKey(tenant.env_id, "conn-1", "fetch", "eu")
@@ -547,6 +575,7 @@ def test_reset_sync_keeps_records(tenant: Tenant, storage: Storage) -> None:
 # ---- migrations and files ----
 
 
+@pytest.mark.storage_areas("tenants", "sqlite_file")
 def test_reopening_applies_no_migration_twice(engine: str, tmp_path: pathlib.Path) -> None:
     if engine != "sqlite":
         pytest.skip("reads the SQLite file")
@@ -606,6 +635,7 @@ def test_threads_saving_batches_concurrently(tenant: Tenant, storage: Storage) -
     assert len({record.cursor for record in records}) == len(records)
 
 
+@pytest.mark.storage_areas("tenants")
 def test_closed_storage_is_unavailable(engine: str, tmp_path: pathlib.Path) -> None:
     with open_engine(engine, tmp_path, Clock()) as storage:
         storage.create_environment("acme/prod")
@@ -627,6 +657,7 @@ def test_closed_storage_is_unavailable(engine: str, tmp_path: pathlib.Path) -> N
     assert [type(exc) for exc in worker_errors] == [Unavailable]
 
 
+@pytest.mark.storage_areas("tenants", "sqlite_file")
 def test_a_write_waiting_too_long_is_unavailable(engine: str, tmp_path: pathlib.Path) -> None:
     if engine != "sqlite":
         pytest.skip("locks the SQLite file")

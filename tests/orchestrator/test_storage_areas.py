@@ -1,8 +1,9 @@
 """Storage areas: disjoint protocols that make up ``Storage``, one SQLite module per area.
 
-Every engine in ``ENGINES`` must implement each area with the protocol's exact signatures, and
-each SQLite area module must implement exactly its area: no method missing, none extra, none
-shared with another area.
+Every engine in ``ENGINES`` must implement each area it claims (``ENGINE_AREAS``) with the
+protocol's exact signatures, and each area module of an engine (SQLite's all, PostgreSQL's
+ported ones) must implement exactly its area: no method missing, none extra, none shared with
+another area.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from orchestrator.storage._areas import (
     TenantStore,
     TrackingStore,
 )
+from orchestrator.storage._pg import PORTED_AREAS, PostgresStorage
+from orchestrator.storage._pg_base import PostgresBase
 from orchestrator.storage._sqlite import SqliteStorage
+from tests.orchestrator.storage_support import AREAS as AREA_NAMES
 from tests.orchestrator.storage_support import Clock, open_engine
 
 AREAS: dict[str, tuple[type, str]] = {
@@ -44,6 +48,18 @@ AREAS: dict[str, tuple[type, str]] = {
     "_sqlite_schedules": (ScheduleStore, "SchedulesMixin"),
 }
 """Each SQLite area module, the protocol it implements and the mixin that implements it."""
+
+PG_AREAS: dict[str, tuple[str, str]] = {
+    "tenants": ("_pg_tenants", "_sqlite_tenants"),
+    "connections": ("_pg_connections", "_sqlite_connections"),
+    "functions": ("_pg_functions", "_sqlite_functions"),
+    "runs": ("_pg_runs", "_sqlite_runs"),
+    "records": ("_pg_records", "_sqlite_records"),
+    "tracking": ("_pg_tracking", "_sqlite_tracking"),
+    "checkpoints": ("_pg_checkpoints", "_sqlite_checkpoints"),
+    "schedules": ("_pg_schedules", "_sqlite_schedules"),
+}
+"""Each area's PostgreSQL module and its SQLite counterpart."""
 
 ENGINE_ONLY = frozenset({"close"})
 """``Storage``'s own methods, which belong to the engine rather than to an area."""
@@ -117,6 +133,33 @@ def test_every_sqlite_module_is_an_area_or_the_base() -> None:
     assert set(SqliteStorage.__bases__) == mixins
 
 
+@pytest.mark.parametrize("area", sorted(PORTED_AREAS))
+def test_each_ported_postgresql_module_implements_exactly_its_area(area: str) -> None:
+    module_name, sqlite_module = PG_AREAS[area]
+    protocol, mixin_name = AREAS[sqlite_module]
+    mixin = getattr(importlib.import_module(f"orchestrator.storage.{module_name}"), mixin_name)
+
+    assert methods(mixin) == methods(protocol)
+    for name in methods(protocol):
+        expected = signature(getattr(protocol, name))
+        assert signature(getattr(mixin, name)) == expected, f"{mixin_name}.{name}"
+
+
+def test_the_postgresql_engine_is_its_ported_areas() -> None:
+    modules = {path.stem for path in STORAGE.glob("_pg_*.py")}
+
+    assert set(PG_AREAS) == AREA_NAMES
+    assert modules == {PG_AREAS[area][0] for area in PORTED_AREAS} | {"_pg_base"}
+    assert set(PostgresStorage.__bases__) == {
+        getattr(
+            importlib.import_module(f"orchestrator.storage.{PG_AREAS[area][0]}"),
+            AREAS[PG_AREAS[area][1]][1],
+        )
+        for area in PORTED_AREAS
+    }
+    assert methods(PostgresBase) >= ENGINE_ONLY
+
+
 def test_the_engine_base_implements_close() -> None:
     base = importlib.import_module("orchestrator.storage._sqlite_base").SqliteBase
 
@@ -152,7 +195,13 @@ def test_storage_needs_only_combine_areas() -> None:
 def test_only_the_wiring_holds_the_whole_storage() -> None:
     # Parts take the areas they use; only the process that opens the store, and the storage
     # modules themselves, name ``Storage``.
-    allowed = {"_app.py", "storage/_areas.py", "storage/_sqlite.py", "__init__.py"}
+    allowed = {
+        "_app.py",
+        "storage/_areas.py",
+        "storage/_sqlite.py",
+        "storage/_pg.py",
+        "__init__.py",
+    }
     offenders = [
         f"{path.relative_to(PACKAGE)}:{node.lineno}"
         for path in sorted(PACKAGE.rglob("*.py"))

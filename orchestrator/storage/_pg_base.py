@@ -1,0 +1,293 @@
+"""The PostgreSQL engine's plumbing: a connection pool, transactions, migrations, lookups.
+
+``PostgresStorage`` is assembled from mixins that all build on ``PostgresBase``, as
+``SqliteStorage`` is on ``SqliteBase``. psycopg 3 binds parameters on the server (the query and
+its values travel apart); connections come from a ``psycopg_pool.ConnectionPool`` and each
+call is one transaction on one of them.
+
+Errors of the server are typed as the SQLite engine's are: a store that cannot do its work
+right now is ``Unavailable`` and retryable, with a code that says why:
+
+- ``storage_unavailable``: the server cannot be reached, went away mid-call, or is shutting
+  down or starting; the pool replaces the lost connections, so a later call works again once the
+  server is back;
+- ``storage_busy``: a lock or statement waited too long, a deadlock, a serialization failure;
+- ``storage_full``, ``storage_read_only``, ``storage_io_error``: as with SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
+
+from corral.errors import NotFound, Unavailable
+from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
+from orchestrator.storage._records import to_rfc3339
+from orchestrator.storage._sqlite_base import (
+    DEFAULT_MAX_LOG_LINES,
+    Clock,
+    utc_now,
+)
+
+PgConnection = psycopg.Connection[DictRow]
+"""A pooled connection whose rows are dicts by column name."""
+
+ENGINE = "postgresql"
+"""The engine's name, and its folder of migrations."""
+
+DEFAULT_POOL_SIZE = 10
+"""Connections the pool may open at most."""
+
+DEFAULT_WAIT_TIMEOUT_S = 10.0
+"""How long a call waits for a connection, or a statement for a lock, before it gives up."""
+
+DEFAULT_CONNECT_TIMEOUT_S = 5
+"""How long opening one connection to the server may take."""
+
+MIGRATION_LOCK = zlib.crc32(b"corral.schema_migrations")
+"""The ``pg_advisory_lock`` key held while migrating: openers of one database migrate in turn."""
+
+
+def utc(value: datetime) -> datetime:
+    """A timestamp read from the server, in UTC (the connections' time zone)."""
+    return value.astimezone(UTC)
+
+
+class PostgresBase:
+    """The connection pool, transactions and shared lookups of the PostgreSQL engine.
+
+    Thread-safe: each call borrows a pooled connection for one transaction. Write transactions
+    run at READ COMMITTED and lock the rows they read before changing them where a read decides
+    the write (``FOR NO KEY UPDATE``, which leaves inserts of rows that reference them free);
+    read transactions are REPEATABLE READ, one snapshot for several queries, as a SQLite read
+    transaction is.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock | None = None,
+        max_log_lines: int = DEFAULT_MAX_LOG_LINES,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        wait_timeout_s: float = DEFAULT_WAIT_TIMEOUT_S,
+        connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
+        """Opens the pool, and creates or migrates the schema (once among concurrent openers).
+
+        Args:
+            url: the database's connection URL (``postgresql://user:password@host/db``).
+            clock: the time source; UTC now by default.
+            max_log_lines: log lines kept per run; later lines are counted, not stored.
+            pool_size: connections the pool may open at most.
+            wait_timeout_s: how long a call waits for a free connection, and a statement for a
+                lock, before it fails with ``Unavailable``.
+            connect_timeout_s: how long opening one connection may take.
+
+        Raises:
+            Unavailable: code ``storage_unavailable``, the server cannot be reached or refuses
+                the connection.
+        """
+        self._clock = clock or utc_now
+        self._max_log_lines = max_log_lines
+        self._closed = False
+        self._close_lock = threading.Lock()
+        lock_timeout_ms = int(wait_timeout_s * 1000)
+        self._pool: psycopg_pool.ConnectionPool[PgConnection] = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(1, pool_size),
+            timeout=wait_timeout_s,
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "connect_timeout": connect_timeout_s,
+                "options": f"-c TimeZone=UTC -c lock_timeout={lock_timeout_ms}",
+            },
+            connection_class=psycopg.Connection[DictRow],
+            check=psycopg_pool.ConnectionPool.check_connection,
+            open=False,
+            name="corral-storage",
+        )
+        try:
+            self._pool.open(wait=True, timeout=wait_timeout_s)
+            self._migrate()
+        except psycopg_pool.PoolTimeout as exc:
+            self._pool.close()
+            raise Unavailable(
+                f"the database cannot be reached: {exc}", code="storage_unavailable", retryable=True
+            ) from exc
+        except BaseException:
+            self._pool.close()
+            raise
+
+    def close(self) -> None:
+        """Closes the pool; the store cannot be used afterwards."""
+        with self._close_lock:
+            self._closed = True
+        self._pool.close()
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def _write(self) -> Iterator[PgConnection]:
+        """A write transaction: commits on success, rolls back on any error."""
+        with self._transaction("BEGIN ISOLATION LEVEL READ COMMITTED") as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[PgConnection]:
+        """A read transaction: one consistent snapshot for several queries."""
+        with self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[PgConnection]:
+        if self._closed:
+            raise Unavailable("storage is closed", code="storage_closed", retryable=False)
+        try:
+            with self._pool.connection() as connection:
+                connection.execute(begin)
+                try:
+                    yield connection
+                except BaseException:
+                    _roll_back(connection)
+                    raise
+                connection.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from exc
+        except psycopg_pool.PoolTimeout as exc:
+            if self._closed:
+                raise Unavailable(
+                    "storage is closed", code="storage_closed", retryable=False
+                ) from exc
+            raise Unavailable(
+                f"no database connection within the wait: {exc}",
+                code="storage_unavailable",
+                retryable=True,
+            ) from exc
+        except psycopg_pool.PoolClosed as exc:
+            raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc
+
+    # ---- migrations ----
+
+    def _migrate(self) -> None:
+        """Applies the pending migrations, each in its own transaction with its row.
+
+        The advisory lock makes openers of one database take turns: the first applies what is
+        pending, the next find nothing left to do.
+        """
+        with self._pool.connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                connection.execute(SCHEMA_MIGRATIONS_TABLE)
+                rows = connection.execute("SELECT version FROM schema_migrations").fetchall()
+                applied = {int(row["version"]) for row in rows}
+                for migration in load_migrations(ENGINE):
+                    if migration.version not in applied:
+                        _apply(connection, migration)
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    # ---- lookups shared by the mixins ----
+
+    def _require_environment(self, connection: PgConnection, env_id: int) -> None:
+        row = connection.execute("SELECT 1 FROM environments WHERE id = %s", (env_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no environment with id {env_id}", code="unknown_environment")
+
+    def _integration_pk(
+        self, connection: PgConnection, env_id: int, key: str, *, lock: bool = False
+    ) -> int:
+        row = connection.execute(
+            _INTEGRATION_PK_FOR_UPDATE if lock else _INTEGRATION_PK,
+            (env_id, key),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no integration {key!r}", code="unknown_integration")
+        return int(row["id"])
+
+    def _connection_pk(
+        self, connection: PgConnection, env_id: int, connection_id: str, *, lock: bool = False
+    ) -> int:
+        row = connection.execute(
+            _CONNECTION_PK_FOR_UPDATE if lock else _CONNECTION_PK,
+            (env_id, connection_id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        return int(row["id"])
+
+
+_INTEGRATION_PK = "SELECT id FROM integrations WHERE env_id = %s AND unique_key = %s"
+_INTEGRATION_PK_FOR_UPDATE = _INTEGRATION_PK + " FOR NO KEY UPDATE"
+_CONNECTION_PK = "SELECT id FROM connections WHERE env_id = %s AND connection_id = %s"
+_CONNECTION_PK_FOR_UPDATE = _CONNECTION_PK + " FOR NO KEY UPDATE"
+
+
+def _apply(connection: PgConnection, migration: Migration) -> None:
+    with connection.transaction():
+        # No parameters: the whole file goes as one simple query, several statements at once.
+        connection.execute(migration.sql.encode())
+        connection.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+            (migration.version, migration.name, to_rfc3339(utc_now())),
+        )
+
+
+def _roll_back(connection: PgConnection) -> None:
+    try:
+        if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            connection.execute("ROLLBACK")
+    except psycopg.Error:
+        pass  # the connection is broken; the pool discards it when it comes back
+
+
+_BUSY = ("storage_busy", "storage busy")
+_UNAVAILABLE = ("storage_unavailable", "the database is unavailable")
+
+_STORE_ERRORS: dict[str, tuple[str, str]] = {
+    "53100": ("storage_full", "the database's disk is full"),
+    "25006": ("storage_read_only", "the database cannot be written"),
+    "58030": ("storage_io_error", "the database's disk failed"),
+    "57P01": _UNAVAILABLE,  # admin_shutdown
+    "57P02": _UNAVAILABLE,  # crash_shutdown
+    "57P03": _UNAVAILABLE,  # cannot_connect_now
+    "08000": _UNAVAILABLE,
+    "08003": _UNAVAILABLE,
+    "08006": _UNAVAILABLE,
+}
+"""Typed errors by SQLSTATE; the rest with a SQLSTATE (locks, deadlocks, serialization,
+statement timeouts, too many connections) are ``storage_busy``."""
+
+
+def _unavailable(exc: psycopg.OperationalError) -> Unavailable:
+    """The typed, retryable error of a store that cannot do its work right now.
+
+    An error without a SQLSTATE is one of the connection itself (the server went away).
+    """
+    state = exc.sqlstate
+    code, what = _UNAVAILABLE if state is None else _STORE_ERRORS.get(state, _BUSY)
+    return Unavailable(f"{what}: {exc}", code=code, retryable=True)
+
+
+def returned(row: DictRow | None) -> DictRow:
+    """The row of an ``INSERT ... RETURNING`` that always returns one."""
+    if row is None:
+        raise RuntimeError("the statement returned no row")
+    return row
+
+
+def jsonb(value: Any) -> Jsonb:
+    """A value to bind as a JSONB parameter (a mapping is bound as a plain dict)."""
+    return Jsonb(dict(value) if isinstance(value, Mapping) else value)

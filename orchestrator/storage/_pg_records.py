@@ -1,0 +1,402 @@
+"""The PostgreSQL engine's records (deletion tracking is in ``_pg_tracking``).
+
+The same semantics as ``_sqlite_records``. Every change (add, update, delete, un-delete) takes
+the next number of the ``record_cursor`` counter. SQLite has one writer at a time; here every
+transaction that writes records first locks the counter's row (``lock_records``) and holds it to
+its commit, so record writers take turns as they do on SQLite: numbers are assigned in commit
+order, a reader paging by cursor misses nothing, and two writers of one record never race. (One
+lock for all records is the simple, faithful port; finer locking is issue 11's records work.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from corral._budgets import Budgets, check_record, check_run_records
+from corral.errors import InvalidRequest, PermissionDenied
+from orchestrator.storage._areas import (
+    ALL_RECORD_FILTERS,
+    RecordCounts,
+    RecordIn,
+    RecordScope,
+    StoredRecord,
+)
+from orchestrator.storage._pg_base import PgConnection, PostgresBase, utc
+from orchestrator.storage._records import (
+    SaveOutcome,
+    classify_save,
+    content_hash,
+    decode_cursor,
+    encode_cursor,
+    filter_actions,
+    last_wins,
+    merge_record,
+)
+from orchestrator.storage._sqlite_records import MAX_LIST_LIMIT
+
+__all__ = ["MAX_LIST_LIMIT", "RecordWrites", "RecordsMixin", "lock_records", "scope_key"]
+
+_SELECT_EXISTING = """
+SELECT record_id, content_hash, deleted_at, delete_mark, NULL AS json FROM records
+WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+"""
+_SELECT_EXISTING_JSON = """
+SELECT record_id, content_hash, deleted_at, delete_mark, json FROM records
+WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+"""
+_SELECT_LIVE_JSON = """
+SELECT record_id, json FROM records
+WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+    AND deleted_at IS NULL
+"""
+_INSERT_RECORD = """
+INSERT INTO records (connection_pk, model, variant, record_id, json, content_hash,
+    first_seen_at, last_modified_at, last_action, cursor)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'ADDED', %s)
+"""
+_UPDATE_RECORD = """
+UPDATE records SET json = %s, content_hash = %s, last_modified_at = %s, last_action = 'UPDATED',
+    deleted_at = NULL, cursor = %s, delete_mark = NULL
+WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = %s
+"""
+_DELETE_RECORD = """
+UPDATE records SET deleted_at = %s, last_modified_at = %s, last_action = 'DELETED',
+    cursor = %s, delete_mark = NULL
+WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = %s
+"""
+_UNMARK_RECORDS = """
+UPDATE records SET delete_mark = NULL
+WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+"""
+_RESERVE_CURSORS = """
+UPDATE counters SET value = value + %s WHERE name = 'record_cursor' RETURNING value
+"""
+_LIST = """
+SELECT * FROM records
+WHERE connection_pk = %(pk)s AND model = %(model)s AND variant = %(variant)s
+    AND cursor > %(after)s
+    AND (%(since)s::timestamptz IS NULL OR last_modified_at >= %(since)s)
+    AND last_action = ANY(%(actions)s)
+ORDER BY cursor LIMIT %(limit)s
+"""
+
+
+def lock_records(conn: PgConnection) -> None:
+    """Makes the transaction the one record writer until it ends (the counter's row lock)."""
+    conn.execute("SELECT value FROM counters WHERE name = 'record_cursor' FOR UPDATE")
+
+
+@dataclass(frozen=True)
+class _Existing:
+    content_hash: str
+    deleted: bool
+    marked: bool
+    json: bytes = b""
+
+
+class RecordWrites(PostgresBase):
+    """Writes shared by records and deletion tracking: soft deletes and change cursors."""
+
+    def _soft_delete(self, conn: PgConnection, pk: int, scope: RecordScope, ids: list[str]) -> None:
+        if not ids:
+            return
+        now = self._now()
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                _DELETE_RECORD,
+                [
+                    (now, now, number, *scope_key(pk, scope), record_id)
+                    for record_id, number in zip(
+                        ids, self._reserve_cursors(conn, len(ids)), strict=True
+                    )
+                ],
+            )
+
+    def _reserve_cursors(self, conn: PgConnection, count: int) -> range:
+        if count == 0:
+            return range(0)
+        row = conn.execute(_RESERVE_CURSORS, (count,)).fetchone()
+        if row is None:
+            raise RuntimeError("the record_cursor counter is missing")
+        last = int(row["value"])
+        return range(last - count + 1, last + 1)
+
+
+class RecordsMixin(RecordWrites):
+    """Records: ``orchestrator.storage._areas.RecordStore``."""
+
+    def save_records(
+        self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
+    ) -> RecordCounts:
+        """Upserts records in one transaction.
+
+        A new id is added (ADDED). A changed content hash updates the record (UPDATED). A
+        deleted record saved again comes back: it counts as added, keeps ``first_seen_at`` and
+        shows ``last_action`` UPDATED (as Nango does). The same hash on a live record changes
+        nothing at all, not ``last_modified_at`` nor the cursor, but counts as seen by a running
+        deletion tracking. When the batch holds an id twice, the last one wins.
+
+        With ``budgets``, the batch is charged to the run (``scope.run_id``): each record at
+        most ``record_bytes``, the run's records at most ``records_per_run`` and
+        ``record_bytes_per_run``.
+
+        Raises:
+            InvalidRequest: a record id is empty (nothing is saved).
+            NotFound: code ``unknown_connection``.
+            ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
+        """
+        unique = last_wins(records)
+        if any(not record.id for record in unique):
+            raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
+        with self._write() as conn:
+            lock_records(conn)
+            if budgets is not None:
+                self._charge(conn, scope.run_id, [(r.id, r.json) for r in unique], budgets, True)
+            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            existing = self._existing(conn, pk, scope, [record.id for record in unique])
+            outcomes = [(record, _outcome(existing.get(record.id), record)) for record in unique]
+            self._apply_saves(conn, pk, scope, outcomes, existing)
+        return _save_counts([outcome for _, outcome in outcomes])
+
+    def delete_records(self, scope: RecordScope, ids: Sequence[str]) -> RecordCounts:
+        """Soft-deletes records: ``deleted_at`` set, last_action DELETED, a new cursor.
+
+        Unknown and already deleted ids change nothing; they count as unchanged.
+        """
+        unique = list(dict.fromkeys(ids))
+        with self._write() as conn:
+            lock_records(conn)
+            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            existing = self._existing(conn, pk, scope, unique)
+            alive = [record_id for record_id in unique if _alive(existing.get(record_id))]
+            self._soft_delete(conn, pk, scope, alive)
+        return RecordCounts(deleted=len(alive), unchanged=len(unique) - len(alive))
+
+    def update_records(
+        self,
+        scope: RecordScope,
+        patches: Sequence[tuple[str, bytes]],
+        budgets: Budgets | None = None,
+    ) -> RecordCounts:
+        """Deep-merges partial records (JSON objects) into the stored ones.
+
+        Nested objects merge recursively, arrays and other values are replaced, absent fields
+        stay. Unknown and deleted ids are ignored. Several patches for one id apply in order.
+        A result equal to the stored record changes nothing (but counts as seen by deletion
+        tracking).
+
+        Raises:
+            InvalidRequest: code ``invalid_json`` for a patch that is not a JSON object.
+        """
+        with self._write() as conn:
+            lock_records(conn)
+            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            ids = list(dict.fromkeys(record_id for record_id, _ in patches))
+            existing = self._existing(conn, pk, scope, ids, with_json=True)
+            merged = _merge_all(existing, patches)
+            if budgets is not None:
+                self._charge(conn, scope.run_id, list(merged.items()), budgets, False)
+            saves = [RecordIn(i, data, content_hash(data)) for i, data in merged.items()]
+            outcomes = [(record, _outcome(existing[record.id], record)) for record in saves]
+            self._apply_saves(conn, pk, scope, outcomes, existing)
+        counts = _save_counts([outcome for _, outcome in outcomes])
+        return RecordCounts(updated=counts.updated, unchanged=counts.unchanged)
+
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
+        """The JSON of the found records among ``ids``; deleted records count as not found."""
+        with self._read() as conn:
+            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            rows = conn.execute(_SELECT_LIVE_JSON, (*scope_key(pk, scope), list(ids))).fetchall()
+            return {row["record_id"]: bytes(row["json"]) for row in rows}
+
+    def list_records(
+        self,
+        env_id: int,
+        connection_id: str,
+        model: str,
+        *,
+        variant: str = "",
+        cursor: str = "",
+        modified_after: datetime | None = None,
+        limit: int = 100,
+        filter: frozenset[str] = ALL_RECORD_FILTERS,
+    ) -> tuple[list[StoredRecord], str]:
+        """Records in change order, deleted ones included.
+
+        Args:
+            env_id: the environment.
+            connection_id: the connection.
+            model: the model.
+            variant: the variant ("" for the base one).
+            cursor: "" for the start, else the cursor of a record or of a page.
+            modified_after: only records with ``last_modified_at`` at or after this time.
+            limit: the page size, 1 to ``MAX_LIST_LIMIT``.
+            filter: the last actions to keep: ``added``, ``updated``, ``deleted``.
+
+        Returns:
+            The records and the cursor of the next page, "" when this page is the last.
+
+        Raises:
+            InvalidRequest: a bad cursor, filter or limit.
+            NotFound: code ``unknown_connection``.
+        """
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidRequest(f"limit must be 1 to {MAX_LIST_LIMIT}", code="invalid_limit")
+        after, actions = decode_cursor(cursor), filter_actions(filter)
+        with self._read() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            rows = conn.execute(
+                _LIST,
+                {
+                    "pk": pk,
+                    "model": model,
+                    "variant": variant,
+                    "after": after,
+                    "since": modified_after,
+                    "actions": list(actions),
+                    "limit": limit + 1,
+                },
+            ).fetchall()
+        page = [_stored(row) for row in rows[:limit]]
+        return page, page[-1].cursor if len(rows) > limit else ""
+
+    # ---- helpers ----
+
+    def _existing(
+        self,
+        conn: PgConnection,
+        pk: int,
+        scope: RecordScope,
+        ids: list[str],
+        *,
+        with_json: bool = False,
+    ) -> dict[str, _Existing]:
+        rows = conn.execute(
+            _SELECT_EXISTING_JSON if with_json else _SELECT_EXISTING,
+            (*scope_key(pk, scope), ids),
+        ).fetchall()
+        return {
+            row["record_id"]: _Existing(
+                row["content_hash"],
+                row["deleted_at"] is not None,
+                row["delete_mark"] is not None,
+                bytes(row["json"] or b""),
+            )
+            for row in rows
+        }
+
+    def _apply_saves(
+        self,
+        conn: PgConnection,
+        pk: int,
+        scope: RecordScope,
+        outcomes: list[tuple[RecordIn, SaveOutcome]],
+        existing: dict[str, _Existing],
+    ) -> None:
+        now, key = self._now(), scope_key(pk, scope)
+        changed = [(record, outcome) for record, outcome in outcomes if outcome != "unchanged"]
+        cursors = self._reserve_cursors(conn, len(changed))
+        inserts = [
+            (*key, record.id, record.json, record.content_hash, now, now, cursor)
+            for (record, outcome), cursor in zip(changed, cursors, strict=True)
+            if outcome == "inserted"
+        ]
+        updates = [
+            (record.json, record.content_hash, now, cursor, *key, record.id)
+            for (record, outcome), cursor in zip(changed, cursors, strict=True)
+            if outcome != "inserted"
+        ]
+        with conn.cursor() as cursor:
+            if inserts:
+                cursor.executemany(_INSERT_RECORD, inserts)
+            if updates:
+                cursor.executemany(_UPDATE_RECORD, updates)
+        seen = [
+            record.id for record, outcome in outcomes if _clears_mark(outcome, existing, record)
+        ]
+        if seen:
+            conn.execute(_UNMARK_RECORDS, (*key, seen))
+
+    def _charge(
+        self,
+        conn: PgConnection,
+        run_id: str,
+        records: list[tuple[str, bytes]],
+        budgets: Budgets,
+        count: bool,
+    ) -> None:
+        """Charges records to the run's budgets, or raises before anything is written."""
+        for record_id, data in records:
+            check_record(record_id, data, budgets)
+        row = conn.execute(
+            "SELECT state, records_saved, record_bytes FROM runs WHERE run_id = %s"
+            " FOR NO KEY UPDATE",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return
+        if row["state"] not in ("queued", "running"):
+            raise PermissionDenied("the run has ended; it stores nothing more", code="run_ended")
+        adding, adding_bytes = len(records) if count else 0, sum(len(d) for _, d in records)
+        check_run_records(
+            int(row["records_saved"]), int(row["record_bytes"]), adding, adding_bytes, budgets
+        )
+        conn.execute(
+            "UPDATE runs SET records_saved = records_saved + %s,"
+            " record_bytes = record_bytes + %s WHERE run_id = %s",
+            (adding, adding_bytes, run_id),
+        )
+
+
+def scope_key(pk: int, scope: RecordScope) -> tuple[int, str, str]:
+    """The key columns (connection_pk, model, variant) of a scope."""
+    return pk, scope.model, scope.variant
+
+
+def _alive(existing: _Existing | None) -> bool:
+    return existing is not None and not existing.deleted
+
+
+def _outcome(existing: _Existing | None, record: RecordIn) -> SaveOutcome:
+    if existing is None:
+        return classify_save(None, False, record.content_hash)
+    return classify_save(existing.content_hash, existing.deleted, record.content_hash)
+
+
+def _clears_mark(outcome: SaveOutcome, existing: dict[str, _Existing], record: RecordIn) -> bool:
+    found = existing.get(record.id)
+    return outcome == "unchanged" and found is not None and found.marked
+
+
+def _merge_all(
+    existing: dict[str, _Existing], patches: Sequence[tuple[str, bytes]]
+) -> dict[str, bytes]:
+    merged: dict[str, bytes] = {}
+    for record_id, patch in patches:
+        if _alive(existing.get(record_id)):
+            base = merged.get(record_id, existing[record_id].json)
+            merged[record_id] = merge_record(base, patch, record_id)
+    return merged
+
+
+def _save_counts(outcomes: list[SaveOutcome]) -> RecordCounts:
+    return RecordCounts(
+        added=sum(outcome in ("inserted", "undeleted") for outcome in outcomes),
+        updated=outcomes.count("changed"),
+        unchanged=outcomes.count("unchanged"),
+    )
+
+
+def _stored(row: Mapping[str, Any]) -> StoredRecord:
+    return StoredRecord(
+        id=row["record_id"],
+        json=bytes(row["json"]),
+        first_seen_at=utc(row["first_seen_at"]),
+        last_modified_at=utc(row["last_modified_at"]),
+        last_action=row["last_action"],
+        deleted_at=None if row["deleted_at"] is None else utc(row["deleted_at"]),
+        cursor=encode_cursor(int(row["cursor"])),
+    )
