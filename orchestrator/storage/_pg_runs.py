@@ -38,17 +38,18 @@ class RunsMixin(PostgresBase):
             )
         return found
 
-    def purge_runs(self, finished_before: datetime) -> int:
+    def purge_runs(self, finished_before: datetime, env_id: int | None = None) -> int:
         """Deletes runs that ended before ``finished_before``, with their logs; returns how many.
 
-        A sync schedule's last run is kept, and so is every run still queued or running.
+        Only the runs of environment ``env_id`` when it is given. A sync schedule's last run is
+        kept, and so is every run still queued or running.
         """
         with self._write() as conn:
             cursor = conn.execute(
                 "DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < %s"
-                " AND run_id NOT IN"
+                " AND (%s::bigint IS NULL OR env_id = %s) AND run_id NOT IN"
                 " (SELECT last_run_id FROM sync_schedules WHERE last_run_id IS NOT NULL)",
-                (finished_before,),
+                (finished_before, env_id, env_id),
             )
             return int(cursor.rowcount)
 
