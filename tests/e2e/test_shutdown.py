@@ -17,7 +17,7 @@ from corral.errors import RunFailure
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from orchestrator.storage._sqlite import SqliteStorage
-from tests.support.service import running_service
+from tests.support.service import corral, running_service
 
 FOREVER = (
     "from nango import create_action\n"
@@ -86,3 +86,38 @@ def _wait_running(data: pathlib.Path, count: int) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"fewer than {count} runs started")
+
+
+def test_runs_still_queued_at_shutdown_are_stored_as_cancelled(tmp_path: pathlib.Path) -> None:
+    data = tmp_path / "data"
+    with (
+        running_service(data, CORRAL_SHUTDOWN_GRACE_SECONDS=str(GRACE)) as svc,
+        Client(svc.address, svc.secret_key, timeout=60) as client,
+    ):
+        settings = corral(
+            svc, "env", "settings", "dev", "--data-dir", str(data),
+            "--set", '{"concurrency": {"runs": 1}}',
+        )  # fmt: skip
+        assert settings.returncode == 0, settings.stderr
+        client.call("Deploy", pb.DeployRequest(integration="loop", files={"f.py": FOREVER}))
+        client.call(
+            "CreateConnection",
+            pb.CreateConnectionRequest(integration="loop", connection_id="c"),
+        )
+        request = pb.TriggerActionRequest(action_name="f", connection_id="c")
+        setattr(request, "async", True)
+        first = client.call("TriggerAction", request).run_id
+        queued = client.call("TriggerAction", request).run_id
+        _wait_running(data, 1)
+        svc.process.send_signal(signal.SIGTERM)
+        assert svc.process.wait(timeout=60) == 0
+    storage = SqliteStorage(data / "corral.db")
+    try:
+        env = storage.get_environment("dev")
+        runs = {run.run_id: run for run in storage.list_runs(env.id, "c")}
+    finally:
+        storage.close()
+    assert runs[queued].started_at is None  # it never had its turn
+    for run_id in (first, queued):
+        assert runs[run_id].state == "failed"
+        assert (runs[run_id].error or {}).get("type") == "execution_cancelled"
