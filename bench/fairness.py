@@ -35,6 +35,7 @@ from corral.cli import Client
 from corral.errors import ResourceExhausted
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import Seen, running_fake_api
+from tests.support.processes import wait_for
 from tests.support.service import create_environment, running_service
 
 LONG = (
@@ -105,15 +106,6 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _wait_for(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def main() -> None:
     """Runs the benchmark and prints the result."""
     parser = argparse.ArgumentParser(
@@ -146,13 +138,13 @@ def main() -> None:
 
         with ThreadPoolExecutor(args.flood) as callers:
             sync_calls = [callers.submit(waiting_call, i) for i in range(args.flood)]
-            _wait_for(lambda: slow.in_flight >= 16, 60)
+            wait_for(lambda: slow.in_flight >= 16, 60)
             time.sleep(1.0)  # let every refusal and admission settle
             in_flight = slow.in_flight
             flooded = _timed(quiet, args.samples)
             slow.release.set()
             finished = sum(1 for call in sync_calls if call.result(timeout=600) != "refused")
-        ended = _wait_for(lambda: _all_ended(noisy, background), 600)
+        ended = wait_for(lambda: _all_ended(noisy, background), 600)
         quiet.close()
         noisy.close()
     a, f = _percentiles(alone), _percentiles(flooded)

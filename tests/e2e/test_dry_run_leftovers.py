@@ -16,7 +16,7 @@ import pytest
 from corral.cli import Client
 from corral.errors import CorralError
 from corral.v1 import orchestrator_pb2 as pb
-from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.fake_api import FakeApi, running_hanging_api
 from tests.support.processes import wait_for
 from tests.support.service import running_service
 
@@ -34,18 +34,8 @@ sync = create_sync(description='items', frequency='every hour', exec=fetch)
 @pytest.fixture
 def hanging_api() -> Iterator[FakeApi]:
     """An upstream whose ``/hang`` answers only when the test ends."""
-    release = threading.Event()
-
-    def hang(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        release.wait(60)
-        return 200, {}, {}
-
-    with running_fake_api() as api:
-        api.routes[("GET", "/hang")] = hang
-        try:
-            yield api
-        finally:
-            release.set()
+    with running_hanging_api() as api:
+        yield api
 
 
 def _scratch_stores(folder: pathlib.Path) -> set[pathlib.Path]:

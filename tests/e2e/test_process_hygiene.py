@@ -9,53 +9,12 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.support.processes import Pid, alive, descendants, wait_for
 from tests.support.service import Service, running_service
-
-Pid = tuple[int, str]
-"""A process as (pid, start time), so that a reused pid is not taken for the same process."""
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        text = pathlib.Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text.rpartition(")")[2].split()  # fields from the state on
-
-
-def _alive(process: Pid) -> bool:
-    fields = _stat(process[0])
-    return fields is not None and fields[0] != "Z" and fields[19] == process[1]
-
-
-def _descendants(root: int) -> list[Pid]:
-    parents: dict[int, list[int]] = {}
-    for entry in pathlib.Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            parents.setdefault(int(fields[1]), []).append(int(entry.name))
-    out: list[Pid] = []
-    todo = [root]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            if (fields := _stat(child)) is not None:
-                out.append((child, fields[19]))
-                todo.append(child)
-    return out
-
-
-def _wait(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def _runner_pids(service: Service) -> list[int]:
@@ -126,17 +85,17 @@ def test_a_second_serve_on_a_port_in_use_fails_clearly(tmp_path: pathlib.Path) -
 
 def test_kill_9_of_serve_leaves_no_runner_warm_parent_or_worker(tmp_path: pathlib.Path) -> None:
     with running_service(tmp_path / "data", CORRAL_RUNNERS="2") as service:
-        assert _wait(lambda: len(_runner_pids(service)) == 2, 30)
+        assert wait_for(lambda: len(_runner_pids(service)) == 2, 30)
         # Each runner has its warm parent, and the warm parent its prewarmed worker.
-        assert _wait(lambda: len(_descendants(service.process.pid)) >= 6, 30)
-        family = _descendants(service.process.pid)
+        assert wait_for(lambda: len(descendants(service.process.pid)) >= 6, 30)
+        family = descendants(service.process.pid)
         os.kill(service.process.pid, signal.SIGKILL)
         service.process.wait(timeout=10)
 
         def left() -> list[Pid]:
-            return [p for p in family if _alive(p)]
+            return [p for p in family if alive(p)]
 
-        assert _wait(lambda: not left(), 10), f"still running: {left()}"
+        assert wait_for(lambda: not left(), 10), f"still running: {left()}"
         # A stale runtime folder of the dead serve is removed by the next one.
         marker = tmp_path / "data" / "runtime" / "stale"
         marker.parent.mkdir(exist_ok=True)
@@ -144,7 +103,7 @@ def test_kill_9_of_serve_leaves_no_runner_warm_parent_or_worker(tmp_path: pathli
         (tmp_path / "data" / "orchestrator.port").unlink()
     again = _serve(tmp_path / "data", "0")
     try:
-        assert _wait((tmp_path / "data" / "orchestrator.port").exists, 30)
+        assert wait_for((tmp_path / "data" / "orchestrator.port").exists, 30)
         assert not marker.exists()
     finally:
         again.send_signal(signal.SIGTERM)
@@ -155,8 +114,8 @@ def test_kill_9_of_serve_leaves_no_runner_warm_parent_or_worker(tmp_path: pathli
 def test_sigterm_removes_the_runtime_folder(tmp_path: pathlib.Path) -> None:
     with running_service(tmp_path / "data") as service:
         assert (tmp_path / "data" / "runtime" / "runners").is_dir()
-        family = _descendants(service.process.pid)
+        family = descendants(service.process.pid)
         assert family
     assert service.process.returncode == 0
     assert not (tmp_path / "data" / "runtime").exists()
-    assert not [p for p in family if _alive(p)]
+    assert not [p for p in family if alive(p)]

@@ -12,7 +12,6 @@ import os
 import pathlib
 import signal
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ import pytest
 from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator.storage._records import to_rfc3339
-from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.fake_api import FakeApi, running_hanging_api
 from tests.support.service import Service, running_service
 
 FREQUENCY = 30.0
@@ -67,18 +66,8 @@ def eventually(check: Callable[[], bool], timeout: float = 30.0) -> None:
 @pytest.fixture
 def hanging_api() -> Iterator[FakeApi]:
     """An upstream whose ``/hang`` answers only when the test ends."""
-    release = threading.Event()
-
-    def hang(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        release.wait(60)
-        return 200, {}, {}
-
-    with running_fake_api() as api:
-        api.routes[("GET", "/hang")] = hang
-        try:
-            yield api
-        finally:
-            release.set()
+    with running_hanging_api() as api:
+        yield api
 
 
 def _children() -> dict[int, list[int]]:

@@ -25,7 +25,7 @@ from corral.cli import Client
 from corral.errors import CorralError
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator.runs._runner_client import KEEPALIVE_SECONDS
-from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.fake_api import FakeApi, running_hanging_api
 from tests.support.processes import Pid, alive, children, identify, wait_for
 from tests.support.service import Service, running_service
 
@@ -59,18 +59,8 @@ WORKER_KILLED = ("resource_exhausted", "the worker was killed")
 @pytest.fixture
 def hanging_api() -> Iterator[FakeApi]:
     """An upstream whose ``/hang`` answers only when the test ends."""
-    release = threading.Event()
-
-    def hang(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        release.wait(60)
-        return 200, {}, {}
-
-    with running_fake_api() as api:
-        api.routes[("GET", "/hang")] = hang
-        try:
-            yield api
-        finally:
-            release.set()
+    with running_hanging_api() as api:
+        yield api
 
 
 @pytest.fixture

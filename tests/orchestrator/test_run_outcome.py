@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pathlib
 import sqlite3
-import time
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from orchestrator.runs._recovery import end_interrupted_runs
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import FunctionRow, NewRun, Run
 from orchestrator.storage._sqlite import SqliteStorage
+from tests.support.processes import wait_for
 
 
 class FlakyFinish(SqliteStorage):
@@ -333,9 +333,4 @@ def _logged(logs: list[MutableMapping[str, Any]], event: str) -> int:
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+    return wait_for(check, timeout)

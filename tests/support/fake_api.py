@@ -87,3 +87,21 @@ def running_fake_api() -> Iterator[FakeApi]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def running_hanging_api() -> Iterator[FakeApi]:
+    """A FakeApi whose ``GET /hang`` answers only when the block ends (an upstream that never
+    answers while the test looks)."""
+    release = threading.Event()
+
+    def hang(_seen: Seen) -> tuple[int, Any, dict[str, str]]:
+        release.wait(60)
+        return 200, {}, {}
+
+    with running_fake_api() as api:
+        api.routes[("GET", "/hang")] = hang
+        try:
+            yield api
+        finally:
+            release.set()

@@ -43,6 +43,22 @@ def children(parent: int) -> list[Pid]:
     return [process for _, process in sorted(out)]
 
 
+def descendants(root: int) -> list[Pid]:
+    """Every process below ``root`` (children, their children, ...), zombies included."""
+    parents: dict[int, list[int]] = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    out: list[Pid] = []
+    todo = [root]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if (fields := _stat(child)) is not None:
+                out.append((child, fields[19]))
+                todo.append(child)
+    return out
+
+
 def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     """Polls ``condition`` every 50 ms until it holds (True) or ``timeout`` passes (False)."""
     deadline = time.monotonic() + timeout
