@@ -3,19 +3,52 @@
 A token is random, scoped to one environment, connection, function and run, and valid only
 while the run is live (and never past its expiry). A callback with any other token is refused
 with UNAUTHENTICATED; even code that escaped the sandbox can reach only its own run.
+
+Tokens are kept in a ``TokenStore`` by their SHA-256 digest, never in clear: in this process's
+memory by default (one SQLite orchestrator), or in the shared database (PostgreSQL), where a
+token minted by one orchestrator resolves on every other and its revocation holds on all of
+them. With a shared store, each orchestrator may remember a resolved scope for
+``cache_seconds`` (``SHARED_CACHE_SECONDS`` by default): that bounds how long a token revoked
+elsewhere still resolves here. On the orchestrator that revokes it, a token fails at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from corral.errors import Unauthenticated
+import structlog
+
+from corral.errors import Unauthenticated, Unavailable
+from orchestrator.storage._areas import TokenStore
+from orchestrator.storage._memory_tokens import MemoryTokenStore
+
+TOKEN_PREFIX = "rt_"  # noqa: S105 (a prefix, not a secret)
+"""How every run token starts."""
+
+MAX_TOKEN_CHARS = 128
+"""Longer tokens are refused without a lookup (a minted one has 46 characters)."""
+
+SHARED_CACHE_SECONDS = 0.5
+"""How long an orchestrator remembers a scope it resolved from a shared store: a token revoked
+on another orchestrator fails here at most this long (plus one lookup) after the revoke."""
+
+CACHE_ENTRIES = 4096
+"""Resolved scopes remembered at most (the oldest are forgotten first)."""
+
+REVOKE_ATTEMPTS = 3
+"""Tries to revoke a token while the store is unavailable, before leaving it to its expiry."""
+
+PURGE_EVERY_SECONDS = 3600.0
+"""How often (on a mint) expired tokens are deleted from the store."""
+
+_log = structlog.get_logger("corral.runs")
 
 
 @dataclass(frozen=True)
@@ -33,43 +66,128 @@ class RunScope:
 
 
 class RunTokens:
-    """Mints, resolves and revokes run tokens (kept hashed, in memory)."""
+    """Mints, resolves and revokes run tokens (kept hashed in a ``TokenStore``)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        store: TokenStore | None = None,
+        cache_seconds: float | None = None,
+    ) -> None:
+        """Args:
+        clock: monotonic seconds; for the in-memory store's expiries and for the cache.
+        store: where tokens are kept; this process's memory when None.
+        cache_seconds: how long a resolved scope is remembered; 0 (no cache) with the
+            in-memory store, ``SHARED_CACHE_SECONDS`` with a given store, by default.
+        """
         self._clock = clock
+        self._store: TokenStore = store if store is not None else MemoryTokenStore(clock)
+        if cache_seconds is None:
+            cache_seconds = 0.0 if store is None else SHARED_CACHE_SECONDS
+        self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
-        self._live: dict[bytes, tuple[RunScope, float]] = {}
+        self._cache: OrderedDict[bytes, tuple[RunScope, float]] = OrderedDict()
+        self._next_purge = clock()
 
     def mint(self, scope: RunScope, ttl_seconds: float) -> str:
         """A new token for the run, valid until revoked or ``ttl_seconds`` pass."""
-        token = "rt_" + secrets.token_urlsafe(32)
-        with self._lock:
-            self._live[_digest(token)] = (scope, self._clock() + ttl_seconds)
+        self._purge_when_due()
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        fields = asdict(scope)
+        del fields["env_id"]
+        self._store.mint_token(_digest(token), scope.env_id, fields, ttl_seconds)
         return token
 
     def resolve(self, token: str) -> RunScope:
         """The scope of a live token.
 
         Raises:
-            Unauthenticated: the token is unknown, revoked or expired.
+            Unauthenticated: code ``invalid_run_token``, the token is malformed, unknown,
+                revoked or expired.
         """
-        key = _digest(token or "")
-        with self._lock:
-            entry = self._live.get(key)
-            if entry is not None and entry[1] <= self._clock():
-                del self._live[key]
-                entry = None
-        if entry is None:
-            raise Unauthenticated(
-                "the run token is not valid (wrong, or its run has ended)", code="invalid_run_token"
-            )
-        return entry[0]
+        if not _well_formed(token):
+            raise _invalid()
+        key = _digest(token)
+        if self._cache_seconds > 0:
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None and cached[1] > self._clock():
+                    return cached[0]
+        stored = self._store.resolve_token(key)
+        if stored is None:
+            with self._lock:
+                self._cache.pop(key, None)
+            raise _invalid()
+        scope = _scope(stored)
+        if self._cache_seconds > 0:
+            with self._lock:
+                self._cache[key] = (scope, self._clock() + self._cache_seconds)
+                self._cache.move_to_end(key)
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return scope
 
     def revoke(self, token: str) -> None:
-        """Ends a token's validity."""
+        """Ends a token's validity: here at once, on every orchestrator sharing the store
+        within ``cache_seconds``."""
+        if not _well_formed(token):
+            return
+        key = _digest(token)
         with self._lock:
-            self._live.pop(_digest(token), None)
+            self._cache.pop(key, None)
+        for attempt in range(REVOKE_ATTEMPTS):
+            try:
+                self._store.revoke_token(key)
+                return
+            except Unavailable as exc:
+                if attempt + 1 == REVOKE_ATTEMPTS:
+                    # The run's own outcome matters more: the token still ends at its expiry.
+                    _log.warning("run token not revoked; it lapses at its expiry", error=str(exc))
+                    return
+                time.sleep(0.1 * (attempt + 1))
+
+    def _purge_when_due(self) -> None:
+        now = self._clock()
+        if now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY_SECONDS
+        try:
+            purged = self._store.purge_expired_tokens()
+        except Unavailable as exc:
+            _log.warning("expired run tokens not purged", error=str(exc))
+            return
+        if purged:
+            _log.info("expired run tokens purged", tokens=purged)
+
+
+def _well_formed(token: str) -> bool:
+    return (
+        isinstance(token, str)
+        and len(token) <= MAX_TOKEN_CHARS
+        and token.startswith(TOKEN_PREFIX)
+        and token.isascii()
+    )
+
+
+def _invalid() -> Unauthenticated:
+    return Unauthenticated(
+        "the run token is not valid (wrong, or its run has ended)", code="invalid_run_token"
+    )
+
+
+def _scope(stored: dict[str, Any]) -> RunScope:
+    return RunScope(
+        env_id=int(stored["env_id"]),
+        run_id=str(stored["run_id"]),
+        connection_id=str(stored["connection_id"]),
+        integration_key=str(stored["integration_key"]),
+        function_name=str(stored["function_name"]),
+        kind=str(stored["kind"]),
+        variant=str(stored["variant"]),
+        depth=int(stored.get("depth", 0)),
+    )
 
 
 def _digest(token: str) -> bytes:
-    return hmac.new(b"corral-run-token", token.encode(), hashlib.sha256).digest()
+    return hashlib.sha256(token.encode("ascii")).digest()

@@ -19,6 +19,11 @@ The areas, what each holds, and the SQLite module that implements it:
 - ``CheckpointStore``: checkpoints and sync resets (``_sqlite_checkpoints``);
 - ``ScheduleStore``: when each sync runs for each connection (``_sqlite_schedules``).
 
+One more area is not part of ``Storage``: ``TokenStore``, the run tokens that callbacks carry,
+kept by their SHA-256 digest. PostgreSQL keeps them in the database (``_pg_tokens``), so that a
+callback may land on any orchestrator; one SQLite orchestrator keeps them in its memory
+(``_memory_tokens``; docs/runtime.md, "Run tokens").
+
 Every engine implements every area and passes the same tests
 (``tests/orchestrator/storage_support.py``): SQLite (``_sqlite.py``) and PostgreSQL (``_pg.py``,
 one ``_pg_<area>.py`` module per area; not offered by ``corral serve`` yet).
@@ -88,6 +93,7 @@ __all__ = [
     "Storage",
     "StoredRecord",
     "TenantStore",
+    "TokenStore",
     "TrackingStore",
 ]
 
@@ -401,3 +407,26 @@ class Storage(
 
     def close(self) -> None:
         """Releases the engine's resources."""
+
+
+class TokenStore(Protocol):
+    """Run tokens, each known only by its SHA-256 digest (the token itself is never stored).
+
+    A token is live from ``mint_token`` until ``revoke_token`` or its expiry, whichever comes
+    first; the expiry is the store's own clock plus the token's lifetime. A scope is a JSON
+    object; its ``env_id`` is always the environment the token was minted for.
+    """
+
+    def mint_token(
+        self, digest: bytes, env_id: int, scope: Mapping[str, Any], ttl_seconds: float
+    ) -> None:
+        """Stores a new token's digest with its scope, live for ``ttl_seconds``."""
+
+    def resolve_token(self, digest: bytes) -> dict[str, Any] | None:
+        """The scope of a live token, or None (unknown, revoked or expired)."""
+
+    def revoke_token(self, digest: bytes) -> None:
+        """Ends a token's validity (nothing happens for an unknown one)."""
+
+    def purge_expired_tokens(self) -> int:
+        """Deletes the expired tokens; returns how many."""

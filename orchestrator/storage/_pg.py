@@ -11,10 +11,12 @@
 - ``_pg_records``: ``RecordStore``, records;
 - ``_pg_tracking``: ``TrackingStore``, deletion tracking of records;
 - ``_pg_checkpoints``: ``CheckpointStore``, checkpoints and sync resets;
-- ``_pg_schedules``: ``ScheduleStore``, when each sync runs for each connection.
+- ``_pg_schedules``: ``ScheduleStore``, when each sync runs for each connection;
+- ``_pg_tokens``: ``TokenStore`` (not part of ``Storage``), run tokens shared by every
+  orchestrator on the database.
 
 ``corral serve`` does not offer it yet (no ``CORRAL_DATABASE_URL``): run leases, shared run
-tokens and the rest of issue 11 come first.
+tokens (``RunTokens(store=storage)``) and the rest of issue 11 come first.
 
 Choices every caller may rely on, as with SQLite:
 
@@ -40,6 +42,7 @@ from orchestrator.storage._areas import (
     ScheduleStore,
     Storage,
     TenantStore,
+    TokenStore,
     TrackingStore,
 )
 from orchestrator.storage._pg_checkpoints import CheckpointsMixin
@@ -49,6 +52,7 @@ from orchestrator.storage._pg_records import RecordsMixin
 from orchestrator.storage._pg_runs import RunsMixin
 from orchestrator.storage._pg_schedules import SchedulesMixin
 from orchestrator.storage._pg_tenants import TenantsMixin
+from orchestrator.storage._pg_tokens import TokensMixin
 from orchestrator.storage._pg_tracking import TrackingMixin
 
 __all__ = ["PORTED_AREAS", "PostgresStorage"]
@@ -77,8 +81,9 @@ class PostgresStorage(
     TrackingMixin,
     CheckpointsMixin,
     SchedulesMixin,
+    TokensMixin,
 ):
-    """Storage in a PostgreSQL database.
+    """Storage in a PostgreSQL database (with its run tokens: ``TokenStore``).
 
     Thread-safe: each call borrows a pooled connection for one transaction; a server that
     cannot be reached makes calls fail with ``Unavailable`` (``storage_unavailable``,
@@ -101,6 +106,7 @@ def _conforms(
     tracking: TrackingMixin,
     checkpoints: CheckpointsMixin,
     schedules: SchedulesMixin,
+    tokens: TokensMixin,
     storage: PostgresStorage,
 ) -> tuple[
     TenantStore,
@@ -111,8 +117,22 @@ def _conforms(
     TrackingStore,
     CheckpointStore,
     ScheduleStore,
+    TokenStore,
     Storage,
+    TokenStore,
 ]:
     # mypy proves here that each area module implements its area's protocol, and that
-    # PostgresStorage implements all of Storage.
-    return tenants, connections, functions, runs, records, tracking, checkpoints, schedules, storage
+    # PostgresStorage implements all of Storage, and TokenStore.
+    return (
+        tenants,
+        connections,
+        functions,
+        runs,
+        records,
+        tracking,
+        checkpoints,
+        schedules,
+        tokens,
+        storage,
+        storage,
+    )

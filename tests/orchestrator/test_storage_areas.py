@@ -29,8 +29,10 @@ from orchestrator.storage._areas import (
     ScheduleStore,
     Storage,
     TenantStore,
+    TokenStore,
     TrackingStore,
 )
+from orchestrator.storage._memory_tokens import MemoryTokenStore
 from orchestrator.storage._pg import PORTED_AREAS, PostgresStorage
 from orchestrator.storage._pg_base import PostgresBase
 from orchestrator.storage._sqlite import SqliteStorage
@@ -60,6 +62,9 @@ PG_AREAS: dict[str, tuple[str, str]] = {
     "schedules": ("_pg_schedules", "_sqlite_schedules"),
 }
 """Each area's PostgreSQL module and its SQLite counterpart."""
+
+PG_EXTRAS: dict[str, tuple[type, str]] = {"_pg_tokens": (TokenStore, "TokensMixin")}
+"""PostgreSQL modules of areas outside ``Storage`` (SQLite keeps run tokens in memory)."""
 
 ENGINE_ONLY = frozenset({"close"})
 """``Storage``'s own methods, which belong to the engine rather than to an area."""
@@ -145,17 +150,33 @@ def test_each_ported_postgresql_module_implements_exactly_its_area(area: str) ->
         assert signature(getattr(mixin, name)) == expected, f"{mixin_name}.{name}"
 
 
+@pytest.mark.parametrize("module_name", sorted(PG_EXTRAS))
+def test_each_postgresql_extra_module_implements_exactly_its_protocol(module_name: str) -> None:
+    protocol, mixin_name = PG_EXTRAS[module_name]
+    mixin = getattr(importlib.import_module(f"orchestrator.storage.{module_name}"), mixin_name)
+
+    for implementation in (mixin, MemoryTokenStore):
+        assert methods(implementation) == methods(protocol)
+        for name in methods(protocol):
+            expected = signature(getattr(protocol, name))
+            assert signature(getattr(implementation, name)) == expected, f"{name}"
+    assert not set(methods(protocol)) & set().union(*map(methods, area_protocols()))
+
+
 def test_the_postgresql_engine_is_its_ported_areas() -> None:
     modules = {path.stem for path in STORAGE.glob("_pg_*.py")}
 
     assert set(PG_AREAS) == AREA_NAMES
-    assert modules == {PG_AREAS[area][0] for area in PORTED_AREAS} | {"_pg_base"}
+    assert modules == {PG_AREAS[area][0] for area in PORTED_AREAS} | {"_pg_base", *PG_EXTRAS}
     assert set(PostgresStorage.__bases__) == {
         getattr(
             importlib.import_module(f"orchestrator.storage.{PG_AREAS[area][0]}"),
             AREAS[PG_AREAS[area][1]][1],
         )
         for area in PORTED_AREAS
+    } | {
+        getattr(importlib.import_module(f"orchestrator.storage.{module}"), mixin)
+        for module, (_, mixin) in PG_EXTRAS.items()
     }
     assert methods(PostgresBase) >= ENGINE_ONLY
 
