@@ -27,6 +27,7 @@ from corral.errors import InvalidRequest
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
+from orchestrator._store_open import open_storage
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
@@ -44,8 +45,7 @@ from orchestrator.runs._manager import CANCEL_DRAIN_SECONDS, RunManager
 from orchestrator.runs._recovery import end_interrupted_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
 from orchestrator.runs._tokens import RunTokens
-from orchestrator.storage._areas import TenantStore
-from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.storage._areas import Storage, TenantStore
 
 _log = structlog.get_logger("corral.orchestrator")
 
@@ -58,7 +58,7 @@ SCRATCH_DIR = "scratch"
 
 @dataclass
 class _Parts:
-    storage: SqliteStorage
+    storage: Storage
     runs: RunManager
     api: grpc.Server
     callbacks: grpc.Server
@@ -122,7 +122,7 @@ def _start(settings: ServeSettings) -> _Parts:
 def _start_locked(
     settings: ServeSettings, claim: DataDirLock, undo: contextlib.ExitStack
 ) -> _Parts:
-    storage = SqliteStorage(settings.data_dir / "corral.db")
+    storage = open_storage(settings.data_dir, settings.database_url.get_secret_value())
     undo.callback(storage.close)
     end_interrupted_runs(storage)  # before the scheduler and the API can start a run
     first_start(storage, lambda text: print(text, flush=True))
