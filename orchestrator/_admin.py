@@ -20,7 +20,8 @@ from corral.errors import InvalidRequest, NotFound
 from orchestrator._concurrency import concurrency_for
 from orchestrator._env_settings import merged, validated
 from orchestrator._store_open import DATABASE_NAME, open_postgres
-from orchestrator.storage._areas import Storage, TenantStore
+from orchestrator.storage._areas import TenantStore
+from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._sqlite import SqliteStorage
 
 
@@ -103,7 +104,9 @@ def open_admin(
         storage.close()
 
 
-def _admin_store(data_dir: pathlib.Path, create: bool, database_url: str) -> Storage:
+def _admin_store(
+    data_dir: pathlib.Path, create: bool, database_url: str
+) -> SqliteStorage | PostgresStorage:
     if database_url:
         return open_postgres(database_url)
     if create:

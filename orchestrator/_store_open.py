@@ -15,7 +15,6 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from corral.errors import InvalidRequest, Unavailable
-from orchestrator.storage._areas import Storage
 from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._sqlite import SqliteStorage
 
@@ -36,7 +35,7 @@ _REFUSED_STATES = {  # SQLSTATEs of a server that refuses the connection
 }
 
 
-def open_storage(data_dir: pathlib.Path, database_url: str) -> Storage:
+def open_storage(data_dir: pathlib.Path, database_url: str) -> SqliteStorage | PostgresStorage:
     """The store: PostgreSQL at ``database_url`` when it is set, else SQLite in ``data_dir``.
 
     Raises:

@@ -13,8 +13,9 @@
 - ``_pg_checkpoints``: ``CheckpointStore``, checkpoints and sync resets;
 - ``_pg_schedules``: ``ScheduleStore``, when each sync runs for each connection.
 
-``corral serve`` does not offer it yet (no ``CORRAL_DATABASE_URL``): run leases, shared run
-tokens and the rest of issue 11 come first.
+``corral serve`` uses it when ``CORRAL_DATABASE_URL`` is set (``orchestrator._store_open``);
+several orchestrators share one database, their runs held by leases (``RunStore.renew_leases``,
+``end_expired_runs``).
 
 Choices every caller may rely on, as with SQLite:
 
