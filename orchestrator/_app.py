@@ -24,7 +24,7 @@ from corral._memory import bound_heap
 from corral._process import DataDirLock
 from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
-from corral.errors import InvalidRequest
+from corral.errors import AlreadyExists, InvalidRequest
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
@@ -71,10 +71,14 @@ class _Parts:
 
 
 def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
-    """On a new data directory: creates the ``dev`` environment and shows its key once."""
+    """On a new store: creates the ``dev`` environment and shows its key once (only one of
+    several orchestrators starting together on a new database does)."""
     if storage.list_environments():
         return
-    _, key = storage.create_environment("dev")
+    try:
+        _, key = storage.create_environment("dev")
+    except AlreadyExists:  # another orchestrator on the same database made it first
+        return
     announce(
         "Created environment 'dev'. Its secret key is shown only this once:\n"
         f"  {key}\n"

@@ -3,6 +3,7 @@ the database cannot be used at start as one line naming the setting, never the p
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from corral.errors import InvalidRequest, Unavailable
 from orchestrator import open_admin
+from orchestrator._app import first_start
 from orchestrator._store_open import open_storage
 from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._sqlite import SqliteStorage
@@ -22,7 +24,7 @@ PASSWORD = "hunter2-s3cret"
 
 
 @pytest.fixture
-def database(postgres_server: PostgresServer) -> pathlib.Path | str:
+def database(postgres_server: PostgresServer) -> str:
     return postgres_server.create_database(postgres_server.unique_name("url"))
 
 
@@ -124,3 +126,41 @@ def test_a_schema_newer_than_this_build_is_one_line(tmp_path: pathlib.Path, data
         )
     line = _one_line(_serve(tmp_path, database), "database_too_new")
     assert "9999" in line
+
+
+def test_env_create_takes_the_database_url(tmp_path: pathlib.Path, database: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "corral", "env", "create", "acme", "--database-url", database],
+        env=env | {"CORRAL_DATA_DIR": str(tmp_path / "unused")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["environment"] == "acme"
+    assert not (tmp_path / "unused").exists()
+
+
+def test_of_two_orchestrators_starting_on_a_new_database_one_shows_the_key(
+    database: str,
+) -> None:
+    first, second = PostgresStorage(database), PostgresStorage(database)
+    shown: list[str] = []
+    try:
+        first_start(first, shown.append)
+
+        class Racing:  # the second saw no environment yet, then lost the race to create one
+            def list_environments(self) -> list[object]:
+                return []
+
+            def create_environment(self, name: str) -> object:
+                return second.create_environment(name)
+
+        first_start(Racing(), shown.append)  # type: ignore[arg-type]
+        assert len(shown) == 1
+        assert [env.name for env in second.list_environments()] == ["dev"]
+    finally:
+        first.close()
+        second.close()
