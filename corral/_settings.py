@@ -29,6 +29,19 @@ class ServeSettings(BaseSettings):
     data_dir: pathlib.Path = Field(
         pathlib.Path(".corral"), description="Where the SQLite store and runtime files live."
     )
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        description="PostgreSQL URL (postgresql://user:password@host/db): the shared store of"
+        " several orchestrators, instead of SQLite in the data dir.",
+    )
+    run_lease_seconds: float = Field(
+        30.0,
+        ge=0.5,
+        le=3600,
+        allow_inf_nan=False,
+        description="How long a run's lease lasts unrenewed: a run whose orchestrator died is"
+        " ended by another once it expires (renewed every third of it).",
+    )
     callback_host: str = Field("127.0.0.1", description="Address of the runner callback API.")
     runners: int = Field(1, ge=1, le=64, description="Local runner processes to start.")
     runner_address: str = Field("", description="Use this remote runner instead of local ones.")
@@ -106,6 +119,11 @@ class ServeSettings(BaseSettings):
     def _runner_address(cls, value: str) -> str:
         return value and address(value)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(database_url(value.get_secret_value()))
+
 
 class ClientSettings(BaseSettings):
     """Settings of the client commands (deploy, trigger, logs, records, ...)."""
@@ -169,6 +187,23 @@ def secret_key(value: str) -> str:
     return value
 
 
+def database_url(value: str) -> str:
+    """A PostgreSQL URL (``postgresql://`` or ``postgres://``), or "" for SQLite.
+
+    Raises:
+        ValueError: what is wrong and what is expected (the URL, which may hold a password,
+            is not repeated).
+    """
+    value = value.strip()
+    if value and (
+        not value.startswith(("postgresql://", "postgres://")) or any(c.isspace() for c in value)
+    ):
+        raise ValueError(
+            "not a PostgreSQL URL; expected postgresql://user:password@host:5432/database"
+        )
+    return value
+
+
 _GRPC_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:")
 """Target name schemes of gRPC, taken as they are."""
 
@@ -197,7 +232,7 @@ def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_")
     for problem in err.errors():
         name = prefix + "_".join(str(part) for part in problem["loc"]).upper()
         given = problem.get("input")
-        secret = "SECRET" in name  # a secret is never repeated in an error
+        secret = "SECRET" in name or "DATABASE_URL" in name  # never repeated in an error
         shown = f" (got {given!r})" if isinstance(given, str | int | float) and not secret else ""
         problems.append(f"{name}: {problem['msg']}{shown}")
     return InvalidRequest("; ".join(problems), code="invalid_setting")

@@ -51,6 +51,7 @@ RUN_ERROR_TYPES: frozenset[str] = frozenset(
         "runner_error",
         "worker_protocol_violation",
         "orchestrator_restarted",
+        "orchestrator_lost",
     }
 )
 """The error types a run can end with."""

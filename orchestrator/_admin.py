@@ -19,11 +19,10 @@ from corral._budgets import budgets_for
 from corral.errors import InvalidRequest, NotFound
 from orchestrator._concurrency import concurrency_for
 from orchestrator._env_settings import merged, validated
+from orchestrator._store_open import DATABASE_NAME, open_postgres
 from orchestrator.storage._areas import TenantStore
+from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._sqlite import SqliteStorage
-
-DATABASE_NAME = "corral.db"
-"""The store's file inside a data directory."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +85,30 @@ class Admin:
 
 
 @contextmanager
-def open_admin(data_dir: pathlib.Path, *, create: bool = False) -> Iterator[Admin]:
-    """The admin path on the store in ``data_dir`` (made first when ``create``), closed after.
+def open_admin(
+    data_dir: pathlib.Path, *, create: bool = False, database_url: str = ""
+) -> Iterator[Admin]:
+    """The admin path on the store in ``data_dir`` (made first when ``create``), closed after;
+    on the PostgreSQL database at ``database_url`` instead when it is set (``data_dir`` is then
+    not used).
 
     Raises:
+        InvalidRequest, Unavailable: the database cannot be used (see ``_store_open``).
         NotFound: ``no_store``, no store in ``data_dir`` (and not ``create``).
         InvalidRequest: ``data_dir_unusable``, ``data_dir`` cannot be made (a file is there).
     """
+    storage = _admin_store(data_dir, create, database_url)
+    try:
+        yield Admin(storage)
+    finally:
+        storage.close()
+
+
+def _admin_store(
+    data_dir: pathlib.Path, create: bool, database_url: str
+) -> SqliteStorage | PostgresStorage:
+    if database_url:
+        return open_postgres(database_url)
     if create:
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -107,8 +123,4 @@ def open_admin(data_dir: pathlib.Path, *, create: bool = False) -> Iterator[Admi
             " or pass the server's --data-dir",
             code="no_store",
         )
-    storage = SqliteStorage(data_dir / DATABASE_NAME)
-    try:
-        yield Admin(storage)
-    finally:
-        storage.close()
+    return SqliteStorage(data_dir / DATABASE_NAME)

@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,10 +24,11 @@ from corral._memory import bound_heap
 from corral._process import DataDirLock
 from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
-from corral.errors import InvalidRequest
+from corral.errors import AlreadyExists, InvalidRequest
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
+from orchestrator._store_open import describe, open_storage
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
@@ -41,11 +43,11 @@ from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._dry_sessions import DrySessions
 from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._manager import CANCEL_DRAIN_SECONDS, RunManager
-from orchestrator.runs._recovery import end_interrupted_runs
+from orchestrator.runs._recovery import end_interrupted_runs, end_lost_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
 from orchestrator.runs._tokens import RunTokens
-from orchestrator.storage._areas import TenantStore
-from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.storage._areas import Storage, TenantStore
+from orchestrator.storage._pg import PostgresStorage
 
 _log = structlog.get_logger("corral.orchestrator")
 
@@ -58,7 +60,7 @@ SCRATCH_DIR = "scratch"
 
 @dataclass
 class _Parts:
-    storage: SqliteStorage
+    storage: Storage
     runs: RunManager
     api: grpc.Server
     callbacks: grpc.Server
@@ -70,10 +72,14 @@ class _Parts:
 
 
 def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
-    """On a new data directory: creates the ``dev`` environment and shows its key once."""
+    """On a new store: creates the ``dev`` environment and shows its key once (only one of
+    several orchestrators starting together on a new database does)."""
     if storage.list_environments():
         return
-    _, key = storage.create_environment("dev")
+    try:
+        _, key = storage.create_environment("dev")
+    except AlreadyExists:  # another orchestrator on the same database made it first
+        return
     announce(
         "Created environment 'dev'. Its secret key is shown only this once:\n"
         f"  {key}\n"
@@ -119,14 +125,27 @@ def _start(settings: ServeSettings) -> _Parts:
     return parts
 
 
+def _recover(storage: Storage, url: str) -> str:
+    """Ends the runs no live process holds, before the scheduler and the API can start one;
+    returns this process's instance id (the owner of its runs' leases)."""
+    if url:  # a shared database: only runs whose orchestrator's lease expired are lost
+        end_lost_runs(storage)
+    else:  # this process holds the data dir: every unfinished run's process is gone
+        end_interrupted_runs(storage)
+    return uuid.uuid4().hex[:12]
+
+
 def _start_locked(
     settings: ServeSettings, claim: DataDirLock, undo: contextlib.ExitStack
 ) -> _Parts:
-    storage = SqliteStorage(settings.data_dir / "corral.db")
+    url = settings.database_url.get_secret_value()
+    storage = open_storage(settings.data_dir, url)
     undo.callback(storage.close)
-    end_interrupted_runs(storage)  # before the scheduler and the API can start a run
+    instance = _recover(storage, url)
     first_start(storage, lambda text: print(text, flush=True))
-    tokens = RunTokens()
+    # On PostgreSQL, tokens live in the shared database, so a worker's callback may land on
+    # any orchestrator; one SQLite serve keeps them in memory (only it gets its runs' calls).
+    tokens = RunTokens(store=storage) if isinstance(storage, PostgresStorage) else RunTokens()
     egress = EgressPolicy(
         allow_private=settings.proxy_allow_private,
         allowed_hosts=frozenset(settings.proxy_allowed_hosts),
@@ -196,10 +215,21 @@ def _start_locked(
     channels = RunnerChannels(addresses)
     channels_box.append(channels)
     queue = FairQueue(settings.max_concurrent_runs, lambda env_id: limits.of(env_id).runs)
-    runs = RunManager(storage, tokens, channels, queue, secrets=connections.secrets)
+    runs = RunManager(
+        storage,
+        tokens,
+        channels,
+        queue,
+        secrets=connections.secrets,
+        owner=instance,
+        lease_seconds=settings.run_lease_seconds,
+    )
+    runs.start_lease_renewal()
     runs_box.append(runs)
     dry_runs = DryRuns(storage, sessions, runs.dispatcher)
-    lifecycle = Lifecycle(storage, runs, retention=_retention(settings))
+    lifecycle = Lifecycle(
+        storage, runs, retention=_retention(settings), sweep=lambda: end_lost_runs(storage)
+    )
     api = OrchestratorService(
         storage, runs, Deployer(storage, runs.dispatcher), dry_runs, lifecycle
     )
@@ -229,6 +259,9 @@ def _start_locked(
         callback_port=callback_port,
         runners=addresses,
         data_dir=str(settings.data_dir),
+        database=describe(url) if url else "sqlite",
+        instance=instance,
+        run_lease_seconds=settings.run_lease_seconds,
     )
     lifecycle.start()
     return _Parts(

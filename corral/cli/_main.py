@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import sys
+from dataclasses import dataclass
 
 import click
 from pydantic import ValidationError
@@ -38,16 +39,22 @@ def cli() -> None:
     type=click.Path(path_type=pathlib.Path),
     help="Where the store lives [CORRAL_DATA_DIR, default ./.corral].",
 )
-def serve(host: str | None, port: int | None, data_dir: pathlib.Path | None) -> None:
+@click.option(
+    "--database-url",
+    help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
+    " data dir [CORRAL_DATABASE_URL].",
+)
+def serve(
+    host: str | None, port: int | None, data_dir: pathlib.Path | None, database_url: str | None
+) -> None:
     """Start the orchestrator with an embedded SQLite store and a local runner pool.
 
     On a new data directory it creates the environment `dev` and prints its secret key once.
     Stops cleanly on Ctrl-C or SIGTERM; in-flight runs get a grace period. Logs are JSON lines
     on standard error. Every option is also a CORRAL_* setting.
     """
-    overrides = {
-        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
-    }
+    given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url}
+    overrides = {k: v for k, v in given.items() if v is not None}
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
     try:
@@ -122,12 +129,18 @@ def env() -> None:
     type=click.Path(path_type=pathlib.Path),
     help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
 )
+@click.option(
+    "--database-url",
+    help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
+    " data dir [CORRAL_DATABASE_URL].",
+)
 @reports_errors
-def env_create(name: str, data_dir: pathlib.Path | None) -> None:
+def env_create(name: str, data_dir: pathlib.Path | None, database_url: str | None) -> None:
     """Create environment NAME and print its secret key (shown only this once)."""
     from orchestrator import open_admin  # noqa: PLC0415
 
-    with open_admin(data_dir or ServeSettings().data_dir, create=True) as admin:
+    where = _store(data_dir, database_url)
+    with open_admin(where.data_dir, create=True, database_url=where.url) as admin:
         created = admin.create_environment(name)
     emit({"environment": created.name, "secret_key": created.secret_key})
 
@@ -142,8 +155,15 @@ def env_create(name: str, data_dir: pathlib.Path | None) -> None:
     type=click.Path(path_type=pathlib.Path),
     help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
 )
+@click.option(
+    "--database-url",
+    help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
+    " data dir [CORRAL_DATABASE_URL].",
+)
 @reports_errors
-def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) -> None:
+def env_settings(
+    name: str, patch: str | None, data_dir: pathlib.Path | None, database_url: str | None
+) -> None:
     """Show environment NAME's settings, or change them with --set.
 
     Settings: log_level (debug, info, warn, error, off), validation (true/false), and limits
@@ -161,7 +181,8 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
     from orchestrator import open_admin  # noqa: PLC0415
 
     changes = None if patch is None else _json.loads_object(patch, what="--set")
-    with open_admin(data_dir or ServeSettings().data_dir) as admin:
+    where = _store(data_dir, database_url)
+    with open_admin(where.data_dir, database_url=where.url) as admin:
         found = admin.environment_settings(name, changes)
     emit(
         {
@@ -171,6 +192,19 @@ def env_settings(name: str, patch: str | None, data_dir: pathlib.Path | None) ->
             "concurrency": found.concurrency,
         }
     )
+
+
+@dataclass(frozen=True)
+class _Store:
+    data_dir: pathlib.Path
+    url: str
+
+
+def _store(data_dir: pathlib.Path | None, database_url: str | None) -> _Store:
+    """Where an admin command finds the store: the options, else the CORRAL_* settings."""
+    overrides = {k: v for k, v in {"data_dir": data_dir, "database_url": database_url}.items() if v}
+    settings = ServeSettings(**overrides)  # type: ignore[arg-type]
+    return _Store(settings.data_dir, settings.database_url.get_secret_value())
 
 
 for command in [*client_commands, *lifecycle_commands]:

@@ -61,6 +61,7 @@ class Lifecycle:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         tick_seconds: float = 1.0,
         retention: timedelta | None = None,
+        sweep: Callable[[], object] | None = None,
     ) -> None:
         """The scheduler of one orchestrator.
 
@@ -71,7 +72,10 @@ class Lifecycle:
             tick_seconds: how often due schedules are claimed.
             retention: how long finished runs are kept in an environment that does not set
                 ``retention_days`` (None: forever).
+            sweep: called on each tick before due schedules are claimed: ends the runs whose
+                orchestrator's lease expired (``end_lost_runs``).
         """
+        self._sweep = sweep
         self._storage = storage
         self._runs = runs
         self._clock = clock
@@ -102,8 +106,10 @@ class Lifecycle:
                 _log.exception("scheduler tick failed")
 
     def tick(self) -> list[str]:
-        """Starts every due sync, and purges old runs once per ``PURGE_EVERY``; returns the run
-        ids started."""
+        """Ends runs whose lease expired (``sweep``), starts every due sync, and purges old runs
+        once per ``PURGE_EVERY``; returns the run ids started."""
+        if self._sweep is not None:
+            self._sweep()
         self._purge()
         started = []
         for schedule in self._storage.claim_due_schedules(self._clock()):

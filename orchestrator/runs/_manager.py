@@ -35,6 +35,15 @@ _log = structlog.get_logger("corral.runs")
 
 MAX_NESTING = 5
 
+LEASE_SECONDS = 30.0
+"""How long a run's lease lasts unrenewed (``corral serve``: ``CORRAL_RUN_LEASE_SECONDS``).
+A run whose orchestrator died is ended by another orchestrator at most this long (plus one
+scheduler tick) after its last renewal."""
+
+LEASE_RENEWALS = 3
+"""Renewals per lease: the leases are renewed every ``lease / LEASE_RENEWALS`` (10 s by
+default), so two renewals may fail before a live orchestrator's runs count as lost."""
+
 
 @dataclass(frozen=True)
 class RunRequestSpec:
@@ -60,10 +69,19 @@ class RunManager:
         runners: RunnerClient,
         queue: FairQueue | None = None,
         secrets: Callable[[RunScope], Sequence[str]] | None = None,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         """``queue``: the run slots, shared fairly across environments (every run of the
-        service takes one, dry runs and describes included)."""
+        service takes one, dry runs and describes included). ``owner``: this orchestrator
+        instance's id; its runs are stored with a lease of ``lease_seconds`` that
+        ``renew_leases`` (a thread, from ``start_lease_renewal``) keeps alive."""
         self._storage = storage
+        self.owner = owner
+        self._lease_seconds = lease_seconds
+        self._renewal_stop = threading.Event()
+        self._renewal: threading.Thread | None = None
         self.dispatcher = Dispatcher(storage, tokens, runners, queue)
         """Sends this manager's runs, and the dry runs and describes of the same service."""
         self._secrets = secrets or (lambda scope: ())
@@ -83,8 +101,11 @@ class RunManager:
         return function
 
     def start(self, spec: RunRequestSpec) -> Run:
-        """Stores a new run (queued)."""
-        return self._storage.create_run(spec.env.id, _new_run(spec))
+        """Stores a new run (queued), held by this instance."""
+        return self._storage.create_run(spec.env.id, self._new_run(spec))
+
+    def _new_run(self, spec: RunRequestSpec) -> NewRun:
+        return replace(_new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds)
 
     def claim(self, spec: RunRequestSpec, idempotency_key: str) -> tuple[Run, bool]:
         """The run of a client's idempotency key: the first one (False), or a new one (True).
@@ -92,7 +113,7 @@ class RunManager:
         Raises:
             InvalidRequest: ``idempotency_key_reused``.
         """
-        new = replace(_new_run(spec), idempotency_key=idempotency_key)
+        new = replace(self._new_run(spec), idempotency_key=idempotency_key)
         return self._storage.claim_run(spec.env.id, new)
 
     def wait(self, env_id: int, run_id: str, caller: Caller) -> Run:
@@ -239,6 +260,28 @@ class RunManager:
             run.run_id, False, None, redact_value(error, self._secrets(scope))
         )
 
+    def start_lease_renewal(self) -> None:
+        """Renews the leases of this instance's unfinished runs every third of a lease, on a
+        thread, until ``shutdown``."""
+        if self.owner is None:
+            return
+        self._renewal = threading.Thread(
+            target=self._renew_loop, args=(self.owner,), name="run-leases", daemon=True
+        )
+        self._renewal.start()
+
+    def _renew_loop(self, owner: str) -> None:
+        while not self._renewal_stop.wait(self._lease_seconds / LEASE_RENEWALS):
+            try:
+                self._storage.renew_leases(owner, self._lease_seconds)
+            except Exception:  # a store away for a while: the next renewal tries again
+                _log.warning("renewing run leases failed", exc_info=True)
+
+    def _stop_lease_renewal(self) -> None:
+        self._renewal_stop.set()
+        if self._renewal is not None:
+            self._renewal.join(timeout=5)
+
     def submit(self, spec: RunRequestSpec, run: Run) -> None:
         """Executes a stored run in the background: it waits ``queued`` in the fair queue,
         holding no thread, until its environment's turn."""
@@ -299,6 +342,7 @@ class RunManager:
             self._drained.wait_for(lambda: not self._in_flight, timeout=CANCEL_DRAIN_SECONDS)
         # Outcomes the store refused get one more try; what is left, the next start ends.
         self._unstored.stop()
+        self._stop_lease_renewal()
 
 
 def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:

@@ -259,6 +259,18 @@ class RunStore(Protocol):
         (as ``TrackingStore.abandon_tracking`` drops a failed run's), so nothing is deleted.
         """
 
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        """Extends to now + ``lease_seconds`` the lease of every queued or running run that
+        ``owner`` holds; returns how many."""
+
+    def end_expired_runs(self, error: Mapping[str, Any]) -> list[str]:
+        """Ends as failed with ``error`` every queued or running run whose lease has expired
+        (or that has none: nobody holds it); returns their ids, oldest first.
+
+        For orchestrators that share a store: a run whose holder died is ended by another once
+        its lease runs out. Their deletion tracking is dropped in the same transaction.
+        """
+
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run (NotFound ``unknown_run``)."""
 

@@ -15,8 +15,9 @@
 - ``_pg_tokens``: ``TokenStore`` (not part of ``Storage``), run tokens shared by every
   orchestrator on the database.
 
-``corral serve`` does not offer it yet (no ``CORRAL_DATABASE_URL``): run leases, shared run
-tokens (``RunTokens(store=storage)``) and the rest of issue 11 come first.
+``corral serve`` uses it when ``CORRAL_DATABASE_URL`` is set (``orchestrator._store_open``);
+several orchestrators share one database, their runs held by leases (``RunStore.renew_leases``,
+``end_expired_runs``), and their run tokens by ``TokenStore`` (``_pg_tokens``).
 
 Choices every caller may rely on, as with SQLite:
 

@@ -29,7 +29,7 @@ import psycopg_pool
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
-from corral.errors import NotFound, Unavailable
+from corral.errors import InvalidRequest, NotFound, Unavailable
 from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
 from orchestrator.storage._records import to_rfc3339
 from orchestrator.storage._sqlite_base import (
@@ -96,6 +96,8 @@ class PostgresBase:
         Raises:
             Unavailable: code ``storage_unavailable``, the server cannot be reached or refuses
                 the connection.
+            InvalidRequest: code ``database_too_new``, the schema has migrations this build
+                does not know (a newer corral migrated it).
         """
         self._clock = clock or utc_now
         self._max_log_lines = max_log_lines
@@ -193,7 +195,16 @@ class PostgresBase:
                 connection.execute(SCHEMA_MIGRATIONS_TABLE)
                 rows = connection.execute("SELECT version FROM schema_migrations").fetchall()
                 applied = {int(row["version"]) for row in rows}
-                for migration in load_migrations(ENGINE):
+                known = load_migrations(ENGINE)
+                newer = sorted(applied - {migration.version for migration in known})
+                if newer:
+                    raise InvalidRequest(
+                        f"the database's schema is newer than this build knows (migration"
+                        f" {newer[-1]}, this build knows up to {known[-1].version}): run the"
+                        " corral version that migrated it, or a newer one",
+                        code="database_too_new",
+                    )
+                for migration in known:
                     if migration.version not in applied:
                         _apply(connection, migration)
             finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from corral._budgets import Budgets, capped_meta, log_size
@@ -92,13 +92,15 @@ class RunsMixin(PostgresBase):
         row = conn.execute(
             "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
             " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s, %s, %s)"
+            " created_at, owner, lease_until)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (env_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
             " DO NOTHING RETURNING *",
             (
                 *(str(uuid.uuid4()), env_id, run.function_name, run.integration_key, run.kind),
                 *(run.connection_id, run.variant, run.input_json, run.parent_run_id),
-                *(run.idempotency_key, self._now()),
+                *(run.idempotency_key, self._now(), run.owner),
+                self._now() + timedelta(seconds=run.lease_seconds) if run.owner else None,
             ),
         ).fetchone()
         return None if row is None else _run(row)
@@ -150,6 +152,41 @@ class RunsMixin(PostgresBase):
                 "UPDATE runs SET state = 'failed', error = %s, finished_at = %s"
                 " WHERE state IN ('queued', 'running') RETURNING id, run_id",
                 (jsonb(error), self._now()),
+            ).fetchall()
+            ids = [str(row["run_id"]) for row in sorted(rows, key=lambda row: int(row["id"]))]
+            drop_run_trackings(conn, ids)
+        return ids
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        """Extends the lease of ``owner``'s queued and running runs to now + ``lease_seconds``."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET lease_until = %s"
+                " WHERE owner = %s AND state IN ('queued', 'running')",
+                (self._now() + timedelta(seconds=lease_seconds), owner),
+            )
+            return int(cursor.rowcount)
+
+    def end_expired_runs(self, error: Mapping[str, Any]) -> list[str]:
+        """Ends the queued and running runs whose lease expired (or that have none) as failed
+        with ``error``; returns their ids, oldest first. Their deletion tracking is dropped in
+        the same transaction. Each run is ended once, whoever sweeps: the update re-checks the
+        state and the lease under the row's lock."""
+        with self._read() as conn:  # most sweeps find none: they then write and lock nothing
+            expired = conn.execute(
+                "SELECT 1 FROM runs WHERE state IN ('queued', 'running')"
+                " AND (lease_until IS NULL OR lease_until < %s) LIMIT 1",
+                (self._now(),),
+            ).fetchone()
+        if expired is None:
+            return []
+        with self._write() as conn:
+            lock_records(conn)  # it clears deletion marks of records
+            rows = conn.execute(
+                "UPDATE runs SET state = 'failed', error = %s, finished_at = %s"
+                " WHERE state IN ('queued', 'running')"
+                " AND (lease_until IS NULL OR lease_until < %s) RETURNING id, run_id",
+                (jsonb(error), self._now(), self._now()),
             ).fetchall()
             ids = [str(row["run_id"]) for row in sorted(rows, key=lambda row: int(row["id"]))]
             drop_run_trackings(conn, ids)

@@ -6,7 +6,7 @@ import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from corral._budgets import Budgets, capped_meta, log_size
@@ -86,11 +86,13 @@ class RunsMixin(SqliteBase):
         conn.execute(
             "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
             " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+            " created_at, owner, lease_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
             (
                 *(run_id, env_id, run.function_name, run.integration_key, run.kind),
                 *(run.connection_id, run.variant, run.input_json, run.parent_run_id),
-                *(run.idempotency_key, self._now()),
+                *(run.idempotency_key, self._now(), run.owner),
+                self._lease_end(run.lease_seconds) if run.owner else None,
             ),
         )
         return self._run(conn, run_id)
@@ -142,6 +144,53 @@ class RunsMixin(SqliteBase):
             conn.execute(
                 END_UNFINISHED_RUNS_QUERY,
                 (json_object(error), self._now()),
+            )
+        return ids
+
+    def _any_expired(self) -> bool:
+        """Whether a run's lease expired: a read, so that a sweep finding none writes nothing."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM runs WHERE state IN ('queued', 'running')"
+                " AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+                (self._now(),),
+            ).fetchone()
+        return row is not None
+
+    def _lease_end(self, lease_seconds: float) -> str:
+        return to_rfc3339(self._clock() + timedelta(seconds=lease_seconds))
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> int:
+        """Extends the lease of ``owner``'s queued and running runs to now + ``lease_seconds``."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET lease_until = ?"
+                " WHERE owner = ? AND state IN ('queued', 'running')",
+                (self._lease_end(lease_seconds), owner),
+            )
+            return int(cursor.rowcount)
+
+    def end_expired_runs(self, error: Mapping[str, Any]) -> list[str]:
+        """Ends the queued and running runs whose lease expired (or that have none) as failed
+        with ``error``; returns their ids, oldest first. Their deletion tracking is dropped in
+        the same transaction."""
+        if not self._any_expired():
+            return []
+        with self._write() as conn:
+            now = self._now()
+            ids = [
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT run_id FROM runs WHERE state IN ('queued', 'running')"
+                    " AND (lease_until IS NULL OR lease_until < ?) ORDER BY id",
+                    (now,),
+                )
+            ]
+            drop_run_trackings(conn, ids)
+            conn.executemany(
+                "UPDATE runs SET state = 'failed', error = ?, finished_at = ?"
+                " WHERE run_id = ? AND state IN ('queued', 'running')",
+                [(json_object(error), now, run_id) for run_id in ids],
             )
         return ids
 

@@ -133,6 +133,10 @@ class NewRun:
     parent_run_id: str | None = None
     idempotency_key: str | None = None
     """A client's key: at most one run per key and environment (``claim_run``)."""
+    owner: str | None = None
+    """The orchestrator instance that holds the run (its lease); None: nobody."""
+    lease_seconds: float = 0.0
+    """With ``owner``: the run's first lease lasts this long from its creation."""
 
 
 @dataclass(frozen=True)

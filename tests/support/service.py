@@ -38,11 +38,14 @@ def _wait_for(path: pathlib.Path, process: subprocess.Popen[str], timeout: float
 
 
 @contextmanager
-def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service]:
+def running_service(
+    data_dir: pathlib.Path, *, banner: bool | None = None, **settings: str
+) -> Iterator[Service]:
     """`corral serve` on an ephemeral port; SIGTERM and a clean exit at the end.
 
     On a data dir that a previous serve used there is no first-start banner, so the secret key
-    is "" (use the one the first serve showed).
+    is "" (use the one the first serve showed). ``banner``: whether to read one (by default,
+    when the data dir has no store yet; with CORRAL_DATABASE_URL, say it).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
     env |= {
@@ -54,7 +57,7 @@ def running_service(data_dir: pathlib.Path, **settings: str) -> Iterator[Service
         "CORRAL_SHUTDOWN_GRACE_SECONDS": "5",
     }
     env |= settings
-    fresh = not (data_dir / "corral.db").exists()
+    fresh = not (data_dir / "corral.db").exists() if banner is None else banner
     (data_dir / "orchestrator.port").unlink(missing_ok=True)  # a previous serve's
     stderr_path = data_dir.parent / (data_dir.name + ".stderr")
     with stderr_path.open("w") as stderr:

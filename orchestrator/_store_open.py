@@ -1,0 +1,116 @@
+"""Opening the store ``corral serve`` and the admin commands work on: SQLite in the data
+directory, or PostgreSQL when ``CORRAL_DATABASE_URL`` (``--database-url``) is set.
+
+Every reason the database cannot be used at start is one typed error whose message names the
+setting and never shows the password: a malformed URL (``invalid_setting``), wrong credentials
+or a database that does not exist (``database_refused``), a server that cannot be reached
+(``database_unreachable``), a schema newer than this build knows (``database_too_new``).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from corral.errors import InvalidRequest, Unavailable
+from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._sqlite import SqliteStorage
+
+DATABASE_NAME = "corral.db"
+"""The SQLite store's file inside a data directory."""
+
+SETTING = "CORRAL_DATABASE_URL (or --database-url)"
+"""How errors name the setting."""
+
+PROBE_TIMEOUT_S = 5
+"""How long the first connection at start may take before the server counts as unreachable."""
+
+_REFUSED_STATES = {  # SQLSTATEs of a server that refuses the connection
+    "28P01": "the password or the user is wrong",
+    "28000": "the server refuses this user",
+    "3D000": "the database does not exist",
+    "42501": "the user may not connect to this database",
+}
+
+
+def open_storage(data_dir: pathlib.Path, database_url: str) -> SqliteStorage | PostgresStorage:
+    """The store: PostgreSQL at ``database_url`` when it is set, else SQLite in ``data_dir``.
+
+    Raises:
+        InvalidRequest: ``invalid_setting`` (a malformed URL), ``database_too_new``.
+        Unavailable: ``database_refused``, ``database_unreachable``.
+    """
+    if not database_url:
+        return SqliteStorage(data_dir / DATABASE_NAME)
+    return open_postgres(database_url)
+
+
+def open_postgres(url: str) -> PostgresStorage:
+    """``PostgresStorage`` at ``url``, after a first connection that says why it fails."""
+    shown = describe(url)
+    try:
+        conninfo_to_dict(url)
+        probe = psycopg.connect(url, connect_timeout=PROBE_TIMEOUT_S)
+    except psycopg.ProgrammingError as exc:  # the URL itself does not parse
+        raise InvalidRequest(
+            f"{SETTING} is not a PostgreSQL URL: {_hidden(str(exc), url)}; expected"
+            " postgresql://user:password@host:5432/database",
+            code="invalid_setting",
+        ) from None
+    except psycopg.OperationalError as exc:
+        # A server that answered says why (FATAL: ...); psycopg keeps no SQLSTATE for it.
+        said = str(exc).rpartition("FATAL:")[2].strip() if "FATAL:" in str(exc) else None
+        reason = _REFUSED_STATES.get(exc.sqlstate or "") or said
+        if reason:
+            reason = _hidden(_first_line(reason), url)
+            raise Unavailable(
+                f"{SETTING}: the server at {shown} refused the connection: {reason}",
+                code="database_refused",
+                retryable=False,
+            ) from None
+        detail = _hidden(_first_line(str(exc)), url)
+        raise Unavailable(
+            f"{SETTING}: the server at {shown} cannot be reached: {detail}",
+            code="database_unreachable",
+            retryable=True,
+        ) from None
+    probe.close()
+    try:
+        return PostgresStorage(url)
+    except InvalidRequest as exc:  # database_too_new
+        raise InvalidRequest(f"{SETTING}: {shown}: {exc.message}", code=exc.code) from None
+    except Unavailable as exc:
+        raise Unavailable(
+            f"{SETTING}: {shown}: {_hidden(exc.message, url)}",
+            code=exc.code,
+            retryable=exc.retryable,
+        ) from None
+
+
+def describe(url: str) -> str:
+    """``host:port/database`` of a URL, without the user's password (for messages and logs)."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(a malformed URL)"
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    user = parts.get("user")
+    who = f"{user}@" if user else ""
+    return f"{who}{host}:{port}/{parts.get('dbname') or user or ''}"
+
+
+def _hidden(text: str, url: str) -> str:
+    """``text`` with the URL's password (if any) replaced by ``***``."""
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.ProgrammingError:
+        return text.replace(url, "(the URL)")
+    return text.replace(str(password), "***") if password else text
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else text
