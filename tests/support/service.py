@@ -71,10 +71,10 @@ def running_service(
     try:
         _wait_for(data_dir / "orchestrator.port", process, 60)
         port = (data_dir / "orchestrator.port").read_text().strip()
-        banner = ""
+        shown = ""
         if process.stdout is not None and fresh:
-            banner = process.stdout.readline() + process.stdout.readline()
-        match = re.search(r"(sk_\S+)", banner)
+            shown = process.stdout.readline() + process.stdout.readline()
+        match = re.search(r"(sk_\S+)", shown)
         yield Service(
             f"127.0.0.1:{port}", match.group(1) if match else "", process, data_dir, stderr_path
         )
