@@ -59,19 +59,21 @@ __all__ = [
     "scope_key",
 ]
 
-_SELECT_EXISTING = """
-SELECT record_id, content_hash, deleted_at, delete_mark, NULL AS json FROM records
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+# Each id is looked up in the unique key (a lateral join is a loop of index lookups), so a
+# batch's lookup costs its size, whatever the model's size or the planner's row estimates.
+_BY_IDS = """
+FROM unnest(%s::text[]) AS u(record_id) CROSS JOIN LATERAL (
+    SELECT * FROM records
+    WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
+) AS r
 """
-_SELECT_EXISTING_JSON = """
-SELECT record_id, content_hash, deleted_at, delete_mark, json FROM records
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
-"""
-_SELECT_LIVE_JSON = """
-SELECT record_id, json FROM records
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
-    AND deleted_at IS NULL
-"""
+_SELECT_EXISTING = (
+    "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, NULL AS json" + _BY_IDS
+)
+_SELECT_EXISTING_JSON = (
+    "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, r.json" + _BY_IDS
+)
+_SELECT_LIVE_JSON = "SELECT r.record_id, r.json" + _BY_IDS + "WHERE r.deleted_at IS NULL"
 _UPSERT_RECORDS = """
 INSERT INTO records AS r (connection_pk, model, variant, record_id, json, content_hash,
     first_seen_at, last_modified_at, last_action, cursor)
@@ -93,7 +95,8 @@ WHERE r.connection_pk = %(pk)s AND r.model = %(model)s AND r.variant = %(variant
 """
 _UNMARK_RECORDS = """
 UPDATE records SET delete_mark = NULL
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+WHERE connection_pk = %s AND model = %s AND variant = %s
+    AND record_id IN (SELECT unnest(%s::text[]))
 """
 _DRAW_CURSORS = "SELECT nextval('record_cursors') AS value FROM generate_series(1, %s)"
 _LIST = """
@@ -258,7 +261,7 @@ class RecordsMixin(RecordWrites):
         """The JSON of the found records among ``ids``; deleted records count as not found."""
         with self._read() as conn:
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
-            rows = conn.execute(_SELECT_LIVE_JSON, (*scope_key(pk, scope), list(ids))).fetchall()
+            rows = conn.execute(_SELECT_LIVE_JSON, (list(ids), *scope_key(pk, scope))).fetchall()
             return {row["record_id"]: bytes(row["json"]) for row in rows}
 
     def list_records(
@@ -337,7 +340,7 @@ class RecordsMixin(RecordWrites):
     ) -> dict[str, _Existing]:
         rows = conn.execute(
             _SELECT_EXISTING_JSON if with_json else _SELECT_EXISTING,
-            (*scope_key(pk, scope), ids),
+            (ids, *scope_key(pk, scope)),
         ).fetchall()
         return {
             row["record_id"]: _Existing(
