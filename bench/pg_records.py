@@ -11,7 +11,8 @@ then, in a fresh migrated database per repetition:
   unique key and cursor index), in one transaction;
 - ``save_records`` of the same records in batches of the SDK's size (``RECORDS_PER_CALL``, one
   transaction each, charged to a run's budgets as the callbacks do): new records, the same
-  again (unchanged: hashes compared, nothing written), then changed.
+  again (unchanged: hashes compared, nothing written), then changed. With ``--analyze`` the
+  records table's statistics are taken after the new records, as autovacuum would soon do.
 
 Prints one JSON object: medians and each one's ratio to the floor. Nothing asserts a time: the
 machines are shared and noisy; read the ratios.
@@ -68,8 +69,14 @@ def _floor(url: str, pk: int, records: list[RecordIn]) -> float:
         return time.perf_counter() - start
 
 
-def _saves(storage: PostgresStorage, env_id: int, count: int) -> dict[str, float]:
-    """Seconds for ``save_records`` of new, unchanged and changed records, in SDK batches."""
+def _saves(
+    storage: PostgresStorage, url: str, env_id: int, count: int, analyze: bool
+) -> dict[str, float]:
+    """Seconds for ``save_records`` of new, unchanged and changed records, in SDK batches.
+
+    With ``analyze``, the table's statistics are taken after the new records (as autovacuum
+    does within a minute of that much change), so the later phases are planned with them.
+    """
     run = storage.create_run(env_id, NewRun("sync", "i", "sync", "c", "base", "{}"))
     scope = RecordScope(env_id, "c", "Issue", "base", run.run_id)
     budgets = Budgets(records_per_run=10 * count, record_bytes_per_run=1 << 40)
@@ -80,10 +87,15 @@ def _saves(storage: PostgresStorage, env_id: int, count: int) -> dict[str, float
         for first in range(0, count, RECORDS_PER_CALL):
             storage.save_records(scope, batch[first : first + RECORDS_PER_CALL], budgets)
         timings[label] = time.perf_counter() - start
+        if analyze and label == "new":
+            with psycopg.connect(url, autocommit=True) as db:
+                db.execute("ANALYZE records")
     return timings
 
 
-def _repetition(server: PostgresServer, index: int, count: int) -> tuple[float, dict[str, float]]:
+def _repetition(
+    server: PostgresServer, index: int, count: int, analyze: bool
+) -> tuple[float, dict[str, float]]:
     url = server.create_database(f"bench_{index}")
     storage = PostgresStorage(url)
     try:
@@ -98,7 +110,7 @@ def _repetition(server: PostgresServer, index: int, count: int) -> tuple[float, 
             row = db.execute("SELECT id FROM connections WHERE connection_id = 'c'").fetchone()
         assert row is not None
         floor = _floor(url, int(row[0]), _records(count, "a"))
-        return floor, _saves(storage, env.id, count)
+        return floor, _saves(storage, url, env.id, count, analyze)
     finally:
         storage.close()
 
@@ -109,12 +121,15 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--durable", action="store_true", help="keep synchronous_commit on")
+    parser.add_argument(
+        "--analyze", action="store_true", help="ANALYZE records after the new records"
+    )
     args = parser.parse_args()
     floors, runs = [], []
     root = pathlib.Path(tempfile.mkdtemp(prefix="corral-bench-pg-"))  # removed by the stop
     with PostgresServer.started(root, durable=args.durable) as server:
         for index in range(args.repeat):
-            floor, timings = _repetition(server, index, args.records)
+            floor, timings = _repetition(server, index, args.records, args.analyze)
             floors.append(floor)
             runs.append(timings)
     floor = statistics.median(floors)
@@ -122,6 +137,7 @@ def main() -> None:
         "records": args.records,
         "batch_records": RECORDS_PER_CALL,
         "durable": args.durable,
+        "analyze": args.analyze,
         "floor_raw_copy_ms": round(floor * 1000, 1),
     }
     for label in ("new", "unchanged", "changed"):

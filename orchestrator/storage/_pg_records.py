@@ -59,8 +59,10 @@ __all__ = [
     "scope_key",
 ]
 
-# Each id is looked up in the unique key (a lateral join is a loop of index lookups), so a
-# batch's lookup costs its size, whatever the model's size or the planner's row estimates.
+# A batch's rows are found by joining its ids (unnest) to the model's rows: a hash join over
+# the model or a loop of unique-key lookups, as the row estimates say. These statements are
+# never prepared (``prepare=False``): a plan psycopg prepared while a model was small would
+# stay in use once it is large; a plan made per call sees the table's real size.
 _BY_IDS = """
 FROM unnest(%s::text[]) AS u(record_id) CROSS JOIN LATERAL (
     SELECT * FROM records
@@ -89,14 +91,24 @@ ON CONFLICT (connection_pk, model, variant, record_id) DO UPDATE SET
 _DELETE_RECORDS = """
 UPDATE records r SET deleted_at = %(now)s, last_modified_at = %(now)s, last_action = 'DELETED',
     cursor = d.cursor, delete_mark = NULL
-FROM unnest(%(ids)s::text[], %(cursors)s::bigint[]) AS d(record_id, cursor)
-WHERE r.connection_pk = %(pk)s AND r.model = %(model)s AND r.variant = %(variant)s
-    AND r.record_id = d.record_id
+FROM (
+    SELECT found.id, u.cursor
+    FROM unnest(%(ids)s::text[], %(cursors)s::bigint[]) AS u(record_id, cursor)
+    CROSS JOIN LATERAL (
+        SELECT id FROM records
+        WHERE connection_pk = %(pk)s AND model = %(model)s AND variant = %(variant)s
+            AND record_id = u.record_id
+    ) AS found
+) AS d
+WHERE r.id = d.id
 """
 _UNMARK_RECORDS = """
-UPDATE records SET delete_mark = NULL
-WHERE connection_pk = %s AND model = %s AND variant = %s
-    AND record_id IN (SELECT unnest(%s::text[]))
+UPDATE records SET delete_mark = NULL WHERE id IN (
+    SELECT r.id FROM unnest(%s::text[]) AS u(record_id) CROSS JOIN LATERAL (
+        SELECT id FROM records
+        WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
+    ) AS r
+)
 """
 _DRAW_CURSORS = "SELECT nextval('record_cursors') AS value FROM generate_series(1, %s)"
 _LIST = """
@@ -158,6 +170,7 @@ class RecordWrites(PostgresBase):
                 "model": scope.model,
                 "variant": scope.variant,
             },
+            prepare=False,
         )
 
     def _locked_pk(self, conn: PgConnection, scope: RecordScope) -> int:
@@ -261,7 +274,9 @@ class RecordsMixin(RecordWrites):
         """The JSON of the found records among ``ids``; deleted records count as not found."""
         with self._read() as conn:
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
-            rows = conn.execute(_SELECT_LIVE_JSON, (list(ids), *scope_key(pk, scope))).fetchall()
+            rows = conn.execute(
+                _SELECT_LIVE_JSON, (list(ids), *scope_key(pk, scope)), prepare=False
+            ).fetchall()
             return {row["record_id"]: bytes(row["json"]) for row in rows}
 
     def list_records(
@@ -341,6 +356,7 @@ class RecordsMixin(RecordWrites):
         rows = conn.execute(
             _SELECT_EXISTING_JSON if with_json else _SELECT_EXISTING,
             (ids, *scope_key(pk, scope)),
+            prepare=False,
         ).fetchall()
         return {
             row["record_id"]: _Existing(
@@ -381,7 +397,7 @@ class RecordsMixin(RecordWrites):
             record.id for record, outcome in outcomes if _clears_mark(outcome, existing, record)
         ]
         if seen:
-            conn.execute(_UNMARK_RECORDS, (*scope_key(pk, scope), seen))
+            conn.execute(_UNMARK_RECORDS, (seen, *scope_key(pk, scope)), prepare=False)
 
     def _charge(
         self,
