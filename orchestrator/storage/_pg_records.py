@@ -1,15 +1,28 @@
 """The PostgreSQL engine's records (deletion tracking is in ``_pg_tracking``).
 
 The same semantics as ``_sqlite_records``. Every change (add, update, delete, un-delete) takes
-the next number of the ``record_cursor`` counter. SQLite has one writer at a time; here every
-transaction that writes records first locks the counter's row (``lock_records``) and holds it to
-its commit, so record writers take turns as they do on SQLite: numbers are assigned in commit
-order, a reader paging by cursor misses nothing, and two writers of one record never race. (One
-lock for all records is the simple, faithful port; finer locking is issue 11's records work.)
+a new number from the ``record_cursors`` sequence, which takes no lock.
+
+Locking. A reader pages one (connection, model, variant) scope by cursor, so what matters is
+that within one scope numbers are assigned in commit order: a change that commits later must
+never get a smaller number than one a reader has already passed. Every transaction that writes
+a scope's records first takes that scope's advisory lock (``lock_scope``,
+``pg_advisory_xact_lock``) and holds it to its commit, and draws its numbers under it: writers
+of one scope take turns (as every writer does on SQLite), so the scope's numbers grow in commit
+order, a reader paging by cursor skips nothing and sees no change twice, and two runs updating
+one record lose no update (each reads the record after the other's commit). Writers of
+different scopes run at once. A transaction that clears deletion marks across scopes
+(``lock_records``) takes the shared key exclusively; every scope writer holds it shared.
+
+Writes go in bulk: one multi-row upsert (``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO
+UPDATE``) for a batch's added, changed and un-deleted records, one ``UPDATE ... FROM unnest``
+for its soft deletes and one for its deletion marks, whatever the batch's size.
 """
 
 from __future__ import annotations
 
+import hashlib
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,43 +50,67 @@ from orchestrator.storage._records import (
 )
 from orchestrator.storage._sqlite_records import MAX_LIST_LIMIT
 
-__all__ = ["MAX_LIST_LIMIT", "RecordWrites", "RecordsMixin", "lock_records", "scope_key"]
+__all__ = [
+    "MAX_LIST_LIMIT",
+    "RecordWrites",
+    "RecordsMixin",
+    "lock_records",
+    "lock_scope",
+    "scope_key",
+]
 
-_SELECT_EXISTING = """
-SELECT record_id, content_hash, deleted_at, delete_mark, NULL AS json FROM records
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+# A batch's rows are found by joining its ids (unnest) to the model's rows: a hash join over
+# the model or a loop of unique-key lookups, as the row estimates say. These statements are
+# never prepared (``prepare=False``): a plan psycopg prepared while a model was small would
+# stay in use once it is large; a plan made per call sees the table's real size.
+_BY_IDS = """
+FROM unnest(%s::text[]) AS u(record_id) CROSS JOIN LATERAL (
+    SELECT * FROM records
+    WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
+) AS r
 """
-_SELECT_EXISTING_JSON = """
-SELECT record_id, content_hash, deleted_at, delete_mark, json FROM records
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
-"""
-_SELECT_LIVE_JSON = """
-SELECT record_id, json FROM records
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
-    AND deleted_at IS NULL
-"""
-_INSERT_RECORD = """
-INSERT INTO records (connection_pk, model, variant, record_id, json, content_hash,
+_SELECT_EXISTING = (
+    "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, NULL AS json" + _BY_IDS
+)
+_SELECT_EXISTING_JSON = (
+    "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, r.json" + _BY_IDS
+)
+_SELECT_LIVE_JSON = "SELECT r.record_id, r.json" + _BY_IDS + "WHERE r.deleted_at IS NULL"
+_UPSERT_RECORDS = """
+INSERT INTO records AS r (connection_pk, model, variant, record_id, json, content_hash,
     first_seen_at, last_modified_at, last_action, cursor)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'ADDED', %s)
+SELECT %(pk)s, %(model)s, %(variant)s, u.record_id, u.json, u.content_hash, %(now)s, %(now)s,
+    'ADDED', u.cursor
+FROM unnest(%(ids)s::text[], %(jsons)s::bytea[], %(hashes)s::text[], %(cursors)s::bigint[])
+    AS u(record_id, json, content_hash, cursor)
+ON CONFLICT (connection_pk, model, variant, record_id) DO UPDATE SET
+    json = EXCLUDED.json, content_hash = EXCLUDED.content_hash,
+    last_modified_at = EXCLUDED.last_modified_at, last_action = 'UPDATED', deleted_at = NULL,
+    cursor = EXCLUDED.cursor, delete_mark = NULL
 """
-_UPDATE_RECORD = """
-UPDATE records SET json = %s, content_hash = %s, last_modified_at = %s, last_action = 'UPDATED',
-    deleted_at = NULL, cursor = %s, delete_mark = NULL
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = %s
-"""
-_DELETE_RECORD = """
-UPDATE records SET deleted_at = %s, last_modified_at = %s, last_action = 'DELETED',
-    cursor = %s, delete_mark = NULL
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = %s
+_DELETE_RECORDS = """
+UPDATE records r SET deleted_at = %(now)s, last_modified_at = %(now)s, last_action = 'DELETED',
+    cursor = d.cursor, delete_mark = NULL
+FROM (
+    SELECT found.id, u.cursor
+    FROM unnest(%(ids)s::text[], %(cursors)s::bigint[]) AS u(record_id, cursor)
+    CROSS JOIN LATERAL (
+        SELECT id FROM records
+        WHERE connection_pk = %(pk)s AND model = %(model)s AND variant = %(variant)s
+            AND record_id = u.record_id
+    ) AS found
+) AS d
+WHERE r.id = d.id
 """
 _UNMARK_RECORDS = """
-UPDATE records SET delete_mark = NULL
-WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s)
+UPDATE records SET delete_mark = NULL WHERE id IN (
+    SELECT r.id FROM unnest(%s::text[]) AS u(record_id) CROSS JOIN LATERAL (
+        SELECT id FROM records
+        WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
+    ) AS r
+)
 """
-_RESERVE_CURSORS = """
-UPDATE counters SET value = value + %s WHERE name = 'record_cursor' RETURNING value
-"""
+_DRAW_CURSORS = "SELECT nextval('record_cursors') AS value FROM generate_series(1, %s)"
 _LIST = """
 SELECT * FROM records
 WHERE connection_pk = %(pk)s AND model = %(model)s AND variant = %(variant)s
@@ -84,9 +121,28 @@ ORDER BY cursor LIMIT %(limit)s
 """
 
 
+RECORDS_LOCK = zlib.crc32(b"corral.records")
+"""The advisory lock key every record writer holds shared, and ``lock_records`` exclusively."""
+
+_SCOPE_LOCKS = zlib.crc32(b"corral.records.scope") - 2**31
+"""The first key of the two-key advisory locks of scopes (the second is a hash of the scope)."""
+
+
 def lock_records(conn: PgConnection) -> None:
-    """Makes the transaction the one record writer until it ends (the counter's row lock)."""
-    conn.execute("SELECT value FROM counters WHERE name = 'record_cursor' FOR UPDATE")
+    """Makes the transaction the one record writer of every scope until it ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (RECORDS_LOCK,))
+
+
+def lock_scope(conn: PgConnection, pk: int, model: str, variant: str) -> None:
+    """Makes the transaction the one record writer of the scope until it ends.
+
+    Other scopes' writers go on; a hash collision of two scopes only makes them take turns.
+    """
+    digest = hashlib.blake2b(f"{pk}\0{model}\0{variant}".encode(), digest_size=4).digest()
+    conn.execute(
+        "SELECT pg_advisory_xact_lock_shared(%s), pg_advisory_xact_lock(%s, %s)",
+        (RECORDS_LOCK, _SCOPE_LOCKS, int.from_bytes(digest, "big", signed=True)),
+    )
 
 
 @dataclass(frozen=True)
@@ -101,28 +157,38 @@ class RecordWrites(PostgresBase):
     """Writes shared by records and deletion tracking: soft deletes and change cursors."""
 
     def _soft_delete(self, conn: PgConnection, pk: int, scope: RecordScope, ids: list[str]) -> None:
+        """Soft-deletes ``ids`` in one statement; the caller holds the scope's lock."""
         if not ids:
             return
-        now = self._now()
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                _DELETE_RECORD,
-                [
-                    (now, now, number, *scope_key(pk, scope), record_id)
-                    for record_id, number in zip(
-                        ids, self._reserve_cursors(conn, len(ids)), strict=True
-                    )
-                ],
-            )
+        conn.execute(
+            _DELETE_RECORDS,
+            {
+                "now": self._now(),
+                "ids": ids,
+                "cursors": self._draw_cursors(conn, len(ids)),
+                "pk": pk,
+                "model": scope.model,
+                "variant": scope.variant,
+            },
+            prepare=False,
+        )
 
-    def _reserve_cursors(self, conn: PgConnection, count: int) -> range:
+    def _locked_pk(self, conn: PgConnection, scope: RecordScope) -> int:
+        """The scope's connection pk, with the scope locked until the transaction ends.
+
+        Raises:
+            NotFound: code ``unknown_connection``.
+        """
+        pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+        lock_scope(conn, pk, scope.model, scope.variant)
+        return pk
+
+    def _draw_cursors(self, conn: PgConnection, count: int) -> list[int]:
+        """``count`` new change numbers, in increasing order; the caller holds the scope's lock."""
         if count == 0:
-            return range(0)
-        row = conn.execute(_RESERVE_CURSORS, (count,)).fetchone()
-        if row is None:
-            raise RuntimeError("the record_cursor counter is missing")
-        last = int(row["value"])
-        return range(last - count + 1, last + 1)
+            return []
+        rows = conn.execute(_DRAW_CURSORS, (count,)).fetchall()
+        return sorted(int(row["value"]) for row in rows)
 
 
 class RecordsMixin(RecordWrites):
@@ -152,10 +218,11 @@ class RecordsMixin(RecordWrites):
         if any(not record.id for record in unique):
             raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
         with self._write() as conn:
-            lock_records(conn)
+            # The scope's lock comes before the run's row, in every writer: no deadlock.
+            found = self._lock_scope(conn, scope)
             if budgets is not None:
                 self._charge(conn, scope.run_id, [(r.id, r.json) for r in unique], budgets, True)
-            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            pk = found if found is not None else self._locked_pk(conn, scope)
             existing = self._existing(conn, pk, scope, [record.id for record in unique])
             outcomes = [(record, _outcome(existing.get(record.id), record)) for record in unique]
             self._apply_saves(conn, pk, scope, outcomes, existing)
@@ -168,8 +235,7 @@ class RecordsMixin(RecordWrites):
         """
         unique = list(dict.fromkeys(ids))
         with self._write() as conn:
-            lock_records(conn)
-            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            pk = self._locked_pk(conn, scope)
             existing = self._existing(conn, pk, scope, unique)
             alive = [record_id for record_id in unique if _alive(existing.get(record_id))]
             self._soft_delete(conn, pk, scope, alive)
@@ -192,8 +258,7 @@ class RecordsMixin(RecordWrites):
             InvalidRequest: code ``invalid_json`` for a patch that is not a JSON object.
         """
         with self._write() as conn:
-            lock_records(conn)
-            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            pk = self._locked_pk(conn, scope)
             ids = list(dict.fromkeys(record_id for record_id, _ in patches))
             existing = self._existing(conn, pk, scope, ids, with_json=True)
             merged = _merge_all(existing, patches)
@@ -209,7 +274,9 @@ class RecordsMixin(RecordWrites):
         """The JSON of the found records among ``ids``; deleted records count as not found."""
         with self._read() as conn:
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
-            rows = conn.execute(_SELECT_LIVE_JSON, (*scope_key(pk, scope), list(ids))).fetchall()
+            rows = conn.execute(
+                _SELECT_LIVE_JSON, (list(ids), *scope_key(pk, scope)), prepare=False
+            ).fetchall()
             return {row["record_id"]: bytes(row["json"]) for row in rows}
 
     def list_records(
@@ -265,6 +332,18 @@ class RecordsMixin(RecordWrites):
 
     # ---- helpers ----
 
+    def _lock_scope(self, conn: PgConnection, scope: RecordScope) -> int | None:
+        """The scope's connection pk, its scope locked; None (nothing locked) when unknown."""
+        row = conn.execute(
+            "SELECT id FROM connections WHERE env_id = %s AND connection_id = %s",
+            (scope.env_id, scope.connection_id),
+        ).fetchone()
+        if row is None:
+            return None
+        pk = int(row["id"])
+        lock_scope(conn, pk, scope.model, scope.variant)
+        return pk
+
     def _existing(
         self,
         conn: PgConnection,
@@ -276,7 +355,8 @@ class RecordsMixin(RecordWrites):
     ) -> dict[str, _Existing]:
         rows = conn.execute(
             _SELECT_EXISTING_JSON if with_json else _SELECT_EXISTING,
-            (*scope_key(pk, scope), ids),
+            (ids, *scope_key(pk, scope)),
+            prepare=False,
         ).fetchall()
         return {
             row["record_id"]: _Existing(
@@ -296,29 +376,28 @@ class RecordsMixin(RecordWrites):
         outcomes: list[tuple[RecordIn, SaveOutcome]],
         existing: dict[str, _Existing],
     ) -> None:
-        now, key = self._now(), scope_key(pk, scope)
-        changed = [(record, outcome) for record, outcome in outcomes if outcome != "unchanged"]
-        cursors = self._reserve_cursors(conn, len(changed))
-        inserts = [
-            (*key, record.id, record.json, record.content_hash, now, now, cursor)
-            for (record, outcome), cursor in zip(changed, cursors, strict=True)
-            if outcome == "inserted"
-        ]
-        updates = [
-            (record.json, record.content_hash, now, cursor, *key, record.id)
-            for (record, outcome), cursor in zip(changed, cursors, strict=True)
-            if outcome != "inserted"
-        ]
-        with conn.cursor() as cursor:
-            if inserts:
-                cursor.executemany(_INSERT_RECORD, inserts)
-            if updates:
-                cursor.executemany(_UPDATE_RECORD, updates)
+        """Writes a batch's outcomes: one upsert for the changed records, one for the marks."""
+        changed = [record for record, outcome in outcomes if outcome != "unchanged"]
+        if changed:
+            conn.execute(
+                _UPSERT_RECORDS,
+                {
+                    "pk": pk,
+                    "model": scope.model,
+                    "variant": scope.variant,
+                    "now": self._now(),
+                    "ids": [record.id for record in changed],
+                    "jsons": [record.json for record in changed],
+                    "hashes": [record.content_hash for record in changed],
+                    "cursors": self._draw_cursors(conn, len(changed)),
+                },
+                binary=True,
+            )
         seen = [
             record.id for record, outcome in outcomes if _clears_mark(outcome, existing, record)
         ]
         if seen:
-            conn.execute(_UNMARK_RECORDS, (*key, seen))
+            conn.execute(_UNMARK_RECORDS, (seen, *scope_key(pk, scope)), prepare=False)
 
     def _charge(
         self,

@@ -2,7 +2,8 @@
 
 The same semantics as ``_sqlite_tracking`` (read its docstring): a tracking stamps its id on
 every live record, saves and updates clear the stamp, the end soft-deletes what still carries
-it. Its writes change records, so they take the record writers' lock (``lock_records``) first.
+it. Its writes change a scope's records, so they take the scope's lock (``lock_scope``) first;
+dropping a run's trackings, which spans scopes, takes every scope's (``lock_records``).
 """
 
 from __future__ import annotations
@@ -44,8 +45,7 @@ class TrackingMixin(RecordWrites):
         A newer start for the same model and variant (by any run) replaces this tracking.
         """
         with self._write() as conn:
-            lock_records(conn)
-            key = scope_key(self._connection_pk(conn, scope.env_id, scope.connection_id), scope)
+            key = scope_key(self._locked_pk(conn, scope), scope)
             conn.execute(_DELETE_TRACKING, key)
             row = conn.execute(_INSERT_TRACKING, (*key, scope.run_id, self._now())).fetchone()
             if row is None:
@@ -60,8 +60,7 @@ class TrackingMixin(RecordWrites):
                 this model and variant (never started, ended, abandoned, or replaced).
         """
         with self._write() as conn:
-            lock_records(conn)
-            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            pk = self._locked_pk(conn, scope)
             key = scope_key(pk, scope)
             row = conn.execute(_SELECT_TRACKING, (*key, scope.run_id)).fetchone()
             if row is None:

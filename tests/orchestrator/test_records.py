@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from corral._budgets import Budgets
 from corral.errors import InvalidRequest, NotFound
-from orchestrator.storage._areas import RecordCounts, RecordIn, Storage, StoredRecord
+from orchestrator.storage._areas import NewRun, RecordCounts, RecordIn, Storage, StoredRecord
 from orchestrator.storage._records import (
     api_view,
     classify_save,
@@ -174,6 +175,24 @@ def test_unchanged_save_moves_nothing(tenant: Tenant, storage: Storage) -> None:
     assert counts == RecordCounts(unchanged=1)
     assert listed(storage, tenant) == before
     assert listed(storage, tenant, cursor=before[0].cursor) == []
+
+
+def test_a_batch_saved_again_by_its_run_writes_no_duplicate(
+    tenant: Tenant, storage: Storage
+) -> None:
+    # A batch_save retried after a timeout whose first attempt had committed: same records,
+    # same run. Every record is there once, as the first attempt left it.
+    run = storage.create_run(tenant.env_id, NewRun("sync", "github", "sync", "conn-1", "", "{}"))
+    scope = tenant.scope(run_id=run.run_id)
+    batch = [rec(str(i), t=i) for i in range(5)]
+    storage.save_records(scope, batch, Budgets())
+    before = listed(storage, tenant)
+
+    counts = storage.save_records(scope, batch, Budgets())
+
+    assert counts == RecordCounts(unchanged=5)
+    assert listed(storage, tenant) == before
+    assert sorted(record.id for record in before) == ["0", "1", "2", "3", "4"]
 
 
 def test_same_id_twice_in_one_batch_last_wins(tenant: Tenant, storage: Storage) -> None:

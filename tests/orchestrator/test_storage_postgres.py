@@ -8,6 +8,7 @@ server of the test's own that the test stops and starts for real.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import subprocess
 import sys
@@ -16,20 +17,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import DictRow, dict_row
 
+from corral._budgets import Budgets
 from corral.errors import AlreadyExists, Unavailable
 from orchestrator.storage._areas import (
     CheckpointConflict,
     CheckpointKey,
     NewRun,
+    RecordCounts,
     RecordScope,
     Run,
+    StoredRecord,
 )
 from orchestrator.storage._migrate import load_migrations
 from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._pg_records import lock_scope
 from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
 from tests.orchestrator.storage_support import START, Clock, rec
@@ -112,6 +119,7 @@ def test_threads_opening_an_empty_database_together_migrate_once(empty_database:
 _OPEN = """
 import sys
 from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._pg_records import lock_scope
 sys.stdin.readline()
 PostgresStorage(sys.argv[1]).close()
 print("opened")
@@ -449,3 +457,217 @@ def test_a_reader_paging_while_writers_save_misses_no_change(empty_database: str
     assert len(seen) == total
     assert len(set(seen)) == total
     assert cursors == sorted(cursors, key=decode_cursor)
+
+
+# ---- records: finer locking, cursor safety, bulk writes ----
+
+
+def _final(storage: PostgresStorage, env_id: int, model: str = "Issue") -> dict[str, StoredRecord]:
+    records, more = storage.list_records(env_id, "conn-1", model, limit=10_000)
+    assert more == ""
+    return {record.id: record for record in records}
+
+
+def test_readers_paging_while_stores_save_update_and_delete_see_every_final_change(
+    empty_database: str,
+) -> None:
+    # Four stores (as four orchestrators) write one model's overlapping ids at once: adds,
+    # changes, deletes, un-deletes; a fifth store pages the model by cursor all the while.
+    seeder, env_id = _seeded(empty_database)
+    writers, rounds, ids = 4, 12, 30
+    stores = [PostgresStorage(empty_database, clock=Clock(), pool_size=2) for _ in range(5)]
+    seen: list[tuple[str, int, bytes, str]] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def page_to_the_end(cursor: str) -> str:
+        while True:
+            page, _ = stores[writers].list_records(
+                env_id, "conn-1", "Issue", cursor=cursor, limit=9
+            )
+            seen.extend((r.id, decode_cursor(r.cursor), r.json, r.last_action) for r in page)
+            if not page:
+                return cursor
+            cursor = page[-1].cursor
+
+    def read() -> None:
+        try:
+            cursor = ""
+            while not done.is_set():
+                cursor = page_to_the_end(cursor)
+            page_to_the_end(cursor)  # what committed after the last look
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    def write(number: int) -> None:
+        store = stores[number]
+        scope = RecordScope(env_id, "conn-1", "Issue", "", f"run-{number}")
+        for step in range(rounds):
+            picked = [f"r{(number * 7 + step * 5 + i) % ids}" for i in range(10)]
+            store.save_records(scope, [rec(i, by=number, step=step) for i in picked])
+            store.delete_records(scope, picked[step % 3 :: 4])
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        errors += _together(writers, write)
+        done.set()
+        reader.join(timeout=30)
+        final = _final(seeder, env_id)
+    finally:
+        done.set()
+        for store in [*stores, seeder]:
+            store.close()
+
+    assert errors == []
+    assert not reader.is_alive()
+    numbers = [number for _, number, _, _ in seen]
+    # No change seen twice, none out of order: the cursors the reader met only grow.
+    assert numbers == sorted(set(numbers))
+    # No change skipped: the last version the reader met of every record is the final one.
+    last = {record_id: (number, data, action) for record_id, number, data, action in seen}
+    assert last == {
+        record.id: (decode_cursor(record.cursor), record.json, record.last_action)
+        for record in final.values()
+    }
+    assert len(final) == ids
+
+
+def test_two_runs_updating_one_record_at_once_lose_no_update(empty_database: str) -> None:
+    seeder, env_id = _seeded(empty_database)
+    seeder.save_records(RecordScope(env_id, "conn-1", "Issue", "", "run-0"), [rec("1")])
+    stores = [PostgresStorage(empty_database, clock=Clock(), pool_size=1) for _ in range(6)]
+
+    def update(number: int) -> None:
+        scope = RecordScope(env_id, "conn-1", "Issue", "", f"run-{number}")
+        for step in range(5):
+            patch = json.dumps({"seen": {f"k{number}-{step}": step}}).encode()
+            stores[number].update_records(scope, [("1", patch)])
+
+    try:
+        errors = _together(len(stores), update)
+        final = _final(seeder, env_id)
+    finally:
+        for store in [*stores, seeder]:
+            store.close()
+
+    assert errors == []
+    assert json.loads(final["1"].json) == {
+        "id": "1",
+        "seen": {f"k{n}-{s}": s for n in range(6) for s in range(5)},
+    }
+
+
+def _hold_scope(url: str, env_id: int, model: str) -> psycopg.Connection[DictRow]:
+    """A connection in a transaction that holds the scope lock of conn-1's ``model``."""
+    holder = psycopg.connect(url, row_factory=dict_row)
+    row = holder.execute(
+        "SELECT id FROM connections WHERE env_id = %s AND connection_id = 'conn-1'", (env_id,)
+    ).fetchone()
+    assert row is not None
+    lock_scope(holder, int(row["id"]), model, "")
+    return holder
+
+
+def test_writers_of_one_model_take_turns_and_other_models_do_not_wait(
+    empty_database: str,
+) -> None:
+    storage, env_id = _seeded(empty_database)
+    storage.close()
+    storage = PostgresStorage(empty_database, clock=Clock(), wait_timeout_s=0.3)
+    issues = RecordScope(env_id, "conn-1", "Issue", "", "run-1")
+    users = RecordScope(env_id, "conn-1", "User", "", "run-1")
+    try:
+        holder = _hold_scope(empty_database, env_id, "Issue")
+        try:
+            storage.save_records(users, [rec("u1")])  # another model: no wait
+            for write in (
+                lambda: storage.save_records(issues, [rec("i1")]),
+                lambda: storage.update_records(issues, [("i1", b"{}")]),
+                lambda: storage.delete_records(issues, ["i1"]),
+                lambda: storage.track_deletes_start(issues),
+            ):
+                with pytest.raises(Unavailable) as caught:
+                    write()
+                assert caught.value.code == "storage_busy"
+        finally:
+            holder.close()
+        storage.save_records(issues, [rec("i1")])
+        assert sorted(_final(storage, env_id, "Issue")) == ["i1"]
+        assert sorted(_final(storage, env_id, "User")) == ["u1"]
+    finally:
+        storage.close()
+
+
+def test_a_batch_save_retried_after_its_timeout_is_stored_and_charged_once(
+    empty_database: str,
+) -> None:
+    # The first attempt waits for the model's lock past the store's wait, fails as busy and
+    # leaves nothing; the function's retry stores the batch once and charges it once.
+    seeder, env_id = _seeded(empty_database)
+    run = seeder.create_run(env_id, NewRun("sync", "github", "sync", "conn-1", "", "{}"))
+    seeder.close()
+    storage = PostgresStorage(empty_database, clock=Clock(), wait_timeout_s=0.3)
+    scope = RecordScope(env_id, "conn-1", "Issue", "", run.run_id)
+    batch = [rec(str(i)) for i in range(3)]
+    budgets = Budgets(records_per_run=4)
+    try:
+        holder = _hold_scope(empty_database, env_id, "Issue")
+        try:
+            with pytest.raises(Unavailable) as caught:
+                storage.save_records(scope, batch, budgets)
+        finally:
+            holder.close()
+        counts = storage.save_records(scope, batch, budgets)
+        with psycopg.connect(empty_database) as check:
+            charged = check.execute(
+                "SELECT records_saved, record_bytes FROM runs WHERE run_id = %s", (run.run_id,)
+            ).fetchone()
+        final = _final(storage, env_id)
+    finally:
+        storage.close()
+
+    assert caught.value.code == "storage_busy"
+    assert counts == RecordCounts(added=3)
+    assert sorted(final) == ["0", "1", "2"]
+    assert charged == (3, sum(len(r.json) for r in batch))
+
+
+def test_a_batch_of_thousands_is_written_in_a_few_statements(
+    empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bulk paths: a batch's adds, changes and deletes are one statement each, not one a record.
+    storage, env_id = _seeded(empty_database)
+    scope = RecordScope(env_id, "conn-1", "Issue", "", "run-1")
+    statements: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        statements.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    def refused(*_: Any, **__: Any) -> None:
+        raise AssertionError("executemany: a statement a record")
+
+    try:
+        storage.save_records(scope, [rec(str(i)) for i in range(2000)])
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        monkeypatch.setattr(psycopg.Cursor, "executemany", refused)
+        counts = storage.save_records(
+            scope,
+            [rec(str(i), v=2) for i in range(1000)] + [rec(str(i)) for i in range(1000, 3000)],
+        )
+        saving = len(statements)
+        deleted = storage.delete_records(scope, [str(i) for i in range(2500)])
+        deleting = len(statements) - saving
+        monkeypatch.undo()
+        final = _final(storage, env_id)
+    finally:
+        storage.close()
+
+    assert counts == RecordCounts(added=1000, updated=1000, unchanged=1000)
+    assert deleted == RecordCounts(deleted=2500)
+    assert len(final) == 3000
+    assert sum(record.deleted_at is not None for record in final.values()) == 2500
+    assert saving <= 10  # begin, lookups, lock, read, cursors, upsert, commit
+    assert deleting <= 10
