@@ -9,6 +9,7 @@ import fcntl
 import os
 import pathlib
 import signal
+import threading
 from typing import Final, TextIO
 
 from corral.errors import Unavailable
@@ -75,3 +76,20 @@ class DataDirLock:
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None
+
+
+SIGNAL_POLL_SECONDS = 0.2
+"""How often a main thread waiting for its stop event wakes to run pending signal handlers."""
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Blocks the main thread until ``stop`` is set, by a signal handler or another thread.
+
+    Python runs signal handlers in the main thread, but the kernel delivers a process's signal
+    to any of its threads (gRPC's and the pools' among them): a main thread blocked in a plain
+    ``stop.wait()`` is then never interrupted, and the handler that would set ``stop`` waits
+    until something else wakes it (a SIGTERM seen to take a minute). Waking every
+    ``SIGNAL_POLL_SECONDS`` lets the handler run at once.
+    """
+    while not stop.wait(SIGNAL_POLL_SECONDS):
+        pass

@@ -21,7 +21,7 @@ import structlog
 from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES, MAX_RESPONSE_BYTES
 from corral._memory import bound_heap
-from corral._process import DataDirLock
+from corral._process import DataDirLock, wait_for_stop
 from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
 from corral.errors import AlreadyExists, InvalidRequest
@@ -298,7 +298,7 @@ def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGINT, lambda *_: stop.set())
     parts = _start(settings)
     try:
-        stop.wait()
+        wait_for_stop(stop)
     finally:
         _stop(parts, settings.shutdown_grace_seconds)
     sys.stdout.flush()

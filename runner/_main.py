@@ -14,7 +14,7 @@ import structlog
 from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES
 from corral._memory import bound_heap
-from corral._process import die_with_parent
+from corral._process import die_with_parent, wait_for_stop
 from corral._server import bind, build_server, check_listen_address, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
@@ -85,7 +85,7 @@ def run_runner(
     warn_missing_layers(layers["layers_missing"])
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
+    wait_for_stop(stop)
     _log.info("runner stopping")
     health.enter_graceful_shutdown()
     server.stop(grace=5).wait()
