@@ -4,7 +4,8 @@ directory, or PostgreSQL when ``CORRAL_DATABASE_URL`` (``--database-url``) is se
 Every reason the database cannot be used at start is one typed error whose message names the
 setting and never shows the password: a malformed URL (``invalid_setting``), wrong credentials
 or a database that does not exist (``database_refused``), a server that cannot be reached
-(``database_unreachable``), a schema newer than this build knows (``database_too_new``).
+(``database_unreachable``), a server older than ``MIN_SERVER_VERSION``
+(``database_too_old``), a schema newer than this build knows (``database_too_new``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ DATABASE_NAME = "corral.db"
 SETTING = "CORRAL_DATABASE_URL (or --database-url)"
 """How errors name the setting."""
 
+MIN_SERVER_VERSION = 130000
+"""The oldest PostgreSQL server the engine's SQL is written for (13: identity columns,
+``ON CONFLICT``, multi-array ``unnest``, ``pg_advisory_xact_lock``; tested on 15)."""
+
 PROBE_TIMEOUT_S = 5
 """How long the first connection at start may take before the server counts as unreachable."""
 
@@ -39,7 +44,8 @@ def open_storage(data_dir: pathlib.Path, database_url: str) -> SqliteStorage | P
     """The store: PostgreSQL at ``database_url`` when it is set, else SQLite in ``data_dir``.
 
     Raises:
-        InvalidRequest: ``invalid_setting`` (a malformed URL), ``database_too_new``.
+        InvalidRequest: ``invalid_setting`` (a malformed URL), ``database_too_old``,
+            ``database_too_new``.
         Unavailable: ``database_refused``, ``database_unreachable``.
     """
     if not database_url:
@@ -76,7 +82,16 @@ def open_postgres(url: str) -> PostgresStorage:
             code="database_unreachable",
             retryable=True,
         ) from None
-    probe.close()
+    try:
+        version = probe.info.server_version
+    finally:
+        probe.close()
+    if version < MIN_SERVER_VERSION:
+        raise InvalidRequest(
+            f"{SETTING}: the server at {shown} is PostgreSQL {_version(version)}; corral needs"
+            f" {_version(MIN_SERVER_VERSION)} or newer",
+            code="database_too_old",
+        )
     try:
         return PostgresStorage(url)
     except InvalidRequest as exc:  # database_too_new
@@ -114,3 +129,8 @@ def _hidden(text: str, url: str) -> str:
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else text
+
+
+def _version(number: int) -> str:
+    """PostgreSQL's version number (150018) as people write it (15.18)."""
+    return f"{number // 10000}.{number % 10000}"

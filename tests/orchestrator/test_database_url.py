@@ -164,3 +164,26 @@ def test_of_two_orchestrators_starting_on_a_new_database_one_shows_the_key(
     finally:
         first.close()
         second.close()
+
+
+def test_a_server_older_than_the_engine_needs_is_refused_before_any_change(
+    tmp_path: pathlib.Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import _store_open  # noqa: PLC0415
+
+    with psycopg.connect(database) as conn:
+        real = conn.info.server_version
+    # The real server stands for an old one: the engine asks for a version above it.
+    monkeypatch.setattr(_store_open, "MIN_SERVER_VERSION", real + 10000)
+    with pytest.raises(InvalidRequest) as caught:
+        open_storage(tmp_path, database)
+    assert caught.value.code == "database_too_old"
+    assert "CORRAL_DATABASE_URL" in caught.value.message
+    assert f"PostgreSQL {real // 10000}." in caught.value.message
+    with psycopg.connect(database) as conn:  # nothing was migrated on a server refused
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'schema_migrations'"
+        ).fetchone()
+    assert tables == (0,)
+    monkeypatch.setattr(_store_open, "MIN_SERVER_VERSION", 130000)
+    open_storage(tmp_path, database).close()  # a server new enough opens
