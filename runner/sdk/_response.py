@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,8 +33,8 @@ class Response:
     def from_reply(cls, reply: Mapping[str, Any], config: Mapping[str, Any]) -> Response:
         """Builds the response from the runner's reply to a ``proxy`` call."""
         body = reply.get("body")
-        if not isinstance(body, bytes):  # a reply from a test's fake channel: base64 text
-            body = base64.b64decode(reply.get("body_b64") or "")
+        if not isinstance(body, bytes):
+            body = b""
         headers = _headers(reply.get("headers") or [])
         data = _decode(body, str(config.get("response_type") or ""), headers)
         return cls(

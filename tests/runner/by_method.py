@@ -87,6 +87,15 @@ def arguments(request: Message) -> dict[str, Any]:
 def response(rpc: str, value: Any) -> Message:
     """The response message of ``rpc`` that carries ``value``."""
     kind = response_type(rpc)
+    if kind is pb.ProxyResponse:
+        reply = dict(value or {})
+        return pb.ProxyResponse(
+            status=int(reply.get("status") or 0),
+            headers=[pb.Header(name=k, value=v) for k, v in reply.get("headers") or []],
+            body=bytes(reply.get("body") or b""),
+            url=str(reply.get("url") or ""),
+            method=str(reply.get("method") or ""),
+        )
     data = json.dumps(value).encode() if value is not None else b""
     if kind is pb.JsonValue:
         return pb.JsonValue(json=data)
@@ -96,15 +105,6 @@ def response(rpc: str, value: Any) -> Message:
         found = value if isinstance(value, dict) else {}
         names = ("added", "updated", "deleted", "unchanged")
         return pb.RecordBatchResult(**{n: int(found[n]) for n in names if n in found})
-    if kind is pb.ProxyResponse:
-        reply = dict(value or {})
-        return pb.ProxyResponse(
-            status=int(reply.get("status") or 0),
-            headers=[pb.Header(name=k, value=v) for k, v in reply.get("headers") or []],
-            body=base64.b64decode(reply.get("body_b64") or ""),
-            url=str(reply.get("url") or ""),
-            method=str(reply.get("method") or ""),
-        )
     return kind()
 
 

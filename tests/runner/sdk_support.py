@@ -3,7 +3,6 @@ answers: the SDK's semantics without an orchestrator."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -49,7 +48,7 @@ def http_reply(
     return {
         "status": status,
         "headers": pairs,
-        "body_b64": base64.b64encode(data).decode(),
+        "body": data,
         "url": "https://api.example.com/x",
         "method": "GET",
     }

@@ -7,7 +7,6 @@ worker with the production SDK; the run must fail that way and never succeed.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ class Api(ByMethod):
             return {
                 "status": 404 if missing else 200,
                 "headers": [["content-type", "application/json"]],
-                "body_b64": base64.b64encode(body).decode(),
+                "body": body,
                 "url": args["endpoint"],
                 "method": "GET",
             }
