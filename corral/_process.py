@@ -9,7 +9,9 @@ import fcntl
 import os
 import pathlib
 import signal
+import sys
 import threading
+import time
 from typing import Final, TextIO
 
 from corral.errors import Unavailable
@@ -93,3 +95,26 @@ def wait_for_stop(stop: threading.Event) -> None:
     """
     while not stop.wait(SIGNAL_POLL_SECONDS):
         pass
+
+
+STRAY_THREADS_SECONDS = 1.0
+"""How long a stopped process waits for its last non-daemon threads before it exits anyway."""
+
+
+def exit_past_stray_threads(code: int = 0, wait: float = STRAY_THREADS_SECONDS) -> None:
+    """Exits the process with ``code`` once its orderly stop is done, without waiting more than
+    ``wait`` seconds for threads that are still blocked.
+
+    After ``serve`` returns, every outcome is stored and every store closed; what may be left is
+    a server pool's thread blocked on an upstream that does not answer (the proxy call of a run
+    cancelled at shutdown), which the interpreter's exit would join until the call's own
+    timeout. Only for a process's entry point: it never returns.
+    """
+    deadline = time.monotonic() + wait
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

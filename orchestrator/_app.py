@@ -223,13 +223,15 @@ def _start_locked(
         secrets=connections.secrets,
         owner=instance,
         lease_seconds=settings.run_lease_seconds,
+        hand_off=bool(url),
     )
     runs.start_lease_renewal()
     runs_box.append(runs)
     dry_runs = DryRuns(storage, sessions, runs.dispatcher)
-    lifecycle = Lifecycle(
-        storage, runs, retention=_retention(settings), sweep=lambda: end_lost_runs(storage)
-    )
+    # On a shared database, each tick takes over the queued runs of a dead orchestrator and
+    # ends its other runs. One SQLite serve holds its data dir alone: nobody else's to sweep.
+    sweep = (lambda: (runs.take_over_lost_runs(), end_lost_runs(storage))) if url else None
+    lifecycle = Lifecycle(storage, runs, retention=_retention(settings), sweep=sweep)
     api = OrchestratorService(
         storage, runs, Deployer(storage, runs.dispatcher), dry_runs, lifecycle
     )

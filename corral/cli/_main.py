@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from corral._logging import level_name
+from corral._process import exit_past_stray_threads
 from corral._settings import SETTINGS_PREFIXES, RunnerSettings, ServeSettings, setting_error
 from corral.cli._api_commands import client_commands
 from corral.cli._author_commands import author_commands
@@ -62,6 +63,7 @@ def serve(
     except CorralError as err:  # a data dir or an address in use: one clear line, no traceback
         click.echo(f"corral serve: {err.code}: {err.message}", err=True)
         sys.exit(1)
+    exit_past_stray_threads(0)  # stopped in order: no thread blocked upstream holds the exit
 
 
 def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:

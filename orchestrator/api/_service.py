@@ -284,8 +284,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         function = self._runs.function_for(env, cid, name, "action")
         spec = RunRequestSpec(env, function, cid, input_value)
         key = _idempotency_key(request.idempotency_key)
-        run, new = self._runs.claim(spec, key) if key else (self._runs.start(spec), True)
-        if getattr(request, "async"):
+        detached = getattr(request, "async")
+        if key:
+            run, new = self._runs.claim(spec, key, detached=detached)
+        else:
+            run, new = self._runs.start(spec, detached=detached), True
+        if detached:
             if new:
                 self._runs.submit(spec, run)
             return pb.TriggerActionResponse(run_id=run.run_id)
@@ -310,7 +314,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if request.reset:
             self._storage.reset_sync(env.id, cid, name, variant)
         spec = RunRequestSpec(env, function, cid, None, variant)
-        run = self._runs.start(spec)
+        run = self._runs.start(spec, detached=getattr(request, "async"))
         if getattr(request, "async"):
             self._runs.submit(spec, run)
         else:

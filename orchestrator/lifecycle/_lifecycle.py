@@ -144,7 +144,7 @@ class Lifecycle:
             _log.warning("schedule of a sync or connection that is gone", sync=schedule.sync_name)
             return ""
         spec = RunRequestSpec(env, function, schedule.connection_id, None, schedule.variant)
-        run = self._runs.start(spec)
+        run = self._runs.start(spec, detached=True)
         self._storage.set_schedule_last_run(schedule.schedule_id, run.run_id)
         self._runs.submit(spec, run)
         return run.run_id
@@ -234,7 +234,7 @@ class Lifecycle:
         self.schedule_auto_start(env, integration_key, [connection_id])
         for function in self._on_event(env, integration_key, "post-connection-creation"):
             spec = RunRequestSpec(env, function, connection_id)
-            self._runs.submit(spec, self._runs.start(spec))
+            self._runs.submit(spec, self._runs.start(spec, detached=True))
 
     def connection_deleting(
         self,
@@ -287,7 +287,7 @@ class Lifecycle:
         for cid in connection_ids:
             for sync in syncs:
                 spec = RunRequestSpec(env, sync, cid, payload, webhook=True)
-                run = self._runs.start(spec)
+                run = self._runs.start(spec, detached=True)
                 self._runs.submit(spec, run)
                 run_ids.append(run.run_id)
         return run_ids

@@ -26,6 +26,7 @@ from orchestrator.runs._caller import Caller
 from orchestrator.runs._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
 from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._limits import limits_for
+from orchestrator.runs._recovery import LOST
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.runs._unstored import UnstoredOutcomes
 from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
@@ -43,6 +44,10 @@ scheduler tick) after its last renewal."""
 LEASE_RENEWALS = 3
 """Renewals per lease: the leases are renewed every ``lease / LEASE_RENEWALS`` (10 s by
 default), so two renewals may fail before a live orchestrator's runs count as lost."""
+
+
+TAKE_OVER_BATCH = 64
+"""At most this many runs of lost orchestrators are taken over per sweep (one scheduler tick)."""
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,15 @@ class RunManager:
         *,
         owner: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        hand_off: bool = False,
     ) -> None:
         """``queue``: the run slots, shared fairly across environments (every run of the
         service takes one, dry runs and describes included). ``owner``: this orchestrator
         instance's id; its runs are stored with a lease of ``lease_seconds`` that
-        ``renew_leases`` (a thread, from ``start_lease_renewal``) keeps alive."""
+        ``renew_leases`` (a thread, from ``start_lease_renewal``) keeps alive. ``hand_off``
+        (orchestrators sharing a store): at shutdown, background runs still queued are released
+        for another orchestrator to take over, instead of ending as cancelled."""
+        self._hand_off = hand_off
         self._storage = storage
         self.owner = owner
         self._lease_seconds = lease_seconds
@@ -100,21 +109,61 @@ class RunManager:
             raise NotFound(f"{name!r} is a {function.kind}, not a {kind}", code="unknown_function")
         return function
 
-    def start(self, spec: RunRequestSpec) -> Run:
-        """Stores a new run (queued), held by this instance."""
-        return self._storage.create_run(spec.env.id, self._new_run(spec))
+    def start(self, spec: RunRequestSpec, *, detached: bool = False) -> Run:
+        """Stores a new run (queued), held by this instance. ``detached``: nobody waits on this
+        orchestrator for it (it goes to ``submit``), so another orchestrator may take it over
+        while it is queued, should this one die (``take_over_lost_runs``)."""
+        return self._storage.create_run(spec.env.id, self._new_run(spec, detached))
 
-    def _new_run(self, spec: RunRequestSpec) -> NewRun:
-        return replace(_new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds)
+    def _new_run(self, spec: RunRequestSpec, detached: bool) -> NewRun:
+        requeue = None
+        if detached and spec.parent is None:
+            requeue = "webhook" if spec.webhook else "run"
+        return replace(
+            _new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds, requeue=requeue
+        )
 
-    def claim(self, spec: RunRequestSpec, idempotency_key: str) -> tuple[Run, bool]:
+    def claim(
+        self, spec: RunRequestSpec, idempotency_key: str, *, detached: bool = False
+    ) -> tuple[Run, bool]:
         """The run of a client's idempotency key: the first one (False), or a new one (True).
 
         Raises:
             InvalidRequest: ``idempotency_key_reused``.
         """
-        new = replace(self._new_run(spec), idempotency_key=idempotency_key)
+        new = replace(self._new_run(spec, detached), idempotency_key=idempotency_key)
         return self._storage.claim_run(spec.env.id, new)
+
+    def take_over_lost_runs(self, limit: int = TAKE_OVER_BATCH) -> list[str]:
+        """Takes over the queued detached runs of orchestrators whose lease expired (they died
+        before the runs had their turn) and queues them here; returns their ids.
+
+        A run never started, so running it here is its first execution, never a retry. One
+        whose function, connection or environment is gone since ends as ``orchestrator_lost``.
+        """
+        if self.owner is None:
+            return []
+        taken = self._storage.take_over_runs(self.owner, self._lease_seconds, limit)
+        for run, mark in taken:
+            try:
+                spec = self._request_of(run, mark)
+            except CorralError as err:
+                message = f"the run of a lost orchestrator could not be taken over: {err.message}"
+                error = to_json(ErrorValue(LOST, message), form="compact")
+                self._storage.finish_run(run.run_id, False, None, error)
+                continue
+            _log.info("run of a lost orchestrator taken over", run_id=run.run_id)
+            self.submit(spec, run)
+        return [run.run_id for run, _ in taken]
+
+    def _request_of(self, run: Run, mark: str) -> RunRequestSpec:
+        """The request a stored run was made of (``NewRun.requeue``)."""
+        env = self.environment(run.env_id)
+        function = self.function_for(env, run.connection_id, run.function_name, run.kind)
+        input_value = json.loads(run.input_json)
+        return RunRequestSpec(
+            env, function, run.connection_id, input_value, run.variant, webhook=mark == "webhook"
+        )
 
     def wait(self, env_id: int, run_id: str, caller: Caller) -> Run:
         """The run once it has ended, polled until the caller's deadline.
@@ -287,6 +336,9 @@ class RunManager:
         holding no thread, until its environment's turn."""
 
         def abandon() -> None:  # the service stops before the run had its turn
+            if self._hand_off and spec.parent is None:
+                self._storage.release_run(run.run_id)  # another orchestrator takes it over
+                return
             error = ErrorValue("execution_cancelled", "the service stopped before the run started")
             self._storage.finish_run(run.run_id, False, None, to_json(error, form="compact"))
 
@@ -328,7 +380,7 @@ class RunManager:
         with self._lock:
             pending = list(self._pending)
         futures.wait(pending, timeout=grace_seconds)
-        self.dispatcher.queue.close()  # queued runs end as cancelled, waiting callers too
+        self.dispatcher.queue.close()  # queued runs end as cancelled (or are handed off)
         with self._lock:
             late = list(self._in_flight)
         if late:

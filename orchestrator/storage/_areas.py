@@ -271,6 +271,16 @@ class RunStore(Protocol):
         its lease runs out. Their deletion tracking is dropped in the same transaction.
         """
 
+    def release_run(self, run_id: str) -> None:
+        """Ends the lease of a queued run that may be re-queued (``NewRun.requeue``) now, so
+        another orchestrator takes it over; any other run stays as it is."""
+
+    def take_over_runs(self, owner: str, lease_seconds: float, limit: int) -> list[tuple[Run, str]]:
+        """Gives ``owner`` (with a lease of ``lease_seconds``) at most ``limit`` queued runs that
+        may be re-queued (``NewRun.requeue``) and whose lease expired; returns them with their
+        mark, oldest first. Each run goes to one caller only, however many ask at once.
+        """
+
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run (NotFound ``unknown_run``)."""
 

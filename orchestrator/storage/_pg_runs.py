@@ -19,7 +19,10 @@ from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import LogLine, NewRun, Run
 from orchestrator.storage._pg_base import PgConnection, PostgresBase, jsonb, utc
 from orchestrator.storage._pg_records import lock_records
+from orchestrator.storage._run_leases import queries
 from orchestrator.storage._sqlite_base import dumps
+
+_LEASES = queries("%s", "FOR UPDATE SKIP LOCKED")
 
 
 class RunsMixin(PostgresBase):
@@ -92,8 +95,8 @@ class RunsMixin(PostgresBase):
         row = conn.execute(
             "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
             " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
-            " created_at, owner, lease_until)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s, %s, %s, %s, %s)"
+            " created_at, owner, lease_until, requeue)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, 'queued', %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (env_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
             " DO NOTHING RETURNING *",
             (
@@ -101,6 +104,7 @@ class RunsMixin(PostgresBase):
                 *(run.connection_id, run.variant, run.input_json, run.parent_run_id),
                 *(run.idempotency_key, self._now(), run.owner),
                 self._now() + timedelta(seconds=run.lease_seconds) if run.owner else None,
+                run.requeue,
             ),
         ).fetchone()
         return None if row is None else _run(row)
@@ -172,25 +176,54 @@ class RunsMixin(PostgresBase):
         with ``error``; returns their ids, oldest first. Their deletion tracking is dropped in
         the same transaction. Each run is ended once, whoever sweeps: the update re-checks the
         state and the lease under the row's lock."""
-        with self._read() as conn:  # most sweeps find none: they then write and lock nothing
-            expired = conn.execute(
-                "SELECT 1 FROM runs WHERE state IN ('queued', 'running')"
-                " AND (lease_until IS NULL OR lease_until < %s) LIMIT 1",
-                (self._now(),),
-            ).fetchone()
-        if expired is None:
+        if not self._any(_LEASES["any_expired"]):
             return []
         with self._write() as conn:
             lock_records(conn)  # it clears deletion marks of records
-            rows = conn.execute(
-                "UPDATE runs SET state = 'failed', error = %s, finished_at = %s"
-                " WHERE state IN ('queued', 'running')"
-                " AND (lease_until IS NULL OR lease_until < %s) RETURNING id, run_id",
-                (jsonb(error), self._now(), self._now()),
-            ).fetchall()
-            ids = [str(row["run_id"]) for row in sorted(rows, key=lambda row: int(row["id"]))]
+            found = conn.execute(_LEASES["expired"], (self._now(),)).fetchall()
+            ids = [str(row["run_id"]) for row in found]
+            conn.execute(
+                "UPDATE runs SET state = 'failed', error = %s, finished_at = %s WHERE id = ANY(%s)",
+                (jsonb(error), self._now(), [int(row["id"]) for row in found]),
+            )
             drop_run_trackings(conn, ids)
         return ids
+
+    def _any(self, query: str) -> bool:
+        """Whether ``query`` (a lease query) finds a run: a read, so that a sweep that finds
+        none writes and locks nothing."""
+        with self._read() as conn:
+            return conn.execute(query, (self._now(),)).fetchone() is not None
+
+    def release_run(self, run_id: str) -> None:
+        """Ends the lease of a queued re-queueable run now, so another orchestrator takes it
+        over at its next sweep; any other run stays as it is."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET owner = NULL, lease_until = %s"
+                " WHERE run_id = %s AND state = 'queued' AND requeue IS NOT NULL",
+                (self._now(), run_id),
+            )
+
+    def take_over_runs(self, owner: str, lease_seconds: float, limit: int) -> list[tuple[Run, str]]:
+        """Gives ``owner`` at most ``limit`` queued re-queueable runs whose lease expired, with
+        a new lease; returns them with their mark, oldest first. Rows another orchestrator is
+        taking at the same moment are skipped (``FOR UPDATE SKIP LOCKED``), so each run goes to
+        one orchestrator only."""
+        if not self._any(_LEASES["any_orphaned"]):
+            return []
+        with self._write() as conn:
+            found = conn.execute(_LEASES["orphaned"], (self._now(), limit)).fetchall()
+            rows = conn.execute(
+                "UPDATE runs SET owner = %s, lease_until = %s WHERE id = ANY(%s) RETURNING *",
+                (
+                    owner,
+                    self._now() + timedelta(seconds=lease_seconds),
+                    [int(r["id"]) for r in found],
+                ),
+            ).fetchall()
+        rows.sort(key=lambda row: int(row["id"]))
+        return [(_run(row), str(row["requeue"])) for row in rows]
 
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run of this environment (NotFound ``unknown_run``)."""

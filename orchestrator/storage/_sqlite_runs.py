@@ -13,6 +13,7 @@ from corral._budgets import Budgets, capped_meta, log_size
 from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import LogLine, NewRun, Run
 from orchestrator.storage._records import from_rfc3339, to_rfc3339
+from orchestrator.storage._run_leases import queries
 from orchestrator.storage._sqlite_base import SqliteBase, dumps, json_object, loads, timestamp
 from orchestrator.storage._sqlite_tracking import drop_run_trackings
 
@@ -23,6 +24,7 @@ END_UNFINISHED_RUNS_QUERY = (
     " WHERE state IN ('queued', 'running')"
 )
 """Ends them (the same index)."""
+_LEASES = queries("?")
 
 
 class RunsMixin(SqliteBase):
@@ -86,13 +88,14 @@ class RunsMixin(SqliteBase):
         conn.execute(
             "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
             " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
-            " created_at, owner, lease_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+            " created_at, owner, lease_until, requeue)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
             (
                 *(run_id, env_id, run.function_name, run.integration_key, run.kind),
                 *(run.connection_id, run.variant, run.input_json, run.parent_run_id),
                 *(run.idempotency_key, self._now(), run.owner),
                 self._lease_end(run.lease_seconds) if run.owner else None,
+                run.requeue,
             ),
         )
         return self._run(conn, run_id)
@@ -147,15 +150,11 @@ class RunsMixin(SqliteBase):
             )
         return ids
 
-    def _any_expired(self) -> bool:
-        """Whether a run's lease expired: a read, so that a sweep finding none writes nothing."""
+    def _any(self, query: str) -> bool:
+        """Whether ``query`` (a lease query) finds a run: a read, so that a sweep that finds
+        none writes nothing."""
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT 1 FROM runs WHERE state IN ('queued', 'running')"
-                " AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
-                (self._now(),),
-            ).fetchone()
-        return row is not None
+            return conn.execute(query, (self._now(),)).fetchone() is not None
 
     def _lease_end(self, lease_seconds: float) -> str:
         return to_rfc3339(self._clock() + timedelta(seconds=lease_seconds))
@@ -174,18 +173,11 @@ class RunsMixin(SqliteBase):
         """Ends the queued and running runs whose lease expired (or that have none) as failed
         with ``error``; returns their ids, oldest first. Their deletion tracking is dropped in
         the same transaction."""
-        if not self._any_expired():
+        if not self._any(_LEASES["any_expired"]):
             return []
         with self._write() as conn:
             now = self._now()
-            ids = [
-                str(row[0])
-                for row in conn.execute(
-                    "SELECT run_id FROM runs WHERE state IN ('queued', 'running')"
-                    " AND (lease_until IS NULL OR lease_until < ?) ORDER BY id",
-                    (now,),
-                )
-            ]
+            ids = [str(row["run_id"]) for row in conn.execute(_LEASES["expired"], (now,))]
             drop_run_trackings(conn, ids)
             conn.executemany(
                 "UPDATE runs SET state = 'failed', error = ?, finished_at = ?"
@@ -193,6 +185,29 @@ class RunsMixin(SqliteBase):
                 [(json_object(error), now, run_id) for run_id in ids],
             )
         return ids
+
+    def release_run(self, run_id: str) -> None:
+        """Ends the lease of a queued re-queueable run now, so another orchestrator takes it
+        over at its next sweep; any other run stays as it is."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET owner = NULL, lease_until = ?"
+                " WHERE run_id = ? AND state = 'queued' AND requeue IS NOT NULL",
+                (self._now(), run_id),
+            )
+
+    def take_over_runs(self, owner: str, lease_seconds: float, limit: int) -> list[tuple[Run, str]]:
+        """Gives ``owner`` at most ``limit`` queued re-queueable runs whose lease expired, with
+        a new lease; returns them with their mark, oldest first (one writer: each goes once)."""
+        if not self._any(_LEASES["any_orphaned"]):
+            return []
+        with self._write() as conn:
+            rows = conn.execute(_LEASES["orphaned"], (self._now(), limit)).fetchall()
+            conn.executemany(
+                "UPDATE runs SET owner = ?, lease_until = ? WHERE id = ?",
+                [(owner, self._lease_end(lease_seconds), row["id"]) for row in rows],
+            )
+            return [(self._run(conn, str(row["run_id"])), str(row["requeue"])) for row in rows]
 
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run of this environment (NotFound ``unknown_run``)."""

@@ -137,6 +137,9 @@ class NewRun:
     """The orchestrator instance that holds the run (its lease); None: nobody."""
     lease_seconds: float = 0.0
     """With ``owner``: the run's first lease lasts this long from its creation."""
+    requeue: str | None = None
+    """Nobody waits on the run's orchestrator: ``run`` or ``webhook`` (``_run_leases``), and
+    another orchestrator may take it over while it is queued; None: never taken over."""
 
 
 @dataclass(frozen=True)
