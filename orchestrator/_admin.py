@@ -13,7 +13,7 @@ import pathlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corral._budgets import budgets_for
 from corral.errors import InvalidRequest, NotFound
@@ -21,8 +21,10 @@ from orchestrator._concurrency import concurrency_for
 from orchestrator._env_settings import merged, validated
 from orchestrator._store_open import DATABASE_NAME, open_postgres
 from orchestrator.storage._areas import TenantStore
-from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._sqlite import SqliteStorage
+
+if TYPE_CHECKING:
+    from orchestrator.storage._pg import PostgresStorage
 
 
 @dataclass(frozen=True)

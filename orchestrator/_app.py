@@ -47,7 +47,7 @@ from orchestrator.runs._recovery import end_interrupted_runs, end_lost_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
 from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import Storage, TenantStore
-from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._sqlite import SqliteStorage
 
 _log = structlog.get_logger("corral.orchestrator")
 
@@ -145,7 +145,7 @@ def _start_locked(
     first_start(storage, lambda text: print(text, flush=True))
     # On PostgreSQL, tokens live in the shared database, so a worker's callback may land on
     # any orchestrator; one SQLite serve keeps them in memory (only it gets its runs' calls).
-    tokens = RunTokens(store=storage) if isinstance(storage, PostgresStorage) else RunTokens()
+    tokens = RunTokens(store=None if isinstance(storage, SqliteStorage) else storage)
     egress = EgressPolicy(
         allow_private=settings.proxy_allow_private,
         allowed_hosts=frozenset(settings.proxy_allowed_hosts),

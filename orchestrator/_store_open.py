@@ -11,13 +11,13 @@ or a database that does not exist (``database_refused``), a server that cannot b
 from __future__ import annotations
 
 import pathlib
-
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from typing import TYPE_CHECKING
 
 from corral.errors import InvalidRequest, Unavailable
-from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._sqlite import SqliteStorage
+
+if TYPE_CHECKING:  # psycopg is imported only when a URL is given: SQLite serves start lighter
+    from orchestrator.storage._pg import PostgresStorage
 
 DATABASE_NAME = "corral.db"
 """The SQLite store's file inside a data directory."""
@@ -55,6 +55,11 @@ def open_storage(data_dir: pathlib.Path, database_url: str) -> SqliteStorage | P
 
 def open_postgres(url: str) -> PostgresStorage:
     """``PostgresStorage`` at ``url``, after a first connection that says why it fails."""
+    import psycopg  # noqa: PLC0415 - only with a database URL
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    from orchestrator.storage._pg import PostgresStorage  # noqa: PLC0415
+
     shown = describe(url)
     try:
         conninfo_to_dict(url)
@@ -106,6 +111,9 @@ def open_postgres(url: str) -> PostgresStorage:
 
 def describe(url: str) -> str:
     """``host:port/database`` of a URL, without the user's password (for messages and logs)."""
+    import psycopg  # noqa: PLC0415 - only with a database URL
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
@@ -119,6 +127,9 @@ def describe(url: str) -> str:
 
 def _hidden(text: str, url: str) -> str:
     """``text`` with the URL's password (if any) replaced by ``***``."""
+    import psycopg  # noqa: PLC0415 - only with a database URL
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
     try:
         password = conninfo_to_dict(url).get("password")
     except psycopg.ProgrammingError:
