@@ -8,7 +8,7 @@ import pathlib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from corral._logging import level_name
@@ -43,7 +43,29 @@ class ServeSettings(BaseSettings):
         " ended by another once it expires (renewed every third of it).",
     )
     callback_host: str = Field("127.0.0.1", description="Address of the runner callback API.")
-    runners: int = Field(1, ge=1, le=64, description="Local runner processes to start.")
+    callback_port: int = Field(
+        0, ge=0, le=65535, description="Port of the runner callback API (0: any)."
+    )
+    runners: int = Field(
+        1, ge=0, le=64, description="Local runner processes to start (0: joined runners only)."
+    )
+    join_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Runners that send this secret join the fleet (corral runner"
+        " --orchestrator); empty: no runner can join.",
+    )
+    runner_lost_seconds: float = Field(
+        3.0,
+        ge=1.0,
+        le=600,
+        allow_inf_nan=False,
+        description="A joined runner silent this long is out of placement; its runs end as"
+        " runner_lost.",
+    )
+    operator_environments: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["dev"],
+        description="Environments whose keys may list the runners (comma-separated).",
+    )
     runner_address: str = Field("", description="Use this remote runner instead of local ones.")
     prewarm_workers: int = Field(2, ge=0, le=64, description="Idle workers each runner keeps.")
     strict_containment: bool = Field(False, description="Refuse to run when a layer is missing.")
@@ -85,6 +107,29 @@ class ServeSettings(BaseSettings):
     def _level(cls, value: Any) -> Any:
         """``WARN``, ``Info``, ``warning``: the level names of ``env settings``, in any case."""
         return level_name(value) if isinstance(value, str) else value
+
+    @field_validator("operator_environments", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        """``dev,ops`` as operators write it."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("join_secret")
+    @classmethod
+    def _join_secret(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(join_secret(value.get_secret_value()))
+
+    @model_validator(mode="after")
+    def _some_runner(self) -> ServeSettings:
+        """Runs need a runner: local ones, a fixed address, or joined ones."""
+        if self.runners == 0 and not self.runner_address and not self.join_secret:
+            raise ValueError(
+                "runners: 0 local runners needs CORRAL_JOIN_SECRET (runners join) or"
+                " CORRAL_RUNNER_ADDRESS"
+            )
+        return self
 
     @field_validator("proxy_allowed_hosts", mode="before")
     @classmethod
@@ -155,11 +200,37 @@ class RunnerSettings(BaseSettings):
     prewarm_workers: int = Field(2, ge=0, le=64, description="Idle workers kept ready.")
     strict_containment: bool = Field(False, description="Refuse to run when a layer is missing.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs executing at once.")
+    orchestrator: str = Field(
+        "", description="Join the fleet of the orchestrator at this callback address."
+    )
+    join_secret_file: pathlib.Path | None = Field(
+        None,
+        description="A file (0600) holding the fleet's join secret, read after the warm parent"
+        " is forked so that no worker's memory holds it.",
+    )
+    advertise: str = Field(
+        "", description="Where orchestrators reach this runner (host:port; default host:port)."
+    )
+    drain_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="At SIGTERM, how long runs in progress may take to finish.",
+    )
 
-    @field_validator("callbacks")
+    @field_validator("callbacks", "orchestrator", "advertise")
     @classmethod
     def _callbacks(cls, value: str) -> str:
         return value and address(value)
+
+    @model_validator(mode="after")
+    def _joins_with_secret(self) -> RunnerSettings:
+        if self.orchestrator and self.join_secret_file is None:
+            raise ValueError(
+                "join_secret_file: joining an orchestrator needs the file of its join secret"
+            )
+        return self
 
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
@@ -183,6 +254,25 @@ def secret_key(value: str) -> str:
         raise ValueError(
             "the key has a space, a line break or a character that is not ASCII; expected the"
             " key exactly as corral env create printed it (sk_...)"
+        )
+    return value
+
+
+MIN_JOIN_SECRET = 16
+"""The shortest join secret accepted (characters)."""
+
+
+def join_secret(value: str) -> str:
+    """A join secret as it travels in a request header: empty, or at least MIN_JOIN_SECRET
+    printable ASCII characters without spaces.
+
+    Raises:
+        ValueError: what is wrong (the secret itself is not repeated).
+    """
+    if value and (len(value) < MIN_JOIN_SECRET or not all("!" <= c <= "~" for c in value)):
+        raise ValueError(
+            f"expected at least {MIN_JOIN_SECRET} printable ASCII characters without spaces"
+            " (for example: openssl rand -hex 24)"
         )
     return value
 
@@ -224,17 +314,25 @@ def address(value: str) -> str:
     return value
 
 
+_NAMED = re.compile(r"(?:Value error, )?(?P<field>[a-z_]+): (?P<message>.*)", re.DOTALL)
+"""A model-level check's message, ``field: what is wrong``."""
+
+
 def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_") -> InvalidRequest:
     """A settings error as operators read it: the variable, what is wrong, the value given."""
     if isinstance(err, SettingsError):
         return InvalidRequest(f"a setting could not be read: {err}", code="invalid_setting")
     problems = []
     for problem in err.errors():
-        name = prefix + "_".join(str(part) for part in problem["loc"]).upper()
+        loc, message = problem["loc"], str(problem["msg"])
+        named = _NAMED.match(message)
+        if not loc and named:  # a check across settings names the one to change
+            loc, message = (named["field"],), named["message"]
+        name = prefix + "_".join(str(part) for part in loc).upper()
         given = problem.get("input")
         secret = "SECRET" in name or "DATABASE_URL" in name  # never repeated in an error
         shown = f" (got {given!r})" if isinstance(given, str | int | float) and not secret else ""
-        problems.append(f"{name}: {problem['msg']}{shown}")
+        problems.append(f"{name}: {message}{shown}")
     return InvalidRequest("; ".join(problems), code="invalid_setting")
 
 

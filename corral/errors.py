@@ -52,6 +52,7 @@ RUN_ERROR_TYPES: frozenset[str] = frozenset(
         "worker_protocol_violation",
         "orchestrator_restarted",
         "orchestrator_lost",
+        "runner_lost",
     }
 )
 """The error types a run can end with."""

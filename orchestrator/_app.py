@@ -12,7 +12,8 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import httpx
@@ -25,7 +26,7 @@ from corral._process import DataDirLock, wait_for_stop
 from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
 from corral.errors import AlreadyExists, InvalidRequest
-from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
+from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc, runner_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
 from orchestrator._store_open import describe, open_storage
@@ -42,11 +43,14 @@ from orchestrator.runs._containment_report import report_runner_containment
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._dry_sessions import DrySessions
 from orchestrator.runs._fair_queue import FairQueue
+from orchestrator.runs._fleet import HEARTBEAT_SECONDS, Fleet
+from orchestrator.runs._fleet_service import RunnerFleetService
 from orchestrator.runs._manager import CANCEL_DRAIN_SECONDS, RunManager
 from orchestrator.runs._recovery import end_interrupted_runs, end_lost_runs
 from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
 from orchestrator.runs._tokens import RunTokens
-from orchestrator.storage._areas import Storage, TenantStore
+from orchestrator.storage._areas import RunnerRegistry, Storage, TenantStore
+from orchestrator.storage._memory_runners import MemoryRunnerRegistry
 from orchestrator.storage._sqlite import SqliteStorage
 
 _log = structlog.get_logger("corral.orchestrator")
@@ -64,7 +68,7 @@ class _Parts:
     runs: RunManager
     api: grpc.Server
     callbacks: grpc.Server
-    channels: RunnerChannels
+    channels: Fleet
     local: LocalRunners | None
     http: httpx.Client
     lifecycle: Lifecycle
@@ -156,7 +160,7 @@ def _start_locked(
     proxy = Proxy(http, clock, egress, max_response_bytes=MAX_RESPONSE_BYTES)
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
-    channels_box: list[RunnerChannels] = []
+    channels_box: list[Fleet] = []
     # Dry runs' scratch stores live in the runtime folder, removed at stop and cleared at start.
     scratch_dir = settings.data_dir / RUNTIME_DIR / SCRATCH_DIR
     scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -170,13 +174,15 @@ def _start_locked(
         dry=sessions,
         cancel_run=lambda run_id: channels_box[0].cancel(run_id),  # noqa: PLW0108 - bound later
     )
+    registry = MemoryRunnerRegistry() if isinstance(storage, SqliteStorage) else storage
     callback_server, callback_health = build_server(
         [
             (
                 callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server,
                 callbacks,
                 "corral.v1.RunnerCallbacks",
-            )
+            ),
+            *_fleet_services(settings, registry),
         ],
         interceptors=[
             RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name),
@@ -193,13 +199,14 @@ def _start_locked(
         max_workers=SERVER_THREADS,
         max_message_bytes=CALLBACK_MESSAGE_BYTES,
     )
-    callback_port = bind(callback_server, f"{settings.callback_host}:0")
+    callback_port = bind(callback_server, f"{settings.callback_host}:{settings.callback_port}")
     callback_server.start()
     undo.callback(lambda: callback_server.stop(grace=None).wait())
     local = None
+    addresses: list[str] = []
     if settings.runner_address:
         addresses = [settings.runner_address]
-    else:
+    elif settings.runners:
         local = LocalRunners(
             settings.runners,
             f"{settings.callback_host}:{callback_port}",
@@ -212,7 +219,12 @@ def _start_locked(
         undo.callback(local.stop, 1.0)
         addresses = local.addresses()
         local.supervise()
-    channels = RunnerChannels(addresses)
+    channels = Fleet(
+        registry,
+        RunnerChannels(addresses) if addresses else None,
+        _utc_now,
+        lost_after=settings.runner_lost_seconds,
+    )
     channels_box.append(channels)
     queue = FairQueue(settings.max_concurrent_runs, lambda env_id: limits.of(env_id).runs)
     runs = RunManager(
@@ -233,7 +245,13 @@ def _start_locked(
     sweep = (lambda: (runs.take_over_lost_runs(), end_lost_runs(storage))) if url else None
     lifecycle = Lifecycle(storage, runs, retention=_retention(settings), sweep=sweep)
     api = OrchestratorService(
-        storage, runs, Deployer(storage, runs.dispatcher), dry_runs, lifecycle
+        storage,
+        runs,
+        Deployer(storage, runs.dispatcher),
+        dry_runs,
+        lifecycle,
+        runners=channels.runners,
+        operators=frozenset(settings.operator_environments),
     )
     api_server, api_health = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],
@@ -260,6 +278,7 @@ def _start_locked(
         pid=os.getpid(),
         callback_port=callback_port,
         runners=addresses,
+        runners_may_join=bool(settings.join_secret.get_secret_value()),
         data_dir=str(settings.data_dir),
         database=describe(url) if url else "sqlite",
         instance=instance,
@@ -304,6 +323,25 @@ def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
     finally:
         _stop(parts, settings.shutdown_grace_seconds)
     sys.stdout.flush()
+
+
+def _fleet_services(settings: ServeSettings, registry: RunnerRegistry) -> list[Any]:
+    """The RunnerFleet service, served beside the callbacks when runners may join."""
+    joined = settings.join_secret.get_secret_value()
+    if not joined:
+        return []
+    service = RunnerFleetService(
+        registry,
+        joined,
+        _utc_now,
+        interval=HEARTBEAT_SECONDS,
+        lost_after=settings.runner_lost_seconds,
+    )
+    return [(runner_pb2_grpc.add_RunnerFleetServicer_to_server, service, "corral.v1.RunnerFleet")]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _retention(settings: ServeSettings) -> timedelta | None:

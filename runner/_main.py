@@ -6,7 +6,8 @@ import os
 import pathlib
 import signal
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import grpc
 import structlog
@@ -16,9 +17,11 @@ from corral._budgets import CALLBACK_MESSAGE_BYTES
 from corral._memory import bound_heap
 from corral._process import die_with_parent, wait_for_stop
 from corral._server import bind, build_server, check_listen_address, report_containment
-from corral._settings import RunnerSettings
+from corral._settings import RunnerSettings, join_secret
+from corral.errors import InvalidRequest
 from corral.v1 import runner_pb2_grpc
-from runner._service import RunnerService
+from runner._fleet_member import FleetMember
+from runner._service import VERSION, RunnerService
 from runner.host._containment import make_containment
 from runner.host._host import RunnerHost
 from runner.host._warm import warm
@@ -30,6 +33,10 @@ EXIT_CONTAINMENT = 78
 """Exit status of a strict runner on a host that lacks an isolation layer (EX_CONFIG)."""
 EXIT_WARM_PARENT_LOST = 75
 """Exit status of a runner whose warm parent died (EX_TEMPFAIL): ``serve`` starts it again."""
+WILDCARDS = frozenset({"0.0.0.0", "::", "[::]", ""})  # noqa: S104 - names, not a bind
+"""Listen addresses that are not an address to dial."""
+EXIT_JOIN_REFUSED = 77
+"""Exit status of a runner the orchestrator refused to let join (EX_NOPERM)."""
 
 
 def run_runner(
@@ -43,7 +50,7 @@ def run_runner(
     if parent_pid is not None:
         die_with_parent(parent_pid)
     _logging.configure(log_format, log_level)
-    check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
+    _check_addresses(settings)
     try:
         contain, layers = make_containment(settings.strict_containment)
     except ContainmentError as err:
@@ -60,16 +67,20 @@ def run_runner(
 
     # The warm parent is forked before any gRPC object exists in this process.
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers, on_lost=warm_parent_lost)
+    # Only now, with the warm parent forked (workers fork from it), the join secret is read:
+    # no worker's memory can hold it.
+    secret = read_join_secret(settings.join_secret_file) if settings.orchestrator else ""
     # Proxied bodies and get_records_by_id answers can be large: as large as the callback
     # server accepts.
     channel = grpc.insecure_channel(
-        settings.callbacks,
+        settings.callbacks or settings.orchestrator,
         options=[
             ("grpc.max_receive_message_length", CALLBACK_MESSAGE_BYTES),
             ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
         ],
     )
-    service = RunnerService(host, channel)
+    draining = threading.Event()
+    service = RunnerService(host, channel, draining)
     server, health = build_server(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
@@ -77,22 +88,125 @@ def run_runner(
     port = bind(server, f"{settings.host}:{settings.port}")
     report_containment(health, layers["layers_missing"])
     server.start()
-    if port_file is not None:
-        tmp = port_file.with_suffix(".tmp")
-        tmp.write_text(str(port))
-        os.replace(tmp, port_file)
-    _log.info("runner started", port=port, pid=os.getpid(), callbacks=settings.callbacks, **layers)
+    _write_port(port_file, port)
+    refused = threading.Event()
+
+    def join_refused() -> None:
+        refused.set()
+        stop.set()
+
+    member = _join(settings, secret, port, host, channel=channel, refused=join_refused)
+    _log.info(
+        "runner started",
+        port=port,
+        pid=os.getpid(),
+        callbacks=settings.callbacks or settings.orchestrator,
+        runner_id=member.runner_id if member else None,
+        **layers,
+    )
     warn_missing_layers(layers["layers_missing"])
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     wait_for_stop(stop)
     _log.info("runner stopping")
+    if member is not None:
+        if not refused.is_set():
+            _drain(member, draining, host, settings.drain_seconds)
+        member.stop()
     health.enter_graceful_shutdown()
     server.stop(grace=5).wait()
     host.close()
     channel.close()
     if lost.is_set():
         raise SystemExit(EXIT_WARM_PARENT_LOST)
+    if refused.is_set():
+        raise SystemExit(EXIT_JOIN_REFUSED)
+
+
+def _check_addresses(settings: RunnerSettings) -> None:
+    """The runner can listen where it is told, and orchestrators can dial what it tells.
+
+    Raises:
+        InvalidRequest: ``invalid_setting``.
+        Unavailable: ``address_in_use``.
+    """
+    check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
+    if settings.orchestrator and not settings.advertise and settings.host in WILDCARDS:
+        raise InvalidRequest(
+            f"CORRAL_RUNNER_ADVERTISE (or --advertise) is needed: the runner listens on"
+            f" {settings.host}, which orchestrators cannot dial; give the host:port they reach",
+            code="invalid_setting",
+        )
+
+
+def read_join_secret(path: pathlib.Path | None) -> str:
+    """The join secret in ``path`` (surrounding white space ignored).
+
+    Raises:
+        InvalidRequest: ``invalid_setting``, naming CORRAL_RUNNER_JOIN_SECRET_FILE: no file, it
+            cannot be read, or what it holds is not a join secret (never repeated).
+    """
+    name = "CORRAL_RUNNER_JOIN_SECRET_FILE"
+    if path is None:
+        raise InvalidRequest(f"{name} is needed to join an orchestrator", code="invalid_setting")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not ASCII text"
+        raise InvalidRequest(
+            f"{name}: {path} cannot be read: {reason}", code="invalid_setting"
+        ) from None
+    if not text:
+        raise InvalidRequest(f"{name}: {path} is empty", code="invalid_setting")
+    try:
+        return join_secret(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name}: {path}: {exc}", code="invalid_setting") from None
+
+
+def _write_port(port_file: pathlib.Path | None, port: int) -> None:
+    """Tells the bound port through ``port_file`` (written whole, at once)."""
+    if port_file is not None:
+        tmp = port_file.with_suffix(".tmp")
+        tmp.write_text(str(port))
+        os.replace(tmp, port_file)
+
+
+def _join(
+    settings: RunnerSettings,
+    secret: str,
+    port: int,
+    host: RunnerHost,
+    *,
+    channel: grpc.Channel,
+    refused: Callable[[], None],
+) -> FleetMember | None:
+    """Joins the fleet of ``settings.orchestrator`` (None: this runner is not in a fleet)."""
+    if not settings.orchestrator:
+        return None
+    member = FleetMember(
+        channel,
+        secret,
+        settings.advertise or f"{settings.host}:{port}",
+        slots=settings.max_concurrent_runs,
+        status=host.status,
+        version=VERSION,
+        on_refused=refused,
+    )
+    member.start()
+    return member
+
+
+def _drain(
+    member: FleetMember, draining: threading.Event, host: RunnerHost, seconds: float
+) -> None:
+    """Takes no new run and waits up to ``seconds`` for the runs in progress to end."""
+    draining.set()
+    member.drain()
+    deadline = time.monotonic() + seconds
+    _log.info("runner draining", runs=host.status()["runs_in_progress"], drain_seconds=seconds)
+    while host.status()["runs_in_progress"] and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def warn_missing_layers(missing: Mapping[str, str]) -> None:

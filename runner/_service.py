@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import grpc
 import structlog
 
 from corral import _json
 from corral._error_shapes import from_json, to_proto
-from corral.errors import RunFailure
+from corral.errors import RunFailure, Unavailable
 from corral.limits import RunLimits, defaults_for
 from corral.v1 import callbacks_pb2_grpc, common_pb2, runner_pb2, runner_pb2_grpc
 from runner._context import LOG_LEVELS, RunContext
@@ -82,8 +83,16 @@ def run_response(outcome: Outcome) -> runner_pb2.RunResponse:
 class RunnerService(runner_pb2_grpc.RunnerServicer):
     """Serves Runner RPCs; forwards SDK calls to the orchestrator at ``callbacks``."""
 
-    def __init__(self, host: RunnerHost, callbacks: grpc.Channel) -> None:
+    def __init__(
+        self,
+        host: RunnerHost,
+        callbacks: grpc.Channel,
+        draining: threading.Event | None = None,
+    ) -> None:
+        """``draining``: once set, new runs are refused (``runner_draining``: they never
+        started, so the orchestrator places them on another runner)."""
         self._host = host
+        self._draining = draining or threading.Event()
         self._stub = callbacks_pb2_grpc.RunnerCallbacksStub(callbacks)
         self._raw = passed_through(callbacks)
 
@@ -95,6 +104,10 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
 
         Never fails with an unexpected error: a run that cannot be served is a ``runner_error``.
         """
+        if self._draining.is_set():
+            raise Unavailable(
+                "this runner is draining: it takes no new runs", code="runner_draining"
+            )
         job = job_from_request(request)
         context.add_callback(lambda: self._cancel(job.run_id))
         try:

@@ -1,4 +1,4 @@
-"""Client commands: deploy, integrations, connections, trigger, runs, logs, records."""
+"""Client commands: deploy, integrations, connections, trigger, runs, logs, records, runners."""
 
 from __future__ import annotations
 
@@ -349,10 +349,29 @@ def variables(client: Client, compact: bool, assignments: tuple[str, ...]) -> No
     emit({"variables": sorted(p.name for p in pairs)}, compact)
 
 
+@click.command()
+@with_client
+def runners(client: Client, compact: bool) -> None:
+    """List the runner hosts runs are placed on: address, state (ready, draining, lost),
+    isolation layers, slots, runs in progress and last heartbeat (operator environments)."""
+    found = client.call("ListRunners", pb.ListRunnersRequest()).runners
+    emit({"runners": [_message(r) for r in found]}, compact)
+
+
 def _message(message: Any) -> dict[str, Any]:
     from google.protobuf import json_format  # noqa: PLC0415
 
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
-client_commands = [deploy, integration, connection, trigger, runs, logs, records, variables]
+client_commands = [
+    deploy,
+    integration,
+    connection,
+    trigger,
+    runs,
+    logs,
+    records,
+    variables,
+    runners,
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import sys
 from dataclasses import dataclass
@@ -78,6 +79,16 @@ def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_RUNNER_PORT].")
 @click.option("--callbacks", help="The orchestrator's callback address [CORRAL_RUNNER_CALLBACKS].")
 @click.option(
+    "--orchestrator",
+    help="Join the fleet of the orchestrator at this callback address; the join secret comes"
+    " from CORRAL_RUNNER_JOIN_SECRET [CORRAL_RUNNER_ORCHESTRATOR].",
+)
+@click.option(
+    "--advertise",
+    help="Where orchestrators reach this runner, host:port (default: --host and the bound"
+    " port) [CORRAL_RUNNER_ADVERTISE].",
+)
+@click.option(
     "--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here."
 )
 @click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
@@ -96,20 +107,39 @@ def runner(
     host: str | None,
     port: int | None,
     callbacks: str | None,
+    orchestrator: str | None,
+    advertise: str | None,
     port_file: pathlib.Path | None,
     log_format: str,
     log_level: str,
     parent_pid: int | None,
 ) -> None:
-    """Start a runner host alone (for other machines): a warm parent and the Runner API."""
-    overrides = {
-        k: v
-        for k, v in {"host": host, "port": port, "callbacks": callbacks}.items()
-        if v is not None
+    """Start a runner host alone (for other machines): a warm parent and the Runner API.
+
+    With --orchestrator it joins that orchestrator's fleet (heartbeats; SIGTERM drains it:
+    its runs finish, it takes no new ones); with --callbacks alone, an orchestrator started
+    with CORRAL_RUNNER_ADDRESS uses it.
+    """
+    given = {
+        "host": host,
+        "port": port,
+        "callbacks": callbacks,
+        "orchestrator": orchestrator,
+        "advertise": advertise,
     }
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if "CORRAL_RUNNER_JOIN_SECRET" in os.environ:
+        raise click.UsageError(
+            "CORRAL_RUNNER_JOIN_SECRET is not read: a secret in the environment would be copied"
+            " into every worker's memory. Put it in a file only the runner's user can read and"
+            " set CORRAL_RUNNER_JOIN_SECRET_FILE."
+        )
     settings = RunnerSettings(**overrides)  # type: ignore[arg-type]
-    if not settings.callbacks:
-        raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
+    if not settings.callbacks and not settings.orchestrator:
+        raise click.UsageError(
+            "--orchestrator (join its fleet) or --callbacks (the orchestrator's callback"
+            " address) is required"
+        )
     from runner import run_runner  # noqa: PLC0415
 
     try:

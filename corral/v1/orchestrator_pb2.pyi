@@ -1380,3 +1380,115 @@ class ListRecordsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRecordsResponse: _TypeAlias = ListRecordsResponse  # noqa: Y015
+
+@_typing.final
+class ListRunnersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRunnersRequest: _TypeAlias = ListRunnersRequest  # noqa: Y015
+
+@_typing.final
+class ListRunnersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNNERS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def runners(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunnerInfo]: ...
+    def __init__(
+        self,
+        *,
+        runners: _abc.Iterable[Global___RunnerInfo] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["runners", b"runners"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRunnersResponse: _TypeAlias = ListRunnersResponse  # noqa: Y015
+
+@_typing.final
+class RunnerInfo(_message.Message):
+    """One runner host as the fleet last heard of it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LayersMissingEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    RUNNER_ID_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    LAYERS_APPLIED_FIELD_NUMBER: _builtins.int
+    LAYERS_MISSING_FIELD_NUMBER: _builtins.int
+    SLOTS_FIELD_NUMBER: _builtins.int
+    RUNS_IN_PROGRESS_FIELD_NUMBER: _builtins.int
+    IDLE_WORKERS_FIELD_NUMBER: _builtins.int
+    LAST_HEARTBEAT_FIELD_NUMBER: _builtins.int
+    SECONDS_SINCE_HEARTBEAT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    runner_id: _builtins.str
+    address: _builtins.str
+    slots: _builtins.int
+    runs_in_progress: _builtins.int
+    idle_workers: _builtins.int
+    last_heartbeat: _builtins.str
+    """RFC 3339 UTC, and how long ago."""
+    seconds_since_heartbeat: _builtins.float
+    state: _builtins.str
+    """ready (takes runs), draining (finishes its runs, takes none) or lost (no heartbeat for
+    longer than the fleet's limit: its runs ended as runner_lost).
+    """
+    version: _builtins.str
+    @_builtins.property
+    def layers_applied(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def layers_missing(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        runner_id: _builtins.str = ...,
+        address: _builtins.str = ...,
+        layers_applied: _abc.Iterable[_builtins.str] | None = ...,
+        layers_missing: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        slots: _builtins.int = ...,
+        runs_in_progress: _builtins.int = ...,
+        idle_workers: _builtins.int = ...,
+        last_heartbeat: _builtins.str = ...,
+        seconds_since_heartbeat: _builtins.float = ...,
+        state: _builtins.str = ...,
+        version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "idle_workers", b"idle_workers", "last_heartbeat", b"last_heartbeat", "layers_applied", b"layers_applied", "layers_missing", b"layers_missing", "runner_id", b"runner_id", "runs_in_progress", b"runs_in_progress", "seconds_since_heartbeat", b"seconds_since_heartbeat", "slots", b"slots", "state", b"state", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunnerInfo: _TypeAlias = RunnerInfo  # noqa: Y015

@@ -143,6 +143,11 @@ class OrchestratorStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsResponse.FromString,
                 _registered_method=True)
+        self.ListRunners = channel.unary_unary(
+                '/corral.v1.Orchestrator/ListRunners',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRunnersRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListRunnersResponse.FromString,
+                _registered_method=True)
         self.DryRun = channel.unary_stream(
                 '/corral.v1.Orchestrator/DryRun',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.DryRunRequest.SerializeToString,
@@ -292,6 +297,15 @@ class OrchestratorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRunners(self, request, context):
+        """The runner hosts this orchestrator places runs on: local ones and those that joined
+        (`corral runner --orchestrator`). Only for operator environments
+        (CORRAL_OPERATOR_ENVIRONMENTS); others get PERMISSION_DENIED, `not_operator`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DryRun(self, request, context):
         """Runs function files that are not deployed against a connection's real API (credentials
         injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
@@ -409,6 +423,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.ListRecords,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRecordsResponse.SerializeToString,
+            ),
+            'ListRunners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunners,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListRunnersRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRunnersResponse.SerializeToString,
             ),
             'DryRun': grpc.unary_stream_rpc_method_handler(
                     servicer.DryRun,
@@ -987,6 +1006,33 @@ class Orchestrator:
             '/corral.v1.Orchestrator/ListRecords',
             corral_dot_v1_dot_orchestrator__pb2.ListRecordsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/ListRunners',
+            corral_dot_v1_dot_orchestrator__pb2.ListRunnersRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListRunnersResponse.FromString,
             options,
             channel_credentials,
             insecure,

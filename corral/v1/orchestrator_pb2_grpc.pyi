@@ -70,6 +70,11 @@ class OrchestratorStub:
     ListRuns: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]
     GetRunLogs: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]
     ListRecords: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRecordsRequest, _orchestrator_pb2.ListRecordsResponse]
+    ListRunners: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunnersRequest, _orchestrator_pb2.ListRunnersResponse]
+    """The runner hosts this orchestrator places runs on: local ones and those that joined
+    (`corral runner --orchestrator`). Only for operator environments
+    (CORRAL_OPERATOR_ENVIRONMENTS); others get PERMISSION_DENIED, `not_operator`.
+    """
     DryRun: _grpc.UnaryStreamMultiCallable[_orchestrator_pb2.DryRunRequest, _orchestrator_pb2.DryRunEvent]
     """Runs function files that are not deployed against a connection's real API (credentials
     injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
@@ -119,6 +124,11 @@ class OrchestratorAsyncStub(OrchestratorStub):
     ListRuns: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]  # type: ignore[assignment]
     GetRunLogs: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]  # type: ignore[assignment]
     ListRecords: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRecordsRequest, _orchestrator_pb2.ListRecordsResponse]  # type: ignore[assignment]
+    ListRunners: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunnersRequest, _orchestrator_pb2.ListRunnersResponse]  # type: ignore[assignment]
+    """The runner hosts this orchestrator places runs on: local ones and those that joined
+    (`corral runner --orchestrator`). Only for operator environments
+    (CORRAL_OPERATOR_ENVIRONMENTS); others get PERMISSION_DENIED, `not_operator`.
+    """
     DryRun: _aio.UnaryStreamMultiCallable[_orchestrator_pb2.DryRunRequest, _orchestrator_pb2.DryRunEvent]  # type: ignore[assignment]
     """Runs function files that are not deployed against a connection's real API (credentials
     injected by the proxy), storing nothing: records, deletions, metadata and checkpoint
@@ -291,6 +301,17 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.ListRecordsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.ListRecordsResponse, _abc.Awaitable[_orchestrator_pb2.ListRecordsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListRunners(
+        self,
+        request: _orchestrator_pb2.ListRunnersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.ListRunnersResponse, _abc.Awaitable[_orchestrator_pb2.ListRunnersResponse]]:
+        """The runner hosts this orchestrator places runs on: local ones and those that joined
+        (`corral runner --orchestrator`). Only for operator environments
+        (CORRAL_OPERATOR_ENVIRONMENTS); others get PERMISSION_DENIED, `not_operator`.
+        """
 
     @_abc_1.abstractmethod
     def DryRun(

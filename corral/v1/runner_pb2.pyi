@@ -49,6 +49,98 @@ RUN_MODE_DESCRIBE: RunMode.ValueType  # 3
 Global___RunMode: _TypeAlias = RunMode  # noqa: Y015
 
 @_typing.final
+class RunnerHeartbeat(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class LayersMissingEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    RUNNER_ID_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    SLOTS_FIELD_NUMBER: _builtins.int
+    RUNS_IN_PROGRESS_FIELD_NUMBER: _builtins.int
+    IDLE_WORKERS_FIELD_NUMBER: _builtins.int
+    LAYERS_APPLIED_FIELD_NUMBER: _builtins.int
+    LAYERS_MISSING_FIELD_NUMBER: _builtins.int
+    DRAINING_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    runner_id: _builtins.str
+    """Random per runner process; a restarted runner is a new one."""
+    address: _builtins.str
+    """Where orchestrators reach this runner's Runner API (host:port)."""
+    slots: _builtins.int
+    """Runs it executes at once, and how many are going now."""
+    runs_in_progress: _builtins.int
+    idle_workers: _builtins.int
+    draining: _builtins.bool
+    """SIGTERM: it finishes its runs and takes no new ones."""
+    version: _builtins.str
+    @_builtins.property
+    def layers_applied(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def layers_missing(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        runner_id: _builtins.str = ...,
+        address: _builtins.str = ...,
+        slots: _builtins.int = ...,
+        runs_in_progress: _builtins.int = ...,
+        idle_workers: _builtins.int = ...,
+        layers_applied: _abc.Iterable[_builtins.str] | None = ...,
+        layers_missing: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        draining: _builtins.bool = ...,
+        version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "draining", b"draining", "idle_workers", b"idle_workers", "layers_applied", b"layers_applied", "layers_missing", b"layers_missing", "runner_id", b"runner_id", "runs_in_progress", b"runs_in_progress", "slots", b"slots", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunnerHeartbeat: _TypeAlias = RunnerHeartbeat  # noqa: Y015
+
+@_typing.final
+class HeartbeatReply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    LOST_AFTER_SECONDS_FIELD_NUMBER: _builtins.int
+    interval_seconds: _builtins.float
+    """How often the orchestrator wants a heartbeat, and when it counts the runner as lost."""
+    lost_after_seconds: _builtins.float
+    def __init__(
+        self,
+        *,
+        interval_seconds: _builtins.float = ...,
+        lost_after_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interval_seconds", b"interval_seconds", "lost_after_seconds", b"lost_after_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HeartbeatReply: _TypeAlias = HeartbeatReply  # noqa: Y015
+
+@_typing.final
 class RunRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -191,3 +191,90 @@ class Runner:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class RunnerFleetStub:
+    """Runner host -> orchestrator, on the orchestrator's callback port: how a runner started with
+    `corral runner --orchestrator ADDRESS` joins the fleet and stays in it. Every call carries
+    the join secret (`x-corral-join-secret`); a call without the right one is refused
+    (UNAUTHENTICATED, error type `join_refused`).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Heartbeat = channel.unary_unary(
+                '/corral.v1.RunnerFleet/Heartbeat',
+                request_serializer=corral_dot_v1_dot_runner__pb2.RunnerHeartbeat.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_runner__pb2.HeartbeatReply.FromString,
+                _registered_method=True)
+
+
+class RunnerFleetServicer:
+    """Runner host -> orchestrator, on the orchestrator's callback port: how a runner started with
+    `corral runner --orchestrator ADDRESS` joins the fleet and stays in it. Every call carries
+    the join secret (`x-corral-join-secret`); a call without the right one is refused
+    (UNAUTHENTICATED, error type `join_refused`).
+    """
+
+    def Heartbeat(self, request, context):
+        """Registers the runner on its first call and keeps it in placement; a runner that stops
+        calling is taken out after the reply's `lost_after_seconds`, and its runs end as
+        `runner_lost`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_RunnerFleetServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Heartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.Heartbeat,
+                    request_deserializer=corral_dot_v1_dot_runner__pb2.RunnerHeartbeat.FromString,
+                    response_serializer=corral_dot_v1_dot_runner__pb2.HeartbeatReply.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'corral.v1.RunnerFleet', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('corral.v1.RunnerFleet', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class RunnerFleet:
+    """Runner host -> orchestrator, on the orchestrator's callback port: how a runner started with
+    `corral runner --orchestrator ADDRESS` joins the fleet and stays in it. Every call carries
+    the join secret (`x-corral-join-secret`); a call without the right one is refused
+    (UNAUTHENTICATED, error type `join_refused`).
+    """
+
+    @staticmethod
+    def Heartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.RunnerFleet/Heartbeat',
+            corral_dot_v1_dot_runner__pb2.RunnerHeartbeat.SerializeToString,
+            corral_dot_v1_dot_runner__pb2.HeartbeatReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -92,3 +92,55 @@ class RunnerServicer(metaclass=_abc_1.ABCMeta):
         """What the runner is and which isolation layers it applies."""
 
 def add_RunnerServicer_to_server(servicer: RunnerServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class RunnerFleetStub:
+    """Runner host -> orchestrator, on the orchestrator's callback port: how a runner started with
+    `corral runner --orchestrator ADDRESS` joins the fleet and stays in it. Every call carries
+    the join secret (`x-corral-join-secret`); a call without the right one is refused
+    (UNAUTHENTICATED, error type `join_refused`).
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> RunnerFleetAsyncStub: ...
+    Heartbeat: _grpc.UnaryUnaryMultiCallable[_runner_pb2.RunnerHeartbeat, _runner_pb2.HeartbeatReply]
+    """Registers the runner on its first call and keeps it in placement; a runner that stops
+    calling is taken out after the reply's `lost_after_seconds`, and its runs end as
+    `runner_lost`.
+    """
+
+@_typing.type_check_only
+class RunnerFleetAsyncStub(RunnerFleetStub):
+    """Runner host -> orchestrator, on the orchestrator's callback port: how a runner started with
+    `corral runner --orchestrator ADDRESS` joins the fleet and stays in it. Every call carries
+    the join secret (`x-corral-join-secret`); a call without the right one is refused
+    (UNAUTHENTICATED, error type `join_refused`).
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    Heartbeat: _aio.UnaryUnaryMultiCallable[_runner_pb2.RunnerHeartbeat, _runner_pb2.HeartbeatReply]  # type: ignore[assignment]
+    """Registers the runner on its first call and keeps it in placement; a runner that stops
+    calling is taken out after the reply's `lost_after_seconds`, and its runs end as
+    `runner_lost`.
+    """
+
+class RunnerFleetServicer(metaclass=_abc_1.ABCMeta):
+    """Runner host -> orchestrator, on the orchestrator's callback port: how a runner started with
+    `corral runner --orchestrator ADDRESS` joins the fleet and stays in it. Every call carries
+    the join secret (`x-corral-join-secret`); a call without the right one is refused
+    (UNAUTHENTICATED, error type `join_refused`).
+    """
+
+    @_abc_1.abstractmethod
+    def Heartbeat(
+        self,
+        request: _runner_pb2.RunnerHeartbeat,
+        context: _ServicerContext,
+    ) -> _typing.Union[_runner_pb2.HeartbeatReply, _abc.Awaitable[_runner_pb2.HeartbeatReply]]:
+        """Registers the runner on its first call and keeps it in placement; a runner that stops
+        calling is taken out after the reply's `lost_after_seconds`, and its runs end as
+        `runner_lost`.
+        """
+
+def add_RunnerFleetServicer_to_server(servicer: RunnerFleetServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -15,7 +15,7 @@ import grpc
 
 from corral import _json, _providers
 from corral._budgets import Budgets, budgets_for, check_metadata
-from corral.errors import InvalidRequest
+from corral.errors import InvalidRequest, PermissionDenied
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
 from orchestrator.api._auth import current_environment
@@ -39,8 +39,9 @@ from orchestrator.lifecycle._deploy import Deployer, check_integration_key
 from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
-from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run
+from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run, RunnerRecord
 from orchestrator.storage._needs import ApiStorage
+from orchestrator.storage._records import to_rfc3339
 
 AUTH_MODES = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
 MAX_LIST = 1000
@@ -105,12 +106,19 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         deployer: Deployer,
         dry_runs: DryRuns,
         lifecycle: Lifecycle,
+        *,
+        runners: Callable[[], list[tuple[RunnerRecord, str]]] | None = None,
+        operators: frozenset[str] = frozenset({"dev"}),
     ) -> None:
+        """``runners``: the fleet as ``ListRunners`` shows it (with each runner's state);
+        ``operators``: the environments allowed to see it."""
         self._storage = storage
         self._runs = runs
         self._deployer = deployer
         self._dry_runs = dry_runs
         self._lifecycle = lifecycle
+        self._runners = runners or list
+        self._operators = operators
 
     # ---- functions ----
 
@@ -404,6 +412,24 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         cursor = encode_cursor("logs", str(page[-1].seq)) if more else ""
         return pb.GetRunLogsResponse(lines=page, next_cursor=cursor)
 
+    # ---- runners ----
+
+    def ListRunners(
+        self, request: pb.ListRunnersRequest, context: grpc.ServicerContext
+    ) -> pb.ListRunnersResponse:
+        """The runner hosts runs are placed on; for operator environments only."""
+        del request, context
+        env = current_environment()
+        if env.name not in self._operators:
+            raise PermissionDenied(
+                "only operator environments (CORRAL_OPERATOR_ENVIRONMENTS) may list runners",
+                code="not_operator",
+            )
+        now = datetime.now(UTC)
+        return pb.ListRunnersResponse(
+            runners=[_runner_info(record, state, now) for record, state in self._runners()]
+        )
+
     # ---- records ----
 
     def ListRecords(
@@ -511,3 +537,19 @@ def _idempotency_key(key: str) -> str:
             code="invalid_idempotency_key",
         )
     return key
+
+
+def _runner_info(record: RunnerRecord, state: str, now: datetime) -> pb.RunnerInfo:
+    return pb.RunnerInfo(
+        runner_id=record.runner_id,
+        address=record.address,
+        layers_applied=list(record.layers_applied),
+        layers_missing=dict(record.layers_missing),
+        slots=record.slots,
+        runs_in_progress=record.runs_in_progress,
+        idle_workers=record.idle_workers,
+        last_heartbeat=to_rfc3339(record.last_heartbeat),
+        seconds_since_heartbeat=max(0.0, (now - record.last_heartbeat).total_seconds()),
+        state=state,
+        version=record.version,
+    )

@@ -44,15 +44,20 @@ def _options() -> list[tuple[str, int]]:
     ]
 
 
-_GAVE_UP = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+GAVE_UP = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
 
 
-def _cancel_on(stub: runner_pb2_grpc.RunnerStub, run_id: str) -> bool:
+def cancel_on(stub: runner_pb2_grpc.RunnerStub, run_id: str) -> bool:
     """Asks one runner to kill a run; False when it has no such run or cannot be reached."""
     with contextlib.suppress(grpc.RpcError):
         response = stub.Cancel(runner_pb2.CancelRequest(run_id=run_id), timeout=5)
         return bool(response.cancelled)
     return False
+
+
+def runner_channel(address: str) -> grpc.Channel:
+    """A channel to one runner's Runner API."""
+    return grpc.insecure_channel(address, options=_options())
 
 
 class RunnerChannels:
@@ -61,7 +66,8 @@ class RunnerChannels:
     def __init__(self, addresses: Sequence[str]) -> None:
         if not addresses:
             raise ValueError("at least one runner address is needed")
-        self._channels = [grpc.insecure_channel(a, options=_options()) for a in addresses]
+        self._addresses = list(addresses)
+        self._channels = [runner_channel(a) for a in addresses]
         self._stubs = [runner_pb2_grpc.RunnerStub(c) for c in self._channels]
         self._next = itertools.cycle(range(len(self._stubs)))
         self._lock = threading.Lock()
@@ -76,10 +82,10 @@ class RunnerChannels:
             )
         except grpc.RpcError as exc:
             code = exc.code() if isinstance(exc, grpc.Call) else None
-            if code in _GAVE_UP:
+            if code in GAVE_UP:
                 # The runner also kills the worker when the call ends; asking it outright
                 # covers a runner that did not see the call end.
-                _cancel_on(stub, request.run_id)
+                cancel_on(stub, request.run_id)
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise RunFailure("execution_timeout", "the runner did not answer in time") from None
             raise _grpc_errors.from_rpc_error(exc) from None
@@ -89,12 +95,22 @@ class RunnerChannels:
         """Asks every runner to kill the run."""
         cancelled = False
         for stub in self._stubs:
-            cancelled |= _cancel_on(stub, run_id)
+            cancelled |= cancel_on(stub, run_id)
         return cancelled
 
     def status(self) -> list[runner_pb2.RunnerStatusResponse]:
         """Every runner's status."""
         return [stub.Status(runner_pb2.RunnerStatusRequest(), timeout=5) for stub in self._stubs]
+
+    def statuses(self) -> list[tuple[str, runner_pb2.RunnerStatusResponse | None]]:
+        """Every runner's address and status (None: it did not answer)."""
+        out: list[tuple[str, runner_pb2.RunnerStatusResponse | None]] = []
+        for address, stub in zip(self._addresses, self._stubs, strict=True):
+            try:
+                out.append((address, stub.Status(runner_pb2.RunnerStatusRequest(), timeout=2)))
+            except grpc.RpcError:
+                out.append((address, None))
+        return out
 
     def close(self) -> None:
         """Closes the channels."""

@@ -61,6 +61,7 @@ from orchestrator.storage._types import (
     RecordIn,
     RecordScope,
     Run,
+    RunnerRecord,
     Schedule,
     StoredRecord,
 )
@@ -88,6 +89,8 @@ __all__ = [
     "RecordStore",
     "Run",
     "RunStore",
+    "RunnerRecord",
+    "RunnerRegistry",
     "Schedule",
     "ScheduleStore",
     "Storage",
@@ -429,6 +432,20 @@ class Storage(
 
     def close(self) -> None:
         """Releases the engine's resources."""
+
+
+class RunnerRegistry(Protocol):
+    """The runner hosts that joined the fleet, as their last heartbeats described them.
+
+    In memory for one orchestrator (SQLite); a table on PostgreSQL, so that every orchestrator
+    of the database places runs on every runner, whichever one a runner's heartbeat reached.
+    """
+
+    def runner_heartbeat(self, record: RunnerRecord) -> None:
+        """Stores a runner's heartbeat (the first one registers it)."""
+
+    def list_fleet_runners(self, heard_since: datetime) -> list[RunnerRecord]:
+        """The runners heard from at ``heard_since`` or later, by address."""
 
 
 class TokenStore(Protocol):

@@ -50,6 +50,7 @@ from orchestrator.storage._pg_checkpoints import CheckpointsMixin
 from orchestrator.storage._pg_connections import ConnectionsMixin
 from orchestrator.storage._pg_functions import FunctionsMixin
 from orchestrator.storage._pg_records import RecordsMixin
+from orchestrator.storage._pg_runners import RunnersMixin
 from orchestrator.storage._pg_runs import RunsMixin
 from orchestrator.storage._pg_schedules import SchedulesMixin
 from orchestrator.storage._pg_tenants import TenantsMixin
@@ -83,6 +84,7 @@ class PostgresStorage(
     CheckpointsMixin,
     SchedulesMixin,
     TokensMixin,
+    RunnersMixin,
 ):
     """Storage in a PostgreSQL database (with its run tokens: ``TokenStore``).
 

@@ -9,6 +9,7 @@ the runner encoded them; other JSON objects (settings, credentials, metadata, co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -269,3 +270,19 @@ class CheckpointKey:
     connection_id: str
     function_name: str
     variant: str = ""
+
+
+@dataclass(frozen=True)
+class RunnerRecord:
+    """A runner host of the fleet as its last heartbeat described it (``RunnerRegistry``)."""
+
+    runner_id: str
+    address: str
+    slots: int
+    runs_in_progress: int
+    idle_workers: int
+    layers_applied: tuple[str, ...]
+    layers_missing: Mapping[str, str]
+    draining: bool
+    version: str
+    last_heartbeat: datetime

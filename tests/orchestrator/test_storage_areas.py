@@ -25,6 +25,7 @@ from orchestrator.storage._areas import (
     ConnectionStore,
     FunctionStore,
     RecordStore,
+    RunnerRegistry,
     RunStore,
     ScheduleStore,
     Storage,
@@ -32,6 +33,7 @@ from orchestrator.storage._areas import (
     TokenStore,
     TrackingStore,
 )
+from orchestrator.storage._memory_runners import MemoryRunnerRegistry
 from orchestrator.storage._memory_tokens import MemoryTokenStore
 from orchestrator.storage._pg import PORTED_AREAS, PostgresStorage
 from orchestrator.storage._pg_base import PostgresBase
@@ -63,8 +65,18 @@ PG_AREAS: dict[str, tuple[str, str]] = {
 }
 """Each area's PostgreSQL module and its SQLite counterpart."""
 
-PG_EXTRAS: dict[str, tuple[type, str]] = {"_pg_tokens": (TokenStore, "TokensMixin")}
-"""PostgreSQL modules of areas outside ``Storage`` (SQLite keeps run tokens in memory)."""
+PG_EXTRAS: dict[str, tuple[type, str]] = {
+    "_pg_tokens": (TokenStore, "TokensMixin"),
+    "_pg_runners": (RunnerRegistry, "RunnersMixin"),
+}
+"""PostgreSQL modules of areas outside ``Storage`` (SQLite keeps run tokens and the fleet's
+runners in memory)."""
+
+MEMORY_TWINS: dict[str, type] = {
+    "_pg_tokens": MemoryTokenStore,
+    "_pg_runners": MemoryRunnerRegistry,
+}
+"""The in-memory implementation one SQLite orchestrator uses instead of each of them."""
 
 ENGINE_ONLY = frozenset({"close"})
 """``Storage``'s own methods, which belong to the engine rather than to an area."""
@@ -155,7 +167,7 @@ def test_each_postgresql_extra_module_implements_exactly_its_protocol(module_nam
     protocol, mixin_name = PG_EXTRAS[module_name]
     mixin = getattr(importlib.import_module(f"orchestrator.storage.{module_name}"), mixin_name)
 
-    for implementation in (mixin, MemoryTokenStore):
+    for implementation in (mixin, MEMORY_TWINS[module_name]):
         assert methods(implementation) == methods(protocol)
         for name in methods(protocol):
             expected = signature(getattr(protocol, name))

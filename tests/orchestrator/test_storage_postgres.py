@@ -194,8 +194,15 @@ def test_the_schema_has_every_table_and_column_of_sqlites(
     assert actual == expected | POSTGRES_ONLY_TABLES
 
 
-POSTGRES_ONLY_TABLES = {"run_tokens": {"digest", "env_id", "scope", "expires_at"}}
-"""Tables only PostgreSQL has: run tokens, which one SQLite orchestrator keeps in memory."""
+POSTGRES_ONLY_TABLES = {
+    "run_tokens": {"digest", "env_id", "scope", "expires_at"},
+    "fleet_runners": {
+        *("runner_id", "address", "slots", "runs_in_progress", "idle_workers"),
+        *("layers_applied", "layers_missing", "draining", "version", "last_heartbeat"),
+    },
+}
+"""Tables only PostgreSQL has: run tokens and the fleet's runners, which one SQLite
+orchestrator keeps in memory."""
 
 
 # ---- errors of the server ----

@@ -1,0 +1,314 @@
+"""Placing runs on runner hosts: the local ones ``corral serve`` starts (or one fixed address)
+and those that joined the fleet (``corral runner --orchestrator``), by load.
+
+Each run goes to the runner with the most free slots (its slots less the runs going on it:
+the runner's last heartbeat, or this orchestrator's own count when that is higher), never to a
+draining runner nor to one whose heartbeats stopped. A joined runner that stops heartbeating
+for ``lost_after`` seconds is taken out of placement, and the runs this orchestrator has on it
+end at once as ``runner_lost`` (its connection may stay open for a while: a machine gone, a
+network cut, a frozen process). A runner that refuses a run because it is draining never
+started it, so the run goes to another runner.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import grpc
+import structlog
+
+from corral import _grpc_errors
+from corral.errors import CorralError, RunFailure, Unavailable
+from corral.v1 import runner_pb2, runner_pb2_grpc
+from orchestrator.runs._runner_client import (
+    GAVE_UP,
+    RunnerChannels,
+    cancel_on,
+    runner_channel,
+)
+from orchestrator.storage._areas import RunnerRecord, RunnerRegistry
+
+_log = structlog.get_logger("corral.orchestrator")
+
+LOST_AFTER_SECONDS = 3.0
+"""A joined runner silent this long is out of placement, and its runs end as runner_lost."""
+HEARTBEAT_SECONDS = 1.0
+"""How often joined runners are asked to send a heartbeat."""
+REFRESH_SECONDS = 0.5
+"""How old the fleet this orchestrator places on may be (the registry is read this often)."""
+WAIT_FOR_RUNNER_SECONDS = 10.0
+"""How long a run waits for a runner to join when none is there (within its own deadline)."""
+DRAINING = "runner_draining"
+"""The error type of a Run that a draining runner refuses (the run never started)."""
+LOST = "runner_lost"
+"""The error type of a run whose runner was lost (its heartbeats stopped, or it went away)."""
+
+
+@dataclass
+class _Joined:
+    """A joined runner this orchestrator knows: its channel and the runs it has on it."""
+
+    record: RunnerRecord
+    channel: grpc.Channel
+    stub: runner_pb2_grpc.RunnerStub
+    calls: dict[str, grpc.Future[Any]] = field(default_factory=dict)
+    lost: set[str] = field(default_factory=set)
+    placed: int = 0
+    """Runs this orchestrator placed here that have not ended (counted at placement)."""
+
+
+class Fleet:
+    """Sends runs to local runners and joined runners (``RunnerClient``)."""
+
+    def __init__(
+        self,
+        registry: RunnerRegistry,
+        static: RunnerChannels | None,
+        clock: Callable[[], datetime],
+        *,
+        lost_after: float = LOST_AFTER_SECONDS,
+        channel: Callable[[str], grpc.Channel] = runner_channel,
+    ) -> None:
+        """``static``: the local runners (or the one fixed address), always in placement;
+        None when this orchestrator places on joined runners only."""
+        self._registry = registry
+        self._static = static
+        self._clock = clock
+        self.lost_after = lost_after
+        self._channel = channel
+        self._lock = threading.Lock()
+        self._joined: dict[str, _Joined] = {}  # by runner id
+        self._static_calls = 0
+        self._read_at = 0.0
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_loop, name="fleet-watch", daemon=True)
+        self._watch.start()
+
+    # ---- placement ----
+
+    def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        """Executes a run on the least loaded runner.
+
+        Raises:
+            Unavailable: ``no_runner``, none joined within the wait.
+            RunFailure: ``runner_lost``, ``execution_timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        tried: set[str] = set()
+        while True:
+            member = self._place(tried, deadline)
+            if member is None:
+                return self._run_static(request, deadline - time.monotonic())
+            try:
+                return self._run_on(member, request, deadline - time.monotonic())
+            except CorralError as err:
+                if err.code != DRAINING:
+                    raise
+                tried.add(member.record.runner_id)  # it never started there: elsewhere
+
+    def _place(self, tried: set[str], deadline: float) -> _Joined | None:
+        """The joined runner with the most free slots, or None for the static runners."""
+        while True:
+            self._refresh()
+            with self._lock:
+                candidates = [
+                    m
+                    for m in self._joined.values()
+                    if m.record.runner_id not in tried and self._ready(m)
+                ]
+                best = self._least_loaded(candidates)
+                if best is not None and (self._static is None or self._free(best) > 0):
+                    best.placed += 1
+                    return best
+                if self._static is not None:
+                    self._static_calls += 1
+                    return None
+            if time.monotonic() >= min(deadline, self._waited_until(deadline)):
+                raise Unavailable("no runner is available to take the run", code="no_runner")
+            time.sleep(0.1)
+
+    def _waited_until(self, deadline: float) -> float:
+        return min(deadline, time.monotonic() + WAIT_FOR_RUNNER_SECONDS)
+
+    def _least_loaded(self, candidates: Sequence[_Joined]) -> _Joined | None:
+        if not candidates:
+            return None
+        top = max(self._free_share(m) for m in candidates)
+        return random.choice([m for m in candidates if self._free_share(m) == top])  # noqa: S311 - placement, not security
+
+    def _free(self, member: _Joined) -> int:
+        return member.record.slots - _load(member)
+
+    def _free_share(self, member: _Joined) -> float:
+        return self._free(member) / max(member.record.slots, 1)
+
+    def _ready(self, member: _Joined) -> bool:
+        return not member.record.draining and not self._silent(member.record)
+
+    def _silent(self, record: RunnerRecord) -> bool:
+        return record.last_heartbeat < self._clock() - timedelta(seconds=self.lost_after)
+
+    def _run_static(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
+        if self._static is None:  # _place returns None only when there are static runners
+            raise Unavailable("no runner is available to take the run", code="no_runner")
+        try:
+            return self._static.run(request, timeout)
+        finally:
+            with self._lock:
+                self._static_calls -= 1
+
+    def _run_on(
+        self, member: _Joined, request: runner_pb2.RunRequest, timeout: float
+    ) -> runner_pb2.RunResponse:
+        run_id = request.run_id
+        try:
+            future = member.stub.Run.future(request, timeout=max(timeout, 0.001))
+            with self._lock:
+                member.calls[run_id] = future
+            response: runner_pb2.RunResponse = future.result()
+            return response
+        except grpc.RpcError as exc:
+            with self._lock:
+                lost = run_id in member.lost
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            if lost:
+                raise RunFailure(
+                    LOST,
+                    f"the runner at {member.record.address} stopped sending heartbeats during"
+                    " the run",
+                ) from None
+            if code in GAVE_UP:
+                cancel_on(member.stub, run_id)
+            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise RunFailure("execution_timeout", "the runner did not answer in time") from None
+            if code == grpc.StatusCode.UNAVAILABLE:
+                raise RunFailure(
+                    LOST, f"the runner at {member.record.address} went away during the run"
+                ) from None
+            raise _grpc_errors.from_rpc_error(exc) from None
+        finally:
+            with self._lock:
+                member.calls.pop(run_id, None)
+                member.lost.discard(run_id)
+                member.placed -= 1
+
+    # ---- the fleet's state ----
+
+    def _refresh(self, force: bool = False) -> None:
+        """Reads the registry when what this orchestrator knows is older than REFRESH_SECONDS."""
+        now = time.monotonic()
+        if not force and now - self._read_at < REFRESH_SECONDS:
+            return
+        self._read_at = now
+        try:
+            records = self._registry.list_fleet_runners(self._clock() - timedelta(hours=1))
+        except CorralError:  # the store is away: place on what is known
+            _log.warning("the fleet could not be read", exc_info=True)
+            return
+        with self._lock:
+            for record in records:
+                member = self._joined.get(record.runner_id)
+                if member is None:
+                    channel = self._channel(record.address)
+                    self._joined[record.runner_id] = _Joined(
+                        record, channel, runner_pb2_grpc.RunnerStub(channel)
+                    )
+                    _log.info("runner joined", runner_id=record.runner_id, address=record.address)
+                elif record.last_heartbeat >= member.record.last_heartbeat:
+                    member.record = record
+            known = {record.runner_id for record in records}
+            for runner_id in [
+                k for k, m in self._joined.items() if k not in known and not m.placed
+            ]:
+                self._joined.pop(runner_id).channel.close()
+
+    def _watch_loop(self) -> None:
+        """Ends the runs on runners whose heartbeats stopped (their calls are cancelled)."""
+        while not self._stop.wait(REFRESH_SECONDS):
+            self._refresh()
+            with self._lock:
+                for member in self._joined.values():
+                    if not self._silent(member.record) or not member.calls:
+                        continue
+                    _log.warning(
+                        "runner lost",
+                        runner_id=member.record.runner_id,
+                        address=member.record.address,
+                        runs=len(member.calls),
+                    )
+                    for run_id, future in member.calls.items():
+                        member.lost.add(run_id)
+                        future.cancel()
+
+    def runners(self) -> list[tuple[RunnerRecord, str]]:
+        """Every runner with its state: ``ready``, ``draining`` or ``lost`` (joined runners),
+        and the static ones as ``ready`` with what their Status says."""
+        self._refresh(force=True)
+        out: list[tuple[RunnerRecord, str]] = []
+        if self._static is not None:
+            now = self._clock()
+            for address, status in self._static.statuses():
+                out.append((_static_record(address, status, now), "ready"))
+        with self._lock:
+            for member in sorted(self._joined.values(), key=lambda m: m.record.address):
+                record = replace(member.record, runs_in_progress=_load(member))
+                state = (
+                    "lost" if self._silent(record) else "draining" if record.draining else "ready"
+                )
+                out.append((record, state))
+        return out
+
+    def cancel(self, run_id: str) -> bool:
+        """Asks the runner that has the run (or, not known, every runner) to kill it."""
+        with self._lock:
+            holders = [m.stub for m in self._joined.values() if run_id in m.calls]
+            others = [m.stub for m in self._joined.values() if run_id not in m.calls]
+        if any(cancel_on(stub, run_id) for stub in holders):
+            return True
+        if self._static is not None and self._static.cancel(run_id):
+            return True
+        return any(cancel_on(stub, run_id) for stub in others)
+
+    def status(self) -> list[runner_pb2.RunnerStatusResponse]:
+        """The static runners' statuses (the containment report at start)."""
+        return [] if self._static is None else self._static.status()
+
+    def close(self) -> None:
+        """Stops watching and closes every channel."""
+        self._stop.set()
+        self._watch.join(timeout=5)
+        with self._lock:
+            for member in self._joined.values():
+                member.channel.close()
+            self._joined.clear()
+        if self._static is not None:
+            self._static.close()
+
+
+def _load(member: _Joined) -> int:
+    """The runs going on a runner: as its last heartbeat said, or as many as this orchestrator
+    placed there since, whichever is more (so runs placed between two heartbeats spread)."""
+    return max(member.record.runs_in_progress, member.placed)
+
+
+def _static_record(
+    address: str, status: runner_pb2.RunnerStatusResponse | None, now: datetime
+) -> RunnerRecord:
+    return RunnerRecord(
+        runner_id="local",
+        address=address,
+        slots=0,
+        runs_in_progress=status.runs_in_progress if status else 0,
+        idle_workers=status.idle_workers if status else 0,
+        layers_applied=tuple(status.layers_applied) if status else (),
+        layers_missing=dict(status.layers_missing) if status else {},
+        draining=False,
+        version=status.version if status else "",
+        last_heartbeat=now,
+    )

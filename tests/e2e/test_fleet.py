@@ -1,0 +1,248 @@
+"""A fleet of runners that join `corral serve` (`corral runner --orchestrator`), as separate
+processes: placement by load, a runner killed (its runs end as runner_lost, the others carry
+the load), a runner drained with SIGTERM (its run finishes, it takes no new one), a wrong join
+secret refused on both sides, and ListRunners for operators only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent import futures
+
+import pytest
+
+from corral.cli import Client
+from corral.errors import CorralError
+from corral.v1 import orchestrator_pb2 as pb
+from tests.e2e.test_recovery import FILES, _tree
+from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.fleet import JOIN_SECRET, fleet, joined_runner, wait_until
+from tests.support.postgres import free_port
+from tests.support.service import Service, create_environment, running_service
+
+LOST_AFTER = 2.0
+
+QUICK = """
+from nango import create_action
+
+def run(nango, input):
+    return {'echo': input}
+
+action = create_action(description='answers at once', exec=run)
+"""
+
+SLOW = """
+from nango import create_action
+
+def run(nango, input):
+    return nango.get(endpoint='/slow').data
+
+action = create_action(description='waits for the test', exec=run)
+"""
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[FakeApi, threading.Event]]:
+    """``/hang`` answers when the test ends; ``/slow`` when the event is set."""
+    release, slow = threading.Event(), threading.Event()
+
+    def hang(_seen: Seen) -> tuple[int, object, dict[str, str]]:
+        release.wait(60)
+        return 200, {}, {}
+
+    def slowly(_seen: Seen) -> tuple[int, object, dict[str, str]]:
+        slow.wait(60)
+        return 200, {"done": True}, {}
+
+    with running_fake_api() as api:
+        api.routes[("GET", "/hang")] = hang
+        api.routes[("GET", "/slow")] = slowly
+        try:
+            yield api, slow
+        finally:
+            release.set()
+            slow.set()
+
+
+def _serve(tmp_path: pathlib.Path, callback_port: int) -> Iterator[Service]:
+    return running_service(
+        tmp_path / "serve",
+        CORRAL_RUNNERS="0",
+        CORRAL_JOIN_SECRET=JOIN_SECRET,
+        CORRAL_CALLBACK_PORT=str(callback_port),
+        CORRAL_RUNNER_LOST_SECONDS=str(LOST_AFTER),
+    )
+
+
+def _trigger(client: Client, action: str, value: object = None) -> pb.TriggerActionResponse:
+    request = pb.TriggerActionRequest(
+        action_name=action, connection_id="c", input_json=json.dumps(value)
+    )
+    return client.call("TriggerAction", request, timeout=60)
+
+
+def _ready(client: Client, count: int) -> bool:
+    return sum(r.state == "ready" for r in fleet(client).values()) == count
+
+
+def _deploy(client: Client, api: FakeApi) -> None:
+    files = {"quick.py": QUICK, "slow.py": SLOW, "wait.py": FILES["wait.py"]}
+    client.call("Deploy", pb.DeployRequest(integration="shop", files=files))
+    client.call(
+        "CreateConnection",
+        pb.CreateConnectionRequest(integration="shop", connection_id="c", base_url=api.url),
+    )
+
+
+def test_runs_spread_by_load_and_a_killed_runner_loses_only_its_runs(
+    tmp_path: pathlib.Path, upstream: tuple[FakeApi, threading.Event]
+) -> None:
+    api, _slow = upstream
+    callbacks = f"127.0.0.1:{free_port()}"
+    pool = futures.ThreadPoolExecutor(8)
+    with (
+        _serve(tmp_path, int(callbacks.rpartition(":")[2])) as service,
+        joined_runner(tmp_path / "r1", callbacks) as one,
+        joined_runner(tmp_path / "r2", callbacks) as two,
+        Client(service.address, service.secret_key) as client,
+    ):
+        wait_until(lambda: _ready(client, 2))
+        runners = fleet(client)
+        assert set(runners) == {one.address, two.address}
+        for runner in runners.values():
+            assert runner.slots > 0
+            assert runner.seconds_since_heartbeat < LOST_AFTER
+            assert runner.layers_applied  # what each runner applies, as it said
+        _deploy(client, api)
+
+        # Two long runs: by load, one on each runner.
+        held = [pool.submit(_trigger, client, "wait") for _ in range(2)]
+        wait_until(lambda: sum(seen.path == "/hang" for seen in api.seen) == 2)
+        wait_until(lambda: all(r.runs_in_progress == 1 for r in fleet(client).values()))
+
+        # kill -9 of one runner: its run ends as runner_lost within seconds, the other goes on.
+        killed_at = time.monotonic()
+        one.process.send_signal(signal.SIGKILL)
+        one.process.wait(10)
+        lost = [f for f in held if _lost(f)]
+        assert time.monotonic() - killed_at < LOST_AFTER + 10
+        assert len(lost) == 1
+        wait_until(lambda: fleet(client)[one.address].state == "lost", timeout=LOST_AFTER + 5)
+
+        # The other runner carries the load.
+        results = list(pool.map(lambda n: _trigger(client, "quick", n), range(12)))
+        assert [json.loads(r.output_json) for r in results] == [{"echo": n} for n in range(12)]
+        assert not next(f for f in held if f not in lost).done()  # still running on two
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _lost(future: futures.Future[pb.TriggerActionResponse]) -> bool:
+    try:
+        future.result(timeout=LOST_AFTER + 8)
+    except futures.TimeoutError:
+        return False
+    except CorralError as err:
+        return err.code == "runner_lost"
+    return False
+
+
+def test_a_drained_runner_finishes_its_run_and_takes_no_new_one(
+    tmp_path: pathlib.Path, upstream: tuple[FakeApi, threading.Event]
+) -> None:
+    api, slow = upstream
+    callbacks = f"127.0.0.1:{free_port()}"
+    pool = futures.ThreadPoolExecutor(4)
+    with (
+        _serve(tmp_path, int(callbacks.rpartition(":")[2])) as service,
+        joined_runner(tmp_path / "r1", callbacks) as one,
+        Client(service.address, service.secret_key) as client,
+    ):
+        wait_until(lambda: _ready(client, 1))
+        _deploy(client, api)
+        going = pool.submit(_trigger, client, "slow")
+        wait_until(lambda: any(seen.path == "/slow" for seen in api.seen))
+        with joined_runner(tmp_path / "r2", callbacks) as two:
+            wait_until(lambda: _ready(client, 2))
+            one.process.send_signal(signal.SIGTERM)
+            wait_until(lambda: fleet(client)[one.address].state == "draining", timeout=10)
+            # New runs go to the other runner while the drained one finishes its own.
+            results = [_trigger(client, "quick", n) for n in range(6)]
+            assert [json.loads(r.output_json)["echo"] for r in results] == list(range(6))
+            assert one.process.poll() is None  # still finishing its run
+            slow.set()
+            assert json.loads(going.result(30).output_json) == {"done": True}
+            assert one.process.wait(30) == 0
+            assert two.process.poll() is None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def test_a_wrong_join_secret_is_refused_on_both_sides(tmp_path: pathlib.Path) -> None:
+    callbacks = f"127.0.0.1:{free_port()}"
+    with (
+        _serve(tmp_path, int(callbacks.rpartition(":")[2])) as service,
+        joined_runner(tmp_path / "bad", callbacks, secret="not-the-secret-0123456789") as bad,
+        Client(service.address, service.secret_key) as client,
+    ):
+        assert bad.process.wait(30) == 77  # EX_NOPERM: it can never join
+        runner_log = bad.stderr_path.read_text()
+        assert "join_refused" in runner_log
+        assert "not-the-secret" not in runner_log
+        serve_log = service.stderr_path.read_text()
+        assert "runner refused: wrong join secret" in serve_log
+        assert "not-the-secret" not in serve_log
+        assert fleet(client) == {}
+
+
+def test_only_operator_environments_list_runners(tmp_path: pathlib.Path) -> None:
+    callbacks = f"127.0.0.1:{free_port()}"
+    with _serve(tmp_path, int(callbacks.rpartition(":")[2])) as service:
+        tenant_key = create_environment(service, "acme")
+        with Client(service.address, tenant_key) as tenant, pytest.raises(CorralError) as caught:
+            tenant.call("ListRunners", pb.ListRunnersRequest())
+        assert caught.value.code == "not_operator"
+        with Client(service.address, service.secret_key) as operator:  # dev: an operator
+            assert fleet(operator) == {}
+
+
+def _memory_holds(pid: int, needle: bytes) -> bool:
+    """Whether any readable mapping of process ``pid`` holds ``needle`` (read as root)."""
+    maps = pathlib.Path(f"/proc/{pid}/maps").read_text().splitlines()
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            start, end = (int(part, 16) for part in span.split("-"))
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reading another process's memory needs root")
+def test_the_join_secret_never_reaches_a_workers_memory(tmp_path: pathlib.Path) -> None:
+    """Workers fork from the warm parent, which is forked before the secret file is read: a
+    breached worker that scans its own memory finds no secret to join a rogue runner with."""
+    callbacks = f"127.0.0.1:{free_port()}"
+    with (
+        _serve(tmp_path, int(callbacks.rpartition(":")[2])) as service,
+        joined_runner(tmp_path / "r1", callbacks) as one,
+        Client(service.address, service.secret_key) as client,
+    ):
+        wait_until(lambda: _ready(client, 1))
+        wait_until(lambda: len(_tree(one.process.pid)) >= 3)  # warm parent and a warm worker
+        below = [pid for pid in _tree(one.process.pid) if pid != one.process.pid]
+        needle = JOIN_SECRET.encode()
+        assert _memory_holds(one.process.pid, needle)  # the scan finds it where it is
+        assert below
+        for pid in below:
+            assert not _memory_holds(pid, needle), f"process {pid} holds the join secret"
