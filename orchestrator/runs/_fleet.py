@@ -173,30 +173,33 @@ class Fleet:
                 member.calls[run_id] = future
             response: runner_pb2.RunResponse = future.result()
             return response
+        except grpc.FutureCancelledError:  # the watch cancelled it: the runner fell silent
+            raise self._lost(member, "stopped sending heartbeats during the run") from None
         except grpc.RpcError as exc:
             with self._lock:
                 lost = run_id in member.lost
-            code = exc.code() if isinstance(exc, grpc.Call) else None
             if lost:
-                raise RunFailure(
-                    LOST,
-                    f"the runner at {member.record.address} stopped sending heartbeats during"
-                    " the run",
-                ) from None
+                raise self._lost(member, "stopped sending heartbeats during the run") from None
+            error = _grpc_errors.from_rpc_error(exc)
+            if error.code == DRAINING:
+                raise error from None  # it never started: ``run`` places it elsewhere
+            code = exc.code() if isinstance(exc, grpc.Call) else None
             if code in GAVE_UP:
                 cancel_on(member.stub, run_id)
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise RunFailure("execution_timeout", "the runner did not answer in time") from None
             if code == grpc.StatusCode.UNAVAILABLE:
-                raise RunFailure(
-                    LOST, f"the runner at {member.record.address} went away during the run"
-                ) from None
-            raise _grpc_errors.from_rpc_error(exc) from None
+                raise self._lost(member, "went away during the run") from None
+            raise error from None
         finally:
             with self._lock:
                 member.calls.pop(run_id, None)
                 member.lost.discard(run_id)
                 member.placed -= 1
+
+    @staticmethod
+    def _lost(member: _Joined, what: str) -> RunFailure:
+        return RunFailure(LOST, f"the runner at {member.record.address} {what}")
 
     # ---- the fleet's state ----
 

@@ -61,7 +61,9 @@ def runner_channel(address: str) -> grpc.Channel:
 
 
 class RunnerChannels:
-    """Sends runs to a fixed set of runner hosts, round robin."""
+    """Sends runs to a fixed set of runner hosts, each to the one with the fewest runs going
+    (ties: the next in turn). This orchestrator is their only user, so its own count is their
+    load."""
 
     def __init__(self, addresses: Sequence[str]) -> None:
         if not addresses:
@@ -70,12 +72,25 @@ class RunnerChannels:
         self._channels = [runner_channel(a) for a in addresses]
         self._stubs = [runner_pb2_grpc.RunnerStub(c) for c in self._channels]
         self._next = itertools.cycle(range(len(self._stubs)))
+        self._going = [0] * len(self._stubs)
         self._lock = threading.Lock()
 
     def run(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
-        """Executes a run on the next runner."""
+        """Executes a run on the least loaded runner."""
         with self._lock:
-            stub = self._stubs[next(self._next)]
+            turn = next(self._next)
+            order = [(turn + step) % len(self._stubs) for step in range(len(self._stubs))]
+            index = min(order, key=lambda i: self._going[i])
+            self._going[index] += 1
+        try:
+            return self._run_on(self._stubs[index], request, timeout)
+        finally:
+            with self._lock:
+                self._going[index] -= 1
+
+    def _run_on(
+        self, stub: runner_pb2_grpc.RunnerStub, request: runner_pb2.RunRequest, timeout: float
+    ) -> runner_pb2.RunResponse:
         try:
             response: runner_pb2.RunResponse = stub.Run(
                 request, timeout=timeout, wait_for_ready=True
