@@ -79,6 +79,11 @@ class ServeSettings(BaseSettings):
         description="Lowest level of the service log: debug, info, warn, error or off (any case;"
         " warning is warn).",
     )
+    metrics_address: str = Field(
+        "",
+        description="host:port of the Prometheus endpoint (off when empty); local runners serve"
+        " theirs on the next ports.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -119,6 +124,11 @@ class ServeSettings(BaseSettings):
     def _runner_address(cls, value: str) -> str:
         return value and address(value)
 
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address(cls, value: str) -> str:
+        return value and listen_address(value)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: SecretStr) -> SecretStr:
@@ -155,11 +165,19 @@ class RunnerSettings(BaseSettings):
     prewarm_workers: int = Field(2, ge=0, le=64, description="Idle workers kept ready.")
     strict_containment: bool = Field(False, description="Refuse to run when a layer is missing.")
     max_concurrent_runs: int = Field(64, ge=1, description="Runs executing at once.")
+    metrics_address: str = Field(
+        "", description="host:port of the Prometheus endpoint (off when empty)."
+    )
 
     @field_validator("callbacks")
     @classmethod
     def _callbacks(cls, value: str) -> str:
         return value and address(value)
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address(cls, value: str) -> str:
+        return value and listen_address(value)
 
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
@@ -222,6 +240,26 @@ def address(value: str) -> str:
     if not colon or not port.isdigit() or not 0 < int(port) < 65536 or not _is_host(bare):
         raise ValueError("expected host:port, such as 127.0.0.1:7700 (an IPv6 host in brackets)")
     return value
+
+
+def listen_address(value: str) -> str:
+    """An address to listen on as operators write it: ``host:port`` (an IPv6 host in brackets;
+    port 0: any).
+
+    Raises:
+        ValueError: what is wrong and what is expected.
+    """
+    host, colon, port = value.rpartition(":")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not port.isdigit() or int(port) > 65535 or not bare or not _is_host(bare):
+        raise ValueError("expected host:port, such as 127.0.0.1:9464 (an IPv6 host in brackets)")
+    return value
+
+
+def split_address(value: str) -> tuple[str, int]:
+    """The host (without brackets) and the port of a ``listen_address``."""
+    host, _, port = value.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_") -> InvalidRequest:

@@ -18,6 +18,7 @@ from corral._process import die_with_parent, wait_for_stop
 from corral._server import bind, build_server, check_listen_address, report_containment
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
+from runner._metrics import RunnerMetrics, check_address, open_endpoint
 from runner._service import RunnerService
 from runner.host._containment import make_containment
 from runner.host._host import RunnerHost
@@ -44,6 +45,7 @@ def run_runner(
         die_with_parent(parent_pid)
     _logging.configure(log_format, log_level)
     check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
+    check_address(settings.metrics_address)
     try:
         contain, layers = make_containment(settings.strict_containment)
     except ContainmentError as err:
@@ -69,19 +71,28 @@ def run_runner(
             ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
         ],
     )
-    service = RunnerService(host, channel)
+    metrics = RunnerMetrics(host)
+    service = RunnerService(host, channel, metrics.run_ended)
     server, health = build_server(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
     )
     port = bind(server, f"{settings.host}:{settings.port}")
+    endpoint = open_endpoint(metrics, settings.metrics_address)
     report_containment(health, layers["layers_missing"])
     server.start()
     if port_file is not None:
         tmp = port_file.with_suffix(".tmp")
         tmp.write_text(str(port))
         os.replace(tmp, port_file)
-    _log.info("runner started", port=port, pid=os.getpid(), callbacks=settings.callbacks, **layers)
+    _log.info(
+        "runner started",
+        port=port,
+        pid=os.getpid(),
+        callbacks=settings.callbacks,
+        metrics_port=endpoint.port if endpoint is not None else None,
+        **layers,
+    )
     warn_missing_layers(layers["layers_missing"])
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -91,6 +102,8 @@ def run_runner(
     server.stop(grace=5).wait()
     host.close()
     channel.close()
+    if endpoint is not None:
+        endpoint.close()
     if lost.is_set():
         raise SystemExit(EXIT_WARM_PARENT_LOST)
 

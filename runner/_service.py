@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import grpc
 import structlog
@@ -82,8 +83,15 @@ def run_response(outcome: Outcome) -> runner_pb2.RunResponse:
 class RunnerService(runner_pb2_grpc.RunnerServicer):
     """Serves Runner RPCs; forwards SDK calls to the orchestrator at ``callbacks``."""
 
-    def __init__(self, host: RunnerHost, callbacks: grpc.Channel) -> None:
+    def __init__(
+        self,
+        host: RunnerHost,
+        callbacks: grpc.Channel,
+        ended: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        """``ended``: told of each run's outcome (metrics)."""
         self._host = host
+        self._ended = ended
         self._stub = callbacks_pb2_grpc.RunnerCallbacksStub(callbacks)
         self._raw = passed_through(callbacks)
 
@@ -101,6 +109,8 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
             outcome = self._host.execute(
                 job, GrpcCallbackHandler(self._stub, request.run_token, self._raw)
             )
+            if self._ended is not None:
+                self._ended(outcome)
             return run_response(outcome)
         except Exception as exc:
             _log.exception("run failed in the runner", run_id=job.run_id)
