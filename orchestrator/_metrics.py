@@ -28,7 +28,7 @@ from corral._server import check_listen_address
 from corral._settings import split_address
 from corral.errors import RUN_ERROR_TYPES, InvalidRequest
 from orchestrator.runs._fair_queue import FairQueue
-from orchestrator.storage._areas import Storage, TokenStore
+from orchestrator.storage import _areas
 
 SUCCEEDED = "succeeded"
 """The outcome of a run that succeeded; any other is the run's error type."""
@@ -97,9 +97,10 @@ class OrchestratorMetrics:
         """Reports the queue's depth by environment, and its slots, at each scrape."""
         self.registry.register(_QueueCollector(queue, environment_name))
 
-    def time_store(self, storage: Storage) -> None:
-        """Times every operation of ``storage`` from now on (its public area methods, each
-        replaced on the instance by a timed one; the object and its type stay the same)."""
+    def time_store(self, storage: object) -> None:
+        """Times every operation of ``storage`` from now on (the methods of the storage area
+        protocols it has, run tokens included, each replaced on the instance by a timed one;
+        the object and its type stay the same)."""
         for name in sorted(_store_operations()):
             method = getattr(storage, name, None)
             if callable(method):
@@ -118,16 +119,16 @@ class OrchestratorMetrics:
 
 
 def _store_operations() -> set[str]:
-    """The operations of the storage areas, run tokens included (``close`` is not one)."""
+    """The operations of the storage areas (every protocol of ``_areas``, run tokens included;
+    ``close`` belongs to the engine and is not one)."""
     names: set[str] = set()
-    for protocol in (Storage, TokenStore):
-        for cls in protocol.__mro__:
-            if cls.__module__ == Storage.__module__:
-                names |= {
-                    name
-                    for name, value in vars(cls).items()
-                    if inspect.isfunction(value) and not name.startswith("_")
-                }
+    for cls in vars(_areas).values():
+        if isinstance(cls, type) and cls.__module__ == _areas.__name__:
+            names |= {
+                name
+                for name, value in vars(cls).items()
+                if inspect.isfunction(value) and not name.startswith("_")
+            }
     return names - {"close"}
 
 
@@ -189,13 +190,22 @@ def open_endpoint(metrics: OrchestratorMetrics, address: str, runners: int) -> M
         Unavailable: ``address_in_use``, a port is taken (the setting is named).
         InvalidRequest: ``invalid_setting``, an address this process cannot listen on.
     """
-    for runner in runner_metrics_addresses(address, runners):
-        host, port = split_address(runner)
-        if port > 65535:
-            raise InvalidRequest(
-                f"{SETTING}: the local runners' metrics would need port {port}; expected a port"
-                f" at most {65535 - runners}",
-                code="invalid_setting",
-            )
-        check_listen_address(host, port, SETTING, f"{SETTING}; the next ports are local runners'")
-    return serve_metrics(metrics.registry, address, SETTING)
+    endpoint = serve_metrics(metrics.registry, address, SETTING)
+    try:
+        for runner in runner_metrics_addresses(address, runners):
+            _check_runner_port(runner, runners)
+    except Exception:
+        endpoint.close()
+        raise
+    return endpoint
+
+
+def _check_runner_port(address: str, runners: int) -> None:
+    host, port = split_address(address)
+    if port > 65535:
+        raise InvalidRequest(
+            f"{SETTING}: the local runners' metrics would need port {port}; expected a port"
+            f" at most {65535 - runners}",
+            code="invalid_setting",
+        )
+    check_listen_address(host, port, SETTING, f"{SETTING}; the next ports are local runners'")

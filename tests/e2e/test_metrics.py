@@ -232,14 +232,14 @@ def test_a_sandbox_violation_is_counted_by_rule(metered: Metered) -> None:
 
 
 @contextlib.contextmanager
-def taken_port(*, free_before: bool = False) -> Iterator[int]:
-    """A port another process (this one) listens on; ``free_before``: one whose previous port
-    is free."""
+def taken_port(*, free_before: bool = False, free_after: bool = False) -> Iterator[int]:
+    """A port another process (this one) listens on; ``free_before``, ``free_after``: one whose
+    previous, or next, port is free (so that the error can only be about this one)."""
     for _ in range(50):
         with socket.socket() as holder:
             holder.bind(("127.0.0.1", 0))
             port = int(holder.getsockname()[1])
-            if free_before and not _free(port - 1):
+            if (free_before and not _free(port - 1)) or (free_after and not _free(port + 1)):
                 continue
             holder.listen()
             yield port
@@ -277,7 +277,7 @@ def _one_clear_line(result: subprocess.CompletedProcess[str], command: str) -> s
 
 
 def test_serve_with_its_metrics_port_in_use_fails_in_one_line(tmp_path: pathlib.Path) -> None:
-    with taken_port() as port:
+    with taken_port(free_after=True) as port:
         result = _corral("serve", "--metrics-address", f"127.0.0.1:{port}", data_dir=tmp_path)
     line = _one_clear_line(result, "serve")
     assert "address_in_use" in line
