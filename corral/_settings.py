@@ -101,6 +101,11 @@ class ServeSettings(BaseSettings):
         description="Lowest level of the service log: debug, info, warn, error or off (any case;"
         " warning is warn).",
     )
+    metrics_address: str = Field(
+        "",
+        description="host:port of the Prometheus endpoint (off when empty); local runners serve"
+        " theirs on the next ports.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -164,6 +169,11 @@ class ServeSettings(BaseSettings):
     def _runner_address(cls, value: str) -> str:
         return value and address(value)
 
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address(cls, value: str) -> str:
+        return value and listen_address(value)
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: SecretStr) -> SecretStr:
@@ -218,6 +228,9 @@ class RunnerSettings(BaseSettings):
         allow_inf_nan=False,
         description="At SIGTERM, how long runs in progress may take to finish.",
     )
+    metrics_address: str = Field(
+        "", description="host:port of the Prometheus endpoint (off when empty)."
+    )
 
     @field_validator("callbacks", "orchestrator", "advertise")
     @classmethod
@@ -231,6 +244,11 @@ class RunnerSettings(BaseSettings):
                 "join_secret_file: joining an orchestrator needs the file of its join secret"
             )
         return self
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _metrics_address(cls, value: str) -> str:
+        return value and listen_address(value)
 
 
 _HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
@@ -316,6 +334,26 @@ def address(value: str) -> str:
 
 _NAMED = re.compile(r"(?:Value error, )?(?P<field>[a-z_]+): (?P<message>.*)", re.DOTALL)
 """A model-level check's message, ``field: what is wrong``."""
+
+
+def listen_address(value: str) -> str:
+    """An address to listen on as operators write it: ``host:port`` (an IPv6 host in brackets;
+    port 0: any).
+
+    Raises:
+        ValueError: what is wrong and what is expected.
+    """
+    host, colon, port = value.rpartition(":")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not port.isdigit() or int(port) > 65535 or not bare or not _is_host(bare):
+        raise ValueError("expected host:port, such as 127.0.0.1:9464 (an IPv6 host in brackets)")
+    return value
+
+
+def split_address(value: str) -> tuple[str, int]:
+    """The host (without brackets) and the port of a ``listen_address``."""
+    host, _, port = value.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_") -> InvalidRequest:

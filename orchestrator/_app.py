@@ -22,6 +22,7 @@ import structlog
 from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES, MAX_RESPONSE_BYTES
 from corral._memory import bound_heap
+from corral._metrics import MetricsEndpoint
 from corral._process import DataDirLock, wait_for_stop
 from corral._server import bind, build_server, check_listen_address
 from corral._settings import ServeSettings
@@ -29,6 +30,7 @@ from corral.errors import AlreadyExists, InvalidRequest
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc, runner_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
+from orchestrator._metrics import OrchestratorMetrics, open_endpoint, runner_metrics_addresses
 from orchestrator._store_open import describe, open_storage
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
@@ -73,6 +75,7 @@ class _Parts:
     http: httpx.Client
     lifecycle: Lifecycle
     claim: DataDirLock
+    metrics: MetricsEndpoint | None = None
 
 
 def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
@@ -119,14 +122,29 @@ def _check_addresses(settings: ServeSettings) -> None:
 
 def _start(settings: ServeSettings) -> _Parts:
     _check_addresses(settings)
-    claim = _claim(settings.data_dir)
-    bound_heap()  # large response bodies go back to the system when freed (corral._memory)
+    metrics = OrchestratorMetrics()
+    endpoint = _metrics_endpoint(settings, metrics)
     with contextlib.ExitStack() as undo:
+        if endpoint is not None:
+            undo.callback(endpoint.close)
+        claim = _claim(settings.data_dir)
+        bound_heap()  # large response bodies go back to the system when freed (corral._memory)
         undo.callback(claim.release)
         undo.callback(shutil.rmtree, settings.data_dir / RUNTIME_DIR, ignore_errors=True)
-        parts = _start_locked(settings, claim, undo)
+        parts = _start_locked(settings, claim, undo, metrics)
+        parts.metrics = endpoint
         undo.pop_all()
     return parts
+
+
+def _metrics_endpoint(
+    settings: ServeSettings, metrics: OrchestratorMetrics
+) -> MetricsEndpoint | None:
+    """The Prometheus endpoint, when ``CORRAL_METRICS_ADDRESS`` is set (None: off)."""
+    if not settings.metrics_address:
+        return None
+    local = 0 if settings.runner_address else settings.runners
+    return open_endpoint(metrics, settings.metrics_address, local)
 
 
 def _recover(storage: Storage, url: str) -> str:
@@ -140,11 +158,15 @@ def _recover(storage: Storage, url: str) -> str:
 
 
 def _start_locked(
-    settings: ServeSettings, claim: DataDirLock, undo: contextlib.ExitStack
+    settings: ServeSettings,
+    claim: DataDirLock,
+    undo: contextlib.ExitStack,
+    metrics: OrchestratorMetrics,
 ) -> _Parts:
     url = settings.database_url.get_secret_value()
     storage = open_storage(settings.data_dir, url)
     undo.callback(storage.close)
+    metrics.time_store(storage)
     instance = _recover(storage, url)
     first_start(storage, lambda text: print(text, flush=True))
     # On PostgreSQL, tokens live in the shared database, so a worker's callback may land on
@@ -157,7 +179,9 @@ def _start_locked(
     http = httpx.Client(transport=pinned_transport(egress))
     undo.callback(http.close)
     clock = SystemClock()
-    proxy = Proxy(http, clock, egress, max_response_bytes=MAX_RESPONSE_BYTES)
+    proxy = Proxy(
+        http, clock, egress, max_response_bytes=MAX_RESPONSE_BYTES, observe=metrics.proxy_call
+    )
     connections = ConnectionService(storage, http, clock)
     runs_box: list[RunManager] = []
     channels_box: list[Fleet] = []
@@ -185,6 +209,7 @@ def _start_locked(
             *_fleet_services(settings, registry),
         ],
         interceptors=[
+            metrics.callback_interceptor(),
             RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name),
             CallLimit(
                 CALLBACKS_PREFIX,
@@ -202,23 +227,7 @@ def _start_locked(
     callback_port = bind(callback_server, f"{settings.callback_host}:{settings.callback_port}")
     callback_server.start()
     undo.callback(lambda: callback_server.stop(grace=None).wait())
-    local = None
-    addresses: list[str] = []
-    if settings.runner_address:
-        addresses = [settings.runner_address]
-    elif settings.runners:
-        local = LocalRunners(
-            settings.runners,
-            f"{settings.callback_host}:{callback_port}",
-            settings.prewarm_workers,
-            settings.strict_containment,
-            settings.log_format,
-            runtime_dir=settings.data_dir / RUNTIME_DIR,
-            log_level=settings.log_level,
-        )
-        undo.callback(local.stop, 1.0)
-        addresses = local.addresses()
-        local.supervise()
+    local, addresses = _static_runners(settings, callback_port, undo)
     channels = Fleet(
         registry,
         RunnerChannels(addresses) if addresses else None,
@@ -236,7 +245,9 @@ def _start_locked(
         owner=instance,
         lease_seconds=settings.run_lease_seconds,
         hand_off=bool(url),
+        ended=metrics.run_ended,
     )
+    metrics.watch_queue(queue, lambda env_id: storage.get_environment_by_id(env_id).name)
     runs.start_lease_renewal()
     runs_box.append(runs)
     dry_runs = DryRuns(storage, sessions, runs.dispatcher)
@@ -283,6 +294,7 @@ def _start_locked(
         database=describe(url) if url else "sqlite",
         instance=instance,
         run_lease_seconds=settings.run_lease_seconds,
+        metrics=settings.metrics_address or None,
     )
     lifecycle.start()
     return _Parts(
@@ -307,6 +319,8 @@ def _stop(parts: _Parts, grace: float) -> None:
     parts.storage.close()
     shutil.rmtree(parts.claim.data_dir / RUNTIME_DIR, ignore_errors=True)
     parts.claim.release()
+    if parts.metrics is not None:
+        parts.metrics.close()
     _log.info("orchestrator stopped")
 
 
@@ -323,6 +337,31 @@ def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
     finally:
         _stop(parts, settings.shutdown_grace_seconds)
     sys.stdout.flush()
+
+
+def _static_runners(
+    settings: ServeSettings, callback_port: int, undo: contextlib.ExitStack
+) -> tuple[LocalRunners | None, list[str]]:
+    """The local runners (started here, supervised) or the one fixed address, and their
+    addresses; none when only joined runners serve."""
+    if settings.runner_address:
+        return None, [settings.runner_address]
+    if not settings.runners:
+        return None, []
+    local = LocalRunners(
+        settings.runners,
+        f"{settings.callback_host}:{callback_port}",
+        settings.prewarm_workers,
+        settings.strict_containment,
+        settings.log_format,
+        runtime_dir=settings.data_dir / RUNTIME_DIR,
+        log_level=settings.log_level,
+        metrics_addresses=_runner_metrics(settings),
+    )
+    undo.callback(local.stop, 1.0)
+    addresses = local.addresses()
+    local.supervise()
+    return local, addresses
 
 
 def _fleet_services(settings: ServeSettings, registry: RunnerRegistry) -> list[Any]:
@@ -342,6 +381,13 @@ def _fleet_services(settings: ServeSettings, registry: RunnerRegistry) -> list[A
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _runner_metrics(settings: ServeSettings) -> list[str]:
+    """Where local runners serve their metrics (none when the orchestrator serves none)."""
+    if not settings.metrics_address:
+        return []
+    return runner_metrics_addresses(settings.metrics_address, settings.runners)
 
 
 def _retention(settings: ServeSettings) -> timedelta | None:

@@ -21,6 +21,7 @@ from corral._settings import RunnerSettings, join_secret
 from corral.errors import InvalidRequest
 from corral.v1 import runner_pb2_grpc
 from runner._fleet_member import FleetMember
+from runner._metrics import RunnerMetrics, check_address, open_endpoint
 from runner._service import VERSION, RunnerService
 from runner.host._containment import make_containment
 from runner.host._host import RunnerHost
@@ -80,12 +81,14 @@ def run_runner(
         ],
     )
     draining = threading.Event()
-    service = RunnerService(host, channel, draining)
+    metrics = RunnerMetrics(host)
+    service = RunnerService(host, channel, draining=draining, ended=metrics.run_ended)
     server, health = build_server(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
     )
     port = bind(server, f"{settings.host}:{settings.port}")
+    endpoint = open_endpoint(metrics, settings.metrics_address)
     report_containment(health, layers["layers_missing"])
     server.start()
     _write_port(port_file, port)
@@ -102,21 +105,20 @@ def run_runner(
         pid=os.getpid(),
         callbacks=settings.callbacks or settings.orchestrator,
         runner_id=member.runner_id if member else None,
+        metrics_port=endpoint.port if endpoint is not None else None,
         **layers,
     )
     warn_missing_layers(layers["layers_missing"])
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    wait_for_stop(stop)
+    _wait_for_signal(stop)
     _log.info("runner stopping")
     if member is not None:
-        if not refused.is_set():
-            _drain(member, draining, host, settings.drain_seconds)
-        member.stop()
+        _leave(member, draining, host, 0.0 if refused.is_set() else settings.drain_seconds)
     health.enter_graceful_shutdown()
     server.stop(grace=5).wait()
     host.close()
     channel.close()
+    if endpoint is not None:
+        endpoint.close()
     if lost.is_set():
         raise SystemExit(EXIT_WARM_PARENT_LOST)
     if refused.is_set():
@@ -131,6 +133,7 @@ def _check_addresses(settings: RunnerSettings) -> None:
         Unavailable: ``address_in_use``.
     """
     check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
+    check_address(settings.metrics_address)
     if settings.orchestrator and not settings.advertise and settings.host in WILDCARDS:
         raise InvalidRequest(
             f"CORRAL_RUNNER_ADVERTISE (or --advertise) is needed: the runner listens on"
@@ -195,6 +198,22 @@ def _join(
     )
     member.start()
     return member
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    """Returns on SIGTERM or SIGINT (or when ``stop`` is set otherwise)."""
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    wait_for_stop(stop)
+
+
+def _leave(
+    member: FleetMember, draining: threading.Event, host: RunnerHost, seconds: float
+) -> None:
+    """Leaves the fleet: drains (up to ``seconds``), then stops the heartbeats."""
+    if seconds:
+        _drain(member, draining, host, seconds)
+    member.stop()
 
 
 def _drain(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 import grpc
 import structlog
@@ -87,12 +88,16 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
         self,
         host: RunnerHost,
         callbacks: grpc.Channel,
+        *,
         draining: threading.Event | None = None,
+        ended: Callable[[Outcome], None] | None = None,
     ) -> None:
         """``draining``: once set, new runs are refused (``runner_draining``: they never
-        started, so the orchestrator places them on another runner)."""
+        started, so the orchestrator places them on another runner). ``ended``: told of each
+        run's outcome (metrics)."""
         self._host = host
         self._draining = draining or threading.Event()
+        self._ended = ended
         self._stub = callbacks_pb2_grpc.RunnerCallbacksStub(callbacks)
         self._raw = passed_through(callbacks)
 
@@ -114,6 +119,8 @@ class RunnerService(runner_pb2_grpc.RunnerServicer):
             outcome = self._host.execute(
                 job, GrpcCallbackHandler(self._stub, request.run_token, self._raw)
             )
+            if self._ended is not None:
+                self._ended(outcome)
             return run_response(outcome)
         except Exception as exc:
             _log.exception("run failed in the runner", run_id=job.run_id)

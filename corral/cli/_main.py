@@ -46,8 +46,17 @@ def cli() -> None:
     help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
     " data dir [CORRAL_DATABASE_URL].",
 )
+@click.option(
+    "--metrics-address",
+    help="host:port of the Prometheus endpoint; local runners serve theirs on the next ports"
+    " [CORRAL_METRICS_ADDRESS, default off].",
+)
 def serve(
-    host: str | None, port: int | None, data_dir: pathlib.Path | None, database_url: str | None
+    host: str | None,
+    port: int | None,
+    data_dir: pathlib.Path | None,
+    database_url: str | None,
+    metrics_address: str | None,
 ) -> None:
     """Start the orchestrator with an embedded SQLite store and a local runner pool.
 
@@ -55,7 +64,13 @@ def serve(
     Stops cleanly on Ctrl-C or SIGTERM; in-flight runs get a grace period. Logs are JSON lines
     on standard error. Every option is also a CORRAL_* setting.
     """
-    given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url}
+    given = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "metrics_address": metrics_address,
+    }
     overrides = {k: v for k, v in given.items() if v is not None}
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
@@ -103,6 +118,10 @@ def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     type=int,
     help="Die with this process, the runner's parent (corral serve passes its own pid).",
 )
+@click.option(
+    "--metrics-address",
+    help="host:port of the Prometheus endpoint [CORRAL_RUNNER_METRICS_ADDRESS, default off].",
+)
 def runner(
     host: str | None,
     port: int | None,
@@ -113,6 +132,7 @@ def runner(
     log_format: str,
     log_level: str,
     parent_pid: int | None,
+    metrics_address: str | None,
 ) -> None:
     """Start a runner host alone (for other machines): a warm parent and the Runner API.
 
@@ -126,6 +146,7 @@ def runner(
         "callbacks": callbacks,
         "orchestrator": orchestrator,
         "advertise": advertise,
+        "metrics_address": metrics_address,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     if "CORRAL_RUNNER_JOIN_SECRET" in os.environ:

@@ -43,7 +43,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from corral.errors import RunFailure
+from corral.errors import InvalidRequest, RunFailure
 from orchestrator._clock import Clock
 from orchestrator.proxy._credentials import (
     ProxyTarget,
@@ -163,6 +163,7 @@ class Proxy:
         timeout: float = 60.0,
         max_redirects: int = 21,
         max_request_seconds: float = 300.0,
+        observe: Callable[[int | str], None] | None = None,
     ) -> None:
         """Create a proxy.
 
@@ -178,6 +179,9 @@ class Proxy:
             max_request_seconds: the longest one attempt may take, redirects and the whole body
                 included; less when the run has less time left. A slow upstream (a byte at a
                 time) is cut there, so no call holds a shared thread past its run's end.
+            observe: told how each call ended (metrics): its final HTTP status, or
+                ``egress_denied``, ``network_error``, ``too_large``, ``cancelled``, ``refused``
+                (a malformed request) or ``other``.
         """
         client.cookies = http.cookiejar.CookieJar(policy=_RefuseCookies())  # used as it is
         self._client = client
@@ -187,6 +191,7 @@ class Proxy:
         self._timeout_seconds = timeout
         self._max_redirects = max_redirects
         self._max_request_seconds = max_request_seconds
+        self._observe = observe
 
     def send(
         self, request: OutboundRequest, target_source: Callable[[], ProxyTarget]
@@ -208,6 +213,22 @@ class Proxy:
                 allowed, or the destination is refused (payload ``code`` ``EGRESS_DENIED``);
                 ``resource_exhausted`` when the body is larger than allowed.
         """
+        if self._observe is None:
+            return self._send(request, target_source)
+        try:
+            result = self._send(request, target_source)
+        except RunFailure as failure:
+            self._observe(_failure_status(failure))
+            raise
+        except InvalidRequest:
+            self._observe("refused")
+            raise
+        self._observe(result.status)
+        return result
+
+    def _send(
+        self, request: OutboundRequest, target_source: Callable[[], ProxyTarget]
+    ) -> ProxyResult:
         limit = min(self._max_bytes, request.max_response_bytes or self._max_bytes)
         method = normalize_method(request.method)
         gone = request.caller_gone or _never_gone
@@ -420,6 +441,18 @@ def _finish(
     payload = {"code": outcome.code, "url": url, "attempts": attempts}
     retryable = RetryPolicy().retries_network(outcome.code)
     raise RunFailure("script_network_error", message, payload=payload, retryable=retryable)
+
+
+def _failure_status(failure: RunFailure) -> str:
+    """How a proxied call that got no final response ended, for metrics."""
+    if failure.code == "script_network_error":
+        denied = (
+            isinstance(failure.payload, dict) and failure.payload.get("code") == "EGRESS_DENIED"
+        )
+        return "egress_denied" if denied else "network_error"
+    return {"resource_exhausted": "too_large", "execution_cancelled": "cancelled"}.get(
+        failure.code, "other"
+    )
 
 
 def _denied(exc: EgressDenied, hop: _Hop, target: ProxyTarget) -> RunFailure:

@@ -11,6 +11,7 @@ answers. No other code builds a ``RunRequest``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -72,6 +73,11 @@ class RunnerClient(Protocol):
         """Kills a run in progress."""
 
 
+RunEnded = Callable[[RunKind, str, str, float | None], None]
+"""Told of each run that ends: its kind, environment name, outcome (``succeeded`` or the error
+type) and the seconds from its slot to the runner's answer (None: it never had a slot)."""
+
+
 @dataclass(frozen=True)
 class RunOrder:
     """One run to send: what it runs, for which connection, with which input and limits.
@@ -106,10 +112,13 @@ class Dispatcher:
         tokens: RunTokens,
         runners: RunnerClient,
         queue: FairQueue | None = None,
+        ended: RunEnded | None = None,
     ) -> None:
+        """``ended``: told of every run that ends (metrics)."""
         self._storage = storage
         self._tokens = tokens
         self._runners = runners
+        self._ended = ended
         self.queue = queue or FairQueue(UNSHARED_CAPACITY, lambda env_id: UNSHARED_CAPACITY)
         """The slots runs take (shared fairly across environments)."""
 
@@ -134,10 +143,23 @@ class Dispatcher:
                 included) or ``execution_cancelled`` (the caller went away first).
             Unavailable: no runner could take the run.
         """
-        with self._slot(order, caller, admitted):
-            if started is not None:
-                started()
-            return self._send(order, caller)
+        began: float | None = None
+        outcome = "runner_error"
+        try:
+            with self._slot(order, caller, admitted):
+                began = time.perf_counter()
+                if started is not None:
+                    started()
+                response = self._send(order, caller)
+                outcome = "succeeded" if response.ok else response.error.type
+                return response
+        except RunFailure as failure:
+            outcome = failure.code
+            raise
+        finally:
+            if self._ended is not None:
+                took = None if began is None else time.perf_counter() - began
+                self._ended(order.kind, order.env.name, outcome, took)
 
     def _slot(
         self, order: RunOrder, caller: Caller | None, admitted: bool

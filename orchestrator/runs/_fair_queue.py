@@ -118,6 +118,12 @@ class FairQueue:
         with self._lock:
             return len(self._waiting.get(env_id, ()))
 
+    def snapshot(self) -> tuple[dict[int, int], int, int]:
+        """Runs waiting by environment (those with any), slots held, and slots in all."""
+        with self._lock:
+            waiting = {env_id: len(queue) for env_id, queue in self._waiting.items()}
+            return waiting, self._held, self._capacity
+
     def close(self) -> list[futures.Future[None]]:
         """Stops admitting: queued background runs are abandoned, waiting callers refused.
 

@@ -23,7 +23,7 @@ from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure, Una
 from corral.v1 import runner_pb2
 from orchestrator.proxy._connections import redact_value
 from orchestrator.runs._caller import Caller
-from orchestrator.runs._dispatch import Dispatcher, RunKind, RunnerClient, RunOrder
+from orchestrator.runs._dispatch import Dispatcher, RunEnded, RunKind, RunnerClient, RunOrder
 from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._limits import limits_for
 from orchestrator.runs._recovery import LOST
@@ -78,20 +78,22 @@ class RunManager:
         owner: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
         hand_off: bool = False,
+        ended: RunEnded | None = None,
     ) -> None:
         """``queue``: the run slots, shared fairly across environments (every run of the
         service takes one, dry runs and describes included). ``owner``: this orchestrator
         instance's id; its runs are stored with a lease of ``lease_seconds`` that
         ``renew_leases`` (a thread, from ``start_lease_renewal``) keeps alive. ``hand_off``
         (orchestrators sharing a store): at shutdown, background runs still queued are released
-        for another orchestrator to take over, instead of ending as cancelled."""
+        for another orchestrator to take over, instead of ending as cancelled. ``ended``: told
+        of every run the dispatcher ends (metrics)."""
         self._hand_off = hand_off
         self._storage = storage
         self.owner = owner
         self._lease_seconds = lease_seconds
         self._renewal_stop = threading.Event()
         self._renewal: threading.Thread | None = None
-        self.dispatcher = Dispatcher(storage, tokens, runners, queue)
+        self.dispatcher = Dispatcher(storage, tokens, runners, queue, ended)
         """Sends this manager's runs, and the dry runs and describes of the same service."""
         self._secrets = secrets or (lambda scope: ())
         self._pending: set[futures.Future[Any]] = set()

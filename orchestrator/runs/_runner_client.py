@@ -160,8 +160,11 @@ class LocalRunners:
         *,
         runtime_dir: pathlib.Path,
         log_level: str = "info",
+        metrics_addresses: Sequence[str] = (),
     ) -> None:
+        """``metrics_addresses``: where each runner serves its metrics (none: it serves none)."""
         self._dir = runtime_dir / "runners"
+        self._metrics = list(metrics_addresses)
         self._dir.mkdir(parents=True, exist_ok=True)
         self._callbacks = callbacks
         self._log_format = log_format
@@ -185,6 +188,8 @@ class LocalRunners:
             "--log-format", self._log_format, "--log-level", self._log_level,
             "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
+        if index < len(self._metrics):
+            command += ["--metrics-address", self._metrics[index]]
         # Their own session: a Ctrl-C at the terminal reaches the orchestrator, which stops
         # them after the grace period of in-flight runs.
         return subprocess.Popen(command, env=self._env, start_new_session=True)
