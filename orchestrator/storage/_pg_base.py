@@ -337,13 +337,6 @@ def dialect(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def returned(row: DictRow | None) -> DictRow:
-    """The row of an ``INSERT ... RETURNING`` that always returns one."""
-    if row is None:
-        raise RuntimeError("the statement returned no row")
-    return row
-
-
 def jsonb(value: Any) -> Jsonb:
     """A value to bind as a JSONB parameter (a mapping is bound as a plain dict)."""
     return Jsonb(dict(value) if isinstance(value, Mapping) else value)

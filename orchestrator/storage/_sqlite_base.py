@@ -30,19 +30,7 @@ from orchestrator.storage._migrate import (
 from orchestrator.storage._records import from_rfc3339, to_rfc3339
 from orchestrator.storage._rows import Codec, Row, dumps, loads
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "SqliteBase", "dumps", "json_object", "loads", "timestamp"]
-
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
-
-
-def timestamp(text: str | None) -> datetime | None:
-    """Parses a stored timestamp; None stays None."""
-    return None if text is None else from_rfc3339(text)
-
-
-def json_object(value: Mapping[str, Any]) -> str:
-    """A mapping as stored JSON object text."""
-    return dumps(dict(value))
 
 
 class SqliteBase(EngineBase[sqlite3.Connection]):
