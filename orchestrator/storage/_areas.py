@@ -24,6 +24,9 @@ kept by their SHA-256 digest. PostgreSQL keeps them in the database (``_pg_token
 callback may land on any orchestrator; one SQLite orchestrator keeps them in its memory
 (``_memory_tokens``; docs/runtime.md, "Run tokens").
 
+What an area does is written once for both engines, in ``_area_<area>.py`` over the dialect
+interface of ``_engine``; each engine's area module holds only its own SQL and mechanisms.
+
 Every engine implements every area and passes the same tests
 (``tests/orchestrator/storage_support.py``): SQLite (``_sqlite.py``) and PostgreSQL (``_pg.py``,
 one ``_pg_<area>.py`` module per area; not offered by ``corral serve`` yet).

@@ -17,9 +17,10 @@ right now is ``Unavailable`` and retryable, with a code that says why:
 
 from __future__ import annotations
 
+import functools
 import threading
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,13 +31,16 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 from corral.errors import InvalidRequest, NotFound, Unavailable
-from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
-from orchestrator.storage._records import to_rfc3339
-from orchestrator.storage._sqlite_base import (
+from orchestrator.storage._engine import (
     DEFAULT_MAX_LOG_LINES,
     Clock,
+    EngineBase,
+    Params,
     utc_now,
 )
+from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
+from orchestrator.storage._records import to_rfc3339
+from orchestrator.storage._rows import Codec, Row
 
 PgConnection = psycopg.Connection[DictRow]
 """A pooled connection whose rows are dicts by column name."""
@@ -62,7 +66,11 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-class PostgresBase:
+def _parsed(value: Any) -> Any:
+    return value  # JSONB comes back parsed
+
+
+class PostgresBase(EngineBase[PgConnection]):
     """The connection pool, transactions and shared lookups of the PostgreSQL engine.
 
     Thread-safe: each call borrows a pooled connection for one transaction. Write transactions
@@ -71,6 +79,10 @@ class PostgresBase:
     read transactions are REPEATABLE READ, one snapshot for several queries, as a SQLite read
     transaction is.
     """
+
+    _codec = Codec(stamp=utc, json=_parsed)
+    _by_code_point = ' COLLATE "C"'
+    _row_lock = " FOR NO KEY UPDATE"
 
     def __init__(
         self,
@@ -239,6 +251,33 @@ class PostgresBase:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return int(row["id"])
 
+    # ---- the dialect (``orchestrator.storage._engine``): shared SQL is written with ``?`` ----
+
+    def _fetch_one(self, conn: PgConnection, sql: str, params: Params = ()) -> Row | None:
+        return conn.execute(dialect(sql), params).fetchone()
+
+    def _fetch_all(self, conn: PgConnection, sql: str, params: Params = ()) -> list[Row]:
+        return list(conn.execute(dialect(sql), params).fetchall())
+
+    def _exec(self, conn: PgConnection, sql: str, params: Params = ()) -> int:
+        return conn.execute(dialect(sql), params).rowcount
+
+    def _exec_many(self, conn: PgConnection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(dialect(sql), rows)
+
+    def _stamp_in(self, value: datetime) -> datetime:
+        return value
+
+    def _not_among(self) -> str:
+        return "<> ALL(?::text[])"
+
+    def _text_list(self, values: Sequence[str]) -> list[str]:
+        return list(values)
+
+    def _json_in(self, value: Any) -> Jsonb:
+        return jsonb(value)
+
 
 _INTEGRATION_PK = "SELECT id FROM integrations WHERE env_id = %s AND unique_key = %s"
 _INTEGRATION_PK_FOR_UPDATE = _INTEGRATION_PK + " FOR NO KEY UPDATE"
@@ -292,11 +331,10 @@ def _unavailable(exc: psycopg.OperationalError) -> Unavailable:
     return Unavailable(f"{what}: {exc}", code=code, retryable=True)
 
 
-def returned(row: DictRow | None) -> DictRow:
-    """The row of an ``INSERT ... RETURNING`` that always returns one."""
-    if row is None:
-        raise RuntimeError("the statement returned no row")
-    return row
+@functools.lru_cache(maxsize=256)
+def dialect(sql: str) -> str:
+    """Shared SQL (``?`` placeholders) as psycopg takes it (``%s``, a literal ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 def jsonb(value: Any) -> Jsonb:

@@ -21,16 +21,20 @@ REQUEUE_MARKS = ("run", "webhook")
 sync's webhook handler with the stored input as the payload."""
 
 
-def queries(now: str, lock: str = "") -> dict[str, str]:
-    """The engine's lease queries, with ``now`` its placeholder (``?`` or ``%s``) and ``lock``
-    what ends a locking select (PostgreSQL: ``FOR UPDATE SKIP LOCKED``): whether a run's lease
-    expired (``any_expired``), those runs (``expired``), whether re-queueable ones wait
-    (``any_orphaned``), and those (``orphaned``, one more placeholder: the limit)."""
+def queries(now: str) -> dict[str, str]:
+    """The lease queries with ``now`` the placeholder (``?`` in the shared SQL of
+    ``_area_runs``): whether a run's lease expired (``any_expired``), ending those runs
+    (``end_expired``, two more placeholders first: the error and the time), whether re-queueable
+    runs wait (``any_orphaned``), and those (``orphaned``, one more placeholder: the limit; an
+    engine that locks rows appends its lock)."""
     expired, orphaned = EXPIRED.format(now=now), ORPHANED.format(now=now)
     select = "SELECT id, run_id, requeue FROM runs WHERE"
     return {  # constant fragments only: nothing from input reaches the SQL text
         "any_expired": f"SELECT 1 FROM runs WHERE {expired} LIMIT 1",  # noqa: S608
-        "expired": f"{select} {expired} ORDER BY id {lock}",
+        "end_expired": (
+            f"UPDATE runs SET state = 'failed', error = {now}, finished_at = {now}"  # noqa: S608
+            f" WHERE {expired} RETURNING id, run_id"
+        ),
         "any_orphaned": f"SELECT 1 FROM runs WHERE {orphaned} LIMIT 1",  # noqa: S608
-        "orphaned": f"{select} {orphaned} ORDER BY id LIMIT {now} {lock}",
+        "orphaned": f"{select} {orphaned} ORDER BY id LIMIT {now}",
     }

@@ -5,16 +5,22 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from corral.errors import NotFound, Unavailable
+from orchestrator.storage._engine import (
+    DEFAULT_MAX_LOG_LINES,
+    Clock,
+    EngineBase,
+    Params,
+    utc_now,
+)
 from orchestrator.storage._migrate import (
     SCHEMA_MIGRATIONS_TABLE,
     Migration,
@@ -22,41 +28,20 @@ from orchestrator.storage._migrate import (
     pending,
 )
 from orchestrator.storage._records import from_rfc3339, to_rfc3339
-
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware."""
+from orchestrator.storage._rows import Codec, Row, dumps, loads
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
-DEFAULT_MAX_LOG_LINES = 10_000
 
 
-def utc_now() -> datetime:
-    """The current UTC time."""
-    return datetime.now(UTC)
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text that keeps key order and non-ASCII characters."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def loads(text: str | None) -> Any:
-    """Parses JSON text stored by ``dumps``; None stays None."""
-    return None if text is None else json.loads(text)
-
-
-def timestamp(text: str | None) -> datetime | None:
-    """Parses a stored timestamp; None stays None."""
-    return None if text is None else from_rfc3339(text)
-
-
-class SqliteBase:
+class SqliteBase(EngineBase[sqlite3.Connection]):
     """Connections, transactions and shared lookups of the SQLite engine.
 
     Each thread gets its own connection (the orchestrator is a threaded gRPC server); writes
     take SQLite's write lock at ``BEGIN IMMEDIATE`` so that a read-then-write transaction never
     fails on a lock upgrade, and wait up to the busy timeout for other writers.
     """
+
+    _codec = Codec(stamp=from_rfc3339, json=loads)
 
     def __init__(
         self,
@@ -92,8 +77,35 @@ class SqliteBase:
                 connection.close()
             self._connections.clear()
 
+    # ---- the dialect (``orchestrator.storage._engine``) ----
+
     def _now(self) -> str:
         return to_rfc3339(self._clock())
+
+    def _fetch_one(self, conn: sqlite3.Connection, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = conn.execute(sql, params).fetchone()
+        return row
+
+    def _fetch_all(self, conn: sqlite3.Connection, sql: str, params: Params = ()) -> list[Row]:
+        return list(conn.execute(sql, params).fetchall())
+
+    def _exec(self, conn: sqlite3.Connection, sql: str, params: Params = ()) -> int:
+        return conn.execute(sql, params).rowcount
+
+    def _exec_many(self, conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
+    def _stamp_in(self, value: datetime) -> str:
+        return to_rfc3339(value)
+
+    def _not_among(self) -> str:
+        return "NOT IN (SELECT value FROM json_each(?))"
+
+    def _text_list(self, values: Sequence[str]) -> str:
+        return dumps(list(values))
+
+    def _json_in(self, value: Any) -> str:
+        return dumps(dict(value) if isinstance(value, Mapping) else value)
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
@@ -231,7 +243,11 @@ class SqliteBase:
         if row is None:
             raise NotFound(f"no environment with id {env_id}", code="unknown_environment")
 
-    def _integration_pk(self, connection: sqlite3.Connection, env_id: int, key: str) -> int:
+    # ``lock`` changes nothing: the write transaction (``BEGIN IMMEDIATE``) is the one writer.
+
+    def _integration_pk(
+        self, connection: sqlite3.Connection, env_id: int, key: str, *, lock: bool = False
+    ) -> int:
         row = connection.execute(
             "SELECT id FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
         ).fetchone()
@@ -240,7 +256,12 @@ class SqliteBase:
         return int(row[0])
 
     def _connection_pk(
-        self, connection: sqlite3.Connection, env_id: int, connection_id: str
+        self,
+        connection: sqlite3.Connection,
+        env_id: int,
+        connection_id: str,
+        *,
+        lock: bool = False,
     ) -> int:
         row = connection.execute(
             "SELECT id FROM connections WHERE env_id = ? AND connection_id = ?",
@@ -265,11 +286,6 @@ def _statements(script: str) -> Iterator[str]:
 
 def _has_sql(text: str) -> bool:
     return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
-
-
-def json_object(value: Mapping[str, Any]) -> str:
-    """A mapping as stored JSON object text."""
-    return dumps(dict(value))
 
 
 _STORE_ERRORS = {

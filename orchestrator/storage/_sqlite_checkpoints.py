@@ -1,94 +1,12 @@
-"""The SQLite engine's checkpoints.
-
-A checkpoint's version grows by one on every save and clear and never goes back, also across a
-clear, so a writer that read version N and saves with ``expected_version=N`` can only succeed if
-nobody wrote in between.
-"""
+"""The SQLite engine's checkpoints: ``_area_checkpoints`` as it is."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
-from typing import Any
 
-from orchestrator.storage._areas import CheckpointConflict, CheckpointKey
-from orchestrator.storage._sqlite_base import SqliteBase, json_object, loads
+from orchestrator.storage._area_checkpoints import CheckpointsArea
+from orchestrator.storage._sqlite_base import SqliteBase
 
 
-class CheckpointsMixin(SqliteBase):
+class CheckpointsMixin(SqliteBase, CheckpointsArea[sqlite3.Connection]):
     """Checkpoints of (connection, function, variant) and sync resets: ``CheckpointStore``."""
-
-    def get_checkpoint(self, key: CheckpointKey) -> dict[str, Any] | None:
-        """The checkpoint, or None when never saved or cleared."""
-        return self.get_checkpoint_versioned(key)[0]
-
-    def get_checkpoint_versioned(self, key: CheckpointKey) -> tuple[dict[str, Any] | None, int]:
-        """The checkpoint (or None) and its version (0 when never saved).
-
-        Raises:
-            NotFound: code ``unknown_connection``.
-        """
-        with self._read() as conn:
-            return self._checkpoint(conn, key)
-
-    def save_checkpoint(
-        self, key: CheckpointKey, value: Mapping[str, Any], expected_version: int | None = None
-    ) -> int:
-        """Saves the checkpoint.
-
-        Args:
-            key: where the checkpoint lives.
-            value: the checkpoint, a JSON object.
-            expected_version: when given, the version the caller last saw; the save fails if
-                the stored version differs (0 means "no checkpoint saved yet").
-
-        Returns:
-            The checkpoint's new version.
-
-        Raises:
-            CheckpointConflict: ``expected_version`` is stale; nothing changes.
-            NotFound: code ``unknown_connection``.
-        """
-        with self._write() as conn:
-            _, version = self._checkpoint(conn, key)
-            if expected_version is not None and expected_version != version:
-                raise CheckpointConflict(
-                    f"checkpoint is at version {version}, not {expected_version}",
-                    details={"expected_version": expected_version, "current_version": version},
-                )
-            self._store(conn, key, json_object(value), version + 1)
-        return version + 1
-
-    def clear_checkpoint(self, key: CheckpointKey) -> None:
-        """Clears the checkpoint; the next ``get_checkpoint`` returns None."""
-        with self._write() as conn:
-            value, version = self._checkpoint(conn, key)
-            if value is not None:
-                self._store(conn, key, None, version + 1)
-
-    def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
-        """Resets a sync: its checkpoint is cleared, its records stay."""
-        self.clear_checkpoint(CheckpointKey(env_id, connection_id, function_name, variant))
-
-    def _checkpoint(
-        self, conn: sqlite3.Connection, key: CheckpointKey
-    ) -> tuple[dict[str, Any] | None, int]:
-        pk = self._connection_pk(conn, key.env_id, key.connection_id)
-        row = conn.execute(
-            "SELECT value, version FROM checkpoints"
-            " WHERE connection_pk = ? AND function_name = ? AND variant = ?",
-            (pk, key.function_name, key.variant),
-        ).fetchone()
-        return (None, 0) if row is None else (loads(row[0]), int(row[1]))
-
-    def _store(
-        self, conn: sqlite3.Connection, key: CheckpointKey, value: str | None, version: int
-    ) -> None:
-        pk = self._connection_pk(conn, key.env_id, key.connection_id)
-        conn.execute(
-            "INSERT INTO checkpoints (connection_pk, function_name, variant, value, version,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (connection_pk, function_name,"
-            " variant) DO UPDATE SET value = excluded.value, version = excluded.version,"
-            " updated_at = excluded.updated_at",
-            (pk, key.function_name, key.variant, value, version, self._now()),
-        )

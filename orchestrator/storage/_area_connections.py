@@ -1,0 +1,232 @@
+"""Integrations and connections for every engine, with credentials and metadata.
+
+``ConnectionsArea`` implements ``orchestrator.storage._areas.ConnectionStore`` once, in SQL both
+engines speak. A read that decides a write (the metadata merge) locks the connection's row where
+the engine locks rows (``EngineBase._locking``), so concurrent merges lose no key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from corral._budgets import Budgets, check_metadata
+from corral.errors import AlreadyExists, InvalidRequest, NotFound
+from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._rows import connection, integration, returned
+from orchestrator.storage._types import Connection, Integration
+
+_CONNECTION_SELECT = """
+SELECT c.*, i.unique_key, i.provider, i.auth_mode
+FROM connections c JOIN integrations i ON i.id = c.integration_id
+"""
+_UPDATES = {
+    "metadata": "UPDATE connections SET metadata = ?, updated_at = ? WHERE id = ?",
+    "credentials": "UPDATE connections SET credentials = ?, updated_at = ? WHERE id = ?",
+}
+
+
+class ConnectionsArea(EngineBase[C]):
+    """Integrations and their connections: ``orchestrator.storage._areas.ConnectionStore``."""
+
+    # ---- integrations ----
+
+    def upsert_integration(
+        self,
+        env_id: int,
+        unique_key: str,
+        *,
+        provider: str,
+        base_url: str,
+        auth_mode: str,
+        auth_config: Mapping[str, Any],
+    ) -> Integration:
+        """Creates an integration, or replaces the fields of the one with this key."""
+        if not unique_key:
+            raise InvalidRequest("an integration needs a unique key", code="invalid_name")
+        now = self._now()
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            row = self._fetch_one(
+                conn,
+                "INSERT INTO integrations (env_id, unique_key, provider, base_url, auth_mode,"
+                " auth_config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (env_id, unique_key) DO UPDATE SET provider = excluded.provider,"
+                " base_url = excluded.base_url, auth_mode = excluded.auth_mode,"
+                " auth_config = excluded.auth_config, updated_at = excluded.updated_at"
+                " RETURNING *",
+                (
+                    *(env_id, unique_key, provider, base_url, auth_mode),
+                    *(self._json_in(auth_config), now, now),
+                ),
+            )
+        return integration(returned(row), self._codec)
+
+    def get_integration(self, env_id: int, unique_key: str) -> Integration:
+        """An integration (NotFound ``unknown_integration``)."""
+        with self._read() as conn:
+            return self._get_integration(conn, env_id, unique_key)
+
+    def list_integrations(self, env_id: int) -> list[Integration]:
+        """Every integration of an environment, by key."""
+        with self._read() as conn:
+            order = f" ORDER BY unique_key{self._by_code_point}"
+            # S608: the collation is a constant of the engine, not input.
+            select = "SELECT * FROM integrations WHERE env_id = ?" + order  # noqa: S608
+            rows = self._fetch_all(conn, select, (env_id,))
+        return [integration(row, self._codec) for row in rows]
+
+    def _get_integration(self, conn: C, env_id: int, key: str) -> Integration:
+        row = self._fetch_one(
+            conn, "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
+        )
+        if row is None:
+            raise NotFound(f"no integration {key!r}", code="unknown_integration")
+        return integration(row, self._codec)
+
+    # ---- connections ----
+
+    def create_connection(
+        self,
+        env_id: int,
+        integration_key: str,
+        connection_id: str,
+        *,
+        credentials: Mapping[str, Any],
+        connection_config: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        base_url: str = "",
+    ) -> Connection:
+        """Creates a connection; its id is unique in the environment.
+
+        Raises:
+            InvalidRequest: the connection id is empty.
+            NotFound: code ``unknown_integration``.
+            AlreadyExists: code ``connection_exists`` (also when another caller creates the
+                same id at the same moment).
+        """
+        if not connection_id:
+            raise InvalidRequest("a connection needs an id", code="invalid_name")
+        now = self._now()
+        with self._write() as conn:
+            integration_pk = self._integration_pk(conn, env_id, integration_key)
+            inserted = self._exec(
+                conn,
+                "INSERT INTO connections (env_id, integration_id, connection_id, credentials,"
+                " connection_config, metadata, base_url, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (env_id, connection_id) DO NOTHING",
+                (
+                    *(env_id, integration_pk, connection_id, self._json_in(credentials)),
+                    *(self._json_in(connection_config), self._json_in(metadata)),
+                    *(base_url, now, now),
+                ),
+            )
+            if inserted == 0:
+                raise AlreadyExists(
+                    f"connection {connection_id!r} exists", code="connection_exists"
+                )
+            return self._get_connection(conn, env_id, connection_id)
+
+    def get_connection(self, env_id: int, connection_id: str) -> Connection:
+        """A connection with its credentials (NotFound ``unknown_connection``)."""
+        with self._read() as conn:
+            return self._get_connection(conn, env_id, connection_id)
+
+    def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
+        """The connections of an environment (or of one integration), by connection id."""
+        with self._read() as conn:
+            where = " WHERE c.env_id = ? AND (CAST(? AS TEXT) IS NULL OR i.unique_key = ?)"
+            order = f" ORDER BY c.connection_id{self._by_code_point}"
+            rows = self._fetch_all(
+                conn, _CONNECTION_SELECT + where + order, (env_id, integration_key, integration_key)
+            )
+        return [connection(row, self._codec) for row in rows]
+
+    def delete_connection(self, env_id: int, connection_id: str) -> None:
+        """Deletes a connection for good, with its metadata, records, checkpoints, deletion
+        tracking and sync schedules (the tables' ``ON DELETE CASCADE``), so a new connection with
+        the same id starts empty.
+
+        Runs and their logs stay (until retention): run history outlives connections.
+        """
+        with self._write() as conn:
+            deleted = self._exec(
+                conn,
+                "DELETE FROM connections WHERE env_id = ? AND connection_id = ?",
+                (env_id, connection_id),
+            )
+        if deleted == 0:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+
+    def set_metadata(
+        self,
+        env_id: int,
+        connection_id: str,
+        metadata: Mapping[str, Any],
+        budgets: Budgets | None = None,
+    ) -> None:
+        """Replaces a connection's metadata.
+
+        Raises:
+            ResourceExhausted: ``metadata_bytes``, when above the budget (nothing changes).
+        """
+        if budgets is not None:
+            check_metadata(metadata, budgets)
+        self._set_connection_field(env_id, connection_id, "metadata", metadata)
+
+    def update_metadata(
+        self,
+        env_id: int,
+        connection_id: str,
+        patch: Mapping[str, Any],
+        budgets: Budgets | None = None,
+    ) -> dict[str, Any]:
+        """Merges ``patch`` into the connection's metadata at the top level.
+
+        Returns:
+            The metadata after the merge.
+
+        Raises:
+            ResourceExhausted: ``metadata_bytes``, when the merge is above the budget (nothing
+                changes).
+        """
+        with self._write() as conn:
+            # Where the engine locks rows, the connection's lock makes merges take turns.
+            row = self._fetch_one(
+                conn,
+                self._locking(
+                    "SELECT id, metadata FROM connections WHERE env_id = ? AND connection_id = ?"
+                ),
+                (env_id, connection_id),
+            )
+            if row is None:
+                raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+            merged: dict[str, Any] = {**self._codec.json(row["metadata"]), **patch}
+            if budgets is not None:
+                check_metadata(merged, budgets)
+            self._exec(conn, _UPDATES["metadata"], (self._json_in(merged), self._now(), row["id"]))
+        return merged
+
+    def update_credentials(
+        self, env_id: int, connection_id: str, credentials: Mapping[str, Any]
+    ) -> None:
+        """Replaces a connection's credentials (after an OAuth refresh)."""
+        self._set_connection_field(env_id, connection_id, "credentials", credentials)
+
+    def _set_connection_field(
+        self, env_id: int, connection_id: str, column: str, value: Mapping[str, Any]
+    ) -> None:
+        with self._write() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            self._exec(conn, _UPDATES[column], (self._json_in(value), self._now(), pk))
+
+    def _get_connection(self, conn: C, env_id: int, connection_id: str) -> Connection:
+        row = self._fetch_one(
+            conn,
+            _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?",
+            (env_id, connection_id),
+        )
+        if row is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        return connection(row, self._codec)

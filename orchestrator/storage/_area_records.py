@@ -1,0 +1,332 @@
+"""Records for every engine (deletion tracking is in each engine's ``_<engine>_tracking``).
+
+A record is keyed by (connection, model, variant, record id); the connection row belongs to one
+environment, so nothing crosses environments. Every change (add, update, delete, un-delete)
+takes a new change number (its cursor), assigned within a scope in commit order, so a reader
+paging by cursor misses nothing and sees no change twice.
+
+``RecordsArea`` implements ``orchestrator.storage._areas.RecordStore`` once: what a save,
+delete or patch does to a batch, budgets, and list pages. An engine's ``RecordsMixin`` reads the
+batch's rows and writes its outcomes its own way (SQLite statement by statement under its one
+writer; PostgreSQL in bulk under the scope's advisory lock).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from corral._budgets import Budgets, check_record, check_run_records
+from corral.errors import InvalidRequest, PermissionDenied
+from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._records import (
+    SaveOutcome,
+    classify_save,
+    content_hash,
+    decode_cursor,
+    filter_actions,
+    last_wins,
+    merge_record,
+)
+from orchestrator.storage._rows import Row, stored_record
+from orchestrator.storage._types import (
+    ALL_RECORD_FILTERS,
+    RecordCounts,
+    RecordIn,
+    RecordScope,
+    StoredRecord,
+)
+
+MAX_LIST_LIMIT = 10_000
+"""The largest page ``list_records`` returns."""
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What a write needs to know of a stored record."""
+
+    content_hash: str
+    deleted: bool
+    marked: bool
+    """Whether a running deletion tracking marked it."""
+    json: bytes = b""
+    """Its JSON, when read ``with_json``."""
+
+
+Outcomes = list[tuple[RecordIn, SaveOutcome]]
+"""Each record of a batch with what saving it does."""
+
+
+def scope_key(pk: int, scope: RecordScope) -> tuple[int, str, str]:
+    """The key columns (connection_pk, model, variant) of a scope."""
+    return pk, scope.model, scope.variant
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one ``list_records`` page selects."""
+
+    pk: int
+    model: str
+    variant: str
+    after: int
+    """Only cursors above this."""
+    since: object
+    """Only records modified at or after this (as the engine binds it), or None."""
+    actions: list[str]
+    """Only these last actions (``ADDED``, ``UPDATED``, ``DELETED``)."""
+    limit: int
+
+
+class RecordsArea(EngineBase[C]):
+    """Records: ``orchestrator.storage._areas.RecordStore``."""
+
+    def save_records(
+        self, scope: RecordScope, records: Sequence[RecordIn], budgets: Budgets | None = None
+    ) -> RecordCounts:
+        """Upserts records in one transaction.
+
+        A new id is added (ADDED). A changed content hash updates the record (UPDATED). A
+        deleted record saved again comes back: it counts as added, keeps ``first_seen_at`` and
+        shows ``last_action`` UPDATED (as Nango does). The same hash on a live record changes
+        nothing at all, not ``last_modified_at`` nor the cursor, but counts as seen by a running
+        deletion tracking. When the batch holds an id twice, the last one wins.
+
+        With ``budgets``, the batch is charged to the run (``scope.run_id``): each record at
+        most ``record_bytes``, the run's records at most ``records_per_run`` and
+        ``record_bytes_per_run``.
+
+        Raises:
+            InvalidRequest: a record id is empty (nothing is saved).
+            NotFound: code ``unknown_connection``.
+            ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
+        """
+        unique = last_wins(records)
+        if any(not record.id for record in unique):
+            raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
+        with self._write() as conn:
+            # Where the engine locks scopes, the scope's lock comes before the run's row.
+            found = self._lock_known_scope(conn, scope)
+            if budgets is not None:
+                self._charge(conn, scope.run_id, [(r.id, r.json) for r in unique], budgets, True)
+            pk = found if found is not None else self._scope_pk(conn, scope)
+            existing = self._existing(conn, pk, scope, [record.id for record in unique])
+            outcomes = [(record, _outcome(existing.get(record.id), record)) for record in unique]
+            self._apply_saves(conn, pk, scope, outcomes, existing)
+        return _save_counts([outcome for _, outcome in outcomes])
+
+    def delete_records(self, scope: RecordScope, ids: Sequence[str]) -> RecordCounts:
+        """Soft-deletes records: ``deleted_at`` set, last_action DELETED, a new cursor.
+
+        Unknown and already deleted ids change nothing; they count as unchanged.
+        """
+        unique = list(dict.fromkeys(ids))
+        with self._write() as conn:
+            pk = self._scope_pk(conn, scope)
+            existing = self._existing(conn, pk, scope, unique)
+            alive = [record_id for record_id in unique if _alive(existing.get(record_id))]
+            self._soft_delete(conn, pk, scope, alive)
+        return RecordCounts(deleted=len(alive), unchanged=len(unique) - len(alive))
+
+    def update_records(
+        self,
+        scope: RecordScope,
+        patches: Sequence[tuple[str, bytes]],
+        budgets: Budgets | None = None,
+    ) -> RecordCounts:
+        """Deep-merges partial records (JSON objects) into the stored ones.
+
+        Nested objects merge recursively, arrays and other values are replaced, absent fields
+        stay. Unknown and deleted ids are ignored. Several patches for one id apply in order.
+        A result equal to the stored record changes nothing (but counts as seen by deletion
+        tracking).
+
+        Raises:
+            InvalidRequest: code ``invalid_json`` for a patch that is not a JSON object.
+        """
+        with self._write() as conn:
+            pk = self._scope_pk(conn, scope)
+            ids = list(dict.fromkeys(record_id for record_id, _ in patches))
+            existing = self._existing(conn, pk, scope, ids, with_json=True)
+            merged = _merge_all(existing, patches)
+            if budgets is not None:
+                self._charge(conn, scope.run_id, list(merged.items()), budgets, False)
+            saves = [RecordIn(i, data, content_hash(data)) for i, data in merged.items()]
+            outcomes = [(record, _outcome(existing[record.id], record)) for record in saves]
+            self._apply_saves(conn, pk, scope, outcomes, existing)
+        counts = _save_counts([outcome for _, outcome in outcomes])
+        return RecordCounts(updated=counts.updated, unchanged=counts.unchanged)
+
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
+        """The JSON of the found records among ``ids``; deleted records count as not found."""
+        with self._read() as conn:
+            pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
+            rows = self._live_rows(conn, pk, scope, list(ids))
+            return {row["record_id"]: bytes(row["json"]) for row in rows}
+
+    def list_records(
+        self,
+        env_id: int,
+        connection_id: str,
+        model: str,
+        *,
+        variant: str = "",
+        cursor: str = "",
+        modified_after: datetime | None = None,
+        limit: int = 100,
+        filter: frozenset[str] = ALL_RECORD_FILTERS,
+    ) -> tuple[list[StoredRecord], str]:
+        """Records in change order, deleted ones included.
+
+        Args:
+            env_id: the environment.
+            connection_id: the connection.
+            model: the model.
+            variant: the variant ("" for the base one).
+            cursor: "" for the start, else the cursor of a record or of a page.
+            modified_after: only records with ``last_modified_at`` at or after this time.
+            limit: the page size, 1 to ``MAX_LIST_LIMIT``.
+            filter: the last actions to keep: ``added``, ``updated``, ``deleted``.
+
+        Returns:
+            The records and the cursor of the next page, "" when this page is the last.
+
+        Raises:
+            InvalidRequest: a bad cursor, filter or limit.
+            NotFound: code ``unknown_connection``.
+        """
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidRequest(f"limit must be 1 to {MAX_LIST_LIMIT}", code="invalid_limit")
+        after, actions = decode_cursor(cursor), filter_actions(filter)
+        since = None if modified_after is None else self._stamp_in(modified_after)
+        with self._read() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            page = Page(pk, model, variant, after, since, actions, limit + 1)
+            rows = self._page_rows(conn, page)
+        records = [stored_record(row, self._codec) for row in rows[:limit]]
+        return records, records[-1].cursor if len(rows) > limit else ""
+
+    # ---- shared by the writes ----
+
+    def _existing(
+        self, conn: C, pk: int, scope: RecordScope, ids: list[str], *, with_json: bool = False
+    ) -> dict[str, Existing]:
+        return {
+            row["record_id"]: Existing(
+                row["content_hash"],
+                row["deleted_at"] is not None,
+                row["delete_mark"] is not None,
+                bytes(row["json"] or b""),
+            )
+            for row in self._existing_rows(conn, pk, scope, ids, with_json)
+        }
+
+    def _charge(
+        self,
+        conn: C,
+        run_id: str,
+        records: list[tuple[str, bytes]],
+        budgets: Budgets,
+        count: bool,
+    ) -> None:
+        """Charges records to the run's budgets, or raises before anything is written."""
+        for record_id, data in records:
+            check_record(record_id, data, budgets)
+        row = self._fetch_one(
+            conn,
+            self._locking("SELECT state, records_saved, record_bytes FROM runs WHERE run_id = ?"),
+            (run_id,),
+        )
+        if row is None:
+            return
+        if row["state"] not in ("queued", "running"):
+            raise PermissionDenied("the run has ended; it stores nothing more", code="run_ended")
+        adding, adding_bytes = len(records) if count else 0, sum(len(d) for _, d in records)
+        check_run_records(
+            int(row["records_saved"]), int(row["record_bytes"]), adding, adding_bytes, budgets
+        )
+        self._exec(
+            conn,
+            "UPDATE runs SET records_saved = records_saved + ?,"
+            " record_bytes = record_bytes + ? WHERE run_id = ?",
+            (adding, adding_bytes, run_id),
+        )
+
+    # ---- what each engine does its own way ----
+
+    @abstractmethod
+    def _lock_known_scope(self, conn: C, scope: RecordScope) -> int | None:
+        """Where the engine locks scopes: the scope's connection pk, its scope locked, or None
+        (nothing locked) when the connection is unknown. Elsewhere None."""
+
+    @abstractmethod
+    def _scope_pk(self, conn: C, scope: RecordScope) -> int:
+        """The scope's connection pk, the scope locked for writing (NotFound
+        ``unknown_connection``)."""
+
+    @abstractmethod
+    def _existing_rows(
+        self, conn: C, pk: int, scope: RecordScope, ids: list[str], with_json: bool
+    ) -> list[Row]:
+        """The scope's rows among ``ids``: ``record_id``, ``content_hash``, ``deleted_at``,
+        ``delete_mark`` and ``json`` (NULL unless ``with_json``)."""
+
+    @abstractmethod
+    def _live_rows(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> list[Row]:
+        """The scope's live rows among ``ids``: ``record_id`` and ``json``."""
+
+    @abstractmethod
+    def _page_rows(self, conn: C, page: Page) -> list[Row]:
+        """The rows of a list page, in cursor order."""
+
+    @abstractmethod
+    def _apply_saves(
+        self,
+        conn: C,
+        pk: int,
+        scope: RecordScope,
+        outcomes: Outcomes,
+        existing: dict[str, Existing],
+    ) -> None:
+        """Writes a batch's outcomes: the changed records, and the marks the unchanged clear."""
+
+    @abstractmethod
+    def _soft_delete(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> None:
+        """Soft-deletes ``ids``, each with a new cursor."""
+
+
+def clears_mark(outcome: SaveOutcome, existing: dict[str, Existing], record: RecordIn) -> bool:
+    """Whether saving ``record`` (which changed nothing) clears a deletion tracking's mark."""
+    found = existing.get(record.id)
+    return outcome == "unchanged" and found is not None and found.marked
+
+
+def _alive(existing: Existing | None) -> bool:
+    return existing is not None and not existing.deleted
+
+
+def _outcome(existing: Existing | None, record: RecordIn) -> SaveOutcome:
+    if existing is None:
+        return classify_save(None, False, record.content_hash)
+    return classify_save(existing.content_hash, existing.deleted, record.content_hash)
+
+
+def _merge_all(
+    existing: dict[str, Existing], patches: Sequence[tuple[str, bytes]]
+) -> dict[str, bytes]:
+    merged: dict[str, bytes] = {}
+    for record_id, patch in patches:
+        if _alive(existing.get(record_id)):
+            base = merged.get(record_id, existing[record_id].json)
+            merged[record_id] = merge_record(base, patch, record_id)
+    return merged
+
+
+def _save_counts(outcomes: list[SaveOutcome]) -> RecordCounts:
+    return RecordCounts(
+        added=sum(outcome in ("inserted", "undeleted") for outcome in outcomes),
+        updated=outcomes.count("changed"),
+        unchanged=outcomes.count("unchanged"),
+    )

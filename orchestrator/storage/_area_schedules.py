@@ -1,0 +1,156 @@
+"""Sync schedules for every engine: when each sync runs for each connection.
+
+``SchedulesArea`` implements ``orchestrator.storage._areas.ScheduleStore`` once. A claim moves
+the due schedules it takes to their next due time in the same transaction, so no two callers
+claim the same one: SQLite's single writer makes that so, PostgreSQL's ``FOR UPDATE SKIP
+LOCKED`` (``_due_lock``) lets callers claiming at once, in one orchestrator or several, each
+take different schedules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from corral.errors import InvalidRequest, NotFound
+from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._rows import schedule
+from orchestrator.storage._types import SCHEDULE_STATES, Schedule
+
+_SELECT = """
+SELECT s.id, c.env_id, c.connection_id, s.sync_name, s.variant, s.state, s.frequency_seconds,
+       s.next_run_at, s.last_run_id
+FROM sync_schedules s JOIN connections c ON c.id = s.connection_pk
+"""
+
+# Due, running, and not already running: the last run it started (if any) has finished.
+_DUE = """
+SELECT s.id, c.env_id, c.connection_id, s.sync_name, s.variant, s.state, s.frequency_seconds,
+       s.next_run_at, s.last_run_id
+FROM sync_schedules s JOIN connections c ON c.id = s.connection_pk
+WHERE s.state = 'running' AND s.next_run_at <= ?
+  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.last_run_id
+                  AND r.state IN ('queued', 'running'))
+ORDER BY s.next_run_at LIMIT ?
+"""
+_REMOVE = """
+DELETE FROM sync_schedules WHERE connection_pk IN (
+    SELECT c.id FROM connections c JOIN integrations i ON i.id = c.integration_id
+    WHERE c.env_id = ? AND i.unique_key = ?
+) AND sync_name """
+
+
+class SchedulesArea(EngineBase[C]):
+    """Sync schedules per (connection, sync, variant): ``ScheduleStore``."""
+
+    _due_lock: ClassVar[str] = ""
+    """What ends the claim's SELECT of due schedules: a lock that skips rows others claim."""
+
+    def ensure_schedule(
+        self,
+        env_id: int,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        *,
+        frequency_seconds: float,
+        state: str,
+    ) -> Schedule:
+        """Creates the schedule if it is missing (due now), else updates its interval only."""
+        _check_state(state)
+        with self._write() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            self._exec(
+                conn,
+                "INSERT INTO sync_schedules (connection_pk, sync_name, variant, state,"
+                " frequency_seconds, next_run_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (connection_pk, sync_name, variant)"
+                " DO UPDATE SET frequency_seconds = excluded.frequency_seconds",
+                (pk, sync_name, variant, state, frequency_seconds, self._now()),
+            )
+            return self._one(conn, pk, sync_name, variant)
+
+    def set_schedule_state(
+        self, env_id: int, connection_id: str, sync_name: str, variant: str, state: str
+    ) -> Schedule:
+        """Pauses or starts a schedule; a started one is due at once.
+
+        Raises:
+            NotFound: code ``unknown_schedule``.
+        """
+        _check_state(state)
+        with self._write() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            updated = self._exec(
+                conn,
+                "UPDATE sync_schedules SET state = ?, next_run_at = CASE"
+                " WHEN CAST(? AS TEXT) = 'running' AND state = 'paused' THEN ? ELSE next_run_at END"
+                " WHERE connection_pk = ? AND sync_name = ? AND variant = ?",
+                (state, state, self._now(), pk, sync_name, variant),
+            )
+            if updated == 0:
+                raise _unknown(sync_name)
+            return self._one(conn, pk, sync_name, variant)
+
+    def list_schedules(self, env_id: int, connection_id: str | None = None) -> list[Schedule]:
+        """The environment's schedules (of one connection, if given)."""
+        with self._read() as conn:
+            rows = self._fetch_all(
+                conn,
+                _SELECT + " WHERE c.env_id = ?"
+                " AND (CAST(? AS TEXT) IS NULL OR c.connection_id = ?) ORDER BY s.id",
+                (env_id, connection_id, connection_id),
+            )
+        return [schedule(row, self._codec) for row in rows]
+
+    def claim_due_schedules(self, now: datetime, limit: int = 100) -> list[Schedule]:
+        """The schedules due at ``now`` whose last run has ended; each is moved to its next
+        due time in the same transaction, so no two callers claim the same one."""
+        with self._write() as conn:
+            rows = self._fetch_all(conn, _DUE + self._due_lock, (self._stamp_in(now), limit))
+            due = [schedule(row, self._codec) for row in rows]
+            self._exec_many(
+                conn,
+                "UPDATE sync_schedules SET next_run_at = ? WHERE id = ?",
+                [
+                    (self._stamp_in(now + timedelta(seconds=s.frequency_seconds)), s.schedule_id)
+                    for s in due
+                ],
+            )
+        return due
+
+    def set_schedule_last_run(self, schedule_id: int, run_id: str) -> None:
+        """Records the run a schedule started."""
+        with self._write() as conn:
+            self._exec(
+                conn,
+                "UPDATE sync_schedules SET last_run_id = ? WHERE id = ?",
+                (run_id, schedule_id),
+            )
+
+    def remove_schedules(self, env_id: int, integration_key: str, keep: frozenset[str]) -> None:
+        """Removes the integration's schedules of syncs not in ``keep`` (after a deploy)."""
+        with self._write() as conn:
+            statement = _REMOVE + self._not_among()
+            self._exec(conn, statement, (env_id, integration_key, self._text_list(sorted(keep))))
+
+    def _one(self, conn: C, pk: int, sync_name: str, variant: str) -> Schedule:
+        row = self._fetch_one(
+            conn,
+            _SELECT + " WHERE s.connection_pk = ? AND s.sync_name = ? AND s.variant = ?",
+            (pk, sync_name, variant),
+        )
+        if row is None:
+            raise _unknown(sync_name)
+        return schedule(row, self._codec)
+
+
+def _unknown(sync_name: str) -> NotFound:
+    return NotFound(
+        f"sync {sync_name!r} has no schedule for this connection", code="unknown_schedule"
+    )
+
+
+def _check_state(state: str) -> None:
+    if state not in SCHEDULE_STATES:
+        raise InvalidRequest(f"a schedule is {' or '.join(sorted(SCHEDULE_STATES))}")

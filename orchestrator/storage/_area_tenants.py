@@ -1,0 +1,149 @@
+"""Tenants for every engine: environments, their secret keys, settings and variables.
+
+``TenantsArea`` implements ``orchestrator.storage._areas.TenantStore`` once; an engine's
+``TenantsMixin`` gives it the two statements where the engines differ (``_insert_environment``,
+``_lock_environment``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
+from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._rows import Row, environment
+from orchestrator.storage._types import Environment
+
+SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a visible prefix, not a secret
+"""Secret keys look like ``sk_<43 url-safe characters>``."""
+
+
+def hash_secret_key(secret_key: str) -> str:
+    """The stored form of a secret key: sha256, hex."""
+    return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+class TenantsArea(EngineBase[C]):
+    """Environments and their variables: ``orchestrator.storage._areas.TenantStore``."""
+
+    # ---- environments ----
+
+    def create_environment(self, name: str) -> tuple[Environment, str]:
+        """Creates an environment.
+
+        Returns:
+            The environment and its secret key. Only a hash of the key is stored, so this is
+            the one time it can be shown.
+
+        Raises:
+            InvalidRequest: the name is empty.
+            AlreadyExists: code ``environment_exists`` (also when another caller creates the
+                same name at the same moment).
+        """
+        if not name:
+            raise InvalidRequest("an environment needs a name", code="invalid_name")
+        secret_key = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._write() as conn:
+            row = self._insert_environment(conn, name, hash_secret_key(secret_key))
+        if row is None:
+            raise AlreadyExists(f"environment {name!r} exists", code="environment_exists")
+        return environment(row, self._codec), secret_key
+
+    def environment_by_secret_key(self, secret_key: str) -> Environment:
+        """The environment of a secret key (looked up by its hash).
+
+        Raises:
+            Unauthenticated: no environment has this key.
+        """
+        with self._read() as conn:
+            row = self._fetch_one(
+                conn,
+                "SELECT * FROM environments WHERE secret_key_hash = ?",
+                (hash_secret_key(secret_key),),
+            )
+        if row is None:
+            raise Unauthenticated("unknown secret key", code="invalid_secret_key")
+        return environment(row, self._codec)
+
+    def get_environment(self, name: str) -> Environment:
+        """An environment by name (NotFound ``unknown_environment``)."""
+        with self._read() as conn:
+            row = self._fetch_one(conn, "SELECT * FROM environments WHERE name = ?", (name,))
+        if row is None:
+            raise NotFound(f"no environment {name!r}", code="unknown_environment")
+        return environment(row, self._codec)
+
+    def get_environment_by_id(self, env_id: int) -> Environment:
+        """An environment by id (NotFound ``unknown_environment``)."""
+        with self._read() as conn:
+            row = self._fetch_one(conn, "SELECT * FROM environments WHERE id = ?", (env_id,))
+        if row is None:
+            raise NotFound("the environment no longer exists", code="unknown_environment")
+        return environment(row, self._codec)
+
+    def list_environments(self) -> list[Environment]:
+        """Every environment, by name."""
+        with self._read() as conn:
+            order = f"ORDER BY name{self._by_code_point}"
+            # S608: the collation is a constant of the engine, not input.
+            rows = self._fetch_all(conn, "SELECT * FROM environments " + order)  # noqa: S608
+        return [environment(row, self._codec) for row in rows]
+
+    def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
+        """Replaces an environment's settings (NotFound ``unknown_environment``)."""
+        with self._write() as conn:
+            updated = self._exec(
+                conn,
+                "UPDATE environments SET settings = ? WHERE id = ?",
+                (self._json_in(settings), env_id),
+            )
+        if updated == 0:
+            raise NotFound(f"no environment with id {env_id}", code="unknown_environment")
+
+    # ---- environment variables ----
+
+    def set_environment_variables(self, env_id: int, variables: Sequence[tuple[str, str]]) -> None:
+        """Replaces an environment's variables.
+
+        Raises:
+            InvalidRequest: a name is empty or given twice (and nothing changes).
+        """
+        names = [name for name, _ in variables]
+        if "" in names or len(set(names)) != len(names):
+            raise InvalidRequest(
+                "environment variable names must be non-empty and unique", code="invalid_name"
+            )
+        with self._write() as conn:
+            self._lock_environment(conn, env_id)
+            self._exec(conn, "DELETE FROM environment_variables WHERE env_id = ?", (env_id,))
+            self._exec_many(
+                conn,
+                "INSERT INTO environment_variables (env_id, position, name, value)"
+                " VALUES (?, ?, ?, ?)",
+                [(env_id, i, name, value) for i, (name, value) in enumerate(variables)],
+            )
+
+    def get_environment_variables(self, env_id: int) -> list[tuple[str, str]]:
+        """An environment's variables as ``(name, value)``, in the order they were set."""
+        with self._read() as conn:
+            rows = self._fetch_all(
+                conn,
+                "SELECT name, value FROM environment_variables WHERE env_id = ? ORDER BY position",
+                (env_id,),
+            )
+        return [(str(row["name"]), str(row["value"])) for row in rows]
+
+    # ---- what each engine writes its own way ----
+
+    @abstractmethod
+    def _insert_environment(self, conn: C, name: str, key_hash: str) -> Row | None:
+        """Inserts an environment; its row, or None when the name is taken."""
+
+    @abstractmethod
+    def _lock_environment(self, conn: C, env_id: int) -> None:
+        """Makes the transaction the environment's one writer (NotFound
+        ``unknown_environment``)."""
