@@ -29,6 +29,7 @@ from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
 from orchestrator._store_open import describe, open_storage
+from orchestrator._transport import ServeTransport, serve_transport
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
@@ -115,12 +116,13 @@ def _check_addresses(settings: ServeSettings) -> None:
 
 def _start(settings: ServeSettings) -> _Parts:
     _check_addresses(settings)
+    transport = serve_transport(settings)  # certificates checked before anything starts
     claim = _claim(settings.data_dir)
     bound_heap()  # large response bodies go back to the system when freed (corral._memory)
     with contextlib.ExitStack() as undo:
         undo.callback(claim.release)
         undo.callback(shutil.rmtree, settings.data_dir / RUNTIME_DIR, ignore_errors=True)
-        parts = _start_locked(settings, claim, undo)
+        parts = _start_locked(settings, claim, undo, transport)
         undo.pop_all()
     return parts
 
@@ -136,7 +138,10 @@ def _recover(storage: Storage, url: str) -> str:
 
 
 def _start_locked(
-    settings: ServeSettings, claim: DataDirLock, undo: contextlib.ExitStack
+    settings: ServeSettings,
+    claim: DataDirLock,
+    undo: contextlib.ExitStack,
+    transport: ServeTransport,
 ) -> _Parts:
     url = settings.database_url.get_secret_value()
     storage = open_storage(settings.data_dir, url)
@@ -193,7 +198,7 @@ def _start_locked(
         max_workers=SERVER_THREADS,
         max_message_bytes=CALLBACK_MESSAGE_BYTES,
     )
-    callback_port = bind(callback_server, f"{settings.callback_host}:0")
+    callback_port = bind(callback_server, f"{settings.callback_host}:0", transport.callbacks)
     callback_server.start()
     undo.callback(lambda: callback_server.stop(grace=None).wait())
     local = None
@@ -208,11 +213,12 @@ def _start_locked(
             settings.log_format,
             runtime_dir=settings.data_dir / RUNTIME_DIR,
             log_level=settings.log_level,
+            tls_env=transport.runner_env,
         )
         undo.callback(local.stop, 1.0)
         addresses = local.addresses()
         local.supervise()
-    channels = RunnerChannels(addresses)
+    channels = RunnerChannels(addresses, transport.runners)
     channels_box.append(channels)
     queue = FairQueue(settings.max_concurrent_runs, lambda env_id: limits.of(env_id).runs)
     runs = RunManager(
@@ -248,7 +254,7 @@ def _start_locked(
         max_workers=SERVER_THREADS,
     )
     report_runner_containment(channels.status, [api_health, callback_health])
-    port = bind(api_server, f"{settings.host}:{settings.port}")
+    port = bind(api_server, f"{settings.host}:{settings.port}", transport.api)
     api_server.start()
     (settings.data_dir / "orchestrator.port").write_text(str(port))
     _log.info(
@@ -262,6 +268,7 @@ def _start_locked(
         database=describe(url) if url else "sqlite",
         instance=instance,
         run_lease_seconds=settings.run_lease_seconds,
+        **transport.describe(),
     )
     lifecycle.start()
     return _Parts(

@@ -19,6 +19,7 @@ from corral._server import bind, build_server, check_listen_address, report_cont
 from corral._settings import RunnerSettings
 from corral.v1 import runner_pb2_grpc
 from runner._service import RunnerService
+from runner._transport import runner_tls
 from runner.host._containment import make_containment
 from runner.host._host import RunnerHost
 from runner.host._warm import warm
@@ -44,6 +45,7 @@ def run_runner(
         die_with_parent(parent_pid)
     _logging.configure(log_format, log_level)
     check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
+    tls = runner_tls(settings)
     try:
         contain, layers = make_containment(settings.strict_containment)
     except ContainmentError as err:
@@ -62,26 +64,39 @@ def run_runner(
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers, on_lost=warm_parent_lost)
     # Proxied bodies and get_records_by_id answers can be large: as large as the callback
     # server accepts.
-    channel = grpc.insecure_channel(
-        settings.callbacks,
-        options=[
-            ("grpc.max_receive_message_length", CALLBACK_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
-        ],
+    options = [
+        ("grpc.max_receive_message_length", CALLBACK_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
+    ]
+    channel = (
+        grpc.insecure_channel(settings.callbacks, options=options)
+        if tls is None
+        else grpc.secure_channel(settings.callbacks, tls.channel_credentials(), options=options)
     )
     service = RunnerService(host, channel)
     server, health = build_server(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
     )
-    port = bind(server, f"{settings.host}:{settings.port}")
+    port = bind(
+        server,
+        f"{settings.host}:{settings.port}",
+        None if tls is None else tls.server_credentials(),
+    )
     report_containment(health, layers["layers_missing"])
     server.start()
     if port_file is not None:
         tmp = port_file.with_suffix(".tmp")
         tmp.write_text(str(port))
         os.replace(tmp, port_file)
-    _log.info("runner started", port=port, pid=os.getpid(), callbacks=settings.callbacks, **layers)
+    _log.info(
+        "runner started",
+        port=port,
+        pid=os.getpid(),
+        callbacks=settings.callbacks,
+        transport="plaintext" if tls is None else "mtls",
+        **layers,
+    )
     warn_missing_layers(layers["layers_missing"])
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

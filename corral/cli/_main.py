@@ -14,6 +14,7 @@ from corral._logging import level_name
 from corral._settings import SETTINGS_PREFIXES, RunnerSettings, ServeSettings, setting_error
 from corral.cli._api_commands import client_commands
 from corral.cli._author_commands import author_commands
+from corral.cli._certs_command import certs
 from corral.cli._dryrun_command import dryrun
 from corral.cli._health_command import health
 from corral.cli._lifecycle_commands import lifecycle_commands
@@ -44,16 +45,46 @@ def cli() -> None:
     help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
     " data dir [CORRAL_DATABASE_URL].",
 )
+@click.option(
+    "--tls-cert", help="PEM certificate of the public and callback APIs [CORRAL_TLS_CERT]."
+)
+@click.option("--tls-key", help="PEM private key of --tls-cert [CORRAL_TLS_KEY].")
+@click.option(
+    "--tls-ca",
+    help="PEM CA: orchestrator-runner traffic is mutual TLS, with certificates it signed"
+    " [CORRAL_TLS_CA].",
+)
+@click.option(
+    "--tls-client-cert",
+    help="PEM certificate presented to runners [CORRAL_TLS_CLIENT_CERT].",
+)
+@click.option(
+    "--tls-client-key", help="PEM private key of --tls-client-cert [CORRAL_TLS_CLIENT_KEY]."
+)
+@click.option(
+    "--runner-tls-cert", help="PEM certificate of the local runners [CORRAL_RUNNER_TLS_CERT]."
+)
+@click.option(
+    "--runner-tls-key", help="PEM private key of --runner-tls-cert [CORRAL_RUNNER_TLS_KEY]."
+)
 def serve(
-    host: str | None, port: int | None, data_dir: pathlib.Path | None, database_url: str | None
+    host: str | None,
+    port: int | None,
+    data_dir: pathlib.Path | None,
+    database_url: str | None,
+    **tls: str | None,
 ) -> None:
     """Start the orchestrator with an embedded SQLite store and a local runner pool.
 
     On a new data directory it creates the environment `dev` and prints its secret key once.
     Stops cleanly on Ctrl-C or SIGTERM; in-flight runs get a grace period. Logs are JSON lines
     on standard error. Every option is also a CORRAL_* setting.
+
+    Plaintext is served on loopback only: listening elsewhere needs --tls-cert and --tls-key
+    (the public API) and --tls-ca (mutual TLS with runners, on the callback API). `corral certs`
+    makes development certificates.
     """
-    given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url}
+    given = {"host": host, "port": port, "data_dir": data_dir, "database_url": database_url, **tls}
     overrides = {k: v for k, v in given.items() if v is not None}
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
@@ -90,6 +121,13 @@ def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     type=int,
     help="Die with this process, the runner's parent (corral serve passes its own pid).",
 )
+@click.option(
+    "--tls-ca",
+    help="PEM CA: the Runner API and the callback channel are mutual TLS, with certificates"
+    " it signed [CORRAL_RUNNER_TLS_CA].",
+)
+@click.option("--tls-cert", help="PEM certificate of this runner [CORRAL_RUNNER_TLS_CERT].")
+@click.option("--tls-key", help="PEM private key of --tls-cert [CORRAL_RUNNER_TLS_KEY].")
 def runner(
     host: str | None,
     port: int | None,
@@ -98,13 +136,24 @@ def runner(
     log_format: str,
     log_level: str,
     parent_pid: int | None,
+    tls_ca: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
 ) -> None:
-    """Start a runner host alone (for other machines): a warm parent and the Runner API."""
-    overrides = {
-        k: v
-        for k, v in {"host": host, "port": port, "callbacks": callbacks}.items()
-        if v is not None
+    """Start a runner host alone (for other machines): a warm parent and the Runner API.
+
+    Plaintext is served on loopback only: listening elsewhere needs --tls-ca, --tls-cert and
+    --tls-key (the orchestrator then needs CORRAL_TLS_CA and its client certificate).
+    """
+    given = {
+        "host": host,
+        "port": port,
+        "callbacks": callbacks,
+        "tls_ca": tls_ca,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
     }
+    overrides = {k: v for k, v in given.items() if v is not None}
     settings = RunnerSettings(**overrides)  # type: ignore[arg-type]
     if not settings.callbacks:
         raise click.UsageError("--callbacks (the orchestrator's callback address) is required")
@@ -211,6 +260,7 @@ for command in [*client_commands, *lifecycle_commands]:
     cli.add_command(command)
 cli.add_command(dryrun)
 cli.add_command(health)
+cli.add_command(certs)
 for command in author_commands:
     cli.add_command(command)
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 import structlog
@@ -58,10 +58,21 @@ def _cancel_on(stub: runner_pb2_grpc.RunnerStub, run_id: str) -> bool:
 class RunnerChannels:
     """Sends runs to a fixed set of runner hosts, round robin."""
 
-    def __init__(self, addresses: Sequence[str]) -> None:
+    def __init__(
+        self, addresses: Sequence[str], credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
+        """Args:
+        addresses: the runners' addresses.
+        credentials: mutual TLS to the runners (None: plaintext).
+        """
         if not addresses:
             raise ValueError("at least one runner address is needed")
-        self._channels = [grpc.insecure_channel(a, options=_options()) for a in addresses]
+        self._channels = [
+            grpc.insecure_channel(a, options=_options())
+            if credentials is None
+            else grpc.secure_channel(a, credentials, options=_options())
+            for a in addresses
+        ]
         self._stubs = [runner_pb2_grpc.RunnerStub(c) for c in self._channels]
         self._next = itertools.cycle(range(len(self._stubs)))
         self._lock = threading.Lock()
@@ -129,6 +140,7 @@ class LocalRunners:
         *,
         runtime_dir: pathlib.Path,
         log_level: str = "info",
+        tls_env: Mapping[str, str] | None = None,
     ) -> None:
         self._dir = runtime_dir / "runners"
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +151,7 @@ class LocalRunners:
         self._env |= {
             "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
             "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false",
+            **(tls_env or {}),  # the runners' certificate, key and CA
         }
         self._ports: dict[int, int] = {}
         self._stopping = threading.Event()
