@@ -41,7 +41,8 @@ class Pair:
     def private_key(self) -> ec.EllipticCurvePrivateKey:
         """The parsed private key."""
         key = serialization.load_pem_private_key(self.key, password=None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101 - made here
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError("expected an ECDSA key, as make_ca and make_cert make")
         return key
 
 
