@@ -192,6 +192,18 @@ def _tls_refusal(message: str) -> bool:
     return "failed to connect" in lowered and any(sign in lowered for sign in _TLS_SIGNS)
 
 
+def tls_refused(exc: grpc.RpcError) -> str | None:
+    """The details of a call refused during the TLS handshake; None for any other failure (or
+    a call object that tells neither its code nor its details)."""
+    if not isinstance(exc, grpc.Call):
+        return None
+    try:
+        code, message = exc.code(), exc.details() or ""
+    except NotImplementedError:  # a bare grpc.Call
+        return None
+    return message if code == grpc.StatusCode.UNAVAILABLE and _tls_refusal(message) else None
+
+
 def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo detail of a status, if it has one."""
     if status is None:

@@ -41,9 +41,9 @@ def report_runner_containment(
         missing = missing_layers(status())
     except grpc.RpcError as exc:
         code = exc.code().name if isinstance(exc, grpc.Call) else "unknown"
-        error = _grpc_errors.from_rpc_error(exc)
-        if error.code == "tls_refused":  # a runner with a certificate the CA did not sign...
-            _log.error("runner refused: TLS handshake failed", code=error.code, error=error.message)
+        refused = _grpc_errors.tls_refused(exc)
+        if refused is not None:  # a runner with a certificate the CA did not sign...
+            _log.error("runner refused: TLS handshake failed", code="tls_refused", error=refused)
         missing = {"runners": f"status unavailable ({code})"}
     if missing:
         _log.warning("runner workers lack isolation layers", layers_missing=missing)
