@@ -158,6 +158,14 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
     code = exc.code() if isinstance(exc, grpc.Call) else grpc.StatusCode.UNKNOWN
     message = exc.details() if isinstance(exc, grpc.Call) else str(exc)
     info = error_info(status)
+    if info is None and code == grpc.StatusCode.UNAVAILABLE and _tls_refusal(message or ""):
+        return errors.Unavailable(
+            "the server refused the connection during the TLS handshake (a certificate the"
+            " other side does not accept, no client certificate, or TLS on one side and"
+            f" plaintext on the other): {message}",
+            code="tls_refused",
+            retryable=False,
+        )
     if info is None:
         return errors.Unavailable(
             f"{code.name}: {message}", code="rpc_" + code.name.lower(), retryable=True
@@ -171,6 +179,29 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
         value, rest = _error_shapes.from_info_details(info.reason, message or "", details)
         return errors.RunFailure.from_value(value, retryable=retryable, details=rest)
     return cls(message or "", code=info.reason, retryable=retryable, details=details)
+
+
+_TLS_SIGNS = ("handshake failed", "ssl_error", "certificate_verify_failed", "socket closed")
+"""How gRPC's transport words a refused handshake in a failed call's details. A server that
+refuses a client's certificate (or a plaintext client, or a TLS client to a plaintext port)
+closes the socket before the connection is up: "failed to connect ... Socket closed"."""
+
+
+def _tls_refusal(message: str) -> bool:
+    lowered = message.lower()
+    return "failed to connect" in lowered and any(sign in lowered for sign in _TLS_SIGNS)
+
+
+def tls_refused(exc: grpc.RpcError) -> str | None:
+    """The details of a call refused during the TLS handshake; None for any other failure (or
+    a call object that tells neither its code nor its details)."""
+    if not isinstance(exc, grpc.Call):
+        return None
+    try:
+        code, message = exc.code(), exc.details() or ""
+    except NotImplementedError:  # a bare grpc.Call
+        return None
+    return message if code == grpc.StatusCode.UNAVAILABLE and _tls_refusal(message) else None
 
 
 def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:

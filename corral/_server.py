@@ -69,15 +69,21 @@ def build_server(
     return server, health_servicer
 
 
-def bind(server: grpc.Server, address: str) -> int:
-    """Listens on ``address`` (``host:port``); returns the port bound.
+def bind(
+    server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None = None
+) -> int:
+    """Listens on ``address`` (``host:port``), with TLS when given ``credentials``; returns the
+    port bound. (Whether plaintext may listen there is checked at start: ``corral._tls``.)
 
     Raises:
         Unavailable: ``address_in_use`` when the address cannot be bound (taken by another
             process, or not an address of this machine).
     """
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError:
         port = 0
     if not port:

@@ -93,6 +93,26 @@ class ServeSettings(BaseSettings):
         description="Days a finished run and its logs are kept (0: forever), in every"
         " environment whose setting retention_days is not set.",
     )
+    tls_cert: str = Field(
+        "",
+        description="PEM certificate of the public API and the callback API (with tls_key):"
+        " the public API serves TLS.",
+    )
+    tls_key: str = Field("", description="PEM private key of tls_cert.")
+    tls_ca: str = Field(
+        "",
+        description="PEM CA certificate: with it, orchestrator-runner traffic is mutual TLS;"
+        " runners and the callback API's clients must present a certificate it signed.",
+    )
+    tls_client_cert: str = Field(
+        "", description="PEM certificate the orchestrator presents to runners (with tls_ca)."
+    )
+    tls_client_key: str = Field("", description="PEM private key of tls_client_cert.")
+    runner_tls_cert: str = Field(
+        "",
+        description="PEM certificate of the local runners (CORRAL_RUNNER_TLS_CERT; with tls_ca).",
+    )
+    runner_tls_key: str = Field("", description="PEM private key of runner_tls_cert.")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="json, console, or auto (console on a terminal)."
     )
@@ -187,6 +207,9 @@ class ClientSettings(BaseSettings):
 
     server: str = Field("127.0.0.1:7700", description="Address of the orchestrator's API.")
     secret_key: SecretStr = Field(SecretStr(""), description="The environment's secret key.")
+    tls_ca: str = Field(
+        "", description="PEM CA certificate: connect over TLS, trusting the servers it signed."
+    )
 
     @field_validator("server")
     @classmethod
@@ -231,6 +254,13 @@ class RunnerSettings(BaseSettings):
     metrics_address: str = Field(
         "", description="host:port of the Prometheus endpoint (off when empty)."
     )
+    tls_ca: str = Field(
+        "",
+        description="PEM CA certificate: the Runner API and the channel to the callback API"
+        " are mutual TLS; peers must present a certificate it signed.",
+    )
+    tls_cert: str = Field("", description="PEM certificate the runner presents (with tls_ca).")
+    tls_key: str = Field("", description="PEM private key of tls_cert.")
 
     @field_validator("callbacks", "orchestrator", "advertise")
     @classmethod

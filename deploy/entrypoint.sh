@@ -23,4 +23,12 @@ if [ "$(id -u)" = 0 ] && private_cgroup_namespace; then
             || echo "corral: could not make $mount_point writable" >&2
     done
 fi
+# The image listens on every address, where plaintext is refused: `serve` needs its certificates.
+# When none is where CORRAL_TLS_CERT points, development ones are made in that folder
+# (`corral certs`, which never overwrites a file): copy its ca.pem out to connect, and mount
+# certificates of your own CA there in production.
+if [ "${1:-}" = serve ] && [ -n "${CORRAL_TLS_CERT:-}" ] && [ ! -e "$CORRAL_TLS_CERT" ]; then
+    corral certs "$(dirname "$CORRAL_TLS_CERT")" >/dev/null
+    echo "corral: made development certificates in $(dirname "$CORRAL_TLS_CERT")" >&2
+fi
 exec corral "$@"

@@ -32,6 +32,7 @@ from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
 from orchestrator._metrics import OrchestratorMetrics, open_endpoint, runner_metrics_addresses
 from orchestrator._store_open import describe, open_storage
+from orchestrator._transport import ServeTransport, serve_transport
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
@@ -49,7 +50,7 @@ from orchestrator.runs._fleet import HEARTBEAT_SECONDS, Fleet
 from orchestrator.runs._fleet_service import RunnerFleetService
 from orchestrator.runs._manager import CANCEL_DRAIN_SECONDS, RunManager
 from orchestrator.runs._recovery import end_interrupted_runs, end_lost_runs
-from orchestrator.runs._runner_client import LocalRunners, RunnerChannels
+from orchestrator.runs._runner_client import LocalRunners, RunnerChannels, runner_channel
 from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import RunnerRegistry, Storage, TenantStore
 from orchestrator.storage._memory_runners import MemoryRunnerRegistry
@@ -122,6 +123,7 @@ def _check_addresses(settings: ServeSettings) -> None:
 
 def _start(settings: ServeSettings) -> _Parts:
     _check_addresses(settings)
+    transport = serve_transport(settings)  # certificates checked before anything starts
     metrics = OrchestratorMetrics()
     endpoint = _metrics_endpoint(settings, metrics)
     with contextlib.ExitStack() as undo:
@@ -131,7 +133,7 @@ def _start(settings: ServeSettings) -> _Parts:
         bound_heap()  # large response bodies go back to the system when freed (corral._memory)
         undo.callback(claim.release)
         undo.callback(shutil.rmtree, settings.data_dir / RUNTIME_DIR, ignore_errors=True)
-        parts = _start_locked(settings, claim, undo, metrics)
+        parts = _start_locked(settings, claim, undo, metrics, transport)
         parts.metrics = endpoint
         undo.pop_all()
     return parts
@@ -162,6 +164,7 @@ def _start_locked(
     claim: DataDirLock,
     undo: contextlib.ExitStack,
     metrics: OrchestratorMetrics,
+    transport: ServeTransport,
 ) -> _Parts:
     url = settings.database_url.get_secret_value()
     storage = open_storage(settings.data_dir, url)
@@ -224,15 +227,18 @@ def _start_locked(
         max_workers=SERVER_THREADS,
         max_message_bytes=CALLBACK_MESSAGE_BYTES,
     )
-    callback_port = bind(callback_server, f"{settings.callback_host}:{settings.callback_port}")
+    callback_port = bind(
+        callback_server, f"{settings.callback_host}:{settings.callback_port}", transport.callbacks
+    )
     callback_server.start()
     undo.callback(lambda: callback_server.stop(grace=None).wait())
-    local, addresses = _static_runners(settings, callback_port, undo)
+    local, addresses = _static_runners(settings, callback_port, undo, transport)
     channels = Fleet(
         registry,
-        RunnerChannels(addresses) if addresses else None,
+        RunnerChannels(addresses, transport.runners) if addresses else None,
         _utc_now,
         lost_after=settings.runner_lost_seconds,
+        channel=lambda address: runner_channel(address, transport.runners),
     )
     channels_box.append(channels)
     queue = FairQueue(settings.max_concurrent_runs, lambda env_id: limits.of(env_id).runs)
@@ -279,7 +285,7 @@ def _start_locked(
         max_workers=SERVER_THREADS,
     )
     report_runner_containment(channels.status, [api_health, callback_health])
-    port = bind(api_server, f"{settings.host}:{settings.port}")
+    port = bind(api_server, f"{settings.host}:{settings.port}", transport.api)
     api_server.start()
     (settings.data_dir / "orchestrator.port").write_text(str(port))
     _log.info(
@@ -295,6 +301,7 @@ def _start_locked(
         instance=instance,
         run_lease_seconds=settings.run_lease_seconds,
         metrics=settings.metrics_address or None,
+        **transport.describe(),
     )
     lifecycle.start()
     return _Parts(
@@ -340,7 +347,10 @@ def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
 
 
 def _static_runners(
-    settings: ServeSettings, callback_port: int, undo: contextlib.ExitStack
+    settings: ServeSettings,
+    callback_port: int,
+    undo: contextlib.ExitStack,
+    transport: ServeTransport,
 ) -> tuple[LocalRunners | None, list[str]]:
     """The local runners (started here, supervised) or the one fixed address, and their
     addresses; none when only joined runners serve."""
@@ -357,6 +367,7 @@ def _static_runners(
         runtime_dir=settings.data_dir / RUNTIME_DIR,
         log_level=settings.log_level,
         metrics_addresses=_runner_metrics(settings),
+        tls_env=transport.runner_env,
     )
     undo.callback(local.stop, 1.0)
     addresses = local.addresses()

@@ -18,11 +18,13 @@ from corral._memory import bound_heap
 from corral._process import die_with_parent, wait_for_stop
 from corral._server import bind, build_server, check_listen_address, report_containment
 from corral._settings import RunnerSettings, join_secret
-from corral.errors import InvalidRequest
+from corral._tls import Tls
+from corral.errors import CorralError, InvalidRequest
 from corral.v1 import runner_pb2_grpc
 from runner._fleet_member import FleetMember
 from runner._metrics import RunnerMetrics, check_address, open_endpoint
 from runner._service import VERSION, RunnerService
+from runner._transport import runner_tls
 from runner.host._containment import make_containment
 from runner.host._host import RunnerHost
 from runner.host._warm import warm
@@ -68,18 +70,8 @@ def run_runner(
 
     # The warm parent is forked before any gRPC object exists in this process.
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers, on_lost=warm_parent_lost)
-    # Only now, with the warm parent forked (workers fork from it), the join secret is read:
-    # no worker's memory can hold it.
-    secret = read_join_secret(settings.join_secret_file) if settings.orchestrator else ""
-    # Proxied bodies and get_records_by_id answers can be large: as large as the callback
-    # server accepts.
-    channel = grpc.insecure_channel(
-        settings.callbacks or settings.orchestrator,
-        options=[
-            ("grpc.max_receive_message_length", CALLBACK_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
-        ],
-    )
+    tls, secret = _credentials(settings, host)
+    channel = _callback_channel(settings, tls)
     draining = threading.Event()
     metrics = RunnerMetrics(host)
     service = RunnerService(host, channel, draining=draining, ended=metrics.run_ended)
@@ -87,7 +79,11 @@ def run_runner(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
     )
-    port = bind(server, f"{settings.host}:{settings.port}")
+    port = bind(
+        server,
+        f"{settings.host}:{settings.port}",
+        None if tls is None else tls.server_credentials(),
+    )
     endpoint = open_endpoint(metrics, settings.metrics_address)
     report_containment(health, layers["layers_missing"])
     server.start()
@@ -106,6 +102,7 @@ def run_runner(
         callbacks=settings.callbacks or settings.orchestrator,
         runner_id=member.runner_id if member else None,
         metrics_port=endpoint.port if endpoint is not None else None,
+        transport="plaintext" if tls is None else "mtls",
         **layers,
     )
     warn_missing_layers(layers["layers_missing"])
@@ -123,6 +120,37 @@ def run_runner(
         raise SystemExit(EXIT_WARM_PARENT_LOST)
     if refused.is_set():
         raise SystemExit(EXIT_JOIN_REFUSED)
+
+
+def _credentials(settings: RunnerSettings, host: RunnerHost) -> tuple[Tls | None, str]:
+    """The runner's TLS credentials and its join secret, read only now that the warm parent is
+    forked (workers fork from it): no worker's memory holds the private key or the secret.
+
+    Raises:
+        InvalidRequest: ``invalid_tls``, ``plaintext_refused``, ``invalid_setting``; the warm
+            parent is stopped first.
+    """
+    try:
+        tls = runner_tls(settings)
+        secret = read_join_secret(settings.join_secret_file) if settings.orchestrator else ""
+    except CorralError:
+        host.close()
+        raise
+    return tls, secret
+
+
+def _callback_channel(settings: RunnerSettings, tls: Tls | None) -> grpc.Channel:
+    """The channel to the orchestrator's callback API (and the fleet's heartbeats). Proxied
+    bodies and get_records_by_id answers can be large: as large as the callback server
+    accepts."""
+    options = [
+        ("grpc.max_receive_message_length", CALLBACK_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", CALLBACK_MESSAGE_BYTES),
+    ]
+    target = settings.callbacks or settings.orchestrator
+    if tls is None:
+        return grpc.insecure_channel(target, options=options)
+    return grpc.secure_channel(target, tls.channel_credentials(), options=options)
 
 
 def _check_addresses(settings: RunnerSettings) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 
 from corral import _grpc_errors
+from corral._tls import Setting, load_ca
 from corral.v1 import orchestrator_pb2_grpc
 
 _OPTIONS = [
@@ -16,11 +17,33 @@ _OPTIONS = [
 ]
 
 
+def read_ca(path: str) -> bytes | None:
+    """The CA file of ``--tls-ca`` or ``CORRAL_TLS_CA`` ("": plaintext).
+
+    Raises:
+        InvalidRequest: ``invalid_tls``, the file cannot be used.
+    """
+    return load_ca(Setting(path, "CORRAL_TLS_CA (--tls-ca)")) if path else None
+
+
 class Client:
     """Calls Orchestrator RPCs with the secret key; raises CorralError for failures."""
 
-    def __init__(self, server: str, secret_key: str, timeout: float = 3600.0) -> None:
-        self._channel = grpc.insecure_channel(server, options=_OPTIONS)
+    def __init__(
+        self, server: str, secret_key: str, timeout: float = 3600.0, tls_ca: bytes | None = None
+    ) -> None:
+        """Args:
+        server: the orchestrator's address.
+        secret_key: the environment's key.
+        timeout: seconds a call may take.
+        tls_ca: PEM CA certificate: connect over TLS, trusting the servers it signed (None:
+            plaintext).
+        """
+        self._channel = (
+            grpc.insecure_channel(server, options=_OPTIONS)
+            if tls_ca is None
+            else grpc.secure_channel(server, grpc.ssl_channel_credentials(tls_ca), options=_OPTIONS)
+        )
         self._stub = orchestrator_pb2_grpc.OrchestratorStub(self._channel)
         self._metadata = (("authorization", f"Bearer {secret_key}"),)
         self._timeout = timeout

@@ -12,7 +12,7 @@ import click
 
 from corral import _settings
 from corral._settings import ClientSettings, address
-from corral.cli._api_client import Client
+from corral.cli._api_client import Client, read_ca
 from corral.cli._output import checked, emit, reports_errors
 from corral.cli._pages import pages, rows, run_dict
 from corral.errors import InvalidRequest
@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def with_client(func: F) -> F:
-    """Adds --server, --secret-key and --json, and passes a connected Client."""
+    """Adds --server, --secret-key, --tls-ca and --json, and passes a connected Client."""
 
     @click.option(
         "--server",
@@ -34,17 +34,28 @@ def with_client(func: F) -> F:
         callback=checked(_settings.secret_key),
         help="The environment's secret key [CORRAL_SECRET_KEY].",
     )
+    @click.option(
+        "--tls-ca",
+        help="PEM CA certificate: connect over TLS, trusting the servers it signed"
+        " [CORRAL_TLS_CA; default plaintext].",
+    )
     @click.option("--json", "compact", is_flag=True, help="Print compact one-line JSON.")
     @reports_errors
     @wraps(func)
     def wrapper(
-        *args: Any, server: str | None, secret_key: str | None, compact: bool, **kwargs: Any
+        *args: Any,
+        server: str | None,
+        secret_key: str | None,
+        tls_ca: str | None,
+        compact: bool,
+        **kwargs: Any,
     ) -> Any:
         settings = ClientSettings()
         key = secret_key or settings.secret_key.get_secret_value()
         if not key:
             raise click.UsageError("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")
-        with Client(server or settings.server, key) as client:
+        ca = read_ca(tls_ca or settings.tls_ca)
+        with Client(server or settings.server, key, tls_ca=ca) as client:
             return func(client, compact, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -17,7 +17,7 @@ import click
 
 from corral._error_shapes import from_proto, to_json
 from corral._settings import ClientSettings
-from corral.cli._api_client import Client
+from corral.cli._api_client import Client, read_ca
 from corral.cli._recorder import fixture_of
 from corral.errors import CorralError, InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
@@ -98,7 +98,8 @@ def run_online(target: OnlineTarget, path: pathlib.Path, **options: Any) -> dict
     if not key:
         raise InvalidRequest("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")
     try:
-        with Client(target.server or settings.server, key) as client:
+        ca = read_ca(settings.tls_ca)
+        with Client(target.server or settings.server, key, tls_ca=ca) as client:
             return online_dryrun(
                 client,
                 path,

@@ -10,7 +10,20 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral._server import CONTAINMENT_HEALTH
 from corral._settings import ClientSettings, address
-from corral.cli._output import checked
+from corral._tls import Setting, load, load_ca
+from corral.cli._output import checked, reports_errors
+
+
+def _channel(server: str, ca: str, cert: str | None, key: str | None) -> grpc.Channel:
+    """Plaintext without a CA; TLS with one, presenting ``cert`` when given (a runner's
+    Runner API and an orchestrator's callback API ask for a client certificate)."""
+    if not ca:
+        return grpc.insecure_channel(server)
+    ca_setting = Setting(ca, "CORRAL_TLS_CA (--tls-ca)")
+    if not (cert or key):
+        return grpc.secure_channel(server, grpc.ssl_channel_credentials(load_ca(ca_setting)))
+    tls = load(Setting(cert or "", "--tls-cert"), Setting(key or "", "--tls-key"), ca_setting)
+    return grpc.secure_channel(server, tls.channel_credentials())
 
 
 @click.command()
@@ -26,14 +39,31 @@ from corral.cli._output import checked
     "every worker isolation layer applies, or a gRPC service name.",
 )
 @click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait.")
-def health(server: str | None, service: str, timeout: float) -> None:
+@click.option(
+    "--tls-ca",
+    help="PEM CA certificate: connect over TLS, trusting the servers it signed"
+    " [CORRAL_TLS_CA; default plaintext].",
+)
+@click.option("--tls-cert", help="PEM client certificate to present (a runner asks for one).")
+@click.option("--tls-key", help="PEM private key of --tls-cert.")
+@reports_errors
+def health(
+    server: str | None,
+    service: str,
+    timeout: float,
+    tls_ca: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Print a server's health status; exit 0 when SERVING, 1 otherwise.
 
     Works against an orchestrator or a runner. The container image's health check asks for
     'corral.containment', which is NOT_SERVING while some runner's workers lack a layer.
     """
-    address = server or ClientSettings().server
-    with grpc.insecure_channel(address) as channel:
+    settings = ClientSettings()
+    with _channel(
+        server or settings.server, tls_ca or settings.tls_ca, tls_cert, tls_key
+    ) as channel:
         try:
             response = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout

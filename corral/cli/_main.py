@@ -16,6 +16,7 @@ from corral._process import exit_past_stray_threads
 from corral._settings import SETTINGS_PREFIXES, RunnerSettings, ServeSettings, setting_error
 from corral.cli._api_commands import client_commands
 from corral.cli._author_commands import author_commands
+from corral.cli._certs_command import certs
 from corral.cli._dryrun_command import dryrun
 from corral.cli._health_command import health
 from corral.cli._lifecycle_commands import lifecycle_commands
@@ -51,18 +52,45 @@ def cli() -> None:
     help="host:port of the Prometheus endpoint; local runners serve theirs on the next ports"
     " [CORRAL_METRICS_ADDRESS, default off].",
 )
+@click.option(
+    "--tls-cert", help="PEM certificate of the public and callback APIs [CORRAL_TLS_CERT]."
+)
+@click.option("--tls-key", help="PEM private key of --tls-cert [CORRAL_TLS_KEY].")
+@click.option(
+    "--tls-ca",
+    help="PEM CA: orchestrator-runner traffic is mutual TLS, with certificates it signed"
+    " [CORRAL_TLS_CA].",
+)
+@click.option(
+    "--tls-client-cert",
+    help="PEM certificate presented to runners [CORRAL_TLS_CLIENT_CERT].",
+)
+@click.option(
+    "--tls-client-key", help="PEM private key of --tls-client-cert [CORRAL_TLS_CLIENT_KEY]."
+)
+@click.option(
+    "--runner-tls-cert", help="PEM certificate of the local runners [CORRAL_RUNNER_TLS_CERT]."
+)
+@click.option(
+    "--runner-tls-key", help="PEM private key of --runner-tls-cert [CORRAL_RUNNER_TLS_KEY]."
+)
 def serve(
     host: str | None,
     port: int | None,
     data_dir: pathlib.Path | None,
     database_url: str | None,
     metrics_address: str | None,
+    **tls: str | None,
 ) -> None:
     """Start the orchestrator with an embedded SQLite store and a local runner pool.
 
     On a new data directory it creates the environment `dev` and prints its secret key once.
     Stops cleanly on Ctrl-C or SIGTERM; in-flight runs get a grace period. Logs are JSON lines
     on standard error. Every option is also a CORRAL_* setting.
+
+    Plaintext is served on loopback only: listening elsewhere needs --tls-cert and --tls-key
+    (the public API) and --tls-ca (mutual TLS with runners, on the callback API). `corral certs`
+    makes development certificates.
     """
     given = {
         "host": host,
@@ -70,6 +98,7 @@ def serve(
         "data_dir": data_dir,
         "database_url": database_url,
         "metrics_address": metrics_address,
+        **tls,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
@@ -122,6 +151,13 @@ def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     "--metrics-address",
     help="host:port of the Prometheus endpoint [CORRAL_RUNNER_METRICS_ADDRESS, default off].",
 )
+@click.option(
+    "--tls-ca",
+    help="PEM CA: the Runner API and the callback channel are mutual TLS, with certificates"
+    " it signed [CORRAL_RUNNER_TLS_CA].",
+)
+@click.option("--tls-cert", help="PEM certificate of this runner [CORRAL_RUNNER_TLS_CERT].")
+@click.option("--tls-key", help="PEM private key of --tls-cert [CORRAL_RUNNER_TLS_KEY].")
 def runner(
     host: str | None,
     port: int | None,
@@ -133,12 +169,18 @@ def runner(
     log_level: str,
     parent_pid: int | None,
     metrics_address: str | None,
+    tls_ca: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
 ) -> None:
     """Start a runner host alone (for other machines): a warm parent and the Runner API.
 
     With --orchestrator it joins that orchestrator's fleet (heartbeats; SIGTERM drains it:
     its runs finish, it takes no new ones); with --callbacks alone, an orchestrator started
     with CORRAL_RUNNER_ADDRESS uses it.
+
+    Plaintext is served on loopback only: listening elsewhere needs --tls-ca, --tls-cert and
+    --tls-key (the orchestrator then needs CORRAL_TLS_CA and its client certificate).
     """
     given = {
         "host": host,
@@ -147,6 +189,9 @@ def runner(
         "orchestrator": orchestrator,
         "advertise": advertise,
         "metrics_address": metrics_address,
+        "tls_ca": tls_ca,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     if "CORRAL_RUNNER_JOIN_SECRET" in os.environ:
@@ -264,6 +309,7 @@ for command in [*client_commands, *lifecycle_commands]:
     cli.add_command(command)
 cli.add_command(dryrun)
 cli.add_command(health)
+cli.add_command(certs)
 for command in author_commands:
     cli.add_command(command)
 

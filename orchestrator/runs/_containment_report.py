@@ -8,6 +8,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health
 
+from corral import _grpc_errors
 from corral._server import report_containment
 from corral.v1 import runner_pb2
 
@@ -40,6 +41,9 @@ def report_runner_containment(
         missing = missing_layers(status())
     except grpc.RpcError as exc:
         code = exc.code().name if isinstance(exc, grpc.Call) else "unknown"
+        refused = _grpc_errors.tls_refused(exc)
+        if refused is not None:  # a runner with a certificate the CA did not sign...
+            _log.error("runner refused: TLS handshake failed", code="tls_refused", error=refused)
         missing = {"runners": f"status unavailable ({code})"}
     if missing:
         _log.warning("runner workers lack isolation layers", layers_missing=missing)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import grpc
 import structlog
@@ -55,9 +55,13 @@ def cancel_on(stub: runner_pb2_grpc.RunnerStub, run_id: str) -> bool:
     return False
 
 
-def runner_channel(address: str) -> grpc.Channel:
-    """A channel to one runner's Runner API."""
-    return grpc.insecure_channel(address, options=_options())
+def runner_channel(
+    address: str, credentials: grpc.ChannelCredentials | None = None
+) -> grpc.Channel:
+    """A channel to one runner's Runner API: mutual TLS with ``credentials``, else plaintext."""
+    if credentials is None:
+        return grpc.insecure_channel(address, options=_options())
+    return grpc.secure_channel(address, credentials, options=_options())
 
 
 class RunnerChannels:
@@ -65,11 +69,17 @@ class RunnerChannels:
     (ties: the next in turn). This orchestrator is their only user, so its own count is their
     load."""
 
-    def __init__(self, addresses: Sequence[str]) -> None:
+    def __init__(
+        self, addresses: Sequence[str], credentials: grpc.ChannelCredentials | None = None
+    ) -> None:
+        """Args:
+        addresses: the runners' addresses.
+        credentials: mutual TLS to the runners (None: plaintext).
+        """
         if not addresses:
             raise ValueError("at least one runner address is needed")
         self._addresses = list(addresses)
-        self._channels = [runner_channel(a) for a in addresses]
+        self._channels = [runner_channel(a, credentials) for a in addresses]
         self._stubs = [runner_pb2_grpc.RunnerStub(c) for c in self._channels]
         self._next = itertools.cycle(range(len(self._stubs)))
         self._going = [0] * len(self._stubs)
@@ -161,6 +171,7 @@ class LocalRunners:
         runtime_dir: pathlib.Path,
         log_level: str = "info",
         metrics_addresses: Sequence[str] = (),
+        tls_env: Mapping[str, str] | None = None,
     ) -> None:
         """``metrics_addresses``: where each runner serves its metrics (none: it serves none)."""
         self._dir = runtime_dir / "runners"
@@ -173,6 +184,7 @@ class LocalRunners:
         self._env |= {
             "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
             "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false",
+            **(tls_env or {}),  # the runners' certificate, key and CA
         }
         self._ports: dict[int, int] = {}
         self._stopping = threading.Event()

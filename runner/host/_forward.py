@@ -122,6 +122,15 @@ class GrpcCallbackHandler:
             response: Message = self._invoke(getattr(self._stub, rpc), request, timeout)
         except grpc.RpcError as exc:
             error = _grpc_errors.from_rpc_error(exc)
+            if error.code == "tls_refused":
+                # The callback API does not accept this runner's certificate (or this one
+                # does not trust its): the operator's to fix; the function learns no more.
+                _log.error("callback refused: TLS handshake failed", rpc=rpc, error=error.message)
+                raise Unavailable(
+                    "the orchestrator could not be reached (tls_refused)",
+                    code=error.code,
+                    retryable=False,
+                ) from None
             if isinstance(error, Unavailable) and error.code.startswith("rpc_"):
                 # A transport failure, not a typed answer: its details name the orchestrator's
                 # address and port, which are no business of the function. Operators get them.

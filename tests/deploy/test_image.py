@@ -23,6 +23,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from corral._certs import DEV_FILES
 from corral.v1 import runner_pb2, runner_pb2_grpc
 from sandbox import ALL_LAYERS
 
@@ -156,7 +157,7 @@ def _fake_proc(tmp_path: pathlib.Path, cgroup: str, mounts: str) -> pathlib.Path
     return proc
 
 
-def _entrypoint(tmp_path: pathlib.Path, proc: pathlib.Path) -> list[str]:
+def _entrypoint(tmp_path: pathlib.Path, proc: pathlib.Path, **settings: str) -> list[str]:
     """Runs the image's entry point with ``mount``, ``id`` and ``corral`` recorded, not run."""
     bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
     bin_dir.mkdir()
@@ -165,6 +166,7 @@ def _entrypoint(tmp_path: pathlib.Path, proc: pathlib.Path) -> list[str]:
         (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
         (bin_dir / name).chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CORRAL_PROC": str(proc), "CALLS": str(calls)}
+    env |= settings
     subprocess.run(["sh", str(ROOT / "deploy" / "entrypoint.sh"), "serve"], env=env, check=True,
                    timeout=30)  # fmt: skip
     return calls.read_text().splitlines()
@@ -190,3 +192,29 @@ def test_the_entrypoint_makes_a_private_cgroup_tree_writable(tmp_path: pathlib.P
 def test_the_entrypoint_never_touches_the_hosts_cgroup_tree(tmp_path: pathlib.Path) -> None:
     proc = _fake_proc(tmp_path, "0::/system.slice/docker-abc.scope\n", MOUNTS)
     assert _entrypoint(tmp_path, proc) == ["corral serve"]
+
+
+def test_the_entrypoint_makes_development_certificates_only_where_none_are(
+    tmp_path: pathlib.Path,
+) -> None:
+    proc = _fake_proc(tmp_path, "0::/system.slice/docker-abc.scope\n", MOUNTS)
+    tls = tmp_path / "tls"
+    cert = str(tls / "orchestrator.pem")
+    assert _entrypoint(tmp_path, proc, CORRAL_TLS_CERT=cert) == [
+        f"corral certs {tls}",
+        "corral serve",
+    ]
+    tls.mkdir()
+    (tls / "orchestrator.pem").write_text("mounted by the operator")
+    again = tmp_path / "again"
+    again.mkdir()
+    assert _entrypoint(again, proc, CORRAL_TLS_CERT=cert) == ["corral serve"]
+
+
+def test_the_images_tls_files_are_the_ones_corral_certs_writes() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for role, (cert, key) in DEV_FILES.items():
+        if role != "ca":
+            assert f"/data/tls/{cert}" in dockerfile
+            assert f"/data/tls/{key}" in dockerfile
+    assert "CORRAL_TLS_CA=/data/tls/ca.pem" in dockerfile

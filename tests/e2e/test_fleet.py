@@ -10,10 +10,13 @@ import json
 import os
 import pathlib
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
+from typing import Any
 
 import pytest
 
@@ -228,21 +231,53 @@ def _memory_holds(pid: int, needle: bytes) -> bool:
     return False
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What ``corral certs`` printed: the files and the settings of each process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    made = subprocess.run(
+        [sys.executable, "-m", "corral", "certs", str(tmp_path_factory.mktemp("tls") / "c")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(made.stdout))
+
+
+def _ca(certs: dict[str, Any]) -> bytes:
+    return pathlib.Path(certs["client"]["CORRAL_TLS_CA"]).read_bytes()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="reading another process's memory needs root")
-def test_the_join_secret_never_reaches_a_workers_memory(tmp_path: pathlib.Path) -> None:
-    """Workers fork from the warm parent, which is forked before the secret file is read: a
-    breached worker that scans its own memory finds no secret to join a rogue runner with."""
+def test_a_joined_runners_credentials_never_reach_a_workers_memory(
+    tmp_path: pathlib.Path, certs: dict[str, Any]
+) -> None:
+    """Workers fork from the warm parent, which is forked before the join secret and the TLS
+    key are read: a breached worker that scans its own memory finds neither, to join a rogue
+    runner or to pose as this one. The fleet here runs over mutual TLS."""
     callbacks = f"127.0.0.1:{free_port()}"
+    port = int(callbacks.rpartition(":")[2])
     with (
-        _serve(tmp_path, int(callbacks.rpartition(":")[2])) as service,
-        joined_runner(tmp_path / "r1", callbacks) as one,
-        Client(service.address, service.secret_key) as client,
+        running_service(
+            tmp_path / "serve",
+            CORRAL_RUNNERS="0",
+            CORRAL_JOIN_SECRET=JOIN_SECRET,
+            CORRAL_CALLBACK_PORT=str(port),
+            **certs["serve"],
+        ) as service,
+        joined_runner(tmp_path / "r1", callbacks, **certs["runner"]) as one,
+        Client(service.address, service.secret_key, tls_ca=_ca(certs)) as client,
     ):
         wait_until(lambda: _ready(client, 1))
+        assert '"transport": "mtls"' in one.stderr_path.read_text()
         wait_until(lambda: len(_tree(one.process.pid)) >= 3)  # warm parent and a warm worker
         below = [pid for pid in _tree(one.process.pid) if pid != one.process.pid]
-        needle = JOIN_SECRET.encode()
-        assert _memory_holds(one.process.pid, needle)  # the scan finds it where it is
+        key_lines = pathlib.Path(certs["files"]["runner_key"]).read_text().splitlines()
+        needles = {"join secret": JOIN_SECRET.encode(), "TLS key": key_lines[1].encode()}
+        assert _memory_holds(one.process.pid, needles["join secret"])  # the scan finds it
         assert below
         for pid in below:
-            assert not _memory_holds(pid, needle), f"process {pid} holds the join secret"
+            for what, needle in needles.items():
+                assert not _memory_holds(pid, needle), f"process {pid} holds the {what}"

@@ -11,7 +11,10 @@ from typing import Any
 
 import grpc
 import pytest
+from structlog.testing import capture_logs
 
+from corral._certs import dev_certs
+from corral._tls import Identity, Tls
 from corral.errors import RunFailure, Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
@@ -159,3 +162,30 @@ def test_bytes_are_accepted_only_as_the_response_of_their_own_rpc() -> None:
         check_response("GetMetadata", Serialized("Proxy", b""))
     assert caught.value.code == "runner_error"
     assert check_response("Proxy", Serialized("Proxy", b"")) == Serialized("Proxy", b"")
+
+
+def test_a_callback_api_refusing_the_runners_certificate_is_a_typed_error_and_a_log_line() -> None:
+    """A runner whose certificate the callback API's CA did not sign (and which does not trust
+    that API's): ``tls_refused``, not retried; the operator gets an error line."""
+    ours, theirs = dev_certs(), dev_certs()
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server(_ProxyOnly(), server)  # type: ignore[abstract]
+    orchestrator = Tls(
+        Identity(ours["orchestrator"].cert, ours["orchestrator"].key), ours["ca"].cert
+    )
+    port = server.add_secure_port("127.0.0.1:0", orchestrator.server_credentials())
+    server.start()
+    runner = Tls(Identity(theirs["runner"].cert, theirs["runner"].key), theirs["ca"].cert)
+    channel = grpc.secure_channel(f"127.0.0.1:{port}", runner.channel_credentials())
+    try:
+        handler = GrpcCallbackHandler(callbacks_pb2_grpc.RunnerCallbacksStub(channel), "rt_1")
+        with capture_logs() as logs, pytest.raises(Unavailable) as caught:
+            handler.call("GetMetadata", pb.Empty(), time.monotonic() + 5)
+    finally:
+        channel.close()
+        server.stop(None)
+    assert caught.value.code == "tls_refused"
+    assert not caught.value.retryable
+    assert str(port) not in caught.value.message  # the function learns no address
+    (line,) = [log for log in logs if log["event"] == "callback refused: TLS handshake failed"]
+    assert line["log_level"] == "error"
