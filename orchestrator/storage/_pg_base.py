@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
+import structlog
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
@@ -37,6 +38,15 @@ from orchestrator.storage._sqlite_base import (
     Clock,
     utc_now,
 )
+from orchestrator.storage._waits import (
+    COMMIT_UNKNOWN,
+    CONNECTION_LOST,
+    SERVER_RESTARTING,
+    SERVER_UNREACHABLE,
+    wait_seconds,
+)
+
+_log = structlog.get_logger("corral.storage")
 
 PgConnection = psycopg.Connection[DictRow]
 """A pooled connection whose rows are dicts by column name."""
@@ -53,8 +63,15 @@ DEFAULT_WAIT_TIMEOUT_S = 10.0
 DEFAULT_CONNECT_TIMEOUT_S = 5
 """How long opening one connection to the server may take."""
 
+RECONNECT_TRY_S = 2.0
+"""How long the pool keeps trying to open one connection (its backoff) before a new try."""
+
 MIGRATION_LOCK = zlib.crc32(b"corral.schema_migrations")
 """The ``pg_advisory_lock`` key held while migrating: openers of one database migrate in turn."""
+
+
+def _reconnect_failed(pool: psycopg_pool.ConnectionPool[Any]) -> None:
+    _log.warning("the database cannot be reached; the next call tries again", pool=pool.name)
 
 
 def utc(value: datetime) -> datetime:
@@ -102,6 +119,7 @@ class PostgresBase:
         self._clock = clock or utc_now
         self._max_log_lines = max_log_lines
         self._closed = False
+        self._wait_timeout_s = wait_timeout_s
         self._close_lock = threading.Lock()
         lock_timeout_ms = int(wait_timeout_s * 1000)
         self._pool: psycopg_pool.ConnectionPool[PgConnection] = psycopg_pool.ConnectionPool(
@@ -116,7 +134,14 @@ class PostgresBase:
                 "options": f"-c TimeZone=UTC -c lock_timeout={lock_timeout_ms}",
             },
             connection_class=psycopg.Connection[DictRow],
+            # A connection is checked as it is taken, so a broken one (the server restarted
+            # since) is thrown away, never handed out.
             check=psycopg_pool.ConnectionPool.check_connection,
+            # The pool tries again to connect with backoff (1 s, 2 s...), then gives up that
+            # try; the next call that needs a connection starts a new one at once. Short tries
+            # keep the backoff short: a call finds the server within a second of its return.
+            reconnect_timeout=RECONNECT_TRY_S,
+            reconnect_failed=_reconnect_failed,
             open=False,
             name="corral-storage",
         )
@@ -157,17 +182,19 @@ class PostgresBase:
     def _transaction(self, begin: str) -> Iterator[PgConnection]:
         if self._closed:
             raise Unavailable("storage is closed", code="storage_closed", retryable=False)
+        committing = False
         try:
-            with self._pool.connection() as connection:
+            with self._pool.connection(timeout=wait_seconds(self._wait_timeout_s)) as connection:
                 connection.execute(begin)
                 try:
                     yield connection
                 except BaseException:
                     _roll_back(connection)
                     raise
+                committing = True
                 connection.execute("COMMIT")
         except psycopg.OperationalError as exc:
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, committing=committing) from exc
         except psycopg_pool.PoolTimeout as exc:
             if self._closed:
                 raise Unavailable(
@@ -177,6 +204,7 @@ class PostgresBase:
                 f"no database connection within the wait: {exc}",
                 code="storage_unavailable",
                 retryable=True,
+                details={"reason": SERVER_UNREACHABLE},
             ) from exc
         except psycopg_pool.PoolClosed as exc:
             raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc
@@ -264,32 +292,39 @@ def _roll_back(connection: PgConnection) -> None:
         pass  # the connection is broken; the pool discards it when it comes back
 
 
-_BUSY = ("storage_busy", "storage busy")
-_UNAVAILABLE = ("storage_unavailable", "the database is unavailable")
+_BUSY = ("storage_busy", "storage busy", "")
+_UNAVAILABLE = ("storage_unavailable", "the database is unavailable", CONNECTION_LOST)
+_RESTARTING = ("storage_unavailable", "the database is restarting", SERVER_RESTARTING)
 
-_STORE_ERRORS: dict[str, tuple[str, str]] = {
-    "53100": ("storage_full", "the database's disk is full"),
-    "25006": ("storage_read_only", "the database cannot be written"),
-    "58030": ("storage_io_error", "the database's disk failed"),
-    "57P01": _UNAVAILABLE,  # admin_shutdown
-    "57P02": _UNAVAILABLE,  # crash_shutdown
-    "57P03": _UNAVAILABLE,  # cannot_connect_now
+_STORE_ERRORS: dict[str, tuple[str, str, str]] = {
+    "53100": ("storage_full", "the database's disk is full", ""),
+    "25006": ("storage_read_only", "the database cannot be written", ""),
+    "58030": ("storage_io_error", "the database's disk failed", ""),
+    "57P01": _RESTARTING,  # admin_shutdown
+    "57P02": _RESTARTING,  # crash_shutdown
+    "57P03": _RESTARTING,  # cannot_connect_now
     "08000": _UNAVAILABLE,
     "08003": _UNAVAILABLE,
     "08006": _UNAVAILABLE,
 }
-"""Typed errors by SQLSTATE; the rest with a SQLSTATE (locks, deadlocks, serialization,
+"""Typed errors by SQLSTATE, with the ``reason`` of a passing outage
+(``orchestrator.storage._waits``); the rest with a SQLSTATE (locks, deadlocks, serialization,
 statement timeouts, too many connections) are ``storage_busy``."""
 
 
-def _unavailable(exc: psycopg.OperationalError) -> Unavailable:
+def _unavailable(exc: psycopg.OperationalError, *, committing: bool = False) -> Unavailable:
     """The typed, retryable error of a store that cannot do its work right now.
 
-    An error without a SQLSTATE is one of the connection itself (the server went away).
+    An error without a SQLSTATE is one of the connection itself (the server went away). One
+    raised by the COMMIT itself leaves the outcome unknown (``commit_unknown``): the server may
+    have committed before the connection broke.
     """
     state = exc.sqlstate
-    code, what = _UNAVAILABLE if state is None else _STORE_ERRORS.get(state, _BUSY)
-    return Unavailable(f"{what}: {exc}", code=code, retryable=True)
+    code, what, reason = _UNAVAILABLE if state is None else _STORE_ERRORS.get(state, _BUSY)
+    if committing and code == "storage_unavailable":
+        what, reason = "the connection broke during the commit", COMMIT_UNKNOWN
+    details = {"reason": reason} if reason else None
+    return Unavailable(f"{what}: {exc}", code=code, retryable=True, details=details)
 
 
 def returned(row: DictRow | None) -> DictRow:
