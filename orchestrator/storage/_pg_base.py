@@ -66,12 +66,14 @@ DEFAULT_CONNECT_TIMEOUT_S = 5
 RECONNECT_TRY_S = 2.0
 """How long the pool keeps trying to open one connection (its backoff) before a new try."""
 
+AWAY_WAIT_S = 1.0
+"""How long a call waits for a connection while the server is away (a connection broke or could
+not be opened since the last one that worked): a store that is down answers each call within
+a second, rather than after the whole wait (``DEFAULT_WAIT_TIMEOUT_S``), which is for a pool
+whose connections are all busy."""
+
 MIGRATION_LOCK = zlib.crc32(b"corral.schema_migrations")
 """The ``pg_advisory_lock`` key held while migrating: openers of one database migrate in turn."""
-
-
-def _reconnect_failed(pool: psycopg_pool.ConnectionPool[Any]) -> None:
-    _log.warning("the database cannot be reached; the next call tries again", pool=pool.name)
 
 
 def utc(value: datetime) -> datetime:
@@ -120,6 +122,10 @@ class PostgresBase:
         self._max_log_lines = max_log_lines
         self._closed = False
         self._wait_timeout_s = wait_timeout_s
+        self._away = False
+        """The server went away (a connection broke, or could not be opened): calls wait for
+        a connection :data:`AWAY_WAIT_S` at most, until a connection is opened or a call
+        commits again."""
         self._close_lock = threading.Lock()
         lock_timeout_ms = int(wait_timeout_s * 1000)
         self._pool: psycopg_pool.ConnectionPool[PgConnection] = psycopg_pool.ConnectionPool(
@@ -141,7 +147,8 @@ class PostgresBase:
             # try; the next call that needs a connection starts a new one at once. Short tries
             # keep the backoff short: a call finds the server within a second of its return.
             reconnect_timeout=RECONNECT_TRY_S,
-            reconnect_failed=_reconnect_failed,
+            reconnect_failed=self._reconnect_failed,
+            configure=self._connected,
             open=False,
             name="corral-storage",
         )
@@ -163,6 +170,15 @@ class PostgresBase:
             self._closed = True
         self._pool.close()
 
+    def _connected(self, _connection: PgConnection) -> None:
+        """The pool opened a connection: the server is there."""
+        self._away = False
+
+    def _reconnect_failed(self, pool: psycopg_pool.ConnectionPool[Any]) -> None:
+        """The pool gave up a try to connect (it tries anew when a call needs a connection)."""
+        self._away = True
+        _log.warning("the database cannot be reached; the next call tries again", pool=pool.name)
+
     def _now(self) -> datetime:
         return self._clock()
 
@@ -180,21 +196,42 @@ class PostgresBase:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[PgConnection]:
+        with self._connection() as (connection, committing):
+            connection.execute(begin)
+            try:
+                yield connection
+            except BaseException:
+                _roll_back(connection)
+                raise
+            committing.append(True)
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def _statement(self) -> Iterator[PgConnection]:
+        """A pooled connection for one autocommitted statement, with the engine's typed
+        errors."""
+        with self._connection() as (connection, _committing):
+            yield connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[tuple[PgConnection, list[bool]]]:
+        """A pooled connection, and a list to append to when the COMMIT is sent; the errors of
+        the server and of the pool, typed.
+
+        The wait for a connection is the store's, or a second while the server is away, and
+        never past the caller's deadline (``orchestrator.storage._waits``).
+        """
         if self._closed:
             raise Unavailable("storage is closed", code="storage_closed", retryable=False)
-        committing = False
+        committing: list[bool] = []
+        wait = AWAY_WAIT_S if self._away else self._wait_timeout_s
         try:
-            with self._pool.connection(timeout=wait_seconds(self._wait_timeout_s)) as connection:
-                connection.execute(begin)
-                try:
-                    yield connection
-                except BaseException:
-                    _roll_back(connection)
-                    raise
-                committing = True
-                connection.execute("COMMIT")
-        except psycopg.OperationalError as exc:
-            raise _unavailable(exc, committing=committing) from exc
+            with self._pool.connection(timeout=wait_seconds(wait)) as connection:
+                yield connection, committing
+            self._away = False
+        # The pool's errors first: they are OperationalErrors too.
+        except psycopg_pool.PoolClosed as exc:
+            raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc
         except psycopg_pool.PoolTimeout as exc:
             if self._closed:
                 raise Unavailable(
@@ -206,8 +243,11 @@ class PostgresBase:
                 retryable=True,
                 details={"reason": SERVER_UNREACHABLE},
             ) from exc
-        except psycopg_pool.PoolClosed as exc:
-            raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc
+        except psycopg.OperationalError as exc:
+            error = _unavailable(exc, committing=bool(committing))
+            if error.code == "storage_unavailable":
+                self._away = True
+            raise error from exc
 
     # ---- migrations ----
 
