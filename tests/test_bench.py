@@ -13,6 +13,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 ACTION_KEYS = {
@@ -24,6 +26,7 @@ ACTION_KEYS = {
 }
 
 
+@pytest.mark.timeout(240)  # two `corral serve` and a PostgreSQL server, one after the other
 def test_a_quick_bench_measures_both_engines() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--engine", "both"],

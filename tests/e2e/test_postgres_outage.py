@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 
 import psycopg
@@ -112,7 +112,7 @@ def _alive_and_serving(services: list[Service], clients: list[Client], tag: str)
         assert service.process.poll() is None, service.stderr_path.read_text()[-3000:]
     for n, client in enumerate(clients):
         request = pb.TriggerActionRequest(
-            action_name="hello", connection_id="c", input_json=json.dumps(f"{tag}-{n}").encode()
+            action_name="hello", connection_id="c", input_json=json.dumps(f"{tag}-{n}")
         )
         response = client.call("TriggerAction", request, timeout=60)
         assert json.loads(response.output_json)["hello"] == f"{tag}-{n}"
@@ -159,12 +159,28 @@ def two(
         yield [a, b], [on_a, on_b]
 
 
+def _answered(check: Callable[[], bool]) -> Callable[[], bool]:
+    """``check``, False while the orchestrator answers ``storage_unavailable`` (the database
+    has just come back: the pool may not have a connection yet)."""
+
+    def answered() -> bool:
+        try:
+            return check()
+        except CorralError as exc:
+            if exc.code != "storage_unavailable":
+                raise
+            return False
+
+    return answered
+
+
 def _sync_run(client: Client) -> pb.Run:
     request = pb.ListRunsRequest(connection_id="c", function_name="items")
     (run,) = client.call("ListRuns", request).runs
     return run
 
 
+@pytest.mark.timeout(180)
 def test_callbacks_wait_out_a_short_outage_and_the_run_succeeds(
     database: tuple[PostgresServer, str],
     gated: tuple[FakeApi, threading.Event],
@@ -182,15 +198,11 @@ def test_callbacks_wait_out_a_short_outage_and_the_run_succeeds(
         assert service.process.poll() is None
     server.start()
 
-    run_id = _sync_run(clients[0]).run_id
-
     def ended() -> bool:
-        return clients[0].call("GetRun", pb.GetRunRequest(run_id=run_id)).state in (
-            pb.RUN_STATE_SUCCEEDED,
-            pb.RUN_STATE_FAILED,
-        )
+        return _sync_run(clients[0]).state in (pb.RUN_STATE_SUCCEEDED, pb.RUN_STATE_FAILED)
 
-    eventually(ended, timeout=60)
+    eventually(_answered(ended), timeout=60)
+    run_id = _sync_run(clients[0]).run_id
     run = clients[1].call("GetRun", pb.GetRunRequest(run_id=run_id))
     assert run.state == pb.RUN_STATE_SUCCEEDED, run.error
     assert _waited(services)
@@ -202,6 +214,7 @@ def test_callbacks_wait_out_a_short_outage_and_the_run_succeeds(
     _alive_and_serving(services, clients, "after")
 
 
+@pytest.mark.timeout(180)
 def test_an_outage_longer_than_the_run_fails_it_typed_and_all_recover(
     database: tuple[PostgresServer, str],
     gated: tuple[FakeApi, threading.Event],
@@ -239,7 +252,7 @@ def test_an_outage_longer_than_the_run_fails_it_typed_and_all_recover(
         )
         return runs[0]
 
-    eventually(lambda: stored_failure().state == pb.RUN_STATE_FAILED, timeout=30)
+    eventually(_answered(lambda: stored_failure().state == pb.RUN_STATE_FAILED), timeout=30)
     assert stored_failure().error.type == caught.value.code
     with psycopg.connect(url, autocommit=True) as db:
         rows = db.execute("SELECT count(*) FROM records WHERE model = 'Item'").fetchone()
