@@ -94,9 +94,9 @@ def _saves(
 
 
 def _repetition(
-    server: PostgresServer, index: int, count: int, analyze: bool
+    server: PostgresServer, name: str, count: int, analyze: bool
 ) -> tuple[float, dict[str, float]]:
-    url = server.create_database(f"bench_{index}")
+    url = server.create_database(name)
     storage = PostgresStorage(url)
     try:
         env, _ = storage.create_environment("bench")
@@ -115,6 +115,31 @@ def _repetition(
         storage.close()
 
 
+def measure(
+    server: PostgresServer, records: int, *, repeat: int = 3, analyze: bool = False
+) -> dict[str, float | int | bool]:
+    """The medians of ``repeat`` repetitions on ``server``, each in a fresh database, with each
+    one's ratio to the floor (``python -m bench`` includes it in its PostgreSQL part)."""
+    floors, runs = [], []
+    for _ in range(repeat):
+        floor, timings = _repetition(server, server.unique_name("bench_records"), records, analyze)
+        floors.append(floor)
+        runs.append(timings)
+    floor = statistics.median(floors)
+    result: dict[str, float | int | bool] = {
+        "records": records,
+        "batch_records": RECORDS_PER_CALL,
+        "durable": server.durable,
+        "analyze": analyze,
+        "floor_raw_copy_ms": round(floor * 1000, 1),
+    }
+    for label in ("new", "unchanged", "changed"):
+        median = statistics.median(r[label] for r in runs)
+        result[f"batch_save_{label}_ms"] = round(median * 1000, 1)
+        result[f"batch_save_{label}_over_floor"] = round(median / floor, 2)
+    return result
+
+
 def main() -> None:
     """Runs the benchmark and prints the result."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -125,25 +150,9 @@ def main() -> None:
         "--analyze", action="store_true", help="ANALYZE records after the new records"
     )
     args = parser.parse_args()
-    floors, runs = [], []
     root = pathlib.Path(tempfile.mkdtemp(prefix="corral-bench-pg-"))  # removed by the stop
     with PostgresServer.started(root, durable=args.durable) as server:
-        for index in range(args.repeat):
-            floor, timings = _repetition(server, index, args.records, args.analyze)
-            floors.append(floor)
-            runs.append(timings)
-    floor = statistics.median(floors)
-    result: dict[str, float | int | bool] = {
-        "records": args.records,
-        "batch_records": RECORDS_PER_CALL,
-        "durable": args.durable,
-        "analyze": args.analyze,
-        "floor_raw_copy_ms": round(floor * 1000, 1),
-    }
-    for label in ("new", "unchanged", "changed"):
-        median = statistics.median(r[label] for r in runs)
-        result[f"batch_save_{label}_ms"] = round(median * 1000, 1)
-        result[f"batch_save_{label}_over_floor"] = round(median / floor, 2)
+        result = measure(server, args.records, repeat=args.repeat, analyze=args.analyze)
     print(json.dumps(result, indent=2))
 
 

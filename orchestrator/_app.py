@@ -37,6 +37,7 @@ from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environ
 from orchestrator.api._service import OrchestratorService
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX, RunTokenAuth, current_env_id
 from orchestrator.callbacks._service import CallbacksService
+from orchestrator.callbacks._store_retry import StoreRetry
 from orchestrator.lifecycle._deploy import Deployer
 from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.proxy._connections import ConnectionService
@@ -213,6 +214,7 @@ def _start_locked(
         ],
         interceptors=[
             metrics.callback_interceptor(),
+            StoreRetry(),
             RunTokenAuth(tokens, lambda env_id: storage.get_environment_by_id(env_id).name),
             CallLimit(
                 CALLBACKS_PREFIX,

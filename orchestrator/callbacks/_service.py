@@ -25,6 +25,7 @@ from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
 from orchestrator.callbacks._run_auth import current_scope
+from orchestrator.callbacks._store_retry import retrying
 from orchestrator.proxy._credentials import ProxyTarget
 from orchestrator.proxy._proxy import OutboundRequest, ProxyResult
 from orchestrator.runs._caller import Caller
@@ -166,6 +167,9 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def Proxy(self, request: pb.ProxyRequest, context: grpc.ServicerContext) -> pb.ProxyResponse:
         """Sends a request with the connection's credentials injected."""
         scope = current_scope()
+        # The store is read before the request goes out; those reads wait out a passing outage
+        # of the store (``_store_retry``), the request itself is never sent twice for it.
+        budgets = retrying(self._budgets, context, rpc="Proxy")
         outbound = OutboundRequest(
             method=request.method or "GET",
             endpoint=request.endpoint,
@@ -182,9 +186,12 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
             # The runner hangs up when the run ends (cancelled, timed out, its worker or the
             # runner itself died): the request stops at once rather than at the run's deadline.
             caller_gone=lambda: not context.is_active(),
-            max_response_bytes=self._budgets().response_bytes,
+            max_response_bytes=budgets.response_bytes,
         )
-        result = self._proxy.send(outbound, lambda: self._connections.proxy_target(scope))
+        result = self._proxy.send(
+            outbound,
+            lambda: retrying(lambda: self._connections.proxy_target(scope), context, rpc="Proxy"),
+        )
         session = self._dry.get(scope.run_id)
         if session is not None:
             session.exchange(request, result)

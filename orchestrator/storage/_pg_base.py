@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
+import structlog
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
@@ -41,6 +42,15 @@ from orchestrator.storage._engine import (
 from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
 from orchestrator.storage._records import to_rfc3339
 from orchestrator.storage._rows import Codec, Row
+from orchestrator.storage._waits import (
+    COMMIT_UNKNOWN,
+    CONNECTION_LOST,
+    SERVER_RESTARTING,
+    SERVER_UNREACHABLE,
+    wait_seconds,
+)
+
+_log = structlog.get_logger("corral.storage")
 
 PgConnection = psycopg.Connection[DictRow]
 """A pooled connection whose rows are dicts by column name."""
@@ -56,6 +66,15 @@ DEFAULT_WAIT_TIMEOUT_S = 10.0
 
 DEFAULT_CONNECT_TIMEOUT_S = 5
 """How long opening one connection to the server may take."""
+
+RECONNECT_TRY_S = 2.0
+"""How long the pool keeps trying to open one connection (its backoff) before a new try."""
+
+AWAY_WAIT_S = 1.0
+"""How long a call waits for a connection while the server is away (a connection broke or could
+not be opened since the last one that worked): a store that is down answers each call within
+a second, rather than after the whole wait (``DEFAULT_WAIT_TIMEOUT_S``), which is for a pool
+whose connections are all busy."""
 
 MIGRATION_LOCK = zlib.crc32(b"corral.schema_migrations")
 """The ``pg_advisory_lock`` key held while migrating: openers of one database migrate in turn."""
@@ -114,6 +133,11 @@ class PostgresBase(EngineBase[PgConnection]):
         self._clock = clock or utc_now
         self._max_log_lines = max_log_lines
         self._closed = False
+        self._wait_timeout_s = wait_timeout_s
+        self._away = False
+        """The server went away (a connection broke, or could not be opened): calls wait for
+        a connection :data:`AWAY_WAIT_S` at most, until a connection is opened or a call
+        commits again."""
         self._close_lock = threading.Lock()
         lock_timeout_ms = int(wait_timeout_s * 1000)
         self._pool: psycopg_pool.ConnectionPool[PgConnection] = psycopg_pool.ConnectionPool(
@@ -128,7 +152,15 @@ class PostgresBase(EngineBase[PgConnection]):
                 "options": f"-c TimeZone=UTC -c lock_timeout={lock_timeout_ms}",
             },
             connection_class=psycopg.Connection[DictRow],
+            # A connection is checked as it is taken, so a broken one (the server restarted
+            # since) is thrown away, never handed out.
             check=psycopg_pool.ConnectionPool.check_connection,
+            # The pool tries again to connect with backoff (1 s, 2 s...), then gives up that
+            # try; the next call that needs a connection starts a new one at once. Short tries
+            # keep the backoff short: a call finds the server within a second of its return.
+            reconnect_timeout=RECONNECT_TRY_S,
+            reconnect_failed=self._reconnect_failed,
+            configure=self._connected,
             open=False,
             name="corral-storage",
         )
@@ -150,6 +182,15 @@ class PostgresBase(EngineBase[PgConnection]):
             self._closed = True
         self._pool.close()
 
+    def _connected(self, _connection: PgConnection) -> None:
+        """The pool opened a connection: the server is there."""
+        self._away = False
+
+    def _reconnect_failed(self, pool: psycopg_pool.ConnectionPool[Any]) -> None:
+        """The pool gave up a try to connect (it tries anew when a call needs a connection)."""
+        self._away = True
+        _log.warning("the database cannot be reached; the next call tries again", pool=pool.name)
+
     def _now(self) -> datetime:
         return self._clock()
 
@@ -167,19 +208,42 @@ class PostgresBase(EngineBase[PgConnection]):
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[PgConnection]:
+        with self._connection() as (connection, committing):
+            connection.execute(begin)
+            try:
+                yield connection
+            except BaseException:
+                _roll_back(connection)
+                raise
+            committing.append(True)
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def _statement(self) -> Iterator[PgConnection]:
+        """A pooled connection for one autocommitted statement, with the engine's typed
+        errors."""
+        with self._connection() as (connection, _committing):
+            yield connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[tuple[PgConnection, list[bool]]]:
+        """A pooled connection, and a list to append to when the COMMIT is sent; the errors of
+        the server and of the pool, typed.
+
+        The wait for a connection is the store's, or a second while the server is away, and
+        never past the caller's deadline (``orchestrator.storage._waits``).
+        """
         if self._closed:
             raise Unavailable("storage is closed", code="storage_closed", retryable=False)
+        committing: list[bool] = []
+        wait = AWAY_WAIT_S if self._away else self._wait_timeout_s
         try:
-            with self._pool.connection() as connection:
-                connection.execute(begin)
-                try:
-                    yield connection
-                except BaseException:
-                    _roll_back(connection)
-                    raise
-                connection.execute("COMMIT")
-        except psycopg.OperationalError as exc:
-            raise _unavailable(exc) from exc
+            with self._pool.connection(timeout=wait_seconds(wait)) as connection:
+                yield connection, committing
+            self._away = False
+        # The pool's errors first: they are OperationalErrors too.
+        except psycopg_pool.PoolClosed as exc:
+            raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc
         except psycopg_pool.PoolTimeout as exc:
             if self._closed:
                 raise Unavailable(
@@ -189,9 +253,13 @@ class PostgresBase(EngineBase[PgConnection]):
                 f"no database connection within the wait: {exc}",
                 code="storage_unavailable",
                 retryable=True,
+                details={"reason": SERVER_UNREACHABLE},
             ) from exc
-        except psycopg_pool.PoolClosed as exc:
-            raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc
+        except psycopg.OperationalError as exc:
+            error = _unavailable(exc, committing=bool(committing))
+            if error.code == "storage_unavailable":
+                self._away = True
+            raise error from exc
 
     # ---- migrations ----
 
@@ -303,32 +371,39 @@ def _roll_back(connection: PgConnection) -> None:
         pass  # the connection is broken; the pool discards it when it comes back
 
 
-_BUSY = ("storage_busy", "storage busy")
-_UNAVAILABLE = ("storage_unavailable", "the database is unavailable")
+_BUSY = ("storage_busy", "storage busy", "")
+_UNAVAILABLE = ("storage_unavailable", "the database is unavailable", CONNECTION_LOST)
+_RESTARTING = ("storage_unavailable", "the database is restarting", SERVER_RESTARTING)
 
-_STORE_ERRORS: dict[str, tuple[str, str]] = {
-    "53100": ("storage_full", "the database's disk is full"),
-    "25006": ("storage_read_only", "the database cannot be written"),
-    "58030": ("storage_io_error", "the database's disk failed"),
-    "57P01": _UNAVAILABLE,  # admin_shutdown
-    "57P02": _UNAVAILABLE,  # crash_shutdown
-    "57P03": _UNAVAILABLE,  # cannot_connect_now
+_STORE_ERRORS: dict[str, tuple[str, str, str]] = {
+    "53100": ("storage_full", "the database's disk is full", ""),
+    "25006": ("storage_read_only", "the database cannot be written", ""),
+    "58030": ("storage_io_error", "the database's disk failed", ""),
+    "57P01": _RESTARTING,  # admin_shutdown
+    "57P02": _RESTARTING,  # crash_shutdown
+    "57P03": _RESTARTING,  # cannot_connect_now
     "08000": _UNAVAILABLE,
     "08003": _UNAVAILABLE,
     "08006": _UNAVAILABLE,
 }
-"""Typed errors by SQLSTATE; the rest with a SQLSTATE (locks, deadlocks, serialization,
+"""Typed errors by SQLSTATE, with the ``reason`` of a passing outage
+(``orchestrator.storage._waits``); the rest with a SQLSTATE (locks, deadlocks, serialization,
 statement timeouts, too many connections) are ``storage_busy``."""
 
 
-def _unavailable(exc: psycopg.OperationalError) -> Unavailable:
+def _unavailable(exc: psycopg.OperationalError, *, committing: bool = False) -> Unavailable:
     """The typed, retryable error of a store that cannot do its work right now.
 
-    An error without a SQLSTATE is one of the connection itself (the server went away).
+    An error without a SQLSTATE is one of the connection itself (the server went away). One
+    raised by the COMMIT itself leaves the outcome unknown (``commit_unknown``): the server may
+    have committed before the connection broke.
     """
     state = exc.sqlstate
-    code, what = _UNAVAILABLE if state is None else _STORE_ERRORS.get(state, _BUSY)
-    return Unavailable(f"{what}: {exc}", code=code, retryable=True)
+    code, what, reason = _UNAVAILABLE if state is None else _STORE_ERRORS.get(state, _BUSY)
+    if committing and code == "storage_unavailable":
+        what, reason = "the connection broke during the commit", COMMIT_UNKNOWN
+    details = {"reason": reason} if reason else None
+    return Unavailable(f"{what}: {exc}", code=code, retryable=True, details=details)
 
 
 @functools.lru_cache(maxsize=256)

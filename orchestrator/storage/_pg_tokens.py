@@ -9,16 +9,14 @@ key and one round trip.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 import psycopg
-import psycopg_pool
 
-from corral.errors import NotFound, Unavailable
-from orchestrator.storage._pg_base import PgConnection, PostgresBase, _unavailable, jsonb
+from corral.errors import NotFound
+from orchestrator.storage._pg_base import PostgresBase, jsonb
 
 
 class TokensMixin(PostgresBase):
@@ -67,22 +65,3 @@ class TokensMixin(PostgresBase):
         with self._statement() as conn:
             cursor = conn.execute("DELETE FROM run_tokens WHERE expires_at <= %s", (self._now(),))
             return max(cursor.rowcount, 0)
-
-    @contextmanager
-    def _statement(self) -> Iterator[PgConnection]:
-        """A pooled connection for one autocommitted statement, with the engine's typed errors."""
-        if self._closed:
-            raise Unavailable("storage is closed", code="storage_closed", retryable=False)
-        try:
-            with self._pool.connection() as connection:
-                yield connection
-        except psycopg.OperationalError as exc:
-            raise _unavailable(exc) from exc
-        except psycopg_pool.PoolTimeout as exc:
-            raise Unavailable(
-                f"no database connection within the wait: {exc}",
-                code="storage_unavailable",
-                retryable=True,
-            ) from exc
-        except psycopg_pool.PoolClosed as exc:
-            raise Unavailable("storage is closed", code="storage_closed", retryable=False) from exc

@@ -152,15 +152,17 @@ class PostgresServer:
             # Another process took the port between the probe and the start: try another.
         raise RuntimeError(f"PostgreSQL did not start: {self.log.read_text(errors='replace')}")
 
-    def stop(self, *, remove: bool = True) -> None:
+    def stop(self, *, remove: bool = True, mode: str = "immediate") -> None:
         """Stops the server at once, as a crash would (``pg_ctl stop -m immediate``).
 
         Args:
             remove: also remove its directory (its data is thrown away); False keeps it for
                 ``start`` to bring the same server back.
+            mode: ``pg_ctl``'s shutdown mode: ``immediate`` (a crash), or ``fast`` (an
+                operator's stop: the sessions are ended, what is committed is kept).
         """
         if (self.data / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+            self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
         if remove:
             shutil.rmtree(self.root, ignore_errors=True)
 
