@@ -24,7 +24,7 @@ from corral.cli import Client
 from corral.errors import CorralError
 from corral.v1 import orchestrator_pb2 as pb
 from tests.e2e.test_recovery import FILES, _tree
-from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.fake_api import FakeApi, running_held_api
 from tests.support.fleet import JOIN_SECRET, fleet, joined_runner, wait_until
 from tests.support.postgres import free_port
 from tests.support.service import Service, create_environment, running_service
@@ -53,24 +53,8 @@ action = create_action(description='waits for the test', exec=run)
 @pytest.fixture
 def upstream() -> Iterator[tuple[FakeApi, threading.Event]]:
     """``/hang`` answers when the test ends; ``/slow`` when the event is set."""
-    release, slow = threading.Event(), threading.Event()
-
-    def hang(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        release.wait(60)
-        return 200, {}, {}
-
-    def slowly(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        slow.wait(60)
-        return 200, {"done": True}, {}
-
-    with running_fake_api() as api:
-        api.routes[("GET", "/hang")] = hang
-        api.routes[("GET", "/slow")] = slowly
-        try:
-            yield api, slow
-        finally:
-            release.set()
-            slow.set()
+    with running_held_api({"done": True}) as held:
+        yield held
 
 
 def _serve(tmp_path: pathlib.Path, callback_port: int) -> Iterator[Service]:

@@ -24,7 +24,7 @@ from corral.cli import Client
 from corral.errors import CorralError
 from corral.v1 import orchestrator_pb2 as pb
 from tests.e2e.test_recovery import FILES, _kill_everything, _sync_runs, eventually
-from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.fake_api import FakeApi, running_held_api
 from tests.support.postgres import PostgresServer
 from tests.support.service import Service, running_service
 
@@ -42,25 +42,9 @@ action = create_action(description='waits on a slow upstream', exec=run)
 
 @pytest.fixture
 def upstream() -> Iterator[tuple[FakeApi, threading.Event]]:
-    """``/hang`` answers only when the test ends; ``/slow`` when the event is set."""
-    release, slow = threading.Event(), threading.Event()
-
-    def hang(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        release.wait(60)
-        return 200, {}, {}
-
-    def slowly(_seen: Seen) -> tuple[int, object, dict[str, str]]:
-        slow.wait(60)
-        return 200, {"answer": 42}, {}
-
-    with running_fake_api() as api:
-        api.routes[("GET", "/hang")] = hang
-        api.routes[("GET", "/slow")] = slowly
-        try:
-            yield api, slow
-        finally:
-            release.set()
-            slow.set()
+    """``/hang`` answers when the test ends; ``/slow`` when the event is set."""
+    with running_held_api({"answer": 42}) as held:
+        yield held
 
 
 def _trigger(client: Client, action: str, key: str) -> pb.TriggerActionResponse:

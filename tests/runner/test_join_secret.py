@@ -49,31 +49,27 @@ def test_a_bad_secret_file_is_one_typed_error_naming_the_setting(
         assert content not in caught.value.message
 
 
-def test_a_secret_in_the_environment_is_refused(tmp_path: pathlib.Path) -> None:
+def _join(**settings: str) -> subprocess.CompletedProcess[str]:
+    """``corral runner --orchestrator`` with only these CORRAL_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-    env["CORRAL_RUNNER_JOIN_SECRET"] = SECRET
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "corral", "runner", "--orchestrator", "127.0.0.1:9"],
-        env=env,
+        env=env | settings,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_a_secret_in_the_environment_is_refused() -> None:
+    result = _join(CORRAL_RUNNER_JOIN_SECRET=SECRET)
     assert result.returncode != 0
     assert "CORRAL_RUNNER_JOIN_SECRET_FILE" in result.stderr
     assert SECRET not in result.stderr
 
 
 def test_joining_without_a_secret_file_names_the_setting() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "corral", "runner", "--orchestrator", "127.0.0.1:9"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _join()
     assert result.returncode == 1
     assert "CORRAL_RUNNER_JOIN_SECRET_FILE" in result.stderr

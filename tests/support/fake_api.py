@@ -105,3 +105,21 @@ def running_hanging_api() -> Iterator[FakeApi]:
             yield api
         finally:
             release.set()
+
+
+@contextmanager
+def running_held_api(answer: Any) -> Iterator[tuple[FakeApi, threading.Event]]:
+    """A FakeApi with ``GET /hang``, answered only when the block ends, and ``GET /slow``,
+    answered with ``answer`` once the event given back is set."""
+    slow = threading.Event()
+
+    def slowly(_seen: Seen) -> tuple[int, Any, dict[str, str]]:
+        slow.wait(60)
+        return 200, answer, {}
+
+    with running_hanging_api() as api:
+        api.routes[("GET", "/slow")] = slowly
+        try:
+            yield api, slow
+        finally:
+            slow.set()
