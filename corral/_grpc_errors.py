@@ -181,7 +181,13 @@ def from_rpc_error(exc: grpc.RpcError) -> errors.CorralError:
     return cls(message or "", code=info.reason, retryable=retryable, details=details)
 
 
-_TLS_SIGNS = ("handshake failed", "ssl_error", "certificate_verify_failed", "socket closed")
+_TLS_SIGNS = (
+    "handshake failed",
+    "ssl_error",
+    "certificate_verify_failed",
+    "verification check failed",  # the server's certificate does not name the address dialled
+    "socket closed",
+)
 """How gRPC's transport words a refused handshake in a failed call's details. A server that
 refuses a client's certificate (or a plaintext client, or a TLS client to a plaintext port)
 closes the socket before the connection is up: "failed to connect ... Socket closed"."""

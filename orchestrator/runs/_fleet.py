@@ -46,6 +46,10 @@ WAIT_FOR_RUNNER_SECONDS = 10.0
 """How long a run waits for a runner to join when none is there (within its own deadline)."""
 DRAINING = "runner_draining"
 """The error type of a Run that a draining runner refuses (the run never started)."""
+TLS_REFUSED = "tls_refused"
+"""The error type of a run whose runner's certificate this orchestrator refused."""
+REFUSED_SECONDS = 30.0
+"""How long a runner whose TLS handshake failed is left out of placement."""
 LOST = "runner_lost"
 """The error type of a run whose runner was lost (its heartbeats stopped, or it went away)."""
 
@@ -61,6 +65,8 @@ class _Joined:
     lost: set[str] = field(default_factory=set)
     placed: int = 0
     """Runs this orchestrator placed here that have not ended (counted at placement)."""
+    refused_until: float = 0.0
+    """Until then (monotonic) it is not placed on: its TLS handshake failed."""
 
 
 class Fleet:
@@ -113,7 +119,9 @@ class Fleet:
                 tried.add(member.record.runner_id)  # it never started there: elsewhere
 
     def _place(self, tried: set[str], deadline: float) -> _Joined | None:
-        """The joined runner with the most free slots, or None for the static runners."""
+        """The joined runner with the most free slots, or None for the static runners; waits up
+        to WAIT_FOR_RUNNER_SECONDS (within ``deadline``) for one to be ready."""
+        limit = min(deadline, time.monotonic() + WAIT_FOR_RUNNER_SECONDS)
         while True:
             self._refresh()
             with self._lock:
@@ -129,12 +137,9 @@ class Fleet:
                 if self._static is not None:
                     self._static_calls += 1
                     return None
-            if time.monotonic() >= min(deadline, self._waited_until(deadline)):
+            if time.monotonic() >= limit:
                 raise Unavailable("no runner is available to take the run", code="no_runner")
             time.sleep(0.1)
-
-    def _waited_until(self, deadline: float) -> float:
-        return min(deadline, time.monotonic() + WAIT_FOR_RUNNER_SECONDS)
 
     def _least_loaded(self, candidates: Sequence[_Joined]) -> _Joined | None:
         if not candidates:
@@ -149,7 +154,21 @@ class Fleet:
         return self._free(member) / max(member.record.slots, 1)
 
     def _ready(self, member: _Joined) -> bool:
-        return not member.record.draining and not self._silent(member.record)
+        return (
+            not member.record.draining
+            and not self._silent(member.record)
+            and member.refused_until <= time.monotonic()
+        )
+
+    def _refuse(self, member: _Joined, why: str) -> None:
+        _log.warning(
+            "runner refused: TLS handshake failed",
+            runner_id=member.record.runner_id,
+            address=member.record.address,
+            reason=why[:300],
+        )
+        with self._lock:
+            member.refused_until = time.monotonic() + REFUSED_SECONDS
 
     def _silent(self, record: RunnerRecord) -> bool:
         return record.last_heartbeat < self._clock() - timedelta(seconds=self.lost_after)
@@ -183,6 +202,9 @@ class Fleet:
             error = _grpc_errors.from_rpc_error(exc)
             if error.code == DRAINING:
                 raise error from None  # it never started: ``run`` places it elsewhere
+            if error.code == TLS_REFUSED:  # its certificate is not ours: out of placement
+                self._refuse(member, error.message)
+                raise error from None
             code = exc.code() if isinstance(exc, grpc.Call) else None
             if code in GAVE_UP:
                 cancel_on(member.stub, run_id)

@@ -265,3 +265,42 @@ def test_a_joined_runners_credentials_never_reach_a_workers_memory(
         for pid in below:
             for what, needle in needles.items():
                 assert not _memory_holds(pid, needle), f"process {pid} holds the {what}"
+
+
+def test_a_joined_runner_whose_certificate_is_refused_fails_its_run_typed(
+    tmp_path: pathlib.Path, certs: dict[str, Any], upstream: tuple[FakeApi, threading.Event]
+) -> None:
+    """A runner that joined (its client certificate is good) but is dialled at an address its
+    certificate does not name: the run fails at once as tls_refused, not at its time limit nor
+    as runner_lost, the orchestrator logs the refusal, and the runner leaves placement."""
+    api, _slow = upstream
+    callbacks = f"127.0.0.1:{free_port()}"
+    runner_port = free_port()
+    with (
+        running_service(
+            tmp_path / "serve",
+            CORRAL_RUNNERS="0",
+            CORRAL_JOIN_SECRET=JOIN_SECRET,
+            CORRAL_CALLBACK_PORT=callbacks.rpartition(":")[2],
+            **certs["serve"],
+        ) as service,
+        joined_runner(
+            tmp_path / "r1",
+            callbacks,
+            CORRAL_RUNNER_PORT=str(runner_port),
+            CORRAL_RUNNER_HOST="0.0.0.0",  # noqa: S104 - with TLS, any address may listen
+            CORRAL_RUNNER_ADVERTISE=f"127.0.0.2:{runner_port}",  # not in its certificate
+            **certs["runner"],
+        ),
+        Client(service.address, service.secret_key, tls_ca=_ca(certs)) as client,
+    ):
+        wait_until(lambda: _ready(client, 1))
+        started = time.monotonic()
+        with pytest.raises(CorralError) as caught:
+            _deploy(client, api)  # a deploy's describe is the first run sent to the runner
+        assert caught.value.code == "tls_refused"
+        assert time.monotonic() - started < 30
+        assert "runner refused: TLS handshake failed" in service.stderr_path.read_text()
+        with pytest.raises(CorralError) as again:  # out of placement: no runner is left
+            _deploy(client, api)
+        assert again.value.code == "no_runner"

@@ -17,6 +17,7 @@ from typing_extensions import override
 from corral._grpc_errors import abort
 from corral.errors import RunFailure, Unavailable
 from corral.v1 import runner_pb2, runner_pb2_grpc
+from orchestrator.runs import _fleet
 from orchestrator.runs._fleet import Fleet
 from orchestrator.runs._runner_client import RunnerChannels
 from orchestrator.storage._areas import RunnerRecord
@@ -171,11 +172,17 @@ def test_a_silent_runner_ends_its_runs_as_lost_and_gets_no_more(runners: object)
         pool.shutdown(wait=False)
 
 
-def test_no_runner_at_all_is_a_typed_retryable_error() -> None:
+@pytest.mark.parametrize("deadline", [0.3, 3600.0])
+def test_no_runner_at_all_is_a_typed_retryable_error_within_the_wait(
+    deadline: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_fleet, "WAIT_FOR_RUNNER_SECONDS", 0.5)
     fleet = Fleet(MemoryRunnerRegistry(), None, _Clock(), lost_after=3.0)
     try:
+        started = time.monotonic()
         with pytest.raises(Unavailable) as caught:
-            fleet.run(runner_pb2.RunRequest(run_id="r"), 0.3)
+            fleet.run(runner_pb2.RunRequest(run_id="r"), deadline)
         assert caught.value.code == "no_runner"
+        assert time.monotonic() - started < 5  # the wait, not the run's whole deadline
     finally:
         fleet.close()

@@ -50,7 +50,7 @@ def joined_runner(
         process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "corral", "runner", "--orchestrator", orchestrator),
-                *("--port", "0", "--port-file", str(port_file), "--log-format", "json"),
+                *("--port-file", str(port_file), "--log-format", "json"),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
