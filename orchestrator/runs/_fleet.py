@@ -7,7 +7,9 @@ draining runner nor to one whose heartbeats stopped. A joined runner that stops 
 for ``lost_after`` seconds is taken out of placement, and the runs this orchestrator has on it
 end at once as ``runner_lost`` (its connection may stay open for a while: a machine gone, a
 network cut, a frozen process). A runner that refuses a run because it is draining never
-started it, so the run goes to another runner.
+started it, so the run goes to another runner; so does a run whose runner cannot be connected
+to (gRPC never sent it: a runner killed since its last heartbeat), and that runner is out of
+placement until a newer heartbeat says it is back.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ REFUSED_SECONDS = 30.0
 """How long a runner whose TLS handshake failed is left out of placement."""
 LOST = "runner_lost"
 """The error type of a run whose runner was lost (its heartbeats stopped, or it went away)."""
+UNREACHABLE = "runner_unreachable"
+"""The error type of a Run that could not reach its runner (the run never started)."""
+_NOT_CONNECTED = "failed to connect to all addresses"
+"""gRPC's detail for a call that found no connection to its runner: it was never sent."""
 
 
 @dataclass
@@ -67,6 +73,9 @@ class _Joined:
     """Runs this orchestrator placed here that have not ended (counted at placement)."""
     refused_until: float = 0.0
     """Until then (monotonic) it is not placed on: its TLS handshake failed."""
+    unreachable_at: datetime | None = None
+    """The last heartbeat known when a run could not connect to it: out of placement until a
+    newer one comes."""
 
 
 class Fleet:
@@ -114,6 +123,8 @@ class Fleet:
             try:
                 return self._run_on(member, request, deadline - time.monotonic())
             except CorralError as err:
+                if err.code == UNREACHABLE:
+                    continue  # it never started: elsewhere, or there once it heartbeats again
                 if err.code != DRAINING:
                     raise
                 tried.add(member.record.runner_id)  # it never started there: elsewhere
@@ -154,8 +165,12 @@ class Fleet:
         return self._free(member) / max(member.record.slots, 1)
 
     def _ready(self, member: _Joined) -> bool:
+        unreachable = member.unreachable_at is not None and (
+            member.record.last_heartbeat <= member.unreachable_at
+        )
         return (
             not member.record.draining
+            and not unreachable
             and not self._silent(member.record)
             and member.refused_until <= time.monotonic()
         )
@@ -206,6 +221,8 @@ class Fleet:
                 self._refuse(member, error.message)
                 raise error from None
             code = exc.code() if isinstance(exc, grpc.Call) else None
+            if code == grpc.StatusCode.UNAVAILABLE and _never_sent(exc):
+                raise self._unreachable(member) from None  # ``run`` places it elsewhere
             if code in GAVE_UP:
                 cancel_on(member.stub, run_id)
             if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -218,6 +235,20 @@ class Fleet:
                 member.calls.pop(run_id, None)
                 member.lost.discard(run_id)
                 member.placed -= 1
+
+    def _unreachable(self, member: _Joined) -> Unavailable:
+        with self._lock:
+            first = member.unreachable_at != member.record.last_heartbeat
+            member.unreachable_at = member.record.last_heartbeat
+        if first:
+            _log.warning(
+                "runner unreachable: out of placement until its next heartbeat",
+                runner_id=member.record.runner_id,
+                address=member.record.address,
+            )
+        return Unavailable(
+            f"the runner at {member.record.address} cannot be reached", code=UNREACHABLE
+        )
 
     @staticmethod
     def _lost(member: _Joined, what: str) -> RunFailure:
@@ -314,6 +345,12 @@ class Fleet:
             self._joined.clear()
         if self._static is not None:
             self._static.close()
+
+
+def _never_sent(exc: grpc.RpcError) -> bool:
+    """Whether gRPC failed the call before any connection to the runner carried it."""
+    details = exc.details() if isinstance(exc, grpc.Call) else None
+    return isinstance(details, str) and details.startswith(_NOT_CONNECTED)
 
 
 def _load(member: _Joined) -> int:

@@ -4,6 +4,7 @@ elsewhere; a runner that falls silent ends its runs as runner_lost."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -186,3 +187,37 @@ def test_no_runner_at_all_is_a_typed_retryable_error_within_the_wait(
         assert time.monotonic() - started < 5  # the wait, not the run's whole deadline
     finally:
         fleet.close()
+
+
+def test_a_runner_that_cannot_be_reached_sends_the_run_elsewhere_until_it_heartbeats(
+    runners: object,
+) -> None:
+    """A runner killed since its last heartbeat refuses connections: the run was never sent, so
+    it goes to another runner (not ``runner_lost``), and the dead one is out of placement until
+    a newer heartbeat says it is back."""
+    b, address_b = runners()  # type: ignore[operator]
+    dead = f"127.0.0.1:{_free_port()}"  # nothing listens there
+    registry, clock = MemoryRunnerRegistry(), _Clock()
+    registry.runner_heartbeat(_record("a", dead, clock.now, slots=64))  # by load, first choice
+    registry.runner_heartbeat(_record("b", address_b, clock.now, slots=1))
+    fleet = Fleet(registry, None, clock, lost_after=3.0)
+    try:
+        b.released.set()
+        for n in range(3):
+            assert fleet.run(runner_pb2.RunRequest(run_id=f"r{n}"), 10).ok
+        assert b.got == ["r0", "r1", "r2"]
+        (member,) = [m for m in fleet._joined.values() if m.record.address == dead]
+        assert member.unreachable_at == clock.now  # out of placement
+        assert not fleet._ready(member)
+        clock.now += timedelta(seconds=1)  # a newer heartbeat: back in placement
+        registry.runner_heartbeat(_record("a", dead, clock.now, slots=64))
+        fleet._refresh(force=True)
+        assert fleet._ready(member)
+    finally:
+        fleet.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

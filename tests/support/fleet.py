@@ -59,16 +59,21 @@ def joined_runner(
         )
     try:
         deadline = time.monotonic() + 60
-        while not port_file.exists() and process.poll() is None:
+        while not _written(port_file) and process.poll() is None:
             if time.monotonic() > deadline:
                 raise TimeoutError("corral runner did not start")
             time.sleep(0.05)
-        address = f"127.0.0.1:{port_file.read_text().strip()}" if port_file.exists() else ""
+        address = f"127.0.0.1:{port_file.read_text().strip()}" if _written(port_file) else ""
         yield Runner(process, address, stderr_path)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
+
+
+def _written(path: pathlib.Path) -> bool:
+    """Whether the file exists and holds something (it is created, then written)."""
+    return path.exists() and bool(path.read_text().strip())
 
 
 def fleet(client: Client) -> dict[str, pb.RunnerInfo]:

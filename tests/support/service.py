@@ -29,7 +29,7 @@ class Service:
 
 def _wait_for(path: pathlib.Path, process: subprocess.Popen[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not (path.exists() and path.read_text().strip()):  # created, then written: both
         if process.poll() is not None:
             raise RuntimeError(f"corral serve exited with {process.returncode}")
         if time.monotonic() > deadline:
