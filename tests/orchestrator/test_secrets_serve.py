@@ -31,7 +31,7 @@ FILES = {
     ),
 }
 API_KEY = "apikey-plaintext-91c4"
-CLIENT_SECRET = "cs-plaintext-0b7e"  # noqa: S105 - a test value, looked for in the raw store
+CLIENT_SECRET = "cs-plaintext-0b7e"
 VARIABLE = "var-plaintext-d2a8"
 
 
