@@ -52,47 +52,57 @@ class SealingBase(EngineBase[C]):
                 box does not hold (nothing is changed).
             SecretUnreadable: a stored secret does not open for its row (moved or altered).
         """
-        self._box = box
+        before, self._box = self._box, box
+        try:
+            # A read first: a store already as the box writes it is not locked at all.
+            with self._read() as conn:
+                pending = self._reseal(conn, write=False)
+            if not pending:
+                return 0
+            with self._write() as conn:  # the rows locked, where the engine locks rows
+                changed = self._reseal(conn, write=True)
+        except BaseException:
+            self._box = before
+            raise
+        if changed:
+            self._forget_replaced()
+        return changed
+
+    def _reseal(self, conn: C, *, write: bool) -> int:
+        """The stored secrets not as the box writes them; with ``write``, written again."""
         changed = 0
-        with self._write() as conn:
-            for name, table, column, key in _JSON_COLUMNS:
-                # S608: table and column names are constants of this module, not input.
-                rows = self._fetch_all(
-                    conn,
-                    self._locking(f"SELECT id, env_id, {key}, {column} FROM {table}"),  # noqa: S608
-                )
-                for row in rows:
-                    stored = self._codec.json(row[column])
-                    if self._settled(stored):
-                        continue
-                    opened = self._open_json(int(row["env_id"]), name, str(row[key]), stored)
-                    value = self._seal_json(int(row["env_id"]), name, str(row[key]), opened)
+        lock = self._locking if write else str
+        for name, table, column, key in _JSON_COLUMNS:
+            # S608: table and column names are constants of this module, not input.
+            select = f"SELECT id, env_id, {key}, {column} FROM {table}"  # noqa: S608
+            for row in self._fetch_all(conn, lock(select)):
+                stored = self._codec.json(row[column])
+                if self._settled(stored):
+                    continue
+                changed += 1
+                if write:
+                    env_id, row_key = int(row["env_id"]), str(row[key])
+                    opened = self._open_json(env_id, name, row_key, stored)
                     self._exec(
                         conn,
                         f"UPDATE {table} SET {column} = ? WHERE id = ?",  # noqa: S608
-                        (value, row["id"]),
+                        (self._seal_json(env_id, name, row_key, opened), row["id"]),
                     )
-                    changed += 1
-            rows = self._fetch_all(
-                conn,
-                self._locking("SELECT env_id, name, value, sealed FROM environment_variables"),
-            )
-            for row in rows:
-                stored, sealed = str(row["value"]), bool(row["sealed"])
-                if self._settled(stored if sealed else {}):
-                    continue
-                env_id, name = int(row["env_id"]), str(row["name"])
-                text = self._open_text(env_id, VARIABLES, name, stored, sealed)
-                value, now_sealed = self._seal_text(env_id, VARIABLES, name, text)
+        select = "SELECT env_id, name, value, sealed FROM environment_variables"
+        for row in self._fetch_all(conn, lock(select)):
+            stored, sealed = str(row["value"]), bool(row["sealed"])
+            if self._settled(stored if sealed else {}):
+                continue
+            changed += 1
+            if write:
+                env_id, variable = int(row["env_id"]), str(row["name"])
+                text = self._open_text(env_id, VARIABLES, variable, stored, sealed)
                 self._exec(
                     conn,
                     "UPDATE environment_variables SET value = ?, sealed = ?"
                     " WHERE env_id = ? AND name = ?",
-                    (value, now_sealed, env_id, name),
+                    (*self._seal_text(env_id, VARIABLES, variable, text), env_id, variable),
                 )
-                changed += 1
-        if changed:
-            self._forget_replaced()
         return changed
 
     def _forget_replaced(self) -> None:
