@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import pathlib
@@ -33,6 +34,21 @@ class ServeSettings(BaseSettings):
         SecretStr(""),
         description="PostgreSQL URL (postgresql://user:password@host/db): the shared store of"
         " several orchestrators, instead of SQLite in the data dir.",
+    )
+    secrets_key: SecretStr = Field(
+        SecretStr(""),
+        description="Key that encrypts secrets at rest (credentials, client secrets, variable"
+        " values): base64 of 32 random bytes (openssl rand -base64 32). Empty: not encrypted.",
+    )
+    secrets_key_file: pathlib.Path | None = Field(
+        None,
+        description="A file (0600) holding secrets_key, so that the key is not in the"
+        " environment (instead of CORRAL_SECRETS_KEY).",
+    )
+    secrets_old_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Keys that still decrypt during a rotation (comma-separated); at start,"
+        " every secret is encrypted again with the current key.",
     )
     run_lease_seconds: float = Field(
         30.0,
@@ -199,6 +215,22 @@ class ServeSettings(BaseSettings):
     def _database_url(cls, value: SecretStr) -> SecretStr:
         return SecretStr(database_url(value.get_secret_value()))
 
+    @field_validator("secrets_key", "secrets_old_keys")
+    @classmethod
+    def _secrets_keys(cls, value: SecretStr) -> SecretStr:
+        for key in value.get_secret_value().split(","):
+            if key.strip():
+                secrets_key(key)
+        return value
+
+    @model_validator(mode="after")
+    def _one_secrets_key(self) -> ServeSettings:
+        if self.secrets_key.get_secret_value() and self.secrets_key_file is not None:
+            raise ValueError(
+                "secrets_key_file: set CORRAL_SECRETS_KEY or CORRAL_SECRETS_KEY_FILE, not both"
+            )
+        return self
+
 
 class ClientSettings(BaseSettings):
     """Settings of the client commands (deploy, trigger, logs, records, ...)."""
@@ -304,6 +336,30 @@ def secret_key(value: str) -> str:
             " key exactly as corral env create printed it (sk_...)"
         )
     return value
+
+
+SECRETS_KEY_BYTES = 32
+"""The length of a key of secrets at rest (AES-256)."""
+
+
+def secrets_key(value: str) -> bytes:
+    """A key of secrets at rest as operators write it: base64 (standard or url-safe) of 32
+    random bytes.
+
+    Raises:
+        ValueError: what is wrong (the key itself is not repeated).
+    """
+    text = value.strip().replace("-", "+").replace("_", "/")
+    try:
+        key = base64.b64decode(text, validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != SECRETS_KEY_BYTES:
+        raise ValueError(
+            f"expected the base64 of {SECRETS_KEY_BYTES} random bytes (for example: openssl"
+            " rand -base64 32)"
+        )
+    return key
 
 
 MIN_JOIN_SECRET = 16

@@ -31,7 +31,7 @@ from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc, runner_pb2_grpc
 from orchestrator._clock import SystemClock
 from orchestrator._concurrency import SERVER_THREADS, CallLimit, ConcurrencyLimits
 from orchestrator._metrics import OrchestratorMetrics, open_endpoint, runner_metrics_addresses
-from orchestrator._store_open import describe, open_storage
+from orchestrator._store_open import describe, open_storage, secret_box
 from orchestrator._transport import ServeTransport, serve_transport
 from orchestrator.api._auth import PUBLIC_PREFIX, SecretKeyAuth, current_environment_id
 from orchestrator.api._service import OrchestratorService
@@ -168,7 +168,13 @@ def _start_locked(
     transport: ServeTransport,
 ) -> _Parts:
     url = settings.database_url.get_secret_value()
-    storage = open_storage(settings.data_dir, url)
+    box = secret_box(settings)
+    storage = open_storage(settings.data_dir, url, box)
+    if not box.encrypting:
+        _log.warning(
+            "secrets are not encrypted at rest: set CORRAL_SECRETS_KEY_FILE (or"
+            " CORRAL_SECRETS_KEY) to the base64 of 32 random bytes (openssl rand -base64 32)"
+        )
     undo.callback(storage.close)
     metrics.time_store(storage)
     instance = _recover(storage, url)
@@ -303,6 +309,7 @@ def _start_locked(
         instance=instance,
         run_lease_seconds=settings.run_lease_seconds,
         metrics=settings.metrics_address or None,
+        **box.describe(),
         **transport.describe(),
     )
     lifecycle.start()

@@ -13,7 +13,9 @@ from __future__ import annotations
 import pathlib
 from typing import TYPE_CHECKING
 
+from corral._settings import ServeSettings, secrets_key
 from corral.errors import InvalidRequest, Unavailable
+from orchestrator.storage._secrets import SecretBox
 from orchestrator.storage._sqlite import SqliteStorage
 
 if TYPE_CHECKING:  # psycopg is imported only when a URL is given: SQLite serves start lighter
@@ -40,17 +42,74 @@ _REFUSED_STATES = {  # SQLSTATEs of a server that refuses the connection
 }
 
 
-def open_storage(data_dir: pathlib.Path, database_url: str) -> SqliteStorage | PostgresStorage:
-    """The store: PostgreSQL at ``database_url`` when it is set, else SQLite in ``data_dir``.
+def open_storage(
+    data_dir: pathlib.Path, database_url: str, secrets: SecretBox | None = None
+) -> SqliteStorage | PostgresStorage:
+    """The store: PostgreSQL at ``database_url`` when it is set, else SQLite in ``data_dir``;
+    with ``secrets``, its secrets sealed with that box's current key (``use_secrets``: stored
+    plaintext and old keys' values are sealed again at once).
 
     Raises:
         InvalidRequest: ``invalid_setting`` (a malformed URL), ``database_too_old``,
-            ``database_too_new``.
-        Unavailable: ``database_refused``, ``database_unreachable``.
+            ``database_too_new``, ``secrets_key_wrong`` (the store's secrets were encrypted
+            with a key that is not configured).
+        Unavailable: ``database_refused``, ``database_unreachable``; ``secret_unreadable``, a
+            stored secret does not open for its row.
     """
-    if not database_url:
-        return SqliteStorage(data_dir / DATABASE_NAME)
-    return open_postgres(database_url)
+    opened = (
+        open_postgres(database_url) if database_url else SqliteStorage(data_dir / DATABASE_NAME)
+    )
+    if secrets is None:
+        return opened
+    try:
+        opened.use_secrets(secrets)
+    except InvalidRequest as exc:
+        opened.close()
+        if exc.code != "secrets_key_wrong":
+            raise
+        raise InvalidRequest(
+            f"{exc.message}: set the key the secrets were encrypted with as {SECRETS_SETTING},"
+            " or keep it in CORRAL_SECRETS_OLD_KEYS while rotating to a new one",
+            code=exc.code,
+        ) from None
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
+SECRETS_SETTING = "CORRAL_SECRETS_KEY (or CORRAL_SECRETS_KEY_FILE)"
+"""How errors name the setting of the secrets key."""
+
+
+def secret_box(settings: ServeSettings) -> SecretBox:
+    """The box of the secrets key settings: the current key (from ``CORRAL_SECRETS_KEY`` or
+    the file of ``CORRAL_SECRETS_KEY_FILE``) and the old ones still accepted.
+
+    Raises:
+        InvalidRequest: ``invalid_setting``, the key file cannot be read or holds no key (the
+            key is never repeated).
+    """
+    text = settings.secrets_key.get_secret_value()
+    path = settings.secrets_key_file
+    if path is not None:
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not text"
+            raise InvalidRequest(
+                f"CORRAL_SECRETS_KEY_FILE: {path} cannot be read: {reason}; expected a file"
+                " (0600) holding the base64 of 32 random bytes",
+                code="invalid_setting",
+            ) from None
+        try:
+            secrets_key(text)
+        except ValueError as exc:
+            raise InvalidRequest(
+                f"CORRAL_SECRETS_KEY_FILE: {path}: {exc}", code="invalid_setting"
+            ) from None
+    old = [key for key in settings.secrets_old_keys.get_secret_value().split(",") if key.strip()]
+    return SecretBox(secrets_key(text) if text.strip() else None, [secrets_key(key) for key in old])
 
 
 def open_postgres(url: str) -> PostgresStorage:

@@ -8,12 +8,14 @@ the engine locks rows (``EngineBase._locking``), so concurrent merges lose no ke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from corral._budgets import Budgets, check_metadata
 from corral.errors import AlreadyExists, InvalidRequest, NotFound
-from orchestrator.storage._engine import C, EngineBase
-from orchestrator.storage._rows import connection, integration, returned
+from orchestrator.storage._engine import C
+from orchestrator.storage._rows import Row, connection, integration, returned
+from orchestrator.storage._sealing import AUTH_CONFIG, CREDENTIALS, SealingBase
 from orchestrator.storage._types import Connection, Integration
 
 _CONNECTION_SELECT = """
@@ -26,8 +28,12 @@ _UPDATES = {
 }
 
 
-class ConnectionsArea(EngineBase[C]):
-    """Integrations and their connections: ``orchestrator.storage._areas.ConnectionStore``."""
+class ConnectionsArea(SealingBase[C]):
+    """Integrations and their connections: ``orchestrator.storage._areas.ConnectionStore``.
+
+    Credentials and auth configs are secrets: sealed when the store has a key
+    (``_sealing``).
+    """
 
     # ---- integrations ----
 
@@ -57,10 +63,10 @@ class ConnectionsArea(EngineBase[C]):
                 " RETURNING *",
                 (
                     *(env_id, unique_key, provider, base_url, auth_mode),
-                    *(self._json_in(auth_config), now, now),
+                    *(self._seal_json(env_id, AUTH_CONFIG, unique_key, auth_config), now, now),
                 ),
             )
-        return integration(returned(row), self._codec)
+        return self._integration_of(returned(row))
 
     def get_integration(self, env_id: int, unique_key: str) -> Integration:
         """An integration (NotFound ``unknown_integration``)."""
@@ -74,7 +80,7 @@ class ConnectionsArea(EngineBase[C]):
             # S608: the collation is a constant of the engine, not input.
             select = "SELECT * FROM integrations WHERE env_id = ?" + order  # noqa: S608
             rows = self._fetch_all(conn, select, (env_id,))
-        return [integration(row, self._codec) for row in rows]
+        return [self._integration_of(row) for row in rows]
 
     def _get_integration(self, conn: C, env_id: int, key: str) -> Integration:
         row = self._fetch_one(
@@ -82,7 +88,17 @@ class ConnectionsArea(EngineBase[C]):
         )
         if row is None:
             raise NotFound(f"no integration {key!r}", code="unknown_integration")
-        return integration(row, self._codec)
+        return self._integration_of(row)
+
+    def _integration_of(self, row: Row) -> Integration:
+        found = integration(row, self._codec)
+        config = self._open_json(found.env_id, AUTH_CONFIG, found.unique_key, found.auth_config)
+        return replace(found, auth_config=config)
+
+    def _connection_of(self, row: Row) -> Connection:
+        found = connection(row, self._codec)
+        opened = self._open_json(found.env_id, CREDENTIALS, found.connection_id, found.credentials)
+        return replace(found, credentials=opened)
 
     # ---- connections ----
 
@@ -117,7 +133,8 @@ class ConnectionsArea(EngineBase[C]):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (env_id, connection_id) DO NOTHING",
                 (
-                    *(env_id, integration_pk, connection_id, self._json_in(credentials)),
+                    *(env_id, integration_pk, connection_id),
+                    self._seal_json(env_id, CREDENTIALS, connection_id, credentials),
                     *(self._json_in(connection_config), self._json_in(metadata)),
                     *(base_url, now, now),
                 ),
@@ -141,7 +158,7 @@ class ConnectionsArea(EngineBase[C]):
             rows = self._fetch_all(
                 conn, _CONNECTION_SELECT + where + order, (env_id, integration_key, integration_key)
             )
-        return [connection(row, self._codec) for row in rows]
+        return [self._connection_of(row) for row in rows]
 
     def delete_connection(self, env_id: int, connection_id: str) -> None:
         """Deletes a connection for good, with its metadata, records, checkpoints, deletion
@@ -219,7 +236,12 @@ class ConnectionsArea(EngineBase[C]):
     ) -> None:
         with self._write() as conn:
             pk = self._connection_pk(conn, env_id, connection_id)
-            self._exec(conn, _UPDATES[column], (self._json_in(value), self._now(), pk))
+            bound = (
+                self._seal_json(env_id, CREDENTIALS, connection_id, value)
+                if column == "credentials"
+                else self._json_in(value)
+            )
+            self._exec(conn, _UPDATES[column], (bound, self._now(), pk))
 
     def _get_connection(self, conn: C, env_id: int, connection_id: str) -> Connection:
         row = self._fetch_one(
@@ -229,4 +251,4 @@ class ConnectionsArea(EngineBase[C]):
         )
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
-        return connection(row, self._codec)
+        return self._connection_of(row)

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
-from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._engine import C
 from orchestrator.storage._rows import Row, environment
+from orchestrator.storage._sealing import VARIABLES, SealingBase
 from orchestrator.storage._types import Environment
 
 SECRET_KEY_PREFIX = "sk_"  # noqa: S105 - a visible prefix, not a secret
@@ -27,8 +28,11 @@ def hash_secret_key(secret_key: str) -> str:
     return hashlib.sha256(secret_key.encode()).hexdigest()
 
 
-class TenantsArea(EngineBase[C]):
-    """Environments and their variables: ``orchestrator.storage._areas.TenantStore``."""
+class TenantsArea(SealingBase[C]):
+    """Environments and their variables: ``orchestrator.storage._areas.TenantStore``.
+
+    Variable values are secrets: sealed when the store has a key (``_sealing``).
+    """
 
     # ---- environments ----
 
@@ -122,9 +126,12 @@ class TenantsArea(EngineBase[C]):
             self._exec(conn, "DELETE FROM environment_variables WHERE env_id = ?", (env_id,))
             self._exec_many(
                 conn,
-                "INSERT INTO environment_variables (env_id, position, name, value)"
-                " VALUES (?, ?, ?, ?)",
-                [(env_id, i, name, value) for i, (name, value) in enumerate(variables)],
+                "INSERT INTO environment_variables (env_id, position, name, value, sealed)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (env_id, i, name, *self._seal_text(env_id, VARIABLES, name, value))
+                    for i, (name, value) in enumerate(variables)
+                ],
             )
 
     def get_environment_variables(self, env_id: int) -> list[tuple[str, str]]:
@@ -132,10 +139,19 @@ class TenantsArea(EngineBase[C]):
         with self._read() as conn:
             rows = self._fetch_all(
                 conn,
-                "SELECT name, value FROM environment_variables WHERE env_id = ? ORDER BY position",
+                "SELECT name, value, sealed FROM environment_variables WHERE env_id = ?"
+                " ORDER BY position",
                 (env_id,),
             )
-        return [(str(row["name"]), str(row["value"])) for row in rows]
+        return [
+            (
+                str(row["name"]),
+                self._open_text(
+                    env_id, VARIABLES, str(row["name"]), str(row["value"]), bool(row["sealed"])
+                ),
+            )
+            for row in rows
+        ]
 
     # ---- what each engine writes its own way ----
 

@@ -46,6 +46,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from corral._budgets import Budgets
+from orchestrator.storage._secrets import SecretBox
 from orchestrator.storage._types import (
     ALL_RECORD_FILTERS,
     FUNCTION_KINDS,
@@ -430,11 +431,15 @@ class Storage(
 
     See ``orchestrator.storage._sqlite.SqliteStorage``.
 
-    Only ``close`` is its own; it belongs to the engine, not to an area.
+    Only ``close`` and ``use_secrets`` are its own; they belong to the engine, not to an area.
     """
 
     def close(self) -> None:
         """Releases the engine's resources."""
+
+    def use_secrets(self, box: SecretBox) -> int:
+        """Seals secrets with ``box`` from now on, and every stored one with its current key
+        (``orchestrator.storage._sealing``); the number of values written again."""
 
 
 class RunnerRegistry(Protocol):

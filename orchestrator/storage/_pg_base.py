@@ -35,13 +35,14 @@ from corral.errors import InvalidRequest, NotFound, Unavailable
 from orchestrator.storage._engine import (
     DEFAULT_MAX_LOG_LINES,
     Clock,
-    EngineBase,
     Params,
     utc_now,
 )
 from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
 from orchestrator.storage._records import to_rfc3339
 from orchestrator.storage._rows import Codec, Row
+from orchestrator.storage._sealing import SealingBase
+from orchestrator.storage._secrets import SecretBox
 from orchestrator.storage._waits import (
     COMMIT_UNKNOWN,
     CONNECTION_LOST,
@@ -89,7 +90,7 @@ def _parsed(value: Any) -> Any:
     return value  # JSONB comes back parsed
 
 
-class PostgresBase(EngineBase[PgConnection]):
+class PostgresBase(SealingBase[PgConnection]):
     """The connection pool, transactions and shared lookups of the PostgreSQL engine.
 
     Thread-safe: each call borrows a pooled connection for one transaction. Write transactions
@@ -175,6 +176,17 @@ class PostgresBase(EngineBase[PgConnection]):
         except BaseException:
             self._pool.close()
             raise
+
+    def use_secrets(self, box: SecretBox) -> int:
+        """Seals secrets with ``box`` from now on, and every stored one with its current key;
+        the number of values written again (``orchestrator.storage._sealing``).
+
+        Raises:
+            InvalidRequest: ``secrets_key_wrong``, a stored secret was sealed with a key the
+                box does not hold (nothing is changed).
+            SecretUnreadable: a stored secret does not open for its row (moved or altered).
+        """
+        return self._seal_stored(box)
 
     def close(self) -> None:
         """Closes the pool; the store cannot be used afterwards."""

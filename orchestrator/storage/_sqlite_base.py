@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pathlib
 import sqlite3
 import threading
@@ -17,7 +19,6 @@ from corral.errors import NotFound, Unavailable
 from orchestrator.storage._engine import (
     DEFAULT_MAX_LOG_LINES,
     Clock,
-    EngineBase,
     Params,
     utc_now,
 )
@@ -29,11 +30,13 @@ from orchestrator.storage._migrate import (
 )
 from orchestrator.storage._records import from_rfc3339, to_rfc3339
 from orchestrator.storage._rows import Codec, Row, dumps, loads
+from orchestrator.storage._sealing import SealingBase
+from orchestrator.storage._secrets import SecretBox
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
-class SqliteBase(EngineBase[sqlite3.Connection]):
+class SqliteBase(SealingBase[sqlite3.Connection]):
     """Connections, transactions and shared lookups of the SQLite engine.
 
     Each thread gets its own connection (the orchestrator is a threaded gRPC server); writes
@@ -67,7 +70,28 @@ class SqliteBase(EngineBase[sqlite3.Connection]):
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._connections_lock = threading.Lock()
         self._closed = False
+        _private_files(self._path)
         self._migrate()
+
+    def use_secrets(self, box: SecretBox) -> int:
+        """Seals secrets with ``box`` from now on, and every stored one with its current key;
+        the number of values written again (``orchestrator.storage._sealing``).
+
+        Raises:
+            InvalidRequest: ``secrets_key_wrong``, a stored secret was sealed with a key the
+                box does not hold (nothing is changed).
+            SecretUnreadable: a stored secret does not open for its row (moved or altered).
+        """
+        return self._seal_stored(box)
+
+    def _forget_replaced(self) -> None:
+        # VACUUM rewrites the file without its free pages; the checkpoint empties the WAL.
+        try:
+            connection = self._connection()
+            connection.execute("VACUUM")
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:
+            raise self._unavailable(getattr(self._local, "connection", None), exc) from exc
 
     def close(self) -> None:
         """Closes every thread's connection; the store cannot be used afterwards."""
@@ -130,6 +154,8 @@ class SqliteBase(EngineBase[sqlite3.Connection]):
             # lose the last commits but never corrupts the file (docs/runtime.md, Durability).
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
+            # Deleted and replaced contents are overwritten: no secret outlives its row.
+            connection.execute("PRAGMA secure_delete = ON")
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         except sqlite3.Error:
             connection.close()
@@ -270,6 +296,21 @@ class SqliteBase(EngineBase[sqlite3.Connection]):
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return int(row[0])
+
+
+def _private_files(path: str) -> None:
+    """Makes the store's file (and its WAL and shared-memory files, which SQLite creates with
+    the file's mode) readable and writable by this user only: 0600. An existing store's files
+    are narrowed to 0600 too."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(path + suffix, 0o600)
+    except OSError:
+        return  # sqlite3 says what is wrong with the file when it opens it (_unavailable)
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -83,7 +83,7 @@ MEMORY_TWINS: dict[str, type] = {
 }
 """The in-memory implementation one SQLite orchestrator uses instead of each of them."""
 
-ENGINE_ONLY = frozenset({"close"})
+ENGINE_ONLY = frozenset({"close", "use_secrets"})
 """``Storage``'s own methods, which belong to the engine rather than to an area."""
 
 PACKAGE = pathlib.Path(orchestrator.__file__).parent
