@@ -295,7 +295,7 @@ def _start_locked(
     report_runner_containment(channels.status, [api_health, callback_health])
     port = bind(api_server, f"{settings.host}:{settings.port}", transport.api)
     api_server.start()
-    (settings.data_dir / "orchestrator.port").write_text(str(port))
+    _write_atomically(settings.data_dir / "orchestrator.port", str(port))
     _log.info(
         "orchestrator started",
         host=settings.host,
@@ -397,6 +397,13 @@ def _fleet_services(settings: ServeSettings, registry: RunnerRegistry) -> list[A
         lost_after=settings.runner_lost_seconds,
     )
     return [(runner_pb2_grpc.add_RunnerFleetServicer_to_server, service, "corral.v1.RunnerFleet")]
+
+
+def _write_atomically(path: pathlib.Path, text: str) -> None:
+    """Writes ``path`` whole at once: a reader sees no file or all of it, never an empty one."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _utc_now() -> datetime:

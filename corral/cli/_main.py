@@ -124,8 +124,8 @@ def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 @click.option("--callbacks", help="The orchestrator's callback address [CORRAL_RUNNER_CALLBACKS].")
 @click.option(
     "--orchestrator",
-    help="Join the fleet of the orchestrator at this callback address; the join secret comes"
-    " from CORRAL_RUNNER_JOIN_SECRET [CORRAL_RUNNER_ORCHESTRATOR].",
+    help="Join the fleet of the orchestrator at this callback address; the join secret is read"
+    " from the file CORRAL_RUNNER_JOIN_SECRET_FILE names [CORRAL_RUNNER_ORCHESTRATOR].",
 )
 @click.option(
     "--advertise",
