@@ -3,8 +3,10 @@
 A thread sends a heartbeat to the orchestrator's RunnerFleet service every second (or as the
 orchestrator's reply asks): the runner's address, slots, load, isolation layers and whether it
 is draining. An orchestrator that cannot be reached is tried again at the same pace, with one
-warning, and the runner keeps serving the runs it has. A refused join secret stops the runner:
-it can never join, so it says so once (``join_refused``) and exits.
+warning, and the runner keeps serving the runs it has. A refused join secret, a heartbeat the
+orchestrator finds invalid or a TLS handshake that fails (a certificate of another CA, on
+either side) stops the runner: it can never join, so it says so once (``join_refused``,
+``invalid_request``, ``tls_refused``) and exits.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class FleetMember:
             )
         except grpc.RpcError as exc:
             error = _grpc_errors.from_rpc_error(exc)
-            if error.code in {REFUSED, "invalid_request"}:
+            if error.code in {REFUSED, "invalid_request", "tls_refused"}:
                 _log.error("the orchestrator refused this runner", error_type=error.code,
                            message=error.message)  # fmt: skip
                 self._on_refused()

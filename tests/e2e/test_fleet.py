@@ -304,3 +304,37 @@ def test_a_joined_runner_whose_certificate_is_refused_fails_its_run_typed(
         with pytest.raises(CorralError) as again:  # out of placement: no runner is left
             _deploy(client, api)
         assert again.value.code == "no_runner"
+
+
+def test_a_runner_with_a_certificate_of_another_ca_cannot_join(
+    tmp_path: pathlib.Path, certs: dict[str, Any]
+) -> None:
+    """Its heartbeat's TLS handshake fails: the runner says so (tls_refused) and exits as a
+    refused one does, and it never joins. (It refuses the orchestrator's certificate first, and
+    TLS 1.3 ends there: the orchestrator's gRPC sees only a closed connection. A certificate
+    that one's own CA did not sign is refused at start, ``invalid_tls``.)"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    made = subprocess.run(
+        [sys.executable, "-m", "corral", "certs", str(tmp_path / "stranger")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    stranger = json.loads(made.stdout)["runner"]  # another CA's PKI, whole
+    callbacks = f"127.0.0.1:{free_port()}"
+    with (
+        running_service(
+            tmp_path / "serve",
+            CORRAL_RUNNERS="0",
+            CORRAL_JOIN_SECRET=JOIN_SECRET,
+            CORRAL_CALLBACK_PORT=callbacks.rpartition(":")[2],
+            **certs["serve"],
+        ) as service,
+        joined_runner(tmp_path / "r1", callbacks, **stranger) as runner,
+        Client(service.address, service.secret_key, tls_ca=_ca(certs)) as client,
+    ):
+        assert runner.process.wait(30) == 77
+        assert "tls_refused" in runner.stderr_path.read_text()
+        assert fleet(client) == {}
