@@ -218,6 +218,12 @@ def test_a_runner_of_another_ca_is_refused_with_a_log_line(
             refused = _event(svc.stderr_path, "runner refused: TLS handshake failed")
             assert refused["code"] == "tls_refused"
             assert refused["level"] == "error"
+            # A run sent to it fails at once, typed, instead of waiting for its time limit.
+            started = time.monotonic()
+            with Client(svc.address, svc.secret_key) as client, pytest.raises(CorralError) as run:
+                client.call("Deploy", pb.DeployRequest(integration="shop", files={"a.py": ACTION}))
+            assert run.value.code == "tls_refused"
+            assert time.monotonic() - started < 30
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=30)
