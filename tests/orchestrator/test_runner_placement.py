@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from concurrent import futures
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -199,7 +200,10 @@ def test_a_runner_that_cannot_be_reached_sends_the_run_elsewhere_until_it_heartb
     dead = f"127.0.0.1:{_free_port()}"  # nothing listens there
     registry, clock = MemoryRunnerRegistry(), _Clock()
     registry.runner_heartbeat(_record("a", dead, clock.now, slots=64))  # by load, first choice
-    registry.runner_heartbeat(_record("b", address_b, clock.now, slots=1))
+    # b is half busy by its heartbeat: a, all free, is the first choice every time (no tie).
+    registry.runner_heartbeat(
+        replace(_record("b", address_b, clock.now, slots=2), runs_in_progress=1)
+    )
     fleet = Fleet(registry, None, clock, lost_after=3.0)
     try:
         b.released.set()
