@@ -113,5 +113,5 @@ class FleetMember:
         if self._unreachable:
             _log.info("the orchestrator is reachable again")
         self._unreachable = False
-        self._interval = min(max(reply.interval_seconds, 0.2), 10.0) or 1.0
+        self._interval = min(max(reply.interval_seconds, 0.2), 10.0)
         return True

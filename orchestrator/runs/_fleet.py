@@ -99,7 +99,6 @@ class Fleet:
         self._channel = channel
         self._lock = threading.Lock()
         self._joined: dict[str, _Joined] = {}  # by runner id
-        self._static_calls = 0
         self._read_at = 0.0
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_loop, name="fleet-watch", daemon=True)
@@ -146,7 +145,6 @@ class Fleet:
                     best.placed += 1
                     return best
                 if self._static is not None:
-                    self._static_calls += 1
                     return None
             if time.monotonic() >= limit:
                 raise Unavailable("no runner is available to take the run", code="no_runner")
@@ -191,11 +189,7 @@ class Fleet:
     def _run_static(self, request: runner_pb2.RunRequest, timeout: float) -> runner_pb2.RunResponse:
         if self._static is None:  # _place returns None only when there are static runners
             raise Unavailable("no runner is available to take the run", code="no_runner")
-        try:
-            return self._static.run(request, timeout)
-        finally:
-            with self._lock:
-                self._static_calls -= 1
+        return self._static.run(request, timeout)
 
     def _run_on(
         self, member: _Joined, request: runner_pb2.RunRequest, timeout: float

@@ -31,6 +31,7 @@ from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.runs._unstored import UnstoredOutcomes
 from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
 from orchestrator.storage._needs import RunStorage
+from orchestrator.storage._run_leases import REQUEUE_RUN, REQUEUE_WEBHOOK
 
 _log = structlog.get_logger("corral.runs")
 
@@ -120,7 +121,7 @@ class RunManager:
     def _new_run(self, spec: RunRequestSpec, detached: bool) -> NewRun:
         requeue = None
         if detached and spec.parent is None:
-            requeue = "webhook" if spec.webhook else "run"
+            requeue = REQUEUE_WEBHOOK if spec.webhook else REQUEUE_RUN
         return replace(
             _new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds, requeue=requeue
         )
@@ -164,7 +165,12 @@ class RunManager:
         function = self.function_for(env, run.connection_id, run.function_name, run.kind)
         input_value = json.loads(run.input_json)
         return RunRequestSpec(
-            env, function, run.connection_id, input_value, run.variant, webhook=mark == "webhook"
+            env,
+            function,
+            run.connection_id,
+            input_value,
+            run.variant,
+            webhook=mark == REQUEUE_WEBHOOK,
         )
 
     def wait(self, env_id: int, run_id: str, caller: Caller) -> Run:

@@ -16,9 +16,11 @@ EXPIRED = (
 ORPHANED = "state = 'queued' AND requeue IS NOT NULL AND lease_until < {now}"
 """The runs ``take_over_runs`` takes over."""
 
-REQUEUE_MARKS = ("run", "webhook")
-"""``NewRun.requeue``: ``run``, rebuilt as a plain run of its function; ``webhook``, as the
-sync's webhook handler with the stored input as the payload."""
+REQUEUE_RUN = "run"
+"""``NewRun.requeue`` of a run rebuilt as a plain run of its function."""
+REQUEUE_WEBHOOK = "webhook"
+"""``NewRun.requeue`` of a run rebuilt as the sync's webhook handler, the stored input being
+the payload."""
 
 
 def queries(now: str) -> dict[str, str]:

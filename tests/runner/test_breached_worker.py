@@ -17,6 +17,8 @@ import pytest
 from google.protobuf.message import Message
 
 from corral.v1 import callbacks_pb2 as pb
+from corral.v1 import runner_pb2
+from runner._metrics import RunnerMetrics
 from runner._service import run_response
 from runner.sdk._wire import encode_record
 from tests.runner.hostile import Answers, converses, frame, play, sends, trickles
@@ -91,6 +93,11 @@ BAD_FRAMES = {
     "call_rpc_not_text": _raw_call(["Log"], ""),
     "call_rpc_not_name": _call("Log; drop", _log("x")),
     "call_rpc_unknown": _call("Shutdown", b""),
+    # The fleet's service shares the orchestrator's callback port: never a worker's to call.
+    "call_rpc_fleet_heartbeat": _call(
+        "Heartbeat", runner_pb2.RunnerHeartbeat(runner_id="rogue", address="10.0.0.9:1", slots=1)
+    ),
+    "call_rpc_fleet_qualified": _call("RunnerFleet/Heartbeat", b""),
     "call_rpc_lowercase": _call("log", _log("x")),
     "request_not_protobuf": _call("Log", b"\xff\xff\xff\xff"),
     "request_unknown_field": _call("Log", _log("x").SerializeToString() + b"\xf8\x01\x01"),
@@ -228,3 +235,32 @@ def test_an_honest_failure_with_odd_text_is_carried_as_it_is() -> None:
     assert _error_type(outcome) == "action_script_failure"
     assert outcome.error is not None
     assert json.loads(json.dumps(outcome.error))["message"] == "ünïcode ✓"
+
+
+def test_forged_violation_rules_cannot_flood_the_runners_metrics() -> None:
+    """A breached worker names whatever rule it likes: the runner's violation series keeps a
+    bounded set of plain snake_case labels, however many odd names arrive."""
+    metrics = RunnerMetrics(_NoHost())  # type: ignore[arg-type]
+    names = [f"rule_{n}" for n in range(40)] + ["x\ny", "a" * 5000, 'q"}{']
+    for name in names:
+        violation = {"op": "violation", "rule": name, "message": "m", "file": "f.py", "line": 1}
+        outcome = play(sends(frame(violation)))
+        assert _error_type(outcome) == "sandbox_violation"
+        metrics.run_ended(outcome)
+    labels = {
+        sample.labels["rule"]
+        for family in metrics.registry.collect()
+        if family.name == "corral_sandbox_violations"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+    assert len(labels) <= 33  # at most 32 named, then "other"
+    assert "other" in labels
+    assert all(label.replace("_", "").isalnum() and len(label) <= 64 for label in labels)
+
+
+class _NoHost:
+    """The workers collector's host, idle (this test counts violations only)."""
+
+    def status(self) -> dict[str, int]:
+        return {"runs_in_progress": 0, "idle_workers": 0}
