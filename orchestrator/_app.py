@@ -216,7 +216,9 @@ def _start_locked(
                 callbacks,
                 "corral.v1.RunnerCallbacks",
             ),
-            *_fleet_services(settings, registry),
+            *_fleet_services(
+                settings, registry, lambda runner_id: _refusal(channels_box, runner_id)
+            ),
         ],
         interceptors=[
             metrics.callback_interceptor(),
@@ -384,7 +386,15 @@ def _static_runners(
     return local, addresses
 
 
-def _fleet_services(settings: ServeSettings, registry: RunnerRegistry) -> list[Any]:
+def _refusal(fleet: list[Fleet], runner_id: str) -> str:
+    """Why the fleet refused a runner's certificate (the fleet is made after the server that
+    serves heartbeats: none yet, no refusal)."""
+    return fleet[0].refusal(runner_id) if fleet else ""
+
+
+def _fleet_services(
+    settings: ServeSettings, registry: RunnerRegistry, refusal: Callable[[str], str]
+) -> list[Any]:
     """The RunnerFleet service, served beside the callbacks when runners may join."""
     joined = settings.join_secret.get_secret_value()
     if not joined:
@@ -395,6 +405,7 @@ def _fleet_services(settings: ServeSettings, registry: RunnerRegistry) -> list[A
         _utc_now,
         interval=HEARTBEAT_SECONDS,
         lost_after=settings.runner_lost_seconds,
+        refusal=refusal,
     )
     return [(runner_pb2_grpc.add_RunnerFleetServicer_to_server, service, "corral.v1.RunnerFleet")]
 

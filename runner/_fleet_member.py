@@ -6,7 +6,14 @@ is draining. An orchestrator that cannot be reached is tried again at the same p
 warning, and the runner keeps serving the runs it has. A refused join secret, a heartbeat the
 orchestrator finds invalid or a TLS handshake that fails (a certificate of another CA, on
 either side) stops the runner: it can never join, so it says so once (``join_refused``,
-``invalid_request``, ``tls_refused``) and exits.
+``invalid_request``, ``tls_refused``) and exits. When the runner is the side that refused (the
+orchestrator's certificate is not signed by its CA), it first offers its own certificate once on
+a connection that checks nothing (``offer_certificate``): the orchestrator's gRPC then logs its
+own refusal of a wrong runner certificate, and the runner's line says which side is wrong.
+
+An orchestrator that refuses this runner's certificate when it dials the runner says so in its
+replies (``refused``); the runner logs it as an error, once per reason: it gets no run from that
+orchestrator.
 """
 
 from __future__ import annotations
@@ -21,10 +28,19 @@ import structlog
 
 from corral import _grpc_errors, _metadata
 from corral.v1 import runner_pb2, runner_pb2_grpc
+from runner._offer_certificate import Verdict
 
 _log = structlog.get_logger("corral.runner")
 
 REFUSED = "join_refused"
+_DIFFERENT_CAS = (
+    "this runner does not trust the orchestrator's certificate, and the orchestrator refused"
+    " this runner's certificate too: they are of different CAs"
+)
+_OUR_CA_WRONG = (
+    "the orchestrator accepts this runner's certificate, but this runner's CA"
+    " (CORRAL_RUNNER_TLS_CA) did not sign the orchestrator's"
+)
 
 
 class FleetMember:
@@ -40,9 +56,11 @@ class FleetMember:
         status: Callable[[], dict[str, Any]],
         version: str,
         on_refused: Callable[[], None],
+        offer: Callable[[], Verdict] | None = None,
     ) -> None:
         """``status``: the host's load and layers (``RunnerHost.status``); ``on_refused``:
-        called once when the orchestrator refuses the join secret."""
+        called once when the orchestrator refuses the join secret; ``offer``: offers this
+        runner's certificate to the orchestrator without checking its own (with TLS only)."""
         self.runner_id = uuid.uuid4().hex[:16]
         self._stub = runner_pb2_grpc.RunnerFleetStub(channel)
         self._secret = join_secret
@@ -51,6 +69,8 @@ class FleetMember:
         self._status = status
         self._version = version
         self._on_refused = on_refused
+        self._offer = offer
+        self._told = ""
         self._interval = 1.0
         self.draining = threading.Event()
         self._wake = threading.Event()
@@ -102,7 +122,7 @@ class FleetMember:
             error = _grpc_errors.from_rpc_error(exc)
             if error.code in {REFUSED, "invalid_request", "tls_refused"}:
                 _log.error("the orchestrator refused this runner", error_type=error.code,
-                           message=error.message)  # fmt: skip
+                           message=error.message, **self._offered(error.message))  # fmt: skip
                 self._on_refused()
                 return False
             if not self._unreachable:
@@ -114,4 +134,28 @@ class FleetMember:
             _log.info("the orchestrator is reachable again")
         self._unreachable = False
         self._interval = min(max(reply.interval_seconds, 0.2), 10.0)
+        if reply.refused and reply.refused != self._told:
+            _log.error(
+                "the orchestrator refused this runner's certificate when it dialled it: it"
+                " places no run here (the certificate must be signed by the orchestrators' CA"
+                " and name the address this runner advertises)",
+                error_type="tls_refused",
+                address=self._address,
+                reason=reply.refused[:300],
+            )
+        self._told = reply.refused
         return True
+
+    def _offered(self, message: str) -> dict[str, str]:
+        """When this runner refused the orchestrator's certificate (TLS 1.3 ends there, and the
+        orchestrator logs nothing), offers its own once, so that the orchestrator checks it and
+        logs a refusal; says which side is wrong."""
+        lowered = message.lower()
+        if self._offer is None or "tls handshake failed" not in lowered:
+            return {}  # the orchestrator refused ours ("socket closed"): it logged it
+        verdict = self._offer()
+        if verdict.outcome == "refused":
+            return {"diagnosis": _DIFFERENT_CAS, "offered": verdict.reason}
+        if verdict.outcome == "accepted":
+            return {"diagnosis": _OUR_CA_WRONG}
+        return {"offered": verdict.reason}

@@ -23,6 +23,7 @@ from corral.errors import CorralError, InvalidRequest
 from corral.v1 import runner_pb2_grpc
 from runner._fleet_member import FleetMember
 from runner._metrics import RunnerMetrics, check_address, open_endpoint
+from runner._offer_certificate import offer_certificate
 from runner._service import VERSION, RunnerService
 from runner._transport import runner_tls
 from runner.host._containment import make_containment
@@ -215,6 +216,7 @@ def _join(
     """Joins the fleet of ``settings.orchestrator`` (None: this runner is not in a fleet)."""
     if not settings.orchestrator:
         return None
+    target = settings.callbacks or settings.orchestrator
     member = FleetMember(
         channel,
         secret,
@@ -223,6 +225,11 @@ def _join(
         status=host.status,
         version=VERSION,
         on_refused=refused,
+        offer=(
+            (lambda: offer_certificate(target, settings.tls_cert, settings.tls_key))
+            if settings.tls_cert
+            else None
+        ),
     )
     member.start()
     return member

@@ -363,8 +363,9 @@ def variables(client: Client, compact: bool, assignments: tuple[str, ...]) -> No
 @click.command()
 @with_client
 def runners(client: Client, compact: bool) -> None:
-    """List the runner hosts runs are placed on: address, state (ready, draining, lost),
-    isolation layers, slots, runs in progress and last heartbeat (operator environments)."""
+    """List the runner hosts runs are placed on: address, state (ready, draining, lost,
+    refused, checking), isolation layers, slots, runs in progress and last heartbeat
+    (operator environments)."""
     found = client.call("ListRunners", pb.ListRunnersRequest()).runners
     emit({"runners": [_message(r) for r in found]}, compact)
 

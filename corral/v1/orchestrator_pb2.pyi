@@ -1462,8 +1462,10 @@ class RunnerInfo(_message.Message):
     """RFC 3339 UTC, and how long ago."""
     seconds_since_heartbeat: _builtins.float
     state: _builtins.str
-    """ready (takes runs), draining (finishes its runs, takes none) or lost (no heartbeat for
-    longer than the fleet's limit: its runs ended as runner_lost).
+    """ready (takes runs), draining (finishes its runs, takes none), lost (no heartbeat for
+    longer than the fleet's limit: its runs ended as runner_lost), refused (this orchestrator
+    refused its certificate when it dialled it: takes no runs) or checking (just joined, being
+    dialled before its first run).
     """
     version: _builtins.str
     @_builtins.property

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from corral.v1 import common_pb2 as corral_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/runner.proto\x12\tcorral.v1\x1a\x16\x63orral/v1/common.proto\"\xac\x02\n\x0fRunnerHeartbeat\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\r\n\x05slots\x18\x03 \x01(\x05\x12\x18\n\x10runs_in_progress\x18\x04 \x01(\x05\x12\x14\n\x0cidle_workers\x18\x05 \x01(\x05\x12\x16\n\x0elayers_applied\x18\x06 \x03(\t\x12\x45\n\x0elayers_missing\x18\x07 \x03(\x0b\x32-.corral.v1.RunnerHeartbeat.LayersMissingEntry\x12\x10\n\x08\x64raining\x18\x08 \x01(\x08\x12\x0f\n\x07version\x18\t \x01(\t\x1a\x34\n\x12LayersMissingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\x0eHeartbeatReply\x12\x18\n\x10interval_seconds\x18\x01 \x01(\x01\x12\x1a\n\x12lost_after_seconds\x18\x02 \x01(\x01\"\x8e\x02\n\nRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\trun_token\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.corral.v1.FunctionKind\x12\x15\n\rfunction_name\x18\x04 \x01(\t\x12)\n\x06source\x18\x05 \x01(\x0b\x32\x19.corral.v1.FunctionSource\x12\x12\n\ninput_json\x18\x06 \x01(\t\x12$\n\x06limits\x18\x08 \x01(\x0b\x32\x14.corral.v1.RunLimits\x12&\n\x07\x63ontext\x18\t \x01(\x0b\x32\x15.corral.v1.RunContextJ\x04\x08\x07\x10\x08R\x0c\x63ontext_json\"\xfd\x02\n\nRunContext\x12 \n\x04mode\x18\x01 \x01(\x0e\x32\x12.corral.v1.RunMode\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x11\n\tlog_level\x18\x03 \x01(\t\x12\x17\n\x0fskip_validation\x18\x04 \x01(\x08\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\x31\n\npagination\x18\x06 \x01(\x0b\x32\x1d.corral.v1.PaginationDefaults\x12\x1a\n\x12legacy_config_json\x18\x07 \x01(\t\x12I\n\x13legacy_configs_json\x18\x08 \x03(\x0b\x32,.corral.v1.RunContext.LegacyConfigsJsonEntry\x12\x13\n\x0b\x65nvironment\x18\t \x01(\t\x12\x15\n\rconnection_id\x18\n \x01(\t\x1a\x38\n\x16LegacyConfigsJsonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x82\x02\n\x12PaginationDefaults\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x1f\n\x17\x63ursor_path_in_response\x18\x02 \x01(\t\x12\x1e\n\x16\x63ursor_name_in_request\x18\x03 \x01(\t\x12\x15\n\rresponse_path\x18\x04 \x01(\t\x12\x1d\n\x15limit_name_in_request\x18\x05 \x01(\t\x12\"\n\x1alink_path_in_response_body\x18\x06 \x01(\t\x12#\n\x1blink_rel_in_response_header\x18\x07 \x01(\t\x12\x1e\n\x16offset_name_in_request\x18\x08 \x01(\t\"l\n\x0bRunResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x13\n\x0boutput_json\x18\x02 \x01(\t\x12\"\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x13.corral.v1.RunError\x12\x18\n\x10\x64uration_seconds\x18\x04 \x01(\x01\"\x1f\n\rCancelRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"\x15\n\x13RunnerStatusRequest\"\xf1\x01\n\x14RunnerStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0elayers_applied\x18\x02 \x03(\t\x12J\n\x0elayers_missing\x18\x03 \x03(\x0b\x32\x32.corral.v1.RunnerStatusResponse.LayersMissingEntry\x12\x18\n\x10runs_in_progress\x18\x04 \x01(\x05\x12\x14\n\x0cidle_workers\x18\x05 \x01(\x05\x1a\x34\n\x12LayersMissingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*b\n\x07RunMode\x12\x18\n\x14RUN_MODE_UNSPECIFIED\x10\x00\x12\x10\n\x0cRUN_MODE_RUN\x10\x01\x12\x14\n\x10RUN_MODE_WEBHOOK\x10\x02\x12\x15\n\x11RUN_MODE_DESCRIBE\x10\x03\x32\xc8\x01\n\x06Runner\x12\x34\n\x03Run\x12\x15.corral.v1.RunRequest\x1a\x16.corral.v1.RunResponse\x12=\n\x06\x43\x61ncel\x12\x18.corral.v1.CancelRequest\x1a\x19.corral.v1.CancelResponse\x12I\n\x06Status\x12\x1e.corral.v1.RunnerStatusRequest\x1a\x1f.corral.v1.RunnerStatusResponse2Q\n\x0bRunnerFleet\x12\x42\n\tHeartbeat\x12\x1a.corral.v1.RunnerHeartbeat\x1a\x19.corral.v1.HeartbeatReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63orral/v1/runner.proto\x12\tcorral.v1\x1a\x16\x63orral/v1/common.proto\"\xac\x02\n\x0fRunnerHeartbeat\x12\x11\n\trunner_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\r\n\x05slots\x18\x03 \x01(\x05\x12\x18\n\x10runs_in_progress\x18\x04 \x01(\x05\x12\x14\n\x0cidle_workers\x18\x05 \x01(\x05\x12\x16\n\x0elayers_applied\x18\x06 \x03(\t\x12\x45\n\x0elayers_missing\x18\x07 \x03(\x0b\x32-.corral.v1.RunnerHeartbeat.LayersMissingEntry\x12\x10\n\x08\x64raining\x18\x08 \x01(\x08\x12\x0f\n\x07version\x18\t \x01(\t\x1a\x34\n\x12LayersMissingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"W\n\x0eHeartbeatReply\x12\x18\n\x10interval_seconds\x18\x01 \x01(\x01\x12\x1a\n\x12lost_after_seconds\x18\x02 \x01(\x01\x12\x0f\n\x07refused\x18\x03 \x01(\t\"\x8e\x02\n\nRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\trun_token\x18\x02 \x01(\t\x12%\n\x04kind\x18\x03 \x01(\x0e\x32\x17.corral.v1.FunctionKind\x12\x15\n\rfunction_name\x18\x04 \x01(\t\x12)\n\x06source\x18\x05 \x01(\x0b\x32\x19.corral.v1.FunctionSource\x12\x12\n\ninput_json\x18\x06 \x01(\t\x12$\n\x06limits\x18\x08 \x01(\x0b\x32\x14.corral.v1.RunLimits\x12&\n\x07\x63ontext\x18\t \x01(\x0b\x32\x15.corral.v1.RunContextJ\x04\x08\x07\x10\x08R\x0c\x63ontext_json\"\xfd\x02\n\nRunContext\x12 \n\x04mode\x18\x01 \x01(\x0e\x32\x12.corral.v1.RunMode\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x11\n\tlog_level\x18\x03 \x01(\t\x12\x17\n\x0fskip_validation\x18\x04 \x01(\x08\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\x31\n\npagination\x18\x06 \x01(\x0b\x32\x1d.corral.v1.PaginationDefaults\x12\x1a\n\x12legacy_config_json\x18\x07 \x01(\t\x12I\n\x13legacy_configs_json\x18\x08 \x03(\x0b\x32,.corral.v1.RunContext.LegacyConfigsJsonEntry\x12\x13\n\x0b\x65nvironment\x18\t \x01(\t\x12\x15\n\rconnection_id\x18\n \x01(\t\x1a\x38\n\x16LegacyConfigsJsonEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x82\x02\n\x12PaginationDefaults\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x1f\n\x17\x63ursor_path_in_response\x18\x02 \x01(\t\x12\x1e\n\x16\x63ursor_name_in_request\x18\x03 \x01(\t\x12\x15\n\rresponse_path\x18\x04 \x01(\t\x12\x1d\n\x15limit_name_in_request\x18\x05 \x01(\t\x12\"\n\x1alink_path_in_response_body\x18\x06 \x01(\t\x12#\n\x1blink_rel_in_response_header\x18\x07 \x01(\t\x12\x1e\n\x16offset_name_in_request\x18\x08 \x01(\t\"l\n\x0bRunResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x13\n\x0boutput_json\x18\x02 \x01(\t\x12\"\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x13.corral.v1.RunError\x12\x18\n\x10\x64uration_seconds\x18\x04 \x01(\x01\"\x1f\n\rCancelRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"\x15\n\x13RunnerStatusRequest\"\xf1\x01\n\x14RunnerStatusResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0elayers_applied\x18\x02 \x03(\t\x12J\n\x0elayers_missing\x18\x03 \x03(\x0b\x32\x32.corral.v1.RunnerStatusResponse.LayersMissingEntry\x12\x18\n\x10runs_in_progress\x18\x04 \x01(\x05\x12\x14\n\x0cidle_workers\x18\x05 \x01(\x05\x1a\x34\n\x12LayersMissingEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*b\n\x07RunMode\x12\x18\n\x14RUN_MODE_UNSPECIFIED\x10\x00\x12\x10\n\x0cRUN_MODE_RUN\x10\x01\x12\x14\n\x10RUN_MODE_WEBHOOK\x10\x02\x12\x15\n\x11RUN_MODE_DESCRIBE\x10\x03\x32\xc8\x01\n\x06Runner\x12\x34\n\x03Run\x12\x15.corral.v1.RunRequest\x1a\x16.corral.v1.RunResponse\x12=\n\x06\x43\x61ncel\x12\x18.corral.v1.CancelRequest\x1a\x19.corral.v1.CancelResponse\x12I\n\x06Status\x12\x1e.corral.v1.RunnerStatusRequest\x1a\x1f.corral.v1.RunnerStatusResponse2Q\n\x0bRunnerFleet\x12\x42\n\tHeartbeat\x12\x1a.corral.v1.RunnerHeartbeat\x1a\x19.corral.v1.HeartbeatReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,36 +38,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNCONTEXT_LEGACYCONFIGSJSONENTRY']._serialized_options = b'8\001'
   _globals['_RUNNERSTATUSRESPONSE_LAYERSMISSINGENTRY']._loaded_options = None
   _globals['_RUNNERSTATUSRESPONSE_LAYERSMISSINGENTRY']._serialized_options = b'8\001'
-  _globals['_RUNMODE']._serialized_start=1801
-  _globals['_RUNMODE']._serialized_end=1899
+  _globals['_RUNMODE']._serialized_start=1818
+  _globals['_RUNMODE']._serialized_end=1916
   _globals['_RUNNERHEARTBEAT']._serialized_start=62
   _globals['_RUNNERHEARTBEAT']._serialized_end=362
   _globals['_RUNNERHEARTBEAT_LAYERSMISSINGENTRY']._serialized_start=310
   _globals['_RUNNERHEARTBEAT_LAYERSMISSINGENTRY']._serialized_end=362
   _globals['_HEARTBEATREPLY']._serialized_start=364
-  _globals['_HEARTBEATREPLY']._serialized_end=434
-  _globals['_RUNREQUEST']._serialized_start=437
-  _globals['_RUNREQUEST']._serialized_end=707
-  _globals['_RUNCONTEXT']._serialized_start=710
-  _globals['_RUNCONTEXT']._serialized_end=1091
-  _globals['_RUNCONTEXT_LEGACYCONFIGSJSONENTRY']._serialized_start=1035
-  _globals['_RUNCONTEXT_LEGACYCONFIGSJSONENTRY']._serialized_end=1091
-  _globals['_PAGINATIONDEFAULTS']._serialized_start=1094
-  _globals['_PAGINATIONDEFAULTS']._serialized_end=1352
-  _globals['_RUNRESPONSE']._serialized_start=1354
-  _globals['_RUNRESPONSE']._serialized_end=1462
-  _globals['_CANCELREQUEST']._serialized_start=1464
-  _globals['_CANCELREQUEST']._serialized_end=1495
-  _globals['_CANCELRESPONSE']._serialized_start=1497
-  _globals['_CANCELRESPONSE']._serialized_end=1532
-  _globals['_RUNNERSTATUSREQUEST']._serialized_start=1534
-  _globals['_RUNNERSTATUSREQUEST']._serialized_end=1555
-  _globals['_RUNNERSTATUSRESPONSE']._serialized_start=1558
-  _globals['_RUNNERSTATUSRESPONSE']._serialized_end=1799
+  _globals['_HEARTBEATREPLY']._serialized_end=451
+  _globals['_RUNREQUEST']._serialized_start=454
+  _globals['_RUNREQUEST']._serialized_end=724
+  _globals['_RUNCONTEXT']._serialized_start=727
+  _globals['_RUNCONTEXT']._serialized_end=1108
+  _globals['_RUNCONTEXT_LEGACYCONFIGSJSONENTRY']._serialized_start=1052
+  _globals['_RUNCONTEXT_LEGACYCONFIGSJSONENTRY']._serialized_end=1108
+  _globals['_PAGINATIONDEFAULTS']._serialized_start=1111
+  _globals['_PAGINATIONDEFAULTS']._serialized_end=1369
+  _globals['_RUNRESPONSE']._serialized_start=1371
+  _globals['_RUNRESPONSE']._serialized_end=1479
+  _globals['_CANCELREQUEST']._serialized_start=1481
+  _globals['_CANCELREQUEST']._serialized_end=1512
+  _globals['_CANCELRESPONSE']._serialized_start=1514
+  _globals['_CANCELRESPONSE']._serialized_end=1549
+  _globals['_RUNNERSTATUSREQUEST']._serialized_start=1551
+  _globals['_RUNNERSTATUSREQUEST']._serialized_end=1572
+  _globals['_RUNNERSTATUSRESPONSE']._serialized_start=1575
+  _globals['_RUNNERSTATUSRESPONSE']._serialized_end=1816
   _globals['_RUNNERSTATUSRESPONSE_LAYERSMISSINGENTRY']._serialized_start=310
   _globals['_RUNNERSTATUSRESPONSE_LAYERSMISSINGENTRY']._serialized_end=362
-  _globals['_RUNNER']._serialized_start=1902
-  _globals['_RUNNER']._serialized_end=2102
-  _globals['_RUNNERFLEET']._serialized_start=2104
-  _globals['_RUNNERFLEET']._serialized_end=2185
+  _globals['_RUNNER']._serialized_start=1919
+  _globals['_RUNNER']._serialized_end=2119
+  _globals['_RUNNERFLEET']._serialized_start=2121
+  _globals['_RUNNERFLEET']._serialized_end=2202
 # @@protoc_insertion_point(module_scope)

@@ -123,18 +123,24 @@ class HeartbeatReply(_message.Message):
 
     INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
     LOST_AFTER_SECONDS_FIELD_NUMBER: _builtins.int
+    REFUSED_FIELD_NUMBER: _builtins.int
     interval_seconds: _builtins.float
     """How often the orchestrator wants a heartbeat, and when it counts the runner as lost."""
     lost_after_seconds: _builtins.float
+    refused: _builtins.str
+    """Not empty: this orchestrator refused the runner's certificate when it dialled the runner's
+    address (gRPC's reason); it places no run there. The runner logs it (tls_refused).
+    """
     def __init__(
         self,
         *,
         interval_seconds: _builtins.float = ...,
         lost_after_seconds: _builtins.float = ...,
+        refused: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["interval_seconds", b"interval_seconds", "lost_after_seconds", b"lost_after_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interval_seconds", b"interval_seconds", "lost_after_seconds", b"lost_after_seconds", "refused", b"refused"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -10,6 +10,12 @@ network cut, a frozen process). A runner that refuses a run because it is draini
 started it, so the run goes to another runner; so does a run whose runner cannot be connected
 to (gRPC never sent it: a runner killed since its last heartbeat), and that runner is out of
 placement until a newer heartbeat says it is back.
+
+A runner that joins is dialled at once (its Status) before any run is placed on it: one whose
+certificate this orchestrator refuses (another CA, or a name that is not the address it
+advertises) never gets a run. The refusal is logged here and told to the runner in the reply to
+its next heartbeat (``refusal``), so its own log says why it gets no runs: gRPC tells a server
+nothing of a handshake its client aborted.
 """
 
 from __future__ import annotations
@@ -73,6 +79,10 @@ class _Joined:
     """Runs this orchestrator placed here that have not ended (counted at placement)."""
     refused_until: float = 0.0
     """Until then (monotonic) it is not placed on: its TLS handshake failed."""
+    refused: str = ""
+    """Why its TLS handshake failed, as gRPC said (told to the runner by heartbeat replies)."""
+    checked: bool = False
+    """Its first dial is done (placement waits for it)."""
     unreachable_at: datetime | None = None
     """The last heartbeat known when a run could not connect to it: out of placement until a
     newer one comes."""
@@ -167,21 +177,48 @@ class Fleet:
             member.record.last_heartbeat <= member.unreachable_at
         )
         return (
-            not member.record.draining
+            member.checked
+            and not member.record.draining
             and not unreachable
             and not self._silent(member.record)
             and member.refused_until <= time.monotonic()
         )
 
     def _refuse(self, member: _Joined, why: str) -> None:
-        _log.warning(
+        _log.error(
             "runner refused: TLS handshake failed",
+            code=TLS_REFUSED,
             runner_id=member.record.runner_id,
             address=member.record.address,
             reason=why[:300],
         )
         with self._lock:
             member.refused_until = time.monotonic() + REFUSED_SECONDS
+            member.refused = why[:300]
+
+    def _check(self, member: _Joined) -> None:
+        """Dials a runner that just joined (its Status), without waiting: a refused handshake
+        keeps it out of placement; anything else lets runs find what they find."""
+        future = member.stub.Status.future(runner_pb2.RunnerStatusRequest(), timeout=5)
+
+        def done(call: grpc.Future[Any]) -> None:
+            exc = call.exception()
+            refused = _grpc_errors.tls_refused(exc) if isinstance(exc, grpc.RpcError) else None
+            if isinstance(exc, grpc.RpcError) and refused is not None:
+                self._refuse(member, _grpc_errors.from_rpc_error(exc).message)
+            with self._lock:
+                if refused is None:
+                    member.refused = ""
+                member.checked = True
+
+        future.add_done_callback(done)
+
+    def refusal(self, runner_id: str) -> str:
+        """Why this orchestrator refused that joined runner's certificate ("" when it did not),
+        for the reply to its heartbeat."""
+        with self._lock:
+            member = self._joined.get(runner_id)
+            return member.refused if member is not None else ""
 
     def _silent(self, record: RunnerRecord) -> bool:
         return record.last_heartbeat < self._clock() - timedelta(seconds=self.lost_after)
@@ -261,14 +298,15 @@ class Fleet:
         except CorralError:  # the store is away: place on what is known
             _log.warning("the fleet could not be read", exc_info=True)
             return
+        joined: list[_Joined] = []
         with self._lock:
             for record in records:
                 member = self._joined.get(record.runner_id)
                 if member is None:
                     channel = self._channel(record.address)
-                    self._joined[record.runner_id] = _Joined(
-                        record, channel, runner_pb2_grpc.RunnerStub(channel)
-                    )
+                    member = _Joined(record, channel, runner_pb2_grpc.RunnerStub(channel))
+                    self._joined[record.runner_id] = member
+                    joined.append(member)
                     _log.info("runner joined", runner_id=record.runner_id, address=record.address)
                 elif record.last_heartbeat >= member.record.last_heartbeat:
                     member.record = record
@@ -277,11 +315,25 @@ class Fleet:
                 k for k, m in self._joined.items() if k not in known and not m.placed
             ]:
                 self._joined.pop(runner_id).channel.close()
+        for member in joined:
+            self._check(member)
 
     def _watch_loop(self) -> None:
-        """Ends the runs on runners whose heartbeats stopped (their calls are cancelled)."""
+        """Ends the runs on runners whose heartbeats stopped (their calls are cancelled), and
+        dials again those refused REFUSED_SECONDS ago."""
         while not self._stop.wait(REFRESH_SECONDS):
             self._refresh()
+            now = time.monotonic()
+            with self._lock:
+                again = [
+                    m
+                    for m in self._joined.values()
+                    if m.refused and m.checked and m.refused_until <= now
+                ]
+                for member in again:
+                    member.checked = False
+            for member in again:
+                self._check(member)
             with self._lock:
                 for member in self._joined.values():
                     if not self._silent(member.record) or not member.calls:
@@ -297,8 +349,9 @@ class Fleet:
                         future.cancel()
 
     def runners(self) -> list[tuple[RunnerRecord, str]]:
-        """Every runner with its state: ``ready``, ``draining`` or ``lost`` (joined runners),
-        and the static ones as ``ready`` with what their Status says."""
+        """Every runner with its state: ``ready``, ``draining``, ``lost``, ``refused`` (its
+        certificate) or ``checking`` (just joined) for joined runners, and the static ones as
+        ``ready`` with what their Status says."""
         self._refresh(force=True)
         out: list[tuple[RunnerRecord, str]] = []
         if self._static is not None:
@@ -308,11 +361,17 @@ class Fleet:
         with self._lock:
             for member in sorted(self._joined.values(), key=lambda m: m.record.address):
                 record = replace(member.record, runs_in_progress=_load(member))
-                state = (
-                    "lost" if self._silent(record) else "draining" if record.draining else "ready"
-                )
-                out.append((record, state))
+                out.append((record, self._state(member, record)))
         return out
+
+    def _state(self, member: _Joined, record: RunnerRecord) -> str:
+        if self._silent(record):
+            return "lost"
+        if member.refused_until > time.monotonic():
+            return "refused"
+        if not member.checked:
+            return "checking"
+        return "draining" if record.draining else "ready"
 
     def cancel(self, run_id: str) -> bool:
         """Asks the runner that has the run (or, not known, every runner) to kill it."""

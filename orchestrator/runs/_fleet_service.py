@@ -3,7 +3,8 @@
 It is served on the orchestrator's callback port, only when a join secret is set
 (``CORRAL_JOIN_SECRET``). A heartbeat without the right secret is refused with the typed error
 ``join_refused`` and a warning naming the peer (the secret is never logged); a heartbeat that
-describes an impossible runner is refused as ``invalid_request``.
+describes an impossible runner is refused as ``invalid_request``. The reply tells a runner
+whose certificate this orchestrator refused when it dialled it (``refused``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class RunnerFleetService(runner_pb2_grpc.RunnerFleetServicer):
         *,
         interval: float,
         lost_after: float,
+        refusal: Callable[[str], str] = lambda _runner_id: "",
     ) -> None:
+        """``refusal``: why this orchestrator refused a runner's certificate ("" if it did
+        not), by runner id (``Fleet.refusal``)."""
         if not join_secret:
             raise ValueError("the fleet needs a join secret")
         self._registry = registry
@@ -48,6 +52,7 @@ class RunnerFleetService(runner_pb2_grpc.RunnerFleetServicer):
         self._clock = clock
         self._interval = interval
         self._lost_after = lost_after
+        self._refusal = refusal
 
     def Heartbeat(
         self, request: runner_pb2.RunnerHeartbeat, context: grpc.ServicerContext
@@ -68,7 +73,9 @@ class RunnerFleetService(runner_pb2_grpc.RunnerFleetServicer):
             )
         self._registry.runner_heartbeat(self._record(request))
         return runner_pb2.HeartbeatReply(
-            interval_seconds=self._interval, lost_after_seconds=self._lost_after
+            interval_seconds=self._interval,
+            lost_after_seconds=self._lost_after,
+            refused=self._refusal(request.runner_id),
         )
 
     def _record(self, request: runner_pb2.RunnerHeartbeat) -> RunnerRecord:

@@ -78,6 +78,11 @@ def _ready(client: Client, count: int) -> bool:
     return sum(r.state == "ready" for r in fleet(client).values()) == count
 
 
+def _json_lines(path: pathlib.Path) -> list[dict[str, Any]]:
+    """A process's JSON log lines (gRPC's own lines are not JSON)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+
+
 def _deploy(client: Client, api: FakeApi) -> None:
     files = {"quick.py": QUICK, "slow.py": SLOW, "wait.py": FILES["wait.py"]}
     client.call("Deploy", pb.DeployRequest(integration="shop", files=files))
@@ -267,12 +272,14 @@ def test_a_joined_runners_credentials_never_reach_a_workers_memory(
                 assert not _memory_holds(pid, needle), f"process {pid} holds the {what}"
 
 
-def test_a_joined_runner_whose_certificate_is_refused_fails_its_run_typed(
+def test_a_joined_runner_whose_certificate_is_refused_gets_no_run_and_both_sides_log_it(
     tmp_path: pathlib.Path, certs: dict[str, Any], upstream: tuple[FakeApi, threading.Event]
 ) -> None:
     """A runner that joined (its client certificate is good) but is dialled at an address its
-    certificate does not name: the run fails at once as tls_refused, not at its time limit nor
-    as runner_lost, the orchestrator logs the refusal, and the runner leaves placement."""
+    certificate does not name: the orchestrator dials it as it joins, refuses it and logs it,
+    never places a run on it (a run waits for another runner, then fails as no_runner, typed),
+    ListRunners shows it ``refused``, and the runner logs the refusal the heartbeat replies
+    tell it, once."""
     api, _slow = upstream
     callbacks = f"127.0.0.1:{free_port()}"
     runner_port = free_port()
@@ -291,28 +298,35 @@ def test_a_joined_runner_whose_certificate_is_refused_fails_its_run_typed(
             CORRAL_RUNNER_HOST="0.0.0.0",  # noqa: S104 - with TLS, any address may listen
             CORRAL_RUNNER_ADVERTISE=f"127.0.0.2:{runner_port}",  # not in its certificate
             **certs["runner"],
-        ),
+        ) as runner,
         Client(service.address, service.secret_key, tls_ca=_ca(certs)) as client,
     ):
-        wait_until(lambda: _ready(client, 1))
+        wait_until(lambda: [r.state for r in fleet(client).values()] == ["refused"])
+        assert "runner refused: TLS handshake failed" in service.stderr_path.read_text()
+        told = "refused this runner's certificate when it dialled it"
+        wait_until(lambda: told in runner.stderr_path.read_text())
         started = time.monotonic()
         with pytest.raises(CorralError) as caught:
-            _deploy(client, api)  # a deploy's describe is the first run sent to the runner
-        assert caught.value.code == "tls_refused"
+            _deploy(client, api)  # a deploy's describe is a run: no runner takes it
+        assert caught.value.code == "no_runner"
         assert time.monotonic() - started < 30
-        assert "runner refused: TLS handshake failed" in service.stderr_path.read_text()
-        with pytest.raises(CorralError) as again:  # out of placement: no runner is left
-            _deploy(client, api)
-        assert again.value.code == "no_runner"
+        lines = _json_lines(runner.stderr_path)
+        relayed = [line for line in lines if told in line.get("event", "")]
+        assert len(relayed) == 1, relayed  # once, not at every heartbeat
+        assert relayed[0]["error_type"] == "tls_refused"
+        assert relayed[0]["level"] == "error"
+        assert relayed[0]["reason"]
 
 
 def test_a_runner_with_a_certificate_of_another_ca_cannot_join(
     tmp_path: pathlib.Path, certs: dict[str, Any]
 ) -> None:
     """Its heartbeat's TLS handshake fails: the runner says so (tls_refused) and exits as a
-    refused one does, and it never joins. (It refuses the orchestrator's certificate first, and
-    TLS 1.3 ends there: the orchestrator's gRPC sees only a closed connection. A certificate
-    that one's own CA did not sign is refused at start, ``invalid_tls``.)"""
+    refused one does, and it never joins. It refuses the orchestrator's certificate first, and
+    TLS 1.3 ends there, so it offers its own certificate once more on a connection that checks
+    nothing: the orchestrator's gRPC refuses it and logs it, and the runner's line says both
+    sides are of different CAs. (A certificate that one's own CA did not sign is refused at
+    start, ``invalid_tls``.)"""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
     made = subprocess.run(
         [sys.executable, "-m", "corral", "certs", str(tmp_path / "stranger")],
@@ -336,5 +350,10 @@ def test_a_runner_with_a_certificate_of_another_ca_cannot_join(
         Client(service.address, service.secret_key, tls_ca=_ca(certs)) as client,
     ):
         assert runner.process.wait(30) == 77
-        assert "tls_refused" in runner.stderr_path.read_text()
+        lines = _json_lines(runner.stderr_path)
+        refused = [line for line in lines if line.get("error_type") == "tls_refused"]
+        assert refused, lines
+        assert "different CAs" in refused[0]["diagnosis"]
+        # nothing else in this test is refused a handshake: this line is the offered certificate
+        wait_until(lambda: "Handshake failed" in service.stderr_path.read_text())
         assert fleet(client) == {}

@@ -95,3 +95,20 @@ def test_long_strings_are_cut_before_they_are_stored() -> None:
     (record,) = registry.list_fleet_runners(NOW)
     assert len(record.version) == 64
     assert all(len(k) <= 64 and len(v) <= 512 for k, v in record.layers_missing.items())
+
+
+def test_the_reply_tells_a_runner_its_certificate_was_refused_and_no_other_runner() -> None:
+    """What ``Fleet.refusal`` says of the runner that sent the heartbeat, and of no other."""
+    refused = {"r1": "Tls handshake failed: certificate verify failed"}
+    service = RunnerFleetService(
+        MemoryRunnerRegistry(),
+        SECRET,
+        lambda: NOW,
+        interval=1.0,
+        lost_after=3.0,
+        refusal=lambda runner_id: refused.get(runner_id, ""),
+    )
+    reply = service.Heartbeat(_beat(), _Context(SECRET))  # type: ignore[arg-type]
+    assert reply.refused == refused["r1"]
+    other = service.Heartbeat(_beat(runner_id="r2"), _Context(SECRET))  # type: ignore[arg-type]
+    assert other.refused == ""

@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+import structlog
 from typing_extensions import override
 
+from corral._certs import dev_certs
 from corral._grpc_errors import abort
 from corral.errors import RunFailure, Unavailable
 from corral.v1 import runner_pb2, runner_pb2_grpc
@@ -225,3 +227,54 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_joined_runner_whose_certificate_is_refused_is_never_placed_on(
+    runners: object,
+) -> None:
+    """The fleet dials a runner as it joins: one whose certificate is of another CA is refused
+    there, logged, shown ``refused``, its refusal kept for its heartbeat replies, and no run
+    is ever sent to it; a good runner beside it takes every run."""
+    good_runner, good = runners()  # type: ignore[operator]
+    ours, stranger = dev_certs(), dev_certs()
+    impostor = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    bad_runner = _Runner()
+    runner_pb2_grpc.add_RunnerServicer_to_server(bad_runner, impostor)
+    pair = stranger["runner"]
+    port = impostor.add_secure_port(
+        "127.0.0.1:0", grpc.ssl_server_credentials([(pair.key, pair.cert)])
+    )
+    impostor.start()
+    trusted = grpc.ssl_channel_credentials(ours["ca"].cert)
+
+    def channel(address: str) -> grpc.Channel:
+        return (
+            grpc.secure_channel(address, trusted)
+            if address.endswith(f":{port}")
+            else (grpc.insecure_channel(address))
+        )
+
+    registry, clock = MemoryRunnerRegistry(), _Clock()
+    registry.runner_heartbeat(_record("bad", f"127.0.0.1:{port}", clock.now, slots=64))
+    registry.runner_heartbeat(_record("good", good, clock.now, slots=1))
+    with structlog.testing.capture_logs() as logs:
+        fleet = Fleet(registry, None, clock, lost_after=3.0, channel=channel)
+        try:
+            _wait(lambda: dict(_states(fleet)) == {"bad": "refused", "good": "ready"})
+            assert "handshake" in fleet.refusal("bad").lower()
+            assert fleet.refusal("good") == ""
+            for n in range(3):  # the bad one has far more free slots, and gets none
+                assert fleet.run(runner_pb2.RunRequest(run_id=f"quick{n}"), 20).ok
+            assert bad_runner.got == []
+            assert good_runner.got == ["quick0", "quick1", "quick2"]
+        finally:
+            fleet.close()
+            impostor.stop(None)
+    refused = [e for e in logs if e["event"] == "runner refused: TLS handshake failed"]
+    assert refused
+    assert refused[0]["log_level"] == "error"
+    assert refused[0]["runner_id"] == "bad"
+
+
+def _states(fleet: Fleet) -> list[tuple[str, str]]:
+    return [(record.runner_id, state) for record, state in fleet.runners()]
