@@ -14,7 +14,9 @@ from corral import _settings
 from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
 from corral.cli._output import checked, emit, reports_errors
-from corral.cli._pages import pages, rows, run_dict
+from corral.cli._pages import pages, rows
+from corral.cli._plain import plain
+from corral.cli._tables import CONNECTIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 
@@ -39,7 +41,12 @@ def with_client(func: F) -> F:
         help="PEM CA certificate: connect over TLS, trusting the servers it signed"
         " [CORRAL_TLS_CA; default plaintext].",
     )
-    @click.option("--json", "compact", is_flag=True, help="Print compact one-line JSON.")
+    @click.option(
+        "--json",
+        "compact",
+        is_flag=True,
+        help="Print JSON on one line (for scripts; a terminal gets a table for lists).",
+    )
     @reports_errors
     @wraps(func)
     def wrapper(
@@ -196,7 +203,7 @@ def connection_list(client: Client, compact: bool, integration: str) -> None:
     """List connections (every page)."""
     request = pb.ListConnectionsRequest(integration=integration)
     found = rows(client, "ListConnections", request, "connections")
-    emit({"connections": [_message(c) for c in found]}, compact)
+    emit({"connections": [plain(c) for c in found]}, compact, CONNECTIONS)
 
 
 @connection.command("delete")
@@ -287,7 +294,7 @@ def runs(client: Client, compact: bool, connection_id: str, function_name: str, 
         connection_id=connection_id, function_name=function_name, limit=limit
     )
     found = rows(client, "ListRuns", request, "runs", limit)
-    emit({"runs": [run_dict(r) for r in found]}, compact)
+    emit({"runs": [plain(r) for r in found]}, compact, RUNS)
 
 
 @click.command()
@@ -297,7 +304,7 @@ def logs(client: Client, compact: bool, run_id: str) -> None:
     """Print a run's state (with ``logs_dropped``) and all its log lines."""
     run = client.call("GetRun", pb.GetRunRequest(run_id=run_id))
     lines = rows(client, "GetRunLogs", pb.GetRunLogsRequest(run_id=run_id), "lines")
-    emit({"run": run_dict(run), "logs": [_message(line) for line in lines]}, compact)
+    emit({"run": plain(run), "logs": [plain(line) for line in lines]}, compact, LOGS)
 
 
 @click.command()
@@ -339,7 +346,7 @@ def records(
         if len(found) >= limit:
             break
         request.limit = limit - len(found)
-    emit({"records": found, "next_cursor": next_cursor}, compact)
+    emit({"records": found, "next_cursor": next_cursor}, compact, RECORDS)
 
 
 @click.command()
@@ -357,7 +364,7 @@ def variables(client: Client, compact: bool, assignments: tuple[str, ...]) -> No
             raise click.UsageError(f"expected NAME=VALUE, got {assignment!r}")
         pairs.append(pb.EnvironmentVariable(name=name.strip(), value=value))
     client.call("SetEnvironmentVariables", pb.SetEnvironmentVariablesRequest(variables=pairs))
-    emit({"variables": sorted(p.name for p in pairs)}, compact)
+    emit({"variables": sorted(p.name for p in pairs)}, compact, VARIABLES)
 
 
 @click.command()
@@ -367,13 +374,7 @@ def runners(client: Client, compact: bool) -> None:
     refused, checking), isolation layers, slots, runs in progress and last heartbeat
     (operator environments)."""
     found = client.call("ListRunners", pb.ListRunnersRequest()).runners
-    emit({"runners": [_message(r) for r in found]}, compact)
-
-
-def _message(message: Any) -> dict[str, Any]:
-    from google.protobuf import json_format  # noqa: PLC0415
-
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    emit({"runners": [plain(r) for r in found]}, compact, RUNNERS)
 
 
 client_commands = [

@@ -9,6 +9,7 @@ import click
 from corral.cli._api_client import Client
 from corral.cli._api_commands import with_client
 from corral.cli._output import emit
+from corral.cli._tables import SCHEDULES
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 
@@ -51,7 +52,7 @@ def sync_pause(client: Client, compact: bool, name: str, connection_id: str, var
 def schedules(client: Client, compact: bool, connection_id: str) -> None:
     """List sync schedules: state, frequency, next run, last run."""
     request = pb.ListSyncSchedulesRequest(connection_id=connection_id)
-    emit(client.call("ListSyncSchedules", request), compact)
+    emit(client.call("ListSyncSchedules", request), compact, SCHEDULES)
 
 
 @click.command()

@@ -9,9 +9,10 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
 import click
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from corral.cli._plain import plain
+from corral.cli._table import Table
 from corral.errors import CorralError, RunFailure
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,10 +21,20 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def emit(value: Any, compact: bool = False) -> None:
-    """Prints a value as JSON (a protobuf message in its JSON form)."""
+def on_terminal() -> bool:
+    """Whether standard output is a terminal (a person reads it, not a script)."""
+    return sys.stdout.isatty()
+
+
+def emit(value: Any, compact: bool = False, table: Table | None = None) -> None:
+    """Prints a value: as ``table`` on a terminal when there is one and ``--json`` was not
+    given; otherwise as JSON (one line with ``--json``), a protobuf message in its plain form
+    (``corral.cli._plain``)."""
     if isinstance(value, Message):
-        value = json_format.MessageToDict(value, preserving_proto_field_name=True)
+        value = plain(value)
+    if table is not None and not compact and on_terminal():
+        click.echo(table.render(value))
+        return
     click.echo(json.dumps(value, ensure_ascii=False, indent=None if compact else 2))
 
 

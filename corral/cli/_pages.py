@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from google.protobuf import json_format
-
 from corral.cli._api_client import Client
 
 MAX_PAGES = 100_000
@@ -30,11 +28,4 @@ def rows(client: Client, rpc: str, request: Any, field: str, limit: int = 0) -> 
         out.extend(getattr(response, field))
         if limit and len(out) >= limit:
             return out[:limit]
-    return out
-
-
-def run_dict(run: Any) -> dict[str, Any]:
-    """A run as the commands print it, ``logs_dropped`` always shown as a number."""
-    out = json_format.MessageToDict(run, preserving_proto_field_name=True)
-    out["logs_dropped"] = int(run.logs_dropped)
     return out

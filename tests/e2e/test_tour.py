@@ -138,6 +138,17 @@ def test_the_tour(service: Service, github_api: FakeApi) -> None:
     assert any(r["function_name"] == "check_access" for r in runs["runs"])  # type: ignore[index]
     logs = ok(corral(service, "logs", first))
     assert logs["logs"][0]["message"] == "created issue #42"  # type: ignore[index]
+    # Plain JSON for scripts: enums as words, JSON fields as values, every field present.
+    run = logs["run"]  # type: ignore[index]
+    assert (run["kind"], run["state"]) == ("action", "succeeded")
+    assert run["output"] == created
+    assert run["input"] == {"owner": "acme", "repo": "app", "title": "Hello"}
+    assert run["error"] is None
+    assert isinstance(run["logs_dropped"], int)
+    assert "output_json" not in run
+    compact = corral(service, "runs", "--connection", "acme", "--json")
+    assert compact.returncode == 0
+    assert len(compact.stdout.strip().splitlines()) == 1
 
 
 def test_env_create_makes_a_working_key(service: Service) -> None:
