@@ -233,9 +233,13 @@ class ServeSettings(BaseSettings):
 
 
 class ClientSettings(BaseSettings):
-    """Settings of the client commands (deploy, trigger, logs, records, ...)."""
+    """Settings of the client commands (deploy, trigger, logs, records, ...): the environment,
+    else a ``.env`` file in the current folder (its ``CORRAL_*`` lines; others are ignored),
+    as the seeds' CLI reads its keys."""
 
-    model_config = SettingsConfigDict(env_prefix="CORRAL_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CORRAL_", extra="ignore", env_file=".env", env_file_encoding="utf-8"
+    )
 
     server: str = Field("127.0.0.1:7700", description="Address of the orchestrator's API.")
     secret_key: SecretStr = Field(SecretStr(""), description="The environment's secret key.")

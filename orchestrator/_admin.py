@@ -62,6 +62,19 @@ class Admin:
         environment, key = self._tenants.create_environment(name)
         return NewEnvironment(environment.name, key)
 
+    def list_environments(self) -> list[tuple[str, str]]:
+        """Every environment's name and when it was created (RFC 3339), by name."""
+        return [(e.name, e.created_at.isoformat()) for e in self._tenants.list_environments()]
+
+    def rotate_key(self, name: str) -> NewEnvironment:
+        """Gives environment ``name`` a new secret key; the old one is refused from now on.
+
+        Raises:
+            NotFound: no such environment.
+        """
+        environment = self._tenants.get_environment(name)
+        return NewEnvironment(environment.name, self._tenants.rotate_secret_key(environment.id))
+
     def environment_settings(
         self, name: str, patch: Mapping[str, Any] | None = None
     ) -> EnvironmentSettings:

@@ -13,11 +13,12 @@ import click
 from corral import _settings
 from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
+from corral.cli._help import Group
 from corral.cli._output import checked, emit, reports_errors
 from corral.cli._pages import pages, rows
 from corral.cli._plain import plain
 from corral.cli._tables import CONNECTIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
-from corral.errors import InvalidRequest
+from corral.errors import CorralError, InvalidRequest, Unavailable
 from corral.v1 import orchestrator_pb2 as pb
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,10 +63,36 @@ def with_client(func: F) -> F:
         if not key:
             raise click.UsageError("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")
         ca = read_ca(tls_ca or settings.tls_ca)
-        with Client(server or settings.server, key, tls_ca=ca) as client:
-            return func(client, compact, *args, **kwargs)
+        where = server or settings.server
+        with Client(where, key, tls_ca=ca) as client:
+            try:
+                return func(client, compact, *args, **kwargs)
+            except CorralError as err:
+                raise with_hint(err, where) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+KEY_SOURCES = (
+    "keys come from `corral env create NAME` (printed once) or `corral env rotate-key NAME`;"
+    " give one with --secret-key or CORRAL_SECRET_KEY (a .env file in the current folder"
+    " counts)"
+)
+
+
+def with_hint(err: CorralError, server: str) -> CorralError:
+    """The error with what to do next, for the two mistakes everyone makes: no server there,
+    and a key the server does not know."""
+    if err.code == "rpc_unavailable":
+        return Unavailable(
+            f"cannot reach the server at {server}: is `corral serve` running at {server}?"
+            f" ({err.message})",
+            code="server_unreachable",
+            retryable=True,
+        )
+    if err.code in {"invalid_secret_key", "missing_secret_key"}:
+        return type(err)(f"{err.message}: {KEY_SOURCES}", code=err.code, details=err.details)
+    return err
 
 
 def _json_arg(text: str | None, what: str) -> str:
@@ -115,7 +142,7 @@ def deploy(
     emit(client.call("Deploy", request), compact)
 
 
-@click.group()
+@click.group(cls=Group)
 def integration() -> None:
     """Manage integrations (API providers configured in the environment)."""
 
@@ -152,7 +179,7 @@ def integration_create(
     emit(client.call("CreateIntegration", request), compact)
 
 
-@click.group()
+@click.group(cls=Group)
 def connection() -> None:
     """Manage connections (end customers' accounts on an integration)."""
 
@@ -217,7 +244,7 @@ def connection_delete(client: Client, compact: bool, connection_id: str) -> None
     )
 
 
-@click.group()
+@click.group(cls=Group)
 def trigger() -> None:
     """Run a function now."""
 

@@ -8,13 +8,14 @@ import click
 
 from corral.cli._api_client import Client
 from corral.cli._api_commands import with_client
+from corral.cli._help import Group
 from corral.cli._output import emit
 from corral.cli._tables import SCHEDULES
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 
 
-@click.group()
+@click.group(cls=Group)
 def sync() -> None:
     """Start or pause a sync's schedule for a connection."""
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -19,12 +21,19 @@ from corral.cli._author_commands import author_commands
 from corral.cli._certs_command import certs
 from corral.cli._dryrun_command import dryrun
 from corral.cli._health_command import health
+from corral.cli._help import Group, GroupedCommands
 from corral.cli._lifecycle_commands import lifecycle_commands
 from corral.cli._output import emit, fail, reports_errors
+from corral.cli._tables import ENVIRONMENTS
 from corral.errors import CorralError
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+@click.group(
+    cls=GroupedCommands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option("0.1.0", prog_name="corral")
 def cli() -> None:
     """corral: run integration functions (syncs, actions, on-event) in a sandbox, for many tenants.
@@ -215,23 +224,28 @@ def runner(
         sys.exit(1)
 
 
-@cli.group()
+def store_options(func: F) -> F:
+    """--data-dir and --database-url: where an admin command finds the store."""
+    func = click.option(
+        "--database-url",
+        help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
+        " data dir [CORRAL_DATABASE_URL].",
+    )(func)
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=pathlib.Path),
+        help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
+    )(func)
+
+
+@cli.group(cls=Group)
 def env() -> None:
     """Manage environments (operators; works on the data directory, through the admin path)."""
 
 
 @env.command("create")
 @click.argument("name")
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=pathlib.Path),
-    help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
-)
-@click.option(
-    "--database-url",
-    help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
-    " data dir [CORRAL_DATABASE_URL].",
-)
+@store_options
 @reports_errors
 def env_create(name: str, data_dir: pathlib.Path | None, database_url: str | None) -> None:
     """Create environment NAME and print its secret key (shown only this once)."""
@@ -243,21 +257,45 @@ def env_create(name: str, data_dir: pathlib.Path | None, database_url: str | Non
     emit({"environment": created.name, "secret_key": created.secret_key})
 
 
+@env.command("list")
+@store_options
+@click.option("--json", "compact", is_flag=True, help="Print JSON on one line.")
+@reports_errors
+def env_list(data_dir: pathlib.Path | None, database_url: str | None, compact: bool) -> None:
+    """List the environments: name and when each was created."""
+    from orchestrator import open_admin  # noqa: PLC0415
+
+    where = _store(data_dir, database_url)
+    with open_admin(where.data_dir, database_url=where.url) as admin:
+        found = admin.list_environments()
+    emit(
+        {"environments": [{"name": name, "created_at": at} for name, at in found]},
+        compact,
+        ENVIRONMENTS,
+    )
+
+
+@env.command("rotate-key")
+@click.argument("name")
+@store_options
+@reports_errors
+def env_rotate_key(name: str, data_dir: pathlib.Path | None, database_url: str | None) -> None:
+    """Give environment NAME a new secret key and print it (shown only this once); the old key
+    is refused from now on, by every server of the store."""
+    from orchestrator import open_admin  # noqa: PLC0415
+
+    where = _store(data_dir, database_url)
+    with open_admin(where.data_dir, database_url=where.url) as admin:
+        rotated = admin.rotate_key(name)
+    emit({"environment": rotated.name, "secret_key": rotated.secret_key})
+
+
 @env.command("settings")
 @click.argument("name")
 @click.option(
     "--set", "patch", help='JSON merged into the settings, e.g. \'{"log_level": "warn"}\'.'
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=pathlib.Path),
-    help="The store's directory [CORRAL_DATA_DIR, default ./.corral].",
-)
-@click.option(
-    "--database-url",
-    help="PostgreSQL URL of a store shared by several orchestrators, instead of SQLite in the"
-    " data dir [CORRAL_DATABASE_URL].",
-)
+@store_options
 @reports_errors
 def env_settings(
     name: str, patch: str | None, data_dir: pathlib.Path | None, database_url: str | None

@@ -93,3 +93,8 @@ SCHEDULES = Table(
     empty="no schedules",
 )
 VARIABLES = Table("variables", [("NAME", lambda name: name)], empty="no variables")
+ENVIRONMENTS = Table(
+    "environments",
+    [("ENVIRONMENT", field("name")), ("CREATED", field("created_at"))],
+    empty="no environments",
+)

@@ -28,6 +28,11 @@ def hash_secret_key(secret_key: str) -> str:
     return hashlib.sha256(secret_key.encode()).hexdigest()
 
 
+def new_secret_key() -> str:
+    """A new environment secret key: ``sk_`` and 256 random bits."""
+    return SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
 class TenantsArea(SealingBase[C]):
     """Environments and their variables: ``orchestrator.storage._areas.TenantStore``.
 
@@ -50,12 +55,30 @@ class TenantsArea(SealingBase[C]):
         """
         if not name:
             raise InvalidRequest("an environment needs a name", code="invalid_name")
-        secret_key = SECRET_KEY_PREFIX + secrets.token_urlsafe(32)
+        secret_key = new_secret_key()
         with self._write() as conn:
             row = self._insert_environment(conn, name, hash_secret_key(secret_key))
         if row is None:
             raise AlreadyExists(f"environment {name!r} exists", code="environment_exists")
         return environment(row, self._codec), secret_key
+
+    def rotate_secret_key(self, env_id: int) -> str:
+        """Gives the environment a new secret key and returns it (only its hash is stored, so
+        this is the one time it can be shown); the old key is refused from now on.
+
+        Raises:
+            NotFound: ``unknown_environment``.
+        """
+        secret_key = new_secret_key()
+        with self._write() as conn:
+            updated = self._exec(
+                conn,
+                "UPDATE environments SET secret_key_hash = ? WHERE id = ?",
+                (hash_secret_key(secret_key), env_id),
+            )
+        if updated == 0:
+            raise NotFound(f"no environment with id {env_id}", code="unknown_environment")
+        return secret_key
 
     def environment_by_secret_key(self, secret_key: str) -> Environment:
         """The environment of a secret key (looked up by its hash).

@@ -125,6 +125,10 @@ class TenantStore(Protocol):
     def list_environments(self) -> list[Environment]:
         """Every environment, by name."""
 
+    def rotate_secret_key(self, env_id: int) -> str:
+        """Gives the environment a new secret key (returned, shown once); the old one stops
+        working at once (NotFound ``unknown_environment``)."""
+
     def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
         """Replaces an environment's settings."""
 

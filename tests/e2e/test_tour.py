@@ -15,6 +15,7 @@ import pytest
 from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from tests.support.fake_api import FakeApi
+from tests.support.postgres import free_port
 from tests.support.service import Service, running_service
 from tests.support.service import corral as run_corral
 
@@ -158,6 +159,61 @@ def test_env_create_makes_a_working_key(service: Service) -> None:
     again = corral(service, "env", "create", "staging", "--data-dir", str(service.data_dir))
     assert again.returncode == 1
     assert json.loads(again.stderr)["error_type"] == "environment_exists"
+
+
+def test_env_list_and_rotate_key_and_a_wrong_key_says_where_keys_come_from(
+    service: Service,
+) -> None:
+    data = ("--data-dir", str(service.data_dir))
+    made = ok(corral(service, "env", "create", "rotating", *data))
+    listed = ok(corral(service, "env", "list", *data))
+    names = [e["name"] for e in listed["environments"]]  # type: ignore[index]
+    assert "rotating" in names
+    assert names == sorted(names)
+    rotated = ok(corral(service, "env", "rotate-key", "rotating", *data))
+    assert rotated["secret_key"] != made["secret_key"]  # type: ignore[index]
+    with Client(service.address, rotated["secret_key"]) as fresh:  # type: ignore[index]
+        assert not fresh.call("ListFunctions", pb.ListFunctionsRequest()).functions
+    old = corral(service, "runs", "--secret-key", made["secret_key"])  # type: ignore[index]
+    assert old.returncode == 1
+    error = json.loads(old.stderr)
+    assert error["error_type"] == "invalid_secret_key"
+    assert "corral env create" in error["message"]
+    assert "CORRAL_SECRET_KEY" in error["message"]
+    unknown = corral(service, "env", "rotate-key", "nobody", *data)
+    assert json.loads(unknown.stderr)["error_type"] == "unknown_environment"
+
+
+def test_an_unreachable_server_asks_whether_corral_serve_runs_there(service: Service) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    result = corral(service, "runs", "--server", address)
+    assert result.returncode == 1
+    error = json.loads(result.stderr)
+    assert error["error_type"] == "server_unreachable"
+    assert f"is `corral serve` running at {address}?" in error["message"]
+
+
+def test_a_dot_env_file_gives_the_server_and_key_and_the_environment_wins(
+    service: Service, tmp_path: pathlib.Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# the seeds' CLI keeps its keys here too\n"
+        "NANGO_SECRET_KEY_DEV=not-ours\n"
+        f"CORRAL_SERVER={service.address}\n"
+        f"CORRAL_SECRET_KEY={service.secret_key}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    command = [sys.executable, "-m", "corral", "runs", "--json"]
+    read = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert read.returncode == 0, read.stderr
+    assert "runs" in json.loads(read.stdout)
+    wrong = env | {"CORRAL_SECRET_KEY": "sk_" + "x" * 43}  # the environment wins over the file
+    refused = subprocess.run(
+        command, env=wrong, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert json.loads(refused.stderr)["error_type"] == "invalid_secret_key"
 
 
 def test_client_without_a_key_is_a_usage_error(service: Service) -> None:

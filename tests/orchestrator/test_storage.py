@@ -81,6 +81,21 @@ def test_secret_key_finds_its_environment_only(storage: Storage) -> None:
 
 
 @pytest.mark.storage_areas("tenants")
+def test_a_rotated_key_replaces_the_old_one_at_once(storage: Storage) -> None:
+    prod, old = storage.create_environment("acme/prod")
+    _dev, dev_key = storage.create_environment("acme/dev")
+    new = storage.rotate_secret_key(prod.id)
+    assert new.startswith("sk_")
+    assert new not in {old, dev_key}
+    assert storage.environment_by_secret_key(new) == prod
+    with pytest.raises(Unauthenticated):
+        storage.environment_by_secret_key(old)
+    assert storage.environment_by_secret_key(dev_key).name == "acme/dev"  # others untouched
+    with pytest.raises(NotFound):
+        storage.rotate_secret_key(prod.id + 1000)
+
+
+@pytest.mark.storage_areas("tenants")
 @pytest.mark.parametrize("wrong", ["", "sk_nope", "acme/prod"])
 def test_wrong_secret_key_is_unauthenticated(storage: Storage, wrong: str) -> None:
     storage.create_environment("acme/prod")
