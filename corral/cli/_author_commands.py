@@ -19,6 +19,7 @@ import click
 
 from corral.cli import _templates
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE
+from corral.cli._paths import python_target_problem
 from corral.cli._test_suite import SUFFIX, CaseResult, discover, run_suite
 from corral.testing import render
 
@@ -141,10 +142,13 @@ def compile_command(target: pathlib.Path, as_json: bool) -> None:
     Prints every violation of every file as file:line:column: rule: message; exits 1 when there
     is any, 0 when there is none, 2 on a usage error.
     """
-    if not target.exists() or (target.is_file() and target.suffix != ".py"):
-        _usage(f"{target} is not a .py file or a folder")
+    problem = python_target_problem(target)
+    if problem:
+        _usage(problem)
     found: list[dict[str, Any]] = []
     groups = _groups(target)
+    if not any(report for _, _, report in groups):
+        _usage(f"no function file under {target}: nothing to check")
     for folder, files, report in groups:
         found += [v | {"file": str(folder / v["file"])} for v in _violations(files, report)]
     if as_json:
@@ -195,8 +199,9 @@ def test_command(target: pathlib.Path, fixtures: pathlib.Path | None, as_json: b
     fixture's "output"; a sync when its saved records equal "nango.batchSave" per model (and its
     deletions "nango.batchDelete" where that lists any). Exits 1 when any test fails.
     """
-    if not target.exists() or (target.is_file() and target.suffix != ".py"):
-        _usage(f"{target} is not a .py file or a folder")
+    problem = python_target_problem(target)
+    if problem:
+        _usage(problem)
     if fixtures is not None and not fixtures.is_dir():
         _usage(f"--fixtures {fixtures} is not a folder")
     cases = discover(target, fixtures)

@@ -14,6 +14,7 @@ from corral._error_shapes import ErrorValue, to_json
 from corral._settings import address
 from corral.cli._dryrun_online import OnlineTarget, run_online
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE, checked, emit
+from corral.cli._paths import python_target_problem
 from corral.errors import CorralError, InvalidRequest
 from corral.testing import dryrun_result
 
@@ -94,8 +95,9 @@ def dryrun(
     succeeded, 1 when it failed, 2 on a usage error.
     """
     try:
-        if not file.is_file() or file.suffix != ".py":
-            raise InvalidRequest(f"{file} is not a .py file", code="invalid_file")
+        problem = python_target_problem(file, folders=False)
+        if problem:
+            raise InvalidRequest(problem, code="invalid_file")
         if fixture is not None and not fixture.is_file():
             raise InvalidRequest(f"fixture {fixture} does not exist", code="invalid_file")
         if connection_id is None and (server or secret_key or save_responses):

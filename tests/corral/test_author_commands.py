@@ -38,7 +38,8 @@ def test_init_then_new_functions_pass_compile_and_test_as_generated(
     monkeypatch.chdir(tmp_path)
     assert invoke("init", "shop")[0] == 0
     assert (tmp_path / "shop" / "README.md").read_text().startswith("# shop\n")
-    assert invoke("compile", "shop")[0] == 0  # an empty integration: nothing fails
+    # an empty integration has nothing to check: a usage error, not a green "0 files" (issue 14)
+    assert invoke("compile", "shop")[0] == 2
     for kind, name in (("sync", "contacts"), ("action", "create_contact"), ("on-event", "check")):
         code, out, _ = invoke("new", kind, name, "--integration", "shop")
         assert code == 0, out
@@ -230,3 +231,21 @@ def test_compile_checks_imports_against_the_policy(tmp_path: pathlib.Path) -> No
     assert code == 1
     assert "missing.py" in out
     assert "uses.py:3:" not in out  # a single file is checked with its siblings
+
+
+@pytest.mark.parametrize("command", ["compile", "test", "dryrun"])
+def test_a_missing_file_says_it_does_not_exist(command: str, tmp_path: pathlib.Path) -> None:
+    result = corral(command, "nope.py", cwd=tmp_path)
+    assert result.returncode in {1, 2}
+    assert "nope.py does not exist" in result.stdout + result.stderr
+
+
+def test_compile_of_an_empty_target_is_an_error_not_a_green_nothing(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = corral("compile", "empty", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no function file under empty" in result.stderr
+    (tmp_path / "notes.txt").write_text("x")
+    wrong = corral("compile", "notes.txt", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert "notes.txt is not a .py file" in wrong.stderr
