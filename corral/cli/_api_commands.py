@@ -377,13 +377,22 @@ def records(
 
 
 @click.command()
-@click.argument("assignments", nargs=-1, metavar="NAME=VALUE...")
+@click.argument("assignments", nargs=-1, metavar="[list | NAME=VALUE...]")
+@click.option("--clear", is_flag=True, help="Remove every variable of the environment.")
 @with_client
-def variables(client: Client, compact: bool, assignments: tuple[str, ...]) -> None:
-    """Set the environment's variables (read by functions with get_environment_variables).
+def variables(client: Client, compact: bool, assignments: tuple[str, ...], clear: bool) -> None:
+    """List the environment's variables (no argument, or `list`), or set them: NAME=VALUE...
+    replaces them all with those given (read by functions with get_environment_variables).
 
-    Replaces them all: give every variable the environment should have; none clears them.
+    Only names are listed: values are secrets. Without an argument nothing is changed; removing
+    every variable takes --clear.
     """
+    if clear and assignments:
+        raise click.UsageError("--clear takes no NAME=VALUE")
+    if not clear and assignments in {(), ("list",)}:
+        listed = client.call("ListEnvironmentVariables", pb.ListEnvironmentVariablesRequest())
+        emit({"variables": list(listed.names)}, compact, VARIABLES)
+        return
     pairs = []
     for assignment in assignments:
         name, sep, value = assignment.partition("=")

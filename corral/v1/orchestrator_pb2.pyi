@@ -779,6 +779,41 @@ class SetEnvironmentVariablesResponse(_message.Message):
 Global___SetEnvironmentVariablesResponse: _TypeAlias = SetEnvironmentVariablesResponse  # noqa: Y015
 
 @_typing.final
+class ListEnvironmentVariablesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEnvironmentVariablesRequest: _TypeAlias = ListEnvironmentVariablesRequest  # noqa: Y015
+
+@_typing.final
+class ListEnvironmentVariablesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        names: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["names", b"names"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListEnvironmentVariablesResponse: _TypeAlias = ListEnvironmentVariablesResponse  # noqa: Y015
+
+@_typing.final
 class TriggerActionRequest(_message.Message):
     """---- runs ----"""
 

@@ -93,6 +93,11 @@ class OrchestratorStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.SetEnvironmentVariablesRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.SetEnvironmentVariablesResponse.FromString,
                 _registered_method=True)
+        self.ListEnvironmentVariables = channel.unary_unary(
+                '/corral.v1.Orchestrator/ListEnvironmentVariables',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListEnvironmentVariablesRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListEnvironmentVariablesResponse.FromString,
+                _registered_method=True)
         self.TriggerAction = channel.unary_unary(
                 '/corral.v1.Orchestrator/TriggerAction',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.TriggerActionRequest.SerializeToString,
@@ -226,6 +231,14 @@ class OrchestratorServicer:
 
     def SetEnvironmentVariables(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnvironmentVariables(self, request, context):
+        """The names of the environment's variables, sorted (values are not returned: they are
+        secrets, sealed at rest, read by functions only).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -373,6 +386,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.SetEnvironmentVariables,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.SetEnvironmentVariablesRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.SetEnvironmentVariablesResponse.SerializeToString,
+            ),
+            'ListEnvironmentVariables': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnvironmentVariables,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListEnvironmentVariablesRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListEnvironmentVariablesResponse.SerializeToString,
             ),
             'TriggerAction': grpc.unary_unary_rpc_method_handler(
                     servicer.TriggerAction,
@@ -736,6 +754,33 @@ class Orchestrator:
             '/corral.v1.Orchestrator/SetEnvironmentVariables',
             corral_dot_v1_dot_orchestrator__pb2.SetEnvironmentVariablesRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.SetEnvironmentVariablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnvironmentVariables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/ListEnvironmentVariables',
+            corral_dot_v1_dot_orchestrator__pb2.ListEnvironmentVariablesRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.ListEnvironmentVariablesResponse.FromString,
             options,
             channel_credentials,
             insecure,

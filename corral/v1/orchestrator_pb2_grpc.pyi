@@ -51,6 +51,10 @@ class OrchestratorStub:
     SetMetadata: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SetMetadataRequest, _orchestrator_pb2.Connection]
     UpdateMetadata: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SetMetadataRequest, _orchestrator_pb2.Connection]
     SetEnvironmentVariables: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SetEnvironmentVariablesRequest, _orchestrator_pb2.SetEnvironmentVariablesResponse]
+    ListEnvironmentVariables: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListEnvironmentVariablesRequest, _orchestrator_pb2.ListEnvironmentVariablesResponse]
+    """The names of the environment's variables, sorted (values are not returned: they are
+    secrets, sealed at rest, read by functions only).
+    """
     TriggerAction: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.TriggerActionRequest, _orchestrator_pb2.TriggerActionResponse]
     """Runs an action for a connection. Synchronous by default: the response carries the output or
     the error. With `async`, it returns at once with the run id (read it with GetRun).
@@ -105,6 +109,10 @@ class OrchestratorAsyncStub(OrchestratorStub):
     SetMetadata: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SetMetadataRequest, _orchestrator_pb2.Connection]  # type: ignore[assignment]
     UpdateMetadata: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SetMetadataRequest, _orchestrator_pb2.Connection]  # type: ignore[assignment]
     SetEnvironmentVariables: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SetEnvironmentVariablesRequest, _orchestrator_pb2.SetEnvironmentVariablesResponse]  # type: ignore[assignment]
+    ListEnvironmentVariables: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListEnvironmentVariablesRequest, _orchestrator_pb2.ListEnvironmentVariablesResponse]  # type: ignore[assignment]
+    """The names of the environment's variables, sorted (values are not returned: they are
+    secrets, sealed at rest, read by functions only).
+    """
     TriggerAction: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.TriggerActionRequest, _orchestrator_pb2.TriggerActionResponse]  # type: ignore[assignment]
     """Runs an action for a connection. Synchronous by default: the response carries the output or
     the error. With `async`, it returns at once with the run id (read it with GetRun).
@@ -222,6 +230,16 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.SetEnvironmentVariablesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.SetEnvironmentVariablesResponse, _abc.Awaitable[_orchestrator_pb2.SetEnvironmentVariablesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListEnvironmentVariables(
+        self,
+        request: _orchestrator_pb2.ListEnvironmentVariablesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.ListEnvironmentVariablesResponse, _abc.Awaitable[_orchestrator_pb2.ListEnvironmentVariablesResponse]]:
+        """The names of the environment's variables, sorted (values are not returned: they are
+        secrets, sealed at rest, read by functions only).
+        """
 
     @_abc_1.abstractmethod
     def TriggerAction(

@@ -279,6 +279,13 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self._storage.set_environment_variables(current_environment().id, pairs)
         return pb.SetEnvironmentVariablesResponse()
 
+    def ListEnvironmentVariables(
+        self, request: pb.ListEnvironmentVariablesRequest, context: grpc.ServicerContext
+    ) -> pb.ListEnvironmentVariablesResponse:
+        """The names of the environment's variables (never their values)."""
+        found = self._storage.get_environment_variables(current_environment().id)
+        return pb.ListEnvironmentVariablesResponse(names=sorted(name for name, _ in found))
+
     # ---- runs ----
 
     def TriggerAction(

@@ -313,6 +313,7 @@ _BASES: dict[str, Callable[[World], message.Message]] = {
     "GetRunLogs": lambda w: pb.GetRunLogsRequest(run_id=w.run_id),
     "ListRecords": lambda w: pb.ListRecordsRequest(connection_id="c1", model="Item", limit=5),
     "ListRunners": lambda w: pb.ListRunnersRequest(),
+    "ListEnvironmentVariables": lambda w: pb.ListEnvironmentVariablesRequest(),
     "DryRun": lambda w: pb.DryRunRequest(
         connection_id="c1", files={"echo.py": ECHO}, entry="echo.py", input_json="{}"
     ),

@@ -290,3 +290,10 @@ def test_variables_reach_functions(service: Service) -> None:
         {"name": "TOKEN", "value": "a=b"},
     ]
     assert corral(service, "variables", "oops").returncode == 2
+    # No argument lists the names and changes nothing (never clears); --clear clears.
+    assert ok(corral(service, "variables")) == {"variables": ["API_HOST", "TOKEN"]}
+    assert ok(corral(service, "variables", "list")) == {"variables": ["API_HOST", "TOKEN"]}
+    assert ok(corral(service, "trigger", "action", "read_vars", "--connection", "v")) == output
+    assert corral(service, "variables", "--clear", "A=b").returncode == 2
+    assert ok(corral(service, "variables", "--clear")) == {"variables": []}
+    assert ok(corral(service, "variables")) == {"variables": []}
