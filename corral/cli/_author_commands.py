@@ -37,6 +37,11 @@ deploys them.
 """
 
 
+def can_ask() -> bool:
+    """Whether a person can answer a question (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def _usage(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
@@ -74,18 +79,22 @@ def init(integration: str) -> None:
     "--integration",
     "folder",
     type=click.Path(path_type=pathlib.Path),
-    default=pathlib.Path(),
-    show_default="the current folder",
-    help="The integration folder to write into.",
+    help="The integration folder to write into (asked for on a terminal; required otherwise).",
 )
-def new(kind: str, name: str, folder: pathlib.Path) -> None:
+def new(kind: str, name: str, folder: pathlib.Path | None) -> None:
     """Write a new KIND function NAME.py from a template, and NAME.test.json beside it.
 
     The function passes `corral test` as generated. NAME is a Python identifier (it becomes
-    the function's name); existing files are never overwritten.
+    the function's name); existing files are never overwritten. Without --integration the
+    folder is asked for on a terminal, and refused elsewhere: a function is never written into
+    whatever folder the command happens to run in.
     """
     if not FUNCTION_NAME.match(name) or keyword.iskeyword(name) or name == "nango":
         _usage(f"invalid function name {name!r}: a Python identifier, not a keyword or 'nango'")
+    if folder is None:
+        if not can_ask():
+            _usage("--integration FOLDER is needed: the integration folder to write into")
+        folder = pathlib.Path(click.prompt("Integration folder (made by corral init)"))
     if not folder.is_dir():
         _usage(f"{folder} is not a folder (create it with: corral init {folder})")
     code, fixture = folder / f"{name}.py", folder / f"{name}{SUFFIX}"

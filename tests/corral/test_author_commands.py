@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from corral.cli import cli
+from corral.cli import _author_commands, cli
 
 
 def corral(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
@@ -72,7 +72,7 @@ def test_generated_sync_saves_deletes_and_names_its_model(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    invoke("new", "sync", "companies")
+    invoke("new", "sync", "companies", "--integration", ".")
     source = (tmp_path / "companies.py").read_text()
     assert "class Company(BaseModel):" in source
     fixture = json.loads((tmp_path / "companies.test.json").read_text())
@@ -89,22 +89,38 @@ def test_new_refuses_to_overwrite_and_checks_names(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert invoke("new", "action", "make")[0] == 0
+    assert invoke("new", "action", "make", "--integration", ".")[0] == 0
     (tmp_path / "other.test.json").write_text("{}")
     before = (tmp_path / "make.py").read_text() + "edited"
     (tmp_path / "make.py").write_text(before)
-    code, _, err = invoke("new", "sync", "make")
+    code, _, err = invoke("new", "sync", "make", "--integration", ".")
     assert code == 2
     assert "already exist" in err
     assert (tmp_path / "make.py").read_text() == before
-    assert invoke("new", "sync", "other")[0] == 2  # its fixture exists
+    assert invoke("new", "sync", "other", "--integration", ".")[0] == 2  # its fixture exists
     assert not (tmp_path / "other.py").exists()
     for bad in ("class", "my-sync", "1st", "nango", "ünïcode"):
-        code, _, err = invoke("new", "sync", bad)
+        code, _, err = invoke("new", "sync", bad, "--integration", ".")
         assert code == 2, bad
         assert "invalid function name" in err
     assert invoke("new", "sync", "ok", "--integration", "missing")[0] == 2
     assert invoke("new", "webhook", "x")[0] == 2
+
+
+def test_new_without_an_integration_asks_on_a_terminal_and_refuses_elsewhere(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("new", "sync", "contacts")
+    assert code == 2
+    assert "--integration FOLDER is needed" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current folder
+    (tmp_path / "shop").mkdir()
+    monkeypatch.setattr(_author_commands, "can_ask", lambda: True)
+    result = CliRunner().invoke(cli, ["new", "sync", "contacts"], input="shop\n")
+    assert result.exit_code == 0, result.output
+    assert "Integration folder" in result.output
+    assert (tmp_path / "shop" / "contacts.py").is_file()
 
 
 def test_init_refuses_an_existing_readme_and_bad_names(
