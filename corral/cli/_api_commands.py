@@ -13,10 +13,12 @@ import click
 from corral import _settings
 from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
+from corral.cli._follow import follow_logs
 from corral.cli._help import Group
 from corral.cli._output import checked, emit, reports_errors
 from corral.cli._pages import pages, rows
 from corral.cli._plain import plain
+from corral.cli._run_ids import find_run
 from corral.cli._tables import CONNECTIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
 from corral.errors import CorralError, InvalidRequest, Unavailable
 from corral.v1 import orchestrator_pb2 as pb
@@ -311,12 +313,23 @@ def trigger_sync(
 
 
 @click.command()
+@click.argument("run_id", required=False, default="")
 @click.option("--connection", "connection_id", default="", help="Only this connection's runs.")
 @click.option("--function", "function_name", default="", help="Only this function's runs.")
 @click.option("--limit", type=int, default=20, show_default=True)
 @with_client
-def runs(client: Client, compact: bool, connection_id: str, function_name: str, limit: int) -> None:
-    """List runs, newest first."""
+def runs(
+    client: Client,
+    compact: bool,
+    run_id: str,
+    connection_id: str,
+    function_name: str,
+    limit: int,
+) -> None:
+    """List runs, newest first; or show the run RUN_ID (a unique start of its id is enough)."""
+    if run_id:
+        emit({"run": plain(find_run(client, run_id))}, compact)
+        return
     request = pb.ListRunsRequest(
         connection_id=connection_id, function_name=function_name, limit=limit
     )
@@ -326,11 +339,19 @@ def runs(client: Client, compact: bool, connection_id: str, function_name: str, 
 
 @click.command()
 @click.argument("run_id")
+@click.option(
+    "--follow", "-f", is_flag=True, help="Print new lines as they come, until the run ends."
+)
 @with_client
-def logs(client: Client, compact: bool, run_id: str) -> None:
-    """Print a run's state (with ``logs_dropped``) and all its log lines."""
-    run = client.call("GetRun", pb.GetRunRequest(run_id=run_id))
-    lines = rows(client, "GetRunLogs", pb.GetRunLogsRequest(run_id=run_id), "lines")
+def logs(client: Client, compact: bool, run_id: str, follow: bool) -> None:
+    """Print a run's state (with ``logs_dropped``) and all its log lines (RUN_ID: a unique start
+    of the id is enough). With --follow, lines print as the run writes them, one per line (JSON
+    lines off a terminal), then the run's final state; exit 1 when it failed."""
+    run = find_run(client, run_id)
+    if follow:
+        follow_logs(client, run, compact)
+        return
+    lines = rows(client, "GetRunLogs", pb.GetRunLogsRequest(run_id=run.run_id), "lines")
     emit({"run": plain(run), "logs": [plain(line) for line in lines]}, compact, LOGS)
 
 

@@ -1277,7 +1277,13 @@ class GetRunLogsResponse(_message.Message):
 
     LINES_FIELD_NUMBER: _builtins.int
     NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    TAIL_CURSOR_FIELD_NUMBER: _builtins.int
     next_cursor: _builtins.str
+    tail_cursor: _builtins.str
+    """After the last line of this page, set even on the last page (empty when the page has no
+    line: keep the cursor you sent): asked again later, it gives the lines written since. What
+    `corral logs --follow` polls with.
+    """
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogLine]: ...
     def __init__(
@@ -1285,10 +1291,11 @@ class GetRunLogsResponse(_message.Message):
         *,
         lines: _abc.Iterable[Global___LogLine] | None = ...,
         next_cursor: _builtins.str = ...,
+        tail_cursor: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "next_cursor", b"next_cursor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "next_cursor", b"next_cursor", "tail_cursor", b"tail_cursor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -416,8 +416,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         )
         page, more = sized((log_pb(line) for line in lines[:limit]), lambda v: v.ByteSize())
         more = more or len(lines) > limit
-        cursor = encode_cursor("logs", str(page[-1].seq)) if more else ""
-        return pb.GetRunLogsResponse(lines=page, next_cursor=cursor)
+        tail = encode_cursor("logs", str(page[-1].seq)) if page else ""
+        return pb.GetRunLogsResponse(lines=page, next_cursor=tail if more else "", tail_cursor=tail)
 
     # ---- runners ----
 

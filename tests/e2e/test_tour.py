@@ -147,6 +147,14 @@ def test_the_tour(service: Service, github_api: FakeApi) -> None:
     assert run["error"] is None
     assert isinstance(run["logs_dropped"], int)
     assert "output_json" not in run
+    by_prefix = ok(corral(service, "runs", first[:8]))
+    assert by_prefix["run"]["run_id"] == first  # type: ignore[index]
+    assert ok(corral(service, "logs", first[:8]))["run"]["run_id"] == first  # type: ignore[index]
+    followed = corral(service, "logs", first[:8], "--follow")
+    assert followed.returncode == 0, followed.stderr
+    *lines, end = [json.loads(line) for line in followed.stdout.splitlines()]
+    assert [line["message"] for line in lines] == ["created issue #42"]
+    assert end["run"]["state"] == "succeeded"
     compact = corral(service, "runs", "--connection", "acme", "--json")
     assert compact.returncode == 0
     assert len(compact.stdout.strip().splitlines()) == 1
