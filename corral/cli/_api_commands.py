@@ -19,6 +19,7 @@ from corral.cli._output import checked, emit, reports_errors
 from corral.cli._pages import pages, rows
 from corral.cli._plain import plain
 from corral.cli._run_ids import find_run
+from corral.cli._suggest import nearest_name
 from corral.cli._tables import CONNECTIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
 from corral.errors import CorralError, InvalidRequest, Unavailable
 from corral.v1 import orchestrator_pb2 as pb
@@ -70,7 +71,7 @@ def with_client(func: F) -> F:
             try:
                 return func(client, compact, *args, **kwargs)
             except CorralError as err:
-                raise with_hint(err, where) from None
+                raise with_hint(err, where, client) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -82,9 +83,9 @@ KEY_SOURCES = (
 )
 
 
-def with_hint(err: CorralError, server: str) -> CorralError:
-    """The error with what to do next, for the two mistakes everyone makes: no server there,
-    and a key the server does not know."""
+def with_hint(err: CorralError, server: str, client: Client) -> CorralError:
+    """The error with what to do next, for the mistakes everyone makes: no server there, a key
+    the server does not know, a function, connection or integration name mistyped."""
     if err.code == "rpc_unavailable":
         return Unavailable(
             f"cannot reach the server at {server}: is `corral serve` running at {server}?"
@@ -94,6 +95,10 @@ def with_hint(err: CorralError, server: str) -> CorralError:
         )
     if err.code in {"invalid_secret_key", "missing_secret_key"}:
         return type(err)(f"{err.message}: {KEY_SOURCES}", code=err.code, details=err.details)
+    nearest = nearest_name(err, client)
+    if nearest is not None:
+        hinted = f"{err.message} (did you mean {nearest!r}?)"
+        return type(err)(hinted, code=err.code, details={**err.details, "did_you_mean": nearest})
     return err
 
 

@@ -147,6 +147,11 @@ def test_the_tour(service: Service, github_api: FakeApi) -> None:
     assert run["error"] is None
     assert isinstance(run["logs_dropped"], int)
     assert "output_json" not in run
+    typo = corral(service, "trigger", "action", "create_isue", "--connection", "acme")
+    assert typo.returncode == 1
+    assert "did you mean 'create_issue'?" in json.loads(typo.stderr)["message"]
+    typo = corral(service, "trigger", "action", "create_issue", "--connection", "acmee")
+    assert json.loads(typo.stderr)["details"]["did_you_mean"] == "acme"
     by_prefix = ok(corral(service, "runs", first[:8]))
     assert by_prefix["run"]["run_id"] == first  # type: ignore[index]
     assert ok(corral(service, "logs", first[:8]))["run"]["run_id"] == first  # type: ignore[index]
