@@ -67,6 +67,12 @@ def _json_option(text: str | None, what: str) -> Any:
     type=click.Path(path_type=pathlib.Path),
     help="With --connection: write what the API answered as a *.test.json fixture.",
 )
+@click.option(
+    "--force",
+    "force_save",
+    is_flag=True,
+    help="With --save-responses: write the fixture even when the run failed.",
+)
 @click.option("--json", "compact", is_flag=True, help="Print the result as one line of JSON.")
 def dryrun(
     file: pathlib.Path,
@@ -80,6 +86,7 @@ def dryrun(
     server: str | None,
     secret_key: str | None,
     save_responses: pathlib.Path | None,
+    force_save: bool,
     compact: bool,
 ) -> None:
     """Run the function in FILE through the same runner, worker and sandbox as production.
@@ -89,7 +96,8 @@ def dryrun(
 
     With --connection: through a running orchestrator, against the connection's real API with
     its credentials injected, printing log lines on standard error as they come and storing
-    nothing; --save-responses writes what the API answered as a fixture that replays offline.
+    nothing; --save-responses writes what the API answered as a fixture that replays offline
+    (only when the run succeeded, unless --force).
 
     Prints {"ok", "output", "records", "deleted", "logs", "error"}; exits 0 when the function
     succeeded, 1 when it failed, 2 on a usage error.
@@ -100,12 +108,14 @@ def dryrun(
             raise InvalidRequest(problem, code="invalid_file")
         if fixture is not None and not fixture.is_file():
             raise InvalidRequest(f"fixture {fixture} does not exist", code="invalid_file")
-        if connection_id is None and (server or secret_key or save_responses):
-            raise InvalidRequest("--server, --secret-key and --save-responses need --connection")
+        if connection_id is None and (server or secret_key or save_responses or force_save):
+            raise InvalidRequest(
+                "--server, --secret-key, --save-responses and --force need --connection"
+            )
         if connection_id is not None:
             if fixture is not None:
                 raise InvalidRequest("give --connection or --fixture, not both")
-            online = OnlineTarget(connection_id, server, secret_key, save_responses)
+            online = OnlineTarget(connection_id, server, secret_key, save_responses, force_save)
             result = run_online(
                 online,
                 file,

@@ -33,9 +33,13 @@ def online_dryrun(
     checkpoint: Any = None,
     variant: str = "base",
     save_responses: pathlib.Path | None = None,
+    force_save: bool = False,
     on_log: Callable[[pb.LogLine], None] = lambda line: None,
 ) -> dict[str, Any]:
-    """Runs the function file at ``path`` through the server; returns the printed result."""
+    """Runs the function file at ``path`` through the server; returns the printed result.
+
+    ``save_responses`` is written only when the run succeeded (a failed run's answers make a
+    fixture of a failure), or with ``force_save``."""
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(path.parent.glob("*.py"))}
     request = pb.DryRunRequest(
         connection_id=connection_id, files=files, entry=path.name,
@@ -58,7 +62,12 @@ def online_dryrun(
         elif kind == "result":
             final = event.result
     result = _result_json(final, logs)
-    if save_responses is not None:
+    if save_responses is not None and not (result["ok"] or force_save):
+        click.echo(
+            f"the run failed: nothing was written to {save_responses} (--force writes it anyway)",
+            err=True,
+        )
+    elif save_responses is not None:
         start_metadata = metadata
         fixture = fixture_of(exchanges, result, input_value=input_value, metadata=start_metadata)
         save_responses.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n")
@@ -85,6 +94,7 @@ class OnlineTarget:
     server: str | None = None
     secret_key: str | None = None
     save_responses: pathlib.Path | None = None
+    force_save: bool = False
 
 
 def _print_log(line: pb.LogLine) -> None:
@@ -105,6 +115,7 @@ def run_online(target: OnlineTarget, path: pathlib.Path, **options: Any) -> dict
                 path,
                 target.connection_id,
                 save_responses=target.save_responses,
+                force_save=target.force_save,
                 on_log=_print_log,
                 **options,
             )

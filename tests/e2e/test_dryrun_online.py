@@ -157,6 +157,25 @@ def test_a_dry_run_of_a_failing_function_reports_the_error(
     assert result["error"]["line"] == 3
 
 
+def test_a_failed_run_saves_no_responses_unless_forced(
+    client: Client, desk: str, tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "desk" / "half.py"
+    path.parent.mkdir()
+    path.write_text(
+        "from nango import create_action\n"
+        "def run(nango, input):\n"
+        "    nango.get(endpoint='/tickets')\n"
+        "    raise ValueError('after the call')\n"
+        "action = create_action(description='x', exec=run)\n"
+    )
+    saved = tmp_path / "half.test.json"
+    assert not online_dryrun(client, path, desk, save_responses=saved)["ok"]
+    assert not saved.exists()
+    assert not online_dryrun(client, path, desk, save_responses=saved, force_save=True)["ok"]
+    assert json.loads(saved.read_text())["api"]["get"]["/tickets"]
+
+
 def test_a_dry_run_for_an_unknown_connection_is_not_found(
     client: Client, tmp_path: pathlib.Path
 ) -> None:
