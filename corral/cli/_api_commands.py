@@ -407,8 +407,8 @@ def records(
 @click.option("--clear", is_flag=True, help="Remove every variable of the environment.")
 @with_client
 def variables(client: Client, compact: bool, assignments: tuple[str, ...], clear: bool) -> None:
-    """List the environment's variables (no argument, or `list`), or set them: NAME=VALUE...
-    replaces them all with those given (read by functions with get_environment_variables).
+    """List the environment's variables (no argument, or `list`), or set them: NAME=VALUE pairs
+    replace them all (functions read them with get_environment_variables).
 
     Only names are listed: values are secrets. Without an argument nothing is changed; removing
     every variable takes --clear.

@@ -356,7 +356,7 @@ def main() -> None:
     """Entry point of the console script: a setting that cannot be read is a clear error, one
     line of JSON on standard error (exit status 1)."""
     try:
-        sys.exit(cli.main(standalone_mode=True))
+        sys.exit(cli.main(prog_name="corral", standalone_mode=True))
     except SettingsError as err:
         fail(setting_error(err), compact=True)
     except ValidationError as err:

@@ -3,7 +3,10 @@ every command listed once, and no summary cut short."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -30,3 +33,28 @@ def test_no_group_cuts_a_summary() -> None:
         result = CliRunner().invoke(cli, [group, "--help"], terminal_width=100)
         assert result.exit_code == 0, result.output
         assert "..." not in result.output.replace("[ARGS]...", ""), (group, result.output)
+
+
+def test_shell_completion_as_the_readme_documents_it() -> None:
+    """``eval "$(_CORRAL_COMPLETE=bash_source corral)"`` gives a script; completing "corral ru"
+    offers the commands that start so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("_CORRAL")}
+    script = subprocess.run(
+        [sys.executable, "-m", "corral"],
+        env=env | {"_CORRAL_COMPLETE": "bash_source"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "_corral_completion" in script.stdout
+    offered = subprocess.run(
+        [sys.executable, "-m", "corral"],
+        env=env
+        | {"_CORRAL_COMPLETE": "bash_complete", "COMP_WORDS": "corral ru", "COMP_CWORD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert offered.stdout.split() == ["plain,runner", "plain,runners", "plain,runs"]
