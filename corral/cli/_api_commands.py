@@ -15,13 +15,13 @@ from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
 from corral.cli._follow import follow_logs
 from corral.cli._help import Group
-from corral.cli._output import checked, emit, reports_errors
+from corral.cli._output import checked, confirm, emit, reports_errors
 from corral.cli._pages import pages, rows
 from corral.cli._plain import plain
 from corral.cli._run_ids import find_run
 from corral.cli._suggest import nearest_name
-from corral.cli._tables import CONNECTIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
-from corral.errors import CorralError, InvalidRequest, Unavailable
+from corral.cli._tables import CONNECTIONS, INTEGRATIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
+from corral.errors import CorralError, InvalidRequest, NotFound, Unavailable
 from corral.v1 import orchestrator_pb2 as pb
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -186,6 +186,27 @@ def integration_create(
     emit(client.call("CreateIntegration", request), compact)
 
 
+@integration.command("list")
+@with_client
+def integration_list(client: Client, compact: bool) -> None:
+    """List the environment's integrations."""
+    found = client.call("ListIntegrations", pb.ListIntegrationsRequest()).integrations
+    emit({"integrations": [plain(i) for i in found]}, compact, INTEGRATIONS)
+
+
+@integration.command("get")
+@click.argument("unique_key")
+@with_client
+def integration_get(client: Client, compact: bool, unique_key: str) -> None:
+    """Show the integration UNIQUE_KEY (its auth configuration's secrets are never shown)."""
+    found = client.call("ListIntegrations", pb.ListIntegrationsRequest()).integrations
+    for item in found:
+        if item.unique_key == unique_key:
+            emit(item, compact)
+            return
+    raise NotFound(f"no integration {unique_key!r}", code="unknown_integration")
+
+
 @click.group(cls=Group)
 def connection() -> None:
     """Manage connections (end customers' accounts on an integration)."""
@@ -242,9 +263,16 @@ def connection_list(client: Client, compact: bool, integration: str) -> None:
 
 @connection.command("delete")
 @click.argument("connection_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (for scripts).")
 @with_client
-def connection_delete(client: Client, compact: bool, connection_id: str) -> None:
-    """Delete a connection with its records."""
+def connection_delete(client: Client, compact: bool, connection_id: str, yes: bool) -> None:
+    """Delete a connection with its records (asks first on a terminal; --yes for scripts)."""
+    if not yes:
+        found = client.call("GetConnection", pb.GetConnectionRequest(connection_id=connection_id))
+        confirm(
+            f"Delete connection {found.connection_id!r} of {found.integration!r}, with every"
+            " record its syncs stored?"
+        )
     emit(
         client.call("DeleteConnection", pb.DeleteConnectionRequest(connection_id=connection_id)),
         compact,

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from corral.cli import _templates
+from corral.cli import _output, _templates
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE
 from corral.cli._paths import python_target_problem
 from corral.cli._test_suite import SUFFIX, CaseResult, discover, run_suite
@@ -35,11 +35,6 @@ adds one (with a fixture beside it), `corral compile {name}` checks them against
 policy, `corral test {name}` replays their `*.test.json` fixtures, `corral deploy {name}`
 deploys them.
 """
-
-
-def can_ask() -> bool:
-    """Whether a person can answer a question (standard input is a terminal)."""
-    return sys.stdin.isatty()
 
 
 def _usage(message: str) -> NoReturn:
@@ -92,7 +87,7 @@ def new(kind: str, name: str, folder: pathlib.Path | None) -> None:
     if not FUNCTION_NAME.match(name) or keyword.iskeyword(name) or name == "nango":
         _usage(f"invalid function name {name!r}: a Python identifier, not a keyword or 'nango'")
     if folder is None:
-        if not can_ask():
+        if not _output.can_ask():
             _usage("--integration FOLDER is needed: the integration folder to write into")
         folder = pathlib.Path(click.prompt("Integration folder (made by corral init)"))
     if not folder.is_dir():

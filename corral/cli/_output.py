@@ -26,6 +26,21 @@ def on_terminal() -> bool:
     return sys.stdout.isatty()
 
 
+def can_ask() -> bool:
+    """Whether a person can answer a question (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def confirm(question: str) -> None:
+    """Asks ``question`` on a terminal and stops (exit 1, nothing done) unless the answer is
+    yes; off a terminal, where nobody can answer, refuses: the command needs --yes there."""
+    if not can_ask():
+        raise click.UsageError(f"{question} Nobody can answer here: give --yes to go on.")
+    if not click.confirm(question, default=False, err=True):
+        click.echo("nothing was done", err=True)
+        sys.exit(EXIT_FAILED)
+
+
 def emit(value: Any, compact: bool = False, table: Table | None = None) -> None:
     """Prints a value: as ``table`` on a terminal when there is one and ``--json`` was not
     given; otherwise as JSON (one line with ``--json``), a protobuf message in its plain form

@@ -98,3 +98,13 @@ ENVIRONMENTS = Table(
     [("ENVIRONMENT", field("name")), ("CREATED", field("created_at"))],
     empty="no environments",
 )
+INTEGRATIONS = Table(
+    "integrations",
+    [
+        ("INTEGRATION", field("unique_key")),
+        ("PROVIDER", field("provider")),
+        ("AUTH", field("auth_mode")),
+        ("BASE URL", field("base_url")),
+    ],
+    empty="no integrations",
+)

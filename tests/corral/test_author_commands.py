@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from corral.cli import _author_commands, cli
+from corral.cli import _output, cli
 
 
 def corral(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
@@ -116,7 +116,7 @@ def test_new_without_an_integration_asks_on_a_terminal_and_refuses_elsewhere(
     assert "--integration FOLDER is needed" in err
     assert list(tmp_path.iterdir()) == []  # nothing written into the current folder
     (tmp_path / "shop").mkdir()
-    monkeypatch.setattr(_author_commands, "can_ask", lambda: True)
+    monkeypatch.setattr(_output, "can_ask", lambda: True)
     result = CliRunner().invoke(cli, ["new", "sync", "contacts"], input="shop\n")
     assert result.exit_code == 0, result.output
     assert "Integration folder" in result.output

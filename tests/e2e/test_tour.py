@@ -152,6 +152,13 @@ def test_the_tour(service: Service, github_api: FakeApi) -> None:
     assert "did you mean 'create_issue'?" in json.loads(typo.stderr)["message"]
     typo = corral(service, "trigger", "action", "create_issue", "--connection", "acmee")
     assert json.loads(typo.stderr)["details"]["did_you_mean"] == "acme"
+    integrations = ok(corral(service, "integration", "list"))
+    assert [i["unique_key"] for i in integrations["integrations"]] == ["github"]  # type: ignore[index]
+    got = ok(corral(service, "integration", "get", "github"))
+    assert (got["auth_mode"], got["base_url"]) == ("API_KEY", github_api.url)  # type: ignore[index]
+    assert json.loads(corral(service, "integration", "get", "githbu").stderr)["details"] == {
+        "did_you_mean": "github"
+    }
     by_prefix = ok(corral(service, "runs", first[:8]))
     assert by_prefix["run"]["run_id"] == first  # type: ignore[index]
     assert ok(corral(service, "logs", first[:8]))["run"]["run_id"] == first  # type: ignore[index]
@@ -227,6 +234,23 @@ def test_a_dot_env_file_gives_the_server_and_key_and_the_environment_wins(
         command, env=wrong, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60
     )
     assert json.loads(refused.stderr)["error_type"] == "invalid_secret_key"
+
+
+def test_connection_delete_asks_and_a_script_must_say_yes(service: Service) -> None:
+    with Client(service.address, service.secret_key) as client:
+        client.call("CreateIntegration", pb.CreateIntegrationRequest(unique_key="doomed"))
+        client.call(
+            "CreateConnection", pb.CreateConnectionRequest(integration="doomed", connection_id="d1")
+        )
+    refused = corral(service, "connection", "delete", "d1")  # no terminal: nobody can answer
+    assert refused.returncode == 2
+    assert "--yes" in refused.stderr
+    listed = ok(corral(service, "connection", "list", "--integration", "doomed"))
+    assert [c["connection_id"] for c in listed["connections"]] == ["d1"]  # type: ignore[index]
+    ok(corral(service, "connection", "delete", "d1", "--yes"))
+    assert ok(corral(service, "connection", "list", "--integration", "doomed")) == {
+        "connections": []
+    }
 
 
 def test_client_without_a_key_is_a_usage_error(service: Service) -> None:
