@@ -139,6 +139,12 @@ def test_the_tour(service: Service, github_api: FakeApi) -> None:
     assert any(r["function_name"] == "check_access" for r in runs["runs"])  # type: ignore[index]
     logs = ok(corral(service, "logs", first))
     assert logs["logs"][0]["message"] == "created issue #42"  # type: ignore[index]
+    _read_back(service, github_api, first, created)
+
+
+def _read_back(service: Service, github_api: FakeApi, first: str, created: object) -> None:
+    """What the tour's runs look like to a script: plain JSON, prefixes, follow, typos."""
+    logs = ok(corral(service, "logs", first))
     # Plain JSON for scripts: enums as words, JSON fields as values, every field present.
     run = logs["run"]  # type: ignore[index]
     assert (run["kind"], run["state"]) == ("action", "succeeded")
