@@ -13,6 +13,7 @@ import click
 from corral import _settings
 from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
+from corral.cli._deploy_plan import DeployPlan
 from corral.cli._follow import follow_logs
 from corral.cli._help import Group
 from corral.cli._output import checked, confirm, emit, reports_errors
@@ -127,6 +128,13 @@ def read_folder(folder: pathlib.Path) -> dict[str, str]:
     type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
     help="JSON file: legacy script file name -> {kind, frequency, ...}.",
 )
+@click.option(
+    "--function",
+    "only",
+    multiple=True,
+    help="Deploy only this function (repeatable); the integration's others stay as deployed.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Remove functions without asking (for scripts).")
 @with_client
 def deploy(
     client: Client,
@@ -134,19 +142,27 @@ def deploy(
     folder: pathlib.Path,
     integration: str | None,
     legacy_config: pathlib.Path | None,
+    only: tuple[str, ...],
+    yes: bool,
 ) -> None:
     """Deploy the functions of one integration FOLDER (its .py files) to the environment.
 
     Every file is compiled under the sandbox policy first; on an error (reported with file and
-    line) nothing is deployed.
+    line) nothing is deployed. It says what changes (functions added, changed and removed, and
+    the sync schedules that stop) and asks before removing anything (--yes for scripts).
     """
     legacy = json.loads(legacy_config.read_text()) if legacy_config else {}
     request = pb.DeployRequest(
         integration=integration or folder.resolve().name,
         files=read_folder(folder),
         legacy_config_json={name: json.dumps(config) for name, config in legacy.items()},
+        only=list(only),
     )
-    emit(client.call("Deploy", request), compact)
+    plan = DeployPlan.of(client, request)
+    if plan.removed and not yes:
+        confirm(plan.question())
+    deployed = client.call("Deploy", request)
+    emit(plan.summary(deployed), compact, plan.table())
 
 
 @click.group(cls=Group)

@@ -278,8 +278,14 @@ class DeployRequest(_message.Message):
     INTEGRATION_FIELD_NUMBER: _builtins.int
     FILES_FIELD_NUMBER: _builtins.int
     LEGACY_CONFIG_JSON_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    ONLY_FIELD_NUMBER: _builtins.int
     integration: _builtins.str
     """The integration the functions belong to (the folder name)."""
+    plan: _builtins.bool
+    """Describe only: compile and describe the files and return the functions that would be
+    deployed (deployed_at empty); nothing is stored and no schedule changes.
+    """
     @_builtins.property
     def files(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """File name -> Python source: every .py file of the integration folder."""
@@ -288,16 +294,24 @@ class DeployRequest(_message.Message):
     def legacy_config_json(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Legacy scripts: entry file name -> configuration (JSON object with kind, models, ...)."""
 
+    @_builtins.property
+    def only(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only these functions (by name) are deployed from the files; the integration's other
+        functions stay as they are deployed. A name the files do not define is unknown_function.
+        """
+
     def __init__(
         self,
         *,
         integration: _builtins.str = ...,
         files: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         legacy_config_json: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        plan: _builtins.bool = ...,
+        only: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "integration", b"integration", "legacy_config_json", b"legacy_config_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "integration", b"integration", "legacy_config_json", b"legacy_config_json", "only", b"only", "plan", b"plan"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

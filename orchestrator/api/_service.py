@@ -130,9 +130,16 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             for name, text in request.legacy_config_json.items()
         }
         rows = self._deployer.deploy(
-            env, request.integration, dict(request.files), legacy, caller=context
+            env,
+            request.integration,
+            dict(request.files),
+            legacy,
+            caller=context,
+            plan=request.plan,
+            only=[_name(name, "only") for name in request.only],
         )
-        self._lifecycle.after_deploy(env, request.integration, rows)
+        if not request.plan:
+            self._lifecycle.after_deploy(env, request.integration, rows)
         return pb.DeployResponse(functions=[function_pb(r) for r in rows])
 
     def ListFunctions(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corral import _json
@@ -85,10 +85,18 @@ class Deployer:
         files: Mapping[str, str],
         legacy: Mapping[str, Any],
         caller: Caller | None = None,
+        *,
+        plan: bool = False,
+        only: Sequence[str] = (),
     ) -> list[FunctionRow]:
         """Describes and stores the functions; replaces the integration's previous ones.
 
         ``caller``: the Deploy call (its deadline and its end pass on to the describe run).
+        ``plan``: describe only, store nothing (the rows that would be deployed). ``only``:
+        deploy these functions from the files and keep the integration's others as deployed.
+
+        Raises:
+            NotFound: ``unknown_function``, a name in ``only`` the files do not define.
         """
         check_files(integration, files)
         unknown = set(legacy) - set(files)
@@ -118,8 +126,31 @@ class Deployer:
                 "create_action or create_on_event",
                 code="invalid_deploy",
             )
+        if only:
+            rows = self._only(env, integration, rows, only)
+        if plan:
+            return rows
         self._ensure_integration(env, integration)
         return self._storage.replace_functions(env.id, integration, rows)
+
+    def _only(
+        self, env: Environment, integration: str, rows: list[FunctionRow], only: Sequence[str]
+    ) -> list[FunctionRow]:
+        """The named rows from the files, and the integration's other functions as deployed."""
+        described = {row.name for row in rows}
+        missing = sorted(set(only) - described)
+        if missing:
+            raise NotFound(
+                f"no function {missing[0]!r} in the files of {integration!r}",
+                code="unknown_function",
+            )
+        chosen = [row for row in rows if row.name in set(only)]
+        kept = [
+            row
+            for row in self._storage.list_functions(env.id, integration)
+            if row.name not in set(only)
+        ]
+        return sorted([*chosen, *kept], key=lambda row: row.name)
 
     def _ensure_integration(self, env: Environment, integration: str) -> None:
         try:

@@ -455,6 +455,14 @@ def _set_field(name: str, value: Any) -> Callable[[Any], None]:
     return lambda request: setattr(request, name, value)
 
 
+def _set_list(name: str, values: list[str]) -> Callable[[Any], None]:
+    def mutate(request: Any) -> None:
+        del getattr(request, name)[:]
+        getattr(request, name).extend(values)
+
+    return mutate
+
+
 def _set_variables(pairs: list[tuple[str, str]]) -> Callable[[Any], None]:
     def mutate(request: Any) -> None:
         del request.variables[:]
@@ -481,6 +489,16 @@ def _field_cases(world: World, rpc: str) -> list[Case]:
             cases += [
                 Case(rpc, f"variables={label}", _with(base_of(), _set_variables(v)), expect=e)
                 for label, v, e in _variables()
+            ]
+        elif fd.is_repeated and fd.type == descriptor.FieldDescriptor.TYPE_STRING:
+            cases += [
+                Case(
+                    rpc,
+                    f"{fd.name}=[{label}]",
+                    _with(base_of(), _set_list(fd.name, [v])),
+                    expect=hostile.ALLOWED_CODES,
+                )
+                for label, v in hostile.STRINGS
             ]
         elif fd.type == descriptor.FieldDescriptor.TYPE_STRING:
             cases += [

@@ -259,6 +259,61 @@ def test_connection_delete_asks_and_a_script_must_say_yes(service: Service) -> N
     }
 
 
+SHOP_SYNC = (
+    "from nango import create_sync\n"
+    "def fetch(nango):\n"
+    "    pass\n"
+    "sync = create_sync(description='{what}', frequency='every hour', models={{}}, exec=fetch)\n"
+)
+SHOP_ACTION = (
+    "from nango import create_action\n"
+    "def run(nango, input):\n"
+    "    return {value!r}\n"
+    "action = create_action(description='x', exec=run)\n"
+)
+
+
+def test_deploy_says_what_changes_and_asks_before_removing(
+    service: Service, tmp_path: pathlib.Path
+) -> None:
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    (folder / "orders.py").write_text(SHOP_SYNC.format(what="orders"))
+    (folder / "refund.py").write_text(SHOP_ACTION.format(value=1))
+    first = ok(corral(service, "deploy", str(folder)))
+    assert (first["added"], first["removed"]) == (["orders", "refund"], [])  # type: ignore[index]
+    assert [c["change"] for c in first["changes"]] == ["added", "added"]  # type: ignore[index]
+    again = ok(corral(service, "deploy", str(folder)))
+    assert again["unchanged"] == ["orders", "refund"]  # type: ignore[index]
+    with Client(service.address, service.secret_key) as client:
+        client.call(
+            "CreateConnection", pb.CreateConnectionRequest(integration="shop", connection_id="s1")
+        )
+        client.call("StartSync", pb.SyncScheduleRequest(sync_name="orders", connection_id="s1"))
+    # --function: only refund is redeployed; orders stays as deployed
+    (folder / "refund.py").write_text(SHOP_ACTION.format(value=2))
+    one = ok(corral(service, "deploy", str(folder), "--function", "refund"))
+    assert (one["changed"], one["removed"]) == (["refund"], [])  # type: ignore[index]
+    assert corral(service, "deploy", str(folder), "--function", "nope").returncode == 1
+    (folder / "orders.py").unlink()  # removing a sync with a running schedule
+    refused = corral(service, "deploy", str(folder))
+    assert refused.returncode == 2  # a script must say --yes
+    assert "removes 1 function(s): orders; 1 sync schedule(s) stop" in refused.stderr
+    with Client(service.address, service.secret_key) as client:
+        names = {
+            f.name
+            for f in client.call(
+                "ListFunctions", pb.ListFunctionsRequest(integration="shop")
+            ).functions
+        }
+    assert names == {"orders", "refund"}  # nothing was removed
+    done = ok(corral(service, "deploy", str(folder), "--yes"))
+    assert done["removed"] == ["orders"]  # type: ignore[index]
+    assert done["schedules_stopped"] == [  # type: ignore[index]
+        {"sync": "orders", "connection": "s1", "variant": "base"}
+    ]
+
+
 def test_client_without_a_key_is_a_usage_error(service: Service) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CORRAL_SECRET_KEY"}
     result = subprocess.run(
