@@ -133,8 +133,11 @@ def _violations(files: dict[str, str], report: set[str]) -> list[dict[str, Any]]
     found = {tuple(v.to_dict().values()): v for v in sandbox.check_sources(files)}
     for violation in import_violations(files, SDK_MODULE):
         found.setdefault(tuple(violation.to_dict().values()), violation)
-    ordered = sorted(found.values(), key=lambda v: (v.file, v.line, v.column))
-    return [v.to_dict() for v in ordered if v.file in report]
+    from corral.cli._definition_check import definition_violations  # noqa: PLC0415
+
+    listed = [v.to_dict() for v in found.values()] + definition_violations(files)
+    ordered = sorted(listed, key=lambda v: (v["file"], v["line"], v["column"]))
+    return [v for v in ordered if v["file"] in report]
 
 
 @click.command("compile")

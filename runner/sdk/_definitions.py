@@ -8,7 +8,7 @@ so that a wrong definition fails the deploy with ``invalid_definition`` naming t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -223,6 +223,44 @@ def create_on_event(*, exec: Callable[..., Any], event: str, **options: Any) -> 
         raise _invalid(f"create_on_event: event must be one of {', '.join(EVENTS)}")
     _check("create_on_event", exec, options, _ON_EVENT_FIELDS)
     return OnEventDefinition(exec=exec, event=event, **options)
+
+
+def _event(value: Any, name: str) -> None:
+    if value not in EVENTS:
+        raise _invalid(f"create_on_event: {name} must be one of {', '.join(EVENTS)}")
+
+
+_FIELDS_OF: dict[str, Mapping[str, Check]] = {
+    "create_sync": _SYNC_FIELDS,
+    "create_action": _ACTION_FIELDS,
+    "create_on_event": _ON_EVENT_FIELDS | {"event": _event},
+}
+_REQUIRED = {"create_sync": "frequency", "create_on_event": "event"}
+
+
+def check_source_options(creator: str, names: Collection[str], literals: Mapping[str, Any]) -> None:
+    """The checks ``creator`` (``create_sync``, ...) makes, on a definition as its source shows
+    it, before anything runs (``corral compile``): ``names`` are the keyword arguments given
+    (``exec`` aside), ``literals`` the values of those written as literals.
+
+    Raises:
+        RunFailure: ``invalid_definition``: a required field missing, an unknown field, or a
+            literal value the field refuses (a frequency that does not parse, ...).
+    """
+    fields = _FIELDS_OF[creator]
+    options = set(names) - {"exec"}
+    required = _REQUIRED.get(creator)
+    if required and required not in options:
+        raise _invalid(f"{creator}: {required!r} is required")
+    unknown = sorted(options - set(fields))
+    if unknown:
+        raise _invalid(
+            f"{creator}: unknown field(s) {', '.join(unknown)}; "
+            f"the fields are {', '.join(sorted({'exec', *fields}))}"
+        )
+    for name, value in literals.items():
+        if name in fields:
+            fields[name](value, name)
 
 
 def legacy_definition(

@@ -265,3 +265,43 @@ def test_compile_of_an_empty_target_is_an_error_not_a_green_nothing(tmp_path: pa
     wrong = corral("compile", "notes.txt", cwd=tmp_path)
     assert wrong.returncode == 2
     assert "notes.txt is not a .py file" in wrong.stderr
+
+
+def test_compile_reports_definitions_that_deploy_would_refuse(tmp_path: pathlib.Path) -> None:
+    """A bad frequency, a misspelt field, a missing event: said by compile, with file and line,
+    before any deploy; a frequency that is not a literal is left to the run."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "orders.py").write_text(
+        "from nango import create_sync\n"
+        "def fetch(nango):\n"
+        "    pass\n"
+        "sync = create_sync(description='x', frequency='sometimes', exec=fetch)\n"
+    )
+    (shop / "refund.py").write_text(
+        "from nango import create_action\n"
+        "def run(nango, input):\n"
+        "    return 1\n"
+        "action = create_action(descripton='typo', exec=run)\n"
+    )
+    (shop / "check.py").write_text(
+        "from nango import create_on_event\n"
+        "def run(nango):\n"
+        "    pass\n"
+        "check = create_on_event(exec=run)\n"
+    )
+    (shop / "fine.py").write_text(
+        "from nango import create_sync\n"
+        "EVERY = 'every hour'\n"
+        "def fetch(nango):\n"
+        "    pass\n"
+        "sync = create_sync(description='x', frequency=EVERY, exec=fetch)\n"
+    )
+    result = corral("compile", "shop", "--json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    found = {(v["file"].rsplit("/", 1)[-1], v["line"]): v for v in json.loads(result.stdout)}
+    assert set(found) == {("orders.py", 4), ("refund.py", 4), ("check.py", 4)}
+    assert all(v["rule"] == "invalid_definition" for v in found.values())
+    assert "sometimes" in found[("orders.py", 4)]["message"]
+    assert "descripton" in found[("refund.py", 4)]["message"]
+    assert "'event' is required" in found[("check.py", 4)]["message"]
