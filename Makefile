@@ -9,6 +9,9 @@ setup: postgres  ## create the virtual environment and install corral with its d
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# mypy does not see through the editable install's import hook: a path file shows it the
+	@# nango stubs (typings/ holds only a link to nango-stubs), so authors' mypy checks work.
+	$(BIN)/python -c "import pathlib, site; (pathlib.Path(site.getsitepackages()[0]) / 'corral-typings.pth').write_text(str(pathlib.Path('typings').resolve()) + '\n')"
 
 # The tests start a real PostgreSQL server of their own (tests/support/postgres.py); they need its
 # binaries. Debian's package is installed when neither PATH nor /usr/lib/postgresql has initdb;

@@ -143,7 +143,10 @@ def _violations(files: dict[str, str], report: set[str]) -> list[dict[str, Any]]
 @click.command("compile")
 @click.argument("target", type=click.Path(path_type=pathlib.Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the violations as a JSON list.")
-def compile_command(target: pathlib.Path, as_json: bool) -> None:
+@click.option(
+    "--types", is_flag=True, help="Also type-check the files with mypy against the nango stubs."
+)
+def compile_command(target: pathlib.Path, as_json: bool, types: bool) -> None:
     """Check every function file of TARGET (a .py file or a folder) against the sandbox policy.
 
     Prints every violation of every file as file:line:column: rule: message; exits 1 when there
@@ -158,6 +161,11 @@ def compile_command(target: pathlib.Path, as_json: bool) -> None:
         _usage(f"no function file under {target}: nothing to check")
     for folder, files, report in groups:
         found += [v | {"file": str(folder / v["file"])} for v in _violations(files, report)]
+    if types:
+        found += _type_violations(
+            [folder / name for folder, _, report in groups for name in report]
+        )
+        found.sort(key=lambda v: (v["file"], v["line"], v["column"]))
     if as_json:
         click.echo(json.dumps(found, ensure_ascii=False, indent=2))
     for item in [] if as_json else found:
@@ -167,6 +175,15 @@ def compile_command(target: pathlib.Path, as_json: bool) -> None:
     summary = f"{len(found)} violation(s) in {bad} of" if found else "no violations in"
     click.echo(f"{summary} {count} file(s)", err=True)
     sys.exit(EXIT_FAILED if found else 0)
+
+
+def _type_violations(paths: list[pathlib.Path]) -> list[dict[str, Any]]:
+    from corral.cli._type_check import MypyMissing, type_violations  # noqa: PLC0415
+
+    try:
+        return type_violations(sorted(paths))
+    except MypyMissing as exc:
+        _usage(str(exc))
 
 
 def _progress(result: CaseResult) -> None:

@@ -305,3 +305,45 @@ def test_compile_reports_definitions_that_deploy_would_refuse(tmp_path: pathlib.
     assert "sometimes" in found[("orders.py", 4)]["message"]
     assert "descripton" in found[("refund.py", 4)]["message"]
     assert "'event' is required" in found[("check.py", 4)]["message"]
+
+
+TYPED = (
+    "from nango import Nango, create_action\n"
+    "\n"
+    "def run(nango: Nango, input: object) -> object:\n"
+    "    return nango.get(endpoint=42).data\n"
+    "\n"
+    "action = create_action(description='x', exec=run)\n"
+)
+
+
+def test_compile_types_checks_against_the_nango_stubs(tmp_path: pathlib.Path) -> None:
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    (shop / "bad.py").write_text(TYPED)
+    assert invoke_in(tmp_path, "new", "sync", "contacts", "--integration", "shop") == 0
+    assert invoke_in(tmp_path, "new", "action", "make", "--integration", "shop") == 0
+    result = corral("compile", "shop", "--types", "--json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    found = json.loads(result.stdout)
+    assert [(v["file"], v["line"], v["rule"]) for v in found] == [("shop/bad.py", 4, "type")]
+    assert 'incompatible type "int"; expected "str"' in found[0]["message"]
+
+
+def test_mypy_finds_the_nango_stubs_after_make_setup(tmp_path: pathlib.Path) -> None:
+    """What an author's own mypy (or editor) sees: the stubs, not 'module not found'."""
+    (tmp_path / "bad.py").write_text(TYPED)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "bad.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "import-not-found" not in result.stdout, result.stdout
+    assert 'incompatible type "int"; expected "str"' in result.stdout
+
+
+def invoke_in(folder: pathlib.Path, *args: str) -> int:
+    return corral(*args, cwd=folder).returncode
