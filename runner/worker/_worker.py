@@ -388,6 +388,8 @@ def _to_failure(exc: BaseException, program: Any) -> RunFailure:
             payload = to_json_value(exc.payload, error_type="action_script_failure", what="payload")
         except RunFailure as bad:
             return RunFailure("action_script_failure", bad.message, file=file, line=line)
+        if payload is not None and not isinstance(payload, dict):
+            payload = {"message": payload}  # the seed's shape for a string, number or list
         return RunFailure(
             "action_script_failure",
             "the action raised ActionError",

@@ -98,6 +98,13 @@ def test_action_error_exits_one_with_the_payload(tmp_path: pathlib.Path) -> None
     }
 
 
+def test_an_action_error_of_words_is_wrapped_offline_too(tmp_path: pathlib.Path) -> None:
+    path = write(tmp_path / "calc", "words.py", ACTION.replace("{'why': 'negative'}", "'negative'"))
+    code, result = dryrun(str(path), "--input", '{"n": -1}')
+    assert code == 1
+    assert result["error"]["payload"] == {"message": "negative"}  # type: ignore[index]
+
+
 def test_invalid_input_is_a_typed_failure(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path / "calc", "double.py", ACTION)
     code, result = dryrun(str(path), "--input", '{"n": "x"}')

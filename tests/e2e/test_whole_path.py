@@ -44,6 +44,12 @@ ACTIONS = {
         "    raise ActionError({'k': 'v'})\n"
         "action = create_action(description='always refuses', exec=run)\n"
     ),
+    "refuse_text.py": (
+        "from nango import create_action, ActionError\n"
+        "def run(nango, input):\n"
+        "    raise ActionError('out of stock')\n"
+        "action = create_action(description='refuses in words', exec=run)\n"
+    ),
 }
 
 
@@ -125,6 +131,13 @@ def test_action_error_reaches_the_caller(client: Client, service: Service, deplo
     assert result.returncode == 1
     assert json.loads(result.stderr)["error_type"] == "action_script_failure"
     assert json.loads(result.stderr)["payload"] == {"k": "v"}
+    # A payload that is no object reaches the caller as {"message": payload}, as in the seed.
+    with pytest.raises(RunFailure) as text:
+        client.call(
+            "TriggerAction",
+            pb.TriggerActionRequest(action_name="refuse_text", connection_id=deployed),
+        )
+    assert text.value.payload == {"message": "out of stock"}
 
 
 def test_input_failing_the_model_is_invalid_argument(service: Service, deployed: str) -> None:

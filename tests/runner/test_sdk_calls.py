@@ -171,6 +171,25 @@ def test_action_error_payload_reaches_the_caller(sdk_host: RunnerHost) -> None:
     assert error["payload"] == {"any_key": "any_value"}
 
 
+@pytest.mark.parametrize(
+    ("raised", "payload"),
+    [
+        ("'not found'", {"message": "not found"}),
+        ("404", {"message": 404}),
+        ("['a', 1]", {"message": ["a", 1]}),
+        ("True", {"message": True}),
+        ("None", None),
+        ("{'message': 'kept'}", {"message": "kept"}),
+    ],
+)
+def test_an_action_error_payload_that_is_no_object_is_wrapped_as_the_seed_does(
+    sdk_host: RunnerHost, raised: str, payload: object
+) -> None:
+    error = error_of(_action(sdk_host, f"raise ActionError({raised})"))
+    assert error["type"] == "action_script_failure"
+    assert error["payload"] == payload
+
+
 def test_relative_imports_and_a_compile_error_in_an_imported_file(sdk_host: RunnerHost) -> None:
     entry = (
         "from nango import create_action\n"
