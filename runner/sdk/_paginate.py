@@ -86,7 +86,46 @@ def paginate_pages(send: Send, config: Mapping[str, Any]) -> Iterator[Any]:
     return _offset(send, cfg, settings, in_body)
 
 
+NAMES = (
+    "limit_name_in_request",
+    "response_path",
+    "cursor_path_in_response",
+    "cursor_name_in_request",
+    "link_rel_in_response_header",
+    "link_path_in_response_body",
+    "offset_name_in_request",
+)
+"""Settings that name a parameter or a path: text."""
+KNOWN = frozenset(
+    {"type", "limit", "offset_start_value", "offset_calculation_method", "in_body", "on_page"}
+    | set(NAMES)
+)
+OFFSET_METHODS = ("per-page", "by-response-size")
+
+
+def _check_known(settings: Mapping[str, Any]) -> None:
+    """Every setting is one paginate knows, of the right type (a misspelt one would be ignored
+    and page wrongly, so it is refused by name)."""
+    unknown = sorted(str(k) for k in settings if k not in KNOWN)
+    if unknown:
+        raise PaginationError(
+            f"paginate.{unknown[0]} is not a pagination setting; they are"
+            f" {', '.join(sorted(KNOWN))}"
+        )
+    for name in NAMES:
+        if settings.get(name) is not None and not isinstance(settings[name], str):
+            raise PaginationError(f"paginate.{name} must be text")
+    method = settings.get("offset_calculation_method")
+    if method is not None and method not in OFFSET_METHODS:
+        raise PaginationError(
+            f"paginate.offset_calculation_method must be {' or '.join(OFFSET_METHODS)}"
+        )
+    if settings.get("on_page") is not None and not callable(settings["on_page"]):
+        raise PaginationError("paginate.on_page must be a function")
+
+
 def _require(settings: Mapping[str, Any], kind: str) -> None:
+    _check_known(settings)
     needed = {
         "cursor": ("cursor_name_in_request", "cursor_path_in_response"),
         "offset": ("offset_name_in_request",),
@@ -104,6 +143,11 @@ def _require(settings: Mapping[str, Any], kind: str) -> None:
     for name in ("limit", "offset_start_value"):
         if settings.get(name) is not None and not _is_number(settings[name]):
             raise PaginationError(f"paginate.{name} must be a number")
+    if settings.get("limit") is not None and not settings.get("limit_name_in_request"):
+        raise PaginationError(
+            "paginate.limit needs paginate.limit_name_in_request: the name the API reads the"
+            " page size by (without it the limit would never be sent)"
+        )
 
 
 def _in_body(settings: Mapping[str, Any], method: str) -> bool:

@@ -286,6 +286,13 @@ def test_a_cursor_that_never_changes_is_a_pagination_loop(sdk_host: RunnerHost) 
         ({"type": "link"}, "link_rel_in_response_header"),
         ({"type": "offset"}, "offset_name_in_request"),
         ({"type": "offset", "offset_name_in_request": "o", "limit": "ten"}, "limit must be"),
+        ({"type": "link", "link_path_in_response_body": "next", "limit": 10}, "limit_name_in_req"),
+        ({"type": "link", "link_path_in_response_body": "next", "lmit": 10}, "paginate.lmit is"),
+        ({"type": "cursor", "cursor_name_in_request": 1, "cursor_path_in_response": "n"}, "text"),
+        (
+            {"type": "offset", "offset_name_in_request": "o", "offset_calculation_method": "x"},
+            "offset_calculation_method must be",
+        ),
     ],
 )
 def test_incomplete_settings_are_invalid_pagination_before_any_request(

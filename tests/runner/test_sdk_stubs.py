@@ -44,7 +44,12 @@ def fetch(nango: Nango) -> None:
     pages = nango.paginate(
         endpoint="/issues",
         params={"state": "all"},
-        paginate={"type": "link", "link_rel_in_response_header": "next", "limit": 100},
+        paginate={
+            "type": "link",
+            "link_rel_in_response_header": "next",
+            "limit_name_in_request": "per_page",
+            "limit": 100,
+        },
     )
     for page in pages:
         nango.batch_save([Issue(id=str(i["id"]), title=i["title"]) for i in page], "Issue")
