@@ -337,6 +337,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             self._storage.reset_sync(env.id, cid, name, variant)
         spec = RunRequestSpec(env, function, cid, None, variant)
         run = self._runs.start(spec, detached=getattr(request, "async"))
+        self._storage.mark_manual_run(env.id, cid, name, variant, run.run_id)
         if getattr(request, "async"):
             self._runs.submit(spec, run)
         else:

@@ -128,6 +128,22 @@ class SchedulesArea(EngineBase[C]):
                 (run_id, schedule_id),
             )
 
+    def mark_manual_run(
+        self, env_id: int, connection_id: str, sync_name: str, variant: str, run_id: str
+    ) -> bool:
+        """Records a run started by hand (``TriggerSync``) as the schedule's last run, so the
+        schedule shows it and does not start the same sync beside it while it runs. False when
+        the sync has no schedule on that connection."""
+        with self._write() as conn:
+            changed = self._exec(
+                conn,
+                "UPDATE sync_schedules SET last_run_id = ? WHERE sync_name = ? AND variant = ?"
+                " AND connection_pk = (SELECT id FROM connections"
+                " WHERE env_id = ? AND connection_id = ?)",
+                (run_id, sync_name, variant, env_id, connection_id),
+            )
+        return changed > 0
+
     def remove_schedules(self, env_id: int, integration_key: str, keep: frozenset[str]) -> None:
         """Removes the integration's schedules of syncs not in ``keep`` (after a deploy)."""
         with self._write() as conn:

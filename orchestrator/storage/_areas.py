@@ -416,6 +416,11 @@ class ScheduleStore(Protocol):
     def set_schedule_last_run(self, schedule_id: int, run_id: str) -> None:
         """Records the run a schedule started."""
 
+    def mark_manual_run(
+        self, env_id: int, connection_id: str, sync_name: str, variant: str, run_id: str
+    ) -> bool:
+        """Records a run started by hand as its schedule's last run (False: no schedule)."""
+
     def remove_schedules(self, env_id: int, integration_key: str, keep: frozenset[str]) -> None:
         """Removes the integration's schedules of syncs not in ``keep``."""
 

@@ -314,6 +314,24 @@ def test_deploy_says_what_changes_and_asks_before_removing(
     ]
 
 
+def test_a_manual_sync_run_is_its_schedules_last_run(
+    service: Service, tmp_path: pathlib.Path
+) -> None:
+    folder = tmp_path / "manual"
+    folder.mkdir()
+    (folder / "orders.py").write_text(SHOP_SYNC.format(what="orders"))
+    ok(corral(service, "deploy", str(folder)))
+    with Client(service.address, service.secret_key) as client:
+        client.call(
+            "CreateConnection", pb.CreateConnectionRequest(integration="manual", connection_id="m1")
+        )
+    ok(corral(service, "sync", "pause", "orders", "--connection", "m1"))  # the scheduler waits
+    run = ok(corral(service, "trigger", "sync", "orders", "--connection", "m1"))
+    listed = ok(corral(service, "schedules", "--connection", "m1"))
+    (schedule,) = listed["schedules"]  # type: ignore[index]
+    assert schedule["last_run_id"] == run["run_id"]  # type: ignore[index]
+
+
 def test_client_without_a_key_is_a_usage_error(service: Service) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CORRAL_SECRET_KEY"}
     result = subprocess.run(

@@ -50,6 +50,25 @@ def test_a_schedule_whose_last_run_is_unfinished_is_not_claimed(
     assert len(storage.claim_due_schedules(later + timedelta(hours=1))) == 1
 
 
+@pytest.mark.storage_areas("tenants", "connections", "runs", "schedules")
+def test_a_manual_run_is_the_schedules_last_run_and_holds_it_back_while_it_runs(
+    storage: Storage, tenant: Tenant
+) -> None:
+    _schedule(storage, tenant)
+    run = storage.create_run(
+        tenant.env_id, NewRun("issues", "github", "sync", "conn-1", "base", "null")
+    )
+    assert storage.mark_manual_run(tenant.env_id, "conn-1", "issues", "base", run.run_id)
+    (shown,) = storage.list_schedules(tenant.env_id)
+    assert shown.last_run_id == run.run_id
+    later = START + timedelta(hours=1)
+    assert storage.claim_due_schedules(later) == []  # never beside the manual run
+    storage.finish_run(run.run_id, True, "null", None)
+    assert len(storage.claim_due_schedules(later)) == 1
+    assert not storage.mark_manual_run(tenant.env_id, "conn-1", "other", "base", run.run_id)
+    assert not storage.mark_manual_run(tenant.env_id + 99, "conn-1", "issues", "base", "x")
+
+
 @pytest.mark.storage_areas("tenants", "connections", "schedules")
 def test_paused_schedules_wait_and_started_ones_are_due_at_once(
     storage: Storage, tenant: Tenant
