@@ -14,6 +14,7 @@ from corral import _settings
 from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
 from corral.cli._deploy_plan import DeployPlan
+from corral.cli._dotenv_trust import check_dotenv_trust
 from corral.cli._follow import follow_logs
 from corral.cli._help import Group
 from corral.cli._output import checked, confirm, emit, reports_errors
@@ -62,6 +63,9 @@ def with_client(func: F) -> F:
         compact: bool,
         **kwargs: Any,
     ) -> Any:
+        check_dotenv_trust(
+            key_given=bool(secret_key), server_given=bool(server), ca_given=bool(tls_ca)
+        )
         settings = ClientSettings()
         key = secret_key or settings.secret_key.get_secret_value()
         if not key:

@@ -235,7 +235,10 @@ def test_a_dot_env_file_gives_the_server_and_key_and_the_environment_wins(
     )
     assert read.returncode == 0, read.stderr
     assert "runs" in json.loads(read.stdout)
-    wrong = env | {"CORRAL_SECRET_KEY": "sk_" + "x" * 43}  # the environment wins over the file
+    wrong = env | {  # the environment wins over the file
+        "CORRAL_SECRET_KEY": "sk_" + "x" * 43,
+        "CORRAL_SERVER": service.address,
+    }
     refused = subprocess.run(
         command, env=wrong, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60
     )
@@ -330,6 +333,33 @@ def test_a_manual_sync_run_is_its_schedules_last_run(
     listed = ok(corral(service, "schedules", "--connection", "m1"))
     (schedule,) = listed["schedules"]  # type: ignore[index]
     assert schedule["last_run_id"] == run["run_id"]  # type: ignore[index]
+
+
+def test_a_planted_dot_env_cannot_send_the_users_key_elsewhere(
+    service: Service, tmp_path: pathlib.Path
+) -> None:
+    """A cloned folder's .env names a server; the key is in the user's environment: the key is
+    not sent there, the command says why, and naming the server yourself works."""
+    (tmp_path / ".env").write_text("CORRAL_SERVER=127.0.0.1:9\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    env["CORRAL_SECRET_KEY"] = service.secret_key
+    command = [sys.executable, "-m", "corral", "runs", "--json"]
+    refused = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert refused.returncode == 2
+    assert "CORRAL_SERVER" in refused.stderr
+    assert "never sent where a file alone says" in refused.stderr
+    mine = subprocess.run(
+        [*command, "--server", service.address],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert mine.returncode == 0, mine.stderr
 
 
 def test_client_without_a_key_is_a_usage_error(service: Service) -> None:
