@@ -49,9 +49,28 @@ def function_pb(row: FunctionRow) -> pb.FunctionInfo:
     )
 
 
+SHOWN_AUTH_CONFIG = frozenset(
+    {
+        "header",
+        "format",
+        "query",
+        "allowed_origins",
+        "retry_status_codes",
+        "token_url",
+        "authorization_url",
+        "client_id",
+        "scopes",
+    }
+)
+"""Auth configuration settings that are not secret: shown as they are. Any other setting is
+shown as set but hidden (an operator may put a password or token under any name)."""
+HIDDEN = "[hidden]"
+
+
 def integration_pb(row: Integration) -> pb.Integration:
-    """An integration; secrets in its auth configuration are left out."""
-    config = {k: v for k, v in row.auth_config.items() if "secret" not in k and "key" not in k}
+    """An integration; only the known non-secret settings of its auth configuration are shown,
+    the others as ``[hidden]``."""
+    config = {k: v if k in SHOWN_AUTH_CONFIG else HIDDEN for k, v in row.auth_config.items()}
     return pb.Integration(
         unique_key=row.unique_key,
         provider=row.provider,
