@@ -79,8 +79,15 @@ def _ready(client: Client, count: int) -> bool:
 
 
 def _json_lines(path: pathlib.Path) -> list[dict[str, Any]]:
-    """A process's JSON log lines (gRPC's own lines are not JSON)."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    """A process's JSON log lines (gRPC's own lines are not JSON). A log line is written, then
+    its line end: gRPC's C core, writing to the same standard error, may land between the two,
+    so what follows a line's JSON object is not part of it."""
+    decoder = json.JSONDecoder()
+    return [
+        decoder.raw_decode(line)[0]
+        for line in path.read_text().splitlines()
+        if line.startswith("{")
+    ]
 
 
 def _deploy(client: Client, api: FakeApi) -> None:
