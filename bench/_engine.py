@@ -1,0 +1,109 @@
+"""Every row on one engine: a real `corral serve` and a local HTTP server, measured in turn."""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from bench import _functions as f
+from bench import actions, processes, saves, tenants
+from bench._rows import Row
+from corral._settings import ServeSettings
+from corral.cli import Client
+from tests.support.fake_api import FakeApi, running_fake_api
+from tests.support.service import Service, running_service
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything to measure."""
+
+    sizes: actions.Sizes = field(default_factory=actions.Sizes)
+    load: tenants.Load = field(default_factory=tenants.Load)
+    records: int = 50_000
+    repeat: int = 3
+    pages: int = 500
+    only: frozenset[str] = frozenset()
+    """Row groups to measure (empty: all)."""
+
+
+@dataclass
+class Served:
+    """What the rows measure: the serve, a client of its first environment, the local API."""
+
+    service: Service
+    client: Client
+    api: FakeApi
+    database_url: str
+
+
+@contextmanager
+def served(data_dir: pathlib.Path, database_url: str) -> Iterator[Served]:
+    """A `corral serve` with the product's defaults (and private addresses allowed: the local
+    API is on loopback), its functions deployed."""
+    settings = {
+        "CORRAL_PREWARM_WORKERS": str(ServeSettings.model_fields["prewarm_workers"].default)
+    }
+    if database_url:
+        settings["CORRAL_DATABASE_URL"] = database_url
+    with (
+        running_fake_api() as api,
+        running_service(data_dir, banner=True, **settings) as service,
+        Client(service.address, service.secret_key, timeout=600) as client,
+    ):
+        saves.serve_pages(api, 1)
+        f.deploy(client, api.url)
+        yield Served(service, client, api, database_url)
+
+
+def rows(engine: str, database_url: str, plan: Plan, floor: saves.FloorSeconds) -> list[Row]:
+    """Every row of ``plan`` on one engine (``database_url`` "" for SQLite)."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        served(pathlib.Path(tmp) / "data", database_url) as s,
+    ):
+        out = _measure(s, plan, floor)
+    for row in out:
+        row.engine = engine
+    return out
+
+
+def _wanted(plan: Plan, group: str) -> bool:
+    return not plan.only or group in plan.only
+
+
+def _measure(s: Served, plan: Plan, floor: saves.FloorSeconds) -> list[Row]:
+    out, grpc_rtt = actions.trivial(s.client, s.service.address, plan.sizes)
+    pid = s.service.process.pid
+    time.sleep(1.0)  # the pool's idle workers refilled after the last run
+    idle = processes.Snapshot()
+    idle.take(pid)
+    out += processes.rows(idle, "idle")
+    with processes.Sampler(pid) as sampler:
+        out.append(actions.throughput(s.client, plan.sizes))
+        if _wanted(plan, "tenants"):
+            out += _tenants(s, plan)
+    out += processes.rows(sampler.snapshot, "under load")
+    steps: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("actions", lambda: [actions.callback(s.client, grpc_rtt, plan.sizes)]),
+        ("actions", lambda: [actions.proxied_get(s.client, grpc_rtt, _ping(s), plan.sizes)]),
+        ("records", lambda: saves.batch_save(s.client, plan.records, plan.repeat, floor)),
+        ("sync", lambda: saves.full_sync(s.client, s.api, plan.pages, floor)),
+    ]
+    for group, step in steps:
+        if _wanted(plan, group):
+            out += step()
+    return out
+
+
+def _ping(s: Served) -> str:
+    return f"{s.api.url}/ping"
+
+
+def _tenants(s: Served, plan: Plan) -> list[Row]:
+    keys = tenants.environments(s.service.data_dir, s.database_url, plan.load.environments)
+    return tenants.concurrent_runs(s.service.address, keys, s.api.url, plan.load)
