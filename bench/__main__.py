@@ -77,11 +77,12 @@ def _storage_rows(found: dict[str, float | int | bool]) -> list[Row]:
         out.append(
             Row(
                 "records",
-                f"storage save_records, {label} ({count:,}, no gRPC)",
+                f"storage save_records, {label}, no gRPC",
                 "records/s",
                 round(count / seconds),
                 floor=round(count / floor),
                 floor_what="raw COPY",
+                extra={"records": count},
                 engine="postgresql",
             )
         )
@@ -119,7 +120,10 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write (default: bench/results)",
     )
     parser.add_argument(
-        "--pg-records", type=int, default=20_000, help="records of the PostgreSQL storage-only rows"
+        "--pg-records",
+        type=int,
+        default=None,
+        help="records of the PostgreSQL storage-only rows (default 20,000; --quick 1,000)",
     )
     return parser
 
@@ -144,7 +148,11 @@ def main() -> None:
     rows: list[Row] = []
     for engine in engines:
         print(f"measuring {engine}...", file=sys.stderr, flush=True)
-        rows += _sqlite(plan) if engine == "sqlite" else _postgresql(plan, args.pg_records)
+        rows += (
+            _sqlite(plan)
+            if engine == "sqlite"
+            else _postgresql(plan, args.pg_records or (1_000 if args.quick else 20_000))
+        )
     context = {
         "args": " ".join(sys.argv[1:]),
         "started": started.strftime("%Y-%m-%d %H:%M:%S"),

@@ -37,9 +37,11 @@ def _timed_sync(client: Client, name: str, connection: str) -> float:
     return time.perf_counter() - start
 
 
-def _rate_row(name: str, count: int, seconds: list[float], floor: list[float], what: str) -> Row:
+def _rate_row(
+    name: str, count: int, seconds: list[float], floor: list[float], what: str, *, group: str
+) -> Row:
     return Row(
-        "records",
+        group,
         name,
         "records/s",
         round(count / median(seconds)),
@@ -60,10 +62,17 @@ def batch_save(client: Client, count: int, repeat: int, floor: FloorSeconds) -> 
         new.append(_timed_sync(client, "saves", connection))
         unchanged.append(_timed_sync(client, "saves", connection))
     what = "raw insert of the same rows"
-    first = _rate_row("batch_save, new records, end to end", count, new, floors_s, what)
+    first = _rate_row(
+        "batch_save, new records, end to end", count, new, floors_s, what, group="records"
+    )
     check(first, "≤ 2x floor", lambda r: (r.ratio or 0) <= 2)
     second = _rate_row(
-        "batch_save, unchanged records (second run)", count, unchanged, floors_s, what
+        "batch_save, unchanged records (second run)",
+        count,
+        unchanged,
+        floors_s,
+        what,
+        group="records",
     )
     return [first, check(second, "≥ 3x the new rate", lambda r: r.value >= 3 * first.value)]
 
@@ -105,7 +114,12 @@ def full_sync(client: Client, api: FakeApi, pages: int, floor: FloorSeconds) -> 
     what = f"{pages} raw GETs + raw insert"
     return [
         _rate_row(
-            f"full sync, {count:,} records over {pages} pages", count, seconds[:1], [raw], what
+            f"full sync, {count:,} records over {pages} pages",
+            count,
+            seconds[:1],
+            [raw],
+            what,
+            group="sync",
         ),
-        _rate_row("full sync again, unchanged", count, seconds[1:], [raw], what),
+        _rate_row("full sync again, unchanged", count, seconds[1:], [raw], what, group="sync"),
     ]
