@@ -23,6 +23,7 @@ seconds (its numbers mean nothing): what ``tests/test_bench.py`` runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import pathlib
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from bench import _report, actions, pg_records, records, tenants
+from bench import _report, actions, pg_records, profile, records, tenants
 from bench._engine import Plan
 from bench._engine import rows as engine_rows
 from bench._rows import Row
@@ -125,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="records of the PostgreSQL storage-only rows (default 20,000; --quick 1,000)",
     )
+    parser.add_argument(
+        "--profile",
+        choices=profile.STEPS,
+        help="write a py-spy profile of the serve's processes during this step to "
+        "<results>/profiles/ (needs py-spy installed)",
+    )
     return parser
 
 
@@ -132,11 +139,14 @@ def main() -> None:
     """Runs the benchmark, writes and prints its table."""
     parser = _parser()
     args = parser.parse_args()
-    plan = QUICK if args.quick else Plan()
-    if args.only:
-        plan = Plan(
-            plan.sizes, plan.load, plan.records, plan.repeat, plan.pages, frozenset(args.only)
-        )
+    if args.profile and profile.py_spy() is None:
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+    plan = dataclasses.replace(
+        QUICK if args.quick else Plan(),
+        only=frozenset(args.only or ()),
+        profile=args.profile or "",
+        profiles=args.results / "profiles",
+    )
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     if not _has_postgresql():
         if args.engine == "postgresql":

@@ -8,14 +8,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bench import _functions as f
-from bench import actions, processes, saves, tenants
+from bench import actions, processes, profile, saves, tenants
 from bench._rows import Row
 from corral._settings import ServeSettings
 from corral.cli import Client
 from tests.support.fake_api import FakeApi, running_fake_api
 from tests.support.service import Service, running_service
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class Plan:
     pages: int = 500
     only: frozenset[str] = frozenset()
     """Row groups to measure (empty: all)."""
+    profile: str = ""
+    """The step to profile with py-spy (``bench.profile.STEPS``; "": none)."""
+    profiles: pathlib.Path | None = None
+    """Where profiles go."""
 
 
 @dataclass
@@ -77,27 +84,47 @@ def _wanted(plan: Plan, group: str) -> bool:
 
 
 def _measure(s: Served, plan: Plan, floor: saves.FloorSeconds) -> list[Row]:
-    out, grpc_rtt = actions.trivial(s.client, s.service.address, plan.sizes)
-    pid = s.service.process.pid
+    step = _Steps(s, plan)
+    out, grpc_rtt = step.run(
+        "trivial", lambda: actions.trivial(s.client, s.service.address, plan.sizes)
+    )
     time.sleep(1.0)  # the pool's idle workers refilled after the last run
     idle = processes.Snapshot()
-    idle.take(pid)
+    idle.take(s.service.process.pid)
     out += processes.rows(idle, "idle")
-    with processes.Sampler(pid) as sampler:
-        out.append(actions.throughput(s.client, plan.sizes))
+    with processes.Sampler(s.service.process.pid) as sampler:
+        out.append(step.run("throughput", lambda: actions.throughput(s.client, plan.sizes)))
         if _wanted(plan, "tenants"):
-            out += _tenants(s, plan)
+            out += step.run("tenants", lambda: _tenants(s, plan))
     out += processes.rows(sampler.snapshot, "under load")
-    steps: list[tuple[str, Callable[[], list[Row]]]] = [
-        ("actions", lambda: [actions.callback(s.client, grpc_rtt, plan.sizes)]),
-        ("actions", lambda: [actions.proxied_get(s.client, grpc_rtt, _ping(s), plan.sizes)]),
-        ("records", lambda: saves.batch_save(s.client, plan.records, plan.repeat, floor)),
-        ("sync", lambda: saves.full_sync(s.client, s.api, plan.pages, floor)),
-    ]
-    for group, step in steps:
-        if _wanted(plan, group):
-            out += step()
+    if _wanted(plan, "actions"):
+        out.append(step.run("callback", lambda: actions.callback(s.client, grpc_rtt, plan.sizes)))
+        out.append(
+            step.run("get", lambda: actions.proxied_get(s.client, grpc_rtt, _ping(s), plan.sizes))
+        )
+    if _wanted(plan, "records"):
+        out += step.run(
+            "records", lambda: saves.batch_save(s.client, plan.records, plan.repeat, floor)
+        )
+    if _wanted(plan, "sync"):
+        out += step.run("sync", lambda: saves.full_sync(s.client, s.api, plan.pages, floor))
     return out
+
+
+class _Steps:
+    """Runs each step, under py-spy when it is the one ``--profile`` names."""
+
+    def __init__(self, s: Served, plan: Plan) -> None:
+        self._pid = s.service.process.pid
+        self._plan = plan
+        self._engine = "postgresql" if s.database_url else "sqlite"
+
+    def run(self, name: str, step: Callable[[], _T]) -> _T:
+        output = None
+        if self._plan.profile == name and self._plan.profiles is not None:
+            output = self._plan.profiles / f"{self._engine}-{name}-{int(time.time())}.json"
+        with profile.profiled(self._pid, output):
+            return step()
 
 
 def _ping(s: Served) -> str:
