@@ -35,14 +35,19 @@ def run(nango, input):
 action = create_action(description='times n SDK calls', exec=run)
 """
 
-SAVES = """
+ISSUE = """
 from nango import create_sync
 from pydantic import BaseModel
 class Issue(BaseModel):
     id: str
     title: str
     labels: list[str] = []
-def fetch(nango):
+"""
+"""The model both syncs save."""
+
+SAVES = (
+    ISSUE
+    + """def fetch(nango):
     count = nango.get_metadata()['count']
     for first in range(0, count, 1000):
         nango.batch_save([{'id': str(n), 'title': f'Issue {n} a', 'labels': ['a', 'b']}
@@ -50,21 +55,18 @@ def fetch(nango):
 sync = create_sync(description='saves count records', frequency='every day', auto_start=False,
                    models={'Issue': Issue}, exec=fetch)
 """
+)
 
-PAGES = """
-from nango import create_sync
-from pydantic import BaseModel
-class Issue(BaseModel):
-    id: str
-    title: str
-    labels: list[str] = []
-def fetch(nango):
+PAGES = (
+    ISSUE
+    + """def fetch(nango):
     for page in nango.paginate(endpoint='/issues', params={'page': 1},
                                paginate={'type': 'link', 'link_rel_in_response_header': 'next'}):
         nango.batch_save(page, 'Issue')
 sync = create_sync(description='link-paginated issues', frequency='every day', auto_start=False,
                    models={'Issue': Issue}, exec=fetch)
 """
+)
 
 FILES = {"echo.py": ECHO, "calls.py": CALLS, "saves.py": SAVES, "pages.py": PAGES}
 
