@@ -27,6 +27,8 @@ import dataclasses
 import datetime
 import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,6 +90,25 @@ def _storage_rows(found: dict[str, float | int | bool]) -> list[Row]:
             )
         )
     return out
+
+
+def _git(*args: str) -> str:
+    git = shutil.which("git")
+    if git is None:
+        raise OSError("no git")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    done = subprocess.run([git, *args], cwd=root, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _commit() -> str:
+    """The checkout's commit, with ``+`` when it has changes ("" outside git)."""
+    try:
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+" if dirty else "")
 
 
 def _has_postgresql() -> bool:
@@ -164,10 +185,12 @@ def main() -> None:
             else _postgresql(plan, args.pg_records or (1_000 if args.quick else 20_000))
         )
     context = {
-        "args": " ".join(sys.argv[1:]),
+        "args": " ".join(["python -m bench", *sys.argv[1:]]),
+        "commit": _commit(),
         "started": started.strftime("%Y-%m-%d %H:%M:%S"),
         "seconds": round(time.perf_counter() - start, 1),
         "load_before": load_before,
+        "load_after": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
         "cpus": os.cpu_count(),
         "engines": engines,
         "quick": args.quick,

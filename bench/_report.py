@@ -32,8 +32,9 @@ def _met(row: Row) -> str:
 def markdown(rows: Iterable[Row], context: Mapping[str, Any]) -> str:
     """The table, under a line that says when, how and on what it ran."""
     lines = [
-        f"`python -m bench {context['args']}` at {context['started']} UTC, "
-        f"{context['seconds']:.0f} s, load average before {context['load_before']}.",
+        f"`{context['args']}` on {context['commit'] or 'a checkout'} at {context['started']} UTC"
+        f", {context['seconds']:.0f} s, {context['cpus']} CPUs, load average (1, 5, 15 min) "
+        f"{context['load_before']} before and {context['load_after']} after.",
         "",
         _HEADER,
     ]
