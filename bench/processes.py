@@ -13,7 +13,7 @@ import pathlib
 import threading
 from dataclasses import dataclass, field
 
-from bench._rows import Row, check
+from bench._rows import Row
 
 KIND_ORDER = ("serve", "runner host", "warm parent", "worker")
 
@@ -121,7 +121,7 @@ def rows(snapshot: Snapshot, when: str) -> list[Row]:
             extra={"rss_mb": round(rss, 1), "uss_mb": round(uss, 1)},
         )
         if limit:
-            check(row, f"< {limit:g} MB", lambda r, limit=limit: r.value < limit)
+            row.target, row.met = f"< {limit:g} MB", row.value < limit
         if kind == "worker":
             row.extra["workers_seen"] = snapshot.workers
         out.append(row)
