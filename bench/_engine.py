@@ -27,7 +27,7 @@ class Plan:
 
     sizes: actions.Sizes = field(default_factory=actions.Sizes)
     load: tenants.Load = field(default_factory=tenants.Load)
-    records: int = 50_000
+    records: int = 20_000
     repeat: int = 3
     pages: int = 500
     only: frozenset[str] = frozenset()
