@@ -25,6 +25,10 @@ def _number(value: float | None, unit: str) -> str:
     return f"{shown} {unit}"
 
 
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def _met(row: Row) -> str:
     return {True: "pass", False: "miss", None: ""}[row.met]
 
@@ -40,7 +44,7 @@ def markdown(rows: Iterable[Row], context: Mapping[str, Any]) -> str:
     ]
     for row in rows:
         floor = _number(row.floor, row.unit) if row.floor else "—"
-        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "—"
+        ratio = _ratio(row.ratio)
         p99 = _number(row.p99, row.unit) if row.p99 is not None else "—"
         lines.append(
             f"| {row.engine} | {row.name} | {_number(row.value, row.unit)} | {p99} | {floor} "
@@ -69,8 +73,8 @@ def compare(rows: list[Row], previous: pathlib.Path) -> str:
     lines = [
         f"Against {previous}:",
         "",
-        "| engine | path | before | now | change |",
-        "| --- | --- | --- | --- | --- |",
+        "| engine | path | before | now | change | ratio to the floor, before and now |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         old = before.get(row.key)
@@ -83,7 +87,9 @@ def compare(rows: list[Row], previous: pathlib.Path) -> str:
             word = "same" if ratio == 1 else ("better" if better else "worse")
             change = f"{(ratio - 1) * 100:+.1f}% ({word})"
         shown = _number(old["value"], row.unit) if old else "—"
+        ratios = f"{_ratio((old or {}).get('ratio'))} → {_ratio(row.ratio)}"
         lines.append(
-            f"| {row.engine} | {row.name} | {shown} | {_number(row.value, row.unit)} | {change} |"
+            f"| {row.engine} | {row.name} | {shown} | {_number(row.value, row.unit)} "
+            f"| {change} | {ratios} |"
         )
     return "\n".join(lines) + "\n"
