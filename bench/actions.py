@@ -46,7 +46,7 @@ def trivial(client: Client, address: str, sizes: Sizes) -> tuple[list[Row], list
     for _ in range(10):
         _timed_echo(client)
     grpc_rtt = floors.grpc_round_trips(address, sizes.runs)
-    pipe_rtt = floors.pipe_round_trips(sizes.runs)
+    pipe_rtt = floors.pipe_round_trips_apart(sizes.runs)
     samples = [_timed_echo(client) for _ in range(sizes.runs)]
     floor = _sum(grpc_rtt, grpc_rtt, pipe_rtt)
     row = latency_row(
@@ -103,7 +103,7 @@ def callback(client: Client, grpc_rtt: Sequence[float], sizes: Sizes) -> Row:
     """``get_metadata`` from inside a function, against a gRPC + a pipe round trip."""
     _in_function(client, "metadata", 20)
     samples = _in_function(client, "metadata", sizes.calls)
-    floor = _sum(grpc_rtt, floors.pipe_round_trips(len(grpc_rtt)))
+    floor = _sum(grpc_rtt, floors.pipe_round_trips_apart(len(grpc_rtt)))
     return latency_row(
         "actions",
         "SDK callback (get_metadata)",
@@ -120,7 +120,7 @@ def proxied_get(client: Client, grpc_rtt: Sequence[float], ping_url: str, sizes:
     _in_function(client, "get", 20)
     samples = _in_function(client, "get", sizes.calls)
     raw = floors.raw_gets(ping_url, len(grpc_rtt))
-    floor = _sum(raw, grpc_rtt, floors.pipe_round_trips(len(grpc_rtt)))
+    floor = _sum(raw, grpc_rtt, floors.pipe_round_trips_apart(len(grpc_rtt)))
     row = latency_row(
         "actions",
         "proxied GET to a local server",

@@ -7,6 +7,9 @@
 - the warm parent's isolated fork rate: workers forked by the runner's own warm parent
   (``runner.host._pool.WorkerPool``) with every containment layer this host has, each
   contained, ended and reaped, from several threads at once, as the runner does.
+
+The two that fork run in a process of their own (``*_apart``): the benchmark's process holds
+gRPC channels by then.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -128,20 +132,36 @@ def isolated_fork_rate(count: int, threads: int = 4) -> tuple[float, dict[str, o
     return count / elapsed, layers | {"failed": failed}
 
 
-def isolated_fork_rate_apart(count: int) -> tuple[float, dict[str, object]]:
-    """:func:`isolated_fork_rate` in a process of its own: this one holds gRPC channels, and a
-    process with gRPC objects must not fork a warm parent."""
+def _apart(what: str, count: int) -> Any:
+    """A floor that forks, measured in a process of its own: this one holds gRPC channels, and
+    a process with gRPC objects must not fork (STYLE.md 12)."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.floors", str(count)],
+        [sys.executable, "-m", "bench.floors", what, str(count)],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    found = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def isolated_fork_rate_apart(count: int) -> tuple[float, dict[str, object]]:
+    """:func:`isolated_fork_rate` in a process of its own."""
+    found = _apart("fork", count)
     return float(found["rate"]), dict(found["layers"])
 
 
+def pipe_round_trips_apart(count: int) -> list[float]:
+    """:func:`pipe_round_trips` in a process of its own."""
+    return [float(x) for x in _apart("pipe", count)]
+
+
+def _main(what: str, count: int) -> Any:
+    if what == "pipe":
+        return pipe_round_trips(count)
+    rate, layers = isolated_fork_rate(count)
+    return {"rate": rate, "layers": layers}
+
+
 if __name__ == "__main__":
-    rate, layers = isolated_fork_rate(int(sys.argv[1]))
-    print(json.dumps({"rate": rate, "layers": layers}))
+    print(json.dumps(_main(sys.argv[1], int(sys.argv[2]))))
