@@ -16,6 +16,10 @@ from typing import Any
 
 import pytest
 
+from bench import __main__ as bench_main
+from bench import profile
+from bench._rows import Row
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 ROWS_WITH_FLOORS = {
@@ -110,3 +114,26 @@ def test_a_bench_compares_each_row_with_a_previous_run(tmp_path: pathlib.Path) -
     assert "(better) |" in compared
     assert "| sqlite | SDK callback (get_metadata) | — |" in compared
     assert "new row |" in compared
+
+
+def test_a_ratio_is_times_the_floor_the_slow_way_round() -> None:
+    latency = Row("actions", "a", "ms", value=6.0, floor=2.0)
+    rate = Row("actions", "b", "/s", value=100.0, floor=400.0)
+    memory = Row("memory", "c", "MB", value=50.0)
+
+    assert latency.ratio == 3.0
+    assert rate.ratio == 4.0
+    assert memory.ratio is None
+
+
+def test_profiling_without_py_spy_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(profile, "py_spy", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["bench", "--quick", "--profile", "trivial"])
+
+    with pytest.raises(SystemExit) as stopped:
+        bench_main.main()
+
+    assert stopped.value.code == 2
+    assert "--profile needs py-spy" in capsys.readouterr().err
