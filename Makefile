@@ -43,5 +43,5 @@ protos:  ## regenerate corral/v1 from proto/
 test:  ## the test suite (a run that collects no test fails)
 	$(BIN)/python -m pytest
 
-bench:  ## benchmarks against floors measured in the same run
-	$(BIN)/python -m bench
+bench:  ## every path against its floor measured in the same run (BENCH_ARGS="--quick", ...)
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,139 +1,114 @@
-"""End-to-end run latency and throughput on each engine, against floors measured in the same run.
+"""Every path of corral against its floor, measured in the same run: ``python -m bench``.
 
-    python -m bench [--engine both|sqlite|postgresql] [--runs 200] [--concurrency 8]
-                    [--records 100000] [--repeat 3] [--quick]
+    python -m bench [--engine both|sqlite|postgresql] [--quick] [--compare PATH]
+                    [--only GROUP ...] [--profile ROW]
 
-For each engine, starts a real `corral serve` (on a temporary data directory; for PostgreSQL,
-with ``CORRAL_DATABASE_URL`` on a PostgreSQL server the benchmark starts itself as the tests do,
-``tests/support/postgres.py``), then measures:
+For each engine it starts a real `corral serve` (SQLite on a temporary data directory; for
+PostgreSQL, ``CORRAL_DATABASE_URL`` on a PostgreSQL server it starts itself as the tests do,
+``tests/support/postgres.py``) and a local HTTP server, and measures every row of issue 13's
+table, each beside its floor: a trivial action end to end (floor: 2 gRPC + 1 pipe round trip),
+trivial actions/s from 16 client threads (floor: the warm parent's isolated fork rate), an SDK
+callback (gRPC + pipe), a proxied GET (raw GET + gRPC + pipe), ``batch_save`` new and unchanged
+(raw insert: sqlite3 ``executemany``, PostgreSQL ``COPY``), a full sync of 50,000 records over
+500 link-paginated pages and again unchanged, 200 concurrent runs from 20 environments, and
+memory per process idle and under load (USS for workers). On PostgreSQL it adds
+``batch_save`` against ``COPY`` in the storage alone (``bench.pg_records``).
 
-- the floor: a grpcio unary round trip on loopback (the health check of the same server);
-- a trivial action end to end (TriggerAction -> runner -> worker -> result), sequentially:
-  p50 and p99;
-- throughput: trivial actions from several client threads at once.
-
-On PostgreSQL it also measures, on the same server, ``batch_save`` of ``--records`` records
-against raw ``COPY`` of their rows into the same database (``bench.pg_records``).
-
-``--engine both`` (the default) measures PostgreSQL only when its server binaries are
-installed (``make setup``); naming ``postgresql`` requires them. ``--quick`` is a smoke run of
-every part in seconds (few runs, 2,000 records, one repetition), for the tests; its numbers mean
-nothing.
-
-Prints one JSON object, one entry per engine, with medians and ratios to the floors. Nothing
-here asserts a time: the machines are shared and noisy; read the ratios.
+It writes ``bench/results/<time>.md`` and ``.json`` (and ``latest.md``/``latest.json``) and prints
+the Markdown table; ``--compare`` prints each row's change from a previous JSON. Targets are a
+column with pass or miss: informational, never the exit status. ``--quick`` runs every row in
+seconds (its numbers mean nothing): what ``tests/test_bench.py`` runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
+import datetime
+import os
 import pathlib
-import statistics
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from bench import pg_records
-from corral.cli import Client
-from corral.v1 import orchestrator_pb2 as pb
+from bench import _report, actions, pg_records, profile, records, tenants
+from bench._engine import Plan
+from bench._engine import rows as engine_rows
+from bench._rows import Row
 from tests.support.postgres import PostgresServer, find_bindir
-from tests.support.service import running_service
 
-TRIVIAL = (
-    "from nango import create_action\n"
-    "def run(nango, input):\n"
-    "    return {'echo': input}\n"
-    "action = create_action(description='echo', exec=run)\n"
+GROUPS = ("actions", "tenants", "records", "sync")
+
+QUICK = Plan(
+    sizes=actions.Sizes(runs=20, threads=4, throughput_runs=16, calls=20, forks=8),
+    load=tenants.Load(environments=2, per_env=2, rounds=1),
+    records=1_000,
+    repeat=1,
+    pages=5,
 )
 
 
-def _median_ms(samples: list[float]) -> float:
-    return round(statistics.median(samples) * 1000, 3)
+def _sqlite_floor(count: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        return records.floor_seconds(pathlib.Path(tmp), records.make_records(count, "a"))
 
 
-def _p99_ms(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 3)
+def _sqlite(plan: Plan) -> list[Row]:
+    return engine_rows("sqlite", "", plan, _sqlite_floor)
 
 
-def _floor(address: str, count: int) -> list[float]:
-    channel = grpc.insecure_channel(address)
-    stub = health_pb2_grpc.HealthStub(channel)
-    request = health_pb2.HealthCheckRequest()
-    stub.Check(request)
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        stub.Check(request)
-        samples.append(time.perf_counter() - start)
-    channel.close()
-    return samples
-
-
-def _trigger(client: Client) -> float:
-    start = time.perf_counter()
-    client.call(
-        "TriggerAction",
-        pb.TriggerActionRequest(action_name="echo", connection_id="c", input_json="1"),
-    )
-    return time.perf_counter() - start
-
-
-def _actions(
-    data_dir: pathlib.Path, runs: int, concurrency: int, settings: Mapping[str, str]
-) -> dict[str, Any]:
-    """Latency and throughput of trivial actions on a `corral serve` with ``settings``."""
-    with (
-        running_service(data_dir, banner=True, CORRAL_PREWARM_WORKERS="4", **settings) as svc,
-        Client(svc.address, svc.secret_key) as client,
-    ):
-        client.call("Deploy", pb.DeployRequest(integration="bench", files={"echo.py": TRIVIAL}))
-        client.call(
-            "CreateConnection",
-            pb.CreateConnectionRequest(integration="bench", connection_id="c"),
-        )
-        floor = _floor(svc.address, runs)
-        for _ in range(10):
-            _trigger(client)
-        sequential = [_trigger(client) for _ in range(runs)]
-        start = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(lambda _: _trigger(client), range(runs)))
-        elapsed = time.perf_counter() - start
-    return {
-        "floor_grpc_round_trip_ms": _median_ms(floor),
-        "trivial_action_end_to_end_ms": _median_ms(sequential),
-        "trivial_action_end_to_end_p99_ms": _p99_ms(sequential),
-        "end_to_end_over_floor": round(statistics.median(sequential) / statistics.median(floor), 1),
-        "trivial_actions_per_second": round(runs / elapsed, 1),
-        "concurrency": concurrency,
-        "runs": runs,
-    }
-
-
-def _postgresql(args: argparse.Namespace) -> dict[str, Any]:
-    """The PostgreSQL part: actions on a serve over a server of its own, then batch_save
-    against COPY on that same server."""
+def _postgresql(plan: Plan, pg_records_count: int) -> list[Row]:
     root = pathlib.Path(tempfile.mkdtemp(prefix="corral-bench-pg-"))  # removed by the stop
-    with (
-        PostgresServer.started(root) as server,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
+    with PostgresServer.started(root) as server:
         url = server.create_database("bench_serve")
-        result = _actions(
-            pathlib.Path(tmp) / "data",
-            args.runs,
-            args.concurrency,
-            {"CORRAL_DATABASE_URL": url},
+        out = engine_rows(
+            "postgresql", url, plan, lambda count: pg_records.copy_floor(server, count)
         )
-        result["batch_save_vs_copy"] = pg_records.measure(server, args.records, repeat=args.repeat)
-    return result
+        if not plan.only or "records" in plan.only:
+            out += _storage_rows(pg_records.measure(server, pg_records_count, repeat=plan.repeat))
+    return out
+
+
+def _storage_rows(found: dict[str, float | int | bool]) -> list[Row]:
+    count = int(found["records"])
+    floor = float(found["floor_raw_copy_ms"]) / 1000
+    out = []
+    for label in ("new", "unchanged", "changed"):
+        seconds = float(found[f"batch_save_{label}_ms"]) / 1000
+        out.append(
+            Row(
+                "records",
+                f"storage save_records, {label}, no gRPC",
+                "records/s",
+                round(count / seconds),
+                floor=round(count / floor),
+                floor_what="raw COPY",
+                extra={"records": count},
+                engine="postgresql",
+            )
+        )
+    return out
+
+
+def _git(*args: str) -> str:
+    git = shutil.which("git")
+    if git is None:
+        raise OSError("no git")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    done = subprocess.run([git, *args], cwd=root, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _commit() -> str:
+    """The checkout's commit, with ``+`` when it has changes ("" outside git)."""
+    try:
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+" if dirty else "")
 
 
 def _has_postgresql() -> bool:
@@ -144,34 +119,87 @@ def _has_postgresql() -> bool:
     return True
 
 
-def main() -> None:
-    """Runs the benchmark and prints the result."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--engine", choices=("both", "sqlite", "postgresql"), default="both")
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--records", type=int, default=100_000, help="for batch_save vs COPY")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions of batch_save")
-    parser.add_argument("--quick", action="store_true", help="a smoke run of every part")
+    parser.add_argument("--quick", action="store_true", help="every row in seconds (a smoke run)")
+    parser.add_argument("--compare", type=pathlib.Path, help="a previous JSON to compare with")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=GROUPS,
+        help="measure only these row groups (the trivial action, its floors and "
+        "idle memory always)",
+    )
+    parser.add_argument(
+        "--results",
+        type=pathlib.Path,
+        default=_report.RESULTS,
+        help="where to write (default: bench/results)",
+    )
+    parser.add_argument(
+        "--pg-records",
+        type=int,
+        default=None,
+        help="records of the PostgreSQL storage-only rows (default 20,000; --quick 1,000)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=profile.STEPS,
+        help="write a py-spy profile of the serve's processes during this step to "
+        "<results>/profiles/ (needs py-spy installed)",
+    )
+    return parser
+
+
+def main() -> None:
+    """Runs the benchmark, writes and prints its table."""
+    parser = _parser()
     args = parser.parse_args()
-    if args.quick:
-        args.runs, args.concurrency, args.records, args.repeat = 10, 2, 2_000, 1
+    if args.profile and profile.py_spy() is None:
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+    plan = dataclasses.replace(
+        QUICK if args.quick else Plan(),
+        only=frozenset(args.only or ()),
+        profile=args.profile or "",
+        profiles=args.results / "profiles",
+    )
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
-    if args.engine == "both" and not _has_postgresql():
+    if not _has_postgresql():
+        if args.engine == "postgresql":
+            parser.error("PostgreSQL's server binaries are missing: run `make setup`")
         engines = ["sqlite"]
-    if "postgresql" in engines and not _has_postgresql():
-        parser.error("PostgreSQL's server binaries are missing: run `make setup`")
-    result: dict[str, Any] = {}
+    started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    start = time.perf_counter()
+    rows: list[Row] = []
     for engine in engines:
-        if engine == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                result["sqlite"] = _actions(pathlib.Path(tmp) / "data", args.runs,
-                                            args.concurrency, {})  # fmt: skip
-        else:
-            result["postgresql"] = _postgresql(args)
-    print(json.dumps(result, indent=2))
+        print(f"measuring {engine}...", file=sys.stderr, flush=True)
+        rows += (
+            _sqlite(plan)
+            if engine == "sqlite"
+            else _postgresql(plan, args.pg_records or (1_000 if args.quick else 20_000))
+        )
+    context = {
+        "args": " ".join(["python -m bench", *sys.argv[1:]]),
+        "commit": _commit(),
+        "started": started.strftime("%Y-%m-%d %H:%M:%S"),
+        "seconds": round(time.perf_counter() - start, 1),
+        "load_before": load_before,
+        "load_after": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "cpus": os.cpu_count(),
+        "engines": engines,
+        "quick": args.quick,
+    }
+    written = _report.write(rows, context, args.results)
+    print(_report.markdown(rows, context))
+    if args.compare:
+        print(_report.compare(rows, args.compare))
+    print(f"written: {written}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -93,24 +93,39 @@ def _saves(
     return timings
 
 
+def _prepared(server: PostgresServer, name: str) -> tuple[str, PostgresStorage, int, int]:
+    """A fresh database with one connection: its url, storage, environment id and connection
+    pk (the caller closes the storage)."""
+    url = server.create_database(name)
+    storage = PostgresStorage(url)
+    env, _ = storage.create_environment("bench")
+    storage.upsert_integration(
+        env.id, "i", provider="i", base_url="", auth_mode="NONE", auth_config={}
+    )
+    storage.create_connection(env.id, "i", "c", credentials={}, connection_config={}, metadata={})
+    with psycopg.connect(url) as db:
+        row = db.execute("SELECT id FROM connections WHERE connection_id = 'c'").fetchone()
+    assert row is not None
+    return url, storage, env.id, int(row[0])
+
+
+def copy_floor(server: PostgresServer, count: int) -> float:
+    """Seconds for a raw COPY of ``count`` records' rows, in a fresh database of ``server``
+    (the floor of the end-to-end ``batch_save`` rows of ``python -m bench``)."""
+    url, storage, _, pk = _prepared(server, server.unique_name("bench_floor"))
+    try:
+        return _floor(url, pk, _records(count, "a"))
+    finally:
+        storage.close()
+
+
 def _repetition(
     server: PostgresServer, name: str, count: int, analyze: bool
 ) -> tuple[float, dict[str, float]]:
-    url = server.create_database(name)
-    storage = PostgresStorage(url)
+    url, storage, env_id, pk = _prepared(server, name)
     try:
-        env, _ = storage.create_environment("bench")
-        storage.upsert_integration(
-            env.id, "i", provider="i", base_url="", auth_mode="NONE", auth_config={}
-        )
-        storage.create_connection(
-            env.id, "i", "c", credentials={}, connection_config={}, metadata={}
-        )
-        with psycopg.connect(url) as db:
-            row = db.execute("SELECT id FROM connections WHERE connection_id = 'c'").fetchone()
-        assert row is not None
-        floor = _floor(url, int(row[0]), _records(count, "a"))
-        return floor, _saves(storage, url, env.id, count, analyze)
+        floor = _floor(url, pk, _records(count, "a"))
+        return floor, _saves(storage, url, env_id, count, analyze)
     finally:
         storage.close()
 

@@ -23,7 +23,8 @@ from orchestrator.storage._areas import RecordIn, RecordScope
 from orchestrator.storage._sqlite import SqliteStorage
 
 
-def _records(count: int, tag: str) -> list[RecordIn]:
+def make_records(count: int, tag: str) -> list[RecordIn]:
+    """``count`` records like the SDK sends: ids 0..count-1, a title with ``tag``."""
     out = []
     for n in range(count):
         data = json.dumps(
@@ -33,7 +34,8 @@ def _records(count: int, tag: str) -> list[RecordIn]:
     return out
 
 
-def _floor(directory: pathlib.Path, records: list[RecordIn]) -> float:
+def floor_seconds(directory: pathlib.Path, records: list[RecordIn]) -> float:
+    """Seconds for one ``executemany`` INSERT of the records' rows, in a fresh file."""
     db = sqlite3.connect(directory / "floor.db", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -61,8 +63,8 @@ def _storage_run(directory: pathlib.Path, count: int, index: int) -> dict[str, f
     storage.create_connection(env.id, "i", "c", credentials={}, connection_config={}, metadata={})
     scope = RecordScope(env.id, "c", "Issue", "base", "run-1")
     timings = {}
-    for label, batch in (("new", _records(count, "a")), ("unchanged", _records(count, "a")),
-                         ("changed", _records(count, "b"))):  # fmt: skip
+    for label, batch in (("new", make_records(count, "a")), ("unchanged", make_records(count, "a")),
+                         ("changed", make_records(count, "b"))):  # fmt: skip
         start = time.perf_counter()
         storage.save_records(scope, batch)
         timings[label] = time.perf_counter() - start
@@ -81,7 +83,7 @@ def main() -> None:
         for index in range(args.repeat):
             directory = pathlib.Path(tmp) / str(index)
             directory.mkdir()
-            floors.append(_floor(directory, _records(args.records, "a")))
+            floors.append(floor_seconds(directory, make_records(args.records, "a")))
             runs.append(_storage_run(directory, args.records, index))
     floor = statistics.median(floors)
     result: dict[str, float] = {

@@ -1,9 +1,9 @@
-"""``python -m bench --quick``: every part of the benchmark runs, in seconds, and reports.
+"""``python -m bench --quick``: every row of the benchmark runs, in seconds, and reports.
 
 The numbers of a quick run mean nothing (a few runs on a shared machine); this checks that the
-benchmark works on both engines (PostgreSQL: actions on a real `corral serve` with
-CORRAL_DATABASE_URL, and batch_save against COPY on the same server), so that it still does
-when someone runs it for real.
+benchmark works on both engines (every row of issue 13's table with its floor, the Markdown and
+JSON it writes, the comparison with a previous JSON), so that it still does when someone runs it
+for real. It asserts the shape, never a time.
 """
 
 from __future__ import annotations
@@ -12,24 +12,43 @@ import json
 import pathlib
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
+from bench import __main__ as bench_main
+from bench import profile
+from bench._rows import Row
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-ACTION_KEYS = {
-    "floor_grpc_round_trip_ms",
-    "trivial_action_end_to_end_ms",
-    "trivial_action_end_to_end_p99_ms",
-    "end_to_end_over_floor",
-    "trivial_actions_per_second",
+ROWS_WITH_FLOORS = {
+    "actions/trivial action, end to end, one client",
+    "actions/trivial actions/s, 4 client threads",
+    "actions/SDK callback (get_metadata)",
+    "actions/proxied GET to a local server",
+    "records/batch_save, new records, end to end",
+    "records/batch_save, unchanged records (second run)",
+    "sync/full sync, 500 records over 5 pages",
+    "sync/full sync again, unchanged",
+}
+ROWS = ROWS_WITH_FLOORS | {
+    "tenants/4 concurrent runs from 2 environments: throughput",
+    "tenants/4 concurrent runs from 2 environments: least-served environment",
+    "memory/idle: runner host RSS",
+    "memory/idle: worker (largest) USS",
+    "memory/under load: runner host RSS",
+}
+TARGETED = {
+    "actions/trivial action, end to end, one client",
+    "actions/SDK callback (get_metadata)",
+    "memory/idle: worker (largest) USS",
 }
 
 
-@pytest.mark.timeout(240)  # two `corral serve` and a PostgreSQL server, one after the other
-def test_a_quick_bench_measures_both_engines() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--engine", "both"],
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", *args],
         capture_output=True,
         text=True,
         timeout=240,
@@ -37,13 +56,84 @@ def test_a_quick_bench_measures_both_engines() -> None:
         cwd=ROOT,
     )
 
+
+def _rows(document: dict[str, Any], engine: str) -> dict[str, dict[str, Any]]:
+    return {f"{r['group']}/{r['name']}": r for r in document["rows"] if r["engine"] == engine}
+
+
+@pytest.mark.timeout(300)  # two `corral serve` and a PostgreSQL server, one after the other
+def test_a_quick_bench_measures_every_row_on_both_engines(tmp_path: pathlib.Path) -> None:
+    done = _bench("--engine", "both", "--results", str(tmp_path))
+
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout)
-    assert set(result) == {"sqlite", "postgresql"}
+    document = json.loads((tmp_path / "latest.json").read_text())
+    assert document["context"]["engines"] == ["sqlite", "postgresql"]
     for engine in ("sqlite", "postgresql"):
-        assert set(result[engine]) >= ACTION_KEYS
-        assert result[engine]["trivial_actions_per_second"] > 0
-    records = result["postgresql"]["batch_save_vs_copy"]
-    assert records["records"] == 2_000
-    assert records["floor_raw_copy_ms"] > 0
-    assert records["batch_save_new_over_floor"] > 0
+        rows = _rows(document, engine)
+        assert set(rows) >= ROWS, sorted(ROWS - set(rows))
+        for key in ROWS:
+            assert rows[key]["value"] > 0, key
+        for key in ROWS_WITH_FLOORS:
+            assert rows[key]["floor"] > 0, key
+            assert rows[key]["ratio"] > 0, key
+        for key in TARGETED:
+            assert rows[key]["target"], key
+            assert rows[key]["met"] in (True, False), key
+        assert rows["actions/trivial action, end to end, one client"]["p99"] > 0
+    storage = _rows(document, "postgresql")["records/storage save_records, new, no gRPC"]
+    assert storage["floor_what"] == "raw COPY"
+    assert storage["extra"]["records"] == 1_000
+    table = (tmp_path / "latest.md").read_text()
+    assert "| sqlite | trivial action, end to end, one client |" in table
+    assert table in done.stdout
+    assert len(list(tmp_path.glob("*.json"))) == 2  # a timestamped one and latest.json
+
+
+@pytest.mark.timeout(120)
+def test_a_bench_compares_each_row_with_a_previous_run(tmp_path: pathlib.Path) -> None:
+    previous = tmp_path / "previous.json"
+    previous.write_text(
+        json.dumps(
+            {
+                "context": {},
+                "rows": [
+                    {"key": "sqlite/actions/trivial action, end to end, one client", "value": 1e9}
+                ],
+            }
+        )
+    )
+
+    done = _bench(
+        "--engine", "sqlite", "--only", "actions", "--results", str(tmp_path),
+        "--compare", str(previous),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    compared = done.stdout.split("Against ")[1]
+    assert "| sqlite | trivial action, end to end, one client | 1,000,000,000 ms |" in compared
+    assert "(better) |" in compared
+    assert "| sqlite | SDK callback (get_metadata) | — |" in compared
+    assert "new row |" in compared
+
+
+def test_a_ratio_is_times_the_floor_the_slow_way_round() -> None:
+    latency = Row("actions", "a", "ms", value=6.0, floor=2.0)
+    rate = Row("actions", "b", "/s", value=100.0, floor=400.0)
+    memory = Row("memory", "c", "MB", value=50.0)
+
+    assert latency.ratio == 3.0
+    assert rate.ratio == 4.0
+    assert memory.ratio is None
+
+
+def test_profiling_without_py_spy_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(profile, "py_spy", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["bench", "--quick", "--profile", "trivial"])
+
+    with pytest.raises(SystemExit) as stopped:
+        bench_main.main()
+
+    assert stopped.value.code == 2
+    assert "--profile needs py-spy" in capsys.readouterr().err
