@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import structlog
@@ -125,6 +125,27 @@ class RunManager:
         return replace(
             _new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds, requeue=requeue
         )
+
+    def run(self, spec: RunRequestSpec, caller: Caller | None = None) -> Run:
+        """Stores a new run and runs it to its end for a caller that waits; the finished run.
+
+        The hot path: when a slot is free (nobody waits for one) or the run is nested (it
+        uses its parent's), the run is stored already ``running``, one transaction before
+        the runner and one after (its finish). Otherwise it is stored ``queued`` and waits
+        for its slot in turn, as ``start`` then ``execute`` do.
+        """
+        if spec.parent is not None:
+            return self._execute_started(spec, caller)
+        held = self.dispatcher.queue.free_slot(spec.env.id)
+        if held is None:
+            return self.execute(spec, self.start(spec), caller)
+        with held:
+            return self._execute_started(spec, caller)
+
+    def _execute_started(self, spec: RunRequestSpec, caller: Caller | None) -> Run:
+        new = replace(self._new_run(spec, detached=False), started=True)
+        run = self._storage.create_run(spec.env.id, new)
+        return self.execute(spec, run, caller, admitted=True)
 
     def claim(
         self, spec: RunRequestSpec, idempotency_key: str, *, detached: bool = False
@@ -246,13 +267,11 @@ class RunManager:
     def _dispatch_and_store(
         self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None, admitted: bool
     ) -> Run:
+        started = None
+        if run.state == "queued":  # else stored as started (``run``): no second write
+            started = partial(self._storage.mark_run_started, run.run_id)
         try:
-            response = self.dispatcher.dispatch(
-                order,
-                caller,
-                admitted=admitted,
-                started=lambda: self._storage.mark_run_started(run.run_id),
-            )
+            response = self.dispatcher.dispatch(order, caller, admitted=admitted, started=started)
         except RunFailure as failure:
             response = _failed(failure.code, failure.message)
         except Exception as exc:
@@ -378,7 +397,7 @@ class RunManager:
         env = _environment_by_id(self._storage, scope.env_id)
         function = self.function_for(env, scope.connection_id, action_name, "action")
         spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
-        return output_or_raise(self.execute(spec, self.start(spec), caller))
+        return output_or_raise(self.run(spec, caller))
 
     def shutdown(self, grace_seconds: float) -> None:
         """Waits up to ``grace_seconds`` for the runs in flight; then cancels the ones still
