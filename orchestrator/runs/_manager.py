@@ -29,7 +29,7 @@ from orchestrator.runs._limits import limits_for
 from orchestrator.runs._recovery import LOST
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.runs._unstored import UnstoredOutcomes
-from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
+from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run
 from orchestrator.storage._needs import RunStorage
 from orchestrator.storage._run_leases import REQUEUE_RUN, REQUEUE_WEBHOOK
 
@@ -321,7 +321,7 @@ class RunManager:
 
     def environment(self, env_id: int) -> Environment:
         """The environment with this id."""
-        return _environment_by_id(self._storage, env_id)
+        return self._storage.get_environment_by_id(env_id)
 
     def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:
         if response.ok:
@@ -394,7 +394,7 @@ class RunManager:
             raise InvalidRequest(
                 f"trigger_action nests deeper than {MAX_NESTING} levels", code="nesting_too_deep"
             )
-        env = _environment_by_id(self._storage, scope.env_id)
+        env = self._storage.get_environment_by_id(scope.env_id)
         function = self.function_for(env, scope.connection_id, action_name, "action")
         spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
         return output_or_raise(self.run(spec, caller))
@@ -422,13 +422,6 @@ class RunManager:
         # Outcomes the store refused get one more try; what is left, the next start ends.
         self._unstored.stop()
         self._stop_lease_renewal()
-
-
-def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:
-    for env in storage.list_environments():
-        if env.id == env_id:
-            return env
-    raise NotFound("the environment no longer exists", code="unknown_environment")
 
 
 def _run_kind(kind: str) -> RunKind:
