@@ -7,7 +7,10 @@ from __future__ import annotations
 import pathlib
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from corral.v1 import runner_pb2
 from orchestrator.runs._fair_queue import FairQueue
@@ -56,18 +59,26 @@ class SeeingRunner:
         return False
 
 
+@pytest.fixture
+def storage(tmp_path: pathlib.Path) -> Iterator[CountingStorage]:
+    opened = CountingStorage(tmp_path / "corral.db")
+    yield opened
+    opened.close()
+
+
+def _manager(storage: CountingStorage, slots: int) -> tuple[RunManager, SeeingRunner, FairQueue]:
+    runner = SeeingRunner(storage)
+    queue = FairQueue(slots, lambda env_id: slots)
+    return RunManager(storage, RunTokens(), runner, queue), runner, queue
+
+
 def test_with_a_free_slot_a_run_is_one_write_before_the_runner_and_one_after(
-    tmp_path: pathlib.Path,
+    storage: CountingStorage,
 ) -> None:
-    storage = CountingStorage(tmp_path / "corral.db")
-    try:
-        spec = _spec(storage)
-        runner = SeeingRunner(storage)
-        runs = RunManager(storage, RunTokens(), runner, FairQueue(2, lambda env_id: 2))
-        finished = runs.run(spec)
-        runs.shutdown(0)
-    finally:
-        storage.close()
+    spec = _spec(storage)
+    runs, runner, _ = _manager(storage, 2)
+    finished = runs.run(spec)
+    runs.shutdown(0)
     assert (finished.state, finished.output_json) == ("succeeded", "2")
     assert finished.started_at is not None
     assert runner.states == ["running"]
@@ -75,25 +86,19 @@ def test_with_a_free_slot_a_run_is_one_write_before_the_runner_and_one_after(
 
 
 def test_without_a_free_slot_a_run_waits_queued_and_is_marked_started_in_its_turn(
-    tmp_path: pathlib.Path,
+    storage: CountingStorage,
 ) -> None:
-    storage = CountingStorage(tmp_path / "corral.db")
-    try:
-        spec = _spec(storage)
-        runner = SeeingRunner(storage)
-        queue = FairQueue(1, lambda env_id: 1)
-        runs = RunManager(storage, RunTokens(), runner, queue)
-        done: list[Run] = []
-        with queue.slot(spec.env.id):  # the one slot is taken
-            waiter = threading.Thread(target=lambda: done.append(runs.run(spec)))
-            waiter.start()
-            assert wait_for(lambda: queue.waiting(spec.env.id) == 1, 10)
-            assert [run.state for run in storage.list_runs(spec.env.id)] == ["queued"]
-            assert queue.free_slot(spec.env.id) is None
-        waiter.join(10)
-        runs.shutdown(0)
-    finally:
-        storage.close()
+    spec = _spec(storage)
+    runs, runner, queue = _manager(storage, 1)
+    done: list[Run] = []
+    with queue.slot(spec.env.id):  # the one slot is taken
+        waiter = threading.Thread(target=lambda: done.append(runs.run(spec)))
+        waiter.start()
+        assert wait_for(lambda: queue.waiting(spec.env.id) == 1, 10)
+        assert [run.state for run in storage.list_runs(spec.env.id)] == ["queued"]
+        assert queue.free_slot(spec.env.id) is None
+    waiter.join(10)
+    runs.shutdown(0)
     assert [run.state for run in done] == ["succeeded"]
     assert runner.states == ["running"]
     assert storage.writes == Counter(create_run=1, mark_run_started=1, finish_run=1)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -134,23 +136,30 @@ class _ProxyOnly(callbacks_pb2_grpc.RunnerCallbacksServicer):
         return pb.JsonValue(json=b'{"a": 1}')
 
 
-def test_a_proxied_response_passes_through_the_runner_as_its_bytes() -> None:
+@contextmanager
+def _serving(servicer: callbacks_pb2_grpc.RunnerCallbacksServicer) -> Iterator[grpc.Channel]:
+    """A channel to ``servicer``, served on loopback for the block."""
     server = grpc.server(futures.ThreadPoolExecutor(2))
-    servicer = _ProxyOnly()  # type: ignore[abstract]  # the other RPCs are not called
     callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
+        yield channel
+    finally:
+        channel.close()
+        server.stop(None)
+
+
+def test_a_proxied_response_passes_through_the_runner_as_its_bytes() -> None:
+    servicer = _ProxyOnly()  # type: ignore[abstract]  # the other RPCs are not called
+    with _serving(servicer) as channel:
         stub = callbacks_pb2_grpc.RunnerCallbacksStub(channel)
         handler = GrpcCallbackHandler(stub, "rt_1", passed_through(channel))
         calls = _run_calls.RunCalls(handler)
         deadline = time.monotonic() + 10
         proxied = calls.call("Proxy", pb.ProxyRequest(endpoint="/x"), deadline)
         other = calls.call("GetMetadata", pb.Empty(), deadline)
-    finally:
-        channel.close()
-        server.stop(None)
     assert isinstance(proxied, Serialized)
     parsed = pb.ProxyResponse.FromString(proxied.data)
     assert (parsed.status, parsed.url, parsed.body) == (200, "/x", b"b" * (3 << 20))
@@ -252,22 +261,13 @@ class _SlowProxy(_ProxyOnly):
 
 
 def test_hang_up_ends_a_proxied_call_in_flight() -> None:
-    server = grpc.server(futures.ThreadPoolExecutor(2))
     servicer = _SlowProxy()  # type: ignore[abstract]  # the other RPCs are not called
-    callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
+    with _serving(servicer) as channel, futures.ThreadPoolExecutor(1) as pool:
         handler = GrpcCallbackHandler(callbacks_pb2_grpc.RunnerCallbacksStub(channel), "rt_1")
-        with futures.ThreadPoolExecutor(1) as pool:
-            call = pool.submit(handler.call, "Proxy", pb.ProxyRequest(), time.monotonic() + 10)
-            time.sleep(0.2)
-            handler.hang_up()
-            with pytest.raises(RunFailure) as caught:
-                call.result(timeout=5)
+        call = pool.submit(handler.call, "Proxy", pb.ProxyRequest(), time.monotonic() + 10)
+        time.sleep(0.2)
+        handler.hang_up()
+        with pytest.raises(RunFailure) as caught:
+            call.result(timeout=5)
         assert caught.value.code == "execution_cancelled"
         assert servicer.gone.result(timeout=5)  # the orchestrator saw its caller go
-    finally:
-        channel.close()
-        server.stop(None)
