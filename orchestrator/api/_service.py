@@ -307,6 +307,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         spec = RunRequestSpec(env, function, cid, input_value)
         key = _idempotency_key(request.idempotency_key)
         detached = getattr(request, "async")
+        if not key and not detached:
+            run = self._runs.run(spec, caller=context)
+            return _action_response(run)
         if key:
             run, new = self._runs.claim(spec, key, detached=detached)
         else:
@@ -319,10 +322,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             run = self._runs.execute(spec, run, caller=context)
         else:
             run = self._runs.wait(env.id, run.run_id, context)
-        output = output_or_raise(run)
-        return pb.TriggerActionResponse(
-            run_id=run.run_id, output_json=json.dumps(output, ensure_ascii=False)
-        )
+        return _action_response(run)
 
     def TriggerSync(
         self, request: pb.TriggerSyncRequest, context: grpc.ServicerContext
@@ -336,12 +336,17 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if request.reset:
             self._storage.reset_sync(env.id, cid, name, variant)
         spec = RunRequestSpec(env, function, cid, None, variant)
-        run = self._runs.start(spec, detached=getattr(request, "async"))
-        self._storage.mark_manual_run(env.id, cid, name, variant, run.run_id)
-        if getattr(request, "async"):
-            self._runs.submit(spec, run)
-        else:
-            output_or_raise(self._runs.execute(spec, run, caller=context))
+
+        def mark(run: Run) -> None:  # a manual run is its schedule's last run
+            self._storage.mark_manual_run(env.id, cid, name, variant, run.run_id)
+
+        if not getattr(request, "async"):
+            run = self._runs.run(spec, caller=context, on_stored=mark)
+            output_or_raise(run)
+            return pb.TriggerSyncResponse(run_id=run.run_id)
+        run = self._runs.start(spec, detached=True)
+        mark(run)
+        self._runs.submit(spec, run)
         return pb.TriggerSyncResponse(run_id=run.run_id)
 
     def StartSync(
@@ -492,6 +497,14 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if request.variant:
             _name(request.variant, "variant")
         yield from self._dry_runs.stream(current_environment(), request, caller=context)
+
+
+def _action_response(run: Run) -> pb.TriggerActionResponse:
+    """The answer of a finished action run (its failure raised)."""
+    output = output_or_raise(run)
+    return pb.TriggerActionResponse(
+        run_id=run.run_id, output_json=json.dumps(output, ensure_ascii=False)
+    )
 
 
 def _check_url(url: str, what: str) -> None:

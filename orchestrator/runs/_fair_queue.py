@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent import futures
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 import structlog
@@ -103,6 +103,26 @@ class FairQueue:
             admitted = self._admit()
         self._start(admitted)
         self._wait(ticket, caller)
+        try:
+            yield
+        finally:
+            self._release(env_id)
+
+    def free_slot(self, env_id: int) -> AbstractContextManager[None] | None:
+        """A slot taken now, held for the block, when one is free and no run waits for one
+        (so that nobody is passed); None otherwise (then wait for one with ``slot``)."""
+        self._limit_of(env_id)  # read (and cached) before the lock, which admission holds
+        with self._lock:
+            if self._closed or self._turns or self._held >= self._capacity:
+                return None
+            if self._holding.get(env_id, 0) >= max(self._limit_of(env_id), 1):
+                return None
+            self._holding[env_id] = self._holding.get(env_id, 0) + 1
+            self._held += 1
+        return self._holding_slot(env_id)
+
+    @contextmanager
+    def _holding_slot(self, env_id: int) -> Iterator[None]:
         try:
             yield
         finally:

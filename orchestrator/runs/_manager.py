@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import structlog
@@ -29,7 +29,7 @@ from orchestrator.runs._limits import limits_for
 from orchestrator.runs._recovery import LOST
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.runs._unstored import UnstoredOutcomes
-from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, TenantStore
+from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run
 from orchestrator.storage._needs import RunStorage
 from orchestrator.storage._run_leases import REQUEUE_RUN, REQUEUE_WEBHOOK
 
@@ -125,6 +125,38 @@ class RunManager:
         return replace(
             _new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds, requeue=requeue
         )
+
+    def run(
+        self,
+        spec: RunRequestSpec,
+        caller: Caller | None = None,
+        on_stored: Callable[[Run], object] = lambda _run: None,
+    ) -> Run:
+        """Stores a new run and runs it to its end for a caller that waits; the finished run.
+
+        The hot path: when a slot is free (nobody waits for one) or the run is nested (it
+        uses its parent's), the run is stored already ``running``, one transaction before
+        the runner and one after (its finish). Otherwise it is stored ``queued`` and waits
+        for its slot in turn, as ``start`` then ``execute`` do. ``on_stored`` is called with
+        the run once it is stored, before it runs.
+        """
+        if spec.parent is not None:
+            return self._execute_started(spec, caller, on_stored)
+        held = self.dispatcher.queue.free_slot(spec.env.id)
+        if held is None:
+            run = self.start(spec)
+            on_stored(run)
+            return self.execute(spec, run, caller)
+        with held:
+            return self._execute_started(spec, caller, on_stored)
+
+    def _execute_started(
+        self, spec: RunRequestSpec, caller: Caller | None, on_stored: Callable[[Run], object]
+    ) -> Run:
+        new = replace(self._new_run(spec, detached=False), started=True)
+        run = self._storage.create_run(spec.env.id, new)
+        on_stored(run)
+        return self.execute(spec, run, caller, admitted=True)
 
     def claim(
         self, spec: RunRequestSpec, idempotency_key: str, *, detached: bool = False
@@ -246,13 +278,11 @@ class RunManager:
     def _dispatch_and_store(
         self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None, admitted: bool
     ) -> Run:
+        started = None
+        if run.state == "queued":  # else stored as started (``run``): no second write
+            started = partial(self._storage.mark_run_started, run.run_id)
         try:
-            response = self.dispatcher.dispatch(
-                order,
-                caller,
-                admitted=admitted,
-                started=lambda: self._storage.mark_run_started(run.run_id),
-            )
+            response = self.dispatcher.dispatch(order, caller, admitted=admitted, started=started)
         except RunFailure as failure:
             response = _failed(failure.code, failure.message)
         except Exception as exc:
@@ -302,7 +332,7 @@ class RunManager:
 
     def environment(self, env_id: int) -> Environment:
         """The environment with this id."""
-        return _environment_by_id(self._storage, env_id)
+        return self._storage.get_environment_by_id(env_id)
 
     def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:
         if response.ok:
@@ -375,10 +405,10 @@ class RunManager:
             raise InvalidRequest(
                 f"trigger_action nests deeper than {MAX_NESTING} levels", code="nesting_too_deep"
             )
-        env = _environment_by_id(self._storage, scope.env_id)
+        env = self._storage.get_environment_by_id(scope.env_id)
         function = self.function_for(env, scope.connection_id, action_name, "action")
         spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
-        return output_or_raise(self.execute(spec, self.start(spec), caller))
+        return output_or_raise(self.run(spec, caller))
 
     def shutdown(self, grace_seconds: float) -> None:
         """Waits up to ``grace_seconds`` for the runs in flight; then cancels the ones still
@@ -403,13 +433,6 @@ class RunManager:
         # Outcomes the store refused get one more try; what is left, the next start ends.
         self._unstored.stop()
         self._stop_lease_renewal()
-
-
-def _environment_by_id(storage: TenantStore, env_id: int) -> Environment:
-    for env in storage.list_environments():
-        if env.id == env_id:
-            return env
-    raise NotFound("the environment no longer exists", code="unknown_environment")
 
 
 def _run_kind(kind: str) -> RunKind:

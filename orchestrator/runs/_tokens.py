@@ -20,7 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -94,7 +94,7 @@ class RunTokens:
         """A new token for the run, valid until revoked or ``ttl_seconds`` pass."""
         self._purge_when_due()
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        fields = asdict(scope)
+        fields = dict(vars(scope))  # its fields, flat: asdict's deep copy showed in profiles
         del fields["env_id"]
         self._store.mint_token(_digest(token), scope.env_id, fields, ttl_seconds)
         return token

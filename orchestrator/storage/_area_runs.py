@@ -42,7 +42,7 @@ class RunsArea(EngineBase[C]):
     # ---- runs ----
 
     def create_run(self, env_id: int, run: NewRun) -> Run:
-        """Stores a queued run with a new random id."""
+        """Stores a queued run (``running`` when ``run.started``) with a new random id."""
         with self._write() as conn:
             self._require_environment(conn, env_id)
             found = self._insert_run(conn, env_id, run)
@@ -103,19 +103,23 @@ class RunsArea(EngineBase[C]):
             return found, False
 
     def _insert_run(self, conn: C, env_id: int, run: NewRun) -> Run | None:
-        """The new queued run, or None when its idempotency key has a run already."""
+        """The new queued (or started) run, or None when its idempotency key has a run
+        already."""
+        now = self._now()
         row = self._fetch_one(
             conn,
             "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
             " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
-            " created_at, owner, lease_until, requeue)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)"
+            " created_at, started_at, owner, lease_until, requeue)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (env_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
             " DO NOTHING RETURNING *",
             (
                 *(str(uuid.uuid4()), env_id, run.function_name, run.integration_key, run.kind),
-                *(run.connection_id, run.variant, run.input_json, run.parent_run_id),
-                *(run.idempotency_key, self._now(), run.owner),
+                *(run.connection_id, run.variant, "running" if run.started else "queued"),
+                *(run.input_json, run.parent_run_id, run.idempotency_key, now),
+                now if run.started else None,
+                run.owner,
                 self._lease_end(run.lease_seconds) if run.owner else None,
                 run.requeue,
             ),

@@ -238,7 +238,7 @@ class RunStore(Protocol):
     """Runs (one execution of a function for one connection) and their log lines."""
 
     def create_run(self, env_id: int, run: NewRun) -> Run:
-        """Stores a queued run with a new id."""
+        """Stores a queued run (``running`` when ``run.started``) with a new id."""
 
     def purge_runs(self, finished_before: datetime, env_id: int | None = None) -> int:
         """Deletes runs that ended before ``finished_before``, with their logs; returns how many.

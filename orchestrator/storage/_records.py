@@ -197,4 +197,8 @@ def to_rfc3339(value: datetime) -> str:
 
 def from_rfc3339(text: str) -> datetime:
     """The UTC ``datetime`` of a timestamp written by ``to_rfc3339``."""
-    return datetime.strptime(text, _TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads the "Z" form (Python 3.11) some 40 times faster than strptime, and
+    # every row a store reads has a few timestamps: it showed in the run's hot path.
+    if not text.endswith("Z"):
+        raise ValueError(f"not an RFC 3339 UTC timestamp: {text!r}")
+    return datetime.fromisoformat(text).astimezone(UTC)

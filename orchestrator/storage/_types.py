@@ -123,7 +123,7 @@ class FunctionRow:
 
 @dataclass(frozen=True)
 class NewRun:
-    """What ``create_run`` needs to store a queued run."""
+    """What ``create_run`` needs to store a queued (or, ``started``, a running) run."""
 
     function_name: str
     integration_key: str
@@ -141,6 +141,9 @@ class NewRun:
     requeue: str | None = None
     """Nobody waits on the run's orchestrator: ``run`` or ``webhook`` (``_run_leases``), and
     another orchestrator may take it over while it is queued; None: never taken over."""
+    started: bool = False
+    """Stored ``running`` (started now) rather than ``queued``: the run holds its slot already,
+    so its start is not a second transaction (the hot path, docs/runtime.md)."""
 
 
 @dataclass(frozen=True)

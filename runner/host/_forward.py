@@ -66,6 +66,26 @@ def passed_through(channel: grpc.Channel) -> dict[str, Callable[..., Any]]:
     return out
 
 
+WAITING_REQUEST_TYPES = frozenset(
+    {
+        callbacks_pb2.ProxyRequest.DESCRIPTOR.full_name,
+        callbacks_pb2.TriggerActionCallRequest.DESCRIPTOR.full_name,
+    }
+)
+"""Requests that may wait on something outside the orchestrator's store (an upstream, a nested
+run). Their calls are made as gRPC futures, which ``hang_up`` cancels so that the orchestrator
+stops that work. Every other call is answered from the store in a moment and is made as a
+blocking call: a future starts a thread for its channel whenever none of the channel's calls
+is in flight, which cost each sequential SDK call about 0.15 ms (issue 13)."""
+
+HUNG_UP_IN_FLIGHT = frozenset(
+    method.name
+    for method in _SERVICE.methods
+    if method.input_type.full_name in WAITING_REQUEST_TYPES
+)
+"""The RPCs of :data:`WAITING_REQUEST_TYPES`: ``hang_up`` ends them while in flight."""
+
+
 class GrpcCallbackHandler:
     """Answers one run's SDK calls through RunnerCallbacks, with that run's token."""
 
@@ -118,8 +138,8 @@ class GrpcCallbackHandler:
         raw = self._raw.get(rpc)
         try:
             if raw is not None:
-                return Serialized(rpc, self._invoke(raw, request, timeout))
-            response: Message = self._invoke(getattr(self._stub, rpc), request, timeout)
+                return Serialized(rpc, self._invoke(rpc, raw, request, timeout))
+            response: Message = self._invoke(rpc, getattr(self._stub, rpc), request, timeout)
         except grpc.RpcError as exc:
             error = _grpc_errors.from_rpc_error(exc)
             if error.code == "tls_refused":
@@ -143,12 +163,14 @@ class GrpcCallbackHandler:
             raise error from None
         return response
 
-    def _invoke(self, method: Callable[..., Any], request: Message, timeout: float) -> Any:
-        """One call, which ``hang_up`` can end (a gRPC method's future; an in-process stub's
-        call runs to its end)."""
-        start = getattr(method, "future", None)
+    def _invoke(
+        self, rpc: str, method: Callable[..., Any], request: Message, timeout: float
+    ) -> Any:
+        """One call; one of :data:`HUNG_UP_IN_FLIGHT` can be ended by ``hang_up`` (a gRPC
+        method's future; an in-process stub's call runs to its end)."""
+        self._refuse_if_hung_up()
+        start = getattr(method, "future", None) if rpc in HUNG_UP_IN_FLIGHT else None
         if start is None:
-            self._refuse_if_hung_up()
             return method(request, timeout=timeout, metadata=self._metadata)
         future = start(request, timeout=timeout, metadata=self._metadata)
         with self._lock:

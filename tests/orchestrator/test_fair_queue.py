@@ -185,3 +185,26 @@ def test_closing_ends_queued_runs_and_refuses_waiting_callers() -> None:
     gate.release.set()
     running.result(timeout=10)
     assert gate.started == ["long"]
+
+
+def test_a_free_slot_is_taken_at_once_only_when_nobody_waits_and_the_limit_allows() -> None:
+    """The hot path's slot (``free_slot``) never passes a waiting run, nor an environment's
+    limit, and gives its slot back to the next in turn."""
+    queue = FairQueue(2, lambda env_id: 1)
+    held = queue.free_slot(QUIET)
+    assert held is not None
+    with held:
+        assert queue.holding(QUIET) == 1
+        assert queue.free_slot(QUIET) is None  # at its limit
+        noisy = queue.free_slot(NOISY)
+        assert noisy is not None
+        with noisy:
+            assert queue.snapshot() == ({}, 2, 2)
+        waiter, errors = _waiting(queue, Call())
+        _until(lambda: queue.waiting(QUIET) == 1)
+        assert queue.free_slot(NOISY) is None  # a run waits: it goes first
+    waiter.join(5)
+    assert not errors
+    assert queue.snapshot() == ({}, 0, 2)
+    queue.close()
+    assert queue.free_slot(QUIET) is None

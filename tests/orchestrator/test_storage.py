@@ -6,6 +6,7 @@ from __future__ import annotations
 import pathlib
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -445,6 +446,33 @@ def test_first_finish_wins(tenant: Tenant, storage: Storage) -> None:
     assert failed.error == error
     assert late == failed
     assert storage.get_run(tenant.env_id, run.run_id) == failed
+
+
+@pytest.mark.storage_areas("tenants", "connections", "runs")
+def test_a_run_that_holds_its_slot_is_stored_running_in_one_write(
+    tenant: Tenant, storage: Storage
+) -> None:
+    """The hot path (issue 13): no second transaction to mark the run started."""
+    run = storage.create_run(tenant.env_id, replace(new_run(), started=True))
+
+    assert run.state == "running"
+    assert run.started_at is not None
+    assert run.started_at == run.created_at
+    storage.mark_run_started(run.run_id)  # a run past queued stays as it is
+    assert storage.get_run(tenant.env_id, run.run_id) == run
+    finished = storage.finish_run(run.run_id, True, "1", None)
+    assert (finished.state, finished.started_at) == ("succeeded", run.started_at)
+    assert storage.end_unfinished_runs({"type": "orchestrator_restarted"}) == []
+
+
+@pytest.mark.storage_areas("tenants", "connections", "runs")
+def test_a_started_run_left_unfinished_is_ended_at_the_next_start(
+    tenant: Tenant, storage: Storage
+) -> None:
+    run = storage.create_run(tenant.env_id, replace(new_run(), started=True))
+
+    assert storage.end_unfinished_runs({"type": "orchestrator_restarted"}) == [run.run_id]
+    assert storage.get_run(tenant.env_id, run.run_id).state == "failed"
 
 
 @pytest.mark.storage_areas("tenants", "connections", "runs")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -18,7 +20,7 @@ from corral._tls import Identity, Tls
 from corral.errors import RunFailure, Unavailable
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from runner.host import _run_calls
+from runner.host import _forward, _run_calls
 from runner.host._calls import Serialized, check_response
 from runner.host._forward import GrpcCallbackHandler, passed_through
 from runner.sdk import _wire as _sdk_wire
@@ -134,23 +136,30 @@ class _ProxyOnly(callbacks_pb2_grpc.RunnerCallbacksServicer):
         return pb.JsonValue(json=b'{"a": 1}')
 
 
-def test_a_proxied_response_passes_through_the_runner_as_its_bytes() -> None:
+@contextmanager
+def _serving(servicer: callbacks_pb2_grpc.RunnerCallbacksServicer) -> Iterator[grpc.Channel]:
+    """A channel to ``servicer``, served on loopback for the block."""
     server = grpc.server(futures.ThreadPoolExecutor(2))
-    servicer = _ProxyOnly()  # type: ignore[abstract]  # the other RPCs are not called
     callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
+        yield channel
+    finally:
+        channel.close()
+        server.stop(None)
+
+
+def test_a_proxied_response_passes_through_the_runner_as_its_bytes() -> None:
+    servicer = _ProxyOnly()  # type: ignore[abstract]  # the other RPCs are not called
+    with _serving(servicer) as channel:
         stub = callbacks_pb2_grpc.RunnerCallbacksStub(channel)
         handler = GrpcCallbackHandler(stub, "rt_1", passed_through(channel))
         calls = _run_calls.RunCalls(handler)
         deadline = time.monotonic() + 10
         proxied = calls.call("Proxy", pb.ProxyRequest(endpoint="/x"), deadline)
         other = calls.call("GetMetadata", pb.Empty(), deadline)
-    finally:
-        channel.close()
-        server.stop(None)
     assert isinstance(proxied, Serialized)
     parsed = pb.ProxyResponse.FromString(proxied.data)
     assert (parsed.status, parsed.url, parsed.body) == (200, "/x", b"b" * (3 << 20))
@@ -189,3 +198,76 @@ def test_a_callback_api_refusing_the_runners_certificate_is_a_typed_error_and_a_
     assert str(port) not in caught.value.message  # the function learns no address
     (line,) = [log for log in logs if log["event"] == "callback refused: TLS handshake failed"]
     assert line["log_level"] == "error"
+
+
+class _Methods:
+    """A stub whose methods note whether they were called blocking or as a future."""
+
+    def __init__(self) -> None:
+        self.ways: list[tuple[str, str]] = []
+
+    def __getattr__(self, rpc: str) -> Any:
+        ways = self.ways
+
+        class Method:
+            def __call__(self, request: Any, timeout: float, metadata: Any) -> Any:
+                ways.append((rpc, "blocking"))
+                return pb.JsonValue(json=b"{}")
+
+            def future(self, request: Any, timeout: float, metadata: Any) -> Any:
+                ways.append((rpc, "future"))
+                done: futures.Future[Any] = futures.Future()
+                done.set_result(pb.JsonValue(json=b"{}"))
+                return done
+
+        return Method()
+
+
+def test_only_calls_that_wait_outside_the_store_are_made_as_futures_that_hang_up_ends() -> None:
+    """A gRPC future starts a channel thread whenever none is in flight: the calls answered
+    from the store are blocking; the proxy and nested runs stay cancellable by ``hang_up``."""
+    assert {"Proxy", "TriggerAction"} == _forward.HUNG_UP_IN_FLIGHT
+    stub = _Methods()
+    handler = GrpcCallbackHandler(stub, "rt_1")
+    deadline = time.monotonic() + 5
+    handler.call("GetMetadata", pb.Empty(), deadline)
+    handler.call("Proxy", pb.ProxyRequest(endpoint="/x"), deadline)
+    handler.call("TriggerAction", pb.TriggerActionCallRequest(action_name="a"), deadline)
+    assert stub.ways == [
+        ("GetMetadata", "blocking"),
+        ("Proxy", "future"),
+        ("TriggerAction", "future"),
+    ]
+    handler.hang_up()
+    for rpc, request in (("GetMetadata", pb.Empty()), ("Proxy", pb.ProxyRequest())):
+        with pytest.raises(RunFailure) as caught:
+            handler.call(rpc, request, deadline)
+        assert caught.value.code == "execution_cancelled"
+
+
+class _SlowProxy(_ProxyOnly):
+    """Answers Proxy only once its caller has gone."""
+
+    def __init__(self) -> None:
+        self.gone = futures.Future[bool]()
+
+    def Proxy(  # noqa: N802 - the servicer's method names
+        self, request: pb.ProxyRequest, context: grpc.ServicerContext
+    ) -> pb.ProxyResponse:
+        while context.is_active():
+            time.sleep(0.01)
+        self.gone.set_result(True)
+        return pb.ProxyResponse()
+
+
+def test_hang_up_ends_a_proxied_call_in_flight() -> None:
+    servicer = _SlowProxy()  # type: ignore[abstract]  # the other RPCs are not called
+    with _serving(servicer) as channel, futures.ThreadPoolExecutor(1) as pool:
+        handler = GrpcCallbackHandler(callbacks_pb2_grpc.RunnerCallbacksStub(channel), "rt_1")
+        call = pool.submit(handler.call, "Proxy", pb.ProxyRequest(), time.monotonic() + 10)
+        time.sleep(0.2)
+        handler.hang_up()
+        with pytest.raises(RunFailure) as caught:
+            call.result(timeout=5)
+        assert caught.value.code == "execution_cancelled"
+        assert servicer.gone.result(timeout=5)  # the orchestrator saw its caller go
