@@ -99,13 +99,16 @@ class RecordsArea(EngineBase[C]):
         ``record_bytes_per_run``.
 
         Raises:
-            InvalidRequest: a record id is empty (nothing is saved).
+            InvalidRequest: a record id is empty or holds NUL (nothing is saved).
             NotFound: code ``unknown_connection``.
             ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
         """
         unique = last_wins(records)
         if any(not record.id for record in unique):
             raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
+        if any("\x00" in record.id for record in unique):
+            # Neither engine keeps a NUL in text (SQLite's JSON lookups end the id there).
+            raise InvalidRequest("a record id must not hold NUL", code="invalid_sync_record")
         with self._write() as conn:
             # Where the engine locks scopes, the scope's lock comes before the run's row.
             found = self._lock_known_scope(conn, scope)
