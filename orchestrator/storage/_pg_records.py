@@ -64,13 +64,18 @@ _SELECT_EXISTING_JSON = (
     "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, r.json" + _BY_IDS
 )
 _SELECT_SAVE_ROWS = """
-SELECT u.record_id, r.content_hash, r.deleted_at, r.delete_mark, NULL AS json
-FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash) LEFT JOIN LATERAL (
-    SELECT * FROM records
-    WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
-) AS r ON true
-WHERE r.content_hash IS DISTINCT FROM u.content_hash OR r.deleted_at IS NOT NULL
-    OR r.delete_mark IS NOT NULL
+WITH batch AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash)),
+stored AS (
+    SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark
+    FROM batch AS u CROSS JOIN LATERAL (
+        SELECT * FROM records
+        WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
+    ) AS r
+)
+SELECT b.record_id, s.content_hash, s.deleted_at, s.delete_mark, NULL AS json
+FROM batch AS b LEFT JOIN stored AS s ON s.record_id = b.record_id
+WHERE s.content_hash IS DISTINCT FROM b.content_hash OR s.deleted_at IS NOT NULL
+    OR s.delete_mark IS NOT NULL
 """
 _SELECT_LIVE_JSON = "SELECT r.record_id, r.json" + _BY_IDS + "WHERE r.deleted_at IS NULL"
 _UPSERT_RECORDS = """
