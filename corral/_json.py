@@ -10,6 +10,7 @@ valid Unicode, so not storable as UTF-8), and nesting deeper than ``MAX_DEPTH``.
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 import re
 from typing import Any, NoReturn
@@ -20,6 +21,15 @@ MAX_DEPTH = 128
 """The deepest nesting of arrays and objects a parsed value may have."""
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_STRICT_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE: Any = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
+        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
 
 
 def loads(text: str | bytes | bytearray, *, what: str, default: Any = None) -> Any:
@@ -63,6 +73,17 @@ def loads_object(text: str | bytes, *, what: str) -> dict[str, Any]:
 def dumps(value: Any) -> str:
     """Compact JSON text that keeps key order and non-ASCII characters."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def compact(value: Any) -> str:
+    """Compact JSON text of JSON data (dicts, lists, strings, numbers, booleans, None): key
+    order and non-ASCII characters kept, ``NaN`` and the infinities refused (``ValueError``),
+    as ``json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)``
+    writes it, in one call of the C encoder (made once) rather than through ``JSONEncoder``'s
+    Python methods: batches of records are encoded a record at a time."""
+    if _C_ENCODE is None:  # pragma: no cover - CPython has the C encoder
+        return _STRICT_ENCODE(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def _refuse(what: str, why: str) -> NoReturn:

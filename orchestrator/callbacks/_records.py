@@ -15,6 +15,7 @@ import hashlib
 import json
 from typing import Any
 
+from corral._json import compact
 from corral.errors import InvalidRequest
 from corral.v1 import callbacks_pb2 as pb
 from orchestrator.storage._areas import RecordIn
@@ -25,8 +26,6 @@ MAX_RECORDS_PER_CALL = 100_000
 MAX_BATCH_JSON_BYTES = 16 << 20
 """The largest ``records_json``, checked before it is parsed (the SDK's ``MAX_BATCH_BYTES``)."""
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
 
 def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
     """The batch's records, each a JSON object with its id and content hash."""
@@ -36,7 +35,7 @@ def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
     values = _array(batch)
     ids = _value_ids(values)
     try:
-        bodies = [_ENCODE(value).encode() for value in values]
+        bodies = [compact(value).encode() for value in values]
     except (ValueError, UnicodeEncodeError, RecursionError):
         raise _invalid(
             f"a {what} is not storable JSON (NaN, a lone surrogate or too deep)"

@@ -19,6 +19,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from corral._json import compact
 from corral.errors import RunFailure
 from corral.v1 import callbacks_pb2 as pb
 
@@ -30,9 +31,6 @@ Build = Callable[[dict[str, Any]], Message]
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def encode_record(record: Any) -> pb.Record:
@@ -59,7 +57,7 @@ def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.Re
     """
     if any(not isinstance(record, dict) or "id" not in record for record in records):
         raise RunFailure("invalid_sync_record", "a record must be an object with an id")
-    encoded = [_ENCODE(record).encode() for record in records]
+    encoded = [compact(record).encode() for record in records]
     budget = max(max_bytes - len(model.encode()) - 16, 1)  # the model's and the array's tags
     parts: list[list[bytes]] = [[]]
     size = 0
