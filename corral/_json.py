@@ -10,6 +10,7 @@ valid Unicode, so not storable as UTF-8), and nesting deeper than ``MAX_DEPTH``.
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 import re
 from typing import Any, NoReturn
@@ -20,6 +21,15 @@ MAX_DEPTH = 128
 """The deepest nesting of arrays and objects a parsed value may have."""
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_STRICT_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE: Any = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
+        None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+)
 
 
 def loads(text: str | bytes | bytearray, *, what: str, default: Any = None) -> Any:
@@ -65,6 +75,17 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def compact(value: Any) -> str:
+    """Compact JSON text of JSON data (dicts, lists, strings, numbers, booleans, None): key
+    order and non-ASCII characters kept, ``NaN`` and the infinities refused (``ValueError``),
+    as ``json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)``
+    writes it, in one call of the C encoder (made once) rather than through ``JSONEncoder``'s
+    Python methods: batches of records are encoded a record at a time."""
+    if _C_ENCODE is None:  # pragma: no cover - CPython has the C encoder
+        return _STRICT_ENCODE(value)
+    return "".join(_C_ENCODE(value, 0))
+
+
 def _refuse(what: str, why: str) -> NoReturn:
     raise InvalidRequest(f"{what} is not valid JSON: {why}", code="invalid_json")
 
@@ -81,18 +102,20 @@ def _finite_float(text: str) -> float:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+    """Whether a container nests deeper than ``limit``: level by level, containers only (a
+    batch of thousands of records is walked in a few comprehensions, not value by value)."""
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        depth += 1
     return False
 
 

@@ -172,7 +172,11 @@ class OfflineCallbacks:
         assert isinstance(response, Message)  # noqa: S101
         kept = _KEPT.get(rpc)
         if kept is not None and isinstance(request, callbacks_pb2.RecordBatch):
-            records = [json.loads(record.json) for record in request.records]
+            records = (
+                json.loads(request.records_json)
+                if request.records_json
+                else [json.loads(record.json) for record in request.records]
+            )
             getattr(self, kept).setdefault(request.model, []).extend(records)
         return response
 

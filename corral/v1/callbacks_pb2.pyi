@@ -295,13 +295,20 @@ Global___GetIntegrationCallRequest: _TypeAlias = GetIntegrationCallRequest  # no
 
 @_typing.final
 class RecordBatch(_message.Message):
-    """Records as JSON bytes, hashed by the runner: one entry per record, in call order."""
+    """A batch of records, in call order, sent one of two ways. The SDK sends `records_json`: the
+    records as one compact JSON array of objects (parsed once, each record re-encoded and hashed
+    by the orchestrator). `records` (one message per record, hashed by the sender) is still
+    accepted; a batch holding both is refused.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     MODEL_FIELD_NUMBER: _builtins.int
     RECORDS_FIELD_NUMBER: _builtins.int
+    RECORDS_JSON_FIELD_NUMBER: _builtins.int
     model: _builtins.str
+    records_json: _builtins.bytes
+    """A JSON array of record objects, each with its "id" (a non-empty string or an integer)."""
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___Record]: ...
     def __init__(
@@ -309,10 +316,11 @@ class RecordBatch(_message.Message):
         *,
         model: _builtins.str = ...,
         records: _abc.Iterable[Global___Record] | None = ...,
+        records_json: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "records", b"records"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "records", b"records", "records_json", b"records_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -24,6 +24,7 @@ from corral._error_shapes import budget_failure_json
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
+from orchestrator.callbacks._records import MAX_RECORDS_PER_CALL, ids_in, records_in
 from orchestrator.callbacks._run_auth import current_scope
 from orchestrator.callbacks._store_retry import retrying
 from orchestrator.proxy._credentials import ProxyTarget
@@ -35,14 +36,12 @@ from orchestrator.storage._areas import (
     CheckpointKey,
     LogLine,
     RecordCounts,
-    RecordIn,
     RecordScope,
 )
 from orchestrator.storage._needs import CallbackStorage
 
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
-MAX_RECORDS_PER_CALL = 100_000
 MAX_CHECKPOINT_BYTES = 64 * 1024
 RUN_BUDGETS = frozenset({"records_per_run", "record_bytes_per_run"})
 """Budgets whose excess fails the run (past the others, only the request is refused)."""
@@ -309,7 +308,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     ) -> pb.RecordBatchResult:
         """Upserts records."""
         target, scope = self._records(request.model)
-        records = _records_in(request)
+        records = records_in(request)
         with self._failing_run(target):
             counts = target.storage.save_records(scope, records, self._budgets())
         if target.session is not None:
@@ -321,7 +320,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     ) -> pb.RecordBatchResult:
         """Soft-deletes records by id."""
         target, scope = self._records(request.model)
-        ids = _ids(request)
+        ids = ids_in(request)
         counts = target.storage.delete_records(scope, ids)
         if target.session is not None:
             target.session.deleted_ids(scope.model, ids)
@@ -332,7 +331,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     ) -> pb.RecordBatchResult:
         """Deep-merges partial records into stored ones."""
         target, scope = self._records(request.model)
-        patches = [(r.id, r.json) for r in _records_in(request, what="patch")]
+        patches = [(r.id, r.json) for r in records_in(request, what="patch")]
         with self._failing_run(target):
             return _counts(target.storage.update_records(scope, patches, self._budgets()))
 
@@ -424,44 +423,6 @@ def _deadline(context: grpc.ServicerContext) -> datetime | None:
 
 def _object(message: pb.JsonValue, what: str) -> dict[str, Any]:
     return _json.loads_object(message.json, what=what)
-
-
-def _limit(batch: pb.RecordBatch) -> None:
-    if len(batch.records) > MAX_RECORDS_PER_CALL:
-        raise InvalidRequest(
-            f"at most {MAX_RECORDS_PER_CALL} records per call", code="invalid_sync_record"
-        )
-
-
-def _ids(batch: pb.RecordBatch) -> list[str]:
-    _limit(batch)
-    ids = [record.id for record in batch.records]
-    if not all(ids):
-        raise InvalidRequest("a record's id must not be empty", code="invalid_sync_record")
-    return ids
-
-
-def _records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
-    """The batch's records, each checked to be a JSON object (what the store serves back).
-
-    The check is Python's own JSON reading, as lenient as the views that read records later
-    (``NaN`` passes): it keeps out what those views could not read, nothing more.
-    """
-    _ids(batch)
-    for record in batch.records:
-        _check_object(record.json, f"{what} {record.id[:100]!r}")
-    return [RecordIn(id=r.id, json=r.json, content_hash=r.content_hash) for r in batch.records]
-
-
-def _check_object(data: bytes, what: str) -> None:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidRequest(
-            f"{what} is not a JSON object in UTF-8", code="invalid_sync_record"
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"{what} is not a JSON object", code="invalid_sync_record")
 
 
 def _params(data: bytes) -> Any:

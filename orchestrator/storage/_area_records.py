@@ -99,21 +99,35 @@ class RecordsArea(EngineBase[C]):
         ``record_bytes_per_run``.
 
         Raises:
-            InvalidRequest: a record id is empty (nothing is saved).
+            InvalidRequest: a record id is empty or holds NUL (nothing is saved).
             NotFound: code ``unknown_connection``.
             ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
         """
         unique = last_wins(records)
         if any(not record.id for record in unique):
             raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
+        if any("\x00" in record.id for record in unique):
+            # Neither engine keeps a NUL in text (SQLite's JSON lookups end the id there).
+            raise InvalidRequest("a record id must not hold NUL", code="invalid_sync_record")
         with self._write() as conn:
             # Where the engine locks scopes, the scope's lock comes before the run's row.
             found = self._lock_known_scope(conn, scope)
             if budgets is not None:
                 self._charge(conn, scope.run_id, [(r.id, r.json) for r in unique], budgets, True)
             pk = found if found is not None else self._scope_pk(conn, scope)
-            existing = self._existing(conn, pk, scope, [record.id for record in unique])
-            outcomes = [(record, _outcome(existing.get(record.id), record)) for record in unique]
+            # Only the records a save may change come back: new, deleted, of another hash or
+            # marked by a deletion tracking. The others are unchanged, found so in SQL.
+            changing = {
+                row["record_id"]: None if row["content_hash"] is None else _existing_of(row)
+                for row in self._save_rows(conn, pk, scope, unique)
+            }
+            outcomes: Outcomes = [
+                (record, _outcome(changing[record.id], record))
+                if record.id in changing
+                else (record, "unchanged")
+                for record in unique
+            ]
+            existing = {i: found for i, found in changing.items() if found is not None}
             self._apply_saves(conn, pk, scope, outcomes, existing)
         return _save_counts([outcome for _, outcome in outcomes])
 
@@ -214,12 +228,7 @@ class RecordsArea(EngineBase[C]):
         self, conn: C, pk: int, scope: RecordScope, ids: list[str], *, with_json: bool = False
     ) -> dict[str, Existing]:
         return {
-            row["record_id"]: Existing(
-                row["content_hash"],
-                row["deleted_at"] is not None,
-                row["delete_mark"] is not None,
-                bytes(row["json"] or b""),
-            )
+            row["record_id"]: _existing_of(row)
             for row in self._existing_rows(conn, pk, scope, ids, with_json)
         }
 
@@ -232,8 +241,10 @@ class RecordsArea(EngineBase[C]):
         count: bool,
     ) -> None:
         """Charges records to the run's budgets, or raises before anything is written."""
-        for record_id, data in records:
-            check_record(record_id, data, budgets)
+        sizes = [len(data) for _, data in records]
+        if max(sizes, default=0) > budgets.record_bytes:
+            for record_id, data in records:
+                check_record(record_id, data, budgets)
         row = self._fetch_one(
             conn,
             self._locking("SELECT state, records_saved, record_bytes FROM runs WHERE run_id = ?"),
@@ -243,7 +254,7 @@ class RecordsArea(EngineBase[C]):
             return
         if row["state"] not in ("queued", "running"):
             raise PermissionDenied("the run has ended; it stores nothing more", code="run_ended")
-        adding, adding_bytes = len(records) if count else 0, sum(len(d) for _, d in records)
+        adding, adding_bytes = len(records) if count else 0, sum(sizes)
         check_run_records(
             int(row["records_saved"]), int(row["record_bytes"]), adding, adding_bytes, budgets
         )
@@ -274,6 +285,14 @@ class RecordsArea(EngineBase[C]):
         ``delete_mark`` and ``json`` (NULL unless ``with_json``)."""
 
     @abstractmethod
+    def _save_rows(
+        self, conn: C, pk: int, scope: RecordScope, records: list[RecordIn]
+    ) -> list[Row]:
+        """The rows a save of ``records`` may change, one per such record: ``record_id``, and
+        ``content_hash``, ``deleted_at``, ``delete_mark`` of the stored row (all NULL for a new
+        record). A live stored row of the same hash and no mark (unchanged) is left out."""
+
+    @abstractmethod
     def _live_rows(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> list[Row]:
         """The scope's live rows among ``ids``: ``record_id`` and ``json``."""
 
@@ -301,6 +320,15 @@ def clears_mark(outcome: SaveOutcome, existing: dict[str, Existing], record: Rec
     """Whether saving ``record`` (which changed nothing) clears a deletion tracking's mark."""
     found = existing.get(record.id)
     return outcome == "unchanged" and found is not None and found.marked
+
+
+def _existing_of(row: Row) -> Existing:
+    return Existing(
+        row["content_hash"],
+        row["deleted_at"] is not None,
+        row["delete_mark"] is not None,
+        bytes(row["json"] or b""),
+    )
 
 
 def _alive(existing: Existing | None) -> bool:

@@ -34,7 +34,7 @@ from orchestrator.storage._area_records import (
     clears_mark,
     scope_key,
 )
-from orchestrator.storage._areas import RecordScope
+from orchestrator.storage._areas import RecordIn, RecordScope
 from orchestrator.storage._pg_base import PgConnection, PostgresBase
 from orchestrator.storage._rows import Row
 
@@ -63,6 +63,20 @@ _SELECT_EXISTING = (
 _SELECT_EXISTING_JSON = (
     "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, r.json" + _BY_IDS
 )
+_SELECT_SAVE_ROWS = """
+WITH batch AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash)),
+stored AS (
+    SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark
+    FROM batch AS u CROSS JOIN LATERAL (
+        SELECT * FROM records
+        WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
+    ) AS r
+)
+SELECT b.record_id, s.content_hash, s.deleted_at, s.delete_mark, NULL AS json
+FROM batch AS b LEFT JOIN stored AS s ON s.record_id = b.record_id
+WHERE s.content_hash IS DISTINCT FROM b.content_hash OR s.deleted_at IS NOT NULL
+    OR s.delete_mark IS NOT NULL
+"""
 _SELECT_LIVE_JSON = "SELECT r.record_id, r.json" + _BY_IDS + "WHERE r.deleted_at IS NULL"
 _UPSERT_RECORDS = """
 INSERT INTO records AS r (connection_pk, model, variant, record_id, json, content_hash,
@@ -207,6 +221,13 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
     ) -> list[Row]:
         statement = _SELECT_EXISTING_JSON if with_json else _SELECT_EXISTING
         return list(conn.execute(statement, (ids, *scope_key(pk, scope)), prepare=False))
+
+    def _save_rows(
+        self, conn: PgConnection, pk: int, scope: RecordScope, records: list[RecordIn]
+    ) -> list[Row]:
+        ids, hashes = [r.id for r in records], [r.content_hash for r in records]
+        arguments = (ids, hashes, *scope_key(pk, scope))
+        return list(conn.execute(_SELECT_SAVE_ROWS, arguments, prepare=False))
 
     def _live_rows(
         self, conn: PgConnection, pk: int, scope: RecordScope, ids: list[str]

@@ -46,6 +46,8 @@ def classify_save(existing_hash: str | None, existing_deleted: bool, new_hash: s
 
 def last_wins(records: Sequence[RecordIn]) -> list[RecordIn]:
     """The records of one batch with one entry per id: the last one given for that id."""
+    if len({record.id for record in records}) == len(records):
+        return list(records)  # the usual batch: no id twice
     by_id: dict[str, RecordIn] = {}
     for record in records:
         by_id.pop(record.id, None)

@@ -8,7 +8,8 @@ field (a bytes field named ``json`` or ``*_json``, or a bytes field ``x`` whose 
 is set) strict JSON by the rules of ``corral._json`` (UTF-8, no NaN or infinity, no lone
 surrogate, at most ``MAX_DEPTH`` levels); every record (a message with an ``id`` and a
 ``json``) an object whose ``id`` is a non-empty string or an integer, the one the message
-names. Anything else is ``worker_protocol_violation``.
+names; a ``records_json`` an array of such objects. Anything else is
+``worker_protocol_violation``.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ def _check(message: Message) -> None:
             for item in items:
                 _check(item)
         elif field.type == FieldDescriptor.TYPE_BYTES and _is_json(field.name, fields):
-            _strict(value, f"{message.DESCRIPTOR.name}.{field.name}")
+            parsed = _strict(value, f"{message.DESCRIPTOR.name}.{field.name}")
+            if field.name == "records_json":
+                _check_record_array(parsed)
     if {"id", "json"} <= {field.name for field in message.DESCRIPTOR.fields}:
         _check_record(message)
 
@@ -136,6 +139,16 @@ def _check_record(record: Any) -> None:
         raise WorkerProtocolViolation(ID_RULE)
     if str(record_id) != record.id:
         raise WorkerProtocolViolation("a record's id is not the id in its JSON")
+
+
+def _check_record_array(value: Any) -> None:
+    """A batch's ``records_json``: an array of objects, each with a valid ``id``."""
+    if not isinstance(value, list):
+        raise WorkerProtocolViolation("records_json must be an array of records")
+    if not all(isinstance(item, dict) for item in value):
+        raise WorkerProtocolViolation("a record must be an object")
+    if not all(valid_record_id(item.get("id")) for item in value):
+        raise WorkerProtocolViolation(ID_RULE)
 
 
 def valid_record_id(value: Any) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from corral._json import compact
 from corral.errors import RunFailure
 from corral.v1 import callbacks_pb2 as pb
 
@@ -33,14 +34,42 @@ def _json(value: Any) -> bytes:
 
 
 def encode_record(record: Any) -> pb.Record:
-    """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes).
+    """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes):
+    the per-record message of ``RecordBatch.records``, which the SDK no longer sends (batches
+    go as ``records_json``, :func:`record_batches`) but the orchestrator still accepts.
 
-    The storage hashes merged records the same way, so an unchanged record stays unchanged.
+    The storage hashes records the same way, so an unchanged record stays unchanged.
     """
     if not isinstance(record, dict) or "id" not in record:
         raise RunFailure("invalid_sync_record", "a record must be an object with an id")
     data = _json(record)
     return pb.Record(id=str(record["id"]), json=data, content_hash=hashlib.sha256(data).hexdigest())
+
+
+def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.RecordBatch]:
+    """Records as ``RecordBatch`` messages of one JSON array each (``records_json``), split into
+    consecutive parts of at most ``max_bytes`` (one record each at least), so that no message
+    passes the gRPC size limit or its frame the run's. Each record is encoded once, in C.
+
+    Raises:
+        RunFailure: ``invalid_sync_record``, a record is not an object with an id.
+        ValueError, TypeError, UnicodeError: a record is not strict JSON.
+    """
+    if any(not isinstance(record, dict) or "id" not in record for record in records):
+        raise RunFailure("invalid_sync_record", "a record must be an object with an id")
+    encoded = [compact(record).encode() for record in records]
+    budget = max(max_bytes - len(model.encode()) - 16, 1)  # the model's and the array's tags
+    parts: list[list[bytes]] = [[]]
+    size = 0
+    for data in encoded:
+        if parts[-1] and size + len(data) + 1 > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(data)
+        size += len(data) + 1  # its comma, or the closing bracket
+    return [
+        pb.RecordBatch(model=model, records_json=b"[" + b",".join(part) + b"]") for part in parts
+    ]
 
 
 def _proxy(args: dict[str, Any]) -> Message:
@@ -75,7 +104,7 @@ def _log(args: dict[str, Any]) -> Message:
 
 
 def _records(args: dict[str, Any]) -> Message:
-    return pb.RecordBatch(model=str(args["model"]), records=map(encode_record, args["records"]))
+    return record_batches(str(args["model"]), list(args["records"]), MAX_BATCH_BYTES)[0]
 
 
 _REQUESTS: dict[str, tuple[str, Build]] = {
@@ -133,12 +162,12 @@ def requests(
         ValueError, TypeError, UnicodeError: an argument is not strict JSON or not of its type.
     """
     rpc, build = _REQUESTS[method]
-    request = build(args)
-    if not isinstance(request, pb.RecordBatch):
-        yield rpc, request
+    if build is not _records:
+        yield rpc, build(args)
         return
-    for part in _by_size(list(request.records), min(max_message, MAX_BATCH_BYTES)):
-        yield rpc, pb.RecordBatch(model=request.model, records=part)
+    size = min(max_message, MAX_BATCH_BYTES)
+    for part in record_batches(str(args["model"]), list(args["records"]), size):
+        yield rpc, part
 
 
 def message_budget(max_frame: int) -> int:
@@ -150,19 +179,11 @@ _FRAME_OVERHEAD = 1024
 """Bytes of a ``call`` frame besides its request's base64 (with room to spare)."""
 
 
-def _by_size(records: list[pb.Record], max_bytes: int) -> list[list[pb.Record]]:
-    """Records split into consecutive parts of at most ``max_bytes`` as a message (one record
-    each at least), so that no message passes the gRPC size limit or its frame the run's."""
-    parts: list[list[pb.Record]] = [[]]
-    size = 0
-    for record in records:
-        record_size = record.ByteSize() + 8  # its tag and length in the batch, and the model's
-        if parts[-1] and size + record_size > max_bytes:
-            parts.append([])
-            size = 0
-        parts[-1].append(record)
-        size += record_size
-    return parts
+def batch_values(batch: pb.RecordBatch) -> list[Any]:
+    """The records of a batch as values, from whichever field carries them."""
+    if batch.records_json:
+        return list(json.loads(batch.records_json))
+    return [json.loads(record.json) for record in batch.records]
 
 
 def response_type(rpc: str) -> type[Message]:

@@ -50,6 +50,27 @@ def test_unusual_but_sound_json_is_accepted(text: str | bytes) -> None:
     assert json.loads(json.dumps(value)) == value
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"id": "1", "t": "é ✓ \U0001f600", "n": [1, -2.5, 1e300, None, True], "o": {"": {}}},
+        [],
+        '\u0000\n"',
+        2**70,
+        {"b": 1, "a": 2},
+    ],
+)
+def test_compact_writes_what_json_dumps_writes(value: object) -> None:
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert _json.compact(value) == expected
+
+
+@pytest.mark.parametrize("value", [float("nan"), {"a": [float("inf")]}, -float("inf")])
+def test_compact_refuses_what_is_not_json(value: object) -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        _json.compact(value)
+
+
 def test_the_wrong_shape_is_named() -> None:
     with pytest.raises(InvalidRequest, match="must be a JSON object, not an array"):
         _json.loads_object("[1]", what="metadata_json")

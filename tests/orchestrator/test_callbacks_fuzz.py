@@ -322,6 +322,41 @@ def _records() -> list[tuple[str, list[pb.Record], frozenset[grpc.StatusCode]]]:
     return cases
 
 
+def _records_json() -> list[tuple[str, bytes, bool, bool]]:
+    """(label, records_json, refused, refused for deletes too: those read ids only)."""
+    many = [{"id": str(i), "v": 1} for i in range(5000)]
+    return [
+        ("not_array", b'{"id":"1"}', True, True),
+        ("not_json", b'[{"id":', True, True),
+        ("not_utf8", b'[{"id":"\xff"}]', True, True),
+        ("utf16", '[{"id":"1"}]'.encode("utf-16"), True, True),
+        ("element_not_object", b'[{"id":"1"},2]', True, True),
+        ("id_missing", b'[{"n":1}]', True, True),
+        ("id_bool", b'[{"id":true}]', True, True),
+        ("id_empty", b'[{"id":""}]', True, True),
+        ("id_float", b'[{"id":1.5}]', True, True),
+        ("id_object", b'[{"id":{"a":1}}]', True, True),
+        ("deep", b"[" + hostile.deep_object(10_000).encode() + b"]", True, True),
+        ("too_big", b'[{"id":"1","a":"' + b"x" * (16 << 20) + b'"}]', True, True),
+        ("too_many", json.dumps([{"id": i} for i in range(100_001)]).encode(), True, True),
+        ("nan", b'[{"id":"1","v":NaN}]', True, False),
+        ("lone_surrogate", b'[{"id":"1","v":"\\ud800"}]', True, False),
+        ("empty_array", b"[]", False, False),
+        ("int_ids", b'[{"id":7},{"id":-3}]', False, False),
+        ("duplicate_ids", b'[{"id":"1"},{"id":"1","n":9}]', False, False),
+        ("nul_id", b'[{"id":"a\\u0000b"}]', False, False),
+        ("many", json.dumps(many).encode(), False, False),
+    ]
+
+
+def _only_records_json(data: bytes) -> Callable[[Any], None]:
+    def mutate(request: Any) -> None:
+        del request.records[:]
+        request.records_json = data
+
+    return mutate
+
+
 def _headers() -> list[tuple[str, list[tuple[str, str]]]]:
     return [
         ("empty_name", [("", "v")]),
@@ -396,6 +431,14 @@ def _field_cases(rpc: str, token: str, prefix: str = "") -> list[Case]:  # noqa:
                 ids_only = rpc == "BatchDelete" and label not in ("empty_id", "too_many")
                 expect = hostile.ALLOWED_CODES if ids_only else refused  # deletes read ids only
                 add(f"records={label}", _replace("records", records), expect)
+        elif fd.name == "records_json":
+            add("records_json=with_records", _set(fd.name, b'[{"id":"1"}]'), INVALID)
+            for label, data, refused, refused_ids in _records_json():
+                ids_only = rpc == "BatchDelete"
+                expect = (
+                    INVALID if (refused_ids if ids_only else refused) else hostile.ALLOWED_CODES
+                )
+                add(f"records_json={label}", _only_records_json(data), expect)
         elif fd.name == "headers":
             for label, pairs in _headers():
                 headers = [pb.Header(name=n, value=v) for n, v in pairs]

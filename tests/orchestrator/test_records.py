@@ -209,6 +209,21 @@ def test_empty_record_id_is_refused(tenant: Tenant, storage: Storage) -> None:
     assert listed(storage, tenant) == []
 
 
+def test_a_record_id_holding_nul_is_refused_and_nothing_is_saved(
+    tenant: Tenant, storage: Storage
+) -> None:
+    # Saved twice, such an id was not found again on SQLite (its JSON lookups end it at the
+    # NUL) and the second save failed on the unique key; PostgreSQL's text holds no NUL.
+    data = b'{"id":"a\\u0000b"}'
+    with pytest.raises(InvalidRequest) as refused:
+        storage.save_records(
+            tenant.scope(), [rec("1"), RecordIn("a\x00b", data, content_hash(data))]
+        )
+
+    assert refused.value.code == "invalid_sync_record"
+    assert listed(storage, tenant) == []
+
+
 def test_records_of_an_unknown_connection(tenant: Tenant, storage: Storage) -> None:
     scope = tenant.scope()
     wrong = type(scope)(tenant.env_id, "conn-9", "Issue", "", "run-1")

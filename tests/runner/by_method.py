@@ -74,7 +74,7 @@ def arguments(request: Message) -> dict[str, Any]:
     if isinstance(request, pb.SaveCheckpointRequest):
         return {"checkpoint": _loads(request.json)}
     if isinstance(request, pb.RecordBatch):
-        return {"model": request.model, "records": [_loads(r.json) for r in request.records]}
+        return {"model": request.model, "records": _sdk_wire.batch_values(request)}
     if isinstance(request, pb.GetRecordsByIdRequest):
         return {"model": request.model, "ids": list(request.ids)}
     if isinstance(request, pb.ModelRequest):

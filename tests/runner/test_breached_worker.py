@@ -51,6 +51,10 @@ def _batch(*records: bytes, record_id: str = "1") -> pb.RecordBatch:
     return pb.RecordBatch(model="M", records=[pb.Record(id=record_id, json=r) for r in records])
 
 
+def _json_batch(data: bytes) -> pb.RecordBatch:
+    return pb.RecordBatch(model="M", records_json=data)
+
+
 def _records(*values: Any) -> pb.RecordBatch:
     return pb.RecordBatch(model="M", records=[encode_record(v) for v in values])
 
@@ -116,6 +120,17 @@ BAD_FRAMES = {
     "record_id_forged": _call("BatchSave", _batch(b'{"id": "2"}')),
     "record_not_object": _call("BatchSave", _batch(b'"x"')),
     "record_not_json": _call("BatchSave", _batch(b'{"id": "1", "v": NaN}')),
+    "records_json_not_array": _call("BatchSave", _json_batch(b'{"id": "1"}')),
+    "records_json_not_object": _call("BatchSave", _json_batch(b'[{"id": "1"}, 2]')),
+    "records_json_id_bool": _call("BatchUpdate", _json_batch(b'[{"id": true}]')),
+    "records_json_id_missing": _call("BatchSave", _json_batch(b'[{"name": "x"}]')),
+    "records_json_id_empty": _call("BatchDelete", _json_batch(b'[{"id": ""}]')),
+    "records_json_nan": _call("BatchSave", _json_batch(b'[{"id": "1", "v": NaN}]')),
+    "records_json_lone_surrogate": _call("BatchSave", _json_batch(b'[{"id": "\\udc80"}]')),
+    "records_json_not_utf8": _call("BatchSave", _json_batch(b'[{"id": "\xff"}]')),
+    "records_json_nested_129": _call(
+        "BatchSave", _json_batch(b'[{"id": "1", "a": ' + b"[" * 128 + b"]" * 128 + b"}]")
+    ),
     # the records field (2) sent as a number, not as records
     "records_not_list": _call("BatchSave", b"\x0a\x01M\x10\x01"),
     # the ids field (2) sent as a number, not as strings
@@ -157,6 +172,18 @@ def test_well_formed_ids_and_results_pass() -> None:
     assert batch.model == "M"
     assert [json.loads(r.json) for r in batch.records] == records
     assert [r.id for r in batch.records] == ["a", "7", "-3"]
+
+
+def test_a_batch_as_one_json_array_passes_as_it_was_sent() -> None:
+    handler = Answers()
+    data = b'[{"id": "a"}, {"id": 7, "deep": ' + b"[" * 126 + b"]" * 126 + b"}]"
+    outcome = play(
+        converses(_call("BatchSave", _json_batch(data)), frame({"op": "done", "ok": True})),
+        handler,
+    )
+    assert outcome.ok, outcome.error
+    ((rpc, batch),) = handler.calls
+    assert (rpc, batch.model, batch.records_json) == ("BatchSave", "M", data)
 
 
 def test_a_frame_sent_a_byte_at_a_time_cannot_outlive_the_wall_clock() -> None:

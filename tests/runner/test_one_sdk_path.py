@@ -12,6 +12,7 @@ else: the runner's host side knows the RunnerCallbacks service only through its 
 from __future__ import annotations
 
 import ast
+import json
 import pathlib
 import re
 
@@ -105,7 +106,8 @@ def test_an_sdk_call_reaches_the_host_as_the_message_the_sdk_built() -> None:
     checked = _calls.parse_request(rpc, request.SerializeToString())
     assert checked == request
     assert isinstance(checked, pb.RecordBatch)
-    assert checked.records[0].id == "7"
+    assert json.loads(checked.records_json) == [{"id": 7, "name": "é"}]
+    assert not checked.records  # the batch is one JSON array, not a message per record
 
 
 REACHES_FOR_THE_MESSAGES = """

@@ -1,0 +1,108 @@
+"""A ``RecordBatch`` read as hostile: its records, ids or patches for the store, or a typed error.
+
+The SDK sends a batch as ``records_json``, one JSON array of record objects. It is parsed here
+once (in C), after its size is checked, and each record is encoded again, compactly, to the
+bytes the store keeps and hashes: what the store serves back is always one JSON object in UTF-8,
+whatever the sender wrote (a breached worker or runner included), and the hash is the one the
+SDK's encoding gives. The per-record ``records`` of older senders are still read (each checked
+to be a JSON object, with the sender's hash). A batch is refused whole, with
+``invalid_sync_record``, before anything is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from corral._json import compact
+from corral.errors import InvalidRequest
+from corral.v1 import callbacks_pb2 as pb
+from orchestrator.storage._areas import RecordIn
+
+MAX_RECORDS_PER_CALL = 100_000
+"""The most records (or ids) one call may carry."""
+
+MAX_BATCH_JSON_BYTES = 16 << 20
+"""The largest ``records_json``, checked before it is parsed (the SDK's ``MAX_BATCH_BYTES``)."""
+
+
+def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
+    """The batch's records, each a JSON object with its id and content hash."""
+    if not batch.records_json:
+        _check_records(batch, what)
+        return [RecordIn(r.id, r.json, r.content_hash) for r in batch.records]
+    values = _array(batch)
+    ids = _value_ids(values)
+    try:
+        bodies = [compact(value).encode() for value in values]
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        raise _invalid(
+            f"a {what} is not storable JSON (NaN, a lone surrogate or too deep)"
+        ) from None
+    return list(map(RecordIn, ids, bodies, [hashlib.sha256(b).hexdigest() for b in bodies]))
+
+
+def ids_in(batch: pb.RecordBatch) -> list[str]:
+    """The batch's record ids (``batch_delete``: nothing else of a record is read)."""
+    if batch.records_json:
+        return _value_ids(_array(batch))
+    _limit(len(batch.records))
+    ids = [record.id for record in batch.records]
+    if not all(ids):
+        raise _invalid("a record's id must not be empty")
+    return ids
+
+
+def _array(batch: pb.RecordBatch) -> list[dict[str, Any]]:
+    data = batch.records_json
+    if batch.records:
+        raise _invalid("a batch holds records or records_json, not both")
+    if len(data) > MAX_BATCH_JSON_BYTES:
+        raise _invalid(f"a batch's records_json is at most {MAX_BATCH_JSON_BYTES} bytes")
+    try:
+        values = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid("records_json is not JSON in UTF-8") from None
+    if not isinstance(values, list):
+        raise _invalid("records_json must be a JSON array of records")
+    _limit(len(values))
+    if not all(isinstance(value, dict) for value in values):
+        raise _invalid("a record is not a JSON object")
+    return values
+
+
+def _value_ids(values: list[dict[str, Any]]) -> list[str]:
+    ids = [value.get("id") for value in values]
+    if not all((type(i) is str and i) or type(i) is int for i in ids):
+        raise _invalid("a record id must be a non-empty string or an integer")
+    return [i if type(i) is str else str(i) for i in ids]
+
+
+def _limit(count: int) -> None:
+    if count > MAX_RECORDS_PER_CALL:
+        raise _invalid(f"at most {MAX_RECORDS_PER_CALL} records per call")
+
+
+def _check_records(batch: pb.RecordBatch, what: str) -> None:
+    """Per-record messages: ids not empty, each JSON an object (what the store serves back).
+
+    The check is Python's own JSON reading, as lenient as the views that read records later
+    (``NaN`` passes): it keeps out what those views could not read, nothing more.
+    """
+    ids_in(batch)
+    for record in batch.records:
+        _check_object(record.json, f"{what} {record.id[:100]!r}")
+
+
+def _check_object(data: bytes, what: str) -> None:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid(f"{what} is not a JSON object in UTF-8") from None
+    if not isinstance(value, dict):
+        raise _invalid(f"{what} is not a JSON object")
+
+
+def _invalid(message: str) -> InvalidRequest:
+    return InvalidRequest(message, code="invalid_sync_record")
