@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral.errors import RunFailure
-from runner.sdk._definitions import check_source_options
+from runner import check_source_options
 
 CREATORS = ("create_sync", "create_action", "create_on_event")
 RULE = "invalid_definition"
