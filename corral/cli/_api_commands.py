@@ -366,7 +366,7 @@ def trigger_sync(
 
 
 @click.command()
-@click.argument("run_id", required=False, default="")
+@click.argument("words", nargs=-1, metavar="[RUN | cancel RUN]")
 @click.option("--connection", "connection_id", default="", help="Only this connection's runs.")
 @click.option("--function", "function_name", default="", help="Only this function's runs.")
 @click.option("--limit", type=int, default=20, show_default=True)
@@ -374,14 +374,24 @@ def trigger_sync(
 def runs(
     client: Client,
     compact: bool,
-    run_id: str,
+    words: tuple[str, ...],
     connection_id: str,
     function_name: str,
     limit: int,
 ) -> None:
-    """List runs, newest first; or show the run RUN_ID (a unique start of its id is enough)."""
-    if run_id:
-        emit({"run": plain(find_run(client, run_id))}, compact)
+    """List runs, newest first; show the run RUN; or cancel it (`runs cancel RUN`). A unique
+    start of a run id is enough."""
+    if words[:1] == ("cancel",):
+        if len(words) != 2:
+            raise click.UsageError("expected: corral runs cancel RUN")
+        run = find_run(client, words[1])
+        answer = client.call("CancelRun", pb.CancelRunRequest(run_id=run.run_id))
+        emit({"cancelled": answer.cancelled, "run": plain(answer.run)}, compact)
+        return
+    if len(words) > 1:
+        raise click.UsageError("expected one run id (or: corral runs cancel RUN)")
+    if words:
+        emit({"run": plain(find_run(client, words[0]))}, compact)
         return
     request = pb.ListRunsRequest(
         connection_id=connection_id, function_name=function_name, limit=limit

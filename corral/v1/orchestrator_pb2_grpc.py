@@ -133,6 +133,11 @@ class OrchestratorStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.GetRunRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.Run.FromString,
                 _registered_method=True)
+        self.CancelRun = channel.unary_unary(
+                '/corral.v1.Orchestrator/CancelRun',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.CancelRunRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.CancelRunResponse.FromString,
+                _registered_method=True)
         self.ListRuns = channel.unary_unary(
                 '/corral.v1.Orchestrator/ListRuns',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListRunsRequest.SerializeToString,
@@ -292,6 +297,16 @@ class OrchestratorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelRun(self, request, context):
+        """Cancels a run: a running one is killed on its runner and ends as execution_cancelled; one
+        still waiting for its slot ends so, without running, when its turn comes. `cancelled` says
+        whether the cancel reached the run (false for a finished run, or a queued run another
+        orchestrator holds); `run` is the run as it is now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListRuns(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -426,6 +441,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.GetRun,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.GetRunRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.Run.SerializeToString,
+            ),
+            'CancelRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelRun,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.CancelRunRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.CancelRunResponse.SerializeToString,
             ),
             'ListRuns': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRuns,
@@ -970,6 +990,33 @@ class Orchestrator:
             '/corral.v1.Orchestrator/GetRun',
             corral_dot_v1_dot_orchestrator__pb2.GetRunRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/CancelRun',
+            corral_dot_v1_dot_orchestrator__pb2.CancelRunRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.CancelRunResponse.FromString,
             options,
             channel_credentials,
             insecure,

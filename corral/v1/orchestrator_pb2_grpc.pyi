@@ -71,6 +71,12 @@ class OrchestratorStub:
     subscribed to `event_type` runs for the connection (or for every connection).
     """
     GetRun: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunRequest, _orchestrator_pb2.Run]
+    CancelRun: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.CancelRunRequest, _orchestrator_pb2.CancelRunResponse]
+    """Cancels a run: a running one is killed on its runner and ends as execution_cancelled; one
+    still waiting for its slot ends so, without running, when its turn comes. `cancelled` says
+    whether the cancel reached the run (false for a finished run, or a queued run another
+    orchestrator holds); `run` is the run as it is now.
+    """
     ListRuns: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]
     GetRunLogs: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]
     ListRecords: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRecordsRequest, _orchestrator_pb2.ListRecordsResponse]
@@ -129,6 +135,12 @@ class OrchestratorAsyncStub(OrchestratorStub):
     subscribed to `event_type` runs for the connection (or for every connection).
     """
     GetRun: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunRequest, _orchestrator_pb2.Run]  # type: ignore[assignment]
+    CancelRun: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.CancelRunRequest, _orchestrator_pb2.CancelRunResponse]  # type: ignore[assignment]
+    """Cancels a run: a running one is killed on its runner and ends as execution_cancelled; one
+    still waiting for its slot ends so, without running, when its turn comes. `cancelled` says
+    whether the cancel reached the run (false for a finished run, or a queued run another
+    orchestrator holds); `run` is the run as it is now.
+    """
     ListRuns: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRunsRequest, _orchestrator_pb2.ListRunsResponse]  # type: ignore[assignment]
     GetRunLogs: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetRunLogsRequest, _orchestrator_pb2.GetRunLogsResponse]  # type: ignore[assignment]
     ListRecords: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListRecordsRequest, _orchestrator_pb2.ListRecordsResponse]  # type: ignore[assignment]
@@ -298,6 +310,18 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.GetRunRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.Run, _abc.Awaitable[_orchestrator_pb2.Run]]: ...
+
+    @_abc_1.abstractmethod
+    def CancelRun(
+        self,
+        request: _orchestrator_pb2.CancelRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.CancelRunResponse, _abc.Awaitable[_orchestrator_pb2.CancelRunResponse]]:
+        """Cancels a run: a running one is killed on its runner and ends as execution_cancelled; one
+        still waiting for its slot ends so, without running, when its turn comes. `cancelled` says
+        whether the cancel reached the run (false for a finished run, or a queued run another
+        orchestrator holds); `run` is the run as it is now.
+        """
 
     @_abc_1.abstractmethod
     def ListRuns(

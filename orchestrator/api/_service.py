@@ -391,6 +391,17 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         )
         return pb.DeliverWebhookResponse(run_ids=run_ids)
 
+    def CancelRun(
+        self, request: pb.CancelRunRequest, context: grpc.ServicerContext
+    ) -> pb.CancelRunResponse:
+        """Cancels a run of this environment (``RunManager.cancel``); a finished one stays."""
+        env_id = current_environment().id
+        run: Run = self._storage.get_run(env_id, _required(request.run_id, "run_id"))
+        cancelled = run.state in ("queued", "running") and self._runs.cancel(run.run_id)
+        if cancelled:
+            run = self._storage.get_run(env_id, run.run_id)
+        return pb.CancelRunResponse(cancelled=cancelled, run=run_pb(run))
+
     def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext) -> pb.Run:
         """One run with its state and result."""
         run: Run = self._storage.get_run(

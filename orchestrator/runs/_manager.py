@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -65,6 +65,10 @@ class RunRequestSpec:
     """Run the sync's ``on_webhook`` handler with ``input_value`` (the payload)."""
 
 
+MAX_CANCELS_KEPT = 10_000
+"""Cancels of runs not yet started, remembered at most (the oldest are forgotten)."""
+
+
 class RunManager:
     """Starts runs and records their outcomes."""
 
@@ -100,6 +104,8 @@ class RunManager:
         self._pending: set[futures.Future[Any]] = set()
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
+        self._cancel_asked: dict[str, None] = {}  # run ids, oldest first (CancelRun)
+        self._queued: set[str] = set()  # background runs waiting in the fair queue
         self._drained = threading.Condition(self._lock)
 
     def function_for(
@@ -273,14 +279,22 @@ class RunManager:
         finally:
             with self._lock:
                 self._in_flight.discard(run.run_id)
+                self._cancel_asked.pop(run.run_id, None)
                 self._drained.notify_all()
 
     def _dispatch_and_store(
         self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None, admitted: bool
     ) -> Run:
-        started = None
-        if run.state == "queued":  # else stored as started (``run``): no second write
-            started = partial(self._storage.mark_run_started, run.run_id)
+        mark = run.state == "queued"  # else stored as started (``run``): no second write
+
+        def started() -> None:
+            with self._lock:
+                asked = self._cancel_asked.pop(run.run_id, False) is None
+            if asked:
+                raise RunFailure("execution_cancelled", "the run was cancelled before it started")
+            if mark:
+                self._storage.mark_run_started(run.run_id)
+
         try:
             response = self.dispatcher.dispatch(order, caller, admitted=admitted, started=started)
         except RunFailure as failure:
@@ -384,8 +398,27 @@ class RunManager:
             spec.env.id, lambda: self._execute_admitted(spec, run), abandon
         )
         with self._lock:
+            self._queued.add(run.run_id)
+        future.add_done_callback(lambda _f: self._unqueue(run.run_id))
+        with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._forget)
+
+    def cancel(self, run_id: str) -> bool:
+        """``CancelRun``: kills the run on its runner if it is running there; a run still waiting
+        for its slot (on this orchestrator) ends as ``execution_cancelled`` when its turn comes,
+        without running. True when the cancel reached the run."""
+        with self._lock:
+            self._cancel_asked[run_id] = None
+            while len(self._cancel_asked) > MAX_CANCELS_KEPT:
+                del self._cancel_asked[next(iter(self._cancel_asked))]
+            here = run_id in self._in_flight or run_id in self._queued
+        return self.dispatcher.cancel(run_id) or here
+
+    def _unqueue(self, run_id: str) -> None:
+        with self._lock:
+            self._queued.discard(run_id)
+            self._cancel_asked.pop(run_id, None)
 
     def _execute_admitted(self, spec: RunRequestSpec, run: Run) -> None:
         self.execute(spec, run, admitted=True)

@@ -57,6 +57,7 @@ WRITES = frozenset(
         "StartSync",
         "PauseSync",
         "DeliverWebhook",
+        "CancelRun",
     }
 )
 """RPCs that may change stored configuration: a refusal must leave it as it was."""
@@ -309,6 +310,7 @@ _BASES: dict[str, Callable[[World], message.Message]] = {
         integration="fuzz", connection_id="c1", event_type="ev", payload_json="{}"
     ),
     "GetRun": lambda w: pb.GetRunRequest(run_id=w.run_id),
+    "CancelRun": lambda w: pb.CancelRunRequest(run_id=w.run_id),
     "ListRuns": lambda w: pb.ListRunsRequest(connection_id="c1", function_name="echo", limit=5),
     "GetRunLogs": lambda w: pb.GetRunLogsRequest(run_id=w.run_id),
     "ListRecords": lambda w: pb.ListRecordsRequest(connection_id="c1", model="Item", limit=5),
