@@ -120,6 +120,7 @@ def test_joined_runners_share_runs_by_free_slots(runners: object) -> None:
     registry.runner_heartbeat(_record("a", address_a, clock.now, slots=2))
     registry.runner_heartbeat(_record("b", address_b, clock.now, slots=6))
     fleet = Fleet(registry, None, clock, lost_after=3.0)
+    _wait_ready(fleet, 2)  # each joined runner is dialled once before it takes runs
     pool = futures.ThreadPoolExecutor(16)
     try:
         going = [
@@ -207,6 +208,7 @@ def test_a_runner_that_cannot_be_reached_sends_the_run_elsewhere_until_it_heartb
         replace(_record("b", address_b, clock.now, slots=2), runs_in_progress=1)
     )
     fleet = Fleet(registry, None, clock, lost_after=3.0)
+    _wait_ready(fleet, 2)  # the dead one too: its dial fails, but not its handshake
     try:
         b.released.set()
         for n in range(3):
@@ -221,6 +223,11 @@ def test_a_runner_that_cannot_be_reached_sends_the_run_elsewhere_until_it_heartb
         assert fleet._ready(member)
     finally:
         fleet.close()
+
+
+def _wait_ready(fleet: Fleet, count: int) -> None:
+    """Until ``count`` joined runners are ``ready`` (each is dialled once as it joins)."""
+    _wait(lambda: [state for _, state in fleet.runners()].count("ready") == count)
 
 
 def _free_port() -> int:
