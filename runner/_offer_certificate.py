@@ -33,6 +33,8 @@ def offer_certificate(target: str, cert_file: str, key_file: str, timeout: float
     """Connects to ``target`` (host:port) over TLS with the certificate and key in those files,
     without checking the server's certificate, and tells whether the server took ours."""
     host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return Verdict("unreachable", f"not a host:port address: {target!r}")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # only the server's verdict on ours is asked

@@ -13,10 +13,6 @@ def _error_type(item: Mapping[str, Any]) -> Any:
     return error.get("type") if isinstance(error, dict) else None
 
 
-def _record_id(item: Mapping[str, Any]) -> Any:
-    return item.get("id")
-
-
 def _record_meta(name: str) -> Any:
     def cell(item: Mapping[str, Any]) -> Any:
         meta = item.get("_nango_metadata")
@@ -60,7 +56,7 @@ CONNECTIONS = Table(
 RECORDS = Table(
     "records",
     [
-        ("ID", _record_id),
+        ("ID", field("id")),
         ("LAST ACTION", _record_meta("last_action")),
         ("MODIFIED", _record_meta("last_modified_at")),
         ("RECORD", _record_rest),

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -76,6 +77,19 @@ def _trigger(client: Client, action: str, value: object = None) -> pb.TriggerAct
 
 def _ready(client: Client, count: int) -> bool:
     return sum(r.state == "ready" for r in fleet(client).values()) == count
+
+
+def _tls_serve(
+    tmp_path: pathlib.Path, callbacks: str, certs: dict[str, Any]
+) -> AbstractContextManager[Service]:
+    """A serve with no local runner, taking joined runners over mTLS on ``callbacks``."""
+    return running_service(
+        tmp_path / "serve",
+        CORRAL_RUNNERS="0",
+        CORRAL_JOIN_SECRET=JOIN_SECRET,
+        CORRAL_CALLBACK_PORT=callbacks.rpartition(":")[2],
+        **certs["serve"],
+    )
 
 
 def _json_lines(path: pathlib.Path) -> list[dict[str, Any]]:
@@ -291,13 +305,7 @@ def test_a_joined_runner_whose_certificate_is_refused_gets_no_run_and_both_sides
     callbacks = f"127.0.0.1:{free_port()}"
     runner_port = free_port()
     with (
-        running_service(
-            tmp_path / "serve",
-            CORRAL_RUNNERS="0",
-            CORRAL_JOIN_SECRET=JOIN_SECRET,
-            CORRAL_CALLBACK_PORT=callbacks.rpartition(":")[2],
-            **certs["serve"],
-        ) as service,
+        _tls_serve(tmp_path, callbacks, certs) as service,
         joined_runner(
             tmp_path / "r1",
             callbacks,
@@ -346,13 +354,7 @@ def test_a_runner_with_a_certificate_of_another_ca_cannot_join(
     stranger = json.loads(made.stdout)["runner"]  # another CA's PKI, whole
     callbacks = f"127.0.0.1:{free_port()}"
     with (
-        running_service(
-            tmp_path / "serve",
-            CORRAL_RUNNERS="0",
-            CORRAL_JOIN_SECRET=JOIN_SECRET,
-            CORRAL_CALLBACK_PORT=callbacks.rpartition(":")[2],
-            **certs["serve"],
-        ) as service,
+        _tls_serve(tmp_path, callbacks, certs) as service,
         joined_runner(tmp_path / "r1", callbacks, **stranger) as runner,
         Client(service.address, service.secret_key, tls_ca=_ca(certs)) as client,
     ):

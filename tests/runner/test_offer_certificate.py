@@ -65,3 +65,5 @@ def test_a_closed_port_and_unreadable_files_are_said(tmp_path: pathlib.Path) -> 
     missing = offer_certificate("127.0.0.1:9", str(tmp_path / "no.crt"), str(tmp_path / "no.key"))
     assert missing.outcome == "unreachable"
     assert "cannot be read" in missing.reason
+    for bad in ("no-port", "host:", ":7700", "host:port"):
+        assert offer_certificate(bad, *_files(tmp_path, OURS["runner"])).outcome == "unreachable"
