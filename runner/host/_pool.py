@@ -126,19 +126,26 @@ class WorkerPool:
     def _refill(self) -> None:
         while True:
             with self._cond:
-                if self._closed or len(self._idle) >= self._prewarm:
-                    return
-            try:
-                worker = self._spawn(touch=True)
-            except Unavailable:
+                missing = 0 if self._closed else self._prewarm - len(self._idle)
+            if missing <= 0:
                 return
-            worker.wait_ready(READY_SECONDS)  # off the run's path: this is the refill thread
-            with self._cond:
-                closed = self._closed
-                if not closed:
-                    self._idle.append(worker)
-            if closed:  # the pool closed while this worker was being forked
-                worker.close()
+            # Forked all at once, then waited for: they contain and touch themselves side by
+            # side (on other cores), off the run's path.
+            forked: list[Worker] = []
+            try:
+                for _ in range(missing):
+                    forked.append(self._spawn(touch=True))
+            except Unavailable:
+                missing = 0
+            for worker in forked:
+                worker.wait_ready(READY_SECONDS)
+                with self._cond:
+                    closed = self._closed
+                    if not closed:
+                        self._idle.append(worker)
+                if closed:  # the pool closed while this worker was being forked
+                    worker.close()
+            if not missing:
                 return
 
     def wait_status(self, pid: int, timeout: float) -> int | None:
