@@ -190,7 +190,8 @@ def test_a_worker_that_cannot_be_contained_never_runs(prewarm: int) -> None:
         host.close()
     assert not outcome.ok
     assert outcome.error is not None
-    assert outcome.output is None
+    assert outcome.error["type"] == "runner_error"
+    assert "code 78" in outcome.error["message"]  # it never said it was ready, nor ran
 
 
 def test_a_worker_not_ready_in_time_is_killed() -> None:
