@@ -12,9 +12,7 @@ no tenant data, and talks to the host over a SOCK_SEQPACKET control socket:
 A worker contains itself as soon as it is forked, then (when the spawn asked for it: a worker
 forked ahead of demand, not one a run waits for) runs the warm parent's ``touch`` (its first
 copy-on-write faults, taken off the run's path), and sends ``READY`` (one byte) on its socket
-before it reads its run: the host hands out only workers that sent it. (``gc.freeze`` after
-``warm`` was tried and left out: in a warm parent forked from a long test process, a worker's
-sync then failed with CPython's "SystemError: error return without exception set".)
+before it reads its run: the host hands out only workers that sent it.
 
 The zygote gets SIGTERM when the host dies (``PR_SET_PDEATHSIG``) and then kills its workers
 too; the host's death also closes the control socket, which does the same. Each worker gets
