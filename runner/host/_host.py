@@ -35,7 +35,7 @@ from runner.host import _frames as frames
 from runner.host._calls import Serialized
 from runner.host._pool import Worker, WorkerPool
 from runner.host._run_calls import CallbackHandler, HangsUp, RunCalls, answered_from_store
-from runner.host._zygote import Contain
+from runner.host._zygote import Contain, Warm
 
 _log = structlog.get_logger("corral.runner")
 
@@ -112,7 +112,7 @@ class RunnerHost:
     def __init__(
         self,
         contain: Contain | None,
-        warm: Callable[[], None],
+        warm: Warm,
         prewarm: int = 2,
         layers: Mapping[str, Any] | None = None,
         ceiling: RunLimits = CEILING,

@@ -17,6 +17,8 @@ from corral.errors import Unavailable
 from runner.host import _zygote
 
 _MAX_PACKET = 65536
+READY_SECONDS = 10.0
+"""How long a new worker may take to contain itself and touch its pages before it is killed."""
 
 
 @dataclass
@@ -29,6 +31,24 @@ class Worker:
     killed: bool = False
     cancelled: bool = False
     _closed: bool = field(default=False, repr=False)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Reads the worker's ``READY`` byte (it is contained, its pages touched); False if it
+        ended first or sent anything else (a run then finds it dead and reads its exit status),
+        or if it was not ready in ``timeout`` (it is killed: nothing it sends later can be taken
+        for a frame of its run)."""
+        try:
+            self.sock.settimeout(timeout)
+            data = self.sock.recv(1)
+        except OSError:  # a timeout, or the socket closed under it
+            data = b""
+        finally:
+            with contextlib.suppress(OSError):
+                self.sock.settimeout(None)
+        if data != _zygote.READY:
+            self.kill()
+            return False
+        return True
 
     def kill(self) -> None:
         """SIGKILLs the worker (through its pidfd: never another process)."""
@@ -54,7 +74,7 @@ class WorkerPool:
     def __init__(
         self,
         contain: _zygote.Contain | None,
-        warm: Callable[[], None],
+        warm: _zygote.Warm,
         prewarm: int = 2,
         on_lost: Callable[[], None] | None = None,
     ) -> None:
@@ -75,11 +95,16 @@ class WorkerPool:
         self.refill()
 
     def take(self) -> Worker:
-        """An idle worker (or a new one), never used before."""
+        """An idle worker (or a new one), never used before, contained and ready.
+
+        A worker that ended (or was killed) before it was ready is handed out as well: its run
+        ends with what its exit status says (a worker that could not be contained, 78).
+        """
         with self._cond:
             worker = self._idle.popleft() if self._idle else None
-        if worker is None:
-            worker = self._spawn()
+        if worker is None:  # a run waits: no touch, its own work touches the same pages
+            worker = self._spawn(touch=False)
+            worker.wait_ready(READY_SECONDS)
         self.refill()
         return worker
 
@@ -101,18 +126,26 @@ class WorkerPool:
     def _refill(self) -> None:
         while True:
             with self._cond:
-                if self._closed or len(self._idle) >= self._prewarm:
-                    return
-            try:
-                worker = self._spawn()
-            except Unavailable:
+                missing = 0 if self._closed else self._prewarm - len(self._idle)
+            if missing <= 0:
                 return
-            with self._cond:
-                closed = self._closed
-                if not closed:
-                    self._idle.append(worker)
-            if closed:  # the pool closed while this worker was being forked
-                worker.close()
+            # Forked all at once, then waited for: they contain and touch themselves side by
+            # side (on other cores), off the run's path.
+            forked: list[Worker] = []
+            try:
+                for _ in range(missing):
+                    forked.append(self._spawn(touch=True))
+            except Unavailable:
+                missing = 0
+            for worker in forked:
+                worker.wait_ready(READY_SECONDS)
+                with self._cond:
+                    closed = self._closed
+                    if not closed:
+                        self._idle.append(worker)
+                if closed:  # the pool closed while this worker was being forked
+                    worker.close()
+            if not missing:
                 return
 
     def wait_status(self, pid: int, timeout: float) -> int | None:
@@ -121,11 +154,11 @@ class WorkerPool:
             self._cond.wait_for(lambda: pid in self._statuses or self._closed, timeout)
             return self._statuses.pop(pid, None)
 
-    def _spawn(self) -> Worker:
+    def _spawn(self, *, touch: bool) -> Worker:
         with self._spawn_lock, self._cond:
             if self._closed:
                 raise Unavailable("the runner is shutting down")
-            _zygote.send_packet(self._ctrl, {"op": "spawn"})
+            _zygote.send_packet(self._ctrl, {"op": "spawn", "touch": touch})
             if not self._cond.wait_for(lambda: self._spawned or self._closed, 10.0):
                 raise Unavailable("the warm parent did not fork a worker in time")
             if not self._spawned:

@@ -3,10 +3,16 @@
 It is forked from the runner host before the host creates any gRPC object, holds no secret and
 no tenant data, and talks to the host over a SOCK_SEQPACKET control socket:
 
-- host -> zygote ``{"op": "spawn"}``: fork a worker; the reply ``{"op": "spawned", "pid"}``
-  carries two descriptors: the host's end of the worker's socket and a pidfd of the worker.
+- host -> zygote ``{"op": "spawn", "touch": bool}``: fork a worker (``touch``: see below); the
+  reply ``{"op": "spawned", "pid"}`` carries two descriptors: the host's end of the worker's
+  socket and a pidfd of the worker.
 - zygote -> host ``{"op": "exited", "pid", "status"}`` when a worker ends (raw wait status).
 - host -> zygote ``{"op": "stop"}``, or the host closing the socket: kill workers and exit.
+
+A worker contains itself as soon as it is forked, then (when the spawn asked for it: a worker
+forked ahead of demand, not one a run waits for) runs the warm parent's ``touch`` (its first
+copy-on-write faults, taken off the run's path), and sends ``READY`` (one byte) on its socket
+before it reads its run: the host hands out only workers that sent it.
 
 The zygote gets SIGTERM when the host dies (``PR_SET_PDEATHSIG``) and then kills its workers
 too; the host's death also closes the control socket, which does the same. Each worker gets
@@ -27,6 +33,12 @@ from typing import Any, NoReturn, Protocol
 
 from corral._process import die_with_parent
 
+READY = b"\x01"
+"""What a worker sends on its socket once it is contained and touched, before reading its run."""
+
+Warm = Callable[[], Callable[[], None] | None]
+"""Run once in the warm parent; may return what each idle worker runs before it is ready."""
+
 
 class Contain(Protocol):
     """Containment of workers: applied in each worker, cleaned up after each one."""
@@ -44,7 +56,7 @@ class Contain(Protocol):
 _MAX_PACKET = 65536
 
 
-def start(contain: Contain | None, warm: Callable[[], None]) -> tuple[int, socket.socket]:
+def start(contain: Contain | None, warm: Warm) -> tuple[int, socket.socket]:
     """Forks the zygote; returns its pid and the host's end of the control socket."""
     host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     host_pid = os.getpid()
@@ -70,21 +82,21 @@ def _stop_on_term(*_: object) -> NoReturn:
 
 
 def _zygote_main(
-    ctrl: socket.socket, contain: Contain | None, warm: Callable[[], None], host_pid: int
+    ctrl: socket.socket, contain: Contain | None, warm: Warm, host_pid: int
 ) -> NoReturn:
     code = 0
     try:
         signal.signal(signal.SIGTERM, _stop_on_term)
         die_with_parent(host_pid, signal.SIGTERM)
         os.setsid()
-        warm()
-        _serve(ctrl, contain)
+        touch = warm()
+        _serve(ctrl, contain, touch)
     except BaseException:
         code = 1
     os._exit(code)
 
 
-def _serve(ctrl: socket.socket, contain: Contain | None) -> None:
+def _serve(ctrl: socket.socket, contain: Contain | None, touch: Callable[[], None] | None) -> None:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
@@ -98,7 +110,7 @@ def _serve(ctrl: socket.socket, contain: Contain | None) -> None:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
             _reap(ctrl, children, contain)
-            if ctrl.fileno() in ready and not _command(ctrl, contain, children):
+            if ctrl.fileno() in ready and not _command(ctrl, contain, children, touch):
                 return
     finally:
         _kill_all(children, contain)
@@ -129,7 +141,12 @@ def _reap(ctrl: socket.socket, children: set[int], contain: Contain | None) -> N
         send_packet(ctrl, {"op": "exited", "pid": pid, "status": status})
 
 
-def _command(ctrl: socket.socket, contain: Contain | None, children: set[int]) -> bool:
+def _command(
+    ctrl: socket.socket,
+    contain: Contain | None,
+    children: set[int],
+    touch: Callable[[], None] | None,
+) -> bool:
     data = ctrl.recv(_MAX_PACKET)
     if not data:
         return False
@@ -137,7 +154,7 @@ def _command(ctrl: socket.socket, contain: Contain | None, children: set[int]) -
     if message.get("op") == "stop":
         return False
     if message.get("op") == "spawn":
-        pid, host_fd, pidfd = _spawn(ctrl, contain)
+        pid, host_fd, pidfd = _spawn(ctrl, contain, touch if message.get("touch") else None)
         children.add(pid)
         try:
             send_packet(ctrl, {"op": "spawned", "pid": pid}, [host_fd, pidfd])
@@ -147,7 +164,9 @@ def _command(ctrl: socket.socket, contain: Contain | None, children: set[int]) -
     return True
 
 
-def _spawn(ctrl: socket.socket, contain: Contain | None) -> tuple[int, int, int]:
+def _spawn(
+    ctrl: socket.socket, contain: Contain | None, touch: Callable[[], None] | None
+) -> tuple[int, int, int]:
     host_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     zygote_pid = os.getpid()
     pid = os.fork()
@@ -158,13 +177,15 @@ def _spawn(ctrl: socket.socket, contain: Contain | None) -> tuple[int, int, int]
         host_end.close()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        _worker(worker_end, contain)
+        _worker(worker_end, contain, touch)
     worker_end.close()
     pidfd = os.pidfd_open(pid)
     return pid, host_end.detach(), pidfd
 
 
-def _worker(sock: socket.socket, contain: Contain | None) -> NoReturn:  # pragma: no cover
+def _worker(
+    sock: socket.socket, contain: Contain | None, touch: Callable[[], None] | None
+) -> NoReturn:  # pragma: no cover
     from runner.worker._worker import worker_main  # noqa: PLC0415 - imported already by warm()
 
     if contain is not None:
@@ -172,6 +193,13 @@ def _worker(sock: socket.socket, contain: Contain | None) -> NoReturn:  # pragma
             contain.prepare_idle(sock)
         except BaseException:  # a worker that cannot be contained never runs
             os._exit(78)
+    if touch is not None:
+        with contextlib.suppress(Exception):  # an optimisation: the run does it if this fails
+            touch()
+    try:
+        sock.sendall(READY)
+    except OSError:  # the host closed its end: nobody will send a run
+        os._exit(0)
 
     def apply(limits: dict[str, Any]) -> None:
         if contain is not None:
