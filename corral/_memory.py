@@ -5,9 +5,16 @@ for reuse. Worse, it raises its mmap threshold (up to 32 MiB) each time a large 
 freed, so later buffers of tens of MB come from the heap and stay in RSS after they are freed:
 issue 10 measured a runner keeping 400 MB after a burst of large responses.
 
-:func:`bound_heap`, called once at the start of ``serve`` and of a runner, fixes the threshold
-at :data:`MMAP_THRESHOLD`: every buffer at least that large is its own mapping, returned to
-the system the moment it is freed. :func:`release_after` returns the free pages of every heap
+:func:`bound_heap`, called once at the start of ``serve``, of a runner and of an offline run,
+fixes the threshold at :data:`MMAP_THRESHOLD`: every buffer at least that large is its own
+mapping, returned to the system the moment it is freed. It also caps the heap arenas at
+:data:`ARENAS`: glibc gives each thread that allocates an arena of its own (up to eight per
+core), reserves 64 MiB of address space for each and never gives it back. A process that has
+run many threads (gRPC's, a thread pool's) then has about a gigabyte of address space, and a warm
+parent forked from it passes that to every worker, whose ``RLIMIT_AS`` (the run's
+``memory_bytes``, 1 GiB for an action) counts it: such a worker fails its first allocations.
+
+:func:`release_after` returns the free pages of every heap
 arena (``malloc_trim(0)``) after a large response has passed through, for the many small
 blocks gRPC reads a message into. On a C library other than glibc both do nothing.
 """
@@ -25,8 +32,13 @@ LARGE = 4 << 20
 """A response at least this large is followed by a trim (a trim walks every arena: a few
 milliseconds, not worth it for small ones)."""
 
+ARENAS = 2
+"""Heap arenas at most (threads share them): the address space stays that of a few threads."""
+
 _M_MMAP_THRESHOLD = -3
 """glibc's ``mallopt`` parameter number of the mmap threshold (malloc.h)."""
+_M_ARENA_MAX = -8
+"""glibc's ``mallopt`` parameter number of the most arenas (malloc.h)."""
 
 
 @functools.cache
@@ -45,13 +57,17 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def bound_heap() -> bool:
-    """Fixes the allocator's mmap threshold at :data:`MMAP_THRESHOLD` (once, at start).
+    """Fixes the allocator's mmap threshold at :data:`MMAP_THRESHOLD` and its arenas at
+    :data:`ARENAS` (once, at start: arenas made before stay).
 
     Returns:
-        Whether it was set (glibc only).
+        Whether both were set (glibc only).
     """
     libc = _glibc()
-    return libc is not None and bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    if libc is None:
+        return False
+    threshold = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return bool(libc.mallopt(_M_ARENA_MAX, ARENAS)) and threshold
 
 
 def release_after(size: int) -> bool:

@@ -20,7 +20,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from corral._memory import bound_heap
 from tests.support.postgres import PostgresServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Caps the heap arenas of this process before any thread allocates, as ``serve`` and a
+    runner do: the warm parents that tests fork from it then have the address space of a small
+    process, not a gigabyte of arenas that a worker's ``RLIMIT_AS`` would count
+    (``corral._memory``)."""
+    del config
+    bound_heap()
 
 
 @pytest.fixture(scope="session")

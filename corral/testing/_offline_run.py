@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from corral._budgets import Budgets
+from corral._memory import bound_heap
 from corral._providers import provider
 from corral.errors import InvalidRequest
 
@@ -41,6 +42,7 @@ def offline_host(prewarm: int = 0) -> Iterator[RunnerHost]:
     """
     from runner import RunnerHost, make_containment, warm  # noqa: PLC0415 - the heavy imports
 
+    bound_heap()  # a warm parent forked from a process with many arenas passes them on
     contain, _ = make_containment(strict=False)
     host = RunnerHost(contain, warm, prewarm=prewarm)
     try:

@@ -43,3 +43,52 @@ def test_a_freed_large_buffer_leaves_the_process() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert int(done.stdout) < 16 << 20, done.stdout
+
+
+_THREADS_THEN_A_RUN = """
+import sys, threading
+from corral import _memory
+from runner import Job, RunnerHost, make_containment, warm
+
+if sys.argv[1] == "bounded":
+    assert _memory.bound_heap()
+done = threading.Event()
+
+def allocate():
+    kept = [bytearray(1000) for _ in range(1000)]
+    done.wait()
+    del kept
+
+threads = [threading.Thread(target=allocate) for _ in range(40)]
+for t in threads:
+    t.start()
+done.set()
+for t in threads:
+    t.join()
+size = next(l for l in open("/proc/self/status") if l.startswith("VmSize:")).split()[1]
+contain, _ = make_containment(strict=False)
+host = RunnerHost(contain, warm, prewarm=0)
+source = "from nango import create_action\\ndef run(nango, input):\\n" \\
+    "    return len(bytearray(50_000_000))\\n" \\
+    "action = create_action(description='big', exec=run)\\n"
+outcome = host.execute(Job("r", "action", "a", "a.py", {"a.py": source}), None)
+host.close()
+print(int(size) * 1024, outcome.ok, (outcome.error or {}).get("type", ""))
+"""
+
+
+def test_a_warm_parent_forked_after_many_threads_leaves_its_workers_their_memory() -> None:
+    # A process whose threads each got a heap arena has a gigabyte of address space; a worker
+    # forked from it (RLIMIT_AS = the action's 1 GiB) failed its first allocations. With the
+    # arenas bounded the address space stays small and the run gets its memory.
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_THEN_A_RUN, "bounded"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    size, ok, error = done.stdout.split() + [""] * (3 - len(done.stdout.split()))
+    assert int(size) < 512 << 20, done.stdout
+    assert ok == "True", (done.stdout, done.stderr[-2000:])
+    assert error == ""
