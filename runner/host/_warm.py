@@ -8,7 +8,9 @@ constant code is compiled here: no tenant's code ever is, in the warm parent or 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from typing import cast
 
 _TOUCH_SOURCE = (
     "from nango import create_action\n"
@@ -52,20 +54,36 @@ def warm() -> Callable[[], None]:
 
 
 def touch() -> None:
-    """A trivial run's work on a constant action the warm parent never compiled (its compile
-    cache does not hold it, so the compiler's pages are touched too)."""
-    import sandbox  # noqa: PLC0415
+    """A trivial run's whole path in the worker (``serve``: compile, load, run, convert and
+    encode the output) on a constant action the warm parent never compiled, so its compile
+    cache does not hold it and the compiler's pages are touched too. The output frame is
+    encoded, never sent: nothing reaches the host before ``READY``."""
     from runner import _protocol  # noqa: PLC0415
-    from runner.sdk._definitions import ActionDefinition  # noqa: PLC0415
     from runner.worker import _worker  # noqa: PLC0415
-    from runner.worker._values import to_json_value  # noqa: PLC0415
 
-    program = sandbox.compile_program({"touch.py": _TOUCH_SOURCE}, "touch.py")
-    definition = _worker.find_definition(program.load(_worker.SDK_MODULE))
-    if isinstance(definition, ActionDefinition):
-        output = to_json_value(definition.exec(None, {"n": 1}), error_type="x", what="touch")
-        _protocol.encode({"op": "done", "ok": True, "output": output})
-    sandbox.reset_run_state()
+    message = {
+        "op": "run",
+        "mode": "run",
+        "kind": "action",
+        "function_name": "touch",
+        "entry": "touch.py",
+        "files": {"touch.py": _TOUCH_SOURCE},
+        "input": {"n": 1},
+        "context": {},
+        "limits": {},
+    }
+    try:  # no socket: a contained worker may not make one, and this function calls nothing
+        _protocol.encode(_worker.serve(cast("socket.socket", _NoSocket()), message, None))
+    finally:
+        _worker.reset_after_touch()
+
+
+class _NoSocket:
+    """The touch run's socket: whatever is sent on it goes nowhere."""
+
+    def sendall(self, data: bytes) -> None:
+        """Drops ``data``."""
+        del data
 
 
 def _stdlib_lazy_paths() -> None:

@@ -184,6 +184,14 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
         return _done_error(_report(exc, program))
 
 
+def reset_after_touch() -> None:
+    """Forgets what ``serve`` left of a touch run (``runner.host._warm.touch``): its reporter
+    (bound to a socket now closed), its violations, its memory reserve."""
+    sandbox.set_violation_reporter(None)
+    sandbox.reset_run_state()
+    _reserve.clear()
+
+
 def _max_frame(message: Mapping[str, Any]) -> int:
     """The largest frame the run may send (its ``max_output_bytes``)."""
     limit = (message.get("limits") or {}).get("max_output_bytes")
