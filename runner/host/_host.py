@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from runner import _protocol as protocol
 from runner._context import RunContext
 from runner.host import _frames as frames
 from runner.host._calls import Serialized
+from runner.host._compiled import CompiledPrograms, CompileJob
 from runner.host._pool import Worker, WorkerPool
 from runner.host._run_calls import CallbackHandler, HangsUp, RunCalls, answered_from_store
 from runner.host._zygote import Contain, Warm
@@ -126,6 +128,7 @@ class RunnerHost:
         self._hang_ups: dict[str, Callable[[], None]] = {}
         self._lock = threading.Lock()
         self.layers: Mapping[str, Any] = dict(layers or {})
+        self._compiled = CompiledPrograms(self._compile)
 
     def status(self) -> dict[str, Any]:
         """Runs in progress, idle workers and the isolation layers."""
@@ -161,7 +164,7 @@ class RunnerHost:
                 self._hang_ups[job.run_id] = handler.hang_up
         answering = futures.ThreadPoolExecutor(1, thread_name_prefix=f"calls-{job.run_id}")
         try:
-            protocol.send(worker.sock, job.message(), deadline)
+            protocol.send(worker.sock, self._message(job), deadline)
             hang_up = handler.hang_up if isinstance(handler, HangsUp) else None
             calls = _WatchedCalls(RunCalls(handler), worker, answering, hang_up)
             outcome = self._converse(worker, job, calls, deadline)
@@ -180,6 +183,29 @@ class RunnerHost:
         return Outcome(
             outcome.ok, outcome.output, outcome.error, time.monotonic() - started, worker.pid
         )
+
+    def _message(self, job: Job) -> dict[str, Any]:
+        """The job's ``run`` message, with its program's compiled files when a compile run
+        made them (``runner.host._compiled``)."""
+        message = job.message()
+        if job.mode == "run":
+            codes = self._compiled.codes_for(job)
+            if codes is not None:
+                message["compiled"] = codes
+        return message
+
+    def _compile(self, job: CompileJob) -> Any:
+        """A compile run of ``job``'s files in a worker of its own: its output, or None."""
+        compile_job = Job(
+            run_id=f"compile-{uuid.uuid4().hex}",
+            kind="action",
+            function_name="",
+            entry=job.entry,
+            files=job.files,
+            mode="compile",
+        )
+        outcome = self.execute(compile_job, _NO_CALLS)
+        return outcome.output if outcome.ok else None
 
     def _converse(self, worker: Worker, job: Job, calls: _WatchedCalls, deadline: float) -> Outcome:
         """Reads the worker's frames until it is done; every frame is checked, and the run's
@@ -227,8 +253,20 @@ class RunnerHost:
             running = list(self._running.values())
         for worker in running:
             worker.kill()
+        self._compiled.close()
         self._pool.close()
 
+
+class _NoCalls:
+    """The callback handler of a compile run: its worker runs nothing, so it calls nothing."""
+
+    def call(self, rpc: str, request: Message, deadline: float) -> Message | Serialized:
+        """Refuses the call."""
+        del request, deadline
+        raise RunFailure("runner_error", f"a compile run makes no SDK call ({rpc})")
+
+
+_NO_CALLS = _NoCalls()
 
 WATCH_SECONDS = 0.05
 """While a run's SDK call is answered, how often the host looks whether its worker died."""

@@ -7,6 +7,8 @@ same socket, sends ``done``, and exits. It never serves a second run.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 import socket
@@ -174,14 +176,41 @@ def serve(sock: socket.socket, message: Mapping[str, Any], containment: Any) -> 
             context = RunContext.from_wire(message.get("context") or {})
             described = _describe_all(files, context.legacy_by_file)
             output = to_json_value(described, error_type="invalid_definition", what="a definition")
-        else:
+        elif message.get("mode") == "compile":
             program = sandbox.compile_program(files, str(message.get("entry")))
+            output = _encoded_codes(program)
+        else:
+            program = _program(files, str(message.get("entry")), message.get("compiled"))
             output = _run(program, message, _Channel(sock, _max_frame(message)))
         _check_violations()
         return {"op": "done", "ok": True, "output": output}
     except BaseException as exc:
         _reserve.clear()
         return _done_error(_report(exc, program))
+
+
+def _encoded_codes(program: Any) -> dict[str, str]:
+    """A compile run's output: the program's compiled files (``sandbox.export_codes``), each
+    marshalled and in base64."""
+    return {
+        name: base64.b64encode(data).decode()
+        for name, data in sandbox.export_codes(program).items()
+    }
+
+
+def _program(files: Mapping[str, str], entry: str, compiled: Any) -> Any:
+    """The program of a run: from the compiled files the host sent (made by a compile run of
+    the same files), else compiled here."""
+    if isinstance(compiled, Mapping):
+        try:
+            codes = {
+                str(name): base64.b64decode(str(data), validate=True)
+                for name, data in compiled.items()
+            }
+            return sandbox.program_from_codes(files, entry, codes)
+        except (sandbox.NotAProgram, binascii.Error, ValueError):
+            pass  # compiled here instead: the same program, only slower
+    return sandbox.compile_program(files, entry)
 
 
 def reset_after_touch() -> None:

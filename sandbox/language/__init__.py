@@ -8,6 +8,7 @@ module facades and stand-ins (``_builtins``, ``_facades``, ``_imports``, ``_stdl
 """
 
 from sandbox.language._compile import check_sources, compile_program
+from sandbox.language._compiled import NotAProgram, export_codes, program_from_codes
 from sandbox.language._errors import (
     SandboxViolation,
     Violation,
@@ -20,13 +21,16 @@ from sandbox.language._policy import DEFAULT_POLICY, Policy
 
 __all__ = [
     "DEFAULT_POLICY",
+    "NotAProgram",
     "Policy",
     "Program",
     "SandboxViolation",
     "Violation",
     "check_sources",
     "compile_program",
+    "export_codes",
     "locate_error",
+    "program_from_codes",
     "reset_run_state",
     "set_violation_reporter",
     "violations",
