@@ -49,6 +49,7 @@ def job_from_request(request: runner_pb2.RunRequest) -> Job:
         max_output_bytes=limits.max_output_bytes,
         max_open_files=limits.max_open_files,
         max_run_output_bytes=limits.max_run_output_bytes,
+        scope=request.context.environment,
     )
 
 

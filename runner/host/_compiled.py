@@ -10,8 +10,10 @@ never kept). The host keeps the bytes without reading them; each later run with 
 gets them in its ``run`` message and loads them in its own contained worker
 (``sandbox.program_from_codes``), or compiles itself if they do not load.
 
-The key is the SHA-256 of the entry and every file (name and content): two environments with
-the same files share the entry, which holds only what the compiler made of those very files.
+The key is the SHA-256 of the job's scope (its environment), its entry and every file (name and
+content). Programs are never shared across environments: the same files in two environments
+are compiled once in each, so how fast a first run starts tells nobody whether another tenant
+runs the same code.
 """
 
 from __future__ import annotations
@@ -42,19 +44,25 @@ class CompileJob(Protocol):
     def files(self) -> Mapping[str, str]:
         """File name to source."""
 
+    @property
+    def scope(self) -> str:
+        """Whose programs the job may share (the environment)."""
+
 
 CompileRun = Callable[[CompileJob], Any]
 """Runs a compile run of a job's files in a worker of its own; its output (None if it failed)."""
 
 
-def program_key(entry: str, files: Mapping[str, str]) -> str:
-    """The SHA-256 of the entry and of every file's name and content."""
-    digest = hashlib.sha256(entry.encode("utf-8", "surrogatepass") + b"\0")
+def program_key(scope: str, entry: str, files: Mapping[str, str]) -> str:
+    """The SHA-256 of the scope, the entry and every file's name and content."""
+    digest = hashlib.sha256()
+    parts = [scope, entry]
     for name in sorted(files):
-        for part in (name, files[name]):
-            data = part.encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "big"))
-            digest.update(data)
+        parts += [name, files[name]]
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
     return digest.hexdigest()
 
 
@@ -97,7 +105,7 @@ class CompiledPrograms:
     def codes_for(self, job: CompileJob) -> dict[str, str] | None:
         """The compiled files of ``job``'s program, or None (a compile run is then asked for,
         once per program, and later runs get them)."""
-        key = program_key(job.entry, job.files)
+        key = program_key(job.scope, job.entry, job.files)
         with self._lock:
             codes = self._entries.get(key)
             if codes is not None:

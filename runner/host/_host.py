@@ -64,6 +64,9 @@ class Job:
     max_run_output_bytes: int = _ACTION.max_run_output_bytes
     """Every byte the worker may send in this run, across all its frames (the runner's count:
     the worker is never asked)."""
+    scope: str = ""
+    """Whose compiled programs this job may share (the environment): a program compiled for
+    one environment is never handed to another's runs (``runner.host._compiled``)."""
 
     @property
     def limits(self) -> RunLimits:
@@ -203,6 +206,7 @@ class RunnerHost:
             entry=job.entry,
             files=job.files,
             mode="compile",
+            scope=job.scope,
         )
         outcome = self.execute(compile_job, _NO_CALLS)
         return outcome.output if outcome.ok else None

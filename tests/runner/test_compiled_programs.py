@@ -30,6 +30,7 @@ from tests.runner.hostile import Answers, Scripted, frame, sends
 class _Files:
     entry: str
     files: Mapping[str, str] = field(default_factory=dict)
+    scope: str = "env"
 
 
 def _returns(value: object, name: str = "f.py") -> _Files:
@@ -44,6 +45,7 @@ def _returns(value: object, name: str = "f.py") -> _Files:
 
 def _job(files: _Files, **limits: Any) -> Job:
     return Job(
+        scope=files.scope,
         run_id=f"c-{time.monotonic_ns()}",
         kind="action",
         function_name="f",
@@ -64,15 +66,18 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> None:
 # The key and what a compile run may give
 
 
-def test_the_key_covers_the_entry_and_every_file_name_and_content() -> None:
-    base = program_key("a.py", {"a.py": "x = 1", "b.py": "y = 2"})
-    assert program_key("a.py", {"a.py": "x = 1", "b.py": "y = 2"}) == base
-    assert program_key("b.py", {"a.py": "x = 1", "b.py": "y = 2"}) != base
-    assert program_key("a.py", {"a.py": "x = 1", "b.py": "y = 3"}) != base
-    assert program_key("a.py", {"a.py": "x = 1", "c.py": "y = 2"}) != base
-    assert program_key("a.py", {"a.py": "x = 1"}) != base
+def test_the_key_covers_the_scope_the_entry_and_every_file_name_and_content() -> None:
+    files = {"a.py": "x = 1", "b.py": "y = 2"}
+    base = program_key("env", "a.py", files)
+    assert program_key("env", "a.py", dict(files)) == base
+    assert program_key("other-env", "a.py", files) != base
+    assert program_key("env", "b.py", files) != base
+    assert program_key("env", "a.py", {"a.py": "x = 1", "b.py": "y = 3"}) != base
+    assert program_key("env", "a.py", {"a.py": "x = 1", "c.py": "y = 2"}) != base
+    assert program_key("env", "a.py", {"a.py": "x = 1"}) != base
     # Names and contents cannot run into each other.
-    assert program_key("a", {"a": "bc"}) != program_key("a", {"ab": "c"})
+    assert program_key("e", "a", {"a": "bc"}) != program_key("e", "a", {"ab": "c"})
+    assert program_key("ea", "", {}) != program_key("e", "a", {})
 
 
 @pytest.mark.parametrize(
@@ -208,7 +213,7 @@ def test_later_runs_load_the_program_a_compile_run_made(host: RunnerHost) -> Non
     # under this program's key, is what the next run returns.
     other = sandbox.compile_program(_returns("from the cache").files, "f.py")
     forged = {n: base64.b64encode(d).decode() for n, d in sandbox.export_codes(other).items()}
-    host._compiled._entries[program_key(files.entry, files.files)] = forged
+    host._compiled._entries[program_key(files.scope, files.entry, files.files)] = forged
     second = host.execute(_job(files), Answers())
     assert second.ok, second.error
     assert second.output == "from the cache"
@@ -266,10 +271,18 @@ def test_compiled_files_that_do_not_load_are_compiled_again(
     host: RunnerHost, codes: dict[str, str]
 ) -> None:
     files = _returns(f"compiled again {sorted(codes)}")
-    host._compiled._entries[program_key(files.entry, files.files)] = codes
+    host._compiled._entries[program_key(files.scope, files.entry, files.files)] = codes
     outcome = host.execute(_job(files), Answers())
     assert outcome.ok, outcome.error
     assert outcome.output == f"compiled again {sorted(codes)}"
+
+
+def test_a_program_is_never_shared_across_environments(host: RunnerHost) -> None:
+    mine = _returns("shared source")
+    theirs = _Files(mine.entry, mine.files, scope="another-env")
+    assert host.execute(_job(mine), Answers()).ok
+    _wait_for(lambda: _kept(host, mine) is not None)
+    assert _kept(host, theirs) is None  # compiled again for the other environment
 
 
 def test_a_runs_output_never_fills_the_cache(host: RunnerHost) -> None:
@@ -307,3 +320,17 @@ def test_the_compile_output_is_json() -> None:
     program = sandbox.compile_program(_returns("x").files, "f.py")
     codes = sandbox.export_codes(program)
     assert json.loads(json.dumps({n: base64.b64encode(d).decode() for n, d in codes.items()}))
+
+
+def test_a_run_request_is_scoped_by_its_environment() -> None:
+    from corral.v1 import common_pb2, runner_pb2  # noqa: PLC0415
+    from runner._service import job_from_request  # noqa: PLC0415
+
+    request = runner_pb2.RunRequest(
+        run_id="r",
+        kind=common_pb2.FUNCTION_KIND_ACTION,
+        source=common_pb2.FunctionSource(entry="f.py", files={"f.py": ""}),
+        input_json="{}",
+        context=runner_pb2.RunContext(environment="prod"),
+    )
+    assert job_from_request(request).scope == "prod"
