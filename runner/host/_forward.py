@@ -24,6 +24,7 @@ from corral import _grpc_errors, _metadata
 from corral.errors import ResourceExhausted, RunFailure, Unavailable
 from corral.v1 import callbacks_pb2, callbacks_pb2_grpc
 from runner.host._calls import Serialized
+from runner.host._run_calls import WAITING_REQUEST_TYPES
 
 _log = structlog.get_logger("corral.runner")
 
@@ -66,17 +67,11 @@ def passed_through(channel: grpc.Channel) -> dict[str, Callable[..., Any]]:
     return out
 
 
-WAITING_REQUEST_TYPES = frozenset(
-    {
-        callbacks_pb2.ProxyRequest.DESCRIPTOR.full_name,
-        callbacks_pb2.TriggerActionCallRequest.DESCRIPTOR.full_name,
-    }
-)
-"""Requests that may wait on something outside the orchestrator's store (an upstream, a nested
-run). Their calls are made as gRPC futures, which ``hang_up`` cancels so that the orchestrator
-stops that work. Every other call is answered from the store in a moment and is made as a
-blocking call: a future starts a thread for its channel whenever none of the channel's calls
-is in flight, which cost each sequential SDK call about 0.15 ms (issue 13)."""
+# WAITING_REQUEST_TYPES (runner.host._run_calls): requests that may wait on something outside
+# the orchestrator's store. Their calls are made as gRPC futures, which ``hang_up`` cancels so
+# that the orchestrator stops that work. Every other call is answered from the store in a moment
+# and is made as a blocking call: a future starts a thread for its channel whenever none of the
+# channel's calls is in flight, which cost each sequential SDK call about 0.15 ms (issue 13).
 
 HUNG_UP_IN_FLIGHT = frozenset(
     method.name

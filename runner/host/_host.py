@@ -277,8 +277,10 @@ WATCH_SECONDS = 0.05
 
 
 class _WatchedCalls:
-    """A run's SDK calls, answered on a thread of their own while the host watches the worker
-    (but for the many small ones answered from the store: ``answered_from_store``).
+    """A run's SDK calls that may wait on an upstream or a nested run (a proxied request,
+    ``trigger_action``), answered on a thread of their own while the host watches the worker;
+    every other call is answered from the store in a moment, on the host's thread, without a
+    hand-off (``answered_from_store``: about 0.05 ms of each call).
 
     A worker that dies (kill -9, its warm parent gone) during a call that waits (an upstream
     that answers slowly) ends the run at once, not when the call returns; the call still in
@@ -309,7 +311,7 @@ class _WatchedCalls:
         """
         call_id, rpc = message["id"], message["rpc"]
         request = message.pop("request")  # the worker's request is not kept while the reply is
-        if answered_from_store(request):  # no thread hand-off for each log line
+        if answered_from_store(request):  # no thread hand-off for a store call
             return _response(self._calls, call_id, rpc, request, deadline)
         # In the caller's context: its log context (and an in-process handler's) goes along.
         context = contextvars.copy_context()

@@ -30,11 +30,21 @@ MAX_LOG_BYTES = 64 * 1024
 """Characters of one log message (and of its extra values, as JSON) kept."""
 
 
+WAITING_REQUEST_TYPES = frozenset(
+    {
+        pb.ProxyRequest.DESCRIPTOR.full_name,
+        pb.TriggerActionCallRequest.DESCRIPTOR.full_name,
+    }
+)
+"""Requests that may wait on something outside the orchestrator's store (an upstream, a nested
+run). Every other call is answered from the store in a moment."""
+
+
 def answered_from_store(request: Message) -> bool:
-    """A log line or a record batch: the many small calls of a run, which the orchestrator
-    answers from its store, never waiting on an upstream (the host answers them on its own
-    thread, see ``runner.host._host``)."""
-    return isinstance(request, pb.LogRequest | pb.RecordBatch)
+    """Every call but those of :data:`WAITING_REQUEST_TYPES`: what the orchestrator answers
+    from its store, never waiting on an upstream (the host answers them on its own thread,
+    without a hand-off, see ``runner.host._host``)."""
+    return request.DESCRIPTOR.full_name not in WAITING_REQUEST_TYPES
 
 
 class CallbackHandler(Protocol):
