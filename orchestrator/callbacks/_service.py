@@ -39,6 +39,7 @@ from orchestrator.storage._areas import (
     RecordScope,
 )
 from orchestrator.storage._needs import CallbackStorage
+from orchestrator.storage._records import api_view
 
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
@@ -338,11 +339,12 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def GetRecordsById(
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
-        """The stored records with these ids."""
+        """The stored records with these ids, soft-deleted ones included, each with its
+        ``_nango_metadata`` (``deleted_at`` and ``last_action`` tell a deleted one)."""
         target, scope = self._records(request.model)
         ids = list(request.ids)[:MAX_RECORDS_PER_CALL]
         found = target.storage.get_records_by_id(scope, ids)
-        return _value({rid: json.loads(data) for rid, data in found.items()})
+        return _value({rid: api_view(record) for rid, record in found.items()})
 
     def TrackDeletesStart(
         self, request: pb.ModelRequest, context: grpc.ServicerContext

@@ -100,8 +100,10 @@ def test_records_written_under_one_token_are_invisible_to_another(
         reader = tokens.mint(_scope(envs[env], cid), 60)
         found = service.GetRecordsById(request, Context(reader))  # type: ignore[arg-type]
         assert json.loads(found.json) == {}
-    own = service.GetRecordsById(request, Context(writer))  # type: ignore[arg-type]
-    assert json.loads(own.json) == {"1": {"id": "1", "secret": "a"}}
+    own = json.loads(service.GetRecordsById(request, Context(writer)).json)  # type: ignore[arg-type]
+    assert list(own) == ["1"]
+    assert own["1"].pop("_nango_metadata")["last_action"] == "ADDED"
+    assert own == {"1": {"id": "1", "secret": "a"}}
 
 
 def test_an_action_token_cannot_store_records_or_checkpoints(
