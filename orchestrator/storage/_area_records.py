@@ -173,9 +173,7 @@ class RecordsArea(EngineBase[C]):
         counts = _save_counts([outcome for _, outcome in outcomes])
         return RecordCounts(updated=counts.updated, unchanged=counts.unchanged)
 
-    def get_records_by_id(
-        self, scope: RecordScope, ids: Sequence[str]
-    ) -> dict[str, StoredRecord]:
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, StoredRecord]:
         """The found records among ``ids``, with their metadata; soft-deleted ones included
         (their last-known payload, ``deleted_at`` set), as the seed's ``getRecordsById``."""
         with self._read() as conn:

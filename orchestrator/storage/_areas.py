@@ -335,9 +335,7 @@ class RecordStore(Protocol):
     ) -> RecordCounts:
         """Deep-merges partial records into existing ones (within the budgets when given)."""
 
-    def get_records_by_id(
-        self, scope: RecordScope, ids: Sequence[str]
-    ) -> dict[str, StoredRecord]:
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, StoredRecord]:
         """The found records among ``ids``, soft-deleted ones included, with their metadata."""
 
     def list_records(
