@@ -82,6 +82,14 @@ SCENARIOS: dict[str, list[Call]] = {
         ("track_deletes_end", {"model": "Item"}),
         _by_id("Item", "a", "b", "c"),
     ],
+    "deletion tracking never started": [
+        _save("Item", {"id": "a"}),
+        ("track_deletes_end", {"model": "Item"}),
+        ("track_deletes_start", {"model": "Item"}),
+        ("track_deletes_end", {"model": "Item"}),
+        ("track_deletes_end", {"model": "Item"}),
+        _by_id("Item", "a"),
+    ],
     "record errors": [
         _save("Item", {"id": "1", "n": 1}),
         _save("Item", {"id": "big", "pad": "x" * 400}),
@@ -293,3 +301,11 @@ def test_a_run_past_a_per_run_budget_has_failed_offline_as_in_production(
     [run] = production.storage.list_runs(1)
     assert run.state == "failed"
     assert offline.failure == run.error
+
+
+def test_track_deletes_end_without_its_start_is_a_typed_error(production: Production) -> None:
+    calls = SCENARIOS["deletion tracking never started"]
+    answers = [_answer(production.handler, call) for call in calls]
+    refused = ("error", "InvalidRequest", "track_deletes_not_started")
+    assert (answers[1], answers[4]) == (refused, refused)
+    assert answers[5][1]["a"]["_nango_metadata"]["last_action"] == "DELETED"

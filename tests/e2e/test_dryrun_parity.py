@@ -28,16 +28,11 @@ from tests.support.service import Service
 
 INTEGRATION = "parity"
 
-SYNC = """
+SYNC = (
+    h.ITEM_MODEL
+    + """
 import json
 from nango import create_sync, NangoError
-from pydantic import BaseModel
-
-class Item(BaseModel):
-    id: str
-    name: str
-    tags: list[str] = []
-    info: dict = {}
 
 def seen(found):
     out = {}
@@ -93,6 +88,7 @@ def fetch(nango):
 sync = create_sync(description='parity', frequency='every hour', auto_start=False,
                    models={'Item': Item}, exec=fetch)
 """
+)
 
 LEGACY = """
 def fetch_data(nango):

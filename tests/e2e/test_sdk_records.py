@@ -17,15 +17,10 @@ from tests.e2e import sdk_helpers as h
 from tests.support.fake_api import FakeApi, Seen
 from tests.support.service import Service
 
-ITEMS = """
+ITEMS = (
+    h.ITEM_MODEL
+    + """
 from nango import create_sync
-from pydantic import BaseModel
-
-class Item(BaseModel):
-    id: str
-    name: str
-    tags: list[str] = []
-    info: dict = {}
 
 def fetch(nango):
     plan = nango.get_metadata().get('plan') or {}
@@ -55,6 +50,7 @@ def fetch(nango):
 sync = create_sync(description='items', frequency='every hour', auto_start=False,
                    models={'Item': Item}, exec=fetch)
 """
+)
 
 CHECKPOINTS = """
 from nango import create_sync
