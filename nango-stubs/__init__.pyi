@@ -131,8 +131,8 @@ class Nango(Protocol):
     def get_environment_variables(self) -> list[EnvironmentVariable]: ...
     def get_connection(
         self,
-        provider_config_key: str | None = None,
-        connection_id: str | None = None,
+        provider_config_key_override: str | None = None,
+        connection_id_override: str | None = None,
         *,
         force_refresh: bool = False,
         refresh_token: bool = False,

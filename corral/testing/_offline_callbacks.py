@@ -8,7 +8,9 @@ code on a temporary database (``orchestrator.callbacks._scratch``). So budgets, 
 checkpoints and metadata behave as in production, by construction. Only what a server would fetch
 from elsewhere differs: HTTP requests are answered from the fixture (a recorded non-2xx response
 raises in the function, as in production), ``get_connection()`` answers the fixture's
-``getConnection``, and ``get_integration()`` and ``trigger_action()`` are not available offline.
+``getConnection`` (its ``provider_config_key`` and ``connection_id`` are the run's own, which
+``get_connection`` overrides must name, as in production), and ``get_integration()`` and
+``trigger_action()`` are not available offline.
 
 Besides the store, the run keeps what the function passed to ``batch_save`` and
 ``batch_delete`` (the calls the store accepted), per model, in call order: what ``corral
@@ -132,6 +134,18 @@ def _no_nested(
     raise _not_offline("trigger_action")
 
 
+def _own_connection(connection: Mapping[str, Any], integration: str) -> dict[str, str]:
+    """The run's integration and connection ids: the fixture's connection's when it names
+    them (what ``get_connection`` overrides are checked against), else the integration's
+    name and ``offline``."""
+    own = {"integration": integration, "connection_id": "offline"}
+    for field, key in (("integration", "provider_config_key"), ("connection_id", "connection_id")):
+        value = connection.get(key)
+        if isinstance(value, str) and value:
+            own[field] = value
+    return own
+
+
 class OfflineCallbacks:
     """The SDK calls of one offline run; ``close`` deletes its scratch store.
 
@@ -148,17 +162,19 @@ class OfflineCallbacks:
         connection: Mapping[str, Any] | None = None,
         budgets: Budgets | None = None,
         variant: str = "base",
+        integration: str = "offline",
     ) -> None:
         nango = fixture.nango if fixture else {}
+        self._fixture = fixture
+        self._connection = dict(
+            connection if connection is not None else nango.get("getConnection") or {}
+        )
         self._seed = ScratchSeed(
             metadata=dict(metadata if metadata is not None else nango.get("getMetadata") or {}),
             checkpoint=checkpoint,
             budgets=budgets or Budgets(),
             variant=variant,
-        )
-        self._fixture = fixture
-        self._connection = dict(
-            connection if connection is not None else nango.get("getConnection") or {}
+            **_own_connection(self._connection, integration),
         )
         self.records: dict[str, list[Any]] = {}
         self.deleted: dict[str, list[Any]] = {}

@@ -122,6 +122,7 @@ def dryrun_result(
         checkpoint,
         budgets=budgets,
         variant=variant,
+        integration=name,
     )
     try:
         if host is not None:

@@ -255,19 +255,29 @@ class GetConnectionCallRequest(_message.Message):
     FORCE_REFRESH_FIELD_NUMBER: _builtins.int
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     REFRESH_GITHUB_APP_JWT_TOKEN_FIELD_NUMBER: _builtins.int
+    PROVIDER_CONFIG_KEY_OVERRIDE_FIELD_NUMBER: _builtins.int
+    CONNECTION_ID_OVERRIDE_FIELD_NUMBER: _builtins.int
     force_refresh: _builtins.bool
     refresh_token: _builtins.bool
     refresh_github_app_jwt_token: _builtins.bool
+    provider_config_key_override: _builtins.str
+    """The seed's getConnection(providerConfigKeyOverride, connectionIdOverride); empty: the
+    run's own. The orchestrator refuses any other than the run's (a run reaches its own
+    connection only), whatever the worker sends.
+    """
+    connection_id_override: _builtins.str
     def __init__(
         self,
         *,
         force_refresh: _builtins.bool = ...,
         refresh_token: _builtins.bool = ...,
         refresh_github_app_jwt_token: _builtins.bool = ...,
+        provider_config_key_override: _builtins.str = ...,
+        connection_id_override: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["force_refresh", b"force_refresh", "refresh_github_app_jwt_token", b"refresh_github_app_jwt_token", "refresh_token", b"refresh_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id_override", b"connection_id_override", "force_refresh", b"force_refresh", "provider_config_key_override", b"provider_config_key_override", "refresh_github_app_jwt_token", b"refresh_github_app_jwt_token", "refresh_token", b"refresh_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -39,6 +39,7 @@ from orchestrator.storage._areas import (
     RecordScope,
 )
 from orchestrator.storage._needs import CallbackStorage
+from orchestrator.storage._records import api_view
 
 LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 MAX_LOG_MESSAGE = 64 * 1024
@@ -216,8 +217,14 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def GetConnection(
         self, request: pb.GetConnectionCallRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
-        """The run's connection with credentials (refreshed when they expire soon)."""
+        """The run's connection with credentials (refreshed when they expire soon).
+
+        Raises:
+            PermissionDenied: ``connection_override_refused`` for an override naming another
+                integration or connection than the run's: never served, never ignored.
+        """
         scope = current_scope()
+        _own_connection(request, scope)
         view = self._connections.connection_view(
             scope, force_refresh=request.force_refresh, include_refresh_token=request.refresh_token
         )
@@ -338,11 +345,12 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def GetRecordsById(
         self, request: pb.GetRecordsByIdRequest, context: grpc.ServicerContext
     ) -> pb.JsonValue:
-        """The stored records with these ids."""
+        """The stored records with these ids, soft-deleted ones included, each with its
+        ``_nango_metadata`` (``deleted_at`` and ``last_action`` tell a deleted one)."""
         target, scope = self._records(request.model)
         ids = list(request.ids)[:MAX_RECORDS_PER_CALL]
         found = target.storage.get_records_by_id(scope, ids)
-        return _value({rid: json.loads(data) for rid, data in found.items()})
+        return _value({rid: api_view(record) for rid, record in found.items()})
 
     def TrackDeletesStart(
         self, request: pb.ModelRequest, context: grpc.ServicerContext
@@ -400,6 +408,22 @@ def _proxy_response(result: ProxyResult) -> pb.ProxyResponse:
         url=result.url,
         method=result.method,
     )
+
+
+def _own_connection(request: pb.GetConnectionCallRequest, scope: RunScope) -> None:
+    """Refuses ``get_connection`` overrides that name anything but the run's own connection."""
+    asked = (
+        ("integration", request.provider_config_key_override, scope.integration_key),
+        ("connection", request.connection_id_override, scope.connection_id),
+    )
+    for what, override, own in asked:
+        if override and override != own:
+            raise PermissionDenied(
+                f"get_connection() reaches this run's own connection only: {what} "
+                f"{override[:200]!r} is not this run's ({own!r})",
+                code="connection_override_refused",
+                details={what: override[:200]},
+            )
 
 
 def _sync_scope() -> RunScope:

@@ -173,12 +173,13 @@ class RecordsArea(EngineBase[C]):
         counts = _save_counts([outcome for _, outcome in outcomes])
         return RecordCounts(updated=counts.updated, unchanged=counts.unchanged)
 
-    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
-        """The JSON of the found records among ``ids``; deleted records count as not found."""
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, StoredRecord]:
+        """The found records among ``ids``, with their metadata; soft-deleted ones included
+        (their last-known payload, ``deleted_at`` set), as the seed's ``getRecordsById``."""
         with self._read() as conn:
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
-            rows = self._live_rows(conn, pk, scope, list(ids))
-            return {row["record_id"]: bytes(row["json"]) for row in rows}
+            rows = self._rows_by_id(conn, pk, scope, list(ids))
+        return {row["record_id"]: stored_record(row, self._codec) for row in rows}
 
     def list_records(
         self,
@@ -293,8 +294,8 @@ class RecordsArea(EngineBase[C]):
         record). A live stored row of the same hash and no mark (unchanged) is left out."""
 
     @abstractmethod
-    def _live_rows(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> list[Row]:
-        """The scope's live rows among ``ids``: ``record_id`` and ``json``."""
+    def _rows_by_id(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> list[Row]:
+        """The scope's rows among ``ids``, deleted ones included: every column."""
 
     @abstractmethod
     def _page_rows(self, conn: C, page: Page) -> list[Row]:

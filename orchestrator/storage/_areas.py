@@ -335,8 +335,8 @@ class RecordStore(Protocol):
     ) -> RecordCounts:
         """Deep-merges partial records into existing ones (within the budgets when given)."""
 
-    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, bytes]:
-        """The JSON of the found, not deleted records among ``ids``."""
+    def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, StoredRecord]:
+        """The found records among ``ids``, soft-deleted ones included, with their metadata."""
 
     def list_records(
         self,

@@ -77,7 +77,7 @@ FROM batch AS b LEFT JOIN stored AS s ON s.record_id = b.record_id
 WHERE s.content_hash IS DISTINCT FROM b.content_hash OR s.deleted_at IS NOT NULL
     OR s.delete_mark IS NOT NULL
 """
-_SELECT_LIVE_JSON = "SELECT r.record_id, r.json" + _BY_IDS + "WHERE r.deleted_at IS NULL"
+_SELECT_BY_IDS = "SELECT r.*" + _BY_IDS
 _UPSERT_RECORDS = """
 INSERT INTO records AS r (connection_pk, model, variant, record_id, json, content_hash,
     first_seen_at, last_modified_at, last_action, cursor)
@@ -229,10 +229,10 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
         arguments = (ids, hashes, *scope_key(pk, scope))
         return list(conn.execute(_SELECT_SAVE_ROWS, arguments, prepare=False))
 
-    def _live_rows(
+    def _rows_by_id(
         self, conn: PgConnection, pk: int, scope: RecordScope, ids: list[str]
     ) -> list[Row]:
-        return list(conn.execute(_SELECT_LIVE_JSON, (ids, *scope_key(pk, scope)), prepare=False))
+        return list(conn.execute(_SELECT_BY_IDS, (ids, *scope_key(pk, scope)), prepare=False))
 
     def _page_rows(self, conn: PgConnection, page: Page) -> list[Row]:
         arguments = {

@@ -48,10 +48,10 @@ FROM json_each(?) AS j LEFT JOIN records AS r
 WHERE r.content_hash IS NOT j.value ->> 1 OR r.deleted_at IS NOT NULL
     OR r.delete_mark IS NOT NULL
 """
-_SELECT_LIVE_JSON = """
-SELECT record_id, json FROM records
+_SELECT_BY_IDS = """
+SELECT * FROM records
 WHERE connection_pk = ? AND model = ? AND variant = ?
-    AND record_id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL
+    AND record_id IN (SELECT value FROM json_each(?))
 """
 _INSERT_RECORD = """
 INSERT INTO records (connection_pk, model, variant, record_id, json, content_hash,
@@ -160,10 +160,10 @@ class RecordsMixin(RecordWrites, RecordsArea[sqlite3.Connection]):
         pairs = dumps([[record.id, record.content_hash] for record in records])
         return self._fetch_all(conn, _SELECT_SAVE_ROWS, (pairs, *key))
 
-    def _live_rows(
+    def _rows_by_id(
         self, conn: sqlite3.Connection, pk: int, scope: RecordScope, ids: list[str]
     ) -> list[Row]:
-        return self._fetch_all(conn, _SELECT_LIVE_JSON, (*scope_key(pk, scope), dumps(ids)))
+        return self._fetch_all(conn, _SELECT_BY_IDS, (*scope_key(pk, scope), dumps(ids)))
 
     def _page_rows(self, conn: sqlite3.Connection, page: Page) -> list[Row]:
         key = (page.pk, page.model, page.variant, page.after)

@@ -140,8 +140,8 @@ class Nango:
 
     def get_connection(
         self,
-        provider_config_key: str | None = None,
-        connection_id: str | None = None,
+        provider_config_key_override: str | None = None,
+        connection_id_override: str | None = None,
         *,
         force_refresh: bool = False,
         refresh_token: bool = False,
@@ -150,15 +150,20 @@ class Nango:
         """This run's connection, with credentials (refreshed when they expire soon).
 
         Args:
-            provider_config_key: accepted for the seed's signature; a run reaches its own
-                connection only.
-            connection_id: likewise.
+            provider_config_key_override: the seed's parameter: the integration to read; a run
+                reaches its own only, so naming another is refused.
+            connection_id_override: likewise, the connection to read.
             force_refresh: refresh an OAuth2 token now, even if it is far from expiring.
             refresh_token: include the refresh token in the answer.
             refresh_github_app_jwt_token: accepted, nothing to refresh in corral.
+
+        Raises:
+            NangoError: ``connection_override_refused`` for an override naming another
+                integration or connection than the run's (the orchestrator decides).
         """
-        del provider_config_key, connection_id  # a run reaches its own connection only
         args = {
+            "provider_config_key_override": _override(provider_config_key_override),
+            "connection_id_override": _override(connection_id_override),
             "force_refresh": bool(force_refresh),
             "refresh_token": bool(refresh_token),
             "refresh_github_app_jwt_token": bool(refresh_github_app_jwt_token),
@@ -278,6 +283,13 @@ class Nango:
         data = _json_record(value)
         _record_id(data)
         return data
+
+
+def _override(value: Any) -> str:
+    """A ``get_connection`` override as sent: "" for none (the run's own)."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError("a get_connection override is a string or None")
+    return value or ""
 
 
 def _jsonable(value: Any) -> Any:

@@ -116,6 +116,8 @@ _REQUESTS: dict[str, tuple[str, Build]] = {
             force_refresh=bool(a.get("force_refresh")),
             refresh_token=bool(a.get("refresh_token")),
             refresh_github_app_jwt_token=bool(a.get("refresh_github_app_jwt_token")),
+            provider_config_key_override=str(a.get("provider_config_key_override") or ""),
+            connection_id_override=str(a.get("connection_id_override") or ""),
         ),
     ),
     "get_integration": (

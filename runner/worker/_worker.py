@@ -330,9 +330,17 @@ def _unvalidated(model: Any, raw: Any) -> Any:
     return raw
 
 
+DRY_RUN_LEGACY_SYNC: Mapping[str, Any] = {"frequency": "every day"}
+"""A legacy sync script's configuration in a run that has none: a dry run's. A deploy refuses a
+legacy sync without its configuration, so every deployed one runs with its own; a dry run needs
+none. The frequency is never used by a run; no models are named, so the script may save
+records of any model, as its ``batch_save`` calls name them."""
+
+
 def find_definition(namespace: Mapping[str, Any], legacy: Any = None) -> Definition:
-    """The one definition a function module binds (or a legacy script's entry, configured)."""
-    definition, _ = _find(namespace, legacy)
+    """The one definition a function module binds (or a legacy script's entry, configured;
+    a legacy sync without configuration runs with ``DRY_RUN_LEGACY_SYNC``)."""
+    definition, _ = _find(namespace, legacy, unconfigured_sync=DRY_RUN_LEGACY_SYNC)
     if definition is None:
         raise RunFailure(
             "invalid_definition",
@@ -342,8 +350,14 @@ def find_definition(namespace: Mapping[str, Any], legacy: Any = None) -> Definit
     return definition
 
 
-def _find(namespace: Mapping[str, Any], legacy: Any) -> tuple[Definition | None, bool]:
-    """The module's definition (None for a helper module) and whether it is a legacy script."""
+def _find(
+    namespace: Mapping[str, Any],
+    legacy: Any,
+    unconfigured_sync: Mapping[str, Any] | None = None,
+) -> tuple[Definition | None, bool]:
+    """The module's definition (None for a helper module) and whether it is a legacy script.
+
+    ``unconfigured_sync`` is the configuration of a legacy sync given none (None: refused)."""
     found = [
         v
         for v in namespace.values()
@@ -354,10 +368,12 @@ def _find(namespace: Mapping[str, Any], legacy: Any) -> tuple[Definition | None,
         raise RunFailure("invalid_definition", "a function file must define exactly one function")
     if unique:
         return unique[0], False
-    return _legacy(namespace, legacy), True
+    return _legacy(namespace, legacy, unconfigured_sync), True
 
 
-def _legacy(namespace: Mapping[str, Any], legacy: Any) -> Definition | None:
+def _legacy(
+    namespace: Mapping[str, Any], legacy: Any, unconfigured_sync: Mapping[str, Any] | None
+) -> Definition | None:
     """A legacy script: a plain ``fetch_data(nango)`` or ``run_action(nango, input)``."""
     config = dict(legacy) if isinstance(legacy, Mapping) else None
     fetch, act = namespace.get("fetch_data"), namespace.get("run_action")
@@ -371,6 +387,8 @@ def _legacy(namespace: Mapping[str, Any], legacy: Any) -> Definition | None:
     if not callable(entry):
         wanted = "fetch_data(nango)" if kind == "sync" else "run_action(nango, input)"
         raise RunFailure("invalid_definition", f"a legacy {kind} script defines {wanted}")
+    if config is None and kind == "sync" and unconfigured_sync is not None:
+        config = dict(unconfigured_sync)
     if config is None and kind == "sync":
         raise RunFailure(
             "invalid_definition",

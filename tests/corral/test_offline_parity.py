@@ -82,6 +82,14 @@ SCENARIOS: dict[str, list[Call]] = {
         ("track_deletes_end", {"model": "Item"}),
         _by_id("Item", "a", "b", "c"),
     ],
+    "deletion tracking never started": [
+        _save("Item", {"id": "a"}),
+        ("track_deletes_end", {"model": "Item"}),
+        ("track_deletes_start", {"model": "Item"}),
+        ("track_deletes_end", {"model": "Item"}),
+        ("track_deletes_end", {"model": "Item"}),
+        _by_id("Item", "a"),
+    ],
     "record errors": [
         _save("Item", {"id": "1", "n": 1}),
         _save("Item", {"id": "big", "pad": "x" * 400}),
@@ -207,13 +215,29 @@ _RUNS: weakref.WeakKeyDictionary[Any, SdkCalls] = weakref.WeakKeyDictionary()
 """Each handler's run: its SDK calls down the worker's path (one run's wrappers)."""
 
 
+_TIMES = ("first_seen_at", "last_modified_at", "deleted_at")
+"""The times of a record's ``_nango_metadata``: when a store wrote it, not what it means."""
+
+
 def _answer(handler: Any, call: Call) -> tuple[str, Any]:
     method, args = call
     calls = _RUNS.setdefault(handler, SdkCalls(handler))
     try:
-        return ("ok", calls.call(method, args, time.monotonic() + 30))
+        return ("ok", _timeless(calls.call(method, args, time.monotonic() + 30)))
     except CorralError as err:
         return ("error", type(err).__name__, err.code)  # type: ignore[return-value]
+
+
+def _timeless(value: Any) -> Any:
+    """``value`` with each record's metadata times shown as set or not (each store has its
+    own clock); every other part, ``last_action`` and ``cursor`` included, compared as is."""
+    if not isinstance(value, dict):
+        return value
+    out = {key: _timeless(item) for key, item in value.items()}
+    meta = out.get("_nango_metadata")
+    if isinstance(meta, dict):
+        out["_nango_metadata"] = meta | {k: meta[k] is not None for k in _TIMES if k in meta}
+    return out
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -277,3 +301,11 @@ def test_a_run_past_a_per_run_budget_has_failed_offline_as_in_production(
     [run] = production.storage.list_runs(1)
     assert run.state == "failed"
     assert offline.failure == run.error
+
+
+def test_track_deletes_end_without_its_start_is_a_typed_error(production: Production) -> None:
+    calls = SCENARIOS["deletion tracking never started"]
+    answers = [_answer(production.handler, call) for call in calls]
+    refused = ("error", "InvalidRequest", "track_deletes_not_started")
+    assert (answers[1], answers[4]) == (refused, refused)
+    assert answers[5][1]["a"]["_nango_metadata"]["last_action"] == "DELETED"

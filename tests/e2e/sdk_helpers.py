@@ -10,6 +10,17 @@ from corral.v1 import orchestrator_pb2 as pb
 from orchestrator.storage._sqlite import SqliteStorage
 from tests.support.service import Service
 
+ITEM_MODEL = """
+from pydantic import BaseModel
+
+class Item(BaseModel):
+    id: str
+    name: str
+    tags: list[str] = []
+    info: dict = {}
+"""
+"""The ``Item`` model the record tests' functions save (function source, to prepend)."""
+
 
 def setup(
     client: Client,

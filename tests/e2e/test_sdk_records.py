@@ -17,15 +17,10 @@ from tests.e2e import sdk_helpers as h
 from tests.support.fake_api import FakeApi, Seen
 from tests.support.service import Service
 
-ITEMS = """
+ITEMS = (
+    h.ITEM_MODEL
+    + """
 from nango import create_sync
-from pydantic import BaseModel
-
-class Item(BaseModel):
-    id: str
-    name: str
-    tags: list[str] = []
-    info: dict = {}
 
 def fetch(nango):
     plan = nango.get_metadata().get('plan') or {}
@@ -55,6 +50,7 @@ def fetch(nango):
 sync = create_sync(description='items', frequency='every hour', auto_start=False,
                    models={'Item': Item}, exec=fetch)
 """
+)
 
 CHECKPOINTS = """
 from nango import create_sync
@@ -185,14 +181,23 @@ def test_batch_update_deep_merges_replaces_arrays_and_ignores_unknown_ids(store:
     }
 
 
-def test_get_records_by_id_returns_the_found_ones(store: Client) -> None:
+def test_get_records_by_id_returns_the_found_ones_deleted_ones_marked(store: Client) -> None:
     cid = _connect(store)
     _plan(store, cid, save=[{"id": "1", "name": "a"}, {"id": "2", "name": "b"}])
+    h.sync(store, "items", cid)
+    _plan(store, cid, delete=[{"id": "2"}])
     h.sync(store, "items", cid)
     _plan(store, cid, lookup=["2", "missing", "1"])
     h.sync(store, "items", cid)
     found = h.metadata(store, cid)["found"]
-    assert found == {"1": {"id": "1", "name": "a"}, "2": {"id": "2", "name": "b"}}
+    assert found == h.records(store, "Item", cid)
+    assert found["1"]["_nango_metadata"]["deleted_at"] is None
+    assert found["2"]["_nango_metadata"]["last_action"] == "DELETED"
+    assert found["2"]["_nango_metadata"]["deleted_at"]
+    assert {k: v for k, v in found["2"].items() if k != "_nango_metadata"} == {
+        "id": "2",
+        "name": "b",
+    }
 
 
 def test_track_deletes_marks_what_the_run_did_not_save(store: Client) -> None:

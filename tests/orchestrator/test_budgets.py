@@ -276,7 +276,7 @@ def test_updates_count_against_the_bytes_budgets(world: World) -> None:
     stored = world.storage.get_records_by_id(
         RecordScope(world.env_id, "c1", "Item", "base", run_id), ["1"]
     )
-    assert json.loads(stored["1"]) == {"id": "1"}
+    assert json.loads(stored["1"].json) == {"id": "1"}
 
 
 def test_the_meter_of_dry_runs_keeps_the_same_budgets() -> None:

@@ -100,8 +100,10 @@ def test_records_written_under_one_token_are_invisible_to_another(
         reader = tokens.mint(_scope(envs[env], cid), 60)
         found = service.GetRecordsById(request, Context(reader))  # type: ignore[arg-type]
         assert json.loads(found.json) == {}
-    own = service.GetRecordsById(request, Context(writer))  # type: ignore[arg-type]
-    assert json.loads(own.json) == {"1": {"id": "1", "secret": "a"}}
+    own = json.loads(service.GetRecordsById(request, Context(writer)).json)  # type: ignore[arg-type]
+    assert list(own) == ["1"]
+    assert own["1"].pop("_nango_metadata")["last_action"] == "ADDED"
+    assert own == {"1": {"id": "1", "secret": "a"}}
 
 
 def test_an_action_token_cannot_store_records_or_checkpoints(
@@ -144,3 +146,43 @@ def test_a_nested_action_gets_the_parents_call_as_its_caller(tmp_path: Any) -> N
         storage.close()
     assert json.loads(answer.json) == {"done": True}
     assert seen == [(f"run-{env.id}-c1", "other", {"a": 1}, context)]
+
+
+def _connection(service: CallbacksService, token: str, **overrides: str) -> Any:
+    request = pb.GetConnectionCallRequest(**overrides)
+    return json.loads(service.GetConnection(request, Context(token)).json)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"connection_id_override": "c2"},
+        {"provider_config_key_override": "other"},
+        {"provider_config_key_override": "shop", "connection_id_override": "c2"},
+        {"provider_config_key_override": "other", "connection_id_override": "c1"},
+        {"connection_id_override": "c1\x00"},
+        {"connection_id_override": "C1"},
+    ],
+)
+def test_a_get_connection_naming_another_connection_is_refused_whatever_the_worker_sends(
+    world: tuple[CallbacksService, RunTokens, dict[str, int]], overrides: dict[str, str]
+) -> None:
+    service, tokens, envs = world
+    token = tokens.mint(_scope(envs["a"], "c1"), 60)
+    with pytest.raises(PermissionDenied) as refused:
+        _connection(service, token, **overrides)
+    assert refused.value.code == "connection_override_refused"
+    assert "c2" not in json.dumps(_connection(service, token))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"connection_id_override": "c1"}, {"provider_config_key_override": "shop"}],
+)
+def test_a_get_connection_naming_its_own_connection_is_served(
+    world: tuple[CallbacksService, RunTokens, dict[str, int]], overrides: dict[str, str]
+) -> None:
+    service, tokens, envs = world
+    token = tokens.mint(_scope(envs["a"], "c1"), 60)
+    view = _connection(service, token, **overrides)
+    assert (view["connection_id"], view["provider_config_key"]) == ("c1", "shop")

@@ -263,7 +263,7 @@ def test_delete_is_soft(tenant: Tenant, storage: Storage) -> None:
     assert deleted.deleted_at is not None
     assert deleted.json == before["1"].json
     assert decode_cursor(deleted.cursor) > decode_cursor(before["2"].cursor)
-    assert storage.get_records_by_id(tenant.scope(), ["1", "2"]) == {"2": before["2"].json}
+    assert storage.get_records_by_id(tenant.scope(), ["1", "2"]) == {"1": deleted, "2": before["2"]}
 
 
 def test_saving_a_deleted_record_brings_it_back(tenant: Tenant, storage: Storage) -> None:
@@ -345,14 +345,21 @@ def test_update_refuses_a_patch_that_is_not_an_object(tenant: Tenant, storage: S
 # ---- get by id ----
 
 
-def test_get_records_by_id_returns_found_live_records(tenant: Tenant, storage: Storage) -> None:
+def test_get_records_by_id_returns_found_records_deleted_ones_marked(
+    tenant: Tenant, storage: Storage
+) -> None:
     one, two = rec("1", t="a"), rec("2", t="b")
     storage.save_records(tenant.scope(), [one, two, rec("3")])
     storage.delete_records(tenant.scope(), ["3"])
 
     found = storage.get_records_by_id(tenant.scope(), ["1", "2", "3", "4"])
 
-    assert found == {"1": one.json, "2": two.json}
+    assert found == {r.id: r for r in listed(storage, tenant) if r.id in ("1", "2", "3")}
+    assert [found[i].json for i in ("1", "2")] == [one.json, two.json]
+    assert found["3"].last_action == "DELETED"
+    assert found["3"].deleted_at is not None
+    assert found["1"].deleted_at is None
+    assert api_view(found["3"])["_nango_metadata"]["last_action"] == "DELETED"
     assert storage.get_records_by_id(tenant.scope("Issue", "eu"), ["1"]) == {}
 
 

@@ -330,7 +330,10 @@ def test_nothing_crosses_environments(storage: Storage) -> None:
     storage.replace_functions(acme.env_id, "github", [function("fetch")])
     run = storage.create_run(acme.env_id, new_run())
 
-    assert storage.get_records_by_id(other.scope(), ["1"]) == {"1": rec("1", owner="other").json}
+    found = storage.get_records_by_id(other.scope(), ["1"])
+    assert {rid: record.json for rid, record in found.items()} == {
+        "1": rec("1", owner="other").json
+    }
     assert storage.get_connection(other.env_id, "conn-1").metadata == {}
     assert storage.get_checkpoint(CheckpointKey(other.env_id, "conn-1", "fetch")) is None
     assert storage.get_environment_variables(other.env_id) == []

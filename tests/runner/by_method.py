@@ -66,6 +66,8 @@ def arguments(request: Message) -> dict[str, Any]:
             "force_refresh": request.force_refresh,
             "refresh_token": request.refresh_token,
             "refresh_github_app_jwt_token": request.refresh_github_app_jwt_token,
+            "provider_config_key_override": request.provider_config_key_override,
+            "connection_id_override": request.connection_id_override,
         }
     if isinstance(request, pb.GetIntegrationCallRequest):
         return {"include": list(request.include)}

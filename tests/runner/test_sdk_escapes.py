@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from corral.errors import RunFailure
+from corral.errors import PermissionDenied, RunFailure
 from runner._service import run_response
 from runner.host._host import Job, RunnerHost
 from runner.host._warm import warm
@@ -38,11 +38,21 @@ class Api(ByMethod):
                 "url": args["endpoint"],
                 "method": "GET",
             }
+        if method == "get_connection":
+            return _own_connection(args)
         if method == "trigger_action":
             raise RunFailure(
                 "action_script_failure", "the nested action failed", payload={"k": "v"}
             )
         return None
+
+
+def _own_connection(args: dict[str, Any]) -> dict[str, Any]:
+    """The run's connection, as the orchestrator serves it: any override naming another is
+    refused there (orchestrator/callbacks), so here too."""
+    if args.get("provider_config_key_override") or args.get("connection_id_override"):
+        raise PermissionDenied("another connection", code="connection_override_refused")
+    return {"connection_id": "c1", "provider_config_key": "shop"}
 
 
 @pytest.fixture(scope="module")
