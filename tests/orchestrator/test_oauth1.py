@@ -199,7 +199,9 @@ def test_oauth1_requests_verify_at_the_server(
 
 
 def test_tba_signs_hmac_sha256_with_the_account_as_realm(proxy: Proxy, verifier: Verifier) -> None:
-    result = proxy.send(OutboundRequest("GET", "/record/v1/customer"), lambda: tba_target(verifier.url))
+    result = proxy.send(
+        OutboundRequest("GET", "/record/v1/customer"), lambda: tba_target(verifier.url)
+    )
     assert result.status == 200
     assert verifier.verdicts == [True]
     header = verifier.headers[0]
