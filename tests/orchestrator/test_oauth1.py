@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import http.server
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 import pytest
@@ -26,6 +22,7 @@ from orchestrator.proxy._oauth1 import (
     signature,
 )
 from orchestrator.proxy._proxy import OutboundRequest, Proxy
+from tests.support.oauth1 import verify
 
 RFC = OAuth1Keys("dpf43f3p2l4k3l03", "kd94hf93k423kf44", "nnch734d00sl2jdk", "pfkkdhi9sl3r4s00")
 TWITTER = OAuth1Keys(
@@ -84,33 +81,6 @@ def test_unknown_signature_method_is_refused() -> None:
 # ---- a local server that checks signatures with its own code ---------------------------
 
 
-def _enc(text: str) -> str:
-    return quote(text, safe="-._~")
-
-
-def _verify(method: str, url: str, header: str, body: bytes, content_type: str) -> bool:
-    """An independent RFC 5849 verifier: rebuild the base string, compare the HMAC."""
-    fields = dict(
-        (name.strip(), unquote(value.strip().strip('"')))
-        for name, _, value in (part.partition("=") for part in header[6:].split(","))
-    )
-    parts = urlsplit(url)
-    params = [(k, v) for k, v in fields.items() if k not in {"realm", "oauth_signature"}]
-    params += parse_qsl(parts.query, keep_blank_values=True)
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        params += parse_qsl(body.decode(), keep_blank_values=True)
-    normalized = "&".join(f"{k}={v}" for k, v in sorted((_enc(k), _enc(v)) for k, v in params))
-    base_uri = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    base = "&".join(_enc(x) for x in (method, base_uri, normalized))
-    digest = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}
-    mac = hmac.new(
-        f"{CONSUMER_SECRET}&{TOKEN_SECRET}".encode(),
-        base.encode(),
-        digest[fields["oauth_signature_method"]],
-    )
-    return hmac.compare_digest(base64.b64encode(mac.digest()).decode(), fields["oauth_signature"])
-
-
 @dataclass
 class Verifier:
     url: str = ""
@@ -125,9 +95,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         header = self.headers.get("Authorization") or ""
         url = self.server.record.url + self.path
-        ok = header.startswith("OAuth ") and _verify(
-            self.command, url, header, body, self.headers.get("Content-Type") or ""
-        )
+        content_type = self.headers.get("Content-Type") or ""
+        ok = verify(self.command, url, header, body, content_type, (CONSUMER_SECRET, TOKEN_SECRET))
         self.server.record.verdicts.append(ok)
         self.server.record.headers.append(header)
         self.send_response(200 if ok else 401)
