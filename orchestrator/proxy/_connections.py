@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from corral import _providers
-from corral.errors import NotFound
+from corral.errors import InvalidRequest, NotFound
 from orchestrator._clock import Clock
 from orchestrator.proxy._credentials import (
     INTEGRATION_SECRETS,
@@ -92,12 +92,18 @@ class ConnectionService:
         token_url = _token_url(connection, integration)
         secret = as_text(creds.get("client_secret")) or as_text(config.get("client_secret"))
         client_id = as_text(creds.get("client_id")) or as_text(config.get("client_id"))
-        if connection.auth_mode == "OAUTH2_CC" and token_url:
+        if connection.auth_mode in _FETCHED and not token_url:
+            raise InvalidRequest(
+                f"{connection.auth_mode} needs a token_url: the integration's, or the"
+                " catalogue's with the connection_config values it names",
+                code="missing_token_url",
+            )
+        if connection.auth_mode == "OAUTH2_CC":
             scopes = _scopes(config.get("scopes") or config.get("scope"))
             return client_credentials(
                 self._client, token_url, client_id, secret, scopes, self._clock
             )
-        if connection.auth_mode == "APP" and token_url:
+        if connection.auth_mode == "APP":
             app_id = as_text(config.get("app_id")) or client_id
             key = as_text(config.get("private_key"))
             return github_app_token(self._client, token_url, app_id, key, self._clock)

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from corral.errors import RunFailure
+from corral.errors import InvalidRequest, RunFailure
 from orchestrator._clock import FakeClock
 from orchestrator.proxy._connections import ConnectionService
 from orchestrator.proxy._credentials import redact
@@ -276,3 +276,21 @@ def test_tba_realm_is_the_account_in_netsuite_form(
     assert service.proxy_target(scope).realm == "1234567_SB1"
     view = service.connection_view(scope, force_refresh=False, include_refresh_token=False)
     assert view["credentials"] == {"type": "TBA", "token_id": "tid"}
+
+
+def test_a_github_app_without_its_installation_is_named(
+    service: ConnectionService, storage: SqliteStorage
+) -> None:
+    config = {"app_id": "4242", "private_key": PEM}  # the catalogue's URL needs installation_id
+    scope = connect(storage, "APP", config)
+    storage.upsert_integration(
+        scope.env_id,
+        "api",
+        provider="github-app",
+        base_url="",
+        auth_mode="APP",
+        auth_config=config,
+    )
+    with pytest.raises(InvalidRequest, match="token_url") as caught:
+        service.proxy_target(scope)
+    assert caught.value.code == "missing_token_url"
