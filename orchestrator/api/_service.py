@@ -36,7 +36,7 @@ from orchestrator.api._views import (
     schedule_pb,
 )
 from orchestrator.lifecycle._deploy import Deployer, check_integration_key
-from orchestrator.lifecycle._lifecycle import Lifecycle
+from orchestrator.lifecycle._lifecycle import Lifecycle, OwnFrequency, sync_models
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run, RunnerRecord
@@ -187,6 +187,16 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         rows = self._storage.list_integrations(current_environment().id)
         return pb.ListIntegrationsResponse(integrations=[integration_pb(r) for r in rows])
 
+    def DeleteIntegration(
+        self, request: pb.DeleteIntegrationRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteIntegrationResponse:
+        """Deletes an integration, each connection as ``DeleteConnection`` does, then its
+        functions (``Lifecycle.delete_integration``)."""
+        deleted, run_ids = self._lifecycle.delete_integration(
+            current_environment(), _required(request.unique_key, "unique_key"), context
+        )
+        return pb.DeleteIntegrationResponse(connection_ids=deleted, run_ids=run_ids)
+
     def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: grpc.ServicerContext
     ) -> pb.Connection:
@@ -327,14 +337,21 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def TriggerSync(
         self, request: pb.TriggerSyncRequest, context: grpc.ServicerContext
     ) -> pb.TriggerSyncResponse:
-        """Runs a sync now; with ``reset``, its checkpoint is cleared first."""
+        """Runs a sync now; with ``reset``, its checkpoint is cleared first, and with
+        ``empty_records`` too, the connection's records of the sync's models."""
         env = current_environment()
         name = _required(request.sync_name, "sync_name")
         cid = _required(request.connection_id, "connection_id")
         variant = _name(request.variant, "variant") if request.variant else "base"
+        if request.empty_records and not request.reset:
+            raise InvalidRequest(
+                "empty_records empties a sync's records only with reset",
+                code="empty_records_without_reset",
+            )
         function = self._runs.function_for(env, cid, name, "sync")
         if request.reset:
-            self._storage.reset_sync(env.id, cid, name, variant)
+            models = sync_models(function) if request.empty_records else ()
+            self._storage.reset_sync(env.id, cid, name, variant, models)
         spec = RunRequestSpec(env, function, cid, None, variant)
 
         def mark(run: Run) -> None:  # a manual run is its schedule's last run
@@ -368,6 +385,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             _required(request.sync_name, "sync_name"),
             _name(request.variant, "variant") if request.variant else "base",
             state,
+            frequency=_frequency_change(request, state),
         )
         return schedule_pb(schedule)
 
@@ -508,6 +526,19 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if request.variant:
             _name(request.variant, "variant")
         yield from self._dry_runs.stream(current_environment(), request, caller=context)
+
+
+def _frequency_change(request: pb.SyncScheduleRequest, state: str) -> str | OwnFrequency:
+    """What a ``StartSync`` does to the schedule's own frequency; ``PauseSync`` takes none."""
+    if not (request.frequency or request.clear_frequency):
+        return OwnFrequency.KEEP
+    if state != "running":
+        raise InvalidRequest("only StartSync sets a frequency", code="invalid_frequency")
+    if request.frequency and request.clear_frequency:
+        raise InvalidRequest(
+            "give a frequency or clear_frequency, not both", code="invalid_frequency"
+        )
+    return request.frequency or OwnFrequency.CLEAR
 
 
 def _action_response(run: Run) -> pb.TriggerActionResponse:

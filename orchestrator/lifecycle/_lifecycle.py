@@ -17,11 +17,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 import structlog
 
-from corral.errors import CorralError, InvalidRequest, NotFound
+from corral._frequency import parse_frequency
+from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure
 from orchestrator._env_settings import retention_days
 from orchestrator.runs._caller import Caller
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
@@ -41,6 +43,37 @@ def _frequency(function: FunctionRow) -> float:
     return (
         float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_FREQUENCY_SECONDS
     )
+
+
+class OwnFrequency(Enum):
+    """What ``set_state`` does to a schedule's own frequency, when not given one to set."""
+
+    KEEP = "keep"
+    """Leaves it as it is."""
+    CLEAR = "clear"
+    """Clears it: the sync's frequency applies again."""
+
+
+MAX_FREQUENCY_CHARS = 100
+"""The longest frequency text read (``"every 2 hours"`` needs 13): longer ones are refused
+before parsing."""
+
+
+def sync_models(function: FunctionRow) -> list[str]:
+    """The models a deployed sync stores records of, as its definition names them."""
+    models = function.config.get("models") or ()
+    return [str(name) for name in models]
+
+
+def _parsed(text: str) -> float:
+    if len(text) > MAX_FREQUENCY_CHARS:
+        raise InvalidRequest(
+            f"a frequency is at most {MAX_FREQUENCY_CHARS} characters", code="invalid_frequency"
+        )
+    try:
+        return parse_frequency(text)
+    except RunFailure as err:
+        raise InvalidRequest(err.message, code="invalid_frequency", details=err.payload) from None
 
 
 def _subscribed(function: FunctionRow, event_type: str) -> bool:
@@ -182,9 +215,25 @@ class Lifecycle:
         self.schedule_auto_start(env, integration_key)
 
     def set_state(
-        self, env: Environment, connection_id: str, sync_name: str, variant: str, state: str
+        self,
+        env: Environment,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        state: str,
+        *,
+        frequency: str | OwnFrequency = OwnFrequency.KEEP,
     ) -> Schedule:
-        """``StartSync`` / ``PauseSync``: a schedule is created on first use."""
+        """``StartSync`` / ``PauseSync``: a schedule is created on first use.
+
+        ``frequency``: the connection's own frequency for this schedule (``"every 5
+        minutes"``, parsed as a sync definition's is), ``OwnFrequency.CLEAR`` to return to the
+        sync's, or ``OwnFrequency.KEEP`` to leave it as it is.
+
+        Raises:
+            InvalidRequest: code ``invalid_frequency``, when the frequency does not parse.
+        """
+        override = _parsed(frequency) if isinstance(frequency, str) else None
         function = self._runs.function_for(env, connection_id, sync_name, "sync")
         self._storage.ensure_schedule(
             env.id,
@@ -194,7 +243,40 @@ class Lifecycle:
             frequency_seconds=_frequency(function),
             state=state,
         )
+        if frequency is not OwnFrequency.KEEP:
+            self._storage.set_frequency_override(
+                env.id, connection_id, sync_name, variant, override
+            )
         return self._storage.set_schedule_state(env.id, connection_id, sync_name, variant, state)
+
+    # ---- integrations ----
+
+    def delete_integration(
+        self, env: Environment, integration_key: str, caller: Caller | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Deletes an integration: each connection as ``DeleteConnection`` does (its
+        pre-deletion functions run first, then it goes with its records, checkpoints and
+        schedules), then the integration with its functions.
+
+        Returns:
+            The deleted connections' ids and the pre-deletion runs' ids.
+
+        Raises:
+            NotFound: code ``unknown_integration``.
+        """
+        self._storage.get_integration(env.id, integration_key)
+        deleted: list[str] = []
+        run_ids: list[str] = []
+        for connection in self._storage.list_connections(env.id, integration_key):
+            cid = connection.connection_id
+            run_ids += self.connection_deleting(env, integration_key, cid, caller)
+            try:
+                self._storage.delete_connection(env.id, cid)
+            except NotFound:
+                continue  # deleted meanwhile by another call
+            deleted.append(cid)
+        self._storage.delete_integration(env.id, integration_key)
+        return deleted, run_ids
 
     # ---- connection events ----
 

@@ -160,6 +160,23 @@ class ConnectionsArea(SealingBase[C]):
             )
         return [self._connection_of(row) for row in rows]
 
+    def delete_integration(self, env_id: int, unique_key: str) -> None:
+        """Deletes an integration for good, with its functions and every connection it still
+        has (and so their records, checkpoints, deletion tracking and sync schedules: the
+        tables' ``ON DELETE CASCADE``). Runs and their logs stay, as for a connection.
+
+        Raises:
+            NotFound: code ``unknown_integration``.
+        """
+        with self._write() as conn:
+            deleted = self._exec(
+                conn,
+                "DELETE FROM integrations WHERE env_id = ? AND unique_key = ?",
+                (env_id, unique_key),
+            )
+        if deleted == 0:
+            raise NotFound(f"no integration {unique_key!r}", code="unknown_integration")
+
     def delete_connection(self, env_id: int, connection_id: str) -> None:
         """Deletes a connection for good, with its metadata, records, checkpoints, deletion
         tracking and sync schedules (the tables' ``ON DELETE CASCADE``), so a new connection with
