@@ -350,7 +350,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             )
         function = self._runs.function_for(env, cid, name, "sync")
         if request.reset:
-            models = sync_models(function) if request.empty_records else ()
+            models = _models_to_empty(function) if request.empty_records else []
             self._storage.reset_sync(env.id, cid, name, variant, models)
         spec = RunRequestSpec(env, function, cid, None, variant)
 
@@ -526,6 +526,20 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if request.variant:
             _name(request.variant, "variant")
         yield from self._dry_runs.stream(current_environment(), request, caller=context)
+
+
+def _models_to_empty(function: FunctionRow) -> list[str]:
+    """The models whose records ``TriggerSync`` with ``empty_records`` deletes: those the
+    sync's definition names (refused when it names none: which records it stored is not
+    known)."""
+    models = sync_models(function)
+    if not models:
+        raise InvalidRequest(
+            f"sync {function.name!r} names no models, so its records cannot be told apart;"
+            " name them in create_sync(models=...) to empty them",
+            code="sync_declares_no_models",
+        )
+    return models
 
 
 def _frequency_change(request: pb.SyncScheduleRequest, state: str) -> str | OwnFrequency:
