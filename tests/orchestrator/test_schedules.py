@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import pathlib
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from corral.errors import NotFound
 from orchestrator.storage._areas import NewRun, Storage
-from tests.orchestrator.storage_support import START, Tenant
+from tests.orchestrator.storage_support import (
+    POSTGRES_DATABASES,
+    START,
+    Clock,
+    Tenant,
+    make_tenant,
+    open_engine,
+)
 
 
 def _schedule(
@@ -182,3 +193,35 @@ def test_an_own_frequency_needs_the_schedule_and_stays_in_its_environment(
         storage.set_frequency_override(tenant.env_id, "conn-1", "issues", "eu", 60)
     (kept,) = storage.list_schedules(tenant.env_id)
     assert kept.frequency_override_seconds is None
+
+
+def _undo_own_frequency_migration(engine: str, tmp_path: pathlib.Path) -> None:
+    """Takes the store back to before the own-frequency migration (its column and its row)."""
+    statements = (
+        "ALTER TABLE sync_schedules DROP COLUMN frequency_override_seconds",
+        "DELETE FROM schema_migrations WHERE name LIKE '%_schedule_frequency_override.sql'",
+    )
+    if engine == "sqlite":
+        with closing(sqlite3.connect(tmp_path / "corral.db")) as conn, conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+    with psycopg.connect(POSTGRES_DATABASES[tmp_path]) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.mark.storage_areas("tenants", "connections", "schedules")
+def test_a_store_from_before_own_frequencies_keeps_its_schedules(
+    engine: str, tmp_path: pathlib.Path, clock: Clock
+) -> None:
+    with open_engine(engine, tmp_path, clock) as storage:
+        tenant = make_tenant(storage)
+        _schedule(storage, tenant)
+    _undo_own_frequency_migration(engine, tmp_path)
+
+    with open_engine(engine, tmp_path, clock) as storage:
+        (kept,) = storage.list_schedules(tenant.env_id)
+        assert (kept.frequency_seconds, kept.frequency_override_seconds) == (60, None)
+        own = storage.set_frequency_override(tenant.env_id, "conn-1", "issues", "base", 300)
+        assert own.frequency_seconds == 300
