@@ -20,10 +20,6 @@ def sync() -> None:
     """Start or pause a sync's schedule for a connection."""
 
 
-def _schedule(client: Client, compact: bool, rpc: str, request: pb.SyncScheduleRequest) -> None:
-    emit(client.call(rpc, request), compact)
-
-
 @sync.command("start")
 @click.argument("name")
 @click.option("--connection", "connection_id", required=True, help="The connection id.")
@@ -58,7 +54,7 @@ def sync_start(
         frequency=frequency,
         clear_frequency=clear_frequency,
     )
-    _schedule(client, compact, "StartSync", request)
+    emit(client.call("StartSync", request), compact)
 
 
 @sync.command("pause")
@@ -69,7 +65,7 @@ def sync_start(
 def sync_pause(client: Client, compact: bool, name: str, connection_id: str, variant: str) -> None:
     """Pause sync NAME's schedule for a connection (a run in progress finishes)."""
     request = pb.SyncScheduleRequest(sync_name=name, connection_id=connection_id, variant=variant)
-    _schedule(client, compact, "PauseSync", request)
+    emit(client.call("PauseSync", request), compact)
 
 
 @click.command()
