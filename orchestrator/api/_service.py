@@ -36,7 +36,7 @@ from orchestrator.api._views import (
     schedule_pb,
 )
 from orchestrator.lifecycle._deploy import Deployer, check_integration_key
-from orchestrator.lifecycle._lifecycle import Lifecycle, OwnFrequency, sync_models
+from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run, RunnerRecord
@@ -385,7 +385,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             _required(request.sync_name, "sync_name"),
             _name(request.variant, "variant") if request.variant else "base",
             state,
-            frequency=_frequency_change(request, state),
+            frequency=request.frequency,
+            clear_frequency=request.clear_frequency,
         )
         return schedule_pb(schedule)
 
@@ -532,7 +533,7 @@ def _models_to_empty(function: FunctionRow) -> list[str]:
     """The models whose records ``TriggerSync`` with ``empty_records`` deletes: those the
     sync's definition names (refused when it names none: which records it stored is not
     known)."""
-    models = sync_models(function)
+    models = [str(name) for name in function.config.get("models") or ()]
     if not models:
         raise InvalidRequest(
             f"sync {function.name!r} names no models, so its records cannot be told apart;"
@@ -540,19 +541,6 @@ def _models_to_empty(function: FunctionRow) -> list[str]:
             code="sync_declares_no_models",
         )
     return models
-
-
-def _frequency_change(request: pb.SyncScheduleRequest, state: str) -> str | OwnFrequency:
-    """What a ``StartSync`` does to the schedule's own frequency; ``PauseSync`` takes none."""
-    if not (request.frequency or request.clear_frequency):
-        return OwnFrequency.KEEP
-    if state != "running":
-        raise InvalidRequest("only StartSync sets a frequency", code="invalid_frequency")
-    if request.frequency and request.clear_frequency:
-        raise InvalidRequest(
-            "give a frequency or clear_frequency, not both", code="invalid_frequency"
-        )
-    return request.frequency or OwnFrequency.CLEAR
 
 
 def _action_response(run: Run) -> pb.TriggerActionResponse:

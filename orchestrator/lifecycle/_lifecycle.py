@@ -45,13 +45,10 @@ def _frequency(function: FunctionRow) -> float:
     )
 
 
-class OwnFrequency(Enum):
-    """What ``set_state`` does to a schedule's own frequency, when not given one to set."""
+class _Keep(Enum):
+    """``set_state`` leaves the schedule's own frequency as it is."""
 
     KEEP = "keep"
-    """Leaves it as it is."""
-    CLEAR = "clear"
-    """Clears it: the sync's frequency applies again."""
 
 
 MAX_FREQUENCY_CHARS = 100
@@ -59,10 +56,18 @@ MAX_FREQUENCY_CHARS = 100
 before parsing."""
 
 
-def sync_models(function: FunctionRow) -> list[str]:
-    """The models a deployed sync stores records of, as its definition names them."""
-    models = function.config.get("models") or ()
-    return [str(name) for name in models]
+def _own_frequency(state: str, frequency: str, clear: bool) -> float | _Keep | None:
+    """What ``StartSync`` asks of a schedule's own frequency: seconds to set, None to clear,
+    or ``_Keep.KEEP``; ``PauseSync`` asks nothing of it."""
+    if not (frequency or clear):
+        return _Keep.KEEP
+    if state != "running":
+        raise InvalidRequest("only StartSync sets a frequency", code="invalid_frequency")
+    if frequency and clear:
+        raise InvalidRequest(
+            "give a frequency or clear_frequency, not both", code="invalid_frequency"
+        )
+    return _parsed(frequency) if frequency else None
 
 
 def _parsed(text: str) -> float:
@@ -222,18 +227,20 @@ class Lifecycle:
         variant: str,
         state: str,
         *,
-        frequency: str | OwnFrequency = OwnFrequency.KEEP,
+        frequency: str = "",
+        clear_frequency: bool = False,
     ) -> Schedule:
         """``StartSync`` / ``PauseSync``: a schedule is created on first use.
 
-        ``frequency``: the connection's own frequency for this schedule (``"every 5
-        minutes"``, parsed as a sync definition's is), ``OwnFrequency.CLEAR`` to return to the
-        sync's, or ``OwnFrequency.KEEP`` to leave it as it is.
+        ``frequency`` (``StartSync`` only): the connection's own frequency for this schedule
+        (``"every 5 minutes"``, parsed as a sync definition's is); ``clear_frequency``: back
+        to the sync's. Neither: the schedule's own frequency stays as it is.
 
         Raises:
-            InvalidRequest: code ``invalid_frequency``, when the frequency does not parse.
+            InvalidRequest: code ``invalid_frequency``: the frequency does not parse, is given
+                with ``clear_frequency`` or to ``PauseSync``.
         """
-        override = _parsed(frequency) if isinstance(frequency, str) else None
+        override = _own_frequency(state, frequency, clear_frequency)
         function = self._runs.function_for(env, connection_id, sync_name, "sync")
         self._storage.ensure_schedule(
             env.id,
@@ -243,7 +250,7 @@ class Lifecycle:
             frequency_seconds=_frequency(function),
             state=state,
         )
-        if frequency is not OwnFrequency.KEEP:
+        if override is not _Keep.KEEP:
             self._storage.set_frequency_override(
                 env.id, connection_id, sync_name, variant, override
             )

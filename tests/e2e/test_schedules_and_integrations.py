@@ -123,6 +123,12 @@ def test_a_frequency_is_refused_on_pause_and_when_too_long(client: Client) -> No
     with pytest.raises(InvalidRequest) as too_long:
         client.call("StartSync", long)
     assert too_long.value.code == "invalid_frequency"
+    both = pb.SyncScheduleRequest(
+        sync_name="items", connection_id="p1", frequency="every hour", clear_frequency=True
+    )
+    with pytest.raises(InvalidRequest) as given_both:
+        client.call("StartSync", both)
+    assert given_both.value.code == "invalid_frequency"
     assert (
         client.call("ListSyncSchedules", pb.ListSyncSchedulesRequest(connection_id="p1")).schedules
         == []
