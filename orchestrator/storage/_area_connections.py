@@ -168,14 +168,11 @@ class ConnectionsArea(SealingBase[C]):
         Raises:
             NotFound: code ``unknown_integration``.
         """
-        with self._write() as conn:
-            deleted = self._exec(
-                conn,
-                "DELETE FROM integrations WHERE env_id = ? AND unique_key = ?",
-                (env_id, unique_key),
-            )
-        if deleted == 0:
-            raise NotFound(f"no integration {unique_key!r}", code="unknown_integration")
+        self._delete_one(
+            "DELETE FROM integrations WHERE env_id = ? AND unique_key = ?",
+            (env_id, unique_key),
+            NotFound(f"no integration {unique_key!r}", code="unknown_integration"),
+        )
 
     def delete_connection(self, env_id: int, connection_id: str) -> None:
         """Deletes a connection for good, with its metadata, records, checkpoints, deletion
@@ -184,14 +181,17 @@ class ConnectionsArea(SealingBase[C]):
 
         Runs and their logs stay (until retention): run history outlives connections.
         """
+        self._delete_one(
+            "DELETE FROM connections WHERE env_id = ? AND connection_id = ?",
+            (env_id, connection_id),
+            NotFound(f"no connection {connection_id!r}", code="unknown_connection"),
+        )
+
+    def _delete_one(self, sql: str, params: tuple[object, ...], missing: NotFound) -> None:
+        """Runs a DELETE of one row; ``missing`` is raised when it deleted none."""
         with self._write() as conn:
-            deleted = self._exec(
-                conn,
-                "DELETE FROM connections WHERE env_id = ? AND connection_id = ?",
-                (env_id, connection_id),
-            )
-        if deleted == 0:
-            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+            if self._exec(conn, sql, params) == 0:
+                raise missing
 
     def set_metadata(
         self,
