@@ -234,6 +234,25 @@ def integration_get(client: Client, compact: bool, unique_key: str) -> None:
     raise NotFound(f"no integration {unique_key!r}", code="unknown_integration")
 
 
+@integration.command("delete")
+@click.argument("unique_key")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (for scripts).")
+@with_client
+def integration_delete(client: Client, compact: bool, unique_key: str, yes: bool) -> None:
+    """Delete the integration UNIQUE_KEY with its connections, functions, schedules and
+    records (asks first on a terminal; --yes for scripts). Each connection goes as
+    `connection delete` does: its pre-connection-deletion functions run first."""
+    if not yes:
+        listing = pb.ListConnectionsRequest(integration=unique_key)
+        count = len(rows(client, "ListConnections", listing, "connections"))
+        confirm(
+            f"Delete integration {unique_key!r} with its {count} connection(s), its deployed"
+            " functions and every record its syncs stored?"
+        )
+    request = pb.DeleteIntegrationRequest(unique_key=unique_key)
+    emit(client.call("DeleteIntegration", request), compact)
+
+
 @click.group(cls=Group)
 def connection() -> None:
     """Manage connections (end customers' accounts on an integration)."""
@@ -355,6 +374,11 @@ def trigger_action(
 @click.option("--connection", "connection_id", required=True, help="The connection id.")
 @click.option("--variant", default="", help="The sync variant (default: base).")
 @click.option("--reset", is_flag=True, help="Clear the checkpoint first.")
+@click.option(
+    "--empty-records",
+    is_flag=True,
+    help="With --reset: also delete the connection's records of the sync's models first.",
+)
 @click.option("--async", "run_async", is_flag=True, help="Return the run id at once.")
 @with_client
 def trigger_sync(
@@ -364,11 +388,21 @@ def trigger_sync(
     connection_id: str,
     variant: str,
     reset: bool,
+    empty_records: bool,
     run_async: bool,
 ) -> None:
-    """Run sync NAME for a connection now."""
+    """Run sync NAME for a connection now.
+
+    --reset clears its checkpoint first, so it fetches everything again; --reset
+    --empty-records also deletes the records it stored for the connection, so they are
+    stored anew.
+    """
     request = pb.TriggerSyncRequest(
-        sync_name=name, connection_id=connection_id, variant=variant, reset=reset
+        sync_name=name,
+        connection_id=connection_id,
+        variant=variant,
+        reset=reset,
+        empty_records=empty_records,
     )
     setattr(request, "async", run_async)
     emit({"run_id": client.call("TriggerSync", request).run_id}, compact)

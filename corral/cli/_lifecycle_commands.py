@@ -20,21 +20,41 @@ def sync() -> None:
     """Start or pause a sync's schedule for a connection."""
 
 
-def _schedule(
-    client: Client, compact: bool, rpc: str, name: str, connection_id: str, variant: str
-) -> None:
-    request = pb.SyncScheduleRequest(sync_name=name, connection_id=connection_id, variant=variant)
-    emit(client.call(rpc, request), compact)
-
-
 @sync.command("start")
 @click.argument("name")
 @click.option("--connection", "connection_id", required=True, help="The connection id.")
 @click.option("--variant", default="", help="The sync variant (default: base).")
+@click.option(
+    "--frequency",
+    default="",
+    help="This connection's own frequency for the sync ('every 5 minutes'); kept across deploys.",
+)
+@click.option("--clear-frequency", is_flag=True, help="Run at the sync's own frequency again.")
 @with_client
-def sync_start(client: Client, compact: bool, name: str, connection_id: str, variant: str) -> None:
-    """Start sync NAME's schedule for a connection: it runs now, then at its frequency."""
-    _schedule(client, compact, "StartSync", name, connection_id, variant)
+def sync_start(
+    client: Client,
+    compact: bool,
+    name: str,
+    connection_id: str,
+    variant: str,
+    frequency: str,
+    clear_frequency: bool,
+) -> None:
+    """Start sync NAME's schedule for a connection: it runs now, then at its frequency.
+
+    --frequency gives this connection a frequency of its own for the sync (other connections
+    keep the sync's); --clear-frequency returns it to the sync's.
+    """
+    if frequency and clear_frequency:
+        raise click.UsageError("give --frequency or --clear-frequency, not both")
+    request = pb.SyncScheduleRequest(
+        sync_name=name,
+        connection_id=connection_id,
+        variant=variant,
+        frequency=frequency,
+        clear_frequency=clear_frequency,
+    )
+    emit(client.call("StartSync", request), compact)
 
 
 @sync.command("pause")
@@ -44,7 +64,8 @@ def sync_start(client: Client, compact: bool, name: str, connection_id: str, var
 @with_client
 def sync_pause(client: Client, compact: bool, name: str, connection_id: str, variant: str) -> None:
     """Pause sync NAME's schedule for a connection (a run in progress finishes)."""
-    _schedule(client, compact, "PauseSync", name, connection_id, variant)
+    request = pb.SyncScheduleRequest(sync_name=name, connection_id=connection_id, variant=variant)
+    emit(client.call("PauseSync", request), compact)
 
 
 @click.command()

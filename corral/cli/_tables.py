@@ -25,6 +25,11 @@ def _record_rest(item: Mapping[str, Any]) -> Any:
     return {k: v for k, v in item.items() if k not in {"id", "_nango_metadata"}}
 
 
+def _frequency_source(item: Mapping[str, Any]) -> str:
+    """Whose frequency a schedule runs at: the connection's own (StartSync) or the sync's."""
+    return "connection" if item.get("frequency_override_seconds") else "sync"
+
+
 RUNS = Table(
     "runs",
     [
@@ -83,6 +88,7 @@ SCHEDULES = Table(
         ("VARIANT", field("variant")),
         ("STATE", field("state")),
         ("EVERY (s)", field("frequency_seconds")),
+        ("SET BY", _frequency_source),
         ("NEXT RUN", field("next_run_at")),
         ("LAST RUN", field("last_run_id")),
     ],

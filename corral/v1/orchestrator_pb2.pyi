@@ -525,6 +525,53 @@ class ListIntegrationsResponse(_message.Message):
 Global___ListIntegrationsResponse: _TypeAlias = ListIntegrationsResponse  # noqa: Y015
 
 @_typing.final
+class DeleteIntegrationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIQUE_KEY_FIELD_NUMBER: _builtins.int
+    unique_key: _builtins.str
+    def __init__(
+        self,
+        *,
+        unique_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unique_key", b"unique_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteIntegrationRequest: _TypeAlias = DeleteIntegrationRequest  # noqa: Y015
+
+@_typing.final
+class DeleteIntegrationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONNECTION_IDS_FIELD_NUMBER: _builtins.int
+    RUN_IDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def connection_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The connections deleted with it."""
+
+    @_builtins.property
+    def run_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The runs of their pre-connection-deletion functions."""
+
+    def __init__(
+        self,
+        *,
+        connection_ids: _abc.Iterable[_builtins.str] | None = ...,
+        run_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_ids", b"connection_ids", "run_ids", b"run_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteIntegrationResponse: _TypeAlias = DeleteIntegrationResponse  # noqa: Y015
+
+@_typing.final
 class CreateConnectionRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -902,10 +949,15 @@ class TriggerSyncRequest(_message.Message):
     VARIANT_FIELD_NUMBER: _builtins.int
     RESET_FIELD_NUMBER: _builtins.int
     ASYNC_FIELD_NUMBER: _builtins.int
+    EMPTY_RECORDS_FIELD_NUMBER: _builtins.int
     sync_name: _builtins.str
     connection_id: _builtins.str
     variant: _builtins.str
     reset: _builtins.bool
+    empty_records: _builtins.bool
+    """With `reset` only (alone it is refused, `empty_records_without_reset`): also deletes the
+    connection's stored records of the sync's models (of this variant) before the run.
+    """
     def __init__(
         self,
         *,
@@ -913,10 +965,11 @@ class TriggerSyncRequest(_message.Message):
         connection_id: _builtins.str = ...,
         variant: _builtins.str = ...,
         reset: _builtins.bool = ...,
+        empty_records: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["async", b"async", "connection_id", b"connection_id", "reset", b"reset", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["async", b"async", "connection_id", b"connection_id", "empty_records", b"empty_records", "reset", b"reset", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -950,19 +1003,29 @@ class SyncScheduleRequest(_message.Message):
     SYNC_NAME_FIELD_NUMBER: _builtins.int
     CONNECTION_ID_FIELD_NUMBER: _builtins.int
     VARIANT_FIELD_NUMBER: _builtins.int
+    FREQUENCY_FIELD_NUMBER: _builtins.int
+    CLEAR_FREQUENCY_FIELD_NUMBER: _builtins.int
     sync_name: _builtins.str
     connection_id: _builtins.str
     variant: _builtins.str
+    frequency: _builtins.str
+    """StartSync only: this connection's own frequency for the schedule ("every 5 minutes",
+    read as a sync definition's frequency; invalid_frequency otherwise). Empty: unchanged.
+    """
+    clear_frequency: _builtins.bool
+    """StartSync only: clears the connection's own frequency; the sync's applies again."""
     def __init__(
         self,
         *,
         sync_name: _builtins.str = ...,
         connection_id: _builtins.str = ...,
         variant: _builtins.str = ...,
+        frequency: _builtins.str = ...,
+        clear_frequency: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear_frequency", b"clear_frequency", "connection_id", b"connection_id", "frequency", b"frequency", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -979,14 +1042,18 @@ class SyncSchedule(_message.Message):
     FREQUENCY_SECONDS_FIELD_NUMBER: _builtins.int
     NEXT_RUN_AT_FIELD_NUMBER: _builtins.int
     LAST_RUN_ID_FIELD_NUMBER: _builtins.int
+    FREQUENCY_OVERRIDE_SECONDS_FIELD_NUMBER: _builtins.int
     sync_name: _builtins.str
     connection_id: _builtins.str
     variant: _builtins.str
     state: _builtins.str
     """"running" or "paused"."""
     frequency_seconds: _builtins.float
+    """The interval in force: the connection's own (`frequency_override_seconds`), else the sync's."""
     next_run_at: _builtins.str
     last_run_id: _builtins.str
+    frequency_override_seconds: _builtins.float
+    """The connection's own interval set by StartSync with a frequency; 0 when it has none."""
     def __init__(
         self,
         *,
@@ -997,10 +1064,11 @@ class SyncSchedule(_message.Message):
         frequency_seconds: _builtins.float = ...,
         next_run_at: _builtins.str = ...,
         last_run_id: _builtins.str = ...,
+        frequency_override_seconds: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "frequency_seconds", b"frequency_seconds", "last_run_id", b"last_run_id", "next_run_at", b"next_run_at", "state", b"state", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "frequency_override_seconds", b"frequency_override_seconds", "frequency_seconds", b"frequency_seconds", "last_run_id", b"last_run_id", "next_run_at", b"next_run_at", "state", b"state", "sync_name", b"sync_name", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -58,6 +58,11 @@ class OrchestratorStub:
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.ListIntegrationsRequest.SerializeToString,
                 response_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListIntegrationsResponse.FromString,
                 _registered_method=True)
+        self.DeleteIntegration = channel.unary_unary(
+                '/corral.v1.Orchestrator/DeleteIntegration',
+                request_serializer=corral_dot_v1_dot_orchestrator__pb2.DeleteIntegrationRequest.SerializeToString,
+                response_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeleteIntegrationResponse.FromString,
+                _registered_method=True)
         self.CreateConnection = channel.unary_unary(
                 '/corral.v1.Orchestrator/CreateConnection',
                 request_serializer=corral_dot_v1_dot_orchestrator__pb2.CreateConnectionRequest.SerializeToString,
@@ -198,6 +203,15 @@ class OrchestratorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteIntegration(self, request, context):
+        """Deletes an integration for good: each of its connections as DeleteConnection does (its
+        pre-connection-deletion functions run first, then it goes with its records, checkpoints
+        and schedules), then the integration with its deployed functions. Runs and their logs stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateConnection(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -257,7 +271,8 @@ class OrchestratorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def TriggerSync(self, request, context):
-        """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first).
+        """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first;
+        with `reset` and `empty_records`, the connection's records of the sync's models too).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -265,6 +280,8 @@ class OrchestratorServicer:
 
     def StartSync(self, request, context):
         """Starts a sync's schedule for a connection (it is due at once), creating it if needed.
+        With `frequency`, the schedule runs at that frequency instead of the sync's (this
+        connection only, kept across deploys) until `clear_frequency` returns it to the sync's.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -366,6 +383,11 @@ def add_OrchestratorServicer_to_server(servicer, server):
                     servicer.ListIntegrations,
                     request_deserializer=corral_dot_v1_dot_orchestrator__pb2.ListIntegrationsRequest.FromString,
                     response_serializer=corral_dot_v1_dot_orchestrator__pb2.ListIntegrationsResponse.SerializeToString,
+            ),
+            'DeleteIntegration': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteIntegration,
+                    request_deserializer=corral_dot_v1_dot_orchestrator__pb2.DeleteIntegrationRequest.FromString,
+                    response_serializer=corral_dot_v1_dot_orchestrator__pb2.DeleteIntegrationResponse.SerializeToString,
             ),
             'CreateConnection': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateConnection,
@@ -585,6 +607,33 @@ class Orchestrator:
             '/corral.v1.Orchestrator/ListIntegrations',
             corral_dot_v1_dot_orchestrator__pb2.ListIntegrationsRequest.SerializeToString,
             corral_dot_v1_dot_orchestrator__pb2.ListIntegrationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteIntegration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/corral.v1.Orchestrator/DeleteIntegration',
+            corral_dot_v1_dot_orchestrator__pb2.DeleteIntegrationRequest.SerializeToString,
+            corral_dot_v1_dot_orchestrator__pb2.DeleteIntegrationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,11 @@ class OrchestratorStub:
     ListFunctions: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListFunctionsRequest, _orchestrator_pb2.ListFunctionsResponse]
     CreateIntegration: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.CreateIntegrationRequest, _orchestrator_pb2.Integration]
     ListIntegrations: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListIntegrationsRequest, _orchestrator_pb2.ListIntegrationsResponse]
+    DeleteIntegration: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.DeleteIntegrationRequest, _orchestrator_pb2.DeleteIntegrationResponse]
+    """Deletes an integration for good: each of its connections as DeleteConnection does (its
+    pre-connection-deletion functions run first, then it goes with its records, checkpoints
+    and schedules), then the integration with its deployed functions. Runs and their logs stay.
+    """
     CreateConnection: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.CreateConnectionRequest, _orchestrator_pb2.Connection]
     GetConnection: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.GetConnectionRequest, _orchestrator_pb2.Connection]
     ListConnections: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListConnectionsRequest, _orchestrator_pb2.ListConnectionsResponse]
@@ -60,9 +65,14 @@ class OrchestratorStub:
     the error. With `async`, it returns at once with the run id (read it with GetRun).
     """
     TriggerSync: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.TriggerSyncRequest, _orchestrator_pb2.TriggerSyncResponse]
-    """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first)."""
+    """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first;
+    with `reset` and `empty_records`, the connection's records of the sync's models too).
+    """
     StartSync: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]
-    """Starts a sync's schedule for a connection (it is due at once), creating it if needed."""
+    """Starts a sync's schedule for a connection (it is due at once), creating it if needed.
+    With `frequency`, the schedule runs at that frequency instead of the sync's (this
+    connection only, kept across deploys) until `clear_frequency` returns it to the sync's.
+    """
     PauseSync: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]
     """Pauses a sync's schedule for a connection; a run in progress finishes."""
     ListSyncSchedules: _grpc.UnaryUnaryMultiCallable[_orchestrator_pb2.ListSyncSchedulesRequest, _orchestrator_pb2.ListSyncSchedulesResponse]
@@ -108,6 +118,11 @@ class OrchestratorAsyncStub(OrchestratorStub):
     ListFunctions: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListFunctionsRequest, _orchestrator_pb2.ListFunctionsResponse]  # type: ignore[assignment]
     CreateIntegration: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.CreateIntegrationRequest, _orchestrator_pb2.Integration]  # type: ignore[assignment]
     ListIntegrations: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListIntegrationsRequest, _orchestrator_pb2.ListIntegrationsResponse]  # type: ignore[assignment]
+    DeleteIntegration: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.DeleteIntegrationRequest, _orchestrator_pb2.DeleteIntegrationResponse]  # type: ignore[assignment]
+    """Deletes an integration for good: each of its connections as DeleteConnection does (its
+    pre-connection-deletion functions run first, then it goes with its records, checkpoints
+    and schedules), then the integration with its deployed functions. Runs and their logs stay.
+    """
     CreateConnection: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.CreateConnectionRequest, _orchestrator_pb2.Connection]  # type: ignore[assignment]
     GetConnection: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.GetConnectionRequest, _orchestrator_pb2.Connection]  # type: ignore[assignment]
     ListConnections: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListConnectionsRequest, _orchestrator_pb2.ListConnectionsResponse]  # type: ignore[assignment]
@@ -124,9 +139,14 @@ class OrchestratorAsyncStub(OrchestratorStub):
     the error. With `async`, it returns at once with the run id (read it with GetRun).
     """
     TriggerSync: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.TriggerSyncRequest, _orchestrator_pb2.TriggerSyncResponse]  # type: ignore[assignment]
-    """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first)."""
+    """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first;
+    with `reset` and `empty_records`, the connection's records of the sync's models too).
+    """
     StartSync: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]  # type: ignore[assignment]
-    """Starts a sync's schedule for a connection (it is due at once), creating it if needed."""
+    """Starts a sync's schedule for a connection (it is due at once), creating it if needed.
+    With `frequency`, the schedule runs at that frequency instead of the sync's (this
+    connection only, kept across deploys) until `clear_frequency` returns it to the sync's.
+    """
     PauseSync: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.SyncScheduleRequest, _orchestrator_pb2.SyncSchedule]  # type: ignore[assignment]
     """Pauses a sync's schedule for a connection; a run in progress finishes."""
     ListSyncSchedules: _aio.UnaryUnaryMultiCallable[_orchestrator_pb2.ListSyncSchedulesRequest, _orchestrator_pb2.ListSyncSchedulesResponse]  # type: ignore[assignment]
@@ -193,6 +213,17 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.ListIntegrationsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.ListIntegrationsResponse, _abc.Awaitable[_orchestrator_pb2.ListIntegrationsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteIntegration(
+        self,
+        request: _orchestrator_pb2.DeleteIntegrationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orchestrator_pb2.DeleteIntegrationResponse, _abc.Awaitable[_orchestrator_pb2.DeleteIntegrationResponse]]:
+        """Deletes an integration for good: each of its connections as DeleteConnection does (its
+        pre-connection-deletion functions run first, then it goes with its records, checkpoints
+        and schedules), then the integration with its deployed functions. Runs and their logs stay.
+        """
 
     @_abc_1.abstractmethod
     def CreateConnection(
@@ -269,7 +300,9 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.TriggerSyncRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.TriggerSyncResponse, _abc.Awaitable[_orchestrator_pb2.TriggerSyncResponse]]:
-        """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first)."""
+        """Runs a sync for a connection now (with `reset`, its records' checkpoint is cleared first;
+        with `reset` and `empty_records`, the connection's records of the sync's models too).
+        """
 
     @_abc_1.abstractmethod
     def StartSync(
@@ -277,7 +310,10 @@ class OrchestratorServicer(metaclass=_abc_1.ABCMeta):
         request: _orchestrator_pb2.SyncScheduleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orchestrator_pb2.SyncSchedule, _abc.Awaitable[_orchestrator_pb2.SyncSchedule]]:
-        """Starts a sync's schedule for a connection (it is due at once), creating it if needed."""
+        """Starts a sync's schedule for a connection (it is due at once), creating it if needed.
+        With `frequency`, the schedule runs at that frequency instead of the sync's (this
+        connection only, kept across deploys) until `clear_frequency` returns it to the sync's.
+        """
 
     @_abc_1.abstractmethod
     def PauseSync(

@@ -187,6 +187,16 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         rows = self._storage.list_integrations(current_environment().id)
         return pb.ListIntegrationsResponse(integrations=[integration_pb(r) for r in rows])
 
+    def DeleteIntegration(
+        self, request: pb.DeleteIntegrationRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteIntegrationResponse:
+        """Deletes an integration, each connection as ``DeleteConnection`` does, then its
+        functions (``Lifecycle.delete_integration``)."""
+        deleted, run_ids = self._lifecycle.delete_integration(
+            current_environment(), _required(request.unique_key, "unique_key"), context
+        )
+        return pb.DeleteIntegrationResponse(connection_ids=deleted, run_ids=run_ids)
+
     def CreateConnection(
         self, request: pb.CreateConnectionRequest, context: grpc.ServicerContext
     ) -> pb.Connection:
@@ -327,14 +337,21 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def TriggerSync(
         self, request: pb.TriggerSyncRequest, context: grpc.ServicerContext
     ) -> pb.TriggerSyncResponse:
-        """Runs a sync now; with ``reset``, its checkpoint is cleared first."""
+        """Runs a sync now; with ``reset``, its checkpoint is cleared first, and with
+        ``empty_records`` too, the connection's records of the sync's models."""
         env = current_environment()
         name = _required(request.sync_name, "sync_name")
         cid = _required(request.connection_id, "connection_id")
         variant = _name(request.variant, "variant") if request.variant else "base"
+        if request.empty_records and not request.reset:
+            raise InvalidRequest(
+                "empty_records empties a sync's records only with reset",
+                code="empty_records_without_reset",
+            )
         function = self._runs.function_for(env, cid, name, "sync")
         if request.reset:
-            self._storage.reset_sync(env.id, cid, name, variant)
+            models = _models_to_empty(function) if request.empty_records else []
+            self._storage.reset_sync(env.id, cid, name, variant, models)
         spec = RunRequestSpec(env, function, cid, None, variant)
 
         def mark(run: Run) -> None:  # a manual run is its schedule's last run
@@ -368,6 +385,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             _required(request.sync_name, "sync_name"),
             _name(request.variant, "variant") if request.variant else "base",
             state,
+            frequency=request.frequency,
+            clear_frequency=request.clear_frequency,
         )
         return schedule_pb(schedule)
 
@@ -508,6 +527,20 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         if request.variant:
             _name(request.variant, "variant")
         yield from self._dry_runs.stream(current_environment(), request, caller=context)
+
+
+def _models_to_empty(function: FunctionRow) -> list[str]:
+    """The models whose records ``TriggerSync`` with ``empty_records`` deletes: those the
+    sync's definition names (refused when it names none: which records it stored is not
+    known)."""
+    models = [str(name) for name in function.config.get("models") or ()]
+    if not models:
+        raise InvalidRequest(
+            f"sync {function.name!r} names no models, so its records cannot be told apart;"
+            " name them in create_sync(models=...) to empty them",
+            code="sync_declares_no_models",
+        )
+    return models
 
 
 def _action_response(run: Run) -> pb.TriggerActionResponse:

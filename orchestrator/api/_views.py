@@ -160,4 +160,5 @@ def schedule_pb(row: Schedule) -> pb.SyncSchedule:
         frequency_seconds=row.frequency_seconds,
         next_run_at=_time(row.next_run_at),
         last_run_id=row.last_run_id or "",
+        frequency_override_seconds=row.frequency_override_seconds or 0.0,
     )

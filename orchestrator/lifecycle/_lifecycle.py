@@ -17,11 +17,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 import structlog
 
-from corral.errors import CorralError, InvalidRequest, NotFound
+from corral._frequency import parse_frequency
+from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure
 from orchestrator._env_settings import retention_days
 from orchestrator.runs._caller import Caller
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
@@ -41,6 +43,42 @@ def _frequency(function: FunctionRow) -> float:
     return (
         float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_FREQUENCY_SECONDS
     )
+
+
+class _Keep(Enum):
+    """``set_state`` leaves the schedule's own frequency as it is."""
+
+    KEEP = "keep"
+
+
+MAX_FREQUENCY_CHARS = 100
+"""The longest frequency text read (``"every 2 hours"`` needs 13): longer ones are refused
+before parsing."""
+
+
+def _own_frequency(state: str, frequency: str, clear: bool) -> float | _Keep | None:
+    """What ``StartSync`` asks of a schedule's own frequency: seconds to set, None to clear,
+    or ``_Keep.KEEP``; ``PauseSync`` asks nothing of it."""
+    if not (frequency or clear):
+        return _Keep.KEEP
+    if state != "running":
+        raise InvalidRequest("only StartSync sets a frequency", code="invalid_frequency")
+    if frequency and clear:
+        raise InvalidRequest(
+            "give a frequency or clear_frequency, not both", code="invalid_frequency"
+        )
+    return _parsed(frequency) if frequency else None
+
+
+def _parsed(text: str) -> float:
+    if len(text) > MAX_FREQUENCY_CHARS:
+        raise InvalidRequest(
+            f"a frequency is at most {MAX_FREQUENCY_CHARS} characters", code="invalid_frequency"
+        )
+    try:
+        return parse_frequency(text)
+    except RunFailure as err:
+        raise InvalidRequest(err.message, code="invalid_frequency", details=err.payload) from None
 
 
 def _subscribed(function: FunctionRow, event_type: str) -> bool:
@@ -182,9 +220,27 @@ class Lifecycle:
         self.schedule_auto_start(env, integration_key)
 
     def set_state(
-        self, env: Environment, connection_id: str, sync_name: str, variant: str, state: str
+        self,
+        env: Environment,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        state: str,
+        *,
+        frequency: str = "",
+        clear_frequency: bool = False,
     ) -> Schedule:
-        """``StartSync`` / ``PauseSync``: a schedule is created on first use."""
+        """``StartSync`` / ``PauseSync``: a schedule is created on first use.
+
+        ``frequency`` (``StartSync`` only): the connection's own frequency for this schedule
+        (``"every 5 minutes"``, parsed as a sync definition's is); ``clear_frequency``: back
+        to the sync's. Neither: the schedule's own frequency stays as it is.
+
+        Raises:
+            InvalidRequest: code ``invalid_frequency``: the frequency does not parse, is given
+                with ``clear_frequency`` or to ``PauseSync``.
+        """
+        override = _own_frequency(state, frequency, clear_frequency)
         function = self._runs.function_for(env, connection_id, sync_name, "sync")
         self._storage.ensure_schedule(
             env.id,
@@ -194,7 +250,40 @@ class Lifecycle:
             frequency_seconds=_frequency(function),
             state=state,
         )
+        if override is not _Keep.KEEP:
+            self._storage.set_frequency_override(
+                env.id, connection_id, sync_name, variant, override
+            )
         return self._storage.set_schedule_state(env.id, connection_id, sync_name, variant, state)
+
+    # ---- integrations ----
+
+    def delete_integration(
+        self, env: Environment, integration_key: str, caller: Caller | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Deletes an integration: each connection as ``DeleteConnection`` does (its
+        pre-deletion functions run first, then it goes with its records, checkpoints and
+        schedules), then the integration with its functions.
+
+        Returns:
+            The deleted connections' ids and the pre-deletion runs' ids.
+
+        Raises:
+            NotFound: code ``unknown_integration``.
+        """
+        self._storage.get_integration(env.id, integration_key)
+        deleted: list[str] = []
+        run_ids: list[str] = []
+        for connection in self._storage.list_connections(env.id, integration_key):
+            cid = connection.connection_id
+            run_ids += self.connection_deleting(env, integration_key, cid, caller)
+            try:
+                self._storage.delete_connection(env.id, cid)
+            except NotFound:
+                continue  # deleted meanwhile by another call
+            deleted.append(cid)
+        self._storage.delete_integration(env.id, integration_key)
+        return deleted, run_ids
 
     # ---- connection events ----
 

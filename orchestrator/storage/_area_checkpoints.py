@@ -9,7 +9,7 @@ on the connection's row lock, so that check holds across orchestrators too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.storage._engine import C, EngineBase
@@ -65,14 +65,37 @@ class CheckpointsArea(EngineBase[C]):
     def clear_checkpoint(self, key: CheckpointKey) -> None:
         """Clears the checkpoint; the next ``get_checkpoint`` returns None."""
         with self._write() as conn:
-            pk = self._connection_pk(conn, key.env_id, key.connection_id, lock=True)
-            value, version = self._checkpoint(conn, pk, key)
-            if value is not None:
-                self._store(conn, pk, key, None, version + 1)
+            self._clear(conn, key)
 
-    def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
-        """Resets a sync: its checkpoint is cleared, its records stay."""
-        self.clear_checkpoint(CheckpointKey(env_id, connection_id, function_name, variant))
+    def reset_sync(
+        self,
+        env_id: int,
+        connection_id: str,
+        function_name: str,
+        variant: str,
+        empty_models: Sequence[str] = (),
+    ) -> int:
+        """Resets a sync: its checkpoint is cleared, and the connection's records of
+        ``empty_models`` (in this variant) are deleted for good in the same transaction; other
+        records stay. Returns how many records were deleted."""
+        key = CheckpointKey(env_id, connection_id, function_name, variant)
+        with self._write() as conn:
+            pk = self._clear(conn, key)
+            return sum(
+                self._exec(
+                    conn,
+                    "DELETE FROM records WHERE connection_pk = ? AND model = ? AND variant = ?",
+                    (pk, model, variant),
+                )
+                for model in empty_models
+            )
+
+    def _clear(self, conn: C, key: CheckpointKey) -> int:
+        pk = self._connection_pk(conn, key.env_id, key.connection_id, lock=True)
+        value, version = self._checkpoint(conn, pk, key)
+        if value is not None:
+            self._store(conn, pk, key, None, version + 1)
+        return pk
 
     def _store(
         self,

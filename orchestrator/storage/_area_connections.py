@@ -160,6 +160,20 @@ class ConnectionsArea(SealingBase[C]):
             )
         return [self._connection_of(row) for row in rows]
 
+    def delete_integration(self, env_id: int, unique_key: str) -> None:
+        """Deletes an integration for good, with its functions and every connection it still
+        has (and so their records, checkpoints, deletion tracking and sync schedules: the
+        tables' ``ON DELETE CASCADE``). Runs and their logs stay, as for a connection.
+
+        Raises:
+            NotFound: code ``unknown_integration``.
+        """
+        self._delete_one(
+            "DELETE FROM integrations WHERE env_id = ? AND unique_key = ?",
+            (env_id, unique_key),
+            NotFound(f"no integration {unique_key!r}", code="unknown_integration"),
+        )
+
     def delete_connection(self, env_id: int, connection_id: str) -> None:
         """Deletes a connection for good, with its metadata, records, checkpoints, deletion
         tracking and sync schedules (the tables' ``ON DELETE CASCADE``), so a new connection with
@@ -167,14 +181,17 @@ class ConnectionsArea(SealingBase[C]):
 
         Runs and their logs stay (until retention): run history outlives connections.
         """
+        self._delete_one(
+            "DELETE FROM connections WHERE env_id = ? AND connection_id = ?",
+            (env_id, connection_id),
+            NotFound(f"no connection {connection_id!r}", code="unknown_connection"),
+        )
+
+    def _delete_one(self, sql: str, params: tuple[object, ...], missing: NotFound) -> None:
+        """Runs a DELETE of one row; ``missing`` is raised when it deleted none."""
         with self._write() as conn:
-            deleted = self._exec(
-                conn,
-                "DELETE FROM connections WHERE env_id = ? AND connection_id = ?",
-                (env_id, connection_id),
-            )
-        if deleted == 0:
-            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+            if self._exec(conn, sql, params) == 0:
+                raise missing
 
     def set_metadata(
         self,

@@ -17,16 +17,19 @@ from orchestrator.storage._engine import C, EngineBase
 from orchestrator.storage._rows import schedule
 from orchestrator.storage._types import SCHEDULE_STATES, Schedule
 
+# The interval in force is the connection's own, if set, else the sync's.
 _SELECT = """
-SELECT s.id, c.env_id, c.connection_id, s.sync_name, s.variant, s.state, s.frequency_seconds,
-       s.next_run_at, s.last_run_id
+SELECT s.id, c.env_id, c.connection_id, s.sync_name, s.variant, s.state,
+       COALESCE(s.frequency_override_seconds, s.frequency_seconds) AS frequency_seconds,
+       s.frequency_override_seconds, s.next_run_at, s.last_run_id
 FROM sync_schedules s JOIN connections c ON c.id = s.connection_pk
 """
 
 # Due, running, and not already running: the last run it started (if any) has finished.
 _DUE = """
-SELECT s.id, c.env_id, c.connection_id, s.sync_name, s.variant, s.state, s.frequency_seconds,
-       s.next_run_at, s.last_run_id
+SELECT s.id, c.env_id, c.connection_id, s.sync_name, s.variant, s.state,
+       COALESCE(s.frequency_override_seconds, s.frequency_seconds) AS frequency_seconds,
+       s.frequency_override_seconds, s.next_run_at, s.last_run_id
 FROM sync_schedules s JOIN connections c ON c.id = s.connection_pk
 WHERE s.state = 'running' AND s.next_run_at <= ?
   AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.last_run_id
@@ -91,6 +94,45 @@ class SchedulesArea(EngineBase[C]):
             if updated == 0:
                 raise _unknown(sync_name)
             return self._one(conn, pk, sync_name, variant)
+
+    def set_frequency_override(
+        self,
+        env_id: int,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        frequency_seconds: float | None,
+    ) -> Schedule:
+        """Sets the connection's own interval for this schedule, or clears it (None: the sync's
+        applies again). Deploys keep it. The schedule is due no later than one new interval
+        from now, so a shorter interval applies without waiting out the old one.
+
+        Raises:
+            NotFound: code ``unknown_schedule``.
+        """
+        with self._write() as conn:
+            pk = self._connection_pk(conn, env_id, connection_id)
+            key = (pk, sync_name, variant)
+            own = self._fetch_one(
+                conn,
+                "SELECT frequency_seconds FROM sync_schedules"
+                " WHERE connection_pk = ? AND sync_name = ? AND variant = ?",
+                key,
+            )
+            if own is None:
+                raise _unknown(sync_name)
+            interval = float(
+                own["frequency_seconds"] if frequency_seconds is None else frequency_seconds
+            )
+            bound = self._stamp_in(self._clock() + timedelta(seconds=interval))
+            self._exec(
+                conn,
+                "UPDATE sync_schedules SET frequency_override_seconds = ?, next_run_at ="
+                " CASE WHEN next_run_at > ? THEN ? ELSE next_run_at END"
+                " WHERE connection_pk = ? AND sync_name = ? AND variant = ?",
+                (frequency_seconds, bound, bound, *key),
+            )
+            return self._one(conn, *key)
 
     def list_schedules(self, env_id: int, connection_id: str | None = None) -> list[Schedule]:
         """The environment's schedules (of one connection, if given)."""

@@ -168,6 +168,10 @@ class ConnectionStore(Protocol):
     def list_integrations(self, env_id: int) -> list[Integration]:
         """Every integration of an environment, by key."""
 
+    def delete_integration(self, env_id: int, unique_key: str) -> None:
+        """Deletes an integration with its functions and connections (NotFound
+        ``unknown_integration``)."""
+
     # ---- connections ----
 
     def create_connection(
@@ -383,7 +387,14 @@ class CheckpointStore(Protocol):
     def clear_checkpoint(self, key: CheckpointKey) -> None:
         """Clears the checkpoint."""
 
-    def reset_sync(self, env_id: int, connection_id: str, function_name: str, variant: str) -> None:
+    def reset_sync(
+        self,
+        env_id: int,
+        connection_id: str,
+        function_name: str,
+        variant: str,
+        empty_models: Sequence[str] = (),
+    ) -> int:
         """Clears a sync's checkpoint; its records stay."""
 
 
@@ -406,6 +417,16 @@ class ScheduleStore(Protocol):
         self, env_id: int, connection_id: str, sync_name: str, variant: str, state: str
     ) -> Schedule:
         """Pauses or starts a schedule (NotFound ``unknown_schedule``)."""
+
+    def set_frequency_override(
+        self,
+        env_id: int,
+        connection_id: str,
+        sync_name: str,
+        variant: str,
+        frequency_seconds: float | None,
+    ) -> Schedule:
+        """Sets or clears (None) the connection's own interval for one schedule."""
 
     def list_schedules(self, env_id: int, connection_id: str | None = None) -> list[Schedule]:
         """The environment's schedules."""

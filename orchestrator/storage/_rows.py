@@ -166,7 +166,12 @@ def schedule(row: Row, codec: Codec) -> Schedule:
         frequency_seconds=float(row["frequency_seconds"]),
         next_run_at=codec.stamp(row["next_run_at"]),
         last_run_id=None if row["last_run_id"] is None else str(row["last_run_id"]),
+        frequency_override_seconds=_optional_float(row["frequency_override_seconds"]),
     )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def stored_record(row: Row, codec: Codec) -> StoredRecord:

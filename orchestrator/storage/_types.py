@@ -249,9 +249,12 @@ class Schedule:
 
     Attributes:
         state: ``running`` (runs when due) or ``paused``.
-        frequency_seconds: the interval between two runs.
+        frequency_seconds: the interval between two runs: the connection's own
+            (``frequency_override_seconds``) if set, else the sync's.
         next_run_at: when it is next due.
         last_run_id: the last run the scheduler started, if any.
+        frequency_override_seconds: the connection's own interval for this sync
+            (``StartSync`` with a frequency), kept across deploys; None: the sync's.
     """
 
     schedule_id: int
@@ -263,6 +266,7 @@ class Schedule:
     frequency_seconds: float
     next_run_at: datetime
     last_run_id: str | None
+    frequency_override_seconds: float | None = None
 
 
 @dataclass(frozen=True)

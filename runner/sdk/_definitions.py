@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import pydantic
 
+from corral._frequency import parse_frequency
 from corral.errors import RunFailure
-from runner.sdk._frequency import parse_frequency
 from runner.worker._values import to_json_value
 
 EVENTS = ("post-connection-creation", "pre-connection-deletion", "validate-connection")

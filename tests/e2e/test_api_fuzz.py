@@ -47,6 +47,7 @@ WRITES = frozenset(
     {
         "Deploy",
         "CreateIntegration",
+        "DeleteIntegration",
         "CreateConnection",
         "DeleteConnection",
         "SetMetadata",
@@ -279,6 +280,7 @@ _BASES: dict[str, Callable[[World], message.Message]] = {
         auth_config_json="{}",
     ),
     "ListIntegrations": lambda w: pb.ListIntegrationsRequest(),
+    "DeleteIntegration": lambda w: pb.DeleteIntegrationRequest(unique_key=w.unique("absent")),
     "CreateConnection": lambda w: pb.CreateConnectionRequest(
         integration="fuzz-conns",
         connection_id=w.unique("conn"),
@@ -563,6 +565,14 @@ def _extra_cases(world: World, rpc: str) -> list[Case]:
                 rpc,
                 "reset_sync",
                 pb.TriggerSyncRequest(sync_name="items", connection_id="c1", reset=True),
+            ),
+            Case(
+                rpc,
+                "empty_records_of_a_sync_without_models",
+                pb.TriggerSyncRequest(
+                    sync_name="items", connection_id="c1", reset=True, empty_records=True
+                ),
+                expect=_INVALID,
             ),
         ]
     if rpc == "DeliverWebhook":

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from corral._frequency import parse_frequency
 from corral.errors import RunFailure
 from runner._context import RunContext
 from runner.host._host import RunnerHost
-from runner.sdk._frequency import parse_frequency
 from tests.runner.sdk_support import error_of, run
 
 SYNC = """

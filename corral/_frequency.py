@@ -5,6 +5,9 @@ The grammar is the seed platform's: an optional ``every``, then either a named i
 number and a unit as the ``ms`` package reads them (``1m``, ``2 days``, ``3 week``, ``1.5h``;
 a bare number is milliseconds). corral also accepts a unit without a number (``every minute``).
 Case and extra spaces do not matter. The shortest interval is 30 seconds.
+
+In the core because both sides read it: a sync's definition (``runner.sdk``) and a connection's
+own frequency for one schedule (``StartSync``, in the orchestrator).
 """
 
 from __future__ import annotations
