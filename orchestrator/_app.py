@@ -56,6 +56,7 @@ from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import RunnerRegistry, Storage, TenantStore
 from orchestrator.storage._memory_runners import MemoryRunnerRegistry
 from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.webhooks import Intake, WebhookEndpoint
 
 _log = structlog.get_logger("corral.orchestrator")
 
@@ -78,6 +79,7 @@ class _Parts:
     lifecycle: Lifecycle
     claim: DataDirLock
     metrics: MetricsEndpoint | None = None
+    webhooks: WebhookEndpoint | None = None
 
 
 def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
@@ -148,6 +150,15 @@ def _metrics_endpoint(
         return None
     local = 0 if settings.runner_address else settings.runners
     return open_endpoint(metrics, settings.metrics_address, local)
+
+
+def _webhook_endpoint(
+    settings: ServeSettings, storage: Storage, lifecycle: Lifecycle
+) -> WebhookEndpoint | None:
+    """The provider webhook endpoint, when ``CORRAL_WEBHOOK_ADDRESS`` is set (None: off)."""
+    if not settings.webhook_address:
+        return None
+    return WebhookEndpoint(settings.webhook_address, Intake(storage, lifecycle.deliver_webhook))
 
 
 def _recover(storage: Storage, url: str) -> str:
@@ -294,6 +305,9 @@ def _start_locked(
         ],
         max_workers=SERVER_THREADS,
     )
+    webhooks = _webhook_endpoint(settings, storage, lifecycle)
+    if webhooks is not None:
+        undo.callback(webhooks.close)
     report_runner_containment(channels.status, [api_health, callback_health])
     port = bind(api_server, f"{settings.host}:{settings.port}", transport.api)
     api_server.start()
@@ -311,17 +325,29 @@ def _start_locked(
         instance=instance,
         run_lease_seconds=settings.run_lease_seconds,
         metrics=settings.metrics_address or None,
+        webhooks=settings.webhook_address or None,
         **box.describe(),
         **transport.describe(),
     )
     lifecycle.start()
     return _Parts(
-        storage, runs, api_server, callback_server, channels, local, http, lifecycle, claim
+        storage,
+        runs,
+        api_server,
+        callback_server,
+        channels,
+        local,
+        http,
+        lifecycle,
+        claim,
+        webhooks=webhooks,
     )
 
 
 def _stop(parts: _Parts, grace: float) -> None:
     _log.info("orchestrator stopping", grace_seconds=grace)
+    if parts.webhooks is not None:
+        parts.webhooks.close()
     parts.lifecycle.stop()
     # New calls are refused at once. Calls in flight get the grace and the time their cancelled
     # runs take to store the outcome, so a caller still waiting gets the run's typed error

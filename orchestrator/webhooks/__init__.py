@@ -1,0 +1,15 @@
+"""Provider webhooks over HTTP (verified, routed, delivered after the answer) and the sync
+result notifications an environment's webhook URL gets."""
+
+from orchestrator.webhooks._endpoint import MAX_BODY_BYTES, WebhookEndpoint
+from orchestrator.webhooks._intake import QUEUE_SIZE, Intake
+from orchestrator.webhooks._signatures import REPLAY_WINDOW_SECONDS, refusal
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "QUEUE_SIZE",
+    "REPLAY_WINDOW_SECONDS",
+    "Intake",
+    "WebhookEndpoint",
+    "refusal",
+]
