@@ -1,10 +1,11 @@
 """The HTTP endpoint providers call: ``POST /webhook/{environment}/{integration}``.
 
 Served by ``corral serve`` on ``CORRAL_WEBHOOK_ADDRESS`` (off when empty). It answers at once:
-202 once the webhook is verified and queued (``_intake``), 401 for a missing or wrong
+202 once the webhook is verified and queued (``_intake``), 200 with ``{"challenge": ...}`` to
+a verified verification request (Slack's ``url_verification``), 401 for a missing or wrong
 signature, 400 for a body that is not JSON, 404 for an unknown environment or integration,
 411 without a Content-Length, 413 for a body over ``MAX_BODY_BYTES``, 503 when the queue is
-full. Environment names with a ``/`` are written with it escaped (``acme%2Fprod``).
+full. At most ``MAX_CONNECTIONS`` connections are served at once. Environment names with a ``/`` are written with it escaped (``acme%2Fprod``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ smaller in practice, Slack's are a few KiB)."""
 
 READ_TIMEOUT_SECONDS = 10.0
 """How long a connection may take to send its request (a slow sender holds a thread)."""
+
+MAX_CONNECTIONS = 64
+"""Connections served at once; more are closed at once (their senders retry)."""
 
 SETTING = "CORRAL_WEBHOOK_ADDRESS"
 
@@ -67,10 +71,13 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length))
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
-            self.server.intake.accept(*route, headers, body)
+            answer = self.server.intake.accept(*route, headers, body)
         except CorralError as exc:
             status = _STATUS.get(type(exc), HTTPStatus.INTERNAL_SERVER_ERROR)
             self._answer(status, exc.code, exc.message)
+            return
+        if answer is not None:
+            self._send(HTTPStatus.OK, {"challenge": answer})
             return
         self._answer(HTTPStatus.ACCEPTED, "accepted", "queued")
 
@@ -79,7 +86,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "webhooks are POSTed")
 
     def _answer(self, status: HTTPStatus, code: str, message: str) -> None:
-        data = json.dumps({"code": code, "message": message}).encode()
+        self._send(status, {"code": code, "message": message})
+
+    def _send(self, status: HTTPStatus, content: dict[str, str]) -> None:
+        data = json.dumps(content).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -100,14 +110,34 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], intake: Intake) -> None:
         self.intake = intake
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serves the connection in a thread of its own, if one of the slots is free."""
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serves one connection, then frees its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class WebhookEndpoint:
     """The webhook endpoint, served by a thread of its own until ``close``."""
 
     def __init__(self, address: str, intake: Intake) -> None:
-        """Listens on ``address`` (``host:port``; port 0: any).
+        """Listens on ``address`` (``host:port``; port 0: any) and owns ``intake`` (closed
+        with the endpoint, or at once when it cannot listen).
 
         Raises:
             Unavailable: ``address_in_use``.
@@ -117,6 +147,7 @@ class WebhookEndpoint:
         try:
             self._server = _Server(split_address(address), intake)
         except OSError as exc:
+            intake.close()
             raise listen_error(exc, address, SETTING, "webhooks") from None
         self.port = int(self._server.server_address[1])
         """The port bound."""

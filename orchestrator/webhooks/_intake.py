@@ -22,7 +22,7 @@ import structlog
 from corral import _providers
 from corral.errors import CorralError, InvalidRequest, NotFound, Unauthenticated, Unavailable
 from orchestrator.storage._types import Connection, Environment, Integration
-from orchestrator.webhooks._routing import connection_ids, event_type
+from orchestrator.webhooks._routing import challenge, connection_ids, event_type
 from orchestrator.webhooks._signatures import refusal
 
 _log = structlog.get_logger("corral.webhooks")
@@ -76,11 +76,15 @@ class Intake:
 
     def accept(
         self, environment: str, integration: str, headers: Mapping[str, str], body: bytes
-    ) -> None:
+    ) -> str | None:
         """Checks a webhook and queues it.
 
         Args:
             headers: the request's headers, names in lower case.
+
+        Returns:
+            None, or the answer to a verification request (Slack's ``url_verification``),
+            which is not queued.
 
         Raises:
             NotFound: ``unknown_webhook``, no such environment or integration (the same
@@ -98,6 +102,9 @@ class Intake:
             _log.warning("webhook refused", environment=env.name, integration=integration, why=why)
             raise Unauthenticated(why, code="invalid_webhook_signature")
         payload = _json(body)
+        answer = challenge(rule, payload)
+        if answer is not None:
+            return answer
         hook = _Webhook(env, integration, rule, event_type(rule, headers, payload), payload)
         try:
             self._queue.put_nowait(hook)
@@ -105,6 +112,7 @@ class Intake:
             raise Unavailable(
                 "too many webhooks wait to be delivered; retry later", code="webhook_queue_full"
             ) from None
+        return None
 
     def _find(self, environment: str, integration: str) -> tuple[Environment, Integration]:
         try:

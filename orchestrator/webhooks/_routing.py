@@ -7,7 +7,10 @@ The catalogue's ``webhook`` block of the integration's provider says:
 - ``routing``: ``by`` ``connection_id`` (the payload's value at ``payload_path`` is the
   connection id), ``metadata`` or ``connection_config`` (the connections whose metadata or
   connection config ``key`` equals that value). Without a rule, every connection of the
-  integration gets the webhook, as ``DeliverWebhook`` without a connection id does.
+  integration gets the webhook, as ``DeliverWebhook`` without a connection id does;
+- ``challenge``: a request that only proves the URL is ours (Slack's ``url_verification``):
+  its ``type_path`` holds ``type``; it is answered with the payload's ``field`` and runs
+  nothing.
 """
 
 from __future__ import annotations
@@ -66,3 +69,13 @@ def connection_ids(
         return [c.connection_id for c in connections if c.connection_id == wanted]
     field = "metadata" if by == "metadata" else "connection_config"
     return [c.connection_id for c in connections if _text(getattr(c, field).get(key)) == wanted]
+
+
+def challenge(rule: Mapping[str, Any], payload: Any) -> str | None:
+    """The answer to a verification request by the catalogue's rule (None: not one)."""
+    asked = rule.get("challenge")
+    if not isinstance(asked, Mapping) or not isinstance(payload, Mapping):
+        return None
+    if at_path(payload, str(asked.get("type_path") or "")) != asked.get("type"):
+        return None
+    return _text(payload.get(str(asked.get("field") or "")))

@@ -169,3 +169,12 @@ def test_oversize_bodies_non_json_and_unknown_names_are_refused(url: str) -> Non
     for path in ("/webhook/dev/nope", "/webhook/nope/gh", "/webhooks/dev/gh", "/webhook/dev"):
         assert httpx.post(url + path, content=ok, headers=_github(ok)).status_code == 404, path
     assert httpx.get(f"{url}/webhook/dev/gh").status_code == 405
+
+
+def test_a_signed_slack_url_verification_is_answered_with_its_challenge(url: str) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "abc123"}).encode()
+    headers = _slack(body, int(time.time()))
+    answer = httpx.post(f"{url}/webhook/dev/sl", content=body, headers=headers)
+    assert (answer.status_code, answer.json()) == (200, {"challenge": "abc123"})
+    unsigned = httpx.post(f"{url}/webhook/dev/sl", content=body)
+    assert unsigned.status_code == 401
