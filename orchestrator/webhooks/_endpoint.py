@@ -5,7 +5,8 @@ Served by ``corral serve`` on ``CORRAL_WEBHOOK_ADDRESS`` (off when empty). It an
 a verified verification request (Slack's ``url_verification``), 401 for a missing or wrong
 signature, 400 for a body that is not JSON, 404 for an unknown environment or integration,
 411 without a Content-Length, 413 for a body over ``MAX_BODY_BYTES``, 503 when the queue is
-full. At most ``MAX_CONNECTIONS`` connections are served at once. Environment names with a ``/`` are written with it escaped (``acme%2Fprod``).
+full. At most ``MAX_CONNECTIONS`` connections are served at once. Environment names with a
+``/`` are written with it escaped (``acme%2Fprod``).
 """
 
 from __future__ import annotations
