@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import structlog
 
+from corral._error_shapes import from_json, to_json
 from orchestrator.proxy._egress import EgressDenied, EgressPolicy
 from orchestrator.storage._types import Environment, Run
 from orchestrator.webhooks._tally import RunTally
@@ -62,9 +63,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 def outcome(run: Run, environment: str, models: Mapping[str, Mapping[str, int]]) -> bytes:
     """The notification body of a sync run that ended."""
-    error = None
-    if run.error is not None:
-        error = {"type": run.error.get("type", ""), "message": run.error.get("message", "")}
+    error = None if run.error is None else to_json(from_json(run.error), form="brief")
     body = {
         "type": "sync.run.ended",
         "run_id": run.run_id,
