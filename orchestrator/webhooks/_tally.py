@@ -21,6 +21,10 @@ from orchestrator.callbacks._run_auth import current_scope
 MAX_MODELS = 256
 """Models counted per run at most (a run names its models; more are not counted)."""
 
+MAX_RUNS = 4096
+"""Runs tallied at once at most; past it the oldest tally is dropped (a run whose calls this
+orchestrator served but another ran is never popped here)."""
+
 RECORD_CALLS = frozenset({"BatchSave", "BatchDelete", "BatchUpdate", "TrackDeletesEnd"})
 """The callback methods whose answers are record counts."""
 
@@ -38,6 +42,8 @@ class RunTally:
     def add(self, run_id: str, model: str, added: int, updated: int, deleted: int) -> None:
         """Adds one call's counts to the run's tally."""
         with self._lock:
+            if run_id not in self._runs and len(self._runs) >= MAX_RUNS:
+                del self._runs[next(iter(self._runs))]
             models = self._runs.setdefault(run_id, {})
             if model not in models and len(models) >= MAX_MODELS:
                 return
