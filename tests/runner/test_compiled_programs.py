@@ -189,14 +189,11 @@ def test_the_bytes_kept_are_bounded() -> None:
 # Through a real host, worker and sandbox
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[RunnerHost]:
-    from runner.host._containment import make_containment  # noqa: PLC0415
-
-    contain, layers = make_containment(strict=False)
-    runner_host = RunnerHost(contain, warm, prewarm=1, layers=layers)
-    yield runner_host
-    runner_host.close()
+@pytest.fixture
+def host(sdk_host: RunnerHost) -> RunnerHost:
+    """The folder's shared host (tests/runner/conftest.py): its programs are kept by scope and
+    files, and these tests' are their own."""
+    return sdk_host
 
 
 def _kept(host: RunnerHost, files: _Files) -> dict[str, str] | None:
