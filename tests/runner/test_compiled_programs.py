@@ -16,6 +16,7 @@ import pytest
 
 import sandbox
 from runner.host._compiled import (
+    MAX_PENDING,
     MAX_PROGRAM_BYTES,
     CompiledPrograms,
     checked_codes,
@@ -331,3 +332,19 @@ def test_a_run_request_is_scoped_by_its_environment() -> None:
         context=runner_pb2.RunContext(environment="prod"),
     )
     assert job_from_request(request).scope == "prod"
+
+
+def test_programs_waiting_for_a_compile_run_are_bounded() -> None:
+    # Runs with ever new files (a dry run's, say) cannot pile up compile runs or their files.
+    compiles = _Compiles()
+    compiles.release.clear()
+    cache = CompiledPrograms(compiles)
+    try:
+        for n in range(MAX_PENDING + 5):
+            assert cache.codes_for(_Files(f"{n}.py", {f"{n}.py": str(n)})) is None
+        assert len(cache._pending) == MAX_PENDING
+        compiles.release.set()
+        _wait_for(lambda: len(compiles.calls) == MAX_PENDING)
+        assert len(cache) == MAX_PENDING
+    finally:
+        cache.close()
