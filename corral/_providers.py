@@ -1,7 +1,8 @@
 """The provider catalogue (``corral/providers.json``): what corral knows of each API provider.
 
 Per provider: the API's base URL (``${connectionConfig.name}`` placeholders are filled from the
-connection's ``connection_config``), its auth mode, its OAuth2 token URL, the statuses its
+connection's ``connection_config``), its auth mode, its token URL (OAuth2 refresh or client
+credentials, a GitHub App's installation tokens; filled like the base URL), the statuses its
 requests are retried on (``"5xx"`` for the whole class; replaces the default 401, 429, 5xx)
 and its pagination defaults, which ``nango.paginate`` merges under each call's own settings.
 Its ``webhook`` block says how the provider's webhooks are verified, typed and routed
@@ -31,7 +32,8 @@ class Provider:
         name: the provider's name (``github``).
         base_url: the API's base URL, maybe with ``${connectionConfig.x}`` placeholders.
         auth_mode: the provider's auth mode (``OAUTH2``, ``API_KEY``, ...).
-        token_url: where OAuth2 tokens are refreshed.
+        token_url: where tokens are refreshed (``OAUTH2``) or fetched (``OAUTH2_CC``, ``APP``),
+            maybe with ``${connectionConfig.x}`` placeholders.
         retry_status_codes: the statuses retried instead of 401, 429 and 5xx; None: those.
         paginate: the pagination defaults (the seed's ``paginate`` settings).
         webhook: how its webhooks are verified (``signature``), typed (``event_type_header``

@@ -180,11 +180,18 @@ def integration() -> None:
 @click.option("--base-url", default="", help="The API's base URL.")
 @click.option(
     "--auth-mode",
-    type=click.Choice(["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"]),
+    type=click.Choice(
+        ["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2", "OAUTH2_CC", "OAUTH1", "TBA", "APP"]
+    ),
     default="",
     help="How credentials are injected (default: the provider catalogue's, else NONE).",
 )
-@click.option("--auth-config", help='JSON: e.g. {"header": "X-Api-Key", "format": "{api_key}"}.')
+@click.option(
+    "--auth-config",
+    help='JSON: e.g. {"header": "X-Api-Key", "format": "{api_key}"}; the client_id and'
+    " client_secret of OAUTH2_CC (with token_url, scopes), OAUTH1 and TBA (the consumer);"
+    " APP: app_id, private_key (docs/auth.md).",
+)
 @with_client
 def integration_create(
     client: Client,
@@ -239,7 +246,9 @@ def connection() -> None:
     "--api-key", help='Shortcut for --credentials \'{"type": "API_KEY", "api_key": ...}\'.'
 )
 @click.option(
-    "--credentials", help="Credentials as JSON, with a type (API_KEY, BASIC, BEARER, OAUTH2)."
+    "--credentials",
+    help="Credentials as JSON, with a type (API_KEY, BASIC, BEARER, OAUTH2, OAUTH2_CC, OAUTH1,"
+    " TBA, APP; fields in docs/auth.md).",
 )
 @click.option("--base-url", default="", help="Base URL for this connection only.")
 @click.option("--metadata", help="Metadata as a JSON object.")

@@ -37,13 +37,13 @@ from orchestrator.api._views import (
 )
 from orchestrator.lifecycle._deploy import Deployer, check_integration_key
 from orchestrator.lifecycle._lifecycle import Lifecycle
+from orchestrator.proxy._credentials import AUTH_MODES
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run, RunnerRecord
 from orchestrator.storage._needs import ApiStorage
 from orchestrator.storage._records import to_rfc3339
 
-AUTH_MODES = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
 MAX_LIST = 1000
 RECORD_CHUNK = 50
 """Records read from the store at a time while a page of records fills."""

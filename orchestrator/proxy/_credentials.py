@@ -14,6 +14,14 @@ endpoint or a redirect at its own server gets the request sent without them.
 * ``query``: put the credential in this query parameter instead of a header;
 * ``allowed_origins``: more origins (``https://uploads.example.com``) that may see it.
 
+``OAUTH1`` and ``TBA`` sign each request instead (:mod:`orchestrator.proxy._oauth1`): the
+consumer key and secret come from the credentials (``consumer_key``/``consumer_secret``) or the
+integration (``client_id``/``client_secret``), the token from the credentials (``oauth_token`` and
+``oauth_token_secret``, or NetSuite's ``token_id`` and ``token_secret``); ``OAUTH1`` signs with
+HMAC-SHA1 (``auth_config["signature_method"]`` may say ``HMAC-SHA256``), ``TBA`` with HMAC-SHA256
+and the account as ``realm``. ``OAUTH2_CC`` and ``APP`` (GitHub App) send the token that
+:mod:`orchestrator.proxy._grants` fetched, as ``Bearer``.
+
 :func:`redact` and :func:`secrets_of` keep those values out of errors and URLs reported back.
 """
 
@@ -29,19 +37,30 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
-from corral.errors import InvalidRequest, RunFailure
-from orchestrator._clock import Clock
+from corral.errors import InvalidRequest
+from orchestrator.proxy._oauth1 import OAuth1Keys, authorization, form_params
 from orchestrator.proxy._outbound import Headers, encode_query, merge_query
-from orchestrator.proxy._retry import network_error_code
 
-AUTH_MODES: frozenset[str] = frozenset({"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2"})
+AUTH_MODES: frozenset[str] = frozenset(
+    {"NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2", "OAUTH2_CC", "OAUTH1", "TBA", "APP"}
+)
 """The auth modes the proxy can inject."""
 
+SIGNED_MODES: frozenset[str] = frozenset({"OAUTH1", "TBA"})
+"""The auth modes that sign each request (OAuth 1.0a) instead of sending a fixed value."""
+
+INTEGRATION_SECRETS: frozenset[str] = frozenset(
+    {"client_secret", "consumer_secret", "private_key", "app_secret", "webhook_secret"}
+)
+"""The integration's ``auth_config`` values that are secrets."""
+
 _PRIMARY = {"API_KEY": ("api_key", "apiKey"), "BEARER": ("token", "access_token", "api_key")}
-_PRIMARY["OAUTH2"] = ("access_token",)
+_PRIMARY |= {"OAUTH2": ("access_token",), "OAUTH2_CC": ("token", "access_token")}
+_PRIMARY["APP"] = ("access_token", "token")
 _SECRET_HINTS = ("token", "secret", "password", "key", "jwt", "signature", "cookie")
 _NOT_SECRET_HINTS = ("type", "expires", "scope")  # token_type, expires_in, ...: plain words
 _MIN_SECRET_LENGTH = 4  # shorter strings would redact ordinary text; see secrets_of
+_MIN_PEM_LINE = 16  # a PEM body line is 64 characters; its short last line may be ordinary text
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 REDACTED = "***"
@@ -54,10 +73,12 @@ class ProxyTarget:
 
     Attributes:
         base_url: the connection's base URL, else the integration's.
-        auth_mode: ``NONE``, ``API_KEY``, ``BASIC``, ``BEARER`` or ``OAUTH2``.
+        auth_mode: one of :data:`AUTH_MODES`.
         auth_config: how to inject (see the module docstring).
         credentials: the connection's credentials (``{"type": "API_KEY", "api_key": ...}``).
         retry_status_codes: the provider's own retryable statuses; ``None``: 401, 429, 5xx.
+        realm: the OAuth 1.0a ``realm`` (``TBA``: the NetSuite account); empty: none, or
+            ``auth_config["realm"]``.
     """
 
     base_url: str
@@ -65,6 +86,7 @@ class ProxyTarget:
     auth_config: Mapping[str, Any]
     credentials: Mapping[str, Any]
     retry_status_codes: tuple[int, ...] | None = None
+    realm: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,12 @@ def may_send_credentials(url: str, target: ProxyTarget) -> bool:
 
 
 def inject(
-    headers: Sequence[tuple[str, str]], url: str, target: ProxyTarget
+    headers: Sequence[tuple[str, str]],
+    url: str,
+    target: ProxyTarget,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
 ) -> tuple[Headers, str]:
     """Add the target's credentials to a request going to ``url``.
 
@@ -104,6 +131,8 @@ def inject(
         headers: the request's headers.
         url: the request's full URL.
         target: the connection's target, with credentials.
+        method: the request's method (signed by ``OAUTH1`` and ``TBA``).
+        body: the request's body (a form-encoded one is signed by ``OAUTH1`` and ``TBA``).
 
     Returns:
         The headers and the URL to send.
@@ -115,7 +144,12 @@ def inject(
         raise InvalidRequest(f"unknown auth mode {target.auth_mode!r}")
     if target.auth_mode.upper() == "NONE" or not may_send_credentials(url, target):
         return tuple(headers), url
-    injection = _injection(target)
+    if target.auth_mode.upper() in SIGNED_MODES:
+        content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
+        signed = authorization(oauth1_keys(target), method, url, form_params(content_type, body))
+        injection = _Injection(headers=(("Authorization", signed),))
+    else:
+        injection = _injection(target)
     replaced = {name.lower() for name, _ in injection.headers}
     kept = tuple((n, v) for n, v in headers if n.lower() not in replaced)
     return kept + injection.headers, merge_query(url, injection.query)
@@ -126,7 +160,7 @@ def _injection(target: ProxyTarget) -> _Injection:
     mode = target.auth_mode.upper()
     if mode not in AUTH_MODES:
         raise InvalidRequest(f"unknown auth mode {target.auth_mode!r}")
-    if mode == "NONE":
+    if mode == "NONE" or mode in SIGNED_MODES:  # signatures are made per request, in inject
         return _Injection()
     if mode == "BASIC":
         return _Injection(headers=(("Authorization", f"Basic {_basic_blob(target)}"),))
@@ -136,7 +170,7 @@ def _injection(target: ProxyTarget) -> _Injection:
 def _token_injection(mode: str, target: ProxyTarget) -> _Injection:
     """API key, bearer token or OAuth2 access token: a header or a query parameter."""
     config, creds = target.auth_config, target.credentials
-    name = next((k for k in _PRIMARY[mode] if _text(creds.get(k))), _PRIMARY[mode][0])
+    name = next((k for k in _PRIMARY[mode] if as_text(creds.get(k))), _PRIMARY[mode][0])
     secret = _required(creds, name, mode)
     if config.get("query"):
         return _Injection(query=((str(config["query"]), secret),))
@@ -146,10 +180,35 @@ def _token_injection(mode: str, target: ProxyTarget) -> _Injection:
     return _Injection(headers=((header, value),))
 
 
+def oauth1_keys(target: ProxyTarget) -> OAuth1Keys:
+    """The keys an ``OAUTH1`` or ``TBA`` target signs with.
+
+    Raises:
+        InvalidRequest: a key or secret is missing.
+    """
+    mode, creds, config = target.auth_mode.upper(), target.credentials, target.auth_config
+    both = {**{k: config.get(k) for k in ("client_id", "client_secret")}, **creds}
+    method = "HMAC-SHA256" if mode == "TBA" else str(config.get("signature_method") or "")
+    return OAuth1Keys(
+        consumer_key=_one_of(both, ("consumer_key", "client_id"), mode),
+        consumer_secret=_one_of(both, ("consumer_secret", "client_secret"), mode),
+        token=_one_of(creds, ("oauth_token", "token_id", "token"), mode),
+        token_secret=_one_of(creds, ("oauth_token_secret", "token_secret"), mode),
+        signature_method=method.upper() or "HMAC-SHA1",
+        realm=target.realm or as_text(config.get("realm")),
+    )
+
+
+def _one_of(values: Mapping[str, Any], names: Sequence[str], mode: str) -> str:
+    """The first of ``names`` present in ``values``; an error naming the first if none is."""
+    found = next((as_text(values.get(n)) for n in names if as_text(values.get(n))), "")
+    return found or _required(values, names[0], mode)
+
+
 def _basic_blob(target: ProxyTarget) -> str:
     """``base64(username:password)``; the password may be empty."""
     username = _required(target.credentials, "username", "BASIC")
-    password = _text(target.credentials.get("password"))
+    password = as_text(target.credentials.get("password"))
     return base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
 
@@ -160,14 +219,14 @@ def _fill(template: str, credentials: Mapping[str, Any], mode: str) -> str:
 
 def _required(credentials: Mapping[str, Any], name: str, mode: str) -> str:
     """A credential value that must be present."""
-    value = _text(credentials.get(name))
+    value = as_text(credentials.get(name))
     if not value:
         raise InvalidRequest(f"the connection's {mode} credentials have no {name!r}")
     return value
 
 
-def _text(value: Any) -> str:
-    """A credential as text: strings and numbers only."""
+def as_text(value: Any) -> str:
+    """A credential (or a token endpoint's answer) as text: strings and numbers only."""
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -178,10 +237,12 @@ def _text(value: Any) -> str:
 def secrets_of(target: ProxyTarget) -> tuple[str, ...]:
     """Every value of the target that must never appear in an error or a reported URL.
 
-    The injected values (a whole ``Authorization`` value, the Basic blob) and every string
+    The injected values (a whole ``Authorization`` value, the Basic blob), every string
     credential whose name suggests a secret (``token``, ``secret``, ``password``, ``key``, ...,
-    also inside ``raw``). Values shorter than 4 characters are left out: redacting them would
-    mangle ordinary text; the proxy redacts an injected query parameter by name instead.
+    also inside ``raw``) and the integration's secrets (:data:`INTEGRATION_SECRETS`: a client
+    or consumer secret that signs, a GitHub App's private key, each line of a PEM key too).
+    Values shorter than 4 characters are left out: redacting them would mangle ordinary text;
+    the proxy redacts an injected query parameter by name instead.
     """
     found: list[str] = []
     try:
@@ -192,7 +253,17 @@ def secrets_of(target: ProxyTarget) -> tuple[str, ...]:
     except InvalidRequest:
         pass  # nothing injectable, so nothing injected to hide; the named ones still are
     found += _secret_strings(target.credentials)
+    found += [as_text(target.auth_config.get(name)) for name in sorted(INTEGRATION_SECRETS)]
+    found += [line for value in found for line in _pem_lines(value)]
     return tuple(dict.fromkeys(s for s in found if len(s) >= _MIN_SECRET_LENGTH))
+
+
+def _pem_lines(value: str) -> list[str]:
+    """The base64 lines of a PEM block (a log may show one line of a key, not all of it)."""
+    if "-----BEGIN" not in value:
+        return []
+    lines = (line.strip() for line in value.splitlines())
+    return [line for line in lines if len(line) >= _MIN_PEM_LINE and not line.startswith("-----")]
 
 
 def _secret_strings(values: Mapping[str, Any], depth: int = 0) -> list[str]:
@@ -201,8 +272,8 @@ def _secret_strings(values: Mapping[str, Any], depth: int = 0) -> list[str]:
     for key, value in values.items():
         if isinstance(value, Mapping) and depth < 3:
             out += _secret_strings(value, depth + 1)
-        elif _looks_secret(str(key)) and _text(value):
-            out.append(_text(value))
+        elif _looks_secret(str(key)) and as_text(value):
+            out.append(as_text(value))
     return out
 
 
@@ -245,81 +316,3 @@ def needs_refresh(
     if when.tzinfo is None:
         when = when.replace(tzinfo=now.tzinfo)
     return when - now <= within
-
-
-def refresh_oauth2(  # noqa: PLR0917 (the positional order is the agreed interface)
-    client: httpx.Client,
-    token_url: str,
-    client_id: str,
-    client_secret: str,
-    refresh_token: str,
-    clock: Clock,
-    *,
-    timeout: float = 30.0,
-) -> dict[str, Any]:
-    """Exchange a refresh token for new OAuth2 credentials (RFC 6749 section 6).
-
-    The client id and secret go in the form body, which every provider accepts or ignores.
-
-    Returns:
-        ``{"type": "OAUTH2", "access_token", "refresh_token", "expires_at", "raw"}``; the old
-        refresh token is kept when the provider does not rotate it; ``expires_at`` (ISO 8601,
-        UTC, ``Z``) only when the provider gave ``expires_in``.
-
-    Raises:
-        RunFailure: ``script_network_error`` when the token endpoint cannot be reached,
-            ``script_http_error`` when it refuses or answers without an access token.
-    """
-    secrets = (client_secret, refresh_token)
-    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    form |= {"client_id": client_id, "client_secret": client_secret}
-    body = _post_token_request(client, token_url, form, timeout, secrets)
-    access = _text(body.get("access_token"))
-    if not access:
-        raise _refresh_failure(token_url, 200, "the response has no access_token", secrets)
-    out: dict[str, Any] = {"type": "OAUTH2", "access_token": access, "raw": body}
-    out["refresh_token"] = _text(body.get("refresh_token")) or refresh_token
-    expires_in = _expires_in(body)
-    if expires_in is not None:
-        expires = clock.now() + timedelta(seconds=expires_in)
-        out["expires_at"] = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return out
-
-
-def _post_token_request(
-    client: httpx.Client, url: str, form: dict[str, str], timeout: float, secrets: Sequence[str]
-) -> dict[str, Any]:
-    """POST the refresh form and return the JSON object answered."""
-    try:
-        response = client.post(
-            url, data=form, headers={"Accept": "application/json"}, timeout=timeout
-        )
-    except httpx.HTTPError as exc:
-        code = network_error_code(exc)
-        message = redact(f"token refresh at {url} failed: {code} ({exc})", secrets)
-        raise RunFailure(
-            "script_network_error", message, payload={"code": code, "url": url}
-        ) from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not response.is_success or not isinstance(body, dict):
-        detail = body.get("error", "") if isinstance(body, dict) else ""
-        raise _refresh_failure(url, response.status_code, str(detail or "refused"), secrets)
-    return body
-
-
-def _refresh_failure(url: str, status: int, detail: str, secrets: Sequence[str]) -> RunFailure:
-    """The error for a token endpoint that refused or answered nonsense."""
-    message = redact(f"OAuth2 token refresh at {url} failed ({status}): {detail}", secrets)
-    payload = {"code": "refresh_token_external_error", "status": status, "url": url}
-    return RunFailure("script_http_error", message, payload=payload)
-
-
-def _expires_in(body: Mapping[str, Any]) -> float | None:
-    """``expires_in`` as seconds, when present and numeric."""
-    try:
-        return float(body["expires_in"])
-    except (KeyError, TypeError, ValueError):
-        return None

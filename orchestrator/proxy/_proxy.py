@@ -291,7 +291,7 @@ class Proxy:
     ) -> tuple[ProxyResult, str | None]:
         """Check, authenticate and send one request; return its response and redirect."""
         self._check_destination(hop, target)
-        headers, url = inject(hop.headers, hop.url, target)
+        headers, url = inject(hop.headers, hop.url, target, method=hop.method, body=hop.body)
         sent = replace(hop, url=url, headers=headers)
         outgoing = self._client.build_request(
             hop.method, url, headers=list(headers), content=hop.body, timeout=timeout
@@ -417,7 +417,7 @@ def _retryable(outcome: ProxyResult | _NetworkFailure, policy: RetryPolicy) -> b
     """Whether the outcome of an attempt is worth another one."""
     if isinstance(outcome, _NetworkFailure):
         return policy.retries_network(outcome.code)
-    return policy.retries_status(outcome.status)
+    return policy.retries_response(outcome.status, outcome.headers)
 
 
 def _delay(

@@ -10,6 +10,8 @@ The rules are the seed's ("HTTP request retries"):
 
 Beyond the seed, a 429 or 503 that says when to come back (``Retry-After`` in seconds or as an
 HTTP date, or a rate-limit reset header) is waited for that long instead, with the same cap.
+GitHub answers a spent rate limit with 403 and ``x-ratelimit-remaining: 0``: that 403 is
+treated as a 429 (retried as a 429 is, after waiting until ``x-ratelimit-reset``).
 
 :func:`network_error_code` names an httpx failure with the code Node.js would give it, since
 functions and their authors know those codes from the seed.
@@ -69,6 +71,12 @@ class RetryPolicy:
             return status in self.provider_statuses
         return status in DEFAULT_RETRY_STATUSES or 500 <= status <= 599
 
+    def retries_response(self, status: int, headers: Iterable[tuple[str, str]]) -> bool:
+        """Whether a response is worth another attempt (a spent-limit 403 as a 429)."""
+        if status in self.retry_on:
+            return True
+        return self.retries_status(rate_limit_status(status, headers))
+
     def retries_network(self, code: str) -> bool:
         """Whether a network failure with this Node-style code is worth another attempt."""
         return code in TRANSIENT_NETWORK_CODES
@@ -97,11 +105,20 @@ class RetryPolicy:
         Returns:
             Seconds to wait, between 0 and :attr:`max_delay`.
         """
-        if status in RATE_LIMIT_STATUSES:
+        headers = tuple(headers)  # read twice below
+        if status is not None and rate_limit_status(status, headers) in RATE_LIMIT_STATUSES:
             hinted = server_delay(headers, now)
             if hinted is not None:
                 return min(hinted, self.max_delay)
         return self.backoff(retry_index)
+
+
+def rate_limit_status(status: int, headers: Iterable[tuple[str, str]]) -> int:
+    """429 for GitHub's spent-rate-limit 403 (``x-ratelimit-remaining: 0``), else ``status``."""
+    if status != 403:
+        return status
+    remaining = next((v.strip() for n, v in headers if n.lower() == "x-ratelimit-remaining"), "")
+    return 429 if remaining == "0" else status
 
 
 def server_delay(headers: Iterable[tuple[str, str]], now: datetime) -> float | None:

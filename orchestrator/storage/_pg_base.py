@@ -39,6 +39,7 @@ from orchestrator.storage._engine import (
     utc_now,
 )
 from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
+from orchestrator.storage._pg_analyze import Analyzer
 from orchestrator.storage._records import to_rfc3339
 from orchestrator.storage._rows import Codec, Row
 from orchestrator.storage._sealing import SealingBase
@@ -132,6 +133,7 @@ class PostgresBase(SealingBase[PgConnection]):
                 does not know (a newer corral migrated it).
         """
         self._clock = clock or utc_now
+        self._records_analyzer = Analyzer(self._analyze_records)
         self._max_log_lines = max_log_lines
         self._closed = False
         self._wait_timeout_s = wait_timeout_s
@@ -187,6 +189,13 @@ class PostgresBase(SealingBase[PgConnection]):
             SecretUnreadable: a stored secret does not open for its row (moved or altered).
         """
         return self._seal_stored(box)
+
+    def _analyze_records(self) -> None:
+        """Takes fresh planner statistics of ``records`` (``_pg_analyze``)."""
+        if self._closed:
+            return
+        with self._statement() as connection:
+            connection.execute("ANALYZE records")
 
     def close(self) -> None:
         """Closes the pool; the store cannot be used afterwards."""

@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 # A batch's rows are found by joining its ids (unnest) to the model's rows: a hash join over
-# the model or a loop of unique-key lookups, as the row estimates say. These statements are
+# the model or a loop of unique-key lookups, as the row estimates say (kept fresh while a large
+# sync writes: ``orchestrator.storage._pg_analyze``). These statements are
 # never prepared (``prepare=False``): a plan psycopg prepared while a model was small would
 # stay in use once it is large; a plan made per call sees the table's real size.
 _BY_IDS = """
@@ -257,6 +258,7 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
         """Writes a batch's outcomes: one upsert for the changed records, one for the marks."""
         changed = [record for record, outcome in outcomes if outcome != "unchanged"]
         if changed:
+            self._records_analyzer.wrote(len(changed))
             conn.execute(
                 _UPSERT_RECORDS,
                 {

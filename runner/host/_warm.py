@@ -1,16 +1,22 @@
 """What the warm parent does once, so that no worker pays for it: import and exercise.
 
 ``touch`` is what an idle worker does once it is contained, before it tells the host it is
-ready: what every run does (compile, load, run, convert the output) on a small constant action,
-so that the run's first copy-on-write faults are taken off its path. Only this module's own
-constant code is compiled here: no tenant's code ever is, in the warm parent or before a run.
+ready: what most runs do (load a program a compile run made, run it, convert the output) on a
+small constant action, so that the run's first copy-on-write faults are taken off its path.
+Only this module's own constant code is compiled here: no tenant's code ever is, in the warm
+parent or before a run.
 """
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Callable
 from typing import cast
+
+_TOUCH_CODES: dict[str, str] = {}
+"""The touch action compiled once by the warm parent (the runner's own code, no tenant's), as
+a compile run would send it: a touch loads it the way most runs load their program."""
 
 _TOUCH_SOURCE = (
     "from nango import create_action\n"
@@ -50,14 +56,19 @@ def warm() -> Callable[[], None]:
         instance.model_dump(mode="json", by_alias=True, exclude_unset=True)
         model.model_json_schema()
     sandbox.reset_run_state()
+    touch_program = sandbox.compile_program({"touch.py": _TOUCH_SOURCE}, "touch.py")
+    codes = sandbox.export_codes(touch_program)
+    _TOUCH_CODES.update({name: base64.b64encode(data).decode() for name, data in codes.items()})
+    sandbox.reset_run_state()
     return touch
 
 
 def touch() -> None:
-    """A trivial run's whole path in the worker (``serve``: compile, load, run, convert and
-    encode the output) on a constant action the warm parent never compiled, so its compile
-    cache does not hold it and the compiler's pages are touched too. The output frame is
-    encoded, never sent: nothing reaches the host before ``READY``."""
+    """A trivial run's whole path in the worker (``serve``: load the compiled program, run,
+    convert and encode the output) on the warm parent's constant action, given compiled as a
+    compile run's program is (a run that compiles touches the compiler's pages itself: only a
+    program's first run in an environment does). The output frame is encoded, never sent:
+    nothing reaches the host before ``READY``."""
     from runner import _protocol  # noqa: PLC0415
     from runner.worker import _worker  # noqa: PLC0415
 
@@ -68,6 +79,7 @@ def touch() -> None:
         "function_name": "touch",
         "entry": "touch.py",
         "files": {"touch.py": _TOUCH_SOURCE},
+        "compiled": dict(_TOUCH_CODES),
         "input": {"n": 1},
         "context": {},
         "limits": {},

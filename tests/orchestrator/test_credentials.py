@@ -19,9 +19,9 @@ from orchestrator.proxy._credentials import (
     may_send_credentials,
     needs_refresh,
     redact,
-    refresh_oauth2,
     secrets_of,
 )
+from orchestrator.proxy._grants import refresh_oauth2
 
 BASE = "https://api.example.com/v1"
 URL = "https://api.example.com/v1/items"
@@ -76,6 +76,15 @@ def test_basic_with_empty_password() -> None:
     assert header(basic, "authorization") == [f"Basic {base64.b64encode(b'ann:').decode()}"]
 
 
+def test_fetched_tokens_are_sent_as_bearer() -> None:
+    cc, _ = inject((), URL, target("OAUTH2_CC", {"token": "cc-abcdef", "client_secret": "cs"}))
+    assert header(cc, "authorization") == ["Bearer cc-abcdef"]
+    app, _ = inject((), URL, target("APP", {"access_token": "ghs_abcdef"}))
+    assert header(app, "authorization") == ["Bearer ghs_abcdef"]
+    with pytest.raises(InvalidRequest, match="token"):
+        inject((), URL, target("OAUTH2_CC", {}))
+
+
 def test_none_injects_nothing() -> None:
     headers, url = inject((("Authorization", "mine"),), URL, target("NONE", {}))
     assert headers == (("Authorization", "mine"),)
@@ -128,7 +137,7 @@ def test_missing_credential_and_unknown_mode_are_invalid() -> None:
     with pytest.raises(InvalidRequest, match="api_key"):
         inject((), URL, target("API_KEY", {}))
     with pytest.raises(InvalidRequest, match="auth mode"):
-        inject((), URL, target("OAUTH1", {}))
+        inject((), URL, target("HAWK", {}))
 
 
 def test_format_placeholders_cannot_reach_attributes() -> None:
@@ -146,6 +155,19 @@ def test_secrets_of_covers_injected_values_and_secret_looking_fields() -> None:
     blob = base64.b64encode(b"ann:hunter22").decode()
     assert {"hunter22", blob, f"Basic {blob}", "ref-xyz1"} <= set(found)
     assert "ann" not in found
+
+
+def test_secrets_of_covers_fetched_tokens_and_the_integrations_secrets() -> None:
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "A" * 64 + "\nBBBBBBBBBBBBBBBBBBBB\nCC==\n"
+    pem += "-----END RSA PRIVATE KEY-----\n"
+    config = {"app_id": "12345", "private_key": pem, "client_id": "cid-1", "token_url": BASE}
+    found = set(secrets_of(target("APP", {"access_token": "ghs_abcdef"}, **config)))
+    assert {"ghs_abcdef", "Bearer ghs_abcdef", pem, "A" * 64, "B" * 20} <= found
+    assert {"12345", "cid-1", BASE, "CC=="}.isdisjoint(found)
+    cc = target("OAUTH2_CC", {"token": "cc-abcdef", "client_secret": "cs-1234"})
+    assert {"cc-abcdef", "cs-1234"} <= set(secrets_of(cc))
+    in_config = target("OAUTH2_CC", {"token": "cc-abcdef"}, client_secret="cs-5678")
+    assert "cs-5678" in secrets_of(in_config)
 
 
 def test_plain_words_beside_tokens_are_not_secrets() -> None:

@@ -497,6 +497,31 @@ def test_rate_limit_reset_header(scripted: Make, clock: FakeClock) -> None:
     assert clock.sleeps == [45, 2, 600]
 
 
+def test_githubs_spent_rate_limit_403_waits_for_the_reset(scripted: Make, clock: FakeClock) -> None:
+    reset = str(int(clock.now().timestamp()) + 120)
+    spent = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+    proxy, _ = scripted(httpx.Response(403, headers=spent), httpx.Response(200))
+    result = proxy.send(OutboundRequest("GET", "/x", retries=1), NONE_TARGET)
+    assert (result.status, result.attempts) == (200, 2)
+    assert clock.sleeps == [120]
+
+
+def test_a_plain_403_is_not_retried(scripted: Make, clock: FakeClock) -> None:
+    proxy, _ = scripted(httpx.Response(403, headers={"x-ratelimit-remaining": "7"}))
+    result = proxy.send(OutboundRequest("GET", "/x", retries=3), NONE_TARGET)
+    assert (result.status, result.attempts) == (403, 1)
+
+
+def test_a_rate_limit_wait_past_the_deadline_is_not_begun(scripted: Make, clock: FakeClock) -> None:
+    reset = str(int(clock.now().timestamp()) + 3600)
+    spent = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+    proxy, _ = scripted(httpx.Response(403, headers=spent))
+    deadline = clock.now() + timedelta(minutes=5)
+    result = proxy.send(OutboundRequest("GET", "/x", retries=3, deadline=deadline), NONE_TARGET)
+    assert (result.status, result.attempts) == (403, 1)
+    assert clock.sleeps == []
+
+
 def test_secrets_never_appear_in_network_errors(scripted: Make) -> None:
     target = ProxyTarget(API, "API_KEY", {"query": "key"}, {"type": "API_KEY", "api_key": API_KEY})
     leak = httpx.ConnectError(f"[Errno 111] Connection refused for ...?key={API_KEY}")

@@ -14,6 +14,7 @@ from orchestrator.proxy._retry import (
     TRANSIENT_NETWORK_CODES,
     RetryPolicy,
     network_error_code,
+    rate_limit_status,
     server_delay,
 )
 
@@ -160,3 +161,24 @@ def _chained(outer: Exception, cause: BaseException) -> Exception:
 )
 def test_network_error_codes_are_nodes(exc: Exception, code: str) -> None:
     assert network_error_code(exc) == code
+
+
+def test_githubs_spent_rate_limit_403_is_a_429() -> None:
+    reset = str(int(NOW.timestamp()) + 90)
+    spent = [("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", reset)]
+    assert rate_limit_status(403, spent) == 429
+    assert rate_limit_status(403, [("x-ratelimit-remaining", "12")]) == 403
+    assert rate_limit_status(403, []) == 403
+    assert rate_limit_status(404, spent) == 404
+    policy = RetryPolicy(retries=3)
+    assert policy.retries_response(403, spent)
+    assert not policy.retries_response(403, [("x-ratelimit-remaining", "1")])
+    assert policy.delay(0, 403, spent, NOW) == 90
+    assert policy.delay(0, 403, [("x-ratelimit-reset", reset)], NOW) == 3  # no limit spent
+    assert RetryPolicy(max_delay=60).delay(0, 403, spent, NOW) == 60
+
+
+def test_a_provider_list_without_429_does_not_retry_a_spent_403() -> None:
+    spent = [("x-ratelimit-remaining", "0")]
+    assert not RetryPolicy(provider_statuses=frozenset({500})).retries_response(403, spent)
+    assert RetryPolicy(retry_on=frozenset({403})).retries_response(403, [])

@@ -36,6 +36,7 @@ from orchestrator.storage._areas import (
 )
 from orchestrator.storage._migrate import load_migrations
 from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._pg_analyze import Analyzer
 from orchestrator.storage._pg_records import lock_scope
 from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
@@ -678,3 +679,59 @@ def test_a_batch_of_thousands_is_written_in_a_few_statements(
     assert sum(record.deleted_at is not None for record in final.values()) == 2500
     assert saving <= 10  # begin, lookups, lock, read, cursors, upsert, commit
     assert deleting <= 10
+
+
+# ---- records: planner statistics kept fresh while a sync writes ----
+
+
+def _analyses(url: str) -> int:
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'records'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_records_are_analysed_after_many_writes(empty_database: str) -> None:
+    storage, env_id = _seeded(empty_database)
+    storage._records_analyzer = Analyzer(storage._analyze_records, threshold=50)
+    with psycopg.connect(empty_database, autocommit=True) as connection:
+        # Only the store's analyses are counted here, never one of autovacuum's.
+        connection.execute("ALTER TABLE records SET (autovacuum_enabled = false)")
+    try:
+        before = _analyses(empty_database)
+        scope = RecordScope(env_id, "conn-1", "Issue", "", "run-1")
+        storage.save_records(scope, [rec(f"a-{i}") for i in range(40)])
+        time.sleep(0.3)
+        assert _analyses(empty_database) == before  # under the threshold
+        storage.save_records(scope, [rec(f"b-{i}") for i in range(40)])
+        _wait_for(lambda: _analyses(empty_database) > before)
+        analysed = _analyses(empty_database)
+        # Unchanged records write nothing, and count nothing.
+        storage.save_records(scope, [rec(f"b-{i}") for i in range(40)])
+        storage.save_records(scope, [rec(f"b-{i}") for i in range(40)])
+        time.sleep(0.3)
+        assert _analyses(empty_database) == analysed
+    finally:
+        storage.close()
+
+
+def test_the_analyzer_runs_one_analysis_at_a_time_and_survives_a_failure() -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def analyze() -> None:
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        raise RuntimeError("the store went away")
+
+    analyzer = Analyzer(analyze, threshold=10)
+    analyzer.wrote(10)
+    assert started.wait(5)
+    analyzer.wrote(100)  # while one runs: counted, not started
+    release.set()
+    _wait_for(lambda: not analyzer._running)
+    assert calls == [1]
+    analyzer.wrote(10)  # after the failure, the next threshold starts another
+    _wait_for(lambda: len(calls) == 2)
