@@ -30,6 +30,7 @@ __all__ = [
     "BoundedLabel",
     "LatencyInterceptor",
     "MetricsEndpoint",
+    "listen_error",
     "serve_metrics",
     "timed",
 ]
@@ -95,26 +96,28 @@ def serve_metrics(registry: CollectorRegistry, address: str, setting: str) -> Me
     try:
         server, _ = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
-        raise _listen_error(exc, address, setting) from None
+        raise listen_error(exc, address, setting) from None
     return MetricsEndpoint(server, int(server.server_address[1]))
 
 
-def _listen_error(exc: OSError, address: str, setting: str) -> Exception:
+def listen_error(exc: OSError, address: str, setting: str, what: str = "metrics") -> Exception:
+    """An HTTP endpoint's failure to listen on ``address`` (from ``setting``) as operators
+    read it; ``what`` it serves names it."""
     if exc.errno == errno.EADDRINUSE:
         return Unavailable(
-            f"cannot serve metrics on {address}: the port is in use ({setting}); stop the other"
+            f"cannot serve {what} on {address}: the port is in use ({setting}); stop the other"
             " process or choose another port",
             code="address_in_use",
             retryable=False,
         )
     if exc.errno == errno.EACCES:
         return InvalidRequest(
-            f"{setting}: cannot serve metrics on {address}: the port needs privileges this"
+            f"{setting}: cannot serve {what} on {address}: the port needs privileges this"
             " process lacks; expected a port from 1024 up (or 0 for any)",
             code="invalid_setting",
         )
     return InvalidRequest(
-        f"{setting}: cannot serve metrics on {address} ({exc.strerror or exc}); expected an"
+        f"{setting}: cannot serve {what} on {address} ({exc.strerror or exc}); expected an"
         " address of this machine, such as 127.0.0.1:9464, or 0.0.0.0:9464 for all",
         code="invalid_setting",
     )

@@ -5,6 +5,8 @@ connection's ``connection_config``), its auth mode, its token URL (OAuth2 refres
 credentials, a GitHub App's installation tokens; filled like the base URL), the statuses its
 requests are retried on (``"5xx"`` for the whole class; replaces the default 401, 429, 5xx)
 and its pagination defaults, which ``nango.paginate`` merges under each call's own settings.
+Its ``webhook`` block says how the provider's webhooks are verified, typed and routed
+(``orchestrator.webhooks``).
 An integration's own settings always win over the catalogue's; an unknown provider has none.
 """
 
@@ -34,6 +36,8 @@ class Provider:
             maybe with ``${connectionConfig.x}`` placeholders.
         retry_status_codes: the statuses retried instead of 401, 429 and 5xx; None: those.
         paginate: the pagination defaults (the seed's ``paginate`` settings).
+        webhook: how its webhooks are verified (``signature``), typed (``event_type_header``
+            or ``event_type_path``) and routed (``routing``); empty: not known.
     """
 
     name: str
@@ -42,6 +46,7 @@ class Provider:
     token_url: str = ""
     retry_status_codes: tuple[int, ...] | None = None
     paginate: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    webhook: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def provider(name: str) -> Provider | None:
@@ -105,4 +110,5 @@ def _entry(name: str, data: Mapping[str, Any]) -> Provider:
         token_url=str(data.get("token_url") or ""),
         retry_status_codes=status_codes(retry) if retry is not None else None,
         paginate=MappingProxyType(dict(data.get("paginate") or {})),
+        webhook=MappingProxyType(dict(data.get("webhook") or {})),
     )

@@ -142,6 +142,11 @@ class ServeSettings(BaseSettings):
         description="host:port of the Prometheus endpoint (off when empty); local runners serve"
         " theirs on the next ports.",
     )
+    webhook_address: str = Field(
+        "",
+        description="host:port where providers POST webhooks (/webhook/ENVIRONMENT/INTEGRATION;"
+        " off when empty).",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -205,7 +210,7 @@ class ServeSettings(BaseSettings):
     def _runner_address(cls, value: str) -> str:
         return value and address(value)
 
-    @field_validator("metrics_address")
+    @field_validator("metrics_address", "webhook_address")
     @classmethod
     def _metrics_address(cls, value: str) -> str:
         return value and listen_address(value)

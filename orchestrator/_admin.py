@@ -10,6 +10,7 @@ and closed after it.
 from __future__ import annotations
 
 import pathlib
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -90,13 +91,52 @@ class Admin:
         environment = self._tenants.get_environment(name)
         settings: Mapping[str, Any] = environment.settings
         if patch is not None:
+            _refuse_secret(patch)
             settings = merged(settings, patch)
         settings = validated(settings)
         if patch is not None:
             self._tenants.set_environment_settings(environment.id, settings)
         return EnvironmentSettings(
-            name, settings, asdict(budgets_for(settings)), asdict(concurrency_for(settings))
+            name,
+            _without_secret(settings),
+            asdict(budgets_for(settings)),
+            asdict(concurrency_for(settings)),
         )
+
+    def notification_secret(self, name: str) -> NewEnvironment:
+        """Gives environment ``name`` a new notification signing secret and returns it (shown
+        this once; ``environment_settings`` never shows it). The old one signs no more.
+
+        Raises:
+            NotFound: no such environment.
+        """
+        environment = self._tenants.get_environment(name)
+        secret = NOTIFICATION_SECRET_PREFIX + secrets.token_urlsafe(32)
+        settings = validated(merged(environment.settings, {"notifications": {"secret": secret}}))
+        self._tenants.set_environment_settings(environment.id, settings)
+        return NewEnvironment(environment.name, secret)
+
+
+NOTIFICATION_SECRET_PREFIX = "whsec_"  # noqa: S105 - a visible prefix, not a secret
+"""Notification secrets look like ``whsec_<43 url-safe characters>``."""
+
+
+def _refuse_secret(patch: Mapping[str, Any]) -> None:
+    chosen = patch.get("notifications")
+    if isinstance(chosen, Mapping) and "secret" in chosen:
+        raise InvalidRequest(
+            "notifications.secret is generated, not set: use corral env notification-secret",
+            code="invalid_settings",
+        )
+
+
+def _without_secret(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as shown: the notification secret is shown only when it is made."""
+    shown = dict(settings)
+    chosen = shown.get("notifications")
+    if isinstance(chosen, Mapping):
+        shown["notifications"] = {k: v for k, v in chosen.items() if k != "secret"}
+    return shown
 
 
 @contextmanager

@@ -56,6 +56,7 @@ from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import RunnerRegistry, Storage, TenantStore
 from orchestrator.storage._memory_runners import MemoryRunnerRegistry
 from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.webhooks import Intake, Notifier, RunTally, TallyInterceptor, WebhookEndpoint
 
 _log = structlog.get_logger("corral.orchestrator")
 
@@ -78,6 +79,8 @@ class _Parts:
     lifecycle: Lifecycle
     claim: DataDirLock
     metrics: MetricsEndpoint | None = None
+    webhooks: WebhookEndpoint | None = None
+    notifier: Notifier | None = None
 
 
 def first_start(storage: TenantStore, announce: Callable[[str], None]) -> None:
@@ -150,6 +153,29 @@ def _metrics_endpoint(
     return open_endpoint(metrics, settings.metrics_address, local)
 
 
+def _notifications(
+    http: httpx.Client, egress: EgressPolicy, storage: Storage, undo: contextlib.ExitStack
+) -> tuple[RunTally, Notifier]:
+    """The runs' record counts, and the notifier that sends sync results with them (closed
+    by ``undo`` if the start fails after it)."""
+    tally = RunTally()
+    notifier = Notifier(http, egress, tally, storage.get_environment_by_id)
+    undo.callback(notifier.close)
+    return tally, notifier
+
+
+def _webhook_endpoint(
+    settings: ServeSettings, storage: Storage, lifecycle: Lifecycle, undo: contextlib.ExitStack
+) -> WebhookEndpoint | None:
+    """The provider webhook endpoint, when ``CORRAL_WEBHOOK_ADDRESS`` is set (None: off);
+    closed by ``undo`` if the start fails after it."""
+    if not settings.webhook_address:
+        return None
+    endpoint = WebhookEndpoint(settings.webhook_address, Intake(storage, lifecycle.deliver_webhook))
+    undo.callback(endpoint.close)
+    return endpoint
+
+
 def _recover(storage: Storage, url: str) -> str:
     """Ends the runs no live process holds, before the scheduler and the API can start one;
     returns this process's instance id (the owner of its runs' leases)."""
@@ -193,6 +219,7 @@ def _start_locked(
         http, clock, egress, max_response_bytes=MAX_RESPONSE_BYTES, observe=metrics.proxy_call
     )
     connections = ConnectionService(storage, http, clock)
+    tally, notifier = _notifications(http, egress, storage, undo)
     runs_box: list[RunManager] = []
     channels_box: list[Fleet] = []
     # Dry runs' scratch stores live in the runtime folder, removed at stop and cleared at start.
@@ -233,6 +260,7 @@ def _start_locked(
                 # A nested run waits in its parent's call; runs, not SDK calls, bound those.
                 exempt=frozenset({"TriggerAction"}),
             ),
+            TallyInterceptor(tally),
         ],
         max_workers=SERVER_THREADS,
         max_message_bytes=CALLBACK_MESSAGE_BYTES,
@@ -262,6 +290,7 @@ def _start_locked(
         lease_seconds=settings.run_lease_seconds,
         hand_off=bool(url),
         ended=metrics.run_ended,
+        finished=notifier.run_ended,
     )
     metrics.watch_queue(queue, lambda env_id: storage.get_environment_by_id(env_id).name)
     runs.start_lease_renewal()
@@ -294,6 +323,7 @@ def _start_locked(
         ],
         max_workers=SERVER_THREADS,
     )
+    webhooks = _webhook_endpoint(settings, storage, lifecycle, undo)
     report_runner_containment(channels.status, [api_health, callback_health])
     port = bind(api_server, f"{settings.host}:{settings.port}", transport.api)
     api_server.start()
@@ -311,17 +341,30 @@ def _start_locked(
         instance=instance,
         run_lease_seconds=settings.run_lease_seconds,
         metrics=settings.metrics_address or None,
+        webhooks=settings.webhook_address or None,
         **box.describe(),
         **transport.describe(),
     )
     lifecycle.start()
     return _Parts(
-        storage, runs, api_server, callback_server, channels, local, http, lifecycle, claim
+        storage,
+        runs,
+        api_server,
+        callback_server,
+        channels,
+        local,
+        http,
+        lifecycle,
+        claim,
+        webhooks=webhooks,
+        notifier=notifier,
     )
 
 
 def _stop(parts: _Parts, grace: float) -> None:
     _log.info("orchestrator stopping", grace_seconds=grace)
+    if parts.webhooks is not None:
+        parts.webhooks.close()
     parts.lifecycle.stop()
     # New calls are refused at once. Calls in flight get the grace and the time their cancelled
     # runs take to store the outcome, so a caller still waiting gets the run's typed error
@@ -333,6 +376,8 @@ def _stop(parts: _Parts, grace: float) -> None:
         parts.local.stop(grace=5.0)
     parts.callbacks.stop(grace=1.0).wait()
     parts.channels.close()
+    if parts.notifier is not None:
+        parts.notifier.close()
     parts.http.close()
     parts.storage.close()
     shutil.rmtree(parts.claim.data_dir / RUNTIME_DIR, ignore_errors=True)

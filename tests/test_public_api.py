@@ -9,7 +9,7 @@ import pytest
 from tests.support.ordering import all_order
 
 PACKAGES = [
-    *("corral", "corral.cli", "corral.testing", "runner", "orchestrator"),
+    *("corral", "corral.cli", "corral.testing", "runner", "orchestrator", "orchestrator.webhooks"),
     *("sandbox", "sandbox.language", "sandbox.os"),
 ]
 

@@ -290,6 +290,23 @@ def env_rotate_key(name: str, data_dir: pathlib.Path | None, database_url: str |
     emit({"environment": rotated.name, "secret_key": rotated.secret_key})
 
 
+@env.command("notification-secret")
+@click.argument("name")
+@store_options
+@reports_errors
+def env_notification_secret(
+    name: str, data_dir: pathlib.Path | None, database_url: str | None
+) -> None:
+    """Give environment NAME a new secret for signing sync result notifications and print it
+    (shown only this once); notifications are signed with it from now on."""
+    from orchestrator import open_admin  # noqa: PLC0415
+
+    where = _store(data_dir, database_url)
+    with open_admin(where.data_dir, database_url=where.url) as admin:
+        made = admin.notification_secret(name)
+    emit({"environment": made.name, "notification_secret": made.secret_key})
+
+
 @env.command("settings")
 @click.argument("name")
 @click.option(
@@ -310,8 +327,10 @@ def env_settings(
     records_per_run, record_bytes_per_run, response_bytes (the budgets in force, defaults
     included, are shown under "budgets"); concurrency: runs, sdk_calls, api_calls at once for the
     environment (in force under "concurrency"); retention_days: days finished runs and their logs
-    are kept (0: forever; not set: the server's CORRAL_RUN_RETENTION_DAYS). Changes apply to runs
-    that start afterwards, and retention to the next hourly purge.
+    are kept (0: forever; not set: the server's CORRAL_RUN_RETENTION_DAYS); notifications: url
+    that gets each sync run's outcome, signed with the secret of `corral env
+    notification-secret`. Changes apply to runs that start afterwards, and retention to the next
+    hourly purge.
     """
     from corral import _json  # noqa: PLC0415
     from orchestrator import open_admin  # noqa: PLC0415

@@ -84,6 +84,7 @@ class RunManager:
         lease_seconds: float = LEASE_SECONDS,
         hand_off: bool = False,
         ended: RunEnded | None = None,
+        finished: Callable[[Run], None] | None = None,
     ) -> None:
         """``queue``: the run slots, shared fairly across environments (every run of the
         service takes one, dry runs and describes included). ``owner``: this orchestrator
@@ -91,7 +92,9 @@ class RunManager:
         ``renew_leases`` (a thread, from ``start_lease_renewal``) keeps alive. ``hand_off``
         (orchestrators sharing a store): at shutdown, background runs still queued are released
         for another orchestrator to take over, instead of ending as cancelled. ``ended``: told
-        of every run the dispatcher ends (metrics)."""
+        of every run the dispatcher ends (metrics). ``finished``: given each run whose outcome
+        is stored (sync result notifications); it must not block."""
+        self._finished = finished
         self._hand_off = hand_off
         self._storage = storage
         self.owner = owner
@@ -303,7 +306,7 @@ class RunManager:
             _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
         try:
-            return self._store_outcome(run, response, scope)
+            stored = self._store_outcome(run, response, scope)
         except Exception as exc:
             # The store refuses to write (a full disk): the run must not stay "running". Its
             # outcome waits in memory and is stored once the store can write again.
@@ -321,6 +324,9 @@ class RunManager:
                     "run_id": run.run_id,
                 },
             ) from exc
+        if self._finished is not None:
+            self._finished(stored)
+        return stored
 
     @cached_property
     def _unstored(self) -> UnstoredOutcomes:

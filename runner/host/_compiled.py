@@ -31,6 +31,11 @@ MAX_BYTES = 64 << 20
 """Bytes of compiled code kept, in all (base64 text)."""
 MAX_PROGRAM_BYTES = 8 << 20
 """A program larger than this (compiled, in base64) is not kept: its runs compile."""
+MAX_PENDING = 8
+"""Programs waiting for their compile run at most; past that a new program is not asked for
+(its runs compile, as before): runs with ever new files cannot pile up compile runs, or the
+files they hold, in the host. Compile runs go one at a time, so they take at most one worker
+beside the runs."""
 
 
 class CompileJob(Protocol):
@@ -112,6 +117,8 @@ class CompiledPrograms:
                 self._entries.move_to_end(key)
                 return codes
             if self._closed or key in self._pending or key in self._failed:
+                return None
+            if len(self._pending) >= MAX_PENDING:
                 return None
             self._pending.add(key)
             if self._thread is None:

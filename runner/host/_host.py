@@ -42,6 +42,10 @@ from runner.host._zygote import Contain, Warm
 _log = structlog.get_logger("corral.runner")
 
 _ACTION = DEFAULTS["action"]
+COMPILE_WALL_SECONDS = 30.0
+"""How long a compile run may take (a file of the policy's largest size, 1,000,000 characters,
+compiles in about 3 s on the 2-core machine): one that takes longer is killed, and its
+program is not kept."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,7 @@ class RunnerHost:
             files=job.files,
             mode="compile",
             scope=job.scope,
+            wall_seconds=COMPILE_WALL_SECONDS,
         )
         outcome = self.execute(compile_job, _NO_CALLS)
         return outcome.output if outcome.ok else None

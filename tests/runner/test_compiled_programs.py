@@ -16,6 +16,7 @@ import pytest
 
 import sandbox
 from runner.host._compiled import (
+    MAX_PENDING,
     MAX_PROGRAM_BYTES,
     CompiledPrograms,
     checked_codes,
@@ -189,14 +190,11 @@ def test_the_bytes_kept_are_bounded() -> None:
 # Through a real host, worker and sandbox
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[RunnerHost]:
-    from runner.host._containment import make_containment  # noqa: PLC0415
-
-    contain, layers = make_containment(strict=False)
-    runner_host = RunnerHost(contain, warm, prewarm=1, layers=layers)
-    yield runner_host
-    runner_host.close()
+@pytest.fixture
+def host(sdk_host: RunnerHost) -> RunnerHost:
+    """The folder's shared host (tests/runner/conftest.py): its programs are kept by scope and
+    files, and these tests' are their own."""
+    return sdk_host
 
 
 def _kept(host: RunnerHost, files: _Files) -> dict[str, str] | None:
@@ -334,3 +332,19 @@ def test_a_run_request_is_scoped_by_its_environment() -> None:
         context=runner_pb2.RunContext(environment="prod"),
     )
     assert job_from_request(request).scope == "prod"
+
+
+def test_programs_waiting_for_a_compile_run_are_bounded() -> None:
+    # Runs with ever new files (a dry run's, say) cannot pile up compile runs or their files.
+    compiles = _Compiles()
+    compiles.release.clear()
+    cache = CompiledPrograms(compiles)
+    try:
+        for n in range(MAX_PENDING + 5):
+            assert cache.codes_for(_Files(f"{n}.py", {f"{n}.py": str(n)})) is None
+        assert len(cache._pending) == MAX_PENDING
+        compiles.release.set()
+        _wait_for(lambda: len(compiles.calls) == MAX_PENDING)
+        assert len(cache) == MAX_PENDING
+    finally:
+        cache.close()

@@ -1,0 +1,80 @@
+"""Records added, updated and deleted per model by each sync run, for its notification.
+
+``TallyInterceptor`` sits on the callback server inside the run-token interceptor: it sees
+each record call's answer (``RecordBatchResult``) with the run's scope, and adds its counts to
+the run's tally; ``RunTally.pop`` hands them over when the run ends. Counts are of the calls
+this orchestrator served (with several orchestrators on one database, a run's calls may land
+on another: its notification then counts only this one's share).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+
+from corral._interceptors import Behaviour, CallWrapper
+from orchestrator.callbacks._run_auth import current_scope
+
+MAX_MODELS = 256
+"""Models counted per run at most (a run names its models; more are not counted)."""
+
+MAX_RUNS = 4096
+"""Runs tallied at once at most; past it the oldest tally is dropped (a run whose calls this
+orchestrator served but another ran is never popped here)."""
+
+RECORD_CALLS = frozenset({"BatchSave", "BatchDelete", "BatchUpdate", "TrackDeletesEnd"})
+"""The callback methods whose answers are record counts."""
+
+Counts = dict[str, int]
+"""``{"added": n, "updated": n, "deleted": n}``."""
+
+
+class RunTally:
+    """Counts per run and model, in memory, until the run ends."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, dict[str, Counts]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, run_id: str, model: str, added: int, updated: int, deleted: int) -> None:
+        """Adds one call's counts to the run's tally."""
+        with self._lock:
+            if run_id not in self._runs and len(self._runs) >= MAX_RUNS:
+                del self._runs[next(iter(self._runs))]
+            models = self._runs.setdefault(run_id, {})
+            if model not in models and len(models) >= MAX_MODELS:
+                return
+            counts = models.setdefault(model, {"added": 0, "updated": 0, "deleted": 0})
+            counts["added"] += added
+            counts["updated"] += updated
+            counts["deleted"] += deleted
+
+    def pop(self, run_id: str) -> Mapping[str, Counts]:
+        """The run's counts by model (empty when it changed nothing), forgotten here."""
+        with self._lock:
+            return self._runs.pop(run_id, {})
+
+
+class TallyInterceptor(CallWrapper):
+    """Adds the record counts of sync runs' calls to a ``RunTally``."""
+
+    def __init__(self, tally: RunTally) -> None:
+        self._tally = tally
+
+    def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
+        if method.rpartition("/")[2] not in RECORD_CALLS:
+            return behaviour
+
+        def counted(request: Any, context: grpc.ServicerContext) -> Any:
+            answer = behaviour(request, context)
+            scope = current_scope()
+            if scope.kind == "sync" and answer is not None:
+                self._tally.add(
+                    scope.run_id, request.model, answer.added, answer.updated, answer.deleted
+                )
+            return answer
+
+        return counted
