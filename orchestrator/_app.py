@@ -308,6 +308,7 @@ def _start_locked(
         lifecycle,
         runners=channels.runners,
         operators=frozenset(settings.operator_environments),
+        progress=tally.progress,
     )
     api_server, api_health = build_server(
         [(orchestrator_pb2_grpc.add_OrchestratorServicer_to_server, api, "corral.v1.Orchestrator")],

@@ -48,6 +48,11 @@ class Client:
         self._metadata = (("authorization", f"Bearer {secret_key}"),)
         self._timeout = timeout
 
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may take (a call that waits for a run waits this long at most)."""
+        return self._timeout
+
     def call(self, rpc: str, request: Any, timeout: float | None = None) -> Any:
         """Calls ``rpc`` with ``request``.
 

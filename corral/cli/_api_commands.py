@@ -17,11 +17,12 @@ from corral.cli._deploy_plan import DeployPlan
 from corral.cli._dotenv_trust import check_dotenv_trust
 from corral.cli._follow import follow_logs
 from corral.cli._help import Group
-from corral.cli._output import checked, confirm, emit, reports_errors
+from corral.cli._output import checked, confirm, emit, on_terminal, reports_errors
 from corral.cli._pages import pages, rows
 from corral.cli._plain import plain
 from corral.cli._run_ids import find_run
 from corral.cli._suggest import nearest_name
+from corral.cli._sync_progress import sync_with_progress
 from corral.cli._tables import CONNECTIONS, INTEGRATIONS, LOGS, RECORDS, RUNNERS, RUNS, VARIABLES
 from corral.errors import CorralError, InvalidRequest, NotFound, Unavailable
 from corral.v1 import orchestrator_pb2 as pb
@@ -395,7 +396,8 @@ def trigger_sync(
 
     --reset clears its checkpoint first, so it fetches everything again; --reset
     --empty-records also deletes the records it stored for the connection, so they are
-    stored anew.
+    stored anew. On a terminal (without --json) it shows the records saved and the
+    requests made so far while the sync runs.
     """
     request = pb.TriggerSyncRequest(
         sync_name=name,
@@ -404,6 +406,9 @@ def trigger_sync(
         reset=reset,
         empty_records=empty_records,
     )
+    if not run_async and not compact and on_terminal():  # the progress, drawn as it goes
+        emit({"run_id": sync_with_progress(client, request)}, compact)
+        return
     setattr(request, "async", run_async)
     emit({"run_id": client.call("TriggerSync", request).run_id}, compact)
 

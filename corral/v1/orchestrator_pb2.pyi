@@ -1181,6 +1181,7 @@ class Run(_message.Message):
     FINISHED_AT_FIELD_NUMBER: _builtins.int
     VARIANT_FIELD_NUMBER: _builtins.int
     LOGS_DROPPED_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     function_name: _builtins.str
     kind: _common_pb2.FunctionKind.ValueType
@@ -1196,6 +1197,12 @@ class Run(_message.Message):
     """Log lines dropped past the run's log budgets."""
     @_builtins.property
     def error(self) -> _common_pb2.RunError: ...
+    @_builtins.property
+    def progress(self) -> Global___RunProgress:
+        """What a sync in progress has done so far (GetRun only; absent once it ended, and when the
+        orchestrator answering did not serve its calls).
+        """
+
     def __init__(
         self,
         *,
@@ -1212,14 +1219,47 @@ class Run(_message.Message):
         finished_at: _builtins.str = ...,
         variant: _builtins.str = ...,
         logs_dropped: _builtins.int = ...,
+        progress: Global___RunProgress | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "progress", b"progress"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "created_at", b"created_at", "error", b"error", "finished_at", b"finished_at", "function_name", b"function_name", "input_json", b"input_json", "kind", b"kind", "logs_dropped", b"logs_dropped", "output_json", b"output_json", "run_id", b"run_id", "started_at", b"started_at", "state", b"state", "variant", b"variant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["connection_id", b"connection_id", "created_at", b"created_at", "error", b"error", "finished_at", b"finished_at", "function_name", b"function_name", "input_json", b"input_json", "kind", b"kind", "logs_dropped", b"logs_dropped", "output_json", b"output_json", "progress", b"progress", "run_id", b"run_id", "started_at", b"started_at", "state", b"state", "variant", b"variant"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Run: _TypeAlias = Run  # noqa: Y015
+
+@_typing.final
+class RunProgress(_message.Message):
+    """A running sync's counts so far: records it saved (added, updated, deleted), all models
+    together, and proxied requests it made (a paginated sync makes one a page).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_ADDED_FIELD_NUMBER: _builtins.int
+    RECORDS_UPDATED_FIELD_NUMBER: _builtins.int
+    RECORDS_DELETED_FIELD_NUMBER: _builtins.int
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    records_added: _builtins.int
+    records_updated: _builtins.int
+    records_deleted: _builtins.int
+    requests: _builtins.int
+    def __init__(
+        self,
+        *,
+        records_added: _builtins.int = ...,
+        records_updated: _builtins.int = ...,
+        records_deleted: _builtins.int = ...,
+        requests: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["records_added", b"records_added", "records_deleted", b"records_deleted", "records_updated", b"records_updated", "requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunProgress: _TypeAlias = RunProgress  # noqa: Y015
 
 @_typing.final
 class GetRunRequest(_message.Message):

@@ -43,6 +43,7 @@ from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_rai
 from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run, RunnerRecord
 from orchestrator.storage._needs import ApiStorage
 from orchestrator.storage._records import to_rfc3339
+from orchestrator.webhooks._tally import Progress
 
 MAX_LIST = 1000
 RECORD_CHUNK = 50
@@ -109,9 +110,11 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         *,
         runners: Callable[[], list[tuple[RunnerRecord, str]]] | None = None,
         operators: frozenset[str] = frozenset({"dev"}),
+        progress: Callable[[str], Progress | None] | None = None,
     ) -> None:
         """``runners``: the fleet as ``ListRunners`` shows it (with each runner's state);
-        ``operators``: the environments allowed to see it."""
+        ``operators``: the environments allowed to see it; ``progress``: a running sync's
+        counts so far (``GetRun``)."""
         self._storage = storage
         self._runs = runs
         self._deployer = deployer
@@ -119,6 +122,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self._lifecycle = lifecycle
         self._runners = runners or list
         self._operators = operators
+        self._progress = progress or (lambda _run_id: None)
 
     # ---- functions ----
 
@@ -426,7 +430,18 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         run: Run = self._storage.get_run(
             current_environment().id, _required(request.run_id, "run_id")
         )
-        return run_pb(run)
+        message = run_pb(run)
+        progress = self._progress(run.run_id) if run.state == "running" else None
+        if progress is not None:
+            message.progress.CopyFrom(
+                pb.RunProgress(
+                    records_added=progress.records_added,
+                    records_updated=progress.records_updated,
+                    records_deleted=progress.records_deleted,
+                    requests=progress.requests,
+                )
+            )
+        return message
 
     def ListRuns(
         self, request: pb.ListRunsRequest, context: grpc.ServicerContext

@@ -11,7 +11,7 @@ from orchestrator.webhooks._notify import (
     sign,
 )
 from orchestrator.webhooks._signatures import REPLAY_WINDOW_SECONDS, refusal
-from orchestrator.webhooks._tally import RunTally, TallyInterceptor
+from orchestrator.webhooks._tally import Progress, RunTally, TallyInterceptor
 
 __all__ = [
     "ATTEMPTS",
@@ -22,6 +22,7 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "Intake",
     "Notifier",
+    "Progress",
     "RunTally",
     "TallyInterceptor",
     "WebhookEndpoint",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.webhooks import RunTally, _tally
+from orchestrator.webhooks import Progress, RunTally, _tally
 
 
 def test_counts_add_up_by_model_and_are_popped_once() -> None:
@@ -32,3 +32,25 @@ def test_models_and_runs_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         tally.add(run, "A", 1, 0, 0)
     assert tally.pop("r1") == {}  # the oldest, dropped for r3
     assert tally.pop("r3") == {"A": {"added": 1, "updated": 0, "deleted": 0}}
+
+
+def test_progress_adds_up_all_models_and_the_requests_until_the_run_ends() -> None:
+    tally = RunTally()
+    assert tally.progress("r1") is None
+    tally.requested("r1")
+    assert tally.progress("r1") == Progress(requests=1)
+    tally.add("r1", "Item", 2, 1, 0)
+    tally.add("r1", "Other", 1, 0, 3)
+    tally.requested("r1")
+    assert tally.progress("r1") == Progress(3, 1, 3, 2)
+    tally.pop("r1")
+    assert tally.progress("r1") is None
+
+
+def test_requests_are_bounded_by_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tally, "MAX_RUNS", 2)
+    tally = RunTally()
+    for run in ("r1", "r2", "r3"):
+        tally.requested(run)
+    assert tally.progress("r1") is None  # the oldest, dropped for r3
+    assert tally.progress("r3") == Progress(requests=1)
