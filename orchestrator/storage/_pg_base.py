@@ -38,8 +38,8 @@ from orchestrator.storage._engine import (
     Params,
     utc_now,
 )
+from orchestrator.storage._fresh_statistics import Analyzer
 from orchestrator.storage._migrate import SCHEMA_MIGRATIONS_TABLE, Migration, load_migrations
-from orchestrator.storage._pg_analyze import Analyzer
 from orchestrator.storage._records import to_rfc3339
 from orchestrator.storage._rows import Codec, Row
 from orchestrator.storage._sealing import SealingBase
@@ -191,7 +191,7 @@ class PostgresBase(SealingBase[PgConnection]):
         return self._seal_stored(box)
 
     def _analyze_records(self) -> None:
-        """Takes fresh planner statistics of ``records`` (``_pg_analyze``)."""
+        """Takes fresh planner statistics of ``records`` (``_fresh_statistics``)."""
         if self._closed:
             return
         with self._statement() as connection:

@@ -49,7 +49,7 @@ __all__ = [
 
 # A batch's rows are found by joining its ids (unnest) to the model's rows: a hash join over
 # the model or a loop of unique-key lookups, as the row estimates say (kept fresh while a large
-# sync writes: ``orchestrator.storage._pg_analyze``). These statements are
+# sync writes: ``orchestrator.storage._fresh_statistics``). These statements are
 # never prepared (``prepare=False``): a plan psycopg prepared while a model was small would
 # stay in use once it is large; a plan made per call sees the table's real size.
 _BY_IDS = """

@@ -34,9 +34,9 @@ from orchestrator.storage._areas import (
     Run,
     StoredRecord,
 )
+from orchestrator.storage._fresh_statistics import Analyzer
 from orchestrator.storage._migrate import load_migrations
 from orchestrator.storage._pg import PostgresStorage
-from orchestrator.storage._pg_analyze import Analyzer
 from orchestrator.storage._pg_records import lock_scope
 from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
