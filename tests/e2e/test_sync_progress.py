@@ -1,8 +1,14 @@
-"""A running sync's progress through the API: GetRun shows the records it saved and the
-requests it made while it runs, and nothing once it ended (what `corral trigger sync` draws)."""
+"""A running sync's progress: GetRun shows the records it saved and the requests it made while
+it runs, and nothing once it ended; ``corral trigger sync`` at a real (pseudo-)terminal draws
+it, then prints the run id."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -43,16 +49,20 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         yield svc
 
 
+def _deploy(client: Client, api: FakeApi) -> None:
+    client.call("Deploy", pb.DeployRequest(integration="shop", files={"waits.py": SYNC}))
+    client.call(
+        "CreateConnection",
+        pb.CreateConnectionRequest(integration="shop", connection_id="c", base_url=api.url),
+    )
+
+
 def test_a_running_sync_shows_its_progress_and_an_ended_one_none(
     service: Service, upstream: tuple[FakeApi, threading.Event]
 ) -> None:
     api, slow = upstream
     with Client(service.address, service.secret_key) as client:
-        client.call("Deploy", pb.DeployRequest(integration="shop", files={"waits.py": SYNC}))
-        client.call(
-            "CreateConnection",
-            pb.CreateConnectionRequest(integration="shop", connection_id="c", base_url=api.url),
-        )
+        _deploy(client, api)
         request = pb.TriggerSyncRequest(sync_name="waits", connection_id="c")
         setattr(request, "async", True)
         run_id = client.call("TriggerSync", request).run_id
@@ -80,3 +90,49 @@ def test_a_running_sync_shows_its_progress_and_an_ended_one_none(
             time.sleep(0.05)
         assert run.state == pb.RUN_STATE_SUCCEEDED, run.error
         assert not run.HasField("progress")
+
+
+def _read_until(fd: int, seen: bytearray, wanted: bytes, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the terminal closed: the command ended
+                return wanted in seen
+            if not chunk:
+                return wanted in seen
+            seen += chunk
+    return True
+
+
+def test_trigger_sync_at_a_terminal_draws_the_progress_then_the_run_id(
+    service: Service, upstream: tuple[FakeApi, threading.Event]
+) -> None:
+    api, slow = upstream
+    with Client(service.address, service.secret_key) as client:
+        _deploy(client, api)
+    main, terminal = pty.openpty()
+    env = os.environ | {"CORRAL_SERVER": service.address, "CORRAL_SECRET_KEY": service.secret_key}
+    command = [sys.executable, "-m", "corral", "trigger", "sync", "waits", "--connection", "c"]
+    at_terminal = {"stdin": terminal, "stdout": terminal, "stderr": terminal}
+    with subprocess.Popen(command, env=env, **at_terminal) as run:
+        os.close(terminal)
+        seen = bytearray()
+        try:
+            progress = b"syncing: 3 records saved (3 added, 0 updated, 0 deleted), 1 requests"
+            assert _read_until(main, seen, progress, 60), seen.decode(errors="replace")
+            slow.set()
+            assert _read_until(main, seen, b"run_id", 60), seen.decode(errors="replace")
+            assert run.wait(timeout=60) == 0
+        finally:
+            run.kill()
+            os.close(main)
+    shown = seen.decode(errors="replace")
+    last_drawn = shown.rindex("syncing:")
+    assert "\r" in shown[last_drawn:]  # drawn in place, then cleared
+    assert "run_id" in shown[last_drawn:]  # the answer comes after it
