@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 from corral._error_shapes import ErrorValue, from_json, to_json
 from corral._memory import release_after
 from corral.errors import CorralError, InvalidRequest, RunFailure
-from corral.limits import CEILING, DEFAULTS, RunLimits, check_within
+from corral.limits import CEILING, COMPILE_RUN_WALL_SECONDS, DEFAULTS, RunLimits, check_within
 from corral.limits import FIELDS as LIMIT_FIELDS
 from runner import _protocol as protocol
 from runner._context import RunContext
@@ -42,10 +42,6 @@ from runner.host._zygote import Contain, Warm
 _log = structlog.get_logger("corral.runner")
 
 _ACTION = DEFAULTS["action"]
-COMPILE_WALL_SECONDS = 30.0
-"""How long a compile run may take (a file of the policy's largest size, 1,000,000 characters,
-compiles in about 3 s on the 2-core machine): one that takes longer is killed, and its
-program is not kept."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +207,7 @@ class RunnerHost:
             files=job.files,
             mode="compile",
             scope=job.scope,
-            wall_seconds=COMPILE_WALL_SECONDS,
+            wall_seconds=COMPILE_RUN_WALL_SECONDS,
         )
         outcome = self.execute(compile_job, _NO_CALLS)
         return outcome.output if outcome.ok else None
