@@ -132,11 +132,13 @@ class RunnerHost:
         self._lock = threading.Lock()
         self.layers: Mapping[str, Any] = dict(layers or {})
         self._compiled = CompiledPrograms(self._compile)
+        self._compiling: set[str] = set()  # run ids of compile runs: not the clients' runs
 
     def status(self) -> dict[str, Any]:
-        """Runs in progress, idle workers and the isolation layers."""
+        """Runs in progress (compile runs are the host's own, not counted), idle workers and
+        the isolation layers."""
         with self._lock:
-            running = len(self._running)
+            running = len(self._running.keys() - self._compiling)
         return {"runs_in_progress": running, "idle_workers": self._pool.idle_count(), **self.layers}
 
     def cancel(self, run_id: str) -> bool:
@@ -209,7 +211,13 @@ class RunnerHost:
             scope=job.scope,
             wall_seconds=COMPILE_RUN_WALL_SECONDS,
         )
-        outcome = self.execute(compile_job, _NO_CALLS)
+        with self._lock:
+            self._compiling.add(compile_job.run_id)
+        try:
+            outcome = self.execute(compile_job, _NO_CALLS)
+        finally:
+            with self._lock:
+                self._compiling.discard(compile_job.run_id)
         return outcome.output if outcome.ok else None
 
     def _converse(self, worker: Worker, job: Job, calls: _WatchedCalls, deadline: float) -> Outcome:
@@ -279,7 +287,8 @@ WATCH_SECONDS = 0.05
 
 class _WatchedCalls:
     """A run's SDK calls that may wait on an upstream or a nested run (a proxied request,
-    ``trigger_action``), answered on a thread of their own while the host watches the worker;
+    ``get_connection`` fetching a token, ``trigger_action``), answered on a thread of their own
+    while the host watches the worker;
     every other call is answered from the store in a moment, on the host's thread, without a
     hand-off (``answered_from_store``: about 0.05 ms of each call).
 

@@ -34,10 +34,12 @@ WAITING_REQUEST_TYPES = frozenset(
     {
         pb.ProxyRequest.DESCRIPTOR.full_name,
         pb.TriggerActionCallRequest.DESCRIPTOR.full_name,
+        pb.GetConnectionCallRequest.DESCRIPTOR.full_name,
     }
 )
-"""Requests that may wait on something outside the orchestrator's store (an upstream, a nested
-run). Every other call is answered from the store in a moment."""
+"""Requests that may wait on something outside the orchestrator's store: an upstream (a
+proxied request; ``get_connection``, which fetches a token when the stored one is due), a
+nested run. Every other call is answered from the store in a moment."""
 
 
 def answered_from_store(request: Message) -> bool:

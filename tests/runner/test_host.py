@@ -254,15 +254,24 @@ def test_a_finished_worker_leaves_no_cgroup(host: RunnerHost) -> None:
         time.sleep(0.02)
 
 
-def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(host: RunnerHost) -> None:
-    """The host does not wait for the SDK call's answer (here 30 s away) to see the worker die."""
+@pytest.mark.parametrize(
+    ("method", "call"),
+    [("proxy", "nango.get(endpoint='/slow')"), ("get_connection", "nango.get_connection()")],
+    ids=["proxied-request", "get-connection-fetching-a-token"],
+)
+def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(
+    host: RunnerHost, method: str, call: str
+) -> None:
+    """The host does not wait for the SDK call's answer (here 30 s away) to see the worker die:
+    a proxied request's upstream, or the token endpoint ``get_connection`` may have to ask."""
     calling = threading.Event()
     release = threading.Event()
     pids: list[int] = []
+    job = _job(f"return {call}", wall_seconds=60)
 
     class Slow(Recorder):
-        def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
-            if method == "proxy":  # an upstream that takes 30 s to answer
+        def answer(self, asked: str, args: dict[str, Any], deadline: float) -> Any:
+            if asked == method:  # an upstream that takes 30 s to answer
                 calling.set()
                 release.wait(30)
             return None
@@ -270,7 +279,7 @@ def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(host: Runne
     def kill_the_worker() -> None:
         assert calling.wait(30)
         with host._lock:
-            (worker,) = host._running.values()
+            worker = host._running[job.run_id]  # (a compile run of its files may run beside)
         pids.append(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
 
@@ -278,7 +287,7 @@ def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(host: Runne
     killer.start()
     started = time.monotonic()
     try:
-        outcome = host.execute(_job("return nango.get(endpoint='/slow')", wall_seconds=60), Slow())
+        outcome = host.execute(job, Slow())
     finally:
         release.set()
         killer.join()
@@ -287,3 +296,21 @@ def test_a_worker_killed_during_a_slow_sdk_call_ends_the_run_at_once(host: Runne
     assert outcome.error["type"] == "resource_exhausted", outcome.error
     assert outcome.worker_pid == pids[0]
     assert host.execute(_job("return 'still fine'"), Recorder()).output == "still fine"
+
+
+def test_compile_runs_are_not_runs_in_progress(host: RunnerHost) -> None:
+    # A program's first run asks for a compile run beside it; the runner's status (what the
+    # orchestrator places runs and drains by) counts only the clients' runs. A large file
+    # keeps the compile run going while the status is read.
+    source = "".join(f"x_{n} = [{n}, '{n}']\n" for n in range(20_000))
+    files = _job(source)
+    compiling = threading.Thread(target=host._compile, args=(files,))
+    compiling.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (host._compiling and host._running.keys() & host._compiling):
+            assert time.monotonic() < deadline, "the compile run did not start"
+            time.sleep(0.005)
+        assert host.status()["runs_in_progress"] == 0
+    finally:
+        compiling.join(60)

@@ -227,8 +227,9 @@ class _Methods:
 
 def test_only_calls_that_wait_outside_the_store_are_made_as_futures_that_hang_up_ends() -> None:
     """A gRPC future starts a channel thread whenever none is in flight: the calls answered
-    from the store are blocking; the proxy and nested runs stay cancellable by ``hang_up``."""
-    assert {"Proxy", "TriggerAction"} == _forward.HUNG_UP_IN_FLIGHT
+    from the store are blocking; the proxy, ``get_connection`` (which may fetch a token) and
+    nested runs stay cancellable by ``hang_up``."""
+    assert {"Proxy", "TriggerAction", "GetConnection"} == _forward.HUNG_UP_IN_FLIGHT
     stub = _Methods()
     handler = GrpcCallbackHandler(stub, "rt_1")
     deadline = time.monotonic() + 5
