@@ -24,6 +24,8 @@ from runner.host._compiled import (
 )
 from runner.host._host import Job, RunnerHost
 from runner.host._warm import warm
+from runner.sdk._definitions import ActionDefinition
+from runner.worker import _worker
 from tests.runner.hostile import Answers, Scripted, frame, sends
 
 
@@ -209,8 +211,7 @@ def test_later_runs_load_the_program_a_compile_run_made(host: RunnerHost) -> Non
     _wait_for(lambda: _kept(host, files) is not None)
     # The cached code is what later workers run: code compiled from another source, kept
     # under this program's key, is what the next run returns.
-    other = sandbox.compile_program(_returns("from the cache").files, "f.py")
-    forged = {n: base64.b64encode(d).decode() for n, d in sandbox.export_codes(other).items()}
+    forged = _compiled_as_sent(_returns("from the cache"))
     host._compiled._entries[program_key(files.scope, files.entry, files.files)] = forged
     second = host.execute(_job(files), Answers())
     assert second.ok, second.error
@@ -286,8 +287,7 @@ def test_a_program_is_never_shared_across_environments(host: RunnerHost) -> None
 def test_a_runs_output_never_fills_the_cache(host: RunnerHost) -> None:
     # A run's worker runs the function and may be breached: whatever it returns, even the
     # shape of compiled files, is its output and nothing more.
-    other = sandbox.compile_program(_returns("forged").files, "f.py")
-    forged = {n: base64.b64encode(d).decode() for n, d in sandbox.export_codes(other).items()}
+    forged = _compiled_as_sent(_returns("forged"))
     files = _returns(forged, name="f.py")
     before = host._compiled._entries.copy()
     outcome = host.execute(_job(files), Answers())
@@ -314,10 +314,26 @@ def test_a_breached_compile_worker_fills_nothing() -> None:
         runner_host.close()
 
 
-def test_the_compile_output_is_json() -> None:
-    program = sandbox.compile_program(_returns("x").files, "f.py")
-    codes = sandbox.export_codes(program)
-    assert json.loads(json.dumps({n: base64.b64encode(d).decode() for n, d in codes.items()}))
+def _compiled_as_sent(files: _Files) -> dict[str, str]:
+    """What a compile run of ``files`` answers (the worker's own encoding), through JSON."""
+    program = sandbox.compile_program(files.files, files.entry)
+    return dict(json.loads(json.dumps(_worker._encoded_codes(program))))
+
+
+def test_a_worker_runs_the_compiled_files_it_is_given() -> None:
+    # The worker's encoding and loading are one pair: code compiled from another source, given
+    # for these files, is what the worker's program runs (not a compile of its own files).
+    files = _returns("its own source")
+    program = _worker._program(files.files, "f.py", _compiled_as_sent(_returns("given")))
+    definition = _worker.find_definition(program.load(_worker.SDK_MODULE))
+    assert isinstance(definition, ActionDefinition)
+    assert definition.exec(None, {}) == "given"
+    # Without them, or with ones that do not load, it compiles its own.
+    for compiled in (None, {"f.py": "not base64!"}):
+        own = _worker._program(files.files, "f.py", compiled)
+        definition = _worker.find_definition(own.load(_worker.SDK_MODULE))
+        assert isinstance(definition, ActionDefinition)
+        assert definition.exec(None, {}) == "its own source"
 
 
 def test_a_run_request_is_scoped_by_its_environment() -> None:
