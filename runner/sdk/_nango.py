@@ -22,7 +22,7 @@ from runner._context import LOG_LEVELS, RunContext
 from runner.sdk._paginate import paginate_pages
 from runner.sdk._request_config import merge_config, proxy_args
 from runner.sdk._response import HttpError, Response
-from runner.worker._values import to_json_value, validate_with
+from runner.worker._values import json_values_at_once, to_json_value, validate_with
 
 Call = Callable[[str, dict[str, Any]], Any]
 
@@ -228,7 +228,7 @@ class Nango:
 
     def batch_save(self, records: Sequence[Any], model: str) -> bool:
         """Upserts records of a model by ``id`` (validated against the model)."""
-        data = [self.__record(record, model) for record in _sequence(records)]
+        data = self.__records(_sequence(records), model)
         for chunk in _chunks(data, RECORDS_PER_CALL):
             self.__call("batch_save", {"model": model, "records": chunk})
         return True
@@ -276,6 +276,19 @@ class Nango:
                 f"{model!r} is not one of the sync's models: {', '.join(sorted(self.__models))}",
             )
         return model
+
+    def __records(self, values: list[Any], model: str) -> list[Any]:
+        """The records as JSON-able data, validated against the model: all at once where
+        they can be, else one by one, so that the first record that fails raises."""
+        if not values:
+            return []
+        schema = self.__models.get(self.__model(model)) if self.__validate else None
+        data = json_values_at_once(schema, values)
+        if data is None:
+            return [self.__record(record, model) for record in values]
+        for item in data:
+            _record_id(item)
+        return data
 
     def __record(self, record: Any, model: str) -> Any:
         schema = self.__models.get(self.__model(model)) if self.__validate else None

@@ -49,7 +49,9 @@ def encode_record(record: Any) -> pb.Record:
 def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.RecordBatch]:
     """Records as ``RecordBatch`` messages of one JSON array each (``records_json``), split into
     consecutive parts of at most ``max_bytes`` (one record each at least), so that no message
-    passes the gRPC size limit or its frame the run's. Each record is encoded once, in C.
+    passes the gRPC size limit or its frame the run's. The usual batch, which fits one message,
+    is encoded in one call of the C encoder (the array's text is its records' joined by commas);
+    a larger one a record at a time, to split it.
 
     Raises:
         RunFailure: ``invalid_sync_record``, a record is not an object with an id.
@@ -57,8 +59,12 @@ def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.Re
     """
     if any(not isinstance(record, dict) or "id" not in record for record in records):
         raise RunFailure("invalid_sync_record", "a record must be an object with an id")
-    encoded = [compact(record).encode() for record in records]
     budget = max(max_bytes - len(model.encode()) - 16, 1)  # the model's and the array's tags
+    if len(records) > 1:
+        whole = compact(records).encode()
+        if len(whole) - 1 <= budget:  # each record's bytes and its comma or closing bracket
+            return [pb.RecordBatch(model=model, records_json=whole)]
+    encoded = [compact(record).encode() for record in records]
     parts: list[list[bytes]] = [[]]
     size = 0
     for data in encoded:
