@@ -121,13 +121,15 @@ class RecordsArea(EngineBase[C]):
                 row["record_id"]: None if row["content_hash"] is None else _existing_of(row)
                 for row in self._save_rows(conn, pk, scope, unique)
             }
+            existing = {i: found for i, found in changing.items() if found is not None}
             outcomes: Outcomes = [
-                (record, _outcome(changing[record.id], record))
-                if record.id in changing
-                else (record, "unchanged")
+                (record, "unchanged")
+                if record.id not in changing
+                else (record, "inserted")
+                if record.id not in existing
+                else (record, _outcome(existing[record.id], record))
                 for record in unique
             ]
-            existing = {i: found for i, found in changing.items() if found is not None}
             self._apply_saves(conn, pk, scope, outcomes, existing)
         return _save_counts([outcome for _, outcome in outcomes])
 

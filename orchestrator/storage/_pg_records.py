@@ -273,6 +273,10 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
                 },
                 binary=True,
             )
-        seen = [record.id for record, outcome in outcomes if clears_mark(outcome, existing, record)]
+        seen = (
+            [r.id for r, outcome in outcomes if clears_mark(outcome, existing, r)]
+            if any(found.marked for found in existing.values())  # a deletion tracking runs
+            else []
+        )
         if seen:
             conn.execute(_UNMARK_RECORDS, (seen, *scope_key(pk, scope)), prepare=False)

@@ -41,6 +41,9 @@ SELECT count(*) FROM records
 WHERE connection_pk = ? AND model = ? AND variant = ?
     AND record_id IN (SELECT value FROM json_each(?))
 """
+_IS_STORED = """
+SELECT 1 FROM records WHERE connection_pk = ? AND model = ? AND variant = ? AND record_id = ?
+"""
 _SELECT_SAVE_ROWS = """
 SELECT j.value ->> 0 AS record_id, r.content_hash, r.deleted_at, r.delete_mark, NULL AS json
 FROM json_each(?) AS j LEFT JOIN records AS r
@@ -153,9 +156,16 @@ class RecordsMixin(RecordWrites, RecordsArea[sqlite3.Connection]):
     ) -> list[Row]:
         # The hashes are compared in SQL (a join of the batch, [[id, hash], ...], to the model);
         # a batch none of whose ids is stored, counted first by the cheaper lookup of its ids,
-        # skips the join (measured: the join costs most when it returns every row).
+        # skips the join (measured: the join costs most when it returns every row). When the
+        # batch's first id is stored (a sync saving again), the count would not be 0: skipped.
         key = scope_key(pk, scope)
-        if conn.execute(_COUNT_STORED, (*key, dumps([r.id for r in records]))).fetchone()[0] == 0:
+        if not records:
+            return []
+        if (
+            conn.execute(_IS_STORED, (*key, records[0].id)).fetchone() is None
+            and conn.execute(_COUNT_STORED, (*key, dumps([r.id for r in records]))).fetchone()[0]
+            == 0
+        ):
             return [{"record_id": record.id, "content_hash": None} for record in records]
         pairs = dumps([[record.id, record.content_hash] for record in records])
         return self._fetch_all(conn, _SELECT_SAVE_ROWS, (pairs, *key))
@@ -197,5 +207,6 @@ class RecordsMixin(RecordWrites, RecordsArea[sqlite3.Connection]):
                 if outcome != "inserted"
             ],
         )
-        seen = [record.id for record, outcome in outcomes if clears_mark(outcome, existing, record)]
-        conn.executemany(_UNMARK_RECORD, [(*key, record_id) for record_id in seen])
+        if any(found.marked for found in existing.values()):  # a deletion tracking runs
+            seen = [r.id for r, outcome in outcomes if clears_mark(outcome, existing, r)]
+            conn.executemany(_UNMARK_RECORD, [(*key, record_id) for record_id in seen])

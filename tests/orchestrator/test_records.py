@@ -166,6 +166,26 @@ def test_save_adds_updates_and_leaves_unchanged(tenant: Tenant, storage: Storage
     assert body(after["2"].json) == {"id": "2", "t": "B"}
 
 
+@pytest.mark.parametrize("new_first", [True, False])
+def test_a_batch_mixing_new_and_stored_ids_in_any_order(
+    tenant: Tenant, storage: Storage, new_first: bool
+) -> None:
+    # A store may look at the batch's first id to choose how it compares the rest.
+    storage.save_records(tenant.scope(), [rec("s1", t="a"), rec("s2", t="b")])
+    stored = [rec("s1", t="a"), rec("s2", t="B")]
+    new = [rec("n1"), rec("n2")]
+
+    counts = storage.save_records(tenant.scope(), new + stored if new_first else stored + new)
+
+    assert counts == RecordCounts(added=2, updated=1, unchanged=1)
+    assert {r.id: r.last_action for r in listed(storage, tenant)} == {
+        "s1": "ADDED",
+        "s2": "UPDATED",
+        "n1": "ADDED",
+        "n2": "ADDED",
+    }
+
+
 def test_unchanged_save_moves_nothing(tenant: Tenant, storage: Storage) -> None:
     storage.save_records(tenant.scope(), [rec("1", t="a")])
     before = listed(storage, tenant)
