@@ -286,8 +286,9 @@ class Nango:
         data = json_values_at_once(schema, values)
         if data is None:
             return [self.__record(record, model) for record in values]
-        for item in data:
-            _record_id(item)
+        if not all(type(item) is dict and _plain_id(item.get("id")) for item in data):
+            for item in data:
+                _record_id(item)  # raises for the first record whose id is wrong
         return data
 
     def __record(self, record: Any, model: str) -> Any:
@@ -346,6 +347,12 @@ def _sequence(records: Any) -> list[Any]:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _plain_id(value: Any) -> bool:
+    """Whether ``value`` is an id :func:`_record_id` takes, checked cheaply (a subclass of str
+    or int is left to it)."""
+    return (type(value) is str and value != "") or type(value) is int
 
 
 def _record_id(data: Any) -> str:
