@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Sequence
+from itertools import accumulate
 
 from orchestrator.storage._area_records import (
     MAX_LIST_LIMIT,
@@ -36,7 +37,7 @@ from orchestrator.storage._area_records import (
 )
 from orchestrator.storage._areas import RecordIn, RecordScope
 from orchestrator.storage._pg_base import PgConnection, PostgresBase
-from orchestrator.storage._rows import Row
+from orchestrator.storage._rows import Row, dumps
 
 __all__ = [
     "MAX_LIST_LIMIT",
@@ -64,28 +65,29 @@ _SELECT_EXISTING = (
 _SELECT_EXISTING_JSON = (
     "SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark, r.json" + _BY_IDS
 )
+# A save's rows: the model's rows among the batch's ids (``record_id = ANY``: descents of the
+# unique key, or at worst one pass over the scope when the planner thinks the table small),
+# joined to the batch's hashes. It measured 2-3 times faster than the lateral join above once
+# a scope held 20,000 records (a hash join of the whole scope per batch), and as fast on new
+# records.
 _SELECT_SAVE_ROWS = """
-WITH batch AS (SELECT * FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash)),
-stored AS (
-    SELECT r.record_id, r.content_hash, r.deleted_at, r.delete_mark
-    FROM batch AS u CROSS JOIN LATERAL (
-        SELECT * FROM records
-        WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = u.record_id
-    ) AS r
-)
-SELECT b.record_id, s.content_hash, s.deleted_at, s.delete_mark, NULL AS json
-FROM batch AS b LEFT JOIN stored AS s ON s.record_id = b.record_id
-WHERE s.content_hash IS DISTINCT FROM b.content_hash OR s.deleted_at IS NOT NULL
-    OR s.delete_mark IS NOT NULL
+SELECT u.record_id, r.content_hash, r.deleted_at, r.delete_mark, NULL AS json
+FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash) LEFT JOIN (
+    SELECT record_id, content_hash, deleted_at, delete_mark FROM records
+    WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s::text[])
+) AS r ON r.record_id = u.record_id
+WHERE r.content_hash IS DISTINCT FROM u.content_hash OR r.deleted_at IS NOT NULL
+    OR r.delete_mark IS NOT NULL
 """
 _SELECT_BY_IDS = "SELECT r.*" + _BY_IDS
 _UPSERT_RECORDS = """
 INSERT INTO records AS r (connection_pk, model, variant, record_id, json, content_hash,
     first_seen_at, last_modified_at, last_action, cursor)
-SELECT %(pk)s, %(model)s, %(variant)s, u.record_id, u.json, u.content_hash, %(now)s, %(now)s,
-    'ADDED', u.cursor
-FROM unnest(%(ids)s::text[], %(jsons)s::bytea[], %(hashes)s::text[], %(cursors)s::bigint[])
-    AS u(record_id, json, content_hash, cursor)
+SELECT %(pk)s, %(model)s, %(variant)s, u.record_id,
+    substring(%(jsons)s::bytea FROM u.start::int FOR u.size::int), u.content_hash,
+    %(now)s, %(now)s, 'ADDED', u.cursor
+FROM unnest(%(ids)s::text[], %(hashes)s::text[], %(starts)s::bigint[], %(sizes)s::bigint[],
+    %(cursors)s::bigint[]) AS u(record_id, content_hash, start, size, cursor)
 ON CONFLICT (connection_pk, model, variant, record_id) DO UPDATE SET
     json = EXCLUDED.json, content_hash = EXCLUDED.content_hash,
     last_modified_at = EXCLUDED.last_modified_at, last_action = 'UPDATED', deleted_at = NULL,
@@ -113,6 +115,10 @@ UPDATE records SET delete_mark = NULL WHERE id IN (
     ) AS r
 )
 """
+# A batch's columns go as array literals made by one C call (the JSON encoder's text of a list
+# is the literal when no element holds a character that either would escape), and its records'
+# bytes as one bytea cut by offsets: psycopg dumps a list parameter element by element in Python
+# (3-4 ms for 1,000 hashes or records, against 0.1 ms).
 _DRAW_CURSORS = "SELECT nextval('record_cursors') AS value FROM generate_series(1, %s)"
 _LIST = """
 SELECT * FROM records
@@ -129,6 +135,13 @@ RECORDS_LOCK = zlib.crc32(b"corral.records")
 
 _SCOPE_LOCKS = zlib.crc32(b"corral.records.scope") - 2**31
 """The first key of the two-key advisory locks of scopes (the second is a hash of the scope)."""
+
+
+def text_array(values: list[str] | list[int]) -> str | list[str] | list[int]:
+    """``values`` as the text of a PostgreSQL array (``{"a","b"}``, ``{1,2}``) when none needs
+    escaping there, else as they are (psycopg dumps them)."""
+    text = dumps(values)
+    return values if "\\" in text else "{" + text[1:-1] + "}"
 
 
 def lock_records(conn: PgConnection) -> None:
@@ -226,8 +239,11 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
     def _save_rows(
         self, conn: PgConnection, pk: int, scope: RecordScope, records: list[RecordIn]
     ) -> list[Row]:
-        ids, hashes = [r.id for r in records], [r.content_hash for r in records]
-        arguments = (ids, hashes, *scope_key(pk, scope))
+        ids, hashes = (
+            text_array([r.id for r in records]),
+            text_array([r.content_hash for r in records]),
+        )
+        arguments = (ids, hashes, *scope_key(pk, scope), ids)
         return list(conn.execute(_SELECT_SAVE_ROWS, arguments, prepare=False))
 
     def _rows_by_id(
@@ -259,6 +275,8 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
         changed = [record for record, outcome in outcomes if outcome != "unchanged"]
         if changed:
             self._records_analyzer.wrote(len(changed))
+            sizes = [len(record.json) for record in changed]
+            starts = [end - size + 1 for end, size in zip(accumulate(sizes), sizes, strict=True)]
             conn.execute(
                 _UPSERT_RECORDS,
                 {
@@ -266,10 +284,12 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
                     "model": scope.model,
                     "variant": scope.variant,
                     "now": self._now(),
-                    "ids": [record.id for record in changed],
-                    "jsons": [record.json for record in changed],
-                    "hashes": [record.content_hash for record in changed],
-                    "cursors": self._draw_cursors(conn, len(changed)),
+                    "ids": text_array([record.id for record in changed]),
+                    "jsons": b"".join(record.json for record in changed),
+                    "starts": text_array(starts),
+                    "sizes": text_array(sizes),
+                    "hashes": text_array([record.content_hash for record in changed]),
+                    "cursors": text_array(self._draw_cursors(conn, len(changed))),
                 },
                 binary=True,
             )

@@ -11,6 +11,7 @@ import pytest
 from corral._budgets import Budgets
 from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import NewRun, RecordCounts, RecordIn, Storage, StoredRecord
+from orchestrator.storage._pg_records import text_array
 from orchestrator.storage._records import (
     api_view,
     classify_save,
@@ -95,6 +96,15 @@ def test_last_wins_keeps_the_last_record_of_an_id() -> None:
     first, other, last = rec("1", v=1), rec("2"), rec("1", v=2)
 
     assert last_wins([first, other, last]) == [other, last]
+
+
+def test_batch_columns_go_to_postgresql_as_array_text_unless_an_element_needs_escaping() -> None:
+    assert text_array(["a", "b,{c}", "NULL", "é"]) == '{"a","b,{c}","NULL","é"}'
+    assert text_array([1, 20, 300]) == "{1,20,300}"
+    assert text_array([]) == "{}"
+    assert text_array(['q"q', "x"]) == ['q"q', "x"]
+    assert text_array(["b\\s"]) == ["b\\s"]
+    assert text_array(["new\nline"]) == ["new\nline"]
 
 
 def test_cursor_round_trip_and_invalid_cursors() -> None:
@@ -184,6 +194,25 @@ def test_a_batch_mixing_new_and_stored_ids_in_any_order(
         "n1": "ADDED",
         "n2": "ADDED",
     }
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["NULL", "a,b", "{c}", " d ", "é ☃", "x'y", "1"],  # kept as they are in a batch's text
+        ['q"q', "b\\s", "new\nline", "tab\t", "{c}", "NULL"],  # characters that need escaping
+    ],
+)
+def test_record_ids_of_any_text_are_stored_and_found_as_they_are(
+    tenant: Tenant, storage: Storage, ids: list[str]
+) -> None:
+    counts = storage.save_records(tenant.scope(), [rec(i, t=i) for i in ids])
+    again = storage.save_records(tenant.scope(), [rec(i, t=i) for i in ids])
+
+    assert counts == RecordCounts(added=len(ids))
+    assert again == RecordCounts(unchanged=len(ids))
+    assert {r.id: body(r.json)["t"] for r in listed(storage, tenant)} == {i: i for i in ids}
+    assert sorted(storage.get_records_by_id(tenant.scope(), ids)) == sorted(ids)
 
 
 def test_unchanged_save_moves_nothing(tenant: Tenant, storage: Storage) -> None:
