@@ -119,7 +119,14 @@ UPDATE records SET delete_mark = NULL WHERE id IN (
 # is the literal when no element holds a character that either would escape), and its records'
 # bytes as one bytea cut by offsets: psycopg dumps a list parameter element by element in Python
 # (3-4 ms for 1,000 hashes or records, against 0.1 ms).
-_DRAW_CURSORS = "SELECT nextval('record_cursors') AS value FROM generate_series(1, %s)"
+# One row: the drawn numbers' range, and the numbers themselves only when another writer drew
+# between them (a run of 1,000 rows back to Python took 1.5 ms).
+_DRAW_CURSORS = """
+SELECT min(value) AS first, max(value) AS last,
+    CASE WHEN max(value) - min(value) + 1 = count(*) THEN NULL
+        ELSE array_agg(value ORDER BY value) END AS scattered
+FROM (SELECT nextval('record_cursors') AS value FROM generate_series(1, %s)) AS drawn
+"""
 _LIST = """
 SELECT * FROM records
 WHERE connection_pk = %(pk)s AND model = %(model)s AND variant = %(variant)s
@@ -212,8 +219,10 @@ class RecordWrites(PostgresBase):
         """``count`` new change numbers, in increasing order; the caller holds the scope's lock."""
         if count == 0:
             return []
-        rows = conn.execute(_DRAW_CURSORS, (count,)).fetchall()
-        return sorted(int(row["value"]) for row in rows)
+        (row,) = conn.execute(_DRAW_CURSORS, (count,)).fetchall()
+        if row["scattered"] is not None:
+            return sorted(int(value) for value in row["scattered"])
+        return list(range(int(row["first"]), int(row["last"]) + 1))
 
 
 class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):

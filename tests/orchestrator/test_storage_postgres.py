@@ -8,6 +8,7 @@ server of the test's own that the test stops and starts for real.
 
 from __future__ import annotations
 
+import itertools
 import json
 import pathlib
 import subprocess
@@ -465,6 +466,24 @@ def test_a_reader_paging_while_writers_save_misses_no_change(empty_database: str
     assert len(seen) == total
     assert len(set(seen)) == total
     assert cursors == sorted(cursors, key=decode_cursor)
+
+
+def test_change_numbers_drawn_with_gaps_keep_a_batchs_order(empty_database: str) -> None:
+    # Numbers another writer drew between a batch's (a gap) come back one by one, in order.
+    storage, env_id = _seeded(empty_database)
+    with psycopg.connect(empty_database, autocommit=True) as db:
+        db.execute("ALTER SEQUENCE record_cursors INCREMENT BY 3")
+    ids = ["c", "a", "e", "b", "d"]
+    try:
+        scope = RecordScope(env_id, "conn-1", "Issue", "", "run-1")
+        storage.save_records(scope, [rec(i) for i in ids])
+        records, _ = storage.list_records(env_id, "conn-1", "Issue")
+    finally:
+        storage.close()
+
+    numbers = [decode_cursor(record.cursor) for record in records]
+    assert [record.id for record in records] == ids
+    assert [b - a for a, b in itertools.pairwise(numbers)] == [3, 3, 3, 3]
 
 
 # ---- records: finer locking, cursor safety, bulk writes ----
