@@ -188,6 +188,8 @@ def test_a_batch_mixing_new_and_stored_ids_in_any_order(
     counts = storage.save_records(tenant.scope(), new + stored if new_first else stored + new)
 
     assert counts == RecordCounts(added=2, updated=1, unchanged=1)
+    changes = ["n1", "n2", "s2"] if new_first else ["s2", "n1", "n2"]  # in the batch's order
+    assert [r.id for r in listed(storage, tenant)] == ["s1", *changes]
     assert {r.id: r.last_action for r in listed(storage, tenant)} == {
         "s1": "ADDED",
         "s2": "UPDATED",
