@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import gc
 import os
 import socket
 from collections.abc import Mapping
@@ -143,6 +144,10 @@ def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
     """
     code = 0
     frame = _OUT_OF_MEMORY
+    # Everything the worker inherited from the warm parent is left out of the collector's
+    # passes (a constant-time move): a full collection during a run walked that whole heap,
+    # writing to each object's header (copy-on-write faults), 30 ms of a 20,000-record sync.
+    gc.freeze()
     try:
         message = protocol.recv(sock)
         result = serve(sock, message, containment)
