@@ -99,43 +99,33 @@ def test_validation_off_stores_records_as_they_are(sdk_host: RunnerHost) -> None
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "message", "validate"),
     [
-        ("nango.batch_save([{'id': '1', 'name': 'a'}], 'Itme')", "not one of the sync's models"),
-        ("nango.batch_delete([{'id': ''}], 'Item')", "non-empty string or an integer"),
+        (
+            "nango.batch_save([{'id': '1', 'name': 'a'}], 'Itme')",
+            "not one of the sync's models",
+            True,
+        ),
+        ("nango.batch_delete([{'id': ''}], 'Item')", "non-empty string or an integer", True),
         (
             "nango.batch_save([{'id': '1', 'name': 'a'}, {'id': '', 'name': 'b'}], 'Item')",
             "non-empty string or an integer: ''",
+            True,
         ),
-        ("nango.batch_update([{'name': 'x'}], 'Item')", "non-empty string or an integer"),
-        ("nango.batch_save({'id': '1'}, 'Item')", "given as a list"),
-        ("nango.track_deletes_start('Nope')", "not one of the sync's models"),
+        ("nango.batch_update([{'name': 'x'}], 'Item')", "non-empty string or an integer", True),
+        ("nango.batch_save({'id': '1'}, 'Item')", "given as a list", True),
+        ("nango.track_deletes_start('Nope')", "not one of the sync's models", True),
+        # record ids are checked without validation too
+        ("nango.batch_save([{'id': '1'}, {'name': 'x'}], 'Item')", "an integer: None", False),
+        ("nango.batch_save([{'id': 1}, {'id': True}], 'Item')", "an integer: True", False),
+        ("nango.batch_save([{'id': 1}, [1]], 'Item')", "a record must be an object", False),
     ],
 )
 def test_wrong_record_calls_are_refused_before_sending(
-    sdk_host: RunnerHost, body: str, message: str
+    sdk_host: RunnerHost, body: str, message: str, validate: bool
 ) -> None:
     handler = Scripted()
-    error = error_of(_sync(sdk_host, body, handler))
-    assert error["type"] == "invalid_sync_record"
-    assert message in error["message"]
-    assert not handler.calls
-
-
-@pytest.mark.parametrize(
-    ("records", "message"),
-    [
-        ("[{'id': '1'}, {'name': 'x'}]", "non-empty string or an integer: None"),
-        ("[{'id': 1}, {'id': True}]", "non-empty string or an integer: True"),
-        ("[{'id': 1}, [1]]", "a record must be an object"),
-    ],
-)
-def test_record_ids_are_checked_without_validation_too(
-    sdk_host: RunnerHost, records: str, message: str
-) -> None:
-    handler = Scripted()
-    outcome = _sync(sdk_host, f"nango.batch_save({records}, 'Item')", handler, validate=False)
-    error = error_of(outcome)
+    error = error_of(_sync(sdk_host, body, handler, validate=validate))
     assert error["type"] == "invalid_sync_record"
     assert message in error["message"]
     assert not handler.calls
