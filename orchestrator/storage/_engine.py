@@ -72,6 +72,13 @@ class EngineBase(ABC, Generic[C]):
     def _fetch_one(self, conn: C, sql: str, params: Params = ()) -> Row | None:
         """The first row of a shared (``?``) statement, None when it returns none."""
 
+    def _read_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of one shared (``?``) statement read alone: a read that needs no
+        snapshot beyond its own statement's (an engine may save the transaction's round
+        trips)."""
+        with self._read() as conn:
+            return self._fetch_one(conn, sql, params)
+
     @abstractmethod
     def _fetch_all(self, conn: C, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a shared (``?``) statement."""
