@@ -79,6 +79,19 @@ class EngineBase(ABC, Generic[C]):
         with self._read() as conn:
             return self._fetch_one(conn, sql, params)
 
+    def _write_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of one shared (``?``) statement that writes, run alone (an engine may
+        autocommit it)."""
+        with self._write() as conn:
+            return self._fetch_one(conn, sql, params)
+
+    def _insert_in_environment(self, env_id: int, sql: str, params: Params = ()) -> Row | None:
+        """The first row of one INSERT, run alone, of a row whose one reference is environment
+        ``env_id``: NotFound ``unknown_environment`` when it does not exist."""
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            return self._fetch_one(conn, sql, params)
+
     @abstractmethod
     def _fetch_all(self, conn: C, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a shared (``?``) statement."""

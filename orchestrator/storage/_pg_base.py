@@ -375,6 +375,21 @@ class PostgresBase(SealingBase[PgConnection]):
         with self._statement() as conn:
             return self._fetch_one(conn, sql, params)
 
+    def _write_one(self, sql: str, params: Params = ()) -> Row | None:
+        # Autocommitted, one round trip instead of three. Once the statement is sent its
+        # outcome is that of a COMMIT sent: a connection lost before the answer leaves it
+        # unknown (``COMMIT_UNKNOWN``), never "not done".
+        with self._connection() as (conn, committing):
+            committing.append(True)
+            return self._fetch_one(conn, sql, params)
+
+    def _insert_in_environment(self, env_id: int, sql: str, params: Params = ()) -> Row | None:
+        # The environment's foreign key checks it in the same statement (no SELECT first).
+        try:
+            return self._write_one(sql, params)
+        except psycopg.errors.ForeignKeyViolation:
+            raise NotFound(f"no environment with id {env_id}", code="unknown_environment") from None
+
     def _fetch_all(self, conn: PgConnection, sql: str, params: Params = ()) -> list[Row]:
         return list(conn.execute(dialect(sql), params).fetchall())
 

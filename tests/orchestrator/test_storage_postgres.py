@@ -780,8 +780,9 @@ def test_the_analyzer_runs_one_analysis_at_a_time_and_survives_a_failure() -> No
 def test_a_lookup_on_the_run_path_is_one_statement(
     empty_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The reads every run makes (its caller's key, its environment) are one statement each,
-    autocommitted: no BEGIN and COMMIT round trips around a lone SELECT."""
+    """The reads every run makes (its caller's key, its environment) and its row's insert and
+    finish are one statement each, autocommitted: no BEGIN and COMMIT round trips around them
+    (and no SELECT of the environment before the insert: its foreign key checks it)."""
     storage = PostgresStorage(empty_database, clock=Clock())
     try:
         environment, key = storage.create_environment("acme/prod")
@@ -795,6 +796,8 @@ def test_a_lookup_on_the_run_path_is_one_statement(
         monkeypatch.setattr(psycopg.Connection, "execute", counted)
         assert storage.environment_by_secret_key(key).id == environment.id
         assert storage.get_environment_by_id(environment.id).name == "acme/prod"
-        assert sent == ["SELECT", "SELECT"]
+        run = storage.create_run(environment.id, NewRun("f", "i", "action", "c", "", "{}"))
+        assert storage.finish_run(run.run_id, True, "1", None).state == "succeeded"
+        assert sent == ["SELECT", "SELECT", "INSERT", "UPDATE"]
     finally:
         storage.close()
