@@ -22,6 +22,8 @@ _CONNECTION_SELECT = """
 SELECT c.*, i.unique_key, i.provider, i.auth_mode
 FROM connections c JOIN integrations i ON i.id = c.integration_id
 """
+_CONNECTION_BY_ID = _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?"
+_INTEGRATION_SELECT = "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?"
 _UPDATES = {
     "metadata": "UPDATE connections SET metadata = ?, updated_at = ? WHERE id = ?",
     "credentials": "UPDATE connections SET credentials = ?, updated_at = ? WHERE id = ?",
@@ -70,8 +72,9 @@ class ConnectionsArea(SealingBase[C]):
 
     def get_integration(self, env_id: int, unique_key: str) -> Integration:
         """An integration (NotFound ``unknown_integration``)."""
-        with self._read() as conn:
-            return self._get_integration(conn, env_id, unique_key)
+        return self._found_integration(
+            self._read_one(_INTEGRATION_SELECT, (env_id, unique_key)), unique_key
+        )
 
     def list_integrations(self, env_id: int) -> list[Integration]:
         """Every integration of an environment, by key."""
@@ -83,9 +86,11 @@ class ConnectionsArea(SealingBase[C]):
         return [self._integration_of(row) for row in rows]
 
     def _get_integration(self, conn: C, env_id: int, key: str) -> Integration:
-        row = self._fetch_one(
-            conn, "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
+        return self._found_integration(
+            self._fetch_one(conn, _INTEGRATION_SELECT, (env_id, key)), key
         )
+
+    def _found_integration(self, row: Row | None, key: str) -> Integration:
         if row is None:
             raise NotFound(f"no integration {key!r}", code="unknown_integration")
         return self._integration_of(row)
@@ -147,8 +152,9 @@ class ConnectionsArea(SealingBase[C]):
 
     def get_connection(self, env_id: int, connection_id: str) -> Connection:
         """A connection with its credentials (NotFound ``unknown_connection``)."""
-        with self._read() as conn:
-            return self._get_connection(conn, env_id, connection_id)
+        return self._found_connection(
+            self._read_one(_CONNECTION_BY_ID, (env_id, connection_id)), connection_id
+        )
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment (or of one integration), by connection id."""
@@ -261,11 +267,10 @@ class ConnectionsArea(SealingBase[C]):
             self._exec(conn, _UPDATES[column], (bound, self._now(), pk))
 
     def _get_connection(self, conn: C, env_id: int, connection_id: str) -> Connection:
-        row = self._fetch_one(
-            conn,
-            _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?",
-            (env_id, connection_id),
-        )
+        row = self._fetch_one(conn, _CONNECTION_BY_ID, (env_id, connection_id))
+        return self._found_connection(row, connection_id)
+
+    def _found_connection(self, row: Row | None, connection_id: str) -> Connection:
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return self._connection_of(row)

@@ -67,12 +67,10 @@ class FunctionsArea(EngineBase[C]):
 
     def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
         """A deployed function (NotFound ``unknown_function``)."""
-        with self._read() as conn:
-            row = self._fetch_one(
-                conn,
-                _FUNCTION_SELECT + " WHERE i.env_id = ? AND i.unique_key = ? AND f.name = ?",
-                (env_id, integration_key, name),
-            )
+        row = self._read_one(
+            _FUNCTION_SELECT + " WHERE i.env_id = ? AND i.unique_key = ? AND f.name = ?",
+            (env_id, integration_key, name),
+        )
         if row is None:
             raise NotFound(
                 f"no function {name!r} in integration {integration_key!r}", code="unknown_function"

@@ -30,6 +30,16 @@ _LEASES = queries("?")
 _NO_LIMIT = 2**63 - 1
 """A LIMIT that keeps every row."""
 
+_INSERT_RUN = (
+    "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind, connection_id,"
+    " variant, state, input_json, parent_run_id, idempotency_key, created_at, started_at, owner,"
+    " lease_until, requeue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (env_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+    " DO NOTHING RETURNING *"
+)
+"""A new run (``_new_run_values``); no row when its idempotency key has a run already."""
+_RUN_BY_ID = "SELECT * FROM runs WHERE run_id = ?"
+
 
 def oldest_first(rows: list[Row]) -> list[str]:
     """The ``run_id`` of rows with ``id`` and ``run_id``, by ``id``."""
@@ -43,9 +53,8 @@ class RunsArea(EngineBase[C]):
 
     def create_run(self, env_id: int, run: NewRun) -> Run:
         """Stores a queued run (``running`` when ``run.started``) with a new random id."""
-        with self._write() as conn:
-            self._require_environment(conn, env_id)
-            found = self._insert_run(conn, env_id, run)
+        row = self._insert_in_environment(env_id, _INSERT_RUN, self._new_run_values(env_id, run))
+        found = None if row is None else run_row(row, self._codec)
         if found is None:  # only a run with an idempotency key can meet a conflict
             raise InvalidRequest(
                 "a run with this idempotency key exists", code="idempotency_key_reused"
@@ -105,26 +114,21 @@ class RunsArea(EngineBase[C]):
     def _insert_run(self, conn: C, env_id: int, run: NewRun) -> Run | None:
         """The new queued (or started) run, or None when its idempotency key has a run
         already."""
-        now = self._now()
-        row = self._fetch_one(
-            conn,
-            "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind,"
-            " connection_id, variant, state, input_json, parent_run_id, idempotency_key,"
-            " created_at, started_at, owner, lease_until, requeue)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (env_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
-            " DO NOTHING RETURNING *",
-            (
-                *(str(uuid.uuid4()), env_id, run.function_name, run.integration_key, run.kind),
-                *(run.connection_id, run.variant, "running" if run.started else "queued"),
-                *(run.input_json, run.parent_run_id, run.idempotency_key, now),
-                now if run.started else None,
-                run.owner,
-                self._lease_end(run.lease_seconds) if run.owner else None,
-                run.requeue,
-            ),
-        )
+        row = self._fetch_one(conn, _INSERT_RUN, self._new_run_values(env_id, run))
         return None if row is None else run_row(row, self._codec)
+
+    def _new_run_values(self, env_id: int, run: NewRun) -> tuple[object, ...]:
+        """The parameters of :data:`_INSERT_RUN` for a new run with a new random id."""
+        now = self._now()
+        return (
+            *(str(uuid.uuid4()), env_id, run.function_name, run.integration_key, run.kind),
+            *(run.connection_id, run.variant, "running" if run.started else "queued"),
+            *(run.input_json, run.parent_run_id, run.idempotency_key, now),
+            now if run.started else None,
+            run.owner,
+            self._lease_end(run.lease_seconds) if run.owner else None,
+            run.requeue,
+        )
 
     def mark_run_started(self, run_id: str) -> None:
         """Moves a queued run to running; a run past queued stays as it is."""
@@ -145,20 +149,22 @@ class RunsArea(EngineBase[C]):
         The first finish wins: finishing a finished run changes nothing and returns it as it
         is, so a late result cannot overwrite a timeout.
         """
-        with self._write() as conn:
-            row = self._fetch_one(
-                conn,
-                "UPDATE runs SET state = ?, output_json = ?, error = ?, finished_at = ?"
-                " WHERE run_id = ? AND state IN ('queued', 'running') RETURNING *",
-                (
-                    "succeeded" if ok else "failed",
-                    output_json,
-                    None if error is None else self._json_in(error),
-                    self._now(),
-                    run_id,
-                ),
-            )
-            return run_row(row, self._codec) if row is not None else self._run(conn, run_id)
+        row = self._write_one(
+            "UPDATE runs SET state = ?, output_json = ?, error = ?, finished_at = ?"
+            " WHERE run_id = ? AND state IN ('queued', 'running') RETURNING *",
+            (
+                "succeeded" if ok else "failed",
+                output_json,
+                None if error is None else self._json_in(error),
+                self._now(),
+                run_id,
+            ),
+        )
+        if row is None:  # finished before (or no such run): as it is
+            row = self._read_one(_RUN_BY_ID, (run_id,))
+        if row is None:
+            raise NotFound(f"no run {run_id!r}", code="unknown_run")
+        return run_row(row, self._codec)
 
     def end_unfinished_runs(self, error: Mapping[str, Any]) -> list[str]:
         """Ends every queued or running run as failed with ``error``; returns their ids, oldest
@@ -280,7 +286,7 @@ class RunsArea(EngineBase[C]):
         return [run_row(row, self._codec) for row in rows]
 
     def _run(self, conn: C, run_id: str) -> Run:
-        row = self._fetch_one(conn, "SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        row = self._fetch_one(conn, _RUN_BY_ID, (run_id,))
         if row is None:
             raise NotFound(f"no run {run_id!r}", code="unknown_run")
         return run_row(row, self._codec)

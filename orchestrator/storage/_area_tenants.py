@@ -86,28 +86,23 @@ class TenantsArea(SealingBase[C]):
         Raises:
             Unauthenticated: no environment has this key.
         """
-        with self._read() as conn:
-            row = self._fetch_one(
-                conn,
-                "SELECT * FROM environments WHERE secret_key_hash = ?",
-                (hash_secret_key(secret_key),),
-            )
+        row = self._read_one(
+            "SELECT * FROM environments WHERE secret_key_hash = ?", (hash_secret_key(secret_key),)
+        )
         if row is None:
             raise Unauthenticated("unknown secret key", code="invalid_secret_key")
         return environment(row, self._codec)
 
     def get_environment(self, name: str) -> Environment:
         """An environment by name (NotFound ``unknown_environment``)."""
-        with self._read() as conn:
-            row = self._fetch_one(conn, "SELECT * FROM environments WHERE name = ?", (name,))
+        row = self._read_one("SELECT * FROM environments WHERE name = ?", (name,))
         if row is None:
             raise NotFound(f"no environment {name!r}", code="unknown_environment")
         return environment(row, self._codec)
 
     def get_environment_by_id(self, env_id: int) -> Environment:
         """An environment by id (NotFound ``unknown_environment``)."""
-        with self._read() as conn:
-            row = self._fetch_one(conn, "SELECT * FROM environments WHERE id = ?", (env_id,))
+        row = self._read_one("SELECT * FROM environments WHERE id = ?", (env_id,))
         if row is None:
             raise NotFound("the environment no longer exists", code="unknown_environment")
         return environment(row, self._codec)

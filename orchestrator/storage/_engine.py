@@ -72,6 +72,26 @@ class EngineBase(ABC, Generic[C]):
     def _fetch_one(self, conn: C, sql: str, params: Params = ()) -> Row | None:
         """The first row of a shared (``?``) statement, None when it returns none."""
 
+    def _read_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of one shared (``?``) statement read alone: a read that needs no
+        snapshot beyond its own statement's (an engine may save the transaction's round
+        trips)."""
+        with self._read() as conn:
+            return self._fetch_one(conn, sql, params)
+
+    def _write_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of one shared (``?``) statement that writes, run alone (an engine may
+        autocommit it)."""
+        with self._write() as conn:
+            return self._fetch_one(conn, sql, params)
+
+    def _insert_in_environment(self, env_id: int, sql: str, params: Params = ()) -> Row | None:
+        """The first row of one INSERT, run alone, of a row whose one reference is environment
+        ``env_id``: NotFound ``unknown_environment`` when it does not exist."""
+        with self._write() as conn:
+            self._require_environment(conn, env_id)
+            return self._fetch_one(conn, sql, params)
+
     @abstractmethod
     def _fetch_all(self, conn: C, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a shared (``?``) statement."""

@@ -478,6 +478,18 @@ def test_a_started_run_left_unfinished_is_ended_at_the_next_start(
     assert storage.get_run(tenant.env_id, run.run_id).state == "failed"
 
 
+@pytest.mark.storage_areas("tenants", "runs")
+def test_a_run_of_an_unknown_environment_is_not_stored(storage: Storage) -> None:
+    known, _ = storage.create_environment("acme/prod")
+
+    with pytest.raises(NotFound) as caught:
+        storage.create_run(known.id + 1000, new_run())
+
+    assert caught.value.code == "unknown_environment"
+    assert storage.list_runs(known.id) == []
+    assert storage.create_run(known.id, new_run()).env_id == known.id
+
+
 @pytest.mark.storage_areas("tenants", "connections", "runs")
 def test_unknown_run_is_not_found(tenant: Tenant, storage: Storage) -> None:
     for call in (

@@ -38,6 +38,7 @@ from orchestrator.storage._areas import (
 from orchestrator.storage._fresh_statistics import Analyzer
 from orchestrator.storage._migrate import load_migrations
 from orchestrator.storage._pg import PostgresStorage
+from orchestrator.storage._pg_base import check_connection
 from orchestrator.storage._pg_records import lock_scope
 from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
@@ -254,17 +255,56 @@ def test_connections_the_server_ended_are_replaced(
     storage = PostgresStorage(empty_database, clock=Clock(), pool_size=2)
     try:
         storage.create_environment("acme/prod")
-        with postgres_server.connect() as admin:
-            ended = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
-                (empty_database.rsplit("/", 1)[1],),
-            ).fetchone()
-        assert ended is not None
-        assert ended[0] >= 1
+        assert _end_backends(postgres_server, empty_database) >= 1
 
         assert [e.name for e in storage.list_environments()] == ["acme/prod"]
     finally:
         storage.close()
+
+
+def _end_backends(server: PostgresServer, url: str) -> int:
+    """Ends every backend of ``url``'s database for real, and waits until they are gone."""
+    name = url.rsplit("/", 1)[1]
+    with server.connect() as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        ).fetchone()
+        _wait_for(
+            lambda: (
+                admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
+                ).fetchone()
+                == (0,)
+            )
+        )
+    assert ended is not None
+    return int(str(ended[0]))
+
+
+def test_a_taken_connection_costs_no_round_trip_unless_it_broke(
+    empty_database: str, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's check of a connection it hands out (``check_connection``) sends nothing on
+    a healthy one (a round trip per store call, otherwise); one the server ended fails it."""
+    with psycopg.connect(empty_database, autocommit=True) as connection:
+        connection.execute("SELECT 1").fetchone()
+        sent: list[object] = []
+        real_execute = psycopg.Connection.execute
+
+        def counted(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            if self is connection:
+                sent.append(query)
+            return real_execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Connection, "execute", counted)
+        check_connection(connection)  # type: ignore[arg-type]  # rows as tuples: unread here
+        assert sent == []
+
+        _end_backends(postgres_server, empty_database)
+        with pytest.raises(psycopg.OperationalError):
+            check_connection(connection)  # type: ignore[arg-type]
+        assert sent == [""]  # the one round trip, on the connection that had something to say
 
 
 def test_a_lock_held_too_long_is_busy(empty_database: str) -> None:
@@ -754,3 +794,29 @@ def test_the_analyzer_runs_one_analysis_at_a_time_and_survives_a_failure() -> No
     assert calls == [1]
     analyzer.wrote(10)  # after the failure, the next threshold starts another
     _wait_for(lambda: len(calls) == 2)
+
+
+def test_a_lookup_on_the_run_path_is_one_statement(
+    empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads every run makes (its caller's key, its environment) and its row's insert and
+    finish are one statement each, autocommitted: no BEGIN and COMMIT round trips around them
+    (and no SELECT of the environment before the insert: its foreign key checks it)."""
+    storage = PostgresStorage(empty_database, clock=Clock())
+    try:
+        environment, key = storage.create_environment("acme/prod")
+        sent: list[str] = []
+        real_execute = psycopg.Connection.execute
+
+        def counted(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append((str(query).split() or ["(empty)"])[0].upper())
+            return real_execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Connection, "execute", counted)
+        assert storage.environment_by_secret_key(key).id == environment.id
+        assert storage.get_environment_by_id(environment.id).name == "acme/prod"
+        run = storage.create_run(environment.id, NewRun("f", "i", "action", "c", "", "{}"))
+        assert storage.finish_run(run.run_id, True, "1", None).state == "succeeded"
+        assert sent == ["SELECT", "SELECT", "INSERT", "UPDATE"]
+    finally:
+        storage.close()
