@@ -21,7 +21,7 @@ import structlog
 
 from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES, MAX_RESPONSE_BYTES
-from corral._memory import bound_heap
+from corral._memory import bound_heap, freeze_heap
 from corral._metrics import MetricsEndpoint
 from corral._process import DataDirLock, wait_for_stop
 from corral._server import bind, build_server, check_listen_address
@@ -388,14 +388,22 @@ def _stop(parts: _Parts, grace: float) -> None:
     _log.info("orchestrator stopped")
 
 
-def serve(settings: ServeSettings, stop: threading.Event | None = None) -> None:
-    """Serves until SIGTERM or SIGINT (or ``stop`` is set); in-flight runs get a grace period."""
+def serve(
+    settings: ServeSettings, stop: threading.Event | None = None, *, own_process: bool = False
+) -> None:
+    """Serves until SIGTERM or SIGINT (or ``stop`` is set); in-flight runs get a grace period.
+
+    ``own_process``: the process is the serve's alone (``corral serve``): once started, its heap
+    is left out of the garbage collector's passes (``corral._memory.freeze_heap``).
+    """
     _logging.configure(settings.log_format, settings.log_level)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
     parts = _start(settings)
+    if own_process:
+        freeze_heap()
     try:
         wait_for_stop(stop)
     finally:

@@ -113,7 +113,7 @@ def serve(
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
     try:
-        run_serve(ServeSettings(**overrides))  # type: ignore[arg-type]
+        run_serve(ServeSettings(**overrides), own_process=True)  # type: ignore[arg-type]
     except CorralError as err:  # a data dir or an address in use: one clear line, no traceback
         click.echo(f"corral serve: {err.code}: {err.message}", err=True)
         sys.exit(1)

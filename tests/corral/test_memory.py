@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 from corral import _memory
 
@@ -92,3 +95,55 @@ def test_a_warm_parent_forked_after_many_threads_leaves_its_workers_their_memory
     assert int(size) < 512 << 20, done.stdout
     assert ok == "True", (done.stdout, done.stderr[-2000:])
     assert error == ""
+
+
+def test_a_frozen_heap_is_left_out_of_collections_and_what_comes_after_is_not() -> None:
+    # In a fresh interpreter: what a process freezes is never collected.
+    script = textwrap.dedent(
+        """
+        import gc
+        from corral import _memory
+
+        class Node:
+            pass
+
+        def cycle():
+            node = Node()
+            node.me = node
+            return node
+
+        kept = cycle()
+        _memory.freeze_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000, frozen  # the interpreter's and corral's start-up objects
+        del kept
+        cycle()  # garbage made after the freeze
+        found = gc.collect()
+        assert found >= 1, found  # the new cycle, not the frozen one
+        assert gc.get_freeze_count() == frozen
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_corral_serve_freezes_its_heap_once_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    import orchestrator  # noqa: PLC0415 - the command imports it when it runs
+    from corral.cli import _main  # noqa: PLC0415
+
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(orchestrator, "serve", lambda settings, **kwargs: seen.append(kwargs))
+    monkeypatch.setattr(_main, "exit_past_stray_threads", lambda code: None)
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(_main.cli, ["serve"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert seen == [{"own_process": True}]
