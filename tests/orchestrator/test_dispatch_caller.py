@@ -48,13 +48,15 @@ WAIT = 20.0
 
 
 class RecordingHost(RunnerHost):
-    """A runner host that keeps every run's outcome (with its worker's pid)."""
+    """A runner host that keeps every run's outcome (with its worker's pid); not those of its
+    own compile runs, which may end beside or after a run (``runner.host._compiled``)."""
 
     outcomes: list[Outcome]
 
     def execute(self, job: Job, handler: CallbackHandler) -> Outcome:
         outcome = super().execute(job, handler)
-        self.outcomes.append(outcome)
+        if job.mode != "compile":
+            self.outcomes.append(outcome)
         return outcome
 
 
