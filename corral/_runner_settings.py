@@ -109,57 +109,58 @@ class Flag(Setting[bool]):
         raise ValueError("Input should be a valid boolean, unable to interpret input")
 
 
-def _bounded(value: float, ge: float | None, le: float | None) -> None:
-    if ge is not None and value < ge:
-        raise ValueError(f"Input should be greater than or equal to {ge:g}")
-    if le is not None and value > le:
-        raise ValueError(f"Input should be less than or equal to {le:g}")
+N = TypeVar("N", bound=float)
+
+
+class _Ranged(Setting[N]):
+    """A number within ``ge`` and ``le``."""
+
+    def __init__(
+        self, default: N, description: str, *, ge: N | None = None, le: N | None = None
+    ) -> None:
+        super().__init__(default, description)
+        self._ge: N | None = ge
+        self._le: N | None = le
+
+    def convert(self, given: object) -> N:
+        value = self.number(given)
+        if self._ge is not None and value < self._ge:
+            raise ValueError(f"Input should be greater than or equal to {self._ge:g}")
+        if self._le is not None and value > self._le:
+            raise ValueError(f"Input should be less than or equal to {self._le:g}")
+        return value
+
+    def number(self, given: object) -> N:
+        """``given`` as the number type, not yet checked against the range."""
+        raise NotImplementedError
 
 
 _INTEGER = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0*)?")
 
 
-class Integer(Setting[int]):
+class Integer(_Ranged[int]):
     """An integer within ``ge`` and ``le``."""
 
-    def __init__(
-        self, default: int, description: str, *, ge: int | None = None, le: int | None = None
-    ) -> None:
-        super().__init__(default, description)
-        self._ge, self._le = ge, le
-
-    def convert(self, given: object) -> int:
+    def number(self, given: object) -> int:
         if isinstance(given, int):
-            value = int(given)
-        elif isinstance(given, str) and _INTEGER.fullmatch(given.strip()):
-            value = int(given.strip().partition(".")[0])
-        else:
-            raise ValueError(
-                "Input should be a valid integer, unable to parse string as an integer"
-            )
-        _bounded(value, self._ge, self._le)
-        return value
+            return int(given)
+        if isinstance(given, str) and _INTEGER.fullmatch(given.strip()):
+            return int(given.strip().partition(".")[0])
+        raise ValueError("Input should be a valid integer, unable to parse string as an integer")
 
 
-class Number(Setting[float]):
+class Number(_Ranged[float]):
     """A finite number within ``ge`` and ``le``."""
 
-    def __init__(
-        self, default: float, description: str, *, ge: float | None = None, le: float | None = None
-    ) -> None:
-        super().__init__(default, description)
-        self._ge, self._le = ge, le
-
-    def convert(self, given: object) -> float:
+    def number(self, given: object) -> float:
         try:
-            value = float(given) if isinstance(given, str | int | float) else math.nan
+            value = float(given) if isinstance(given, str | int | float) else float("x")
         except ValueError:
             raise ValueError(
                 "Input should be a valid number, unable to parse string as a number"
             ) from None
         if not math.isfinite(value):
             raise ValueError("Input should be a finite number")
-        _bounded(value, self._ge, self._le)
         return value
 
 

@@ -12,8 +12,9 @@ language layer, which its workers import after the warm parent is forked (docs/r
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from corral._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from runner._context import RunContext
@@ -89,11 +90,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The public ``name``, imported from its module on first use."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runner' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)

@@ -14,14 +14,27 @@ are the other layers (see DESIGN.md, "Isolation").
 Two subpackages, the language layer (``sandbox.language``) and the OS layer (``sandbox.os``):
 neither imports the other; this package re-exports the names the runner and the CLI use.
 
-Each name is imported when it is first used (PEP 562): the runner host uses the OS layer only,
-and never imports RestrictedPython (its warm parent imports the language layer after the fork).
+The language layer's names are imported when first used (PEP 562): the runner host uses the OS
+layer only, and never imports RestrictedPython (its warm parent imports the language layer
+after the fork).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from corral._lazy import lazy_exports
+from sandbox.os import (
+    ALL_LAYERS,
+    ContainmentError,
+    ContainmentSettings,
+    HostSupport,
+    WorkerLimits,
+    cleanup_cgroup,
+    contain_worker,
+    prepare,
+    probe,
+)
 
 if TYPE_CHECKING:
     from sandbox.language import (
@@ -39,36 +52,6 @@ if TYPE_CHECKING:
         set_violation_reporter,
         violations,
     )
-    from sandbox.os import (
-        ALL_LAYERS,
-        ContainmentError,
-        ContainmentSettings,
-        HostSupport,
-        WorkerLimits,
-        cleanup_cgroup,
-        contain_worker,
-        prepare,
-        probe,
-    )
-
-_LANGUAGE = frozenset(
-    {
-        "DEFAULT_POLICY",
-        "NotAProgram",
-        "Policy",
-        "Program",
-        "Violation",
-        "check_sources",
-        "compile_program",
-        "export_codes",
-        "locate_error",
-        "program_from_codes",
-        "reset_run_state",
-        "set_violation_reporter",
-        "violations",
-    }
-)
-"""The names of the language layer; the others are the OS layer's."""
 
 __all__ = [
     "ALL_LAYERS",
@@ -96,11 +79,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The public ``name``, imported from its layer on first use."""
-    if name not in __all__:
-        raise AttributeError(f"module 'sandbox' has no attribute {name!r}")
-    layer = importlib.import_module("sandbox.language" if name in _LANGUAGE else "sandbox.os")
-    value = getattr(layer, name)
-    globals()[name] = value
-    return value
+# The language layer's names (every name not imported above), imported on first use.
+__getattr__ = lazy_exports(
+    __name__, dict.fromkeys(set(__all__) - set(globals()), "sandbox.language")
+)

@@ -11,9 +11,10 @@ without importing the other commands: a runner host holds only what it serves wi
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from corral._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from corral.cli._api_client import Client
@@ -37,11 +38,4 @@ def main() -> None:
     main_all()
 
 
-def __getattr__(name: str) -> Any:
-    """``cli`` or ``Client``, imported on first use."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'corral.cli' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
