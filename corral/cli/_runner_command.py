@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import click
 
 from corral._logging import level_name
-from corral._runner_settings import RunnerSettings, SettingsInvalid
+from corral._plain_settings import SettingsInvalid
+from corral._runner_settings import RunnerSettings
 from corral.cli._output import fail
 from corral.errors import CorralError
 
@@ -122,7 +123,7 @@ def runner(
             "--orchestrator (join its fleet) or --callbacks (the orchestrator's callback"
             " address) is required"
         )
-    from runner._main import run_runner  # noqa: PLC0415 - the host, after the checks
+    from runner import run_runner  # noqa: PLC0415 - the host, after the checks
 
     try:
         run_runner(settings, port_file, log_format, parent_pid, log_level)

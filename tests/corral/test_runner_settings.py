@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
-from corral._runner_settings import RunnerSettings, SettingsInvalid
+from corral._plain_settings import SettingsInvalid
+from corral._runner_settings import RunnerSettings
 from corral._settings import SETTINGS_PREFIXES, address, listen_address
 
 
