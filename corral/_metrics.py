@@ -20,7 +20,7 @@ import grpc
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 
 from corral._interceptors import Behaviour, CallWrapper, StreamBehaviour
-from corral._settings import split_address
+from corral._setting_checks import split_address
 from corral.errors import InvalidRequest, Unavailable
 
 __all__ = [

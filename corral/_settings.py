@@ -1,19 +1,47 @@
-"""Typed settings, read once from the environment (prefix ``CORRAL_``) and passed down."""
+"""Typed settings, read once from the environment (prefix ``CORRAL_``) and passed down.
+
+The runner's (``RunnerSettings``) are read without pydantic, in ``corral._runner_settings``;
+the checks both use are ``corral._setting_checks``'s (both re-exported here)."""
 
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import pathlib
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from corral._logging import level_name
+from corral._runner_settings import RunnerSettings
+from corral._setting_checks import (
+    MIN_JOIN_SECRET,
+    address,
+    invalid_setting,
+    is_host,
+    join_secret,
+    listen_address,
+    split_address,
+)
 from corral.errors import InvalidRequest
+
+__all__ = [
+    "MAX_RETENTION_DAYS",
+    "MIN_JOIN_SECRET",
+    "SETTINGS_PREFIXES",
+    "ClientSettings",
+    "RunnerSettings",
+    "ServeSettings",
+    "address",
+    "database_url",
+    "join_secret",
+    "listen_address",
+    "secret_key",
+    "secrets_key",
+    "setting_error",
+    "split_address",
+]
 
 MAX_RETENTION_DAYS = 36_500
 """The longest retention of runs that can be set, serve-wide or per environment (100 years;
@@ -198,7 +226,7 @@ class ServeSettings(BaseSettings):
     def _host_names(cls, value: list[str]) -> list[str]:
         """Each entry a host name or an IP address: no scheme, port or path."""
         for host in value:
-            if not _is_host(host):
+            if not is_host(host):
                 raise ValueError(
                     f"{host!r} is not a host name or an IP address; expected names such as"
                     " api.example.com (no scheme, port or path)"
@@ -263,76 +291,6 @@ class ClientSettings(BaseSettings):
         return SecretStr(secret_key(value.get_secret_value()))
 
 
-class RunnerSettings(BaseSettings):
-    """Settings of ``corral runner``: one runner host."""
-
-    model_config = SettingsConfigDict(env_prefix="CORRAL_RUNNER_", extra="ignore")
-
-    host: str = Field("127.0.0.1", description="Address the Runner API listens on.")
-    port: int = Field(0, ge=0, le=65535, description="Port of the Runner API (0: any).")
-    callbacks: str = Field("", description="Address of the orchestrator's callback API.")
-    prewarm_workers: int = Field(2, ge=0, le=64, description="Idle workers kept ready.")
-    strict_containment: bool = Field(False, description="Refuse to run when a layer is missing.")
-    max_concurrent_runs: int = Field(64, ge=1, description="Runs executing at once.")
-    orchestrator: str = Field(
-        "", description="Join the fleet of the orchestrator at this callback address."
-    )
-    join_secret_file: pathlib.Path | None = Field(
-        None,
-        description="A file (0600) holding the fleet's join secret, read after the warm parent"
-        " is forked so that no worker's memory holds it.",
-    )
-    advertise: str = Field(
-        "", description="Where orchestrators reach this runner (host:port; default host:port)."
-    )
-    drain_seconds: float = Field(
-        60.0,
-        ge=0,
-        le=86_400,
-        allow_inf_nan=False,
-        description="At SIGTERM, how long runs in progress may take to finish.",
-    )
-    metrics_address: str = Field(
-        "", description="host:port of the Prometheus endpoint (off when empty)."
-    )
-    tls_ca: str = Field(
-        "",
-        description="PEM CA certificate: the Runner API and the channel to the callback API"
-        " are mutual TLS; peers must present a certificate it signed.",
-    )
-    tls_cert: str = Field("", description="PEM certificate the runner presents (with tls_ca).")
-    tls_key: str = Field("", description="PEM private key of tls_cert.")
-
-    @field_validator("callbacks", "orchestrator", "advertise")
-    @classmethod
-    def _callbacks(cls, value: str) -> str:
-        return value and address(value)
-
-    @model_validator(mode="after")
-    def _joins_with_secret(self) -> RunnerSettings:
-        if self.orchestrator and self.join_secret_file is None:
-            raise ValueError(
-                "join_secret_file: joining an orchestrator needs the file of its join secret"
-            )
-        return self
-
-    @field_validator("metrics_address")
-    @classmethod
-    def _metrics_address(cls, value: str) -> str:
-        return value and listen_address(value)
-
-
-_HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
-
-
-def _is_host(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return _HOST_NAME.fullmatch(text) is not None
-    return True
-
-
 def secret_key(value: str) -> str:
     """A secret key as it can travel in a request header: printable ASCII, no spaces.
 
@@ -371,25 +329,6 @@ def secrets_key(value: str) -> bytes:
     return key
 
 
-MIN_JOIN_SECRET = 16
-"""The shortest join secret accepted (characters)."""
-
-
-def join_secret(value: str) -> str:
-    """A join secret as it travels in a request header: empty, or at least MIN_JOIN_SECRET
-    printable ASCII characters without spaces.
-
-    Raises:
-        ValueError: what is wrong (the secret itself is not repeated).
-    """
-    if value and (len(value) < MIN_JOIN_SECRET or not all("!" <= c <= "~" for c in value)):
-        raise ValueError(
-            f"expected at least {MIN_JOIN_SECRET} printable ASCII characters without spaces"
-            " (for example: openssl rand -hex 24)"
-        )
-    return value
-
-
 def database_url(value: str) -> str:
     """A PostgreSQL URL (``postgresql://`` or ``postgres://``), or "" for SQLite.
 
@@ -407,70 +346,18 @@ def database_url(value: str) -> str:
     return value
 
 
-_GRPC_SCHEMES = ("dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:", "vsock:")
-"""Target name schemes of gRPC, taken as they are."""
-
-
-def address(value: str) -> str:
-    """A gRPC address as operators write it: ``host:port`` (an IPv6 host in brackets), or a
-    gRPC target with its scheme (``dns:``, ``unix:``, ...).
-
-    Raises:
-        ValueError: what is wrong and what is expected.
-    """
-    if value.startswith(_GRPC_SCHEMES) and not any(char.isspace() for char in value):
-        return value
-    host, colon, port = value.rpartition(":")
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536 or not _is_host(bare):
-        raise ValueError("expected host:port, such as 127.0.0.1:7700 (an IPv6 host in brackets)")
-    return value
-
-
-_NAMED = re.compile(r"(?:Value error, )?(?P<field>[a-z_]+): (?P<message>.*)", re.DOTALL)
-"""A model-level check's message, ``field: what is wrong``."""
-
-
-def listen_address(value: str) -> str:
-    """An address to listen on as operators write it: ``host:port`` (an IPv6 host in brackets;
-    port 0: any).
-
-    Raises:
-        ValueError: what is wrong and what is expected.
-    """
-    host, colon, port = value.rpartition(":")
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not colon or not port.isdigit() or int(port) > 65535 or not bare or not _is_host(bare):
-        raise ValueError("expected host:port, such as 127.0.0.1:9464 (an IPv6 host in brackets)")
-    return value
-
-
-def split_address(value: str) -> tuple[str, int]:
-    """The host (without brackets) and the port of a ``listen_address``."""
-    host, _, port = value.rpartition(":")
-    return host.removeprefix("[").removesuffix("]"), int(port)
-
-
 def setting_error(err: ValidationError | SettingsError, prefix: str = "CORRAL_") -> InvalidRequest:
     """A settings error as operators read it: the variable, what is wrong, the value given."""
     if isinstance(err, SettingsError):
         return InvalidRequest(f"a setting could not be read: {err}", code="invalid_setting")
-    problems = []
-    for problem in err.errors():
-        loc, message = problem["loc"], str(problem["msg"])
-        named = _NAMED.match(message)
-        if not loc and named:  # a check across settings names the one to change
-            loc, message = (named["field"],), named["message"]
-        name = prefix + "_".join(str(part) for part in loc).upper()
-        given = problem.get("input")
-        secret = "SECRET" in name or "DATABASE_URL" in name  # never repeated in an error
-        shown = f" (got {given!r})" if isinstance(given, str | int | float) and not secret else ""
-        problems.append(f"{name}: {message}{shown}")
-    return InvalidRequest("; ".join(problems), code="invalid_setting")
+    return invalid_setting(err.errors(), prefix)
 
 
 SETTINGS_PREFIXES: dict[str, str] = {
-    cls.__name__: str(cls.model_config.get("env_prefix", ""))
-    for cls in (ServeSettings, ClientSettings, RunnerSettings)
+    **{
+        cls.__name__: str(cls.model_config.get("env_prefix", ""))
+        for cls in (ServeSettings, ClientSettings)
+    },
+    RunnerSettings.__name__: RunnerSettings.env_prefix,
 }
 """The environment variable prefix of each settings class, by its name (from its own config)."""

@@ -5,14 +5,13 @@ a file missing or unreadable, not PEM, a key that is not the certificate's, a ce
 expired or not yet valid, a certificate the configured CA did not sign. gRPC would otherwise
 start and fail each handshake later, or not start with a message naming no setting.
 
-Plaintext is served only on loopback (``plaintext_refused`` otherwise).
+Plaintext is served only on loopback (``plaintext_refused`` otherwise: ``corral._plaintext``,
+which needs no cryptography).
 """
 
 from __future__ import annotations
 
 import datetime
-import ipaddress
-import socket
 from dataclasses import dataclass
 
 import grpc
@@ -191,38 +190,3 @@ def load_ca(ca: Setting, now: datetime.datetime | None = None) -> bytes:
     for one in _certificates(ca, "PEM CA certificate"):
         _check_dates(ca, one, now)
     return read_file(ca, "PEM CA certificate")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether every address ``host`` stands for is a loopback address (127.0.0.0/8, ::1)."""
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        return ipaddress.ip_address(bare).is_loopback
-    except ValueError:
-        pass
-    try:
-        found = socket.getaddrinfo(bare, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return False
-    return bool(found) and all(
-        ipaddress.ip_address(str(address[4][0]).split("%")[0]).is_loopback for address in found
-    )
-
-
-def check_plaintext(host: str, host_setting: str, tls_settings: str) -> None:
-    """Refuses to serve plaintext anywhere but on loopback.
-
-    Args:
-        host: the address to listen on.
-        host_setting: its setting, named in the error.
-        tls_settings: the settings that would turn TLS on, named in the error.
-
-    Raises:
-        InvalidRequest: ``plaintext_refused``.
-    """
-    if not is_loopback(host):
-        raise InvalidRequest(
-            f"{host_setting}: {host!r} is not a loopback address and TLS is off; plaintext is"
-            f" served only on loopback: set {tls_settings}, or listen on 127.0.0.1",
-            code="plaintext_refused",
-        )

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from corral._plaintext import check_plaintext
 from corral._settings import ServeSettings
-from corral._tls import Setting, Tls, check_plaintext, load
+from corral._tls import Setting, Tls, load
 from corral.errors import InvalidRequest
 
 

@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import grpc
 import structlog
@@ -16,13 +17,12 @@ from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES
 from corral._memory import bound_heap
 from corral._process import die_with_parent, wait_for_stop
+from corral._runner_settings import RunnerSettings
 from corral._server import bind, build_server, check_listen_address, report_containment
-from corral._settings import RunnerSettings, join_secret
-from corral._tls import Tls
+from corral._setting_checks import join_secret
 from corral.errors import CorralError, InvalidRequest
 from corral.v1 import runner_pb2_grpc
 from runner._fleet_member import FleetMember
-from runner._metrics import RunnerMetrics, check_address, open_endpoint
 from runner._offer_certificate import offer_certificate
 from runner._service import VERSION, RunnerService
 from runner._transport import runner_tls
@@ -30,6 +30,11 @@ from runner.host._containment import make_containment
 from runner.host._host import RunnerHost
 from runner.host._warm import warm
 from sandbox import ContainmentError
+
+if TYPE_CHECKING:
+    from corral._metrics import MetricsEndpoint
+    from corral._tls import Tls
+    from runner._metrics import RunnerMetrics
 
 _log = structlog.get_logger("corral.runner")
 
@@ -74,8 +79,10 @@ def run_runner(
     tls, secret = _credentials(settings, host)
     channel = _callback_channel(settings, tls)
     draining = threading.Event()
-    metrics = RunnerMetrics(host)
-    service = RunnerService(host, channel, draining=draining, ended=metrics.run_ended)
+    metrics = _metrics(settings.metrics_address, host)
+    service = RunnerService(
+        host, channel, draining=draining, ended=None if metrics is None else metrics.run_ended
+    )
     server, health = build_server(
         [(runner_pb2_grpc.add_RunnerServicer_to_server, service, "corral.v1.Runner")],
         max_workers=settings.max_concurrent_runs + 8,
@@ -85,7 +92,7 @@ def run_runner(
         f"{settings.host}:{settings.port}",
         None if tls is None else tls.server_credentials(),
     )
-    endpoint = open_endpoint(metrics, settings.metrics_address)
+    endpoint = None if metrics is None else _endpoint(metrics, settings.metrics_address)
     report_containment(health, layers["layers_missing"])
     server.start()
     _write_port(port_file, port)
@@ -140,6 +147,23 @@ def _credentials(settings: RunnerSettings, host: RunnerHost) -> tuple[Tls | None
     return tls, secret
 
 
+def _metrics(address: str, host: RunnerHost) -> RunnerMetrics | None:
+    """The runner's metrics when their endpoint is on (``address``); None when it is off: a
+    runner without metrics loads no ``prometheus_client``."""
+    if not address:
+        return None
+    from runner._metrics import RunnerMetrics  # noqa: PLC0415
+
+    return RunnerMetrics(host)
+
+
+def _endpoint(metrics: RunnerMetrics, address: str) -> MetricsEndpoint | None:
+    """Serves ``metrics`` on ``address``."""
+    from runner._metrics import open_endpoint  # noqa: PLC0415 - imported with RunnerMetrics
+
+    return open_endpoint(metrics, address)
+
+
 def _callback_channel(settings: RunnerSettings, tls: Tls | None) -> grpc.Channel:
     """The channel to the orchestrator's callback API (and the fleet's heartbeats). Proxied
     bodies and get_records_by_id answers can be large: as large as the callback server
@@ -162,7 +186,10 @@ def _check_addresses(settings: RunnerSettings) -> None:
         Unavailable: ``address_in_use``.
     """
     check_listen_address(settings.host, settings.port, "CORRAL_RUNNER_HOST", "CORRAL_RUNNER_PORT")
-    check_address(settings.metrics_address)
+    if settings.metrics_address:
+        from runner._metrics import check_address  # noqa: PLC0415 - prometheus_client when on
+
+        check_address(settings.metrics_address)
     if settings.orchestrator and not settings.advertise and settings.host in WILDCARDS:
         raise InvalidRequest(
             f"CORRAL_RUNNER_ADVERTISE (or --advertise) is needed: the runner listens on"

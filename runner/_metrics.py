@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from corral._metrics import BoundedLabel, MetricsEndpoint, serve_metrics
 from corral._server import check_listen_address
-from corral._settings import split_address
+from corral._setting_checks import split_address
 from runner.host._host import Outcome, RunnerHost
 
 SETTING = "CORRAL_RUNNER_METRICS_ADDRESS or --metrics-address"

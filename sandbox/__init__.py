@@ -13,23 +13,17 @@ are the other layers (see DESIGN.md, "Isolation").
 
 Two subpackages, the language layer (``sandbox.language``) and the OS layer (``sandbox.os``):
 neither imports the other; this package re-exports the names the runner and the CLI use.
+
+The language layer's names are imported when first used (PEP 562): the runner host uses the OS
+layer only, and never imports RestrictedPython (its warm parent imports the language layer
+after the fork).
 """
 
-from sandbox.language import (
-    DEFAULT_POLICY,
-    NotAProgram,
-    Policy,
-    Program,
-    Violation,
-    check_sources,
-    compile_program,
-    export_codes,
-    locate_error,
-    program_from_codes,
-    reset_run_state,
-    set_violation_reporter,
-    violations,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from corral._lazy import lazy_exports
 from sandbox.os import (
     ALL_LAYERS,
     ContainmentError,
@@ -41,6 +35,23 @@ from sandbox.os import (
     prepare,
     probe,
 )
+
+if TYPE_CHECKING:
+    from sandbox.language import (
+        DEFAULT_POLICY,
+        NotAProgram,
+        Policy,
+        Program,
+        Violation,
+        check_sources,
+        compile_program,
+        export_codes,
+        locate_error,
+        program_from_codes,
+        reset_run_state,
+        set_violation_reporter,
+        violations,
+    )
 
 __all__ = [
     "ALL_LAYERS",
@@ -66,3 +77,9 @@ __all__ = [
     "set_violation_reporter",
     "violations",
 ]
+
+
+# The language layer's names (every name not imported above), imported on first use.
+__getattr__ = lazy_exports(
+    __name__, dict.fromkeys(set(__all__) - set(globals()), "sandbox.language")
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import sys
 from collections.abc import Callable
@@ -13,9 +12,8 @@ import click
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from corral._logging import level_name
 from corral._process import exit_past_stray_threads
-from corral._settings import SETTINGS_PREFIXES, RunnerSettings, ServeSettings, setting_error
+from corral._settings import SETTINGS_PREFIXES, ServeSettings, setting_error
 from corral.cli._api_commands import client_commands
 from corral.cli._author_commands import author_commands
 from corral.cli._certs_command import certs
@@ -24,6 +22,7 @@ from corral.cli._health_command import health
 from corral.cli._help import Group, GroupedCommands
 from corral.cli._lifecycle_commands import lifecycle_commands
 from corral.cli._output import emit, fail, reports_errors
+from corral.cli._runner_command import runner
 from corral.cli._tables import ENVIRONMENTS
 from corral.errors import CorralError
 
@@ -118,110 +117,6 @@ def serve(
         click.echo(f"corral serve: {err.code}: {err.message}", err=True)
         sys.exit(1)
     exit_past_stray_threads(0)  # stopped in order: no thread blocked upstream holds the exit
-
-
-def _log_level(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    try:
-        return level_name(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-@cli.command()
-@click.option("--host", help="Address to listen on [CORRAL_RUNNER_HOST].")
-@click.option("--port", type=int, help="Port to listen on, 0 for any [CORRAL_RUNNER_PORT].")
-@click.option("--callbacks", help="The orchestrator's callback address [CORRAL_RUNNER_CALLBACKS].")
-@click.option(
-    "--orchestrator",
-    help="Join the fleet of the orchestrator at this callback address; the join secret is read"
-    " from the file CORRAL_RUNNER_JOIN_SECRET_FILE names [CORRAL_RUNNER_ORCHESTRATOR].",
-)
-@click.option(
-    "--advertise",
-    help="Where orchestrators reach this runner, host:port (default: --host and the bound"
-    " port) [CORRAL_RUNNER_ADVERTISE].",
-)
-@click.option(
-    "--port-file", type=click.Path(path_type=pathlib.Path), help="Write the bound port here."
-)
-@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default="auto")
-@click.option(
-    "--log-level",
-    default="info",
-    callback=_log_level,
-    help="Lowest level logged: debug, info, warn, error or off (any case) [default info].",
-)
-@click.option(
-    "--parent-pid",
-    type=int,
-    help="Die with this process, the runner's parent (corral serve passes its own pid).",
-)
-@click.option(
-    "--metrics-address",
-    help="host:port of the Prometheus endpoint [CORRAL_RUNNER_METRICS_ADDRESS, default off].",
-)
-@click.option(
-    "--tls-ca",
-    help="PEM CA: the Runner API and the callback channel are mutual TLS, with certificates"
-    " it signed [CORRAL_RUNNER_TLS_CA].",
-)
-@click.option("--tls-cert", help="PEM certificate of this runner [CORRAL_RUNNER_TLS_CERT].")
-@click.option("--tls-key", help="PEM private key of --tls-cert [CORRAL_RUNNER_TLS_KEY].")
-def runner(
-    host: str | None,
-    port: int | None,
-    callbacks: str | None,
-    orchestrator: str | None,
-    advertise: str | None,
-    port_file: pathlib.Path | None,
-    log_format: str,
-    log_level: str,
-    parent_pid: int | None,
-    metrics_address: str | None,
-    tls_ca: str | None,
-    tls_cert: str | None,
-    tls_key: str | None,
-) -> None:
-    """Start a runner host alone (for other machines): a warm parent and the Runner API.
-
-    With --orchestrator it joins that orchestrator's fleet (heartbeats; SIGTERM drains it:
-    its runs finish, it takes no new ones); with --callbacks alone, an orchestrator started
-    with CORRAL_RUNNER_ADDRESS uses it.
-
-    Plaintext is served on loopback only: listening elsewhere needs --tls-ca, --tls-cert and
-    --tls-key (the orchestrator then needs CORRAL_TLS_CA and its client certificate).
-    """
-    given = {
-        "host": host,
-        "port": port,
-        "callbacks": callbacks,
-        "orchestrator": orchestrator,
-        "advertise": advertise,
-        "metrics_address": metrics_address,
-        "tls_ca": tls_ca,
-        "tls_cert": tls_cert,
-        "tls_key": tls_key,
-    }
-    overrides = {k: v for k, v in given.items() if v is not None}
-    if "CORRAL_RUNNER_JOIN_SECRET" in os.environ:
-        raise click.UsageError(
-            "CORRAL_RUNNER_JOIN_SECRET is not read: a secret in the environment would be copied"
-            " into every worker's memory. Put it in a file only the runner's user can read and"
-            " set CORRAL_RUNNER_JOIN_SECRET_FILE."
-        )
-    settings = RunnerSettings(**overrides)  # type: ignore[arg-type]
-    if not settings.callbacks and not settings.orchestrator:
-        raise click.UsageError(
-            "--orchestrator (join its fleet) or --callbacks (the orchestrator's callback"
-            " address) is required"
-        )
-    from runner import run_runner  # noqa: PLC0415
-
-    try:
-        run_runner(settings, port_file, log_format, parent_pid, log_level)
-    except CorralError as err:  # its address in use: one clear line, no traceback
-        click.echo(f"corral runner: {err.code}: {err.message}", err=True)
-        sys.exit(1)
 
 
 def store_options(func: F) -> F:
@@ -364,6 +259,7 @@ def _store(data_dir: pathlib.Path | None, database_url: str | None) -> _Store:
 
 for command in [*client_commands, *lifecycle_commands]:
     cli.add_command(command)
+cli.add_command(runner)
 cli.add_command(dryrun)
 cli.add_command(health)
 cli.add_command(certs)

@@ -15,7 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from corral import _certs, _grpc_errors
 from corral._certs import Pair, dev_certs, make_ca, make_cert, write_dev_certs
-from corral._tls import Identity, Setting, Tls, check_plaintext, is_loopback, load
+from corral._plaintext import check_plaintext, is_loopback
+from corral._tls import Identity, Setting, Tls, load
 from corral.errors import AlreadyExists, InvalidRequest, Unavailable
 
 NOW = datetime.datetime.now(datetime.UTC)

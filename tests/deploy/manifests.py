@@ -26,10 +26,10 @@ _INTERPOLATION = re.compile(r"\$\{(\w+)(?::\?[^}]*)?\}")
 def setting_names() -> set[str]:
     """Every environment variable corral reads as a setting (CORRAL_...)."""
     names: set[str] = set()
-    for settings in (ServeSettings, ClientSettings, RunnerSettings):
+    for settings in (ServeSettings, ClientSettings):
         prefix = str(settings.model_config.get("env_prefix", ""))
         names |= {prefix + field.upper() for field in settings.model_fields}
-    return names
+    return names | set(RunnerSettings.variables().values())
 
 
 def load_compose(variables: Mapping[str, str] | None = None) -> dict[str, Any]:
