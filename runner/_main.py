@@ -15,7 +15,7 @@ import structlog
 
 from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES
-from corral._memory import bound_heap
+from corral._memory import bound_heap, freeze_heap
 from corral._process import die_with_parent, wait_for_stop
 from corral._runner_settings import RunnerSettings
 from corral._server import bind, build_server, check_listen_address, report_containment
@@ -54,8 +54,14 @@ def run_runner(
     log_format: str = "auto",
     parent_pid: int | None = None,
     log_level: str = "info",
+    *,
+    own_process: bool = False,
 ) -> None:
-    """Serves the Runner API until SIGTERM or SIGINT (or until ``parent_pid`` dies: SIGKILL)."""
+    """Serves the Runner API until SIGTERM or SIGINT (or until ``parent_pid`` dies: SIGKILL).
+
+    ``own_process``: the process is the runner host's alone (``corral runner``): once started,
+    its heap is left out of the garbage collector's passes (``corral._memory.freeze_heap``).
+    """
     if parent_pid is not None:
         die_with_parent(parent_pid)
     _logging.configure(log_format, log_level)
@@ -114,7 +120,7 @@ def run_runner(
         **layers,
     )
     warn_missing_layers(layers["layers_missing"])
-    _wait_for_signal(stop)
+    _wait_for_signal(stop, freeze=own_process)
     _log.info("runner stopping")
     if member is not None:
         _leave(member, draining, host, 0.0 if refused.is_set() else settings.drain_seconds)
@@ -262,8 +268,11 @@ def _join(
     return member
 
 
-def _wait_for_signal(stop: threading.Event) -> None:
-    """Returns on SIGTERM or SIGINT (or when ``stop`` is set otherwise)."""
+def _wait_for_signal(stop: threading.Event, *, freeze: bool = False) -> None:
+    """Returns on SIGTERM or SIGINT (or when ``stop`` is set otherwise); with ``freeze``, the
+    heap is frozen first (the host has started: ``corral._memory.freeze_heap``)."""
+    if freeze:
+        freeze_heap()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     wait_for_stop(stop)

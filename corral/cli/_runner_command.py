@@ -126,7 +126,7 @@ def runner(
     from runner import run_runner  # noqa: PLC0415 - the host, after the checks
 
     try:
-        run_runner(settings, port_file, log_format, parent_pid, log_level)
+        run_runner(settings, port_file, log_format, parent_pid, log_level, own_process=True)
     except CorralError as err:  # its address in use: one clear line, no traceback
         click.echo(f"corral runner: {err.code}: {err.message}", err=True)
         sys.exit(1)

@@ -147,3 +147,23 @@ def test_corral_serve_freezes_its_heap_once_started(
 
     assert result.exit_code == 0, result.output
     assert seen == [{"own_process": True}]
+
+
+def test_corral_runner_freezes_its_heap_once_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    import runner  # noqa: PLC0415 - the command imports it when it runs
+    from corral.cli import _runner_command  # noqa: PLC0415
+
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(runner, "run_runner", lambda *args, **kwargs: seen.append(kwargs))
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(
+        _runner_command.runner, ["--callbacks", "127.0.0.1:9"], catch_exceptions=False
+    )
+
+    assert result.exit_code == 0, result.output
+    assert seen == [{"own_process": True}]
