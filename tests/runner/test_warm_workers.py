@@ -8,6 +8,7 @@ import os
 import re
 import resource
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from types import CodeType
@@ -233,3 +234,27 @@ def test_a_worker_sending_anything_but_ready_is_killed() -> None:
     finally:
         worker.close()
         right.close()
+
+
+def test_runs_start_no_thread_to_refill_the_idle_workers() -> None:
+    # One refill thread for the pool's life: a run only wakes it (a thread started by every
+    # take held the run's thread until the new thread had run).
+    earlier = set(threading.enumerate())
+    host = RunnerHost(_Reports("^$"), warm, prewarm=1)
+    try:
+        _wait_idle(host, 1)
+        before = {thread.ident for thread in threading.enumerate()}
+        for index in range(5):
+            outcome = host.execute(_job(_returns(str(index))), _NoCalls())
+            assert outcome.ok, outcome.error
+            _wait_idle(host, 1)  # refilled after each run
+        started = [t.name for t in threading.enumerate() if t.ident not in before]
+        refillers = [
+            t for t in threading.enumerate() if t.name == "pool-refill" and t not in earlier
+        ]
+    finally:
+        host.close()
+    assert set(started) <= {"compile-runs"}  # the compiled programs' own thread, started once
+    assert len(refillers) == 1
+    refillers[0].join(timeout=10)
+    assert not refillers[0].is_alive()  # it ends with its pool
