@@ -1,7 +1,8 @@
 """Attacks on the real `nango` object, its errors and its responses, through the real worker.
 
 Every file in ``sdk_escapes/`` is customer code declaring what must happen
-(``# expect: compile_error | sandbox_violation | runtime_error``). It runs in a contained
+(``# expect: compile_error | sandbox_violation | runtime_error``; ``# kind: sync`` for a sync,
+an action otherwise). It runs in a contained
 worker with the production SDK; the run must fail that way and never succeed.
 """
 
@@ -73,9 +74,10 @@ def test_attack_fails_as_declared(host: RunnerHost, path: Path) -> None:
     match = re.search(r"^# expect: (\w+)", source, re.MULTILINE)
     assert match, "missing '# expect:' header"
     expected = match.group(1)
+    kind = re.search(r"^# kind: (\w+)", source, re.MULTILINE)
     job = Job(
         run_id=path.stem,
-        kind="action",
+        kind=kind.group(1) if kind else "action",
         function_name=path.stem,
         entry=path.name,
         files={path.name: source},
