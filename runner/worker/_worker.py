@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import gc
 import os
 import socket
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from google.protobuf.message import Message
 
 import sandbox
 from corral._error_shapes import ErrorValue, to_json
+from corral._memory import freeze_heap
 from corral.errors import CompileError, RunFailure
 from runner import _protocol as protocol
 from runner._context import RunContext
@@ -147,7 +147,7 @@ def worker_main(sock: socket.socket, containment: Any = None) -> NoReturn:
     # Everything the worker inherited from the warm parent is left out of the collector's
     # passes (a constant-time move): a full collection during a run walked that whole heap,
     # writing to each object's header (copy-on-write faults), 30 ms of a 20,000-record sync.
-    gc.freeze()
+    freeze_heap()
     try:
         message = protocol.recv(sock)
         result = serve(sock, message, containment)
