@@ -316,9 +316,21 @@ class RecordBatch(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     RECORDS_FIELD_NUMBER: _builtins.int
     RECORDS_JSON_FIELD_NUMBER: _builtins.int
+    IDS_JSON_FIELD_NUMBER: _builtins.int
+    CONTENT_HASHES_FIELD_NUMBER: _builtins.int
     model: _builtins.str
     records_json: _builtins.bytes
     """A JSON array of record objects, each with its "id" (a non-empty string or an integer)."""
+    ids_json: _builtins.bytes
+    """Hashes first (BatchSave only, instead of records): the records' ids, a JSON array of
+    distinct non-empty strings, and `content_hashes`, the sha256 digest (32 bytes) of each
+    record's compact JSON, in the same order. The records stored, not deleted, with that hash
+    are saved unchanged (counted, charged to the run's budgets, seen by a running deletion
+    tracking); the answer's `held` lists their positions, and the sender then sends the others
+    in full (an answer without `held`: all of them). A record that does not travel is not
+    parsed, encoded or written again.
+    """
+    content_hashes: _builtins.bytes
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___Record]: ...
     def __init__(
@@ -327,10 +339,12 @@ class RecordBatch(_message.Message):
         model: _builtins.str = ...,
         records: _abc.Iterable[Global___Record] | None = ...,
         records_json: _builtins.bytes = ...,
+        ids_json: _builtins.bytes = ...,
+        content_hashes: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "records", b"records", "records_json", b"records_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hashes", b"content_hashes", "ids_json", b"ids_json", "model", b"model", "records", b"records", "records_json", b"records_json"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -372,10 +386,15 @@ class RecordBatchResult(_message.Message):
     UPDATED_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     UNCHANGED_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
     added: _builtins.int
     updated: _builtins.int
     deleted: _builtins.int
     unchanged: _builtins.int
+    @_builtins.property
+    def held(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """For a hashes-first batch: the positions (from 0, ascending) of the records saved unchanged."""
+
     def __init__(
         self,
         *,
@@ -383,10 +402,11 @@ class RecordBatchResult(_message.Message):
         updated: _builtins.int = ...,
         deleted: _builtins.int = ...,
         unchanged: _builtins.int = ...,
+        held: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["added", b"added", "deleted", b"deleted", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added", b"added", "deleted", b"deleted", "held", b"held", "unchanged", b"unchanged", "updated", b"updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

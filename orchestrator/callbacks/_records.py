@@ -5,8 +5,10 @@ once (in C), after its size is checked, and each record is encoded again, compac
 bytes the store keeps and hashes: what the store serves back is always one JSON object in UTF-8,
 whatever the sender wrote (a breached worker or runner included), and the hash is the one the
 SDK's encoding gives. The per-record ``records`` of older senders are still read (each checked
-to be a JSON object, with the sender's hash). A batch is refused whole, with
-``invalid_sync_record``, before anything is stored.
+to be a JSON object, with the sender's hash). A hashes-first batch (``ids_json`` and
+``content_hashes``, ``batch_save`` only) carries no record: its pairs are claims the store
+checks against what it holds. A batch is refused whole, with ``invalid_sync_record``, before
+anything is stored.
 """
 
 from __future__ import annotations
@@ -27,8 +29,13 @@ MAX_BATCH_JSON_BYTES = 16 << 20
 """The largest ``records_json``, checked before it is parsed (the SDK's ``MAX_BATCH_BYTES``)."""
 
 
+HASH_BYTES = 32
+"""The bytes of one record's digest in a hashes-first batch (sha256)."""
+
+
 def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
     """The batch's records, each a JSON object with its id and content hash."""
+    _no_claims(batch)
     if not batch.records_json:
         _check_records(batch, what)
         return [RecordIn(r.id, r.json, r.content_hash) for r in batch.records]
@@ -45,6 +52,7 @@ def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
 
 def ids_in(batch: pb.RecordBatch) -> list[str]:
     """The batch's record ids (``batch_delete``: nothing else of a record is read)."""
+    _no_claims(batch)
     if batch.records_json:
         return _value_ids(_array(batch))
     _limit(len(batch.records))
@@ -52,6 +60,41 @@ def ids_in(batch: pb.RecordBatch) -> list[str]:
     if not all(ids):
         raise _invalid("a record's id must not be empty")
     return ids
+
+
+def is_hashes_first(batch: pb.RecordBatch) -> bool:
+    """Whether the batch is a hashes-first one (ids and digests, no records)."""
+    return bool(batch.ids_json or batch.content_hashes)
+
+
+def claims_in(batch: pb.RecordBatch) -> list[tuple[str, str]]:
+    """A hashes-first batch's (id, sha256 hex) pairs: its ids a JSON array of distinct
+    non-empty strings, one 32-byte digest each (``orchestrator.storage``'s ``save_unchanged``
+    reads them; it refuses an id holding NUL)."""
+    if batch.records or batch.records_json:
+        raise _invalid("a batch holds records or ids and hashes, not both")
+    if len(batch.ids_json) > MAX_BATCH_JSON_BYTES:
+        raise _invalid(f"a batch's ids_json is at most {MAX_BATCH_JSON_BYTES} bytes")
+    try:
+        ids = json.loads(batch.ids_json.decode("utf-8")) if batch.ids_json else []
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid("ids_json is not JSON in UTF-8") from None
+    if not isinstance(ids, list) or not all(type(i) is str and i for i in ids):
+        raise _invalid("ids_json must be a JSON array of non-empty strings")
+    _limit(len(ids))
+    digests = batch.content_hashes
+    if len(digests) != HASH_BYTES * len(ids):
+        raise _invalid(f"content_hashes must hold one {HASH_BYTES}-byte digest per id")
+    if len(set(ids)) != len(ids):
+        raise _invalid("a hashes-first batch names a record id twice")
+    text = digests.hex()
+    width = 2 * HASH_BYTES
+    return [(i, text[n * width : (n + 1) * width]) for n, i in enumerate(ids)]
+
+
+def _no_claims(batch: pb.RecordBatch) -> None:
+    if is_hashes_first(batch):
+        raise _invalid("only batch_save takes ids and hashes first")
 
 
 def _array(batch: pb.RecordBatch) -> list[dict[str, Any]]:

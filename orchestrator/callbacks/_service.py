@@ -24,7 +24,13 @@ from corral._error_shapes import budget_failure_json
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
-from orchestrator.callbacks._records import MAX_RECORDS_PER_CALL, ids_in, records_in
+from orchestrator.callbacks._records import (
+    MAX_RECORDS_PER_CALL,
+    claims_in,
+    ids_in,
+    is_hashes_first,
+    records_in,
+)
 from orchestrator.callbacks._run_auth import current_scope
 from orchestrator.callbacks._store_retry import retrying
 from orchestrator.proxy._credentials import ProxyTarget
@@ -126,7 +132,11 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         *,
         dry: DrySessions | None = None,
         cancel_run: Callable[[str], Any] | None = None,
+        match_hashes: bool = True,
     ) -> None:
+        """``match_hashes`` False: a hashes-first batch is answered with no record held, so
+        that each record arrives in full (what an offline dry run keeps and compares)."""
+        self._match_hashes = match_hashes
         self._dry = dry or DrySessions()
         self._cancel_run = cancel_run
         self._storage = storage
@@ -313,8 +323,17 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
     def BatchSave(
         self, request: pb.RecordBatch, context: grpc.ServicerContext
     ) -> pb.RecordBatchResult:
-        """Upserts records."""
+        """Upserts records; for a hashes-first batch, saves those stored with their hash and
+        answers their positions (a dry run's: none, so that the run keeps every record it
+        saved)."""
         target, scope = self._records(request.model)
+        if is_hashes_first(request):
+            claims = claims_in(request)
+            if target.session is not None or not self._match_hashes:
+                return pb.RecordBatchResult()
+            with self._failing_run(target):
+                counts, held = target.storage.save_unchanged(scope, claims, self._budgets())
+            return pb.RecordBatchResult(unchanged=counts.unchanged, held=held)
         records = records_in(request)
         with self._failing_run(target):
             counts = target.storage.save_records(scope, records, self._budgets())

@@ -104,11 +104,7 @@ class RecordsArea(EngineBase[C]):
             ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
         """
         unique = last_wins(records)
-        if any(not record.id for record in unique):
-            raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
-        if any("\x00" in record.id for record in unique):
-            # Neither engine keeps a NUL in text (SQLite's JSON lookups end the id there).
-            raise InvalidRequest("a record id must not hold NUL", code="invalid_sync_record")
+        _check_ids([record.id for record in unique])
         with self._write() as conn:
             # Where the engine locks scopes, the scope's lock comes before the run's row.
             found = self._lock_known_scope(conn, scope)
@@ -132,6 +128,61 @@ class RecordsArea(EngineBase[C]):
             ]
             self._apply_saves(conn, pk, scope, outcomes, existing)
         return _save_counts([outcome for _, outcome in outcomes])
+
+    def save_unchanged(
+        self,
+        scope: RecordScope,
+        claims: Sequence[tuple[str, str]],
+        budgets: Budgets | None = None,
+    ) -> tuple[RecordCounts, list[int]]:
+        """Hashes first: saves the records stored with these (id, content hash) pairs, not
+        deleted, as ``save_records`` would save them unchanged (counted unchanged, charged to
+        the run's budgets with their stored sizes, seen by a running deletion tracking; nothing
+        else written), without their JSON. Their positions come back in order; the other
+        pairs (new, changed or deleted records, and stored ones over ``budgets.record_bytes``,
+        which the full save refuses as it always has) are the caller's to save in full.
+
+        A pair is only a claim: one that does not match what is stored costs its record a
+        full save, which stores what it holds; one that matches changes nothing.
+
+        Raises:
+            InvalidRequest: an id empty, holding NUL or given twice (nothing is saved).
+            NotFound: code ``unknown_connection``.
+            PermissionDenied: code ``run_ended``.
+            ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
+        """
+        ids = [record_id for record_id, _ in claims]
+        _check_ids(ids)
+        if len(set(ids)) != len(ids):
+            raise InvalidRequest(
+                "a hashes-first batch names a record id twice", code="invalid_sync_record"
+            )
+        if not claims:
+            return RecordCounts(), []
+        with self._write() as conn:
+            found = self._lock_known_scope(conn, scope)
+            pk = found if found is not None else self._scope_pk(conn, scope)
+            most = budgets.record_bytes if budgets is not None else None
+            matched = {
+                row["record_id"]: row
+                for row in self._matched_rows(conn, pk, scope, list(claims))
+                if most is None or int(row["size"]) <= most
+            }
+            if budgets is not None and matched:
+                size = sum(int(row["size"]) for row in matched.values())
+                self._charge_run(conn, scope.run_id, len(matched), size, budgets)
+            marked = {
+                record_id: Existing(hash_of, False, True)
+                for record_id, hash_of in claims
+                if record_id in matched and matched[record_id]["delete_mark"] is not None
+            }
+            if marked:
+                saves: Outcomes = [
+                    (RecordIn(i, b"", e.content_hash), "unchanged") for i, e in marked.items()
+                ]
+                self._apply_saves(conn, pk, scope, saves, marked)
+        held = [n for n, record_id in enumerate(ids) if record_id in matched]
+        return RecordCounts(unchanged=len(matched)), held
 
     def delete_records(self, scope: RecordScope, ids: Sequence[str]) -> RecordCounts:
         """Soft-deletes records: ``deleted_at`` set, last_action DELETED, a new cursor.
@@ -248,6 +299,13 @@ class RecordsArea(EngineBase[C]):
         if max(sizes, default=0) > budgets.record_bytes:
             for record_id, data in records:
                 check_record(record_id, data, budgets)
+        self._charge_run(conn, run_id, len(records) if count else 0, sum(sizes), budgets)
+
+    def _charge_run(
+        self, conn: C, run_id: str, adding: int, adding_bytes: int, budgets: Budgets
+    ) -> None:
+        """Charges ``adding`` records of ``adding_bytes`` to the run's budgets, or raises
+        before anything is written (``run_ended`` when the run has ended)."""
         row = self._fetch_one(
             conn,
             self._locking("SELECT state, records_saved, record_bytes FROM runs WHERE run_id = ?"),
@@ -257,7 +315,6 @@ class RecordsArea(EngineBase[C]):
             return
         if row["state"] not in ("queued", "running"):
             raise PermissionDenied("the run has ended; it stores nothing more", code="run_ended")
-        adding, adding_bytes = len(records) if count else 0, sum(sizes)
         check_run_records(
             int(row["records_saved"]), int(row["record_bytes"]), adding, adding_bytes, budgets
         )
@@ -296,6 +353,13 @@ class RecordsArea(EngineBase[C]):
         record). A live stored row of the same hash and no mark (unchanged) is left out."""
 
     @abstractmethod
+    def _matched_rows(
+        self, conn: C, pk: int, scope: RecordScope, claims: list[tuple[str, str]]
+    ) -> list[Row]:
+        """The scope's rows stored, not deleted, with a claim's id and hash: ``record_id``,
+        ``delete_mark`` and ``size`` (its JSON's bytes)."""
+
+    @abstractmethod
     def _rows_by_id(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> list[Row]:
         """The scope's rows among ``ids``, deleted ones included: every column."""
 
@@ -323,6 +387,14 @@ def clears_mark(outcome: SaveOutcome, existing: dict[str, Existing], record: Rec
     """Whether saving ``record`` (which changed nothing) clears a deletion tracking's mark."""
     found = existing.get(record.id)
     return outcome == "unchanged" and found is not None and found.marked
+
+
+def _check_ids(ids: list[str]) -> None:
+    if any(not record_id for record_id in ids):
+        raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
+    if any("\x00" in record_id for record_id in ids):
+        # Neither engine keeps a NUL in text (SQLite's JSON lookups end the id there).
+        raise InvalidRequest("a record id must not hold NUL", code="invalid_sync_record")
 
 
 def _existing_of(row: Row) -> Existing:

@@ -328,6 +328,15 @@ class RecordStore(Protocol):
     ) -> RecordCounts:
         """Upserts records in one transaction (charged to the run's budgets when given)."""
 
+    def save_unchanged(
+        self,
+        scope: RecordScope,
+        claims: Sequence[tuple[str, str]],
+        budgets: Budgets | None = None,
+    ) -> tuple[RecordCounts, list[int]]:
+        """Saves, unchanged, the records stored live with these (id, content hash) pairs;
+        returns their counts and positions (the others are to be saved in full)."""
+
     def delete_records(self, scope: RecordScope, ids: Sequence[str]) -> RecordCounts:
         """Soft-deletes records."""
 

@@ -79,6 +79,15 @@ FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash) LEFT JOIN (
 WHERE r.content_hash IS DISTINCT FROM u.content_hash OR r.deleted_at IS NOT NULL
     OR r.delete_mark IS NOT NULL
 """
+# Hashes first: the claims stored live with their hash, found as a save's rows are.
+_SELECT_MATCHED = """
+SELECT r.record_id, r.delete_mark, octet_length(r.json) AS size
+FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash) JOIN (
+    SELECT record_id, content_hash, deleted_at, delete_mark, json FROM records
+    WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s::text[])
+) AS r ON r.record_id = u.record_id AND r.content_hash = u.content_hash
+WHERE r.deleted_at IS NULL
+"""
 _SELECT_BY_IDS = "SELECT r.*" + _BY_IDS
 # New records are inserted plainly (the scope's lock, held since their ids were looked up,
 # keeps anyone else from adding them meanwhile): 15-20 % faster than the upsert, which changed
@@ -255,12 +264,28 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
     def _save_rows(
         self, conn: PgConnection, pk: int, scope: RecordScope, records: list[RecordIn]
     ) -> list[Row]:
-        ids, hashes = (
-            text_array([r.id for r in records]),
-            text_array([r.content_hash for r in records]),
-        )
+        pairs = [(r.id, r.content_hash) for r in records]
+        return self._rows_of_pairs(conn, _SELECT_SAVE_ROWS, pk, scope, pairs)
+
+    def _matched_rows(
+        self, conn: PgConnection, pk: int, scope: RecordScope, claims: list[tuple[str, str]]
+    ) -> list[Row]:
+        return self._rows_of_pairs(conn, _SELECT_MATCHED, pk, scope, claims)
+
+    def _rows_of_pairs(
+        self,
+        conn: PgConnection,
+        statement: str,
+        pk: int,
+        scope: RecordScope,
+        pairs: list[tuple[str, str]],
+    ) -> list[Row]:
+        """``statement``'s rows for (id, content hash) pairs: its parameters are the ids and
+        the hashes as arrays, the scope's key and the ids again."""
+        ids = text_array([record_id for record_id, _ in pairs])
+        hashes = text_array([content_hash for _, content_hash in pairs])
         arguments = (ids, hashes, *scope_key(pk, scope), ids)
-        return list(conn.execute(_SELECT_SAVE_ROWS, arguments, prepare=False))
+        return list(conn.execute(statement, arguments, prepare=False))
 
     def _rows_by_id(
         self, conn: PgConnection, pk: int, scope: RecordScope, ids: list[str]

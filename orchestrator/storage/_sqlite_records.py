@@ -51,6 +51,14 @@ FROM json_each(?) AS j LEFT JOIN records AS r
 WHERE r.content_hash IS NOT j.value ->> 1 OR r.deleted_at IS NOT NULL
     OR r.delete_mark IS NOT NULL
 """
+# CROSS JOIN keeps the batch the outer loop: with the model's rows outside, SQLite would read
+# the batch's JSON again for each of them (a batch of large ids took minutes).
+_SELECT_MATCHED = """
+SELECT r.record_id, r.delete_mark, length(r.json) AS size
+FROM json_each(?) AS j CROSS JOIN records AS r
+    ON r.connection_pk = ? AND r.model = ? AND r.variant = ? AND r.record_id = j.value ->> 0
+WHERE r.content_hash = j.value ->> 1 AND r.deleted_at IS NULL
+"""
 _SELECT_BY_IDS = """
 SELECT * FROM records
 WHERE connection_pk = ? AND model = ? AND variant = ?
@@ -169,6 +177,15 @@ class RecordsMixin(RecordWrites, RecordsArea[sqlite3.Connection]):
             return [{"record_id": record.id, "content_hash": None} for record in records]
         pairs = dumps([[record.id, record.content_hash] for record in records])
         return self._fetch_all(conn, _SELECT_SAVE_ROWS, (pairs, *key))
+
+    def _matched_rows(
+        self,
+        conn: sqlite3.Connection,
+        pk: int,
+        scope: RecordScope,
+        claims: list[tuple[str, str]],
+    ) -> list[Row]:
+        return self._fetch_all(conn, _SELECT_MATCHED, (dumps(claims), *scope_key(pk, scope)))
 
     def _rows_by_id(
         self, conn: sqlite3.Connection, pk: int, scope: RecordScope, ids: list[str]

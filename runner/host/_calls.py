@@ -8,7 +8,8 @@ field (a bytes field named ``json`` or ``*_json``, or a bytes field ``x`` whose 
 is set) strict JSON by the rules of ``corral._json`` (UTF-8, no NaN or infinity, no lone
 surrogate, at most ``MAX_DEPTH`` levels); every record (a message with an ``id`` and a
 ``json``) an object whose ``id`` is a non-empty string or an integer, the one the message
-names; a ``records_json`` an array of such objects. Anything else is
+names; a ``records_json`` an array of such objects; an ``ids_json`` an array of distinct
+non-empty strings with one 32-byte digest each in ``content_hashes``. Anything else is
 ``worker_protocol_violation``.
 """
 
@@ -111,6 +112,10 @@ def _check(message: Message) -> None:
             parsed = _strict(value, f"{message.DESCRIPTOR.name}.{field.name}")
             if field.name == "records_json":
                 _check_record_array(parsed)
+            elif field.name == "ids_json":
+                _check_hashes_first(parsed, fields.get("content_hashes", b""))
+    if "content_hashes" in fields and "ids_json" not in fields:
+        raise WorkerProtocolViolation("content_hashes without ids_json")
     if {"id", "json"} <= {field.name for field in message.DESCRIPTOR.fields}:
         _check_record(message)
 
@@ -149,6 +154,17 @@ def _check_record_array(value: Any) -> None:
         raise WorkerProtocolViolation("a record must be an object")
     if not all(valid_record_id(item.get("id")) for item in value):
         raise WorkerProtocolViolation(ID_RULE)
+
+
+def _check_hashes_first(ids: Any, digests: bytes) -> None:
+    """A hashes-first batch: ``ids_json`` an array of distinct non-empty strings, and one
+    32-byte digest for each in ``content_hashes``."""
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise WorkerProtocolViolation("ids_json must be an array of non-empty strings")
+    if len(set(ids)) != len(ids):
+        raise WorkerProtocolViolation("ids_json names a record id twice")
+    if len(digests) != 32 * len(ids):
+        raise WorkerProtocolViolation("content_hashes must hold one 32-byte digest per id")
 
 
 def valid_record_id(value: Any) -> bool:

@@ -64,7 +64,13 @@ def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.Re
         whole = compact(records).encode()
         if len(whole) - 1 <= budget:  # each record's bytes and its comma or closing bracket
             return [pb.RecordBatch(model=model, records_json=whole)]
-    encoded = [compact(record).encode() for record in records]
+    return packed(model, [compact(record).encode() for record in records], max_bytes)
+
+
+def packed(model: str, encoded: list[bytes], max_bytes: int) -> list[pb.RecordBatch]:
+    """Records already encoded (compact JSON each) as ``RecordBatch`` messages of one JSON array
+    each, consecutive parts of at most ``max_bytes`` (one record each at least)."""
+    budget = max(max_bytes - len(model.encode()) - 16, 1)  # the model's and the array's tags
     parts: list[list[bytes]] = [[]]
     size = 0
     for data in encoded:
@@ -76,6 +82,42 @@ def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.Re
     return [
         pb.RecordBatch(model=model, records_json=b"[" + b",".join(part) + b"]") for part in parts
     ]
+
+
+HASHES_FIRST_MIN = 50
+"""The fewest records a batch must hold to go hashes first: a smaller one goes in full (the
+extra call would cost more than its records' bytes)."""
+
+
+def hashes_first(
+    model: str, records: list[Any], max_bytes: int
+) -> tuple[pb.RecordBatch, list[bytes]] | None:
+    """A ``batch_save`` batch as its ids and the sha256 digest of each record's compact JSON
+    (the bytes and hash the orchestrator would store), with those bytes, for sending the
+    records the store does not hold with that hash (:func:`packed`). None when the batch goes
+    in full: fewer than :data:`HASHES_FIRST_MIN` records, a record that is not an object with
+    a non-empty string or integer id (the full path's error), an id twice (the last one wins
+    there), or ids and digests over ``max_bytes``.
+
+    Raises:
+        ValueError, TypeError, UnicodeError: a record is not strict JSON.
+    """
+    if len(records) < HASHES_FIRST_MIN:
+        return None
+    if not all(type(record) is dict for record in records):
+        return None
+    ids = [record.get("id") for record in records]
+    if not all((type(i) is str and i) or type(i) is int for i in ids):
+        return None
+    names = [i if type(i) is str else str(i) for i in ids]
+    if len(set(names)) != len(names):
+        return None
+    ids_json = _json(names)
+    if len(ids_json) + 32 * len(names) + len(model.encode()) + 32 > max_bytes:
+        return None
+    encoded = [compact(record).encode() for record in records]
+    digests = b"".join([hashlib.sha256(data).digest() for data in encoded])
+    return pb.RecordBatch(model=model, ids_json=ids_json, content_hashes=digests), encoded
 
 
 def _proxy(args: dict[str, Any]) -> Message:

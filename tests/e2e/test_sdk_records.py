@@ -129,6 +129,25 @@ def test_batch_save_upserts_and_leaves_unchanged_records_alone(store: Client) ->
     assert after["3"]["_nango_metadata"]["last_action"] == "ADDED"
 
 
+def test_a_sync_saving_again_hashes_first_keeps_what_did_not_change(store: Client) -> None:
+    # Batches of 50 records or more go hashes first: the serve holds the unchanged ones
+    # without their JSON, the others follow in full; a running deletion tracking sees both.
+    cid = _connect(store)
+    _plan(store, cid, save=[{"id": f"r{n}", "name": "n"} for n in range(120)])
+    h.sync(store, "items", cid)
+    before = h.records(store, "Item", cid)
+    again = [{"id": f"r{n}", "name": "changed" if n < 10 else "n"} for n in range(110)]
+    _plan(store, cid, track=True, save=[{"id": "new", "name": "n"}, *again])
+    h.sync(store, "items", cid)
+    after = h.records(store, "Item", cid)
+    actions = {i: r["_nango_metadata"]["last_action"] for i, r in after.items()}
+    assert {i for i, a in actions.items() if a == "DELETED"} == {f"r{n}" for n in range(110, 120)}
+    assert {i for i, a in actions.items() if a == "UPDATED"} == {f"r{n}" for n in range(10)}
+    assert all(after[f"r{n}"]["name"] == "changed" for n in range(10))
+    assert all(after[f"r{n}"] == before[f"r{n}"] for n in range(10, 110))
+    assert actions["new"] == "ADDED"
+
+
 def test_the_last_of_two_records_with_one_id_wins(store: Client) -> None:
     cid = _connect(store)
     _plan(store, cid, save=[{"id": "1", "name": "first"}, {"id": "1", "name": "last"}])

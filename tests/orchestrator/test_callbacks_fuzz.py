@@ -349,6 +349,40 @@ def _records_json() -> list[tuple[str, bytes, bool, bool]]:
     ]
 
 
+def _hashes_first() -> list[tuple[str, bytes, bytes, bool]]:
+    """(label, ids_json, content_hashes, refused) of hashes-first batches (BatchSave only)."""
+    item = hashlib.sha256(_ITEM.json).digest()
+    many = [str(i) for i in range(5000)]
+    return [
+        ("stored", b'["1"]', item, False),
+        ("wrong_hash", b'["1"]', bytes(32), False),
+        ("unknown_id", b'["nope"]', item, False),
+        ("nul_id", b'["a\\u0000b"]', item, False),
+        ("huge_id", json.dumps([hostile.HUGE]).encode(), item, False),
+        ("many", json.dumps(many).encode(), bytes(32 * len(many)), False),
+        ("empty", b"[]", b"", False),
+        ("not_json", b'["1"', item, True),
+        ("not_utf8", b'["\xff"]', item, True),
+        ("not_array", b'{"1": 1}', item, True),
+        ("int_ids", b"[1]", item, True),
+        ("empty_id", b'[""]', item, True),
+        ("duplicate_ids", b'["1","1"]', item * 2, True),
+        ("hash_short", b'["1"]', item[:31], True),
+        ("hash_long", b'["1"]', item + b"x", True),
+        ("hashes_alone", b"", item, True),
+        ("deep", hostile.deep_object(10_000).encode(), item, True),
+        ("too_many", json.dumps([str(i) for i in range(100_001)]).encode(), b"", True),
+    ]
+
+
+def _only_hashes(ids_json: bytes, digests: bytes) -> Callable[[Any], None]:
+    def mutate(request: Any) -> None:
+        del request.records[:]
+        request.ids_json, request.content_hashes = ids_json, digests
+
+    return mutate
+
+
 def _only_records_json(data: bytes) -> Callable[[Any], None]:
     def mutate(request: Any) -> None:
         del request.records[:]
@@ -439,6 +473,11 @@ def _field_cases(rpc: str, token: str, prefix: str = "") -> list[Case]:  # noqa:
                     INVALID if (refused_ids if ids_only else refused) else hostile.ALLOWED_CODES
                 )
                 add(f"records_json={label}", _only_records_json(data), expect)
+        elif fd.name == "ids_json":
+            add("ids_json=with_records", _set(fd.name, b'["1"]'), INVALID)
+            for label, ids_json, digests, refused in _hashes_first():
+                expect = INVALID if refused or rpc != "BatchSave" else hostile.ALLOWED_CODES
+                add(f"hashes_first={label}", _only_hashes(ids_json, digests), expect)
         elif fd.name == "headers":
             for label, pairs in _headers():
                 headers = [pb.Header(name=n, value=v) for n, v in pairs]

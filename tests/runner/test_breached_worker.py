@@ -55,6 +55,11 @@ def _json_batch(data: bytes) -> pb.RecordBatch:
     return pb.RecordBatch(model="M", records_json=data)
 
 
+def _hashes(ids_json: bytes, count: int) -> pb.RecordBatch:
+    """A hashes-first batch: these ids, ``count`` digests."""
+    return pb.RecordBatch(model="M", ids_json=ids_json, content_hashes=bytes(32 * count))
+
+
 def _records(*values: Any) -> pb.RecordBatch:
     return pb.RecordBatch(model="M", records=[encode_record(v) for v in values])
 
@@ -131,6 +136,19 @@ BAD_FRAMES = {
     "records_json_nested_129": _call(
         "BatchSave", _json_batch(b'[{"id": "1", "a": ' + b"[" * 128 + b"]" * 128 + b"}]")
     ),
+    "hashes_ids_not_array": _call("BatchSave", _hashes(b'{"a": 1}', 1)),
+    "hashes_ids_numbers": _call("BatchSave", _hashes(b"[1, 2]", 2)),
+    "hashes_ids_empty_text": _call("BatchSave", _hashes(b'[""]', 1)),
+    "hashes_ids_twice": _call("BatchSave", _hashes(b'["a", "a"]', 2)),
+    "hashes_ids_not_json": _call("BatchSave", _hashes(b'["a"', 1)),
+    "hashes_ids_lone_surrogate": _call("BatchSave", _hashes(b'["\\udc80"]', 1)),
+    "hashes_too_few": _call("BatchSave", _hashes(b'["a", "b"]', 1)),
+    "hashes_too_many": _call("BatchSave", _hashes(b'["a"]', 2)),
+    "hashes_a_byte_more": _call(
+        "BatchSave", pb.RecordBatch(model="M", ids_json=b'["a"]', content_hashes=bytes(33))
+    ),
+    "hashes_without_ids": _call("BatchSave", pb.RecordBatch(model="M", content_hashes=bytes(32))),
+    "hashes_on_delete": _call("BatchDelete", pb.RecordBatch(model="M", content_hashes=bytes(32))),
     # the records field (2) sent as a number, not as records
     "records_not_list": _call("BatchSave", b"\x0a\x01M\x10\x01"),
     # the ids field (2) sent as a number, not as strings
@@ -184,6 +202,16 @@ def test_a_batch_as_one_json_array_passes_as_it_was_sent() -> None:
     assert outcome.ok, outcome.error
     ((rpc, batch),) = handler.calls
     assert (rpc, batch.model, batch.records_json) == ("BatchSave", "M", data)
+
+
+def test_a_hashes_first_batch_passes_as_it_was_sent() -> None:
+    handler = Answers()
+    batch = pb.RecordBatch(
+        model="M", ids_json='["a", "7", "é"]'.encode(), content_hashes=bytes(range(96))
+    )
+    outcome = play(converses(_call("BatchSave", batch), frame({"op": "done", "ok": True})), handler)
+    assert outcome.ok, outcome.error
+    assert handler.calls == [("BatchSave", batch)]
 
 
 def test_a_frame_sent_a_byte_at_a_time_cannot_outlive_the_wall_clock() -> None:
