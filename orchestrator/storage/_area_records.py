@@ -164,17 +164,17 @@ class RecordsArea(EngineBase[C]):
             pk = found if found is not None else self._scope_pk(conn, scope)
             most = budgets.record_bytes if budgets is not None else None
             matched = {
-                row["record_id"]: row
-                for row in self._matched_rows(conn, pk, scope, list(claims))
-                if most is None or int(row["size"]) <= most
+                record_id: (size, marked)
+                for record_id, (size, marked) in self._held(conn, pk, scope, claims).items()
+                if most is None or size <= most
             }
             if budgets is not None and matched:
-                size = sum(int(row["size"]) for row in matched.values())
+                size = sum(size for size, _ in matched.values())
                 self._charge_run(conn, scope.run_id, len(matched), size, budgets)
             marked = {
                 record_id: Existing(hash_of, False, True)
                 for record_id, hash_of in claims
-                if record_id in matched and matched[record_id]["delete_mark"] is not None
+                if matched.get(record_id, (0, False))[1]
             }
             if marked:
                 saves: Outcomes = [
@@ -353,11 +353,12 @@ class RecordsArea(EngineBase[C]):
         record). A live stored row of the same hash and no mark (unchanged) is left out."""
 
     @abstractmethod
-    def _matched_rows(
-        self, conn: C, pk: int, scope: RecordScope, claims: list[tuple[str, str]]
-    ) -> list[Row]:
-        """The scope's rows stored, not deleted, with a claim's id and hash: ``record_id``,
-        ``delete_mark`` and ``size`` (its JSON's bytes)."""
+    def _held(
+        self, conn: C, pk: int, scope: RecordScope, claims: Sequence[tuple[str, str]]
+    ) -> dict[str, tuple[int, bool]]:
+        """The claims (id, content hash) the scope holds, not deleted, with that hash: each
+        id's stored size (its JSON's bytes) and whether a running deletion tracking marked
+        it."""
 
     @abstractmethod
     def _rows_by_id(self, conn: C, pk: int, scope: RecordScope, ids: list[str]) -> list[Row]:

@@ -267,10 +267,17 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
         pairs = [(r.id, r.content_hash) for r in records]
         return self._rows_of_pairs(conn, _SELECT_SAVE_ROWS, pk, scope, pairs)
 
-    def _matched_rows(
-        self, conn: PgConnection, pk: int, scope: RecordScope, claims: list[tuple[str, str]]
-    ) -> list[Row]:
-        return self._rows_of_pairs(conn, _SELECT_MATCHED, pk, scope, claims)
+    def _held(
+        self,
+        conn: PgConnection,
+        pk: int,
+        scope: RecordScope,
+        claims: Sequence[tuple[str, str]],
+    ) -> dict[str, tuple[int, bool]]:
+        rows = self._rows_of_pairs(conn, _SELECT_MATCHED, pk, scope, list(claims))
+        return {
+            row["record_id"]: (int(row["size"]), row["delete_mark"] is not None) for row in rows
+        }
 
     def _rows_of_pairs(
         self,

@@ -51,13 +51,12 @@ FROM json_each(?) AS j LEFT JOIN records AS r
 WHERE r.content_hash IS NOT j.value ->> 1 OR r.deleted_at IS NOT NULL
     OR r.delete_mark IS NOT NULL
 """
-# CROSS JOIN keeps the batch the outer loop: with the model's rows outside, SQLite would read
-# the batch's JSON again for each of them (a batch of large ids took minutes).
-_SELECT_MATCHED = """
-SELECT r.record_id, r.delete_mark, length(r.json) AS size
-FROM json_each(?) AS j CROSS JOIN records AS r
-    ON r.connection_pk = ? AND r.model = ? AND r.variant = ? AND r.record_id = j.value ->> 0
-WHERE r.content_hash = j.value ->> 1 AND r.deleted_at IS NULL
+# Hashes first: the live rows among a batch's ids, their hashes compared in Python (a join of
+# [id, hash] pairs reads each pair's JSON twice a row: 3-4 times slower for 1,000 records).
+_SELECT_LIVE = """
+SELECT record_id, content_hash, length(json), delete_mark IS NOT NULL FROM records
+WHERE connection_pk = ? AND model = ? AND variant = ? AND deleted_at IS NULL
+    AND record_id IN (SELECT value FROM json_each(?))
 """
 _SELECT_BY_IDS = """
 SELECT * FROM records
@@ -178,14 +177,17 @@ class RecordsMixin(RecordWrites, RecordsArea[sqlite3.Connection]):
         pairs = dumps([[record.id, record.content_hash] for record in records])
         return self._fetch_all(conn, _SELECT_SAVE_ROWS, (pairs, *key))
 
-    def _matched_rows(
+    def _held(
         self,
         conn: sqlite3.Connection,
         pk: int,
         scope: RecordScope,
-        claims: list[tuple[str, str]],
-    ) -> list[Row]:
-        return self._fetch_all(conn, _SELECT_MATCHED, (dumps(claims), *scope_key(pk, scope)))
+        claims: Sequence[tuple[str, str]],
+    ) -> dict[str, tuple[int, bool]]:
+        hashes = dict(claims)
+        ids = dumps(list(hashes))
+        rows = conn.execute(_SELECT_LIVE, (*scope_key(pk, scope), ids)).fetchall()
+        return {i: (size, bool(marked)) for i, found, size, marked in rows if hashes[i] == found}
 
     def _rows_by_id(
         self, conn: sqlite3.Connection, pk: int, scope: RecordScope, ids: list[str]
