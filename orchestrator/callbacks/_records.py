@@ -29,6 +29,9 @@ MAX_BATCH_JSON_BYTES = 16 << 20
 """The largest ``records_json``, checked before it is parsed (the SDK's ``MAX_BATCH_BYTES``)."""
 
 
+MAX_MODEL_LENGTH = 255
+"""The longest model name a record call may name, in characters (as the API's names)."""
+
 HASH_BYTES = 32
 """The bytes of one record's digest in a hashes-first batch (sha256)."""
 

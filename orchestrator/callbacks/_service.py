@@ -25,6 +25,7 @@ from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
 from orchestrator.callbacks._records import (
+    MAX_MODEL_LENGTH,
     MAX_RECORDS_PER_CALL,
     claims_in,
     ids_in,
@@ -168,6 +169,13 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = _sync_scope()
         if not model:
             raise InvalidRequest("a model name is required", code="invalid_sync_record")
+        if len(model) > MAX_MODEL_LENGTH:
+            # Like a long record id, a long name in the records' index costs every lookup
+            # that passes it a read of its overflow pages (orchestrator.storage._records).
+            raise InvalidRequest(
+                f"a model name is at most {MAX_MODEL_LENGTH} characters",
+                code="invalid_sync_record",
+            )
         target = self._target(scope)
         own = target.scope
         return target, RecordScope(own.env_id, own.connection_id, model, own.variant, own.run_id)

@@ -22,6 +22,7 @@ from corral._budgets import Budgets, check_record, check_run_records
 from corral.errors import InvalidRequest, PermissionDenied
 from orchestrator.storage._engine import C, EngineBase
 from orchestrator.storage._records import (
+    MAX_RECORD_ID_BYTES,
     SaveOutcome,
     classify_save,
     content_hash,
@@ -393,6 +394,15 @@ def clears_mark(outcome: SaveOutcome, existing: dict[str, Existing], record: Rec
 def _check_ids(ids: list[str]) -> None:
     if any(not record_id for record_id in ids):
         raise InvalidRequest("a record id must not be empty", code="invalid_sync_record")
+    if any(
+        len(record_id) > MAX_RECORD_ID_BYTES // 4
+        and len(record_id.encode("utf-8", "surrogatepass")) > MAX_RECORD_ID_BYTES
+        for record_id in ids
+    ):
+        raise InvalidRequest(
+            f"a record id is at most {MAX_RECORD_ID_BYTES} bytes of UTF-8",
+            code="invalid_sync_record",
+        )
     if any("\x00" in record_id for record_id in ids):
         # Neither engine keeps a NUL in text (SQLite's JSON lookups end the id there).
         raise InvalidRequest("a record id must not hold NUL", code="invalid_sync_record")

@@ -20,6 +20,12 @@ from orchestrator.storage._areas import ALL_RECORD_FILTERS, RecordIn, StoredReco
 SaveOutcome = Literal["inserted", "undeleted", "changed", "unchanged"]
 """What saving one record does: a new row, a deleted row alive again, new content, nothing."""
 
+MAX_RECORD_ID_BYTES = 1024
+"""The longest record id a save stores, in bytes of UTF-8 (Nango's column holds 255 characters,
+which this admits in any script). A longer id in the unique index costs every lookup that
+passes it a read of its overflow pages (one 3 MB id made a 5,000-record save of its scope take
+seconds of the orchestrator's CPU), and PostgreSQL refuses an index row over about 2.7 KB."""
+
 _CURSOR_PREFIX = "c1:"
 MAX_CURSOR = 2**63 - 1
 """The largest change number a cursor may hold (the stores keep it as a signed 64-bit int)."""

@@ -13,6 +13,7 @@ from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._areas import NewRun, RecordCounts, RecordIn, Storage, StoredRecord
 from orchestrator.storage._pg_records import text_array
 from orchestrator.storage._records import (
+    MAX_RECORD_ID_BYTES,
     api_view,
     classify_save,
     content_hash,
@@ -272,6 +273,35 @@ def test_a_record_id_holding_nul_is_refused_and_nothing_is_saved(
         )
 
     assert refused.value.code == "invalid_sync_record"
+    assert listed(storage, tenant) == []
+
+
+@pytest.mark.parametrize(
+    ("record_id", "stored"),
+    [
+        ("x" * MAX_RECORD_ID_BYTES, True),
+        ("é" * (MAX_RECORD_ID_BYTES // 2), True),
+        ("x" * (MAX_RECORD_ID_BYTES + 1), False),
+        ("☃" * (MAX_RECORD_ID_BYTES // 3 + 1), False),  # 342 characters, 1,026 bytes
+        ("x" * (3 << 20), False),
+    ],
+)
+def test_a_record_id_is_at_most_1024_bytes_and_a_longer_one_refuses_the_batch(
+    tenant: Tenant, storage: Storage, record_id: str, stored: bool
+) -> None:
+    batch = [rec("ok"), rec(record_id)]
+    if stored:
+        assert storage.save_records(tenant.scope(), batch) == RecordCounts(added=2)
+        assert sorted(r.id for r in listed(storage, tenant)) == sorted(["ok", record_id])
+        return
+    for save in (
+        lambda: storage.save_records(tenant.scope(), batch),
+        lambda: storage.save_unchanged(tenant.scope(), [(r.id, r.content_hash) for r in batch]),
+    ):
+        with pytest.raises(InvalidRequest) as caught:
+            save()
+        assert caught.value.code == "invalid_sync_record"
+        assert "1024 bytes" in caught.value.message
     assert listed(storage, tenant) == []
 
 
