@@ -22,9 +22,10 @@ SaveOutcome = Literal["inserted", "undeleted", "changed", "unchanged"]
 
 MAX_RECORD_ID_BYTES = 1024
 """The longest record id a save stores, in bytes of UTF-8 (Nango's column holds 255 characters,
-which this admits in any script). A longer id in the unique index costs every lookup that
-passes it a read of its overflow pages (one 3 MB id made a 5,000-record save of its scope take
-seconds of the orchestrator's CPU), and PostgreSQL refuses an index row over about 2.7 KB."""
+which this admits in any script). A longer id in the unique index costs every lookup whose
+search meets it a read of its overflow pages (one 3 MB id made a 5,000-record save of a small
+scope take 7 s of the orchestrator's CPU), and PostgreSQL refuses an index row over about
+2.7 KB."""
 
 _CURSOR_PREFIX = "c1:"
 MAX_CURSOR = 2**63 - 1
