@@ -317,8 +317,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         name = _required(request.action_name, "action_name")
         cid = _required(request.connection_id, "connection_id")
         input_value = _json.loads(request.input_json, what="input_json")
-        function = self._runs.function_for(env, cid, name, "action")
-        spec = RunRequestSpec(env, function, cid, input_value)
+        function, provider = self._runs.target_for(env, cid, name, "action")
+        spec = RunRequestSpec(env, function, cid, input_value, provider=provider)
         key = _idempotency_key(request.idempotency_key)
         detached = getattr(request, "async")
         if not key and not detached:
@@ -352,11 +352,11 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
                 "empty_records empties a sync's records only with reset",
                 code="empty_records_without_reset",
             )
-        function = self._runs.function_for(env, cid, name, "sync")
+        function, provider = self._runs.target_for(env, cid, name, "sync")
         if request.reset:
             models = _models_to_empty(function) if request.empty_records else []
             self._storage.reset_sync(env.id, cid, name, variant, models)
-        spec = RunRequestSpec(env, function, cid, None, variant)
+        spec = RunRequestSpec(env, function, cid, None, variant, provider=provider)
 
         def mark(run: Run) -> None:  # a manual run is its schedule's last run
             self._storage.mark_manual_run(env.id, cid, name, variant, run.run_id)

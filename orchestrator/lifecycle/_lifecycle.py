@@ -175,13 +175,15 @@ class Lifecycle:
     def _launch(self, schedule: Schedule) -> str:
         try:
             env = self._runs.environment(schedule.env_id)
-            function = self._runs.function_for(
+            function, provider = self._runs.target_for(
                 env, schedule.connection_id, schedule.sync_name, "sync"
             )
         except NotFound:
             _log.warning("schedule of a sync or connection that is gone", sync=schedule.sync_name)
             return ""
-        spec = RunRequestSpec(env, function, schedule.connection_id, None, schedule.variant)
+        spec = RunRequestSpec(
+            env, function, schedule.connection_id, None, schedule.variant, provider=provider
+        )
         run = self._runs.start(spec, detached=True)
         self._storage.set_schedule_last_run(schedule.schedule_id, run.run_id)
         self._runs.submit(spec, run)

@@ -101,6 +101,8 @@ class RunOrder:
     legacy: Mapping[str, Any] | None = None
     legacy_by_file: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     scope: RunScope | None = None
+    provider: str | None = None
+    """The integration's provider when the order's maker read it (None: read at dispatch)."""
 
 
 class Dispatcher:
@@ -225,9 +227,13 @@ class Dispatcher:
         for name, config in order.legacy_by_file.items():
             context.legacy_configs_json[name] = json.dumps(dict(config), ensure_ascii=False)
         if order.integration_key:
-            integration = self._storage.get_integration(order.env.id, order.integration_key)
-            context.provider = integration.provider
-            known = _providers.provider(integration.provider)
+            provider = order.provider
+            if provider is None:
+                provider = self._storage.get_integration(
+                    order.env.id, order.integration_key
+                ).provider
+            context.provider = provider
+            known = _providers.provider(provider)
             if known is not None:
                 context.pagination.CopyFrom(pagination_defaults(known.paginate))
         return context

@@ -63,6 +63,9 @@ class RunRequestSpec:
     parent: RunScope | None = None
     webhook: bool = False
     """Run the sync's ``on_webhook`` handler with ``input_value`` (the payload)."""
+    provider: str | None = None
+    """The integration's provider, when it was read with the function (None: the dispatcher
+    reads it)."""
 
 
 MAX_CANCELS_KEPT = 10_000
@@ -115,11 +118,17 @@ class RunManager:
         self, env: Environment, connection_id: str, name: str, kind: str
     ) -> FunctionRow:
         """The deployed function ``name`` of the connection's integration, of the given kind."""
-        connection = self._storage.get_connection(env.id, connection_id)
-        function = self._storage.get_function(env.id, connection.integration_key, name)
+        return self.target_for(env, connection_id, name, kind)[0]
+
+    def target_for(
+        self, env: Environment, connection_id: str, name: str, kind: str
+    ) -> tuple[FunctionRow, str]:
+        """``function_for``'s function and its integration's provider, read in one statement
+        (a run's ``RunRequestSpec`` takes both: its dispatch then reads nothing more)."""
+        function, provider = self._storage.get_connection_function(env.id, connection_id, name)
         if function.kind != kind:
             raise NotFound(f"{name!r} is a {function.kind}, not a {kind}", code="unknown_function")
-        return function
+        return function, provider
 
     def start(self, spec: RunRequestSpec, *, detached: bool = False) -> Run:
         """Stores a new run (queued), held by this instance. ``detached``: nobody waits on this
@@ -203,7 +212,7 @@ class RunManager:
     def _request_of(self, run: Run, mark: str) -> RunRequestSpec:
         """The request a stored run was made of (``NewRun.requeue``)."""
         env = self.environment(run.env_id)
-        function = self.function_for(env, run.connection_id, run.function_name, run.kind)
+        function, provider = self.target_for(env, run.connection_id, run.function_name, run.kind)
         input_value = json.loads(run.input_json)
         return RunRequestSpec(
             env,
@@ -212,6 +221,7 @@ class RunManager:
             input_value,
             run.variant,
             webhook=mark == REQUEUE_WEBHOOK,
+            provider=provider,
         )
 
     def wait(self, env_id: int, run_id: str, caller: Caller) -> Run:
@@ -273,6 +283,7 @@ class RunManager:
             input_json=json.dumps(spec.input_value, ensure_ascii=False),
             legacy=legacy if isinstance(legacy, Mapping) else None,
             scope=scope,
+            provider=spec.provider,
         )
         with self._lock:
             self._in_flight.add(run.run_id)
@@ -445,8 +456,10 @@ class RunManager:
                 f"trigger_action nests deeper than {MAX_NESTING} levels", code="nesting_too_deep"
             )
         env = self._storage.get_environment_by_id(scope.env_id)
-        function = self.function_for(env, scope.connection_id, action_name, "action")
-        spec = RunRequestSpec(env, function, scope.connection_id, input_value, parent=scope)
+        function, provider = self.target_for(env, scope.connection_id, action_name, "action")
+        spec = RunRequestSpec(
+            env, function, scope.connection_id, input_value, parent=scope, provider=provider
+        )
         return output_or_raise(self.run(spec, caller))
 
     def shutdown(self, grace_seconds: float) -> None:

@@ -18,6 +18,13 @@ from orchestrator.storage._types import FUNCTION_KINDS, FunctionRow
 _FUNCTION_SELECT = """
 SELECT f.*, i.unique_key FROM functions f JOIN integrations i ON i.id = f.integration_id
 """
+# A connection's integration and its function of a name, if any (f.* all NULL when none).
+_CONNECTION_FUNCTION = """
+SELECT f.*, i.unique_key, i.provider AS integration_provider
+FROM connections c JOIN integrations i ON i.id = c.integration_id
+LEFT JOIN functions f ON f.integration_id = i.id AND f.name = ?
+WHERE c.env_id = ? AND c.connection_id = ?
+"""
 
 
 def check_functions(functions: Sequence[FunctionRow]) -> None:
@@ -76,6 +83,25 @@ class FunctionsArea(EngineBase[C]):
                 f"no function {name!r} in integration {integration_key!r}", code="unknown_function"
             )
         return function_row(row, self._codec)
+
+    def get_connection_function(
+        self, env_id: int, connection_id: str, name: str
+    ) -> tuple[FunctionRow, str]:
+        """The function ``name`` of a connection's integration and the integration's provider,
+        in one statement (a run's start reads both).
+
+        Raises:
+            NotFound: ``unknown_connection``, or ``unknown_function`` as ``get_function``.
+        """
+        row = self._read_one(_CONNECTION_FUNCTION, (name, env_id, connection_id))
+        if row is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        if row["name"] is None:
+            raise NotFound(
+                f"no function {name!r} in integration {row['unique_key']!r}",
+                code="unknown_function",
+            )
+        return function_row(row, self._codec), str(row["integration_provider"])
 
     def list_functions(self, env_id: int, integration_key: str | None = None) -> list[FunctionRow]:
         """The functions of an environment (or one integration), by integration and name."""

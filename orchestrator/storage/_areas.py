@@ -234,6 +234,12 @@ class FunctionStore(Protocol):
     def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
         """A function (NotFound ``unknown_function``)."""
 
+    def get_connection_function(
+        self, env_id: int, connection_id: str, name: str
+    ) -> tuple[FunctionRow, str]:
+        """The function ``name`` of a connection's integration, and the integration's provider,
+        in one read (NotFound ``unknown_connection`` or ``unknown_function``)."""
+
     def list_functions(self, env_id: int, integration_key: str | None = None) -> list[FunctionRow]:
         """The functions of an environment, or of one integration."""
 

@@ -200,6 +200,33 @@ def test_every_kind_of_run_goes_through_the_dispatcher(
         assert bool(request.run_token) == (request.context.mode != runner_pb2.RUN_MODE_DESCRIBE)
 
 
+def test_a_run_started_through_its_target_reads_its_integration_no_more(
+    storage: SqliteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The API's triggers read the function and its integration's provider in one statement
+    # (RunManager.target_for); the dispatch then takes the provider from the spec.
+    env = _env(storage)
+    runner = Recorder({"f.py": {"kind": "action"}})
+    runs = RunManager(storage, RunTokens(), runner)
+    _function(storage, env, "act", "action")
+    function, provider = runs.target_for(env, "c1", "act", "action")
+    read: list[str] = []
+    real = SqliteStorage.get_integration
+
+    def counted(self: SqliteStorage, env_id: int, key: str) -> Any:
+        read.append(key)
+        return real(self, env_id, key)
+
+    monkeypatch.setattr(SqliteStorage, "get_integration", counted)
+    spec = RunRequestSpec(env, function, "c1", None, provider=provider)
+    assert runs.execute(spec, runs.start(spec)).state == "succeeded"
+    without = RunRequestSpec(env, function, "c1", None)
+    assert runs.execute(without, runs.start(without)).state == "succeeded"
+
+    assert read == ["gh"]  # the second run's only
+    assert [request.context.provider for request in runner.requests] == ["github", "github"]
+
+
 def test_a_run_without_legacy_configuration_sends_none(storage: SqliteStorage) -> None:
     env = _env(storage)
     runner = Recorder()

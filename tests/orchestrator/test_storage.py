@@ -351,6 +351,29 @@ def test_nothing_crosses_environments(storage: Storage) -> None:
 
 
 @pytest.mark.storage_areas("tenants", "connections", "functions")
+def test_a_connections_function_and_provider_come_in_one_read(
+    tenant: Tenant, storage: Storage
+) -> None:
+    storage.replace_functions(tenant.env_id, "github", [function("fetch")])
+    other = make_tenant(storage, "other/prod")
+
+    found, provider = storage.get_connection_function(tenant.env_id, "conn-1", "fetch")
+
+    assert found == storage.get_function(tenant.env_id, "github", "fetch")
+    assert provider == storage.get_integration(tenant.env_id, "github").provider == "github"
+    with pytest.raises(NotFound) as caught:
+        storage.get_connection_function(tenant.env_id, "conn-1", "nope")
+    assert caught.value.code == "unknown_function"
+    assert "'github'" in caught.value.message
+    with pytest.raises(NotFound) as caught:
+        storage.get_connection_function(tenant.env_id, "conn-9", "fetch")
+    assert caught.value.code == "unknown_connection"
+    with pytest.raises(NotFound) as caught:  # another environment's connection of that name
+        storage.get_connection_function(other.env_id, "conn-1", "fetch")
+    assert caught.value.code == "unknown_function"
+
+
+@pytest.mark.storage_areas("tenants", "connections", "functions")
 def test_replace_functions_replaces_the_whole_set(tenant: Tenant, storage: Storage) -> None:
     storage.replace_functions(tenant.env_id, "github", [function("fetch"), function("old")])
 

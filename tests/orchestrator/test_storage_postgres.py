@@ -29,6 +29,7 @@ from corral.errors import AlreadyExists, Unavailable
 from orchestrator.storage._areas import (
     CheckpointConflict,
     CheckpointKey,
+    FunctionRow,
     NewRun,
     RecordCounts,
     RecordScope,
@@ -799,12 +800,27 @@ def test_the_analyzer_runs_one_analysis_at_a_time_and_survives_a_failure() -> No
 def test_a_lookup_on_the_run_path_is_one_statement(
     empty_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The reads every run makes (its caller's key, its environment) and its row's insert and
-    finish are one statement each, autocommitted: no BEGIN and COMMIT round trips around them
-    (and no SELECT of the environment before the insert: its foreign key checks it)."""
+    """The reads every run makes (its caller's key, its environment, its function with its
+    integration's provider) and its row's insert and finish are one statement each,
+    autocommitted: no BEGIN and COMMIT round trips around them (and no SELECT of the
+    environment before the insert: its foreign key checks it)."""
     storage = PostgresStorage(empty_database, clock=Clock())
     try:
         environment, key = storage.create_environment("acme/prod")
+        storage.upsert_integration(
+            environment.id, "i", provider="github", base_url="", auth_mode="NONE", auth_config={}
+        )
+        storage.create_connection(
+            environment.id,
+            "i",
+            "c",
+            credentials={"type": "NONE"},
+            connection_config={},
+            metadata={},
+        )
+        files = {"f.py": "x = 1\n"}
+        function = FunctionRow("f", "action", "1", "", {}, files, "f.py", "h")
+        storage.replace_functions(environment.id, "i", [function])
         sent: list[str] = []
         real_execute = psycopg.Connection.execute
 
@@ -815,8 +831,10 @@ def test_a_lookup_on_the_run_path_is_one_statement(
         monkeypatch.setattr(psycopg.Connection, "execute", counted)
         assert storage.environment_by_secret_key(key).id == environment.id
         assert storage.get_environment_by_id(environment.id).name == "acme/prod"
+        found, provider = storage.get_connection_function(environment.id, "c", "f")
+        assert (found.name, provider) == ("f", "github")
         run = storage.create_run(environment.id, NewRun("f", "i", "action", "c", "", "{}"))
         assert storage.finish_run(run.run_id, True, "1", None).state == "succeeded"
-        assert sent == ["SELECT", "SELECT", "INSERT", "UPDATE"]
+        assert sent == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
     finally:
         storage.close()
