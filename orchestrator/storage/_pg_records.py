@@ -26,6 +26,8 @@ import zlib
 from collections.abc import Sequence
 from itertools import accumulate
 
+from psycopg.rows import tuple_row
+
 from orchestrator.storage._area_records import (
     MAX_LIST_LIMIT,
     Existing,
@@ -81,7 +83,7 @@ WHERE r.content_hash IS DISTINCT FROM u.content_hash OR r.deleted_at IS NOT NULL
 """
 # Hashes first: the claims stored live with their hash, found as a save's rows are.
 _SELECT_MATCHED = """
-SELECT r.record_id, r.delete_mark, octet_length(r.json) AS size
+SELECT r.record_id, r.delete_mark IS NOT NULL, octet_length(r.json)
 FROM unnest(%s::text[], %s::text[]) AS u(record_id, content_hash) JOIN (
     SELECT record_id, content_hash, deleted_at, delete_mark, json FROM records
     WHERE connection_pk = %s AND model = %s AND variant = %s AND record_id = ANY(%s::text[])
@@ -264,8 +266,8 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
     def _save_rows(
         self, conn: PgConnection, pk: int, scope: RecordScope, records: list[RecordIn]
     ) -> list[Row]:
-        pairs = [(r.id, r.content_hash) for r in records]
-        return self._rows_of_pairs(conn, _SELECT_SAVE_ROWS, pk, scope, pairs)
+        arguments = _pair_arguments(pk, scope, [(r.id, r.content_hash) for r in records])
+        return list(conn.execute(_SELECT_SAVE_ROWS, arguments, prepare=False).fetchall())
 
     def _held(
         self,
@@ -274,25 +276,12 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
         scope: RecordScope,
         claims: Sequence[tuple[str, str]],
     ) -> dict[str, tuple[int, bool]]:
-        rows = self._rows_of_pairs(conn, _SELECT_MATCHED, pk, scope, list(claims))
-        return {
-            row["record_id"]: (int(row["size"]), row["delete_mark"] is not None) for row in rows
-        }
-
-    def _rows_of_pairs(
-        self,
-        conn: PgConnection,
-        statement: str,
-        pk: int,
-        scope: RecordScope,
-        pairs: list[tuple[str, str]],
-    ) -> list[Row]:
-        """``statement``'s rows for (id, content hash) pairs: its parameters are the ids and
-        the hashes as arrays, the scope's key and the ids again."""
-        ids = text_array([record_id for record_id, _ in pairs])
-        hashes = text_array([content_hash for _, content_hash in pairs])
-        arguments = (ids, hashes, *scope_key(pk, scope), ids)
-        return list(conn.execute(statement, arguments, prepare=False))
+        # Plain tuples, fetched at once: a batch held whole is 1,000 rows, which psycopg's
+        # dict rows read one by one took 3 ms of.
+        with conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(_SELECT_MATCHED, _pair_arguments(pk, scope, claims), prepare=False)
+            rows = cursor.fetchall()
+        return {record_id: (int(size), bool(marked)) for record_id, marked, size in rows}
 
     def _rows_by_id(
         self, conn: PgConnection, pk: int, scope: RecordScope, ids: list[str]
@@ -345,6 +334,16 @@ class RecordsMixin(RecordWrites, RecordsArea[PgConnection]):
         )
         if seen:
             conn.execute(_UNMARK_RECORDS, (seen, *scope_key(pk, scope)), prepare=False)
+
+
+def _pair_arguments(
+    pk: int, scope: RecordScope, pairs: Sequence[tuple[str, str]]
+) -> tuple[object, ...]:
+    """The parameters of ``_SELECT_SAVE_ROWS`` or ``_SELECT_MATCHED`` for (id, content hash)
+    pairs: the ids and the hashes as arrays, the scope's key and the ids again."""
+    ids = text_array([record_id for record_id, _ in pairs])
+    hashes = text_array([content_hash for _, content_hash in pairs])
+    return (ids, hashes, *scope_key(pk, scope), ids)
 
 
 def _write_columns(

@@ -40,7 +40,12 @@ from orchestrator.storage._fresh_statistics import Analyzer
 from orchestrator.storage._migrate import load_migrations
 from orchestrator.storage._pg import PostgresStorage
 from orchestrator.storage._pg_base import check_connection
-from orchestrator.storage._pg_records import lock_scope
+from orchestrator.storage._pg_records import (
+    _SELECT_MATCHED,
+    _SELECT_SAVE_ROWS,
+    _pair_arguments,
+    lock_scope,
+)
 from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
 from tests.orchestrator.storage_support import START, Clock, rec
@@ -836,5 +841,32 @@ def test_a_lookup_on_the_run_path_is_one_statement(
         run = storage.create_run(environment.id, NewRun("f", "i", "action", "c", "", "{}"))
         assert storage.finish_run(run.run_id, True, "1", None).state == "succeeded"
         assert sent == ["SELECT", "SELECT", "SELECT", "INSERT", "UPDATE"]
+    finally:
+        storage.close()
+
+
+def test_a_batchs_lookup_in_a_mid_sized_scope_probes_the_index(empty_database: str) -> None:
+    # With PostgreSQL's default random_page_cost (4, a spinning disk's) the planner read a
+    # batch's 1,000 ids in a scope of 21,000 records as a scan of the whole scope, whose cost
+    # grows with the scope; corral's sessions price a page read as memory does (1.1).
+    storage, env_id = _seeded(empty_database)
+    scope = RecordScope(env_id, "conn-1", "Issue", "", "run-1")
+    try:
+        for first in range(0, 21_000, 3_000):
+            storage.save_records(scope, [rec(str(i)) for i in range(first, first + 3_000)])
+        claims = [(str(i), "0" * 64) for i in range(1_000)]
+        with storage._pool.connection() as conn:
+            assert conn.execute("SHOW random_page_cost").fetchone() == {"random_page_cost": "1.1"}
+            conn.execute("ANALYZE records")
+            pk = conn.execute("SELECT id FROM connections").fetchone()
+            assert pk is not None
+            arguments = _pair_arguments(int(pk["id"]), scope, claims)
+            for statement in (_SELECT_SAVE_ROWS, _SELECT_MATCHED):
+                plan = "\n".join(
+                    row["QUERY PLAN"]
+                    for row in conn.execute("EXPLAIN " + statement, arguments).fetchall()
+                )
+                assert "Index" in plan, plan
+                assert "Seq Scan on records" not in plan, plan
     finally:
         storage.close()
