@@ -267,7 +267,7 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         """The connection's metadata."""
         target = self._target(current_scope())
         own = target.scope
-        return _value(target.storage.get_connection(own.env_id, own.connection_id).metadata)
+        return _value(target.storage.get_metadata(own.env_id, own.connection_id))
 
     def SetMetadata(self, request: pb.JsonValue, context: grpc.ServicerContext) -> pb.Empty:
         """Replaces the connection's metadata."""

@@ -82,7 +82,7 @@ class DrySession:
         if scratch is None:
             return dict(self._seed_metadata)
         scope = scratch.scope
-        return dict(scratch.storage.get_connection(scope.env_id, scope.connection_id).metadata)
+        return scratch.storage.get_metadata(scope.env_id, scope.connection_id)
 
     @property
     def failure(self) -> ResourceExhausted | None:

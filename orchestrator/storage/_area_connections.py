@@ -23,6 +23,7 @@ SELECT c.*, i.unique_key, i.provider, i.auth_mode
 FROM connections c JOIN integrations i ON i.id = c.integration_id
 """
 _CONNECTION_BY_ID = _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?"
+_METADATA_BY_ID = "SELECT metadata FROM connections WHERE env_id = ? AND connection_id = ?"
 _INTEGRATION_SELECT = "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?"
 _UPDATES = {
     "metadata": "UPDATE connections SET metadata = ?, updated_at = ? WHERE id = ?",
@@ -155,6 +156,18 @@ class ConnectionsArea(SealingBase[C]):
         return self._found_connection(
             self._read_one(_CONNECTION_BY_ID, (env_id, connection_id)), connection_id
         )
+
+    def get_metadata(self, env_id: int, connection_id: str) -> dict[str, Any]:
+        """A connection's metadata, in one statement, its credentials neither read nor opened
+        (a run's ``get_metadata`` needs nothing else, and works when they cannot be opened).
+
+        Raises:
+            NotFound: code ``unknown_connection``.
+        """
+        row = self._read_one(_METADATA_BY_ID, (env_id, connection_id))
+        if row is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        return dict(self._codec.json(row["metadata"]))
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment (or of one integration), by connection id."""

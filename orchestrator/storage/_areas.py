@@ -190,6 +190,10 @@ class ConnectionStore(Protocol):
     def get_connection(self, env_id: int, connection_id: str) -> Connection:
         """A connection (NotFound ``unknown_connection``)."""
 
+    def get_metadata(self, env_id: int, connection_id: str) -> dict[str, Any]:
+        """A connection's metadata alone, its credentials not read (NotFound
+        ``unknown_connection``)."""
+
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment, or of one of its integrations."""
 

@@ -200,6 +200,8 @@ def test_a_key_that_does_not_open_the_store_is_refused_at_start_and_changes_noth
             unkeyed.get_connection(env, "conn-1")
         assert unreadable.value.code == "secret_unreadable"
         assert TOKEN not in str(unreadable.value)
+        # What is not secret needs no key: a run's get_metadata reads the metadata alone.
+        assert unkeyed.get_metadata(env, "conn-1") == storage.get_metadata(env, "conn-1")
     assert raw_store(engine, tmp_path).count("corral-sealed") == before.count("corral-sealed")
 
 

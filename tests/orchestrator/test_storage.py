@@ -350,6 +350,18 @@ def test_nothing_crosses_environments(storage: Storage) -> None:
 # ---- functions ----
 
 
+@pytest.mark.storage_areas("tenants", "connections")
+def test_a_connections_metadata_is_read_alone(tenant: Tenant, storage: Storage) -> None:
+    storage.set_metadata(tenant.env_id, "conn-1", {"plan": {"n": 1}})
+    other = make_tenant(storage, "other/prod")
+
+    assert storage.get_metadata(tenant.env_id, "conn-1") == {"plan": {"n": 1}}
+    assert storage.get_metadata(other.env_id, "conn-1") == {}
+    with pytest.raises(NotFound) as caught:
+        storage.get_metadata(tenant.env_id, "conn-9")
+    assert caught.value.code == "unknown_connection"
+
+
 @pytest.mark.storage_areas("tenants", "connections", "functions")
 def test_a_connections_function_and_provider_come_in_one_read(
     tenant: Tenant, storage: Storage
