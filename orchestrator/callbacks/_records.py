@@ -17,6 +17,7 @@ import hashlib
 import json
 from typing import Any
 
+from corral._digests import DIGEST_BYTES
 from corral._json import compact
 from corral.errors import InvalidRequest
 from corral.v1 import callbacks_pb2 as pb
@@ -31,9 +32,6 @@ MAX_BATCH_JSON_BYTES = 16 << 20
 
 MAX_MODEL_LENGTH = 255
 """The longest model name a record call may name, in characters (as the API's names)."""
-
-HASH_BYTES = 32
-"""The bytes of one record's digest in a hashes-first batch (sha256)."""
 
 
 def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
@@ -86,12 +84,12 @@ def claims_in(batch: pb.RecordBatch) -> list[tuple[str, str]]:
         raise _invalid("ids_json must be a JSON array of non-empty strings")
     _limit(len(ids))
     digests = batch.content_hashes
-    if len(digests) != HASH_BYTES * len(ids):
-        raise _invalid(f"content_hashes must hold one {HASH_BYTES}-byte digest per id")
+    if len(digests) != DIGEST_BYTES * len(ids):
+        raise _invalid(f"content_hashes must hold one {DIGEST_BYTES}-byte digest per id")
     if len(set(ids)) != len(ids):
         raise _invalid("a hashes-first batch names a record id twice")
     text = digests.hex()
-    width = 2 * HASH_BYTES
+    width = 2 * DIGEST_BYTES
     return [(i, text[n * width : (n + 1) * width]) for n, i in enumerate(ids)]
 
 

@@ -23,6 +23,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from corral import _json
+from corral._digests import DIGEST_BYTES
 from corral.errors import InvalidRequest, RunFailure
 from corral.v1 import callbacks_pb2 as pb
 
@@ -163,8 +164,10 @@ def _check_hashes_first(ids: Any, digests: bytes) -> None:
         raise WorkerProtocolViolation("ids_json must be an array of non-empty strings")
     if len(set(ids)) != len(ids):
         raise WorkerProtocolViolation("ids_json names a record id twice")
-    if len(digests) != 32 * len(ids):
-        raise WorkerProtocolViolation("content_hashes must hold one 32-byte digest per id")
+    if len(digests) != DIGEST_BYTES * len(ids):
+        raise WorkerProtocolViolation(
+            f"content_hashes must hold one {DIGEST_BYTES}-byte digest per id"
+        )
 
 
 def valid_record_id(value: Any) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from corral._digests import DIGEST_BYTES, digest
 from corral._json import compact
 from corral.errors import RunFailure
 from corral.v1 import callbacks_pb2 as pb
@@ -113,10 +114,10 @@ def hashes_first(
     if len(set(names)) != len(names):
         return None
     ids_json = _json(names)
-    if len(ids_json) + 32 * len(names) + len(model.encode()) + 32 > max_bytes:
-        return None
+    if len(ids_json) + DIGEST_BYTES * len(names) + len(model.encode()) + 32 > max_bytes:
+        return None  # 32: the message's tags and lengths, with room to spare
     encoded = [compact(record).encode() for record in records]
-    digests = b"".join([hashlib.sha256(data).digest() for data in encoded])
+    digests = b"".join([digest(data) for data in encoded])
     return pb.RecordBatch(model=model, ids_json=ids_json, content_hashes=digests), encoded
 
 
