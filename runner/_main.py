@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
@@ -26,7 +26,7 @@ from runner._fleet_member import FleetMember
 from runner._offer_certificate import offer_certificate
 from runner._service import VERSION, RunnerService
 from runner._transport import runner_tls
-from runner.host._containment import make_containment
+from runner.host._containment import Containment, make_containment
 from runner.host._host import RunnerHost
 from runner.host._warm import warm
 from sandbox import ContainmentError
@@ -62,16 +62,7 @@ def run_runner(
     ``own_process``: the process is the runner host's alone (``corral runner``): once started,
     its heap is left out of the garbage collector's passes (``corral._memory.freeze_heap``).
     """
-    if parent_pid is not None:
-        die_with_parent(parent_pid)
-    _logging.configure(log_format, log_level)
-    _check_addresses(settings)
-    try:
-        contain, layers = make_containment(settings.strict_containment)
-    except ContainmentError as err:
-        _log.error("runner refused to start", reason=err.message)
-        raise SystemExit(EXIT_CONTAINMENT) from None
-    bound_heap()  # large responses go back to the system when freed (corral._memory)
+    contain, layers = _prepare(settings, log_format, parent_pid, log_level)
     stop = threading.Event()
     lost = threading.Event()
 
@@ -120,7 +111,9 @@ def run_runner(
         **layers,
     )
     warn_missing_layers(layers["layers_missing"])
-    _wait_for_signal(stop, freeze=own_process)
+    if own_process:
+        freeze_heap()  # started: its start-up objects live as long as the process
+    _wait_for_signal(stop)
     _log.info("runner stopping")
     if member is not None:
         _leave(member, draining, host, 0.0 if refused.is_set() else settings.drain_seconds)
@@ -134,6 +127,28 @@ def run_runner(
         raise SystemExit(EXIT_WARM_PARENT_LOST)
     if refused.is_set():
         raise SystemExit(EXIT_JOIN_REFUSED)
+
+
+def _prepare(
+    settings: RunnerSettings, log_format: str, parent_pid: int | None, log_level: str
+) -> tuple[Containment, dict[str, Any]]:
+    """The process set up before anything is served: tied to its parent, logging, its
+    addresses checked, the heap bounded; the workers' containment and its layers' report.
+
+    Raises:
+        SystemExit: ``EXIT_CONTAINMENT``, the containment this host requires is not there.
+    """
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+    _logging.configure(log_format, log_level)
+    _check_addresses(settings)
+    try:
+        contain, layers = make_containment(settings.strict_containment)
+    except ContainmentError as err:
+        _log.error("runner refused to start", reason=err.message)
+        raise SystemExit(EXIT_CONTAINMENT) from None
+    bound_heap()  # large responses go back to the system when freed (corral._memory)
+    return contain, layers
 
 
 def _credentials(settings: RunnerSettings, host: RunnerHost) -> tuple[Tls | None, str]:
@@ -268,11 +283,8 @@ def _join(
     return member
 
 
-def _wait_for_signal(stop: threading.Event, *, freeze: bool = False) -> None:
-    """Returns on SIGTERM or SIGINT (or when ``stop`` is set otherwise); with ``freeze``, the
-    heap is frozen first (the host has started: ``corral._memory.freeze_heap``)."""
-    if freeze:
-        freeze_heap()
+def _wait_for_signal(stop: threading.Event) -> None:
+    """Returns on SIGTERM or SIGINT (or when ``stop`` is set otherwise)."""
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     wait_for_stop(stop)
