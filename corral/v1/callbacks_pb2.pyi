@@ -307,8 +307,8 @@ Global___GetIntegrationCallRequest: _TypeAlias = GetIntegrationCallRequest  # no
 class RecordBatch(_message.Message):
     """A batch of records, in call order, sent one of two ways. The SDK sends `records_json`: the
     records as one compact JSON array of objects (parsed once, each record re-encoded and hashed
-    by the orchestrator). `records` (one message per record, hashed by the sender) is still
-    accepted; a batch holding both is refused.
+    by the orchestrator). `records` (one message per record) is still accepted, each record
+    re-encoded and hashed the same way; a batch holding both is refused.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -362,7 +362,7 @@ class Record(_message.Message):
     json: _builtins.bytes
     """The record as JSON text."""
     content_hash: _builtins.str
-    """sha256 of `json`, hex."""
+    """sha256 of `json`, hex: not read (the orchestrator hashes what it stores itself)."""
     def __init__(
         self,
         *,

@@ -4,8 +4,9 @@ The SDK sends a batch as ``records_json``, one JSON array of record objects. It 
 once (in C), after its size is checked, and each record is encoded again, compactly, to the
 bytes the store keeps and hashes: what the store serves back is always one JSON object in UTF-8,
 whatever the sender wrote (a breached worker or runner included), and the hash is the one the
-SDK's encoding gives. The per-record ``records`` of older senders are still read (each checked
-to be a JSON object, with the sender's hash). A hashes-first batch (``ids_json`` and
+SDK's encoding gives. The per-record ``records`` of older senders are still read, each a JSON
+object encoded and hashed here the same way (the sender's ``content_hash`` is not read: a
+runner host's hash is a claim, not a fact). A hashes-first batch (``ids_json`` and
 ``content_hashes``, ``batch_save`` only) carries no record: its pairs are claims the store
 checks against what it holds. A batch is refused whole, with ``invalid_sync_record``, before
 anything is stored.
@@ -38,10 +39,11 @@ def records_in(batch: pb.RecordBatch, what: str = "record") -> list[RecordIn]:
     """The batch's records, each a JSON object with its id and content hash."""
     _no_claims(batch)
     if not batch.records_json:
-        _check_records(batch, what)
-        return [RecordIn(r.id, r.json, r.content_hash) for r in batch.records]
-    values = _array(batch)
-    ids = _value_ids(values)
+        ids = ids_in(batch)
+        values = [_object(r.json, f"{what} {r.id[:100]!r}") for r in batch.records]
+    else:
+        values = _array(batch)
+        ids = _value_ids(values)
     try:
         bodies = [compact(value).encode() for value in values]
     except (ValueError, UnicodeEncodeError, RecursionError):
@@ -128,24 +130,14 @@ def _limit(count: int) -> None:
         raise _invalid(f"at most {MAX_RECORDS_PER_CALL} records per call")
 
 
-def _check_records(batch: pb.RecordBatch, what: str) -> None:
-    """Per-record messages: ids not empty, each JSON an object (what the store serves back).
-
-    The check is Python's own JSON reading, as lenient as the views that read records later
-    (``NaN`` passes): it keeps out what those views could not read, nothing more.
-    """
-    ids_in(batch)
-    for record in batch.records:
-        _check_object(record.json, f"{what} {record.id[:100]!r}")
-
-
-def _check_object(data: bytes, what: str) -> None:
+def _object(data: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid(f"{what} is not a JSON object in UTF-8") from None
     if not isinstance(value, dict):
         raise _invalid(f"{what} is not a JSON object")
+    return value
 
 
 def _invalid(message: str) -> InvalidRequest:

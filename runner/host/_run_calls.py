@@ -6,7 +6,6 @@ run's rules by message type, never by RPC, and passes it to the run's callback h
 - a log line (``LogRequest``): at most :data:`MAX_LOG_LINES` per run (later ones are dropped,
   after one line that says so), its message and extra values cut at :data:`MAX_LOG_BYTES`,
   its time the runner's;
-- a record (``Record``): its content hash computed here from its JSON;
 - a checkpoint save (``SaveCheckpointRequest``): made on top of the version the run last read
   or wrote (any ``Checkpoint`` reply), so that a second writer in between makes it fail with
   ``checkpoint_conflict`` instead of being overwritten silently.
@@ -14,7 +13,6 @@ run's rules by message type, never by RPC, and passes it to the run's callback h
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from typing import Protocol, runtime_checkable
@@ -77,9 +75,6 @@ class RunCalls:
         """Applies the run's rules to ``request``, forwards it and notes what the reply says."""
         if isinstance(request, pb.LogRequest) and not self._log(request):
             return pb.Empty()
-        if isinstance(request, pb.RecordBatch):
-            for record in request.records:
-                record.content_hash = hashlib.sha256(record.json).hexdigest()
         if isinstance(request, pb.SaveCheckpointRequest):
             request.ClearField("expected_version")
             if self._checkpoint_version is not None:

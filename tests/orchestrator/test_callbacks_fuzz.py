@@ -310,6 +310,8 @@ def _records() -> list[tuple[str, list[pb.Record], frozenset[grpc.StatusCode]]]:
         ("empty_json", [_record("1", b"")], INVALID),
         ("deep", [_record("1", hostile.deep_object(10_000).encode())], INVALID),
         ("second_of_two_bad", [_ITEM, _record("2", b"nope")], INVALID),
+        ("nan", [_record("1", b'{"id":"1","v":NaN}')], INVALID),
+        ("lone_surrogate", [_record("1", b'{"id":"1","v":"\\ud800"}')], INVALID),
         ("wrong_hash", [pb.Record(id="1", json=b'{"id":"1"}', content_hash="0" * 64)], ok),
         ("no_hash", [pb.Record(id="1", json=b'{"id":"1"}')], ok),
         ("duplicate_ids", [_ITEM, _record("1", b'{"id":"1","n":9}')], ok),

@@ -3,7 +3,6 @@ the checkpoint version a save is made on, a record's content hash, a log line's 
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import pytest
@@ -73,7 +72,8 @@ def test_a_forged_expected_version_is_replaced_by_the_one_the_run_saw() -> None:
     assert second.expected_version == 3
 
 
-def test_a_forged_content_hash_and_log_time_are_the_runners() -> None:
+def test_the_log_time_is_the_runners_and_a_record_goes_on_as_sent() -> None:
+    # A record's hash is the serve's own (tests/orchestrator/test_records_canonical.py).
     handler = Recorder()
     calls = RunCalls(handler)
     record = pb.Record(id="1", json=b'{"id":"1"}', content_hash="0" * 64)
@@ -83,6 +83,6 @@ def test_a_forged_content_hash_and_log_time_are_the_runners() -> None:
     batch, line = handler.requests
     assert isinstance(batch, pb.RecordBatch)
     assert isinstance(line, pb.LogRequest)
-    assert batch.records[0].content_hash == hashlib.sha256(b'{"id":"1"}').hexdigest()
+    assert batch.records[0] == record
     assert line.timestamp >= before
     assert line.meta_json == b"[]"
