@@ -75,14 +75,22 @@ class Containment:
     idle_limits: WorkerLimits = IDLE_LIMITS
 
     def prepare_idle(self, sock: socket.socket) -> None:
-        """Contains a freshly forked worker; only its socket stays open."""
+        """Contains a freshly forked worker; only its socket stays open.
+
+        It also works out a run's limits once, without applying them: the first time in a
+        worker, that path's pages are copied from the warm parent's (0.15-0.2 ms measured on
+        the run's path, against 0.02 ms once done here)."""
         contain_worker(self.settings, self.idle_limits, keep_fds=[sock.fileno()])
+        self._run_limits({})
 
     def apply(self, sock: socket.socket, limits: dict[str, Any]) -> None:
         """Lowers the worker's rlimits to its run's limits (never above the idle ceiling)."""
         del sock
         if "rlimits" in self.settings.layers:
-            apply_rlimits(_lowered(self.idle_limits, worker_limits(limits)))
+            apply_rlimits(self._run_limits(limits))
+
+    def _run_limits(self, limits: dict[str, Any]) -> WorkerLimits:
+        return _lowered(self.idle_limits, worker_limits(limits))
 
     def cleanup(self, pid: int) -> None:
         """Removes a reaped worker's cgroup (and kills anything it left in it)."""
