@@ -114,7 +114,16 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 def server(service: Service, fake_api: FakeApi, folder: pathlib.Path) -> Iterator[Client]:
     with Client(service.address, service.secret_key, timeout=60) as client:
         files = {p.name: p.read_text() for p in folder.glob("*.py")}
-        legacy = {"old_items.py": {"kind": "sync", "frequency": "every hour", "models": []}}
+        # Not started on its own (as the other sync): a scheduled run of a new connection would
+        # race the test's own (its save undoing the update the test reads).
+        legacy = {
+            "old_items.py": {
+                "kind": "sync",
+                "frequency": "every hour",
+                "models": [],
+                "auto_start": False,
+            }
+        }
         h.setup(client, INTEGRATION, files, fake_api.url, connection="base", legacy=legacy)
         yield client
 
