@@ -21,10 +21,11 @@ import structlog
 
 from corral import _logging
 from corral._budgets import CALLBACK_MESSAGE_BYTES, MAX_RESPONSE_BYTES
+from corral._listen import check_listen_address
 from corral._memory import bound_heap, freeze_heap
 from corral._metrics import MetricsEndpoint
 from corral._process import DataDirLock, wait_for_stop
-from corral._server import bind, build_server, check_listen_address
+from corral._server import bind, build_server
 from corral._settings import ServeSettings
 from corral.errors import AlreadyExists, InvalidRequest
 from corral.v1 import callbacks_pb2_grpc, orchestrator_pb2_grpc, runner_pb2_grpc

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from corral._listen import check_listen_address
 from corral._metrics import (
     LATENCY_BUCKETS,
     RUN_BUCKETS,
@@ -24,7 +25,6 @@ from corral._metrics import (
     serve_metrics,
     timed,
 )
-from corral._server import check_listen_address
 from corral._settings import split_address
 from corral.errors import RUN_ERROR_TYPES, InvalidRequest
 from orchestrator.runs._fair_queue import FairQueue

@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from corral._listen import check_listen_address
 from corral._metrics import BoundedLabel, MetricsEndpoint, serve_metrics
-from corral._server import check_listen_address
 from corral._setting_checks import split_address
 from runner.host._host import Outcome, RunnerHost
 

@@ -11,6 +11,8 @@ import pathlib
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -30,6 +32,8 @@ HEAVY = (
 """Modules the host never needs without TLS and metrics: its workers' (imported by the warm
 parent after the fork), the orchestrator's, the rest of the CLI's."""
 
+T = TypeVar("T")
+
 _RECORDER = """
 import json, os, runpy, sys, threading, time
 port_file, modules_file = sys.argv[1], sys.argv[2]
@@ -47,6 +51,14 @@ runpy.run_module("corral", run_name="__main__", alter_sys=True)
 
 def _host_modules(tmp_path: pathlib.Path, *options: str) -> set[str]:
     """The modules of a serving runner host started with ``options``."""
+    return _serving(tmp_path, options, lambda process: None)[0]
+
+
+def _serving(
+    tmp_path: pathlib.Path, options: tuple[str, ...], look: Callable[[subprocess.Popen[bytes]], T]
+) -> tuple[set[str], T]:
+    """The modules of a serving runner host started with ``options``, and what ``look`` saw
+    of its process while it served."""
     port_file, modules_file = tmp_path / "runner.port", tmp_path / "modules.json"
     command = [
         sys.executable, "-c", _RECORDER, str(port_file), str(modules_file),
@@ -62,7 +74,7 @@ def _host_modules(tmp_path: pathlib.Path, *options: str) -> set[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the runner did not start: {log.read_text()}")
             time.sleep(0.05)
-        return set(json.loads(modules_file.read_text()))
+        return set(json.loads(modules_file.read_text())), look(process)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -86,3 +98,23 @@ def test_a_runner_host_with_its_metrics_endpoint_imports_prometheus_client(
     modules = _host_modules(tmp_path, "--metrics-address", "127.0.0.1:0")
     assert "prometheus_client" in modules
     assert not _loaded(modules, "pydantic")
+
+
+def _mapped_files(pid: int) -> set[str]:
+    maps = pathlib.Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {line.split(maxsplit=5)[5] for line in maps if len(line.split(maxsplit=5)) == 6}
+
+
+def _warm_parent(process: subprocess.Popen[bytes]) -> set[str]:
+    """The files the runner host's warm parent (its one child) has mapped."""
+    children = pathlib.Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    (warm_parent,) = children
+    return _mapped_files(int(warm_parent))
+
+
+def test_the_warm_parent_is_forked_before_the_host_imports_grpc(tmp_path: pathlib.Path) -> None:
+    # Its heap is what each worker's fork copies the page tables of, and each worker's exit
+    # tears down: grpc's would be 6 MB more of it, of no use to a worker.
+    modules, warm_parent_files = _serving(tmp_path, (), _warm_parent)
+    assert "grpc" in modules  # the host serves with it
+    assert [name for name in warm_parent_files if "grpc" in name] == []
