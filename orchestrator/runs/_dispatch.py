@@ -24,7 +24,7 @@ from corral.errors import RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator.runs._caller import Caller, CallerWatch
 from orchestrator.runs._fair_queue import FairQueue
-from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.runs._tokens import IssuedToken, RunScope, RunTokens
 from orchestrator.storage._areas import ConnectionStore, Environment
 
 _log = structlog.get_logger("corral.runs")
@@ -61,6 +61,11 @@ RUNNER_GRACE_SECONDS = 60.0
 TOKEN_GRACE_SECONDS = 120.0
 """How long past a run's wall-clock limit its token stays valid, at most (it is revoked as
 soon as the runner answers)."""
+
+
+def token_seconds(limits: common_pb2.RunLimits) -> float:
+    """How long a run's token lives at most: its wall-clock limit and ``TOKEN_GRACE_SECONDS``."""
+    return limits.wall_seconds + TOKEN_GRACE_SECONDS
 
 
 class RunnerClient(Protocol):
@@ -103,6 +108,9 @@ class RunOrder:
     scope: RunScope | None = None
     provider: str | None = None
     """The integration's provider when the order's maker read it (None: read at dispatch)."""
+    issued: IssuedToken | None = None
+    """The run's token when its store keeps it with the run (stored with it, revoked with its
+    finish: ``RunManager``); None: minted here and revoked when the runner answers."""
 
 
 class Dispatcher:
@@ -174,8 +182,10 @@ class Dispatcher:
     def _send(self, order: RunOrder, caller: Caller | None) -> runner_pb2.RunResponse:
         request = self._request(order)
         token = ""
-        if order.scope is not None:
-            token = self._tokens.mint(order.scope, order.limits.wall_seconds + TOKEN_GRACE_SECONDS)
+        if order.issued is not None:
+            request.run_token = order.issued.token
+        elif order.scope is not None:
+            token = self._tokens.mint(order.scope, token_seconds(order.limits))
             request.run_token = token
         watch = CallerWatch(caller, lambda: self._runners.cancel(order.run_id))
         try:

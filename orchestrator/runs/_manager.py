@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -23,13 +24,20 @@ from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure, Una
 from corral.v1 import runner_pb2
 from orchestrator.proxy._connections import redact_value
 from orchestrator.runs._caller import Caller
-from orchestrator.runs._dispatch import Dispatcher, RunEnded, RunKind, RunnerClient, RunOrder
+from orchestrator.runs._dispatch import (
+    Dispatcher,
+    RunEnded,
+    RunKind,
+    RunnerClient,
+    RunOrder,
+    token_seconds,
+)
 from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.runs._limits import limits_for
 from orchestrator.runs._recovery import LOST
-from orchestrator.runs._tokens import RunScope, RunTokens
+from orchestrator.runs._tokens import IssuedToken, RunScope, RunTokens
 from orchestrator.runs._unstored import UnstoredOutcomes
-from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run
+from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, RunTokenWrites
 from orchestrator.storage._needs import RunStorage
 from orchestrator.storage._run_leases import REQUEUE_RUN, REQUEUE_WEBHOOK
 
@@ -104,8 +112,14 @@ class RunManager:
         self._lease_seconds = lease_seconds
         self._renewal_stop = threading.Event()
         self._renewal: threading.Thread | None = None
+        self._tokens = tokens
         self.dispatcher = Dispatcher(storage, tokens, runners, queue, ended)
         """Sends this manager's runs, and the dry runs and describes of the same service."""
+        self._joint = (
+            storage if isinstance(storage, RunTokenWrites) and tokens.kept_by(storage) else None
+        )
+        """The store, when it keeps the run tokens and writes a run's token with the run: the
+        hot path's token is then stored by the run's insert and revoked by its finish."""
         self._secrets = secrets or (lambda scope: ())
         self._pending: set[futures.Future[Any]] = set()
         self._lock = threading.Lock()
@@ -172,9 +186,19 @@ class RunManager:
         self, spec: RunRequestSpec, caller: Caller | None, on_stored: Callable[[Run], object]
     ) -> Run:
         new = replace(self._new_run(spec, detached=False), started=True)
-        run = self._storage.create_run(spec.env.id, new)
+        if self._joint is None:
+            run = self._storage.create_run(spec.env.id, new)
+            on_stored(run)
+            return self.execute(spec, run, caller, admitted=True)
+        # The store keeps the run's token: stored by the run's insert, revoked by its finish.
+        order = self._order(spec, str(uuid.uuid4()))
+        scope = cast("RunScope", order.scope)
+        issued = self._tokens.issue(scope, token_seconds(order.limits))
+        run = self._joint.create_run_with_token(
+            spec.env.id, replace(new, run_id=order.run_id), issued.row
+        )
         on_stored(run)
-        return self.execute(spec, run, caller, admitted=True)
+        return self._execute_order(replace(order, issued=issued), run, caller, admitted=True)
 
     def claim(
         self, spec: RunRequestSpec, idempotency_key: str, *, detached: bool = False
@@ -258,9 +282,13 @@ class RunManager:
         the API call that waits for the run (its deadline and its end pass on to the runner;
         see ``Dispatcher.dispatch``).
         """
+        return self._execute_order(self._order(spec, run.run_id), run, caller, admitted)
+
+    def _order(self, spec: RunRequestSpec, run_id: str) -> RunOrder:
+        """What the dispatcher sends for the run ``run_id`` of ``spec``, with its scope."""
         scope = RunScope(
             env_id=spec.env.id,
-            run_id=run.run_id,
+            run_id=run_id,
             connection_id=spec.connection_id,
             integration_key=spec.function.integration_key,
             function_name=spec.function.name,
@@ -269,10 +297,10 @@ class RunManager:
             depth=spec.parent.depth + 1 if spec.parent else 0,
         )
         legacy = spec.function.config.get("legacy_config")
-        order = RunOrder(
+        return RunOrder(
             kind="webhook" if spec.webhook else _run_kind(spec.function.kind),
             env=spec.env,
-            run_id=run.run_id,
+            run_id=run_id,
             entry=spec.function.entry,
             files=spec.function.files,
             limits=limits_for(spec.function.kind, spec.env.settings),
@@ -285,11 +313,15 @@ class RunManager:
             scope=scope,
             provider=spec.provider,
         )
+
+    def _execute_order(
+        self, order: RunOrder, run: Run, caller: Caller | None, admitted: bool
+    ) -> Run:
         with self._lock:
             self._in_flight.add(run.run_id)
         try:
-            with run_log_context(run.run_id, spec.env.name, spec.connection_id):
-                return self._dispatch_and_store(order, run, scope, caller, admitted)
+            with run_log_context(run.run_id, order.env.name, order.connection_id):
+                return self._dispatch_and_store(order, run, caller, admitted)
         finally:
             with self._lock:
                 self._in_flight.discard(run.run_id)
@@ -297,8 +329,9 @@ class RunManager:
                 self._drained.notify_all()
 
     def _dispatch_and_store(
-        self, order: RunOrder, run: Run, scope: RunScope, caller: Caller | None, admitted: bool
+        self, order: RunOrder, run: Run, caller: Caller | None, admitted: bool
     ) -> Run:
+        scope = cast("RunScope", order.scope)
         mark = run.state == "queued"  # else stored as started (``run``): no second write
 
         def started() -> None:
@@ -317,12 +350,12 @@ class RunManager:
             _log.warning("runner call failed", run_id=run.run_id, error=str(exc))
             response = _failed("runner_error", f"the runner could not complete the run: {exc}")
         try:
-            stored = self._store_outcome(run, response, scope)
+            stored = self._store_outcome(run, response, scope, order.issued)
         except Exception as exc:
             # The store refuses to write (a full disk): the run must not stay "running". Its
             # outcome waits in memory and is stored once the store can write again.
             if not self._unstored.keep(
-                run.run_id, lambda: self._store_outcome(run, response, scope, quiet=True)
+                run.run_id, lambda: self._store_outcome(run, response, scope, None, quiet=True)
             ):
                 raise
             raise Unavailable(
@@ -345,14 +378,21 @@ class RunManager:
         return UnstoredOutcomes()
 
     def _store_outcome(
-        self, run: Run, response: runner_pb2.RunResponse, scope: RunScope, *, quiet: bool = False
+        self,
+        run: Run,
+        response: runner_pb2.RunResponse,
+        scope: RunScope,
+        issued: IssuedToken | None,
+        *,
+        quiet: bool = False,
     ) -> Run:
         """Stores a run's outcome; if that fails, that the outcome could not be stored.
 
-        ``quiet``: a retry, whose failures ``UnstoredOutcomes`` logs in one line.
+        ``issued``: the run's token kept with it, revoked by the finish (if that fails, on its
+        own). ``quiet``: a retry, whose failures ``UnstoredOutcomes`` logs in one line.
         """
         try:
-            return self._finish(run, response, scope)
+            return self._finish(run, response, scope, issued)
         except Exception as exc:
             # The run must not stay "running": record that its outcome could not be stored.
             if not quiet:
@@ -360,23 +400,47 @@ class RunManager:
             message = f"the run's outcome could not be stored: {exc}"
             error = to_json(ErrorValue("runner_error", message), form="compact")
             return self._storage.finish_run(run.run_id, False, None, error)
+        finally:
+            if issued is not None and not issued.revoked:  # the finish did not revoke it
+                self._tokens.revoke(issued.token)
 
     def environment(self, env_id: int) -> Environment:
         """The environment with this id."""
         return self._storage.get_environment_by_id(env_id)
 
-    def _finish(self, run: Run, response: runner_pb2.RunResponse, scope: RunScope) -> Run:
+    def _finish(
+        self,
+        run: Run,
+        response: runner_pb2.RunResponse,
+        scope: RunScope,
+        issued: IssuedToken | None,
+    ) -> Run:
         if response.ok:
-            return self._storage.finish_run(run.run_id, True, response.output_json or "null", None)
+            return self._end(run.run_id, True, response.output_json or "null", None, issued)
         if run.kind == "sync":
             self._storage.abandon_tracking(run.run_id)
         error = to_json(from_proto(response.error))
         # An upstream error body may echo the credential the proxy injected (an API that
         # repeats the request's headers): the stored error, which callers and logs show,
         # never keeps it. The function itself saw the real response.
-        return self._storage.finish_run(
-            run.run_id, False, None, redact_value(error, self._secrets(scope))
-        )
+        return self._end(run.run_id, False, None, redact_value(error, self._secrets(scope)), issued)
+
+    def _end(
+        self,
+        run_id: str,
+        ok: bool,
+        output_json: str | None,
+        error: Mapping[str, Any] | None,
+        issued: IssuedToken | None,
+    ) -> Run:
+        """Stores a run's finish; with ``issued``, revoking the run's token in the same
+        statement."""
+        if issued is None or self._joint is None:
+            return self._storage.finish_run(run_id, ok, output_json, error)
+        digest = issued.row.digest
+        run = self._joint.finish_run_revoking(run_id, ok, output_json, error, digest)
+        self._tokens.ended(issued)
+        return run
 
     def start_lease_renewal(self) -> None:
         """Renews the leases of this instance's unfinished runs every third of a lease, on a

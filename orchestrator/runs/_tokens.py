@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 
 from corral.errors import Unauthenticated, Unavailable
-from orchestrator.storage._areas import TokenStore
+from orchestrator.storage._areas import NewToken, TokenStore
 from orchestrator.storage._memory_tokens import MemoryTokenStore
 
 TOKEN_PREFIX = "rt_"  # noqa: S105 (a prefix, not a secret)
@@ -65,6 +65,16 @@ class RunScope:
     depth: int = 0
 
 
+@dataclass
+class IssuedToken:
+    """A token made for a run whose store keeps it with the run (``RunTokens.issue``): the
+    token, the row its store keeps, and whether that row was revoked with the run's finish."""
+
+    token: str
+    row: NewToken
+    revoked: bool = False
+
+
 class RunTokens:
     """Mints, resolves and revokes run tokens (kept hashed in a ``TokenStore``)."""
 
@@ -92,12 +102,31 @@ class RunTokens:
 
     def mint(self, scope: RunScope, ttl_seconds: float) -> str:
         """A new token for the run, valid until revoked or ``ttl_seconds`` pass."""
+        issued = self.issue(scope, ttl_seconds)
+        row = issued.row
+        self._store.mint_token(row.digest, row.env_id, row.scope, row.ttl_seconds)
+        return issued.token
+
+    def issue(self, scope: RunScope, ttl_seconds: float) -> IssuedToken:
+        """A new token for the run, not stored: its store stores it with the run
+        (``kept_by``), and ``ended`` tells this object once the run's finish revoked it."""
         self._purge_when_due()
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         fields = dict(vars(scope))  # its fields, flat: asdict's deep copy showed in profiles
         del fields["env_id"]
-        self._store.mint_token(_digest(token), scope.env_id, fields, ttl_seconds)
-        return token
+        return IssuedToken(token, NewToken(_digest(token), scope.env_id, fields, ttl_seconds))
+
+    def kept_by(self, store: object) -> bool:
+        """Whether ``store`` is where these tokens are kept (it may then store and revoke a
+        run's token with the run: ``RunTokenWrites``)."""
+        return self._store is store
+
+    def ended(self, issued: IssuedToken) -> None:
+        """The store revoked ``issued`` (with its run's finish): forgotten here too, so that it
+        fails on this orchestrator at once."""
+        issued.revoked = True
+        with self._lock:
+            self._cache.pop(issued.row.digest, None)
 
     def resolve(self, token: str) -> RunScope:
         """The scope of a live token.

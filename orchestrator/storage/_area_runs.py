@@ -30,7 +30,7 @@ _LEASES = queries("?")
 _NO_LIMIT = 2**63 - 1
 """A LIMIT that keeps every row."""
 
-_INSERT_RUN = (
+INSERT_RUN = (
     "INSERT INTO runs (run_id, env_id, function_name, integration_key, kind, connection_id,"
     " variant, state, input_json, parent_run_id, idempotency_key, created_at, started_at, owner,"
     " lease_until, requeue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -39,6 +39,11 @@ _INSERT_RUN = (
 )
 """A new run (``_new_run_values``); no row when its idempotency key has a run already."""
 _RUN_BY_ID = "SELECT * FROM runs WHERE run_id = ?"
+FINISH_RUN = (
+    "UPDATE runs SET state = ?, output_json = ?, error = ?, finished_at = ?"
+    " WHERE run_id = ? AND state IN ('queued', 'running') RETURNING *"
+)
+"""A run's first finish (``_finish_run``); no row when it had finished before."""
 
 
 def oldest_first(rows: list[Row]) -> list[str]:
@@ -52,8 +57,14 @@ class RunsArea(EngineBase[C]):
     # ---- runs ----
 
     def create_run(self, env_id: int, run: NewRun) -> Run:
-        """Stores a queued run (``running`` when ``run.started``) with a new random id."""
-        row = self._insert_in_environment(env_id, _INSERT_RUN, self._new_run_values(env_id, run))
+        """Stores a queued run (``running`` when ``run.started``) with a new random id (or
+        ``run.run_id``)."""
+        return self._create_run(env_id, run, INSERT_RUN)
+
+    def _create_run(self, env_id: int, run: NewRun, sql: str, before: Sequence[Any] = ()) -> Run:
+        """``create_run`` by ``sql``, whose parameters are ``before``'s, then the run's."""
+        values = (*before, *self._new_run_values(env_id, run))
+        row = self._insert_in_environment(env_id, sql, values)
         found = None if row is None else run_row(row, self._codec)
         if found is None:  # only a run with an idempotency key can meet a conflict
             raise InvalidRequest(
@@ -114,14 +125,15 @@ class RunsArea(EngineBase[C]):
     def _insert_run(self, conn: C, env_id: int, run: NewRun) -> Run | None:
         """The new queued (or started) run, or None when its idempotency key has a run
         already."""
-        row = self._fetch_one(conn, _INSERT_RUN, self._new_run_values(env_id, run))
+        row = self._fetch_one(conn, INSERT_RUN, self._new_run_values(env_id, run))
         return None if row is None else run_row(row, self._codec)
 
     def _new_run_values(self, env_id: int, run: NewRun) -> tuple[object, ...]:
-        """The parameters of :data:`_INSERT_RUN` for a new run with a new random id."""
+        """The parameters of :data:`INSERT_RUN` for a new run with a new random id."""
         now = self._now()
         return (
-            *(str(uuid.uuid4()), env_id, run.function_name, run.integration_key, run.kind),
+            *(run.run_id or str(uuid.uuid4()), env_id, run.function_name),
+            *(run.integration_key, run.kind),
             *(run.connection_id, run.variant, "running" if run.started else "queued"),
             *(run.input_json, run.parent_run_id, run.idempotency_key, now),
             now if run.started else None,
@@ -149,17 +161,22 @@ class RunsArea(EngineBase[C]):
         The first finish wins: finishing a finished run changes nothing and returns it as it
         is, so a late result cannot overwrite a timeout.
         """
-        row = self._write_one(
-            "UPDATE runs SET state = ?, output_json = ?, error = ?, finished_at = ?"
-            " WHERE run_id = ? AND state IN ('queued', 'running') RETURNING *",
-            (
-                "succeeded" if ok else "failed",
-                output_json,
-                None if error is None else self._json_in(error),
-                self._now(),
-                run_id,
-            ),
-        )
+        return self._finish_run(FINISH_RUN, (), run_id, ok=ok, output=output_json, error=error)
+
+    def _finish_run(
+        self,
+        sql: str,
+        before: Sequence[Any],
+        run_id: str,
+        *,
+        ok: bool,
+        output: str | None,
+        error: Mapping[str, Any] | None,
+    ) -> Run:
+        """``finish_run`` by ``sql``, whose parameters are ``before``'s, then the finish's."""
+        outcome = "succeeded" if ok else "failed"
+        stored_error = None if error is None else self._json_in(error)
+        row = self._write_one(sql, (*before, outcome, output, stored_error, self._now(), run_id))
         if row is None:  # finished before (or no such run): as it is
             row = self._read_one(_RUN_BY_ID, (run_id,))
         if row is None:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from corral._budgets import Budgets
 from orchestrator.storage._secrets import SecretBox
@@ -61,6 +61,7 @@ from orchestrator.storage._types import (
     Integration,
     LogLine,
     NewRun,
+    NewToken,
     RecordCounts,
     RecordIn,
     RecordScope,
@@ -87,12 +88,14 @@ __all__ = [
     "Integration",
     "LogLine",
     "NewRun",
+    "NewToken",
     "RecordCounts",
     "RecordIn",
     "RecordScope",
     "RecordStore",
     "Run",
     "RunStore",
+    "RunTokenWrites",
     "RunnerRecord",
     "RunnerRegistry",
     "Schedule",
@@ -526,3 +529,25 @@ class TokenStore(Protocol):
 
     def purge_expired_tokens(self) -> int:
         """Deletes the expired tokens; returns how many."""
+
+
+@runtime_checkable
+class RunTokenWrites(Protocol):
+    """An engine that keeps run tokens (``TokenStore``) and writes a run's token in its run's
+    own statements: the token is stored by the run's insert and revoked by its finish, one
+    round trip to the store fewer at each end of a run."""
+
+    def create_run_with_token(self, env_id: int, run: NewRun, token: NewToken) -> Run:
+        """``RunStore.create_run`` (the run's id is ``run.run_id``, which the token's scope
+        names), storing ``token`` in the same statement: both or neither."""
+
+    def finish_run_revoking(
+        self,
+        run_id: str,
+        ok: bool,
+        output_json: str | None,
+        error: Mapping[str, Any] | None,
+        digest: bytes,
+    ) -> Run:
+        """``RunStore.finish_run``, revoking the token of ``digest`` in the same statement (also
+        when the run had finished before)."""

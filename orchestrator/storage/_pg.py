@@ -50,6 +50,7 @@ from orchestrator.storage._pg_checkpoints import CheckpointsMixin
 from orchestrator.storage._pg_connections import ConnectionsMixin
 from orchestrator.storage._pg_functions import FunctionsMixin
 from orchestrator.storage._pg_records import RecordsMixin
+from orchestrator.storage._pg_run_tokens import RunTokenWritesMixin
 from orchestrator.storage._pg_runners import RunnersMixin
 from orchestrator.storage._pg_runs import RunsMixin
 from orchestrator.storage._pg_schedules import SchedulesMixin
@@ -85,8 +86,10 @@ class PostgresStorage(
     SchedulesMixin,
     TokensMixin,
     RunnersMixin,
+    RunTokenWritesMixin,
 ):
-    """Storage in a PostgreSQL database (with its run tokens: ``TokenStore``).
+    """Storage in a PostgreSQL database (with its run tokens: ``TokenStore``, written with
+    their runs: ``RunTokenWrites``).
 
     Thread-safe: each call borrows a pooled connection for one transaction; a server that
     cannot be reached makes calls fail with ``Unavailable`` (``storage_unavailable``,

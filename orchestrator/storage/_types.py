@@ -144,6 +144,21 @@ class NewRun:
     started: bool = False
     """Stored ``running`` (started now) rather than ``queued``: the run holds its slot already,
     so its start is not a second transaction (the hot path, docs/runtime.md)."""
+    run_id: str | None = None
+    """The run's id, made by the caller (a token for the run is made before it is stored:
+    ``RunTokenWrites``); None: a new random one."""
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A run token to store with its run (``RunTokenWrites.create_run_with_token``): the
+    token's SHA-256 digest, its environment, the rest of its scope and its lifetime, as
+    ``TokenStore.mint_token`` takes them."""
+
+    digest: bytes
+    env_id: int
+    scope: Mapping[str, Any]
+    ttl_seconds: float
 
 
 @dataclass(frozen=True)

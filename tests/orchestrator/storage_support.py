@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
+import pytest
+
 from orchestrator.storage._areas import RecordIn, RecordScope, Storage
 from orchestrator.storage._pg import PORTED_AREAS, PostgresStorage
 from orchestrator.storage._records import content_hash
@@ -152,3 +155,17 @@ def rec(record_id: str, **fields: Any) -> RecordIn:
 
 def body(data: bytes) -> Any:
     return json.loads(data)
+
+
+def statements_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first word of each statement any psycopg connection executes from now on, in upper
+    case and in order (a list that fills as they are sent)."""
+    sent: list[str] = []
+    real_execute = psycopg.Connection.execute
+
+    def counted(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append((str(query).split() or ["(empty)"])[0].upper())
+        return real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", counted)
+    return sent

@@ -31,6 +31,7 @@ from orchestrator.storage._areas import (
     RecordStore,
     RunnerRegistry,
     RunStore,
+    RunTokenWrites,
     ScheduleStore,
     Storage,
     TenantStore,
@@ -82,6 +83,12 @@ MEMORY_TWINS: dict[str, type] = {
     "_pg_runners": MemoryRunnerRegistry,
 }
 """The in-memory implementation one SQLite orchestrator uses instead of each of them."""
+
+PG_ONLY: dict[str, tuple[type, str]] = {
+    "_pg_run_tokens": (RunTokenWrites, "RunTokenWritesMixin"),
+}
+"""PostgreSQL modules of what only that engine does (a run's token written by its run's own
+statements: SQLite keeps tokens in memory, apart from its runs)."""
 
 ENGINE_ONLY = frozenset({"close", "use_secrets"})
 """``Storage``'s own methods, which belong to the engine rather than to an area."""
@@ -190,11 +197,27 @@ def test_each_postgresql_extra_module_implements_exactly_its_protocol(module_nam
     assert not set(methods(protocol)) & set().union(*map(methods, area_protocols()))
 
 
+@pytest.mark.parametrize("module_name", sorted(PG_ONLY))
+def test_each_postgresql_only_module_implements_exactly_its_protocol(module_name: str) -> None:
+    protocol, mixin_name = PG_ONLY[module_name]
+    mixin = getattr(importlib.import_module(f"orchestrator.storage.{module_name}"), mixin_name)
+
+    assert methods(mixin) == methods(protocol)
+    for name in methods(protocol):
+        assert signature(getattr(mixin, name)) == signature(getattr(protocol, name)), name
+    assert not set(methods(protocol)) & set().union(*map(methods, area_protocols()))
+    assert isinstance(PostgresStorage.__new__(PostgresStorage), protocol)
+
+
 def test_the_postgresql_engine_is_its_ported_areas() -> None:
     modules = {path.stem for path in STORAGE.glob("_pg_*.py")}
 
     assert set(PG_AREAS) == AREA_NAMES
-    assert modules == {PG_AREAS[area][0] for area in PORTED_AREAS} | {"_pg_base", *PG_EXTRAS}
+    assert modules == {PG_AREAS[area][0] for area in PORTED_AREAS} | {
+        "_pg_base",
+        *PG_EXTRAS,
+        *PG_ONLY,
+    }
     assert set(PostgresStorage.__bases__) == {
         getattr(
             importlib.import_module(f"orchestrator.storage.{PG_AREAS[area][0]}"),
@@ -203,7 +226,7 @@ def test_the_postgresql_engine_is_its_ported_areas() -> None:
         for area in PORTED_AREAS
     } | {
         getattr(importlib.import_module(f"orchestrator.storage.{module}"), mixin)
-        for module, (_, mixin) in PG_EXTRAS.items()
+        for module, (_, mixin) in {**PG_EXTRAS, **PG_ONLY}.items()
     }
     assert methods(PostgresBase) >= ENGINE_ONLY
 

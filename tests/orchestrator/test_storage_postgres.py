@@ -48,7 +48,7 @@ from orchestrator.storage._pg_records import (
 )
 from orchestrator.storage._records import decode_cursor
 from orchestrator.storage._sqlite import SqliteStorage
-from tests.orchestrator.storage_support import START, Clock, rec
+from tests.orchestrator.storage_support import START, Clock, rec, statements_sent
 from tests.support.postgres import PostgresServer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -826,14 +826,7 @@ def test_a_lookup_on_the_run_path_is_one_statement(
         files = {"f.py": "x = 1\n"}
         function = FunctionRow("f", "action", "1", "", {}, files, "f.py", "h")
         storage.replace_functions(environment.id, "i", [function])
-        sent: list[str] = []
-        real_execute = psycopg.Connection.execute
-
-        def counted(self: psycopg.Connection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append((str(query).split() or ["(empty)"])[0].upper())
-            return real_execute(self, query, *args, **kwargs)
-
-        monkeypatch.setattr(psycopg.Connection, "execute", counted)
+        sent = statements_sent(monkeypatch)
         assert storage.environment_by_secret_key(key).id == environment.id
         assert storage.get_environment_by_id(environment.id).name == "acme/prod"
         found, provider = storage.get_connection_function(environment.id, "c", "f")
