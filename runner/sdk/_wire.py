@@ -11,7 +11,6 @@ reaches them (they are not among its allowed modules).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -34,19 +33,6 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def encode_record(record: Any) -> pb.Record:
-    """A record as compact JSON bytes with its id and a content hash (sha256 of those bytes):
-    the per-record message of ``RecordBatch.records``, which the SDK no longer sends (batches
-    go as ``records_json``, :func:`record_batches`) but the orchestrator still accepts.
-
-    The storage hashes records the same way, so an unchanged record stays unchanged.
-    """
-    if not isinstance(record, dict) or "id" not in record:
-        raise RunFailure("invalid_sync_record", "a record must be an object with an id")
-    data = _json(record)
-    return pb.Record(id=str(record["id"]), json=data, content_hash=hashlib.sha256(data).hexdigest())
-
-
 def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.RecordBatch]:
     """Records as ``RecordBatch`` messages of one JSON array each (``records_json``), split into
     consecutive parts of at most ``max_bytes`` (one record each at least), so that no message
@@ -60,7 +46,7 @@ def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.Re
     """
     if any(not isinstance(record, dict) or "id" not in record for record in records):
         raise RunFailure("invalid_sync_record", "a record must be an object with an id")
-    budget = max(max_bytes - len(model.encode()) - 16, 1)  # the model's and the array's tags
+    budget = _array_budget(model, max_bytes)
     if len(records) > 1:
         whole = compact(records).encode()
         if len(whole) - 1 <= budget:  # each record's bytes and its comma or closing bracket
@@ -71,7 +57,7 @@ def record_batches(model: str, records: list[Any], max_bytes: int) -> list[pb.Re
 def packed(model: str, encoded: list[bytes], max_bytes: int) -> list[pb.RecordBatch]:
     """Records already encoded (compact JSON each) as ``RecordBatch`` messages of one JSON array
     each, consecutive parts of at most ``max_bytes`` (one record each at least)."""
-    budget = max(max_bytes - len(model.encode()) - 16, 1)  # the model's and the array's tags
+    budget = _array_budget(model, max_bytes)
     parts: list[list[bytes]] = [[]]
     size = 0
     for data in encoded:
@@ -83,6 +69,12 @@ def packed(model: str, encoded: list[bytes], max_bytes: int) -> list[pb.RecordBa
     return [
         pb.RecordBatch(model=model, records_json=b"[" + b",".join(part) + b"]") for part in parts
     ]
+
+
+def _array_budget(model: str, max_bytes: int) -> int:
+    """The bytes of records (with their commas) one ``records_json`` message of ``model`` may
+    carry in ``max_bytes``: the model's and the array's tags left out."""
+    return max(max_bytes - len(model.encode()) - 16, 1)
 
 
 HASHES_FIRST_MIN = 50

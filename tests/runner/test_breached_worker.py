@@ -20,7 +20,6 @@ from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import runner_pb2
 from runner._metrics import RunnerMetrics
 from runner._service import run_response
-from runner.sdk._wire import encode_record
 from tests.runner.hostile import Answers, converses, frame, play, sends, trickles
 
 
@@ -61,7 +60,12 @@ def _hashes(ids_json: bytes, count: int) -> pb.RecordBatch:
 
 
 def _records(*values: Any) -> pb.RecordBatch:
-    return pb.RecordBatch(model="M", records=[encode_record(v) for v in values])
+    """Per-record messages, as older senders wrote them (compact JSON each)."""
+    records = []
+    for value in values:
+        data = json.dumps(value, separators=(",", ":")).encode()
+        records.append(pb.Record(id=str(value["id"]), json=data))
+    return pb.RecordBatch(model="M", records=records)
 
 
 BAD_FRAMES = {
