@@ -228,6 +228,7 @@ class Nango:
 
     def batch_save(self, records: Sequence[Any], model: str) -> bool:
         """Upserts records of a model by ``id`` (validated against the model)."""
+        model = self.__model(model)  # as every record call checks it, validation on or off
         data = self.__records(_sequence(records), model)
         for chunk in _chunks(data, RECORDS_PER_CALL):
             self.__call("batch_save", {"model": model, "records": chunk})
@@ -282,7 +283,7 @@ class Nango:
         they can be, else one by one, so that the first record that fails raises."""
         if not values:
             return []
-        schema = self.__models.get(self.__model(model)) if self.__validate else None
+        schema = self.__models.get(model) if self.__validate else None
         data = json_values_at_once(schema, values)
         if data is None:
             return [self.__record(record, model) for record in values]
@@ -292,7 +293,7 @@ class Nango:
         return data
 
     def __record(self, record: Any, model: str) -> Any:
-        schema = self.__models.get(self.__model(model)) if self.__validate else None
+        schema = self.__models.get(model) if self.__validate else None
         value = validate_with(schema, record, error_type="invalid_sync_record", what="a record")
         data = _json_record(value)
         _record_id(data)

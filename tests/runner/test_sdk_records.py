@@ -119,6 +119,11 @@ def test_validation_off_stores_records_as_they_are(sdk_host: RunnerHost) -> None
         ("nango.batch_save([{'id': '1'}, {'name': 'x'}], 'Item')", "an integer: None", False),
         ("nango.batch_save([{'id': 1}, {'id': True}], 'Item')", "an integer: True", False),
         ("nango.batch_save([{'id': 1}, [1]], 'Item')", "a record must be an object", False),
+        # and the model's name (a string, one of the sync's models), as every record call does
+        ("nango.batch_save([{'id': '1'}], None)", "a non-empty string", False),
+        ("nango.batch_save([], 5)", "a non-empty string", False),
+        ("nango.batch_save([{'id': str(i)} for i in range(60)], 5)", "a non-empty string", False),
+        ("nango.batch_save([{'id': '1'}], 'Itme')", "not one of the sync's models", False),
     ],
 )
 def test_wrong_record_calls_are_refused_before_sending(
