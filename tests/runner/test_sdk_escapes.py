@@ -2,7 +2,8 @@
 
 Every file in ``sdk_escapes/`` is customer code declaring what must happen
 (``# expect: compile_error | sandbox_violation | runtime_error``; ``# kind: sync`` for a sync,
-an action otherwise). It runs in a contained
+an action otherwise; ``# validation: off`` for an environment that turned validation off). It
+runs in a contained
 worker with the production SDK; the run must fail that way and never succeed.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from corral.errors import PermissionDenied, RunFailure
+from runner._context import RunContext
 from runner._service import run_response
 from runner.host._host import Job, Outcome, RunnerHost
 from runner.host._warm import warm
@@ -75,6 +77,7 @@ def test_attack_fails_as_declared(host: RunnerHost, path: Path) -> None:
     assert match, "missing '# expect:' header"
     expected = match.group(1)
     kind = re.search(r"^# kind: (\w+)", source, re.MULTILINE)
+    validation = re.search(r"^# validation: off$", source, re.MULTILINE) is None
     job = Job(
         run_id=path.stem,
         kind=kind.group(1) if kind else "action",
@@ -82,6 +85,7 @@ def test_attack_fails_as_declared(host: RunnerHost, path: Path) -> None:
         entry=path.name,
         files={path.name: source},
         input={},
+        context=RunContext(validate=validation),
     )
     _fails_as(expected, host.execute(job, Api()))
     if expected == "compile_error":
