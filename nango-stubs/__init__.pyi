@@ -79,7 +79,7 @@ class RequestOptions(TypedDict, total=False):
 
     endpoint: str
     method: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str | int | float]
     params: Mapping[str, str | int | float | bool | Sequence[str | int | float] | None] | str
     data: Any
     retries: int

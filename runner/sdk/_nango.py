@@ -22,6 +22,7 @@ from runner._context import LOG_LEVELS, RunContext
 from runner.sdk._paginate import paginate_pages
 from runner.sdk._request_config import merge_config, proxy_args
 from runner.sdk._response import HttpError, Response
+from runner.sdk._scalars import flag, key, optional_text, strings, text
 from runner.worker._values import json_values_at_once, to_json_value, validate_with
 
 Call = Callable[[str, dict[str, Any]], Any]
@@ -70,7 +71,7 @@ class Nango:
         ``decompress``, ``response_type``.
         """
         merged = merge_config(config, options)
-        return self.__send(str(merged.get("method") or "GET"), merged)
+        return self.__send(merged["method"], merged)
 
     def get(self, config: Mapping[str, Any] | None = None, **options: Any) -> Response:
         """GET request (see ``proxy``)."""
@@ -96,7 +97,7 @@ class Nango:
         """Pages of results: the call's ``paginate`` settings over the provider's defaults."""
         merged = merge_config(config, options)
         merged["paginate"] = self.__paginate_defaults | dict(merged.get("paginate") or {})
-        method = str(merged.get("method") or "GET")
+        method = merged["method"]
         return paginate_pages(lambda cfg: self.__send(method, cfg), merged)
 
     def __send(self, method: str, config: dict[str, Any]) -> Response:
@@ -116,18 +117,19 @@ class Nango:
         """
         extra = list(meta)
         if level is None and extra and isinstance(extra[-1], Mapping) and "level" in extra[-1]:
-            level = str(extra.pop()["level"])
-        level = level or "info"
+            level = extra.pop()["level"]
+        level = optional_text(level, "level", "info")
         if level not in LOG_LEVELS[:-1]:
             raise ValueError(f"level must be one of {', '.join(LOG_LEVELS[:-1])}")
         if LOG_LEVELS.index(level) < self.__level:
             return
-        text = message if isinstance(message, str) else json.dumps(_jsonable(message))
+        line = text(message, "a message") if isinstance(message, str) else _json_text(message)
         meta_json = [_jsonable(m) for m in extra]
-        self.__call("log", {"level": level, "message": text[:MAX_LOG_MESSAGE], "meta": meta_json})
+        self.__call("log", {"level": level, "message": line[:MAX_LOG_MESSAGE], "meta": meta_json})
 
     def set_logger(self, level: str = "info") -> None:
         """Sets the lowest level ``log`` records from now on ("off" records nothing)."""
+        level = text(level, "level")
         if level not in LOG_LEVELS:
             raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}")
         self.__level = LOG_LEVELS.index(level)
@@ -164,15 +166,17 @@ class Nango:
         args = {
             "provider_config_key_override": _override(provider_config_key_override),
             "connection_id_override": _override(connection_id_override),
-            "force_refresh": bool(force_refresh),
-            "refresh_token": bool(refresh_token),
-            "refresh_github_app_jwt_token": bool(refresh_github_app_jwt_token),
+            "force_refresh": flag(force_refresh, "force_refresh"),
+            "refresh_token": flag(refresh_token, "refresh_token"),
+            "refresh_github_app_jwt_token": flag(
+                refresh_github_app_jwt_token, "refresh_github_app_jwt_token"
+            ),
         }
         return dict(self.__call("get_connection", args))
 
     def get_integration(self, include: Sequence[str] | None = None) -> dict[str, Any]:
         """The integration; with ``include=["credentials"]`` its OAuth client too."""
-        return dict(self.__call("get_integration", {"include": [str(i) for i in include or ()]}))
+        return dict(self.__call("get_integration", {"include": strings(include, "include")}))
 
     def get_metadata(self) -> dict[str, Any]:
         """The connection's metadata."""
@@ -193,7 +197,8 @@ class Nango:
             NangoError: the nested run failed; ``type`` and ``payload`` are its error's
                 (``action_script_failure`` with the ActionError's payload, ...).
         """
-        return self.__call("trigger_action", {"name": str(action_name), "input": _jsonable(input)})
+        name = text(action_name, "an action's name")
+        return self.__call("trigger_action", {"name": name, "input": _jsonable(input)})
 
     # ---- checkpoints ----
 
@@ -236,7 +241,7 @@ class Nango:
 
     def batch_delete(self, records: Sequence[Any], model: str) -> bool:
         """Marks records of a model as deleted (soft); only ``id`` is read."""
-        self.__model(model)
+        model = self.__model(model)
         ids = [_record_id(_json_record(r)) for r in _sequence(records)]
         for chunk in _chunks([{"id": i} for i in ids], RECORDS_PER_CALL):
             self.__call("batch_delete", {"model": model, "records": chunk})
@@ -244,7 +249,7 @@ class Nango:
 
     def batch_update(self, records: Sequence[Any], model: str) -> bool:
         """Deep-merges partial records into stored ones (arrays replaced, unknown ids ignored)."""
-        self.__model(model)
+        model = self.__model(model)
         data = [_json_record(r) for r in _sequence(records)]
         for item in data:
             _record_id(item)
@@ -254,9 +259,9 @@ class Nango:
 
     def get_records_by_id(self, ids: Sequence[str | int], model: str) -> dict[str, Any]:
         """The stored records with these ids, as a dict id -> record (missing ones absent)."""
-        self.__model(model)
+        model = self.__model(model)
         found: dict[str, Any] = {}
-        for chunk in _chunks([str(i) for i in _sequence(ids)], IDS_PER_CALL):
+        for chunk in _chunks([key(i, "an id") for i in _sequence(ids)], IDS_PER_CALL):
             found |= dict(self.__call("get_records_by_id", {"model": model, "ids": chunk}))
         return found
 
@@ -268,8 +273,9 @@ class Nango:
         """Marks records of the model not saved since ``track_deletes_start`` as deleted."""
         self.__call("track_deletes_end", {"model": self.__model(model)})
 
-    def __model(self, model: Any) -> str:
-        if not isinstance(model, str) or not model:
+    def __model(self, name: Any) -> str:
+        model = str.__str__(name) if isinstance(name, str) else ""
+        if not model:
             raise RunFailure("invalid_sync_record", "the model name must be a non-empty string")
         if self.__models and model not in self.__models:
             raise RunFailure(
@@ -302,13 +308,15 @@ class Nango:
 
 def _override(value: Any) -> str:
     """A ``get_connection`` override as sent: "" for none (the run's own)."""
-    if value is not None and not isinstance(value, str):
-        raise TypeError("a get_connection override is a string or None")
-    return value or ""
+    return optional_text(value, "a get_connection override")
 
 
 def _jsonable(value: Any) -> Any:
     return to_json_value(value, error_type="script_internal_error", what="a value")
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(_jsonable(value))
 
 
 def _json_record(value: Any) -> Any:

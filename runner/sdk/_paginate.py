@@ -28,6 +28,7 @@ from typing import Any
 
 from corral.errors import RunFailure
 from runner.sdk._response import Response
+from runner.sdk._scalars import number, text
 
 Send = Callable[[dict[str, Any]], Response]
 MAX_PAGES = 100_000
@@ -70,13 +71,13 @@ def paginate_pages(send: Send, config: Mapping[str, Any]) -> Iterator[Any]:
     Raises:
         PaginationError: settings that are missing or wrong (at once, before any request).
     """
-    settings = dict(config.get("paginate") or {})
+    settings = _read_settings(config.get("paginate"))
     kind = settings.get("type")
     if kind not in TYPES:
         raise PaginationError("paginate.type must be 'cursor', 'link' or 'offset'")
     _require(settings, kind)
     cfg = {k: v for k, v in config.items() if k != "paginate"}
-    in_body = _in_body(settings, str(cfg.get("method") or "GET").upper())
+    in_body = _in_body(settings, text(cfg.get("method") or "GET", "method").upper())
     if settings.get("limit") is not None and settings.get("limit_name_in_request"):
         _set_param(cfg, settings["limit_name_in_request"], settings["limit"], in_body)
     if kind == "cursor":
@@ -103,10 +104,35 @@ KNOWN = frozenset(
 OFFSET_METHODS = ("per-page", "by-response-size")
 
 
+def _read_settings(raw: Any) -> dict[str, Any]:
+    """The settings, their names and scalars read once as exact built-in values
+    (``runner.sdk._scalars``): what is checked is what is sent."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise PaginationError("paginate must be a dict of settings")
+    settings: dict[str, Any] = {}
+    for name, value in dict(raw).items():
+        if not isinstance(name, str):
+            raise PaginationError("paginate's settings are named by strings")
+        settings[text(name, "a setting's name")] = _read_setting(value)
+    if "in_body" in settings and not isinstance(settings["in_body"], bool | None):
+        raise PaginationError("paginate.in_body must be true or false")
+    return settings
+
+
+def _read_setting(value: Any) -> Any:
+    if isinstance(value, str):
+        return text(value, "a setting")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value, "a setting")
+    return value
+
+
 def _check_known(settings: Mapping[str, Any]) -> None:
     """Every setting is one paginate knows, of the right type (a misspelt one would be ignored
     and page wrongly, so it is refused by name)."""
-    unknown = sorted(str(k) for k in settings if k not in KNOWN)
+    unknown = sorted(k for k in settings if k not in KNOWN)
     if unknown:
         raise PaginationError(
             f"paginate.{unknown[0]} is not a pagination setting; they are"
@@ -152,7 +178,7 @@ def _require(settings: Mapping[str, Any], kind: str) -> None:
 
 def _in_body(settings: Mapping[str, Any], method: str) -> bool:
     forced = settings.get("in_body")
-    return bool(forced) if forced is not None else method in _BODY_METHODS
+    return forced if isinstance(forced, bool) else method in _BODY_METHODS
 
 
 def _is_number(value: Any) -> bool:

@@ -13,6 +13,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from runner.sdk._scalars import flag, number, optional_text, text, whole
 from runner.worker._values import to_json_value
 
 PROXY_FIELDS = frozenset(
@@ -39,46 +40,81 @@ RESPONSE_TYPES = frozenset({"", "arraybuffer", "blob", "document", "json", "text
 
 
 def merge_config(config: Mapping[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
-    """One config from a dict and keyword arguments (the keywords win).
+    """One config from a dict and keyword arguments (the keywords win), its scalars read once
+    as exact built-in values (``runner.sdk._scalars``): ``method`` (upper case, "GET" when
+    none), ``endpoint``, ``headers`` (text to text), ``retries``, ``retry_on``,
+    ``base_url_override``, ``decompress`` and ``response_type``.
 
     Raises:
-        TypeError: an unknown option, or no ``endpoint`` string.
+        TypeError: an unknown option, no ``endpoint`` string, or an option of the wrong type.
     """
-    merged = dict(config or {}) | dict(options)
+    merged = dict({} if config is None else config) | dict(options)
     unknown = set(merged) - PROXY_FIELDS
     if unknown:
         raise TypeError(
             f"unknown request option(s): {', '.join(sorted(unknown))}; "
             f"the options are {', '.join(sorted(PROXY_FIELDS))}"
         )
-    if not isinstance(merged.get("endpoint"), str) or not merged["endpoint"]:
+    endpoint = merged.get("endpoint")
+    if not isinstance(endpoint, str) or not text(endpoint, "endpoint"):
         raise TypeError("a request needs an 'endpoint' string")
-    if str(merged.get("response_type") or "") not in RESPONSE_TYPES:
+    merged["endpoint"] = text(endpoint, "endpoint")
+    merged["method"] = optional_text(merged.get("method"), "method", "GET").upper()
+    merged["response_type"] = optional_text(merged.get("response_type"), "response_type")
+    if merged["response_type"] not in RESPONSE_TYPES:
         raise TypeError(f"response_type must be one of {', '.join(sorted(RESPONSE_TYPES - {''}))}")
+    merged["base_url_override"] = optional_text(
+        merged.get("base_url_override"), "base_url_override"
+    )
+    merged["headers"] = _headers(merged.get("headers"))
+    retries = merged.get("retries")
+    merged["retries"] = 0 if retries is None else whole(retries, "retries")
+    retry_on = merged.get("retry_on")
+    merged["retry_on"] = [whole(s, "a retry_on status") for s in retry_on or ()]
+    merged["decompress"] = flag(merged.get("decompress"), "decompress")
     return merged
 
 
 def proxy_args(method: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The arguments of the ``proxy`` SDK call for a request."""
+    """The arguments of the ``proxy`` SDK call for a request whose config
+    :func:`merge_config` made."""
     data = config.get("data")
     args: dict[str, Any] = {
-        "method": method.upper(),
-        "endpoint": config["endpoint"],
-        "headers": {str(k): str(v) for k, v in dict(config.get("headers") or {}).items()},
+        "method": text(method, "method").upper(),
+        "endpoint": text(config["endpoint"], "endpoint"),
+        "headers": config["headers"],
         "params": _jsonable(config.get("params")),
-        "retries": int(config.get("retries") or 0),
-        "retry_on": [int(s) for s in config.get("retry_on") or ()],
-        "base_url_override": str(config.get("base_url_override") or ""),
-        "decompress": bool(config.get("decompress")),
-        "response_type": str(config.get("response_type") or ""),
+        "retries": config["retries"],
+        "retry_on": config["retry_on"],
+        "base_url_override": text(config["base_url_override"], "base_url_override"),
+        "decompress": config["decompress"],
+        "response_type": config["response_type"],
     }
     if isinstance(data, bytes | bytearray):
-        args["data_b64"] = base64.b64encode(bytes(data)).decode()
+        args["data_b64"] = base64.b64encode(data).decode()
     elif isinstance(data, str):
-        args["data_text"] = data
+        args["data_text"] = text(data, "data")
     elif data is not None:
         args["data_json"] = _jsonable(data)
     return args
+
+
+def _headers(headers: Any) -> dict[str, str]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError("headers must be a dict of names to values")
+    return {text(k, "a header's name"): _header_value(v) for k, v in dict(headers).items()}
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, str):
+        return text(value, "a header's value")
+    if isinstance(value, float):
+        return float.__repr__(number(value, "a header's value"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int.__repr__(whole(value, "a header's value"))
+    raise TypeError("a header's value must be a string or a number")
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,5 +1,6 @@
-# expect: sandbox_violation
+# expect: runtime_error
 # attack: a library class carried into an HttpError's response config, read back afterwards
+# (a header's value is read as text or a number before the request is sent: refused there)
 from nango import create_action, HttpError, ActionError
 from pydantic import Field
 

@@ -1,5 +1,6 @@
-# expect: sandbox_violation
+# expect: runtime_error
 # attack: on_page receives the response; its config carries a library class back into a callback
+# (a header's value is read as text or a number before the request is sent: refused there)
 from nango import create_action, HttpError, ActionError
 from pydantic import Field
 

@@ -1,5 +1,6 @@
-# expect: sandbox_violation
+# expect: runtime_error
 # attack: library classes inside the paginate settings, iterated back out of the response config
+# (a header's value is read as text or a number before the request is sent: refused there)
 from nango import create_action, HttpError, ActionError
 from pydantic import Field
 
