@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
@@ -60,7 +61,7 @@ class TenantsArea(SealingBase[C]):
             row = self._insert_environment(conn, name, hash_secret_key(secret_key))
         if row is None:
             raise AlreadyExists(f"environment {name!r} exists", code="environment_exists")
-        return environment(row, self._codec), secret_key
+        return self._environment(row), secret_key
 
     def rotate_secret_key(self, env_id: int) -> str:
         """Gives the environment a new secret key and returns it (only its hash is stored, so
@@ -91,21 +92,21 @@ class TenantsArea(SealingBase[C]):
         )
         if row is None:
             raise Unauthenticated("unknown secret key", code="invalid_secret_key")
-        return environment(row, self._codec)
+        return self._environment(row)
 
     def get_environment(self, name: str) -> Environment:
         """An environment by name (NotFound ``unknown_environment``)."""
         row = self._read_one("SELECT * FROM environments WHERE name = ?", (name,))
         if row is None:
             raise NotFound(f"no environment {name!r}", code="unknown_environment")
-        return environment(row, self._codec)
+        return self._environment(row)
 
     def get_environment_by_id(self, env_id: int) -> Environment:
         """An environment by id (NotFound ``unknown_environment``)."""
         row = self._read_one("SELECT * FROM environments WHERE id = ?", (env_id,))
         if row is None:
             raise NotFound("the environment no longer exists", code="unknown_environment")
-        return environment(row, self._codec)
+        return self._environment(row)
 
     def list_environments(self) -> list[Environment]:
         """Every environment, by name."""
@@ -113,7 +114,7 @@ class TenantsArea(SealingBase[C]):
             order = f"ORDER BY name{self._by_code_point}"
             # S608: the collation is a constant of the engine, not input.
             rows = self._fetch_all(conn, "SELECT * FROM environments " + order)  # noqa: S608
-        return [environment(row, self._codec) for row in rows]
+        return [self._environment(row) for row in rows]
 
     def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
         """Replaces an environment's settings (NotFound ``unknown_environment``)."""
@@ -121,10 +122,15 @@ class TenantsArea(SealingBase[C]):
             updated = self._exec(
                 conn,
                 "UPDATE environments SET settings = ? WHERE id = ?",
-                (self._json_in(settings), env_id),
+                (self._seal_settings(env_id, settings), env_id),
             )
         if updated == 0:
             raise NotFound(f"no environment with id {env_id}", code="unknown_environment")
+
+    def _environment(self, row: Row) -> Environment:
+        """An ``environments`` row, its notification secret opened (``_sealing``)."""
+        found = environment(row, self._codec)
+        return replace(found, settings=self._open_settings(found.id, found.settings))
 
     # ---- environment variables ----
 

@@ -9,7 +9,9 @@ They seal what they write and open what they read through it, with the store's `
 - a JSON column (credentials, auth config) holds a JSON object in plaintext, or a JSON string,
   the sealed JSON text of the object, when a key is configured;
 - an environment variable's ``value`` is plaintext or sealed text, as its ``sealed`` column
-  says.
+  says;
+- an environment's notification signing secret (``settings.notifications.secret``) is
+  plaintext or sealed text in place (the rest of the settings stays readable JSON).
 
 ``_seal_stored`` (each engine's ``use_secrets``) gives the store its box at start and brings
 every stored secret under the current key: plaintext rows (a store from before keys, or
@@ -30,6 +32,7 @@ from orchestrator.storage._secrets import NO_KEY, SecretBox, is_sealed, place
 CREDENTIALS = "connections.credentials"
 AUTH_CONFIG = "integrations.auth_config"
 VARIABLES = "environment_variables.value"
+NOTIFICATION_SECRET = "environments.settings.notifications.secret"  # noqa: S105 - a place name
 
 _JSON_COLUMNS = (
     # (place name, table, column, row key column)
@@ -88,6 +91,7 @@ class SealingBase(EngineBase[C]):
                         f"UPDATE {table} SET {column} = ? WHERE id = ?",  # noqa: S608
                         (self._seal_json(env_id, name, row_key, opened), row["id"]),
                     )
+        changed += self._reseal_settings(conn, write=write)
         select = "SELECT env_id, name, value, sealed FROM environment_variables"
         for row in self._fetch_all(conn, lock(select)):
             stored, sealed = str(row["value"]), bool(row["sealed"])
@@ -104,6 +108,43 @@ class SealingBase(EngineBase[C]):
                     (*self._seal_text(env_id, VARIABLES, variable, text), env_id, variable),
                 )
         return changed
+
+    def _reseal_settings(self, conn: C, *, write: bool) -> int:
+        """:meth:`_reseal` of the environments' notification secrets."""
+        changed = 0
+        select = "SELECT id, settings FROM environments"
+        for row in self._fetch_all(conn, (self._locking if write else str)(select)):
+            env_id, stored = int(row["id"]), self._codec.json(row["settings"])
+            secret = _notification_secret(stored)
+            if secret is None or self._settled(secret):
+                continue
+            changed += 1
+            if write:
+                opened = self._open_settings(env_id, stored)
+                self._exec(
+                    conn,
+                    "UPDATE environments SET settings = ? WHERE id = ?",
+                    (self._seal_settings(env_id, opened), env_id),
+                )
+        return changed
+
+    def _seal_settings(self, env_id: int, settings: Mapping[str, Any]) -> object:
+        """An environment's settings as stored: its notification secret sealed in place."""
+        secret = _notification_secret(settings)
+        if secret is None or not self._box.encrypting:
+            return self._json_in(settings)
+        sealed = self._box.seal(secret, place(env_id, NOTIFICATION_SECRET, str(env_id)))
+        notifications = dict(settings["notifications"]) | {"secret": sealed}
+        return self._json_in(dict(settings) | {"notifications": notifications})
+
+    def _open_settings(self, env_id: int, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """An environment's settings as read: its notification secret opened
+        (``SecretUnreadable`` when it cannot be)."""
+        secret = _notification_secret(stored)
+        if secret is None or not is_sealed(secret):
+            return dict(stored)
+        opened = self._box.open(secret, place(env_id, NOTIFICATION_SECRET, str(env_id)))
+        return dict(stored) | {"notifications": dict(stored["notifications"]) | {"secret": opened}}
 
     def _forget_replaced(self) -> None:
         """Where the engine keeps replaced row contents in its files (SQLite's free pages and
@@ -143,3 +184,10 @@ class SealingBase(EngineBase[C]):
     def _open_text(self, env_id: int, column: str, key: str, stored: str, sealed: bool) -> str:
         """A text value's plaintext (``SecretUnreadable`` when it cannot be opened)."""
         return self._box.open(stored, place(env_id, column, key)) if sealed else stored
+
+
+def _notification_secret(settings: Mapping[str, Any]) -> str | None:
+    """An environment's notification secret as stored in its settings (None: none)."""
+    notifications = settings.get("notifications") if isinstance(settings, Mapping) else None
+    secret = notifications.get("secret") if isinstance(notifications, Mapping) else None
+    return secret if isinstance(secret, str) and secret else None

@@ -1,5 +1,6 @@
-"""Secrets at rest: connection credentials, integration auth configs (client secrets) and
-environment variable values are sealed with AES-GCM in the store, on every engine.
+"""Secrets at rest: connection credentials, integration auth configs (client secrets),
+environment variable values and an environment's notification signing secret are sealed with
+AES-GCM in the store, on every engine.
 
 A raw read of the store (the SQLite files, the PostgreSQL tables) shows none of them; reads
 through the store give them back; a key rotation keeps them readable and seals them again; a
@@ -33,9 +34,11 @@ CLIENT_SECRET = "cs-plaintext-3f9a"
 TOKEN = "tok-plaintext-77b1"
 REFRESHED = "tok-refreshed-c0de"
 VARIABLE = "var-plaintext-5e2d"
-PLAINTEXTS = (CLIENT_SECRET, TOKEN, REFRESHED, VARIABLE)
+NOTIFY = "whsec_plaintext-91ab"
+PLAINTEXTS = (CLIENT_SECRET, TOKEN, REFRESHED, VARIABLE, NOTIFY)
+SETTINGS = {"log_level": "warn", "notifications": {"url": "https://hooks.example", "secret": NOTIFY}}
 
-_TABLES = ("integrations", "connections", "environment_variables")
+_TABLES = ("integrations", "connections", "environment_variables", "environments")
 
 
 def raw_store(engine: str, tmp_path: pathlib.Path) -> str:
@@ -64,10 +67,11 @@ def raw_exec(engine: str, tmp_path: pathlib.Path, sql: str, params: Sequence[Any
 
 
 def fill(storage: Storage, name: str = "acme") -> int:
-    """An environment with an integration (a client secret), a connection (a token, then a
-    refreshed one) and a variable; its id."""
+    """An environment with a notification secret, an integration (a client secret), a
+    connection (a token, then a refreshed one) and a variable; its id."""
     environment, _ = storage.create_environment(name)
     env = environment.id
+    storage.set_environment_settings(env, SETTINGS)
     storage.upsert_integration(
         env,
         "github",
@@ -109,6 +113,9 @@ def assert_readable(storage: Storage, env: int) -> None:
         REFRESHED,
     ]
     assert storage.get_environment_variables(env) == [("API_SECRET", VARIABLE), ("MODE", "x")]
+    name = storage.get_environment_by_id(env).name
+    assert storage.get_environment(name).settings == SETTINGS
+    assert [e.settings for e in storage.list_environments() if e.id == env] == [SETTINGS]
 
 
 def test_secrets_are_sealed_in_the_store_and_read_back(
@@ -145,8 +152,8 @@ def test_plaintext_rows_of_an_older_store_are_sealed_when_a_key_is_set(
     assert TOKEN in raw_store(engine, tmp_path)
 
     with open_engine(engine, tmp_path, clock) as restarted:
-        # 1 auth config, 2 credentials, 2 variables.
-        assert restarted.use_secrets(SecretBox(KEY_1)) == 5
+        # 1 auth config, 2 credentials, 1 notification secret, 2 variables.
+        assert restarted.use_secrets(SecretBox(KEY_1)) == 6
         assert_readable(restarted, env)
         assert restarted.use_secrets(SecretBox(KEY_1)) == 0  # already sealed: nothing to do
     raw = raw_store(engine, tmp_path)
@@ -161,7 +168,7 @@ def test_a_rotation_keeps_every_secret_readable_and_seals_it_with_the_new_key(
     env = fill(storage)
 
     with open_engine(engine, tmp_path, clock) as rotating:
-        assert rotating.use_secrets(SecretBox(KEY_2, [KEY_1])) == 5
+        assert rotating.use_secrets(SecretBox(KEY_2, [KEY_1])) == 6
         assert_readable(rotating, env)
     raw = raw_store(engine, tmp_path)
     assert key_id(KEY_1) not in raw
@@ -177,7 +184,7 @@ def test_old_keys_without_a_current_one_store_the_secrets_opened(
     storage.use_secrets(SecretBox(KEY_1))
     env = fill(storage)
 
-    assert storage.use_secrets(SecretBox(None, [KEY_1])) == 5
+    assert storage.use_secrets(SecretBox(None, [KEY_1])) == 6
     assert_readable(storage, env)
     assert "corral-sealed" not in raw_store(engine, tmp_path)
 
@@ -245,12 +252,22 @@ def test_a_sealed_value_moved_to_another_row_fails_typed(
         " WHERE env_id = ?) WHERE env_id = ?",
         (acme, other),
     )
+    # Another environment's settings, its notification secret with them.
+    raw_exec(
+        engine,
+        tmp_path,
+        "UPDATE environments SET settings = (SELECT settings FROM environments WHERE id = ?)"
+        " WHERE id = ?",
+        (acme, other),
+    )
 
     for read in (
         lambda: storage.get_connection(acme, "conn-2"),
         lambda: storage.get_connection(other, "conn-1"),
         lambda: storage.get_environment_variables(acme),
         lambda: storage.get_integration(other, "github"),
+        lambda: storage.get_environment_by_id(other),
+        lambda: storage.get_environment("other"),
     ):
         with pytest.raises(SecretUnreadable) as caught:
             read()
