@@ -36,7 +36,10 @@ REFRESHED = "tok-refreshed-c0de"
 VARIABLE = "var-plaintext-5e2d"
 NOTIFY = "whsec_plaintext-91ab"
 PLAINTEXTS = (CLIENT_SECRET, TOKEN, REFRESHED, VARIABLE, NOTIFY)
-SETTINGS = {"log_level": "warn", "notifications": {"url": "https://hooks.example", "secret": NOTIFY}}
+SETTINGS = {
+    "log_level": "warn",
+    "notifications": {"url": "https://hooks.example", "secret": NOTIFY},
+}
 
 _TABLES = ("integrations", "connections", "environment_variables", "environments")
 
