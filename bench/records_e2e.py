@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 
-from bench.records import _floor, _records
+from bench.records import floor_seconds, make_records
 from corral.cli import Client
 from corral.v1 import orchestrator_pb2 as pb
 from tests.e2e import sdk_helpers
@@ -76,7 +76,7 @@ def measure(records: int, repeat: int) -> dict[str, float | int]:
                     timings[label].append(_sync(client, connection, plan) - build)
                 directory = root / f"floor-{index}"
                 directory.mkdir()
-                timings["floor"].append(_floor(directory, _records(records, "a")))
+                timings["floor"].append(floor_seconds(directory, make_records(records, "a")))
     floor = statistics.median(timings["floor"])
     result: dict[str, float | int] = {
         "records": records,

@@ -137,3 +137,37 @@ def test_profiling_without_py_spy_is_refused_before_anything_starts(
 
     assert stopped.value.code == 2
     assert "--profile needs py-spy" in capsys.readouterr().err
+
+
+STANDALONE = sorted(
+    path.stem
+    for path in (ROOT / "bench").glob("*.py")
+    if not path.stem.startswith("_") and "argparse.ArgumentParser(" in path.read_text()
+)
+"""The benchmarks run on their own (``python -m bench.NAME``); ``floors`` runs as a module only
+to measure a floor apart, for the table."""
+
+
+def test_every_bench_module_imports() -> None:
+    """A module the table does not run (``python -m bench.records_e2e`` and the like) still
+    imports: one did not, after a module it used was renamed."""
+    import importlib  # noqa: PLC0415
+
+    modules = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem != "__main__")
+    assert "records_e2e" in modules
+    for name in modules:
+        importlib.import_module(f"bench.{name}")
+
+
+@pytest.mark.parametrize("name", STANDALONE)
+def test_each_standalone_bench_answers_help(name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
