@@ -1,7 +1,7 @@
 """``corral runner``: a runner host process (the warm parent first, then the gRPC server).
 
-The warm parent is forked before this process imports gRPC: what it serves with is
-``runner._serving``'s, imported once the host is made.
+The warm parent (a fresh interpreter) is started before this process imports gRPC: what it
+serves with is ``runner._serving``'s, imported once the host is made.
 """
 
 from __future__ import annotations
@@ -59,11 +59,10 @@ def run_runner(
         lost.set()
         stop.set()
 
-    # The warm parent is forked before gRPC is imported (in ``corral runner``'s own process):
-    # otherwise it and every worker carry grpc's heap, 6 MB whose page tables each fork copies
-    # and each worker's exit tears down.
+    # The warm parent (a fresh interpreter: runner/host/_fresh_parent.py) is started before
+    # this process imports gRPC, so that its start-up overlaps the server's.
     host = RunnerHost(contain, warm, settings.prewarm_workers, layers, on_lost=warm_parent_lost)
-    from runner._serving import serve  # noqa: PLC0415 - gRPC, once the warm parent is forked
+    from runner._serving import serve  # noqa: PLC0415 - gRPC, once the warm parent is started
 
     serve(settings, host, layers, port_file, own_process=own_process, stop=stop, lost=lost)
 

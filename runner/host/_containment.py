@@ -98,6 +98,19 @@ class Containment:
         with contextlib.suppress(OSError):
             cleanup_cgroup(self.settings, default_cgroup_name(pid))
 
+    def to_spec(self) -> dict[str, Any]:
+        """This containment as JSON, for a warm parent started as a fresh interpreter."""
+        settings = dataclasses.asdict(self.settings) | {"layers": sorted(self.settings.layers)}
+        return {"settings": settings, "idle_limits": dataclasses.asdict(self.idle_limits)}
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Containment:
+        """The containment :meth:`to_spec` wrote, prepared in this process (the seccomp
+        program compiled, the cgroup found: what each worker forked from it inherits)."""
+        settings = ContainmentSettings(**spec["settings"])
+        prepare(settings)
+        return cls(settings, WorkerLimits(**spec["idle_limits"]))
+
 
 def make_containment(strict: bool) -> tuple[Containment, dict[str, Any]]:
     """The containment of this host's workers, and a report of the layers.

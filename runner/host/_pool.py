@@ -237,5 +237,4 @@ class WorkerPool:
         for worker in leftover:
             worker.close()
         self._ctrl.close()
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self._zygote_pid, 0)
+        _zygote.wait(self._zygote_pid)

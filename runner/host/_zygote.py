@@ -1,7 +1,8 @@
 """The warm parent: a process that has imported everything and forks one worker per run.
 
-It is forked from the runner host before the host creates any gRPC object, holds no secret and
-no tenant data, and talks to the host over a SOCK_SEQPACKET control socket:
+It is a fresh interpreter the runner host starts (``_fresh_parent``; a test's containment
+stand-in is forked with the host instead), holds no secret and no tenant data, and talks to the
+host over a SOCK_SEQPACKET control socket:
 
 - host -> zygote ``{"op": "spawn", "touch": bool}``: fork a worker (``touch``: see below); the
   reply ``{"op": "spawned", "pid"}`` carries two descriptors: the host's end of the worker's
@@ -28,6 +29,9 @@ import os
 import select
 import signal
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
@@ -57,15 +61,70 @@ _MAX_PACKET = 65536
 
 
 def start(contain: Contain | None, warm: Warm) -> tuple[int, socket.socket]:
-    """Forks the zygote; returns its pid and the host's end of the control socket."""
+    """Starts the zygote; returns its pid and the host's end of the control socket.
+
+    With the runner's own containment (or none) and a ``warm`` its module names, the zygote is
+    a fresh interpreter (``_fresh_parent``): it inherits nothing of this process. Anything else
+    (a test's stand-in, whose code lives only in this process) is forked with this process.
+    """
     host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     host_pid = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        host_end.close()
-        _zygote_main(zygote_end, contain, warm, host_pid)
+    spec = _fresh_spec(contain, warm)
+    if spec is not None:
+        pid = _start_fresh(spec | {"ctrl_fd": zygote_end.fileno(), "host_pid": host_pid})
+    else:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            host_end.close()
+            zygote_main(zygote_end, contain, warm, host_pid)
     zygote_end.close()
     return pid, host_end
+
+
+def _fresh_spec(contain: Contain | None, warm: Warm) -> dict[str, Any] | None:
+    """What a fresh interpreter needs to be this zygote (None: it can only be forked)."""
+    from runner.host._containment import Containment  # noqa: PLC0415
+
+    if not sys.executable or (contain is not None and type(contain) is not Containment):
+        return None
+    module, name = getattr(warm, "__module__", None), getattr(warm, "__qualname__", "")
+    if not module or getattr(sys.modules.get(module), name, None) is not warm:
+        return None
+    return {
+        "path": list(sys.path),
+        "warm": f"{module}:{name}",
+        "containment": contain.to_spec() if isinstance(contain, Containment) else None,
+    }
+
+
+def _start_fresh(spec: dict[str, Any]) -> int:
+    from runner.host import _fresh_parent  # noqa: PLC0415
+
+    process = subprocess.Popen(
+        _fresh_parent.command(spec),
+        pass_fds=[int(spec["ctrl_fd"])],
+        env={"PATH": os.environ.get("PATH", os.defpath)},
+        stdin=subprocess.DEVNULL,
+    )
+    with _STARTED_LOCK:
+        _STARTED[process.pid] = process
+    return process.pid
+
+
+def wait(pid: int) -> None:
+    """Waits for the zygote ``pid`` started by :func:`start` to end, and reaps it."""
+    with _STARTED_LOCK:
+        process = _STARTED.pop(pid, None)
+    if process is not None:
+        process.wait()
+        return
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+"""The zygotes started as fresh interpreters, until :func:`wait` reaps them."""
+_STARTED_LOCK = threading.Lock()
 
 
 def send_packet(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
@@ -81,9 +140,10 @@ def _stop_on_term(*_: object) -> NoReturn:
     raise SystemExit(1)  # unwinds ``_serve``, whose ``finally`` kills the workers
 
 
-def _zygote_main(
+def zygote_main(
     ctrl: socket.socket, contain: Contain | None, warm: Warm, host_pid: int
 ) -> NoReturn:
+    """The zygote's life: warm once, then fork workers on the host's word until it stops."""
     code = 0
     try:
         signal.signal(signal.SIGTERM, _stop_on_term)
