@@ -13,7 +13,7 @@ import click
 from corral import _settings
 from corral._settings import ClientSettings, address
 from corral.cli._api_client import Client, read_ca
-from corral.cli._deploy_plan import DeployPlan
+from corral.cli._deploy_plan import DeployPlan, current_functions, schedules_of, syncs_of
 from corral.cli._dotenv_trust import check_dotenv_trust
 from corral.cli._follow import follow_logs
 from corral.cli._help import Group
@@ -163,10 +163,21 @@ def deploy(
         legacy_config_json={name: json.dumps(config) for name, config in legacy.items()},
         only=list(only),
     )
-    plan = DeployPlan.of(client, request)
-    if plan.removed and not yes:
-        confirm(plan.question())
-    deployed = client.call("Deploy", request)
+    current = current_functions(client, request.integration)
+    # With --yes functions may go at once: their schedules are read while they still exist.
+    stopped = schedules_of(client, request.integration, syncs_of(current)) if yes else []
+    request.refuse_removals = not yes
+    try:
+        deployed = client.call("Deploy", request)  # described once, stored if nothing goes
+    except InvalidRequest as exc:
+        if exc.code != "deploy_removes_functions":
+            raise
+        removed = [str(name) for name in (exc.details or {}).get("removed", [])]
+        stopped = schedules_of(client, request.integration, syncs_of(current, removed))
+        confirm(DeployPlan.question(request.integration, removed, stopped))
+        request.refuse_removals = False
+        deployed = client.call("Deploy", request)
+    plan = DeployPlan.between(request.integration, current, deployed.functions, stopped)
     emit(plan.summary(deployed), compact, plan.table())
 
 

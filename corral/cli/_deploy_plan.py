@@ -3,6 +3,7 @@ sync schedules that stop (``corral deploy``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,38 +34,42 @@ class DeployPlan:
     stopped: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, client: Client, request: pb.DeployRequest) -> DeployPlan:
-        """Asks the server what ``request`` would deploy (``plan``: nothing is stored) and
-        compares it with what is deployed now."""
-        asked = pb.DeployRequest()
-        asked.CopyFrom(request)
-        asked.plan = True
-        planned = {f.name: f for f in client.call("Deploy", asked).functions}
-        listing = pb.ListFunctionsRequest(integration=request.integration)
-        current = {f.name: f for f in client.call("ListFunctions", listing).functions}
-        plan = cls(request.integration)
-        for name, new in sorted(planned.items()):
+    def between(
+        cls,
+        integration: str,
+        current: Sequence[pb.FunctionInfo],
+        deployed: Sequence[pb.FunctionInfo],
+        stopped: Sequence[dict[str, str]] = (),
+    ) -> DeployPlan:
+        """What changed from the ``current`` functions to the ``deployed`` ones; ``stopped``:
+        the schedules of the removed syncs."""
+        before = {f.name: f for f in current}
+        after = {f.name: f for f in deployed}
+        plan = cls(integration)
+        for name, new in sorted(after.items()):
             plan.kinds[name] = str(plain(new)["kind"])
-            old = current.get(name)
+            old = before.get(name)
             if old is None:
                 plan.added.append(name)
             elif _same(old, new):
                 plan.unchanged.append(name)
             else:
                 plan.changed.append(name)
-        for name, old in sorted(current.items()):
-            if name not in planned:
+        for name, old in sorted(before.items()):
+            if name not in after:
                 plan.kinds[name] = str(plain(old)["kind"])
                 plan.removed.append(name)
-        plan.stopped = _stopped_schedules(client, request.integration, plan)
+        gone = {name for name in plan.removed if plan.kinds.get(name) == "sync"}
+        plan.stopped = [s for s in stopped if s["sync"] in gone]
         return plan
 
-    def question(self) -> str:
+    @staticmethod
+    def question(integration: str, removed: Sequence[str], stopped: Sequence[Any]) -> str:
         """What a person is asked before functions are removed."""
-        stops = f"; {len(self.stopped)} sync schedule(s) stop" if self.stopped else ""
+        stops = f"; {len(stopped)} sync schedule(s) stop" if stopped else ""
         return (
-            f"Deploying {self.integration} removes {len(self.removed)} function(s):"
-            f" {', '.join(self.removed)}{stops}. Go on?"
+            f"Deploying {integration} removes {len(removed)} function(s):"
+            f" {', '.join(removed)}{stops}. Go on?"
         )
 
     def summary(self, deployed: pb.DeployResponse) -> dict[str, Any]:
@@ -106,10 +111,15 @@ def _same(old: pb.FunctionInfo, new: pb.FunctionInfo) -> bool:
     )
 
 
-def _stopped_schedules(client: Client, integration: str, plan: DeployPlan) -> list[dict[str, str]]:
-    """The schedules of the removed syncs, on the integration's connections."""
-    gone = {name for name in plan.removed if plan.kinds.get(name) == "sync"}
-    if not gone:
+def current_functions(client: Client, integration: str) -> list[pb.FunctionInfo]:
+    """The integration's functions as deployed now."""
+    listing = pb.ListFunctionsRequest(integration=integration)
+    return list(client.call("ListFunctions", listing).functions)
+
+
+def schedules_of(client: Client, integration: str, syncs: Sequence[str]) -> list[dict[str, str]]:
+    """The schedules of these syncs on the integration's connections (none asked for: none)."""
+    if not syncs:
         return []
     schedules = client.call("ListSyncSchedules", pb.ListSyncSchedulesRequest()).schedules
     listing = pb.ListConnectionsRequest(integration=integration)
@@ -117,5 +127,14 @@ def _stopped_schedules(client: Client, integration: str, plan: DeployPlan) -> li
     return [
         {"sync": s.sync_name, "connection": s.connection_id, "variant": s.variant}
         for s in schedules
-        if s.sync_name in gone and s.connection_id in ours
+        if s.sync_name in set(syncs) and s.connection_id in ours
+    ]
+
+
+def syncs_of(functions: Sequence[pb.FunctionInfo], names: Sequence[str] | None = None) -> list[str]:
+    """The syncs among ``functions`` (among those named ``names``, when given)."""
+    return [
+        f.name
+        for f in functions
+        if str(plain(f)["kind"]) == "sync" and (names is None or f.name in names)
     ]

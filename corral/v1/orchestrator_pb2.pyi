@@ -280,11 +280,17 @@ class DeployRequest(_message.Message):
     LEGACY_CONFIG_JSON_FIELD_NUMBER: _builtins.int
     PLAN_FIELD_NUMBER: _builtins.int
     ONLY_FIELD_NUMBER: _builtins.int
+    REFUSE_REMOVALS_FIELD_NUMBER: _builtins.int
     integration: _builtins.str
     """The integration the functions belong to (the folder name)."""
     plan: _builtins.bool
     """Describe only: compile and describe the files and return the functions that would be
     deployed (deployed_at empty); nothing is stored and no schedule changes.
+    """
+    refuse_removals: _builtins.bool
+    """Refuse a deploy that would remove a deployed function: invalid_argument with the code
+    deploy_removes_functions and details {"removed": [names]}, nothing stored. Checked in the
+    same transaction that stores the functions, so what a caller confirmed is what happens.
     """
     @_builtins.property
     def files(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -308,10 +314,11 @@ class DeployRequest(_message.Message):
         legacy_config_json: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         plan: _builtins.bool = ...,
         only: _abc.Iterable[_builtins.str] | None = ...,
+        refuse_removals: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "integration", b"integration", "legacy_config_json", b"legacy_config_json", "only", b"only", "plan", b"plan"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "integration", b"integration", "legacy_config_json", b"legacy_config_json", "only", b"only", "plan", b"plan", "refuse_removals", b"refuse_removals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -141,6 +141,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             caller=context,
             plan=request.plan,
             only=[_name(name, "only") for name in request.only],
+            refuse_removals=request.refuse_removals,
         )
         if not request.plan:
             self._lifecycle.after_deploy(env, request.integration, rows)

@@ -88,15 +88,19 @@ class Deployer:
         *,
         plan: bool = False,
         only: Sequence[str] = (),
+        refuse_removals: bool = False,
     ) -> list[FunctionRow]:
         """Describes and stores the functions; replaces the integration's previous ones.
 
         ``caller``: the Deploy call (its deadline and its end pass on to the describe run).
         ``plan``: describe only, store nothing (the rows that would be deployed). ``only``:
         deploy these functions from the files and keep the integration's others as deployed.
+        ``refuse_removals``: store nothing if a deployed function would be removed.
 
         Raises:
             NotFound: ``unknown_function``, a name in ``only`` the files do not define.
+            InvalidRequest: ``deploy_removes_functions`` (details ``removed``), with
+                ``refuse_removals``.
         """
         check_files(integration, files)
         unknown = set(legacy) - set(files)
@@ -131,7 +135,9 @@ class Deployer:
         if plan:
             return rows
         self._ensure_integration(env, integration)
-        return self._storage.replace_functions(env.id, integration, rows)
+        return self._storage.replace_functions(
+            env.id, integration, rows, refuse_removals=refuse_removals
+        )
 
     def _only(
         self, env: Environment, integration: str, rows: list[FunctionRow], only: Sequence[str]

@@ -12,6 +12,7 @@ from typing import Any
 
 from corral.errors import InvalidRequest, NotFound
 from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._rows import Row
 from orchestrator.storage._rows import function as function_row
 from orchestrator.storage._types import FUNCTION_KINDS, FunctionRow
 
@@ -44,17 +45,26 @@ class FunctionsArea(EngineBase[C]):
     """Deployed functions: ``orchestrator.storage._areas.FunctionStore``."""
 
     def replace_functions(
-        self, env_id: int, integration_key: str, functions: Sequence[FunctionRow]
+        self,
+        env_id: int,
+        integration_key: str,
+        functions: Sequence[FunctionRow],
+        *,
+        refuse_removals: bool = False,
     ) -> list[FunctionRow]:
         """Replaces every function of an integration in one transaction.
 
         ``integration_key`` and ``deployed_at`` of the given rows are ignored.
+        ``refuse_removals``: refuse, changing nothing, when a deployed function is not among
+        ``functions`` (decided in the transaction that would replace them).
 
         Returns:
             The stored functions, by name.
 
         Raises:
-            InvalidRequest: a kind is unknown, a name is empty or given twice; nothing changes.
+            InvalidRequest: a kind is unknown, a name is empty or given twice; or code
+                ``deploy_removes_functions`` (details ``removed``: the names, sorted); nothing
+                changes.
             NotFound: code ``unknown_integration``.
         """
         check_functions(functions)
@@ -63,6 +73,8 @@ class FunctionsArea(EngineBase[C]):
             # Where the engine locks rows, two deployments of one integration take turns on
             # its row, so the last one wins whole.
             integration_pk = self._integration_pk(conn, env_id, integration_key, lock=True)
+            if refuse_removals:
+                _refuse_removals(self._fetch_all(conn, _NAMES, (integration_pk,)), functions)
             self._exec(conn, "DELETE FROM functions WHERE integration_id = ?", (integration_pk,))
             self._exec_many(
                 conn,
@@ -126,4 +138,17 @@ class FunctionsArea(EngineBase[C]):
             self._json_in(function.files),
             function.entry,
             function.code_hash,
+        )
+
+
+_NAMES = "SELECT name FROM functions WHERE integration_id = ?"
+
+
+def _refuse_removals(deployed: Sequence[Row], functions: Sequence[FunctionRow]) -> None:
+    removed = sorted({str(row["name"]) for row in deployed} - {f.name for f in functions})
+    if removed:
+        raise InvalidRequest(
+            f"the deploy would remove {len(removed)} deployed function(s): {', '.join(removed)}",
+            code="deploy_removes_functions",
+            details={"removed": removed},
         )

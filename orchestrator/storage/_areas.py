@@ -234,9 +234,15 @@ class FunctionStore(Protocol):
     """The deployed functions of each integration."""
 
     def replace_functions(
-        self, env_id: int, integration_key: str, functions: Sequence[FunctionRow]
+        self,
+        env_id: int,
+        integration_key: str,
+        functions: Sequence[FunctionRow],
+        *,
+        refuse_removals: bool = False,
     ) -> list[FunctionRow]:
-        """Atomically replaces every function of an integration."""
+        """Atomically replaces every function of an integration (or, ``refuse_removals``,
+        refuses when one deployed would be removed)."""
 
     def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
         """A function (NotFound ``unknown_function``)."""

@@ -419,6 +419,32 @@ def test_replace_functions_is_atomic(tenant: Tenant, storage: Storage) -> None:
 
 
 @pytest.mark.storage_areas("tenants", "connections", "functions")
+def test_replace_functions_can_refuse_to_remove_a_deployed_function(
+    tenant: Tenant, storage: Storage
+) -> None:
+    before = storage.replace_functions(
+        tenant.env_id, "github", [function("fetch"), function("old"), function("act", "action")]
+    )
+
+    with pytest.raises(InvalidRequest) as caught:
+        storage.replace_functions(
+            tenant.env_id, "github", [function("fetch", version="2.0.0")], refuse_removals=True
+        )
+
+    assert caught.value.code == "deploy_removes_functions"
+    assert caught.value.details == {"removed": ["act", "old"]}
+    assert storage.list_functions(tenant.env_id) == before  # nothing changed, not even fetch
+    kept = storage.replace_functions(  # adding and changing is not removing
+        tenant.env_id,
+        "github",
+        [function("fetch", version="2.0.0"), function("old"), function("act", "action"),
+         function("new")],
+        refuse_removals=True,
+    )  # fmt: skip
+    assert [f.name for f in kept] == ["act", "fetch", "new", "old"]
+
+
+@pytest.mark.storage_areas("tenants", "connections", "functions")
 def test_replace_functions_touches_one_integration(tenant: Tenant, storage: Storage) -> None:
     storage.upsert_integration(
         tenant.env_id, "slack", provider="slack", base_url="", auth_mode="NONE", auth_config={}
