@@ -82,7 +82,7 @@ class _WorkersCollector(Collector):
 
 
 def check_address(address: str) -> None:
-    """Before the runner forks its warm parent: the metrics port is free ("": off).
+    """Before the runner starts its warm parent: the metrics port is free ("": off).
 
     Raises:
         Unavailable: ``address_in_use``, naming the setting.

@@ -42,7 +42,7 @@ def offline_host(prewarm: int = 0) -> Iterator[RunnerHost]:
     """
     from runner import RunnerHost, make_containment, warm  # noqa: PLC0415 - the heavy imports
 
-    bound_heap()  # a warm parent forked from a process with many arenas passes them on
+    bound_heap()  # large responses go back to the system when freed (corral._memory)
     contain, _ = make_containment(strict=False)
     host = RunnerHost(contain, warm, prewarm=prewarm)
     try:
