@@ -175,7 +175,7 @@ def deploy(
         removed = [str(name) for name in (exc.details or {}).get("removed", [])]
         stopped = schedules_of(client, request.integration, syncs_of(current, removed))
         confirm(DeployPlan.question(request.integration, removed, stopped))
-        request.refuse_removals = False
+        request.allow_removing[:] = removed  # what the person said yes to, and nothing more
         deployed = client.call("Deploy", request)
     plan = DeployPlan.between(request.integration, current, deployed.functions, stopped)
     emit(plan.summary(deployed), compact, plan.table())

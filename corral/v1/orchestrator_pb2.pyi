@@ -281,6 +281,7 @@ class DeployRequest(_message.Message):
     PLAN_FIELD_NUMBER: _builtins.int
     ONLY_FIELD_NUMBER: _builtins.int
     REFUSE_REMOVALS_FIELD_NUMBER: _builtins.int
+    ALLOW_REMOVING_FIELD_NUMBER: _builtins.int
     integration: _builtins.str
     """The integration the functions belong to (the folder name)."""
     plan: _builtins.bool
@@ -288,9 +289,10 @@ class DeployRequest(_message.Message):
     deployed (deployed_at empty); nothing is stored and no schedule changes.
     """
     refuse_removals: _builtins.bool
-    """Refuse a deploy that would remove a deployed function: invalid_argument with the code
-    deploy_removes_functions and details {"removed": [names]}, nothing stored. Checked in the
-    same transaction that stores the functions, so what a caller confirmed is what happens.
+    """Refuse a deploy that would remove a deployed function not named in allow_removing:
+    invalid_argument with the code deploy_removes_functions and details {"removed": [names]},
+    nothing stored. Checked in the same transaction that stores the functions, so what a
+    caller confirmed is exactly what happens.
     """
     @_builtins.property
     def files(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -306,6 +308,10 @@ class DeployRequest(_message.Message):
         functions stay as they are deployed. A name the files do not define is unknown_function.
         """
 
+    @_builtins.property
+    def allow_removing(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With refuse_removals: the deployed functions this deploy may remove (those confirmed)."""
+
     def __init__(
         self,
         *,
@@ -315,10 +321,11 @@ class DeployRequest(_message.Message):
         plan: _builtins.bool = ...,
         only: _abc.Iterable[_builtins.str] | None = ...,
         refuse_removals: _builtins.bool = ...,
+        allow_removing: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files", "integration", b"integration", "legacy_config_json", b"legacy_config_json", "only", b"only", "plan", b"plan", "refuse_removals", b"refuse_removals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_removing", b"allow_removing", "files", b"files", "integration", b"integration", "legacy_config_json", b"legacy_config_json", "only", b"only", "plan", b"plan", "refuse_removals", b"refuse_removals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

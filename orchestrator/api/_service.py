@@ -142,6 +142,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             plan=request.plan,
             only=[_name(name, "only") for name in request.only],
             refuse_removals=request.refuse_removals,
+            allow_removing=[_name(name, "allow_removing") for name in request.allow_removing],
         )
         if not request.plan:
             self._lifecycle.after_deploy(env, request.integration, rows)

@@ -89,13 +89,15 @@ class Deployer:
         plan: bool = False,
         only: Sequence[str] = (),
         refuse_removals: bool = False,
+        allow_removing: Sequence[str] = (),
     ) -> list[FunctionRow]:
         """Describes and stores the functions; replaces the integration's previous ones.
 
         ``caller``: the Deploy call (its deadline and its end pass on to the describe run).
         ``plan``: describe only, store nothing (the rows that would be deployed). ``only``:
         deploy these functions from the files and keep the integration's others as deployed.
-        ``refuse_removals``: store nothing if a deployed function would be removed.
+        ``refuse_removals``: store nothing if a deployed function would be removed that
+        ``allow_removing`` does not name.
 
         Raises:
             NotFound: ``unknown_function``, a name in ``only`` the files do not define.
@@ -136,7 +138,11 @@ class Deployer:
             return rows
         self._ensure_integration(env, integration)
         return self._storage.replace_functions(
-            env.id, integration, rows, refuse_removals=refuse_removals
+            env.id,
+            integration,
+            rows,
+            refuse_removals=refuse_removals,
+            allow_removing=allow_removing,
         )
 
     def _only(

@@ -51,12 +51,14 @@ class FunctionsArea(EngineBase[C]):
         functions: Sequence[FunctionRow],
         *,
         refuse_removals: bool = False,
+        allow_removing: Sequence[str] = (),
     ) -> list[FunctionRow]:
         """Replaces every function of an integration in one transaction.
 
         ``integration_key`` and ``deployed_at`` of the given rows are ignored.
-        ``refuse_removals``: refuse, changing nothing, when a deployed function is not among
-        ``functions`` (decided in the transaction that would replace them).
+        ``refuse_removals``: refuse, changing nothing, when a deployed function is neither among
+        ``functions`` nor in ``allow_removing`` (decided in the transaction that would replace
+        them).
 
         Returns:
             The stored functions, by name.
@@ -74,7 +76,8 @@ class FunctionsArea(EngineBase[C]):
             # its row, so the last one wins whole.
             integration_pk = self._integration_pk(conn, env_id, integration_key, lock=True)
             if refuse_removals:
-                _refuse_removals(self._fetch_all(conn, _NAMES, (integration_pk,)), functions)
+                deployed = self._fetch_all(conn, _NAMES, (integration_pk,))
+                _refuse_removals(deployed, functions, allow_removing)
             self._exec(conn, "DELETE FROM functions WHERE integration_id = ?", (integration_pk,))
             self._exec_many(
                 conn,
@@ -144,9 +147,11 @@ class FunctionsArea(EngineBase[C]):
 _NAMES = "SELECT name FROM functions WHERE integration_id = ?"
 
 
-def _refuse_removals(deployed: Sequence[Row], functions: Sequence[FunctionRow]) -> None:
+def _refuse_removals(
+    deployed: Sequence[Row], functions: Sequence[FunctionRow], allowed: Sequence[str]
+) -> None:
     removed = sorted({str(row["name"]) for row in deployed} - {f.name for f in functions})
-    if removed:
+    if set(removed) - set(allowed):
         raise InvalidRequest(
             f"the deploy would remove {len(removed)} deployed function(s): {', '.join(removed)}",
             code="deploy_removes_functions",

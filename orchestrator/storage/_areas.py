@@ -240,9 +240,10 @@ class FunctionStore(Protocol):
         functions: Sequence[FunctionRow],
         *,
         refuse_removals: bool = False,
+        allow_removing: Sequence[str] = (),
     ) -> list[FunctionRow]:
         """Atomically replaces every function of an integration (or, ``refuse_removals``,
-        refuses when one deployed would be removed)."""
+        refuses when one deployed would be removed that ``allow_removing`` does not name)."""
 
     def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
         """A function (NotFound ``unknown_function``)."""

@@ -38,7 +38,7 @@ class _Server:
         if rpc == "Deploy":
             new = {name.removesuffix(".py"): ACTION for name in request.files}
             removed = sorted(set(self.deployed) - set(new))
-            if removed and request.refuse_removals:
+            if set(removed) - set(request.allow_removing) and request.refuse_removals:
                 raise InvalidRequest(
                     "would remove", code="deploy_removes_functions", details={"removed": removed}
                 )
@@ -51,9 +51,13 @@ class _Server:
             return pb.ListConnectionsResponse(connections=[pb.Connection(connection_id="c1")])
         raise AssertionError(f"unexpected {rpc}")
 
-    def deploys(self) -> list[bool]:
-        """``refuse_removals`` of each Deploy sent."""
-        return [request.refuse_removals for rpc, request in self.calls if rpc == "Deploy"]
+    def deploys(self) -> list[tuple[bool, list[str]]]:
+        """``refuse_removals`` and ``allow_removing`` of each Deploy sent."""
+        return [
+            (request.refuse_removals, list(request.allow_removing))
+            for rpc, request in self.calls
+            if rpc == "Deploy"
+        ]
 
     @staticmethod
     def _infos(functions: dict[str, int]) -> list[pb.FunctionInfo]:
@@ -98,7 +102,7 @@ def test_a_deploy_that_removes_nothing_is_described_once(
     (folder / "cancel.py").write_text("# another\n")
     result = _deploy(monkeypatch, server, folder)
     assert result.exit_code == 0, result.output
-    assert server.deploys() == [True]
+    assert server.deploys() == [(True, [])]
     assert '"added":["cancel"]' in result.output.replace(" ", "")
     assert '"unchanged":["refund"]' in result.output.replace(" ", "")
 
@@ -111,7 +115,7 @@ def test_a_deploy_that_removes_asks_first_and_sends_again(
     monkeypatch.setattr(_api_commands, "confirm", asked.append)  # a person says yes
     result = _deploy(monkeypatch, server, folder)
     assert result.exit_code == 0, result.output
-    assert server.deploys() == [True, False]
+    assert server.deploys() == [(True, []), (True, ["orders"])]
     assert asked == [
         "Deploying shop removes 1 function(s): orders; 1 sync schedule(s) stop. Go on?"
     ]
@@ -125,7 +129,7 @@ def test_a_script_without_yes_is_refused_and_nothing_goes(
     monkeypatch.setattr(_output, "can_ask", lambda: False)
     result = _deploy(monkeypatch, server, folder)
     assert result.exit_code == 2
-    assert server.deploys() == [True]
+    assert server.deploys() == [(True, [])]
     assert server.deployed == {"refund": ACTION, "orders": SYNC}
 
 
@@ -135,6 +139,23 @@ def test_yes_removes_in_one_deploy_and_says_which_schedules_stopped(
     server = _Server({"refund": ACTION, "orders": SYNC})
     result = _deploy(monkeypatch, server, folder, "--yes")
     assert result.exit_code == 0, result.output
-    assert server.deploys() == [False]
+    assert server.deploys() == [(False, [])]
     flat = result.output.replace(" ", "")
     assert '"schedules_stopped":[{"sync":"orders","connection":"c1","variant":"base"}]' in flat
+
+
+def test_a_function_deployed_by_someone_else_after_the_yes_is_not_removed(
+    monkeypatch: pytest.MonkeyPatch, folder: pathlib.Path
+) -> None:
+    """The second Deploy may remove only what the person said yes to."""
+    server = _Server({"refund": ACTION, "orders": SYNC})
+
+    def meanwhile(question: str) -> None:
+        server.deployed = server.deployed | {"late": ACTION}  # another deploy, while asked
+
+    monkeypatch.setattr(_api_commands, "confirm", meanwhile)
+    result = _deploy(monkeypatch, server, folder)
+    assert result.exit_code == 1
+    assert '"error_type":"deploy_removes_functions"' in result.output.replace(" ", "")
+    assert server.deploys() == [(True, []), (True, ["orders"])]
+    assert set(server.deployed) == {"refund", "orders", "late"}

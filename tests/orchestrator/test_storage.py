@@ -442,6 +442,17 @@ def test_replace_functions_can_refuse_to_remove_a_deployed_function(
         refuse_removals=True,
     )  # fmt: skip
     assert [f.name for f in kept] == ["act", "fetch", "new", "old"]
+    with pytest.raises(InvalidRequest) as caught:  # one confirmed is not two
+        storage.replace_functions(
+            tenant.env_id, "github", [function("fetch")], refuse_removals=True,
+            allow_removing=["old"],
+        )  # fmt: skip
+    assert caught.value.details == {"removed": ["act", "new", "old"]}
+    confirmed = storage.replace_functions(
+        tenant.env_id, "github", [function("fetch"), function("act", "action")],
+        refuse_removals=True, allow_removing=["new", "old"],
+    )  # fmt: skip
+    assert [f.name for f in confirmed] == ["act", "fetch"]
 
 
 @pytest.mark.storage_areas("tenants", "connections", "functions")
