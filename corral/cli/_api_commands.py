@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import click
 
 from corral import _settings
-from corral._settings import ClientSettings, address
+from corral._settings import address
 from corral.cli._api_client import Client, read_ca
 from corral.cli._deploy_plan import DeployPlan, current_functions, schedules_of, syncs_of
-from corral.cli._dotenv_trust import check_dotenv_trust
+from corral.cli._dotenv_trust import client_settings
 from corral.cli._follow import follow_logs
 from corral.cli._help import Group
 from corral.cli._output import checked, confirm, emit, on_terminal, reports_errors
@@ -64,10 +64,9 @@ def with_client(func: F) -> F:
         compact: bool,
         **kwargs: Any,
     ) -> Any:
-        check_dotenv_trust(
+        settings = client_settings(
             key_given=bool(secret_key), server_given=bool(server), ca_given=bool(tls_ca)
         )
-        settings = ClientSettings()
         key = secret_key or settings.secret_key.get_secret_value()
         if not key:
             raise click.UsageError("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")

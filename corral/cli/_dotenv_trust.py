@@ -5,38 +5,73 @@ does. A folder is not always the user's own (a cloned repository, an unpacked ar
 ``.env`` that names a server (or the CA that vouches for it) would receive the secret key the
 user keeps in their environment. So a server or CA that only the file gives is used only with a
 key from the same file; otherwise the command stops and says so.
+
+The file is read once (:func:`client_settings`), and what is checked is what the command uses:
+its names are read as the settings read them, in any case (``corral_server`` is
+``CORRAL_SERVER``), and a name the environment sets, in any case, is the environment's.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
+from typing import Any
 
 import click
 from dotenv import dotenv_values
 
+from corral._settings import ClientSettings
+
 DOTENV = ".env"
 KEY = "CORRAL_SECRET_KEY"
 ROUTING = ("CORRAL_SERVER", "CORRAL_TLS_CA")
+FIELDS = {"CORRAL_SERVER": "server", KEY: "secret_key", "CORRAL_TLS_CA": "tls_ca"}
+"""The client settings a ``.env`` line may give, by the name it is given as (upper case)."""
 
 
-def check_dotenv_trust(*, key_given: bool, server_given: bool, ca_given: bool) -> None:
-    """Refuses a server or CA from ``.env`` when the key comes from elsewhere (an option or the
-    environment).
+def client_settings(*, key_given: bool, server_given: bool, ca_given: bool) -> ClientSettings:
+    """The client settings: the environment, else ``.env``'s ``CORRAL_*`` lines, checked by
+    :func:`check_dotenv_trust` as they are used.
+
+    Raises:
+        click.UsageError: a server or CA only the file gives, for a key from elsewhere.
+    """
+    from_file = dotenv_settings()
+    check_dotenv_trust(from_file, key_given=key_given, server_given=server_given, ca_given=ca_given)
+    given: dict[str, Any] = {FIELDS[n]: value for n, value in from_file.items() if n in FIELDS}
+    return ClientSettings(_env_file=None, **given)
+
+
+def dotenv_settings() -> dict[str, str]:
+    """``.env``'s ``CORRAL_*`` lines the environment does not set, by upper-case name (the
+    last line of a name in any case wins, as the settings would take it)."""
+    path = pathlib.Path(DOTENV)
+    if not path.is_file():
+        return {}
+    environment = {name.upper() for name in os.environ}
+    found: dict[str, str] = {}
+    for name, value in dotenv_values(path).items():
+        upper = name.upper()
+        if value is not None and upper.startswith("CORRAL_") and upper not in environment:
+            found[upper] = value
+    return found
+
+
+def check_dotenv_trust(
+    from_file: dict[str, str], *, key_given: bool, server_given: bool, ca_given: bool
+) -> None:
+    """Refuses a server or CA from ``.env`` (``from_file``, :func:`dotenv_settings`) when the
+    key comes from elsewhere (an option or the environment).
 
     Raises:
         click.UsageError: naming the settings and what to do.
     """
-    path = pathlib.Path(DOTENV)
-    if not path.is_file():
-        return
-    in_file = {k for k, v in dotenv_values(path).items() if v is not None and k not in os.environ}
-    key_from_file = KEY in in_file and not key_given
+    key_from_file = KEY in from_file and not key_given
     given = {"CORRAL_SERVER": server_given, "CORRAL_TLS_CA": ca_given}
-    routed = [name for name in ROUTING if name in in_file and not given[name]]
+    routed = [name for name in ROUTING if name in from_file and not given[name]]
     if routed and not key_from_file:
         raise click.UsageError(
-            f"{path.resolve()} sets {' and '.join(routed)} but the secret key comes from"
-            " elsewhere: a key is never sent where a file alone says. Put CORRAL_SECRET_KEY in"
-            " the same file, or give --server (and --tls-ca) yourself."
+            f"{pathlib.Path(DOTENV).resolve()} sets {' and '.join(routed)} but the secret key"
+            " comes from elsewhere: a key is never sent where a file alone says. Put"
+            " CORRAL_SECRET_KEY in the same file, or give --server (and --tls-ca) yourself."
         )

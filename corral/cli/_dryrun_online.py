@@ -16,9 +16,8 @@ from typing import Any
 import click
 
 from corral._error_shapes import from_proto, to_json
-from corral._settings import ClientSettings
 from corral.cli._api_client import Client, read_ca
-from corral.cli._dotenv_trust import check_dotenv_trust
+from corral.cli._dotenv_trust import client_settings
 from corral.cli._recorder import fixture_of
 from corral.errors import CorralError, InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
@@ -104,10 +103,9 @@ def _print_log(line: pb.LogLine) -> None:
 
 def run_online(target: OnlineTarget, path: pathlib.Path, **options: Any) -> dict[str, Any]:
     """``corral dryrun --connection``: the result, or the server's error as a failed result."""
-    check_dotenv_trust(
+    settings = client_settings(
         key_given=bool(target.secret_key), server_given=bool(target.server), ca_given=False
     )
-    settings = ClientSettings()
     key = target.secret_key or settings.secret_key.get_secret_value()
     if not key:
         raise InvalidRequest("a secret key is needed: --secret-key or CORRAL_SECRET_KEY")

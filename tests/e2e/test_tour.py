@@ -350,6 +350,14 @@ def test_a_planted_dot_env_cannot_send_the_users_key_elsewhere(
     assert refused.returncode == 2
     assert "CORRAL_SERVER" in refused.stderr
     assert "never sent where a file alone says" in refused.stderr
+    for spelling in ("corral_server", "export Corral_Server"):  # read as the settings read it
+        (tmp_path / ".env").write_text(f"{spelling}=127.0.0.1:9\n")
+        planted = subprocess.run(
+            command, env=env, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60
+        )
+        assert planted.returncode == 2, planted.stderr
+        assert "never sent where a file alone says" in planted.stderr
+    (tmp_path / ".env").write_text("CORRAL_SERVER=127.0.0.1:9\n")
     mine = subprocess.run(
         [*command, "--server", service.address],
         env=env,
