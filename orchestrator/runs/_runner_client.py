@@ -143,6 +143,20 @@ class RunnerChannels:
             channel.close()
 
 
+def runner_environment(
+    environ: Mapping[str, str], prewarm: int, strict: bool, tls_env: Mapping[str, str]
+) -> dict[str, str]:
+    """The environment of a local runner: this process's without any ``CORRAL_*`` variable, in
+    any case (the settings read ``corral_secrets_key`` as ``CORRAL_SECRETS_KEY``: the store's
+    key, the database URL and the API's secrets are never a runner's), and its own settings."""
+    kept = {k: v for k, v in environ.items() if not k.upper().startswith("CORRAL_")}
+    return kept | {
+        "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
+        "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false",
+        **tls_env,  # the runners' certificate, key and CA
+    }
+
+
 class LocalRunners:
     """Runner host processes on this machine, started and stopped with the orchestrator.
 
@@ -180,12 +194,7 @@ class LocalRunners:
         self._callbacks = callbacks
         self._log_format = log_format
         self._log_level = log_level
-        self._env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-        self._env |= {
-            "CORRAL_RUNNER_PREWARM_WORKERS": str(prewarm),
-            "CORRAL_RUNNER_STRICT_CONTAINMENT": "true" if strict else "false",
-            **(tls_env or {}),  # the runners' certificate, key and CA
-        }
+        self._env = runner_environment(os.environ, prewarm, strict, tls_env or {})
         self._ports: dict[int, int] = {}
         self._stopping = threading.Event()
         self._reaped = threading.Event()

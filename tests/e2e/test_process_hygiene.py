@@ -119,3 +119,27 @@ def test_sigterm_removes_the_runtime_folder(tmp_path: pathlib.Path) -> None:
     assert service.process.returncode == 0
     assert not (tmp_path / "data" / "runtime").exists()
     assert not [p for p in family if alive(p)]
+
+
+def test_no_corral_setting_reaches_a_runner_in_any_case(tmp_path: pathlib.Path) -> None:
+    """The settings read ``corral_secrets_key`` as ``CORRAL_SECRETS_KEY``: a serve configured in
+    lower case still gives its runners none of its settings (the store's key above all), and
+    their warm parents hold ``PATH`` alone."""
+    key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # 32 bytes, base64
+    with running_service(tmp_path / "data", corral_secrets_key=key) as service:
+        pids = _runner_pids(service)
+        assert pids
+        for pid in pids:
+            environ = pathlib.Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            names = {item.partition(b"=")[0].upper() for item in environ if item}
+            assert b"CORRAL_SECRETS_KEY" not in names
+            assert all(
+                name.startswith(b"CORRAL_RUNNER_") for name in names if name.startswith(b"CORRAL_")
+            ), names
+            assert key.encode() not in b"\0".join(environ)
+            for child, _ in descendants(pid):  # its warm parent and idle workers
+                try:
+                    held = pathlib.Path(f"/proc/{child}/environ").read_bytes()
+                except FileNotFoundError:  # a worker that ended meanwhile
+                    continue
+                assert key.encode() not in held
