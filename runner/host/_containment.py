@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,13 +17,13 @@ from corral.limits import CEILING, defaults_for
 from sandbox.os import (
     ContainmentError,
     ContainmentSettings,
+    HostSupport,
     WorkerLimits,
     apply_rlimits,
     cleanup_cgroup,
     contain_worker,
     default_cgroup_name,
     prepare,
-    probe,
 )
 
 
@@ -100,8 +104,8 @@ class Containment:
 
     def to_spec(self) -> dict[str, Any]:
         """This containment as JSON, for a warm parent started as a fresh interpreter."""
-        settings = dataclasses.asdict(self.settings) | {"layers": sorted(self.settings.layers)}
-        return {"settings": settings, "idle_limits": dataclasses.asdict(self.idle_limits)}
+        limits = dataclasses.asdict(self.idle_limits)
+        return {"settings": _settings_spec(self.settings), "idle_limits": limits}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Containment:
@@ -115,13 +119,14 @@ class Containment:
 def make_containment(strict: bool) -> tuple[Containment, dict[str, Any]]:
     """The containment of this host's workers, and a report of the layers.
 
-    Probes the host once, then prepares (compiles seccomp, sizes Landlock, finds the cgroup
-    hierarchy) in this process, so that the warm parent and every worker inherit it.
+    Probes the host once, in a fresh interpreter (:func:`probe_apart`), then prepares (compiles
+    seccomp, sizes Landlock, finds the cgroup hierarchy) in this process, as the warm parent
+    does in its own.
 
     Raises:
         ContainmentError: in strict mode, when the host lacks a layer.
     """
-    support = probe(ContainmentSettings(strict=strict))
+    support = probe_apart(ContainmentSettings(strict=strict))
     if strict and support.missing:
         missing = ", ".join(f"{k} ({v})" for k, v in sorted(support.missing.items()))
         raise ContainmentError(f"strict containment: the host lacks {missing}")
@@ -129,3 +134,39 @@ def make_containment(strict: bool) -> tuple[Containment, dict[str, Any]]:
     prepare(settings)
     layers = {"layers_applied": sorted(support.available), "layers_missing": dict(support.missing)}
     return Containment(settings), layers
+
+
+_PROBE = (
+    "import json, sys\n"
+    "spec = json.loads(sys.argv[1])\n"
+    "sys.path[:] = spec['path']\n"
+    "from sandbox.os import ContainmentSettings, probe\n"
+    "print(json.dumps(probe(ContainmentSettings(**spec['settings'])).to_dict()))\n"
+)
+
+
+def probe_apart(settings: ContainmentSettings) -> HostSupport:
+    """``sandbox.os.probe`` in a fresh interpreter of this Python (``-I``, this process's
+    ``sys.path``, ``PATH`` alone): the probe forks to try the layers, and this process forks
+    nothing, so one holding threads (gRPC's, an author's test process) may call it. What the
+    fresh interpreter can apply is what a worker of the warm parent, another, can.
+    """
+    spec = {"path": list(sys.path), "settings": _settings_spec(settings)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", _PROBE, json.dumps(spec)],
+            env={"PATH": os.environ.get("PATH", os.defpath)},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        report = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        return HostSupport(frozenset(report["available"]), dict(report["missing"]))
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError) as exc:
+        why = f"the probe did not report ({type(exc).__name__}: {exc})"
+        return HostSupport(frozenset(), dict.fromkeys(settings.layers, why))
+
+
+def _settings_spec(settings: ContainmentSettings) -> dict[str, Any]:
+    return dataclasses.asdict(settings) | {"layers": sorted(settings.layers)}

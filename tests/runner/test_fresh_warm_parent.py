@@ -137,3 +137,39 @@ def _job(body: str = "return {'ok': True}") -> Job:
         context=RunContext(),
         wall_seconds=30,
     )
+
+
+def test_a_process_with_threads_makes_a_runner_host_without_forking_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The layers' probe runs in a fresh interpreter too (``probe_apart``): making the
+    containment and the host forks nothing of the calling process. A probe forked from a
+    process holding a gRPC channel aborts (SIGABRT), so every layer read as missing."""
+    channel = grpc.insecure_channel("127.0.0.1:9")
+
+    def no_fork() -> int:
+        raise AssertionError("the calling process forked")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    contain, layers = make_containment(strict=False)
+    channel.close()
+    failed = [why for why in layers["layers_missing"].values() if "the probe" in why]
+    assert failed == []  # every layer was tried and answered for, none lost to a crash
+    made = RunnerHost(contain, warm, prewarm=0, layers=layers)
+    try:
+        assert made.execute(_job(), Scripted()).ok
+    finally:
+        made.close()
+
+
+def test_a_probe_that_cannot_report_leaves_every_layer_missing_with_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from runner.host import _containment  # noqa: PLC0415
+    from sandbox.os import ContainmentSettings  # noqa: PLC0415
+
+    monkeypatch.setattr(_containment.sys, "executable", "/nonexistent/python")
+    support = _containment.probe_apart(ContainmentSettings())
+    assert support.available == frozenset()
+    assert set(support.missing) == set(ContainmentSettings().layers)
+    assert all("the probe did not report" in why for why in support.missing.values())

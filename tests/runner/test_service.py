@@ -54,7 +54,7 @@ def test_strict_containment_refuses_a_host_missing_a_layer(monkeypatch: pytest.M
     def lacking(settings: object) -> HostSupport:
         return HostSupport(available=frozenset({"rlimits"}), missing={"seccomp": "not supported"})
 
-    monkeypatch.setattr(_containment, "probe", lacking)
+    monkeypatch.setattr(_containment, "probe_apart", lacking)
     with pytest.raises(ContainmentError, match="seccomp"):
         _containment.make_containment(strict=True)
     containment, layers = _containment.make_containment(strict=False)
@@ -69,7 +69,7 @@ def test_strict_runner_exits_with_the_reason(monkeypatch: pytest.MonkeyPatch) ->
     def lacking(settings: object) -> HostSupport:
         return HostSupport(available=frozenset(), missing={"landlock": "kernel too old"})
 
-    monkeypatch.setattr(_containment, "probe", lacking)
+    monkeypatch.setattr(_containment, "probe_apart", lacking)
     settings = RunnerSettings(callbacks="127.0.0.1:9", strict_containment=True)
     with pytest.raises(SystemExit) as caught:
         _main.run_runner(settings, None, "json")
