@@ -1,7 +1,7 @@
 """Every path of corral against its floor, measured in the same run: ``python -m bench``.
 
     python -m bench [--engine both|sqlite|postgresql] [--quick] [--compare PATH]
-                    [--only GROUP ...] [--profile ROW]
+                    [--only GROUP ...] [--profile ROW] [--against REV [--pairs N]]
 
 For each engine it starts a real `corral serve` (SQLite on a temporary data directory; for
 PostgreSQL, ``CORRAL_DATABASE_URL`` on a PostgreSQL server it starts itself as the tests do,
@@ -15,7 +15,9 @@ memory per process idle and under load (USS for workers). On PostgreSQL it adds
 ``batch_save`` against ``COPY`` in the storage alone (``bench.pg_records``).
 
 It writes ``bench/results/<time>.md`` and ``.json`` (and ``latest.md``/``latest.json``) and prints
-the Markdown table; ``--compare`` prints each row's change from a previous JSON. Targets are a
+the Markdown table; ``--compare`` prints each row's change from a previous JSON; ``--against
+REV`` runs a git revision and this checkout in turns (``--pairs`` of each, ``bench.against``)
+and prints each row's values and the change of their medians. Targets are a
 column with pass or miss: informational, never the exit status. ``--quick`` runs every row in
 seconds (its numbers mean nothing): what ``tests/test_bench.py`` runs.
 """
@@ -33,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from bench import _report, actions, pg_records, profile, records, tenants
+from bench import _report, actions, against, pg_records, profile, records, tenants
 from bench._engine import Plan
 from bench._engine import rows as engine_rows
 from bench._rows import Row
@@ -148,6 +150,14 @@ def _parser() -> argparse.ArgumentParser:
         help="records of the PostgreSQL storage-only rows (default 20,000; --quick 1,000)",
     )
     parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="compare with this git revision, run in turns with this checkout (bench.against)",
+    )
+    parser.add_argument(
+        "--pairs", type=int, default=2, help="runs of each tree with --against (default 2)"
+    )
+    parser.add_argument(
         "--profile",
         choices=profile.STEPS,
         help="write a py-spy profile of the serve's processes during this step to "
@@ -162,6 +172,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile and profile.py_spy() is None:
         parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
+    if args.against:
+        if args.pairs < 1 or args.compare or args.profile:
+            parser.error("--against needs --pairs of 1 or more, and no --compare or --profile")
+        _against(args)
+        return
     plan = dataclasses.replace(
         QUICK if args.quick else Plan(),
         only=frozenset(args.only or ()),
@@ -200,6 +215,20 @@ def main() -> None:
     if args.compare:
         print(_report.compare(rows, args.compare))
     print(f"written: {written}", file=sys.stderr)
+
+
+def _against(args: argparse.Namespace) -> None:
+    options = ["--engine", args.engine, *(["--quick"] if args.quick else [])]
+    options += [f"--only={group}" for group in args.only or ()]
+    if args.pg_records is not None:
+        options += ["--pg-records", str(args.pg_records)]
+    try:
+        runs = against.alternate(args.against, options, args.pairs)
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"--against {args.against}: {exc.stderr.strip()}") from None
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
+    print(against.table(args.against, runs))
 
 
 if __name__ == "__main__":

@@ -171,3 +171,30 @@ def test_each_standalone_bench_answers_help(name: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+@pytest.mark.timeout(180)
+def test_against_a_revision_runs_both_trees_in_turns() -> None:
+    """``--against REV``: the revision's tree (a temporary worktree, removed after) and this
+    checkout, one run each here, and a row per path with both values and the change."""
+    done = _bench("--quick", "--engine", "sqlite", "--only", "actions", "--against", "HEAD")
+    assert done.returncode == 0, done.stderr
+    assert "before 1/2" in done.stderr and "after 2/2" in done.stderr  # in turns, two pairs
+    lines = done.stdout.splitlines()
+    assert "This checkout against HEAD, 2 alternating pairs:" in lines
+    row = next(line for line in lines if "| trivial action, end to end, one client |" in line)
+    before, after, change, agreeing = (cell.strip() for cell in row.split("|")[3:7])
+    assert before.endswith(" ms") and before.count(" / ") == 1
+    assert after.endswith(" ms") and after.count(" / ") == 1
+    assert change.endswith(("(better)", "(worse)", "(same)"))
+    assert agreeing == "—" or agreeing.endswith("of 2")
+    worktrees = subprocess.run(
+        ["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "bench-against-" not in worktrees
+
+
+def test_against_an_unknown_revision_says_so() -> None:
+    done = _bench("--quick", "--engine", "sqlite", "--against", "no-such-revision-x")
+    assert done.returncode != 0
+    assert "--against no-such-revision-x" in done.stderr
