@@ -179,13 +179,16 @@ def test_against_a_revision_runs_both_trees_in_turns() -> None:
     checkout, one run each here, and a row per path with both values and the change."""
     done = _bench("--quick", "--engine", "sqlite", "--only", "actions", "--against", "HEAD")
     assert done.returncode == 0, done.stderr
-    assert "before 1/2" in done.stderr and "after 2/2" in done.stderr  # in turns, two pairs
+    assert "before 1/2" in done.stderr  # in turns, two pairs
+    assert "after 2/2" in done.stderr
     lines = done.stdout.splitlines()
     assert "This checkout against HEAD, 2 alternating pairs:" in lines
     row = next(line for line in lines if "| trivial action, end to end, one client |" in line)
     before, after, change, agreeing = (cell.strip() for cell in row.split("|")[3:7])
-    assert before.endswith(" ms") and before.count(" / ") == 1
-    assert after.endswith(" ms") and after.count(" / ") == 1
+    assert before.endswith(" ms")
+    assert before.count(" / ") == 1
+    assert after.endswith(" ms")
+    assert after.count(" / ") == 1
     assert change.endswith(("(better)", "(worse)", "(same)"))
     assert agreeing == "—" or agreeing.endswith("of 2")
     worktrees = subprocess.run(
