@@ -109,7 +109,7 @@ def table(revision: str, runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
 
 
 def _listed(values: list[float], unit: str) -> str:
-    return " / ".join(f"{v:,.3g}" for v in values) + f" {unit}"
+    return " / ".join(f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}" for v in values) + f" {unit}"
 
 
 def _better(ratio: float, unit: str) -> bool:

@@ -53,10 +53,13 @@ WHERE r.content_hash IS NOT j.value ->> 1 OR r.deleted_at IS NOT NULL
 """
 # Hashes first: the live rows among a batch's ids, their hashes compared in Python (a join of
 # [id, hash] pairs reads each pair's JSON twice a row: 3-4 times slower for 1,000 records).
+# The batch's ids drive the join (CROSS JOIN keeps json_each the outer loop): one probe of
+# the unique index a claim.
 _SELECT_LIVE = """
-SELECT record_id, content_hash, length(json), delete_mark IS NOT NULL FROM records
-WHERE connection_pk = ? AND model = ? AND variant = ? AND deleted_at IS NULL
-    AND record_id IN (SELECT value FROM json_each(?))
+SELECT r.record_id, r.content_hash, length(r.json), r.delete_mark IS NOT NULL
+FROM json_each(?) AS j CROSS JOIN records AS r
+    ON r.connection_pk = ? AND r.model = ? AND r.variant = ? AND r.record_id = j.value
+WHERE r.deleted_at IS NULL
 """
 _SELECT_BY_IDS = """
 SELECT * FROM records
@@ -186,7 +189,7 @@ class RecordsMixin(RecordWrites, RecordsArea[sqlite3.Connection]):
     ) -> dict[str, tuple[int, bool]]:
         hashes = dict(claims)
         ids = dumps(list(hashes))
-        rows = conn.execute(_SELECT_LIVE, (*scope_key(pk, scope), ids)).fetchall()
+        rows = conn.execute(_SELECT_LIVE, (ids, *scope_key(pk, scope))).fetchall()
         return {i: (size, bool(marked)) for i, found, size, marked in rows if hashes[i] == found}
 
     def _rows_by_id(
