@@ -40,10 +40,9 @@ RESPONSE_TYPES = frozenset({"", "arraybuffer", "blob", "document", "json", "text
 
 
 def merge_config(config: Mapping[str, Any] | None, options: Mapping[str, Any]) -> dict[str, Any]:
-    """One config from a dict and keyword arguments (the keywords win), its scalars read once
-    as exact built-in values (``runner.sdk._scalars``): ``method`` (upper case, "GET" when
-    none), ``endpoint``, ``headers`` (text to text), ``retries``, ``retry_on``,
-    ``base_url_override``, ``decompress`` and ``response_type``.
+    """One config from a dict and keyword arguments (the keywords win), checked before any
+    request: its options (:func:`_read_options`) read as exact built-in values, ``method``
+    upper case ("GET" when none).
 
     Raises:
         TypeError: an unknown option, no ``endpoint`` string, or an option of the wrong type.
@@ -55,40 +54,19 @@ def merge_config(config: Mapping[str, Any] | None, options: Mapping[str, Any]) -
             f"unknown request option(s): {', '.join(sorted(unknown))}; "
             f"the options are {', '.join(sorted(PROXY_FIELDS))}"
         )
-    endpoint = merged.get("endpoint")
-    if not isinstance(endpoint, str) or not text(endpoint, "endpoint"):
-        raise TypeError("a request needs an 'endpoint' string")
-    merged["endpoint"] = text(endpoint, "endpoint")
     merged["method"] = optional_text(merged.get("method"), "method", "GET").upper()
-    merged["response_type"] = optional_text(merged.get("response_type"), "response_type")
-    if merged["response_type"] not in RESPONSE_TYPES:
-        raise TypeError(f"response_type must be one of {', '.join(sorted(RESPONSE_TYPES - {''}))}")
-    merged["base_url_override"] = optional_text(
-        merged.get("base_url_override"), "base_url_override"
-    )
-    merged["headers"] = _headers(merged.get("headers"))
-    retries = merged.get("retries")
-    merged["retries"] = 0 if retries is None else whole(retries, "retries")
-    retry_on = merged.get("retry_on")
-    merged["retry_on"] = [whole(s, "a retry_on status") for s in retry_on or ()]
-    merged["decompress"] = flag(merged.get("decompress"), "decompress")
-    return merged
+    return merged | _read_options(merged)
 
 
 def proxy_args(method: str, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The arguments of the ``proxy`` SDK call for a request whose config
-    :func:`merge_config` made."""
+    """The arguments of the ``proxy`` SDK call for a request: its options read again from
+    ``config`` (function code may hold the config of an earlier response of a paginate call,
+    whose dicts the next request's shares), so what is sent is what was read here."""
     data = config.get("data")
     args: dict[str, Any] = {
         "method": text(method, "method").upper(),
-        "endpoint": text(config["endpoint"], "endpoint"),
-        "headers": config["headers"],
+        **_read_options(config),
         "params": _jsonable(config.get("params")),
-        "retries": config["retries"],
-        "retry_on": config["retry_on"],
-        "base_url_override": text(config["base_url_override"], "base_url_override"),
-        "decompress": config["decompress"],
-        "response_type": config["response_type"],
     }
     if isinstance(data, bytes | bytearray):
         args["data_b64"] = base64.b64encode(data).decode()
@@ -97,6 +75,33 @@ def proxy_args(method: str, config: Mapping[str, Any]) -> dict[str, Any]:
     elif data is not None:
         args["data_json"] = _jsonable(data)
     return args
+
+
+def _read_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A request's scalar options as exact built-in values (``runner.sdk._scalars``):
+    ``endpoint``, ``headers`` (text to text), ``retries``, ``retry_on``,
+    ``base_url_override``, ``decompress`` and ``response_type``.
+
+    Raises:
+        TypeError: no ``endpoint`` string, or an option of the wrong type.
+    """
+    endpoint = config.get("endpoint")
+    if not isinstance(endpoint, str) or not (endpoint := text(endpoint, "endpoint")):
+        raise TypeError("a request needs an 'endpoint' string")
+    response_type = optional_text(config.get("response_type"), "response_type")
+    if response_type not in RESPONSE_TYPES:
+        raise TypeError(f"response_type must be one of {', '.join(sorted(RESPONSE_TYPES - {''}))}")
+    retries = config.get("retries")
+    retry_on = () if config.get("retry_on") is None else config["retry_on"]
+    return {
+        "endpoint": endpoint,
+        "headers": _headers(config.get("headers")),
+        "retries": 0 if retries is None else whole(retries, "retries"),
+        "retry_on": [whole(s, "a retry_on status") for s in retry_on],
+        "base_url_override": optional_text(config.get("base_url_override"), "base_url_override"),
+        "decompress": flag(config.get("decompress"), "decompress"),
+        "response_type": response_type,
+    }
 
 
 def _headers(headers: Any) -> dict[str, str]:

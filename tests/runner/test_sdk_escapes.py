@@ -35,7 +35,10 @@ class Api(ByMethod):
     def answer(self, method: str, args: dict[str, Any], deadline: float) -> Any:
         if method == "proxy":
             missing = args["endpoint"] == "/missing"
-            body = json.dumps({"error": "nope"} if missing else []).encode()
+            paged = args["endpoint"] == "/paged"  # a first page whose body links to a second
+            body = json.dumps(
+                {"error": "nope"} if missing else {"next": "/paged-2"} if paged else []
+            ).encode()
             return {
                 "status": 404 if missing else 200,
                 "headers": [["content-type", "application/json"]],
