@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import json
 import os
 import pathlib
 import signal
 import sys
 import threading
 import time
-from typing import Final, TextIO
+from collections.abc import Mapping
+from typing import Any, Final, TextIO
 
 from corral.errors import Unavailable
 
@@ -118,3 +120,18 @@ def exit_past_stray_threads(code: int = 0, wait: float = STRAY_THREADS_SECONDS) 
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+
+
+def fresh_python(code: str, spec: Mapping[str, Any]) -> list[str]:
+    """The command line of a fresh interpreter of this Python that runs ``code`` with ``spec``
+    (JSON) bound as ``spec``: ``-I`` (no ``PYTHON*`` variable, no user site), and this
+    process's ``sys.path``, so it imports what this process would."""
+    bootstrap = (
+        "import json, sys\nspec = json.loads(sys.argv[1])\nsys.path[:] = spec['path']\n"
+    ) + code
+    return [sys.executable, "-I", "-c", bootstrap, json.dumps(dict(spec) | {"path": sys.path})]
+
+
+def fresh_environment() -> dict[str, str]:
+    """The whole environment of such an interpreter: ``PATH`` alone."""
+    return {"PATH": os.environ.get("PATH", os.defpath)}

@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from corral._process import fresh_environment, fresh_python
 from corral.limits import CEILING, defaults_for
 from sandbox.os import (
     ContainmentError,
@@ -137,9 +136,6 @@ def make_containment(strict: bool) -> tuple[Containment, dict[str, Any]]:
 
 
 _PROBE = (
-    "import json, sys\n"
-    "spec = json.loads(sys.argv[1])\n"
-    "sys.path[:] = spec['path']\n"
     "from sandbox.os import ContainmentSettings, probe\n"
     "print(json.dumps(probe(ContainmentSettings(**spec['settings'])).to_dict()))\n"
 )
@@ -151,11 +147,10 @@ def probe_apart(settings: ContainmentSettings) -> HostSupport:
     nothing, so one holding threads (gRPC's, an author's test process) may call it. What the
     fresh interpreter can apply is what a worker of the warm parent, another, can.
     """
-    spec = {"path": list(sys.path), "settings": _settings_spec(settings)}
     try:
         done = subprocess.run(
-            [sys.executable, "-I", "-c", _PROBE, json.dumps(spec)],
-            env={"PATH": os.environ.get("PATH", os.defpath)},
+            fresh_python(_PROBE, {"settings": _settings_spec(settings)}),
+            env=fresh_environment(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=60,

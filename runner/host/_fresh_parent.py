@@ -12,22 +12,14 @@ from __future__ import annotations
 
 import importlib
 import socket
-import sys
 from typing import Any, NoReturn
+
+from corral._process import fresh_python
 
 
 def command(spec: dict[str, Any]) -> list[str]:
     """The command line that starts a warm parent from ``spec`` (see :func:`main`)."""
-    import json  # noqa: PLC0415
-
-    bootstrap = (
-        "import json, sys\n"
-        "spec = json.loads(sys.argv[1])\n"
-        "sys.path[:] = spec['path']\n"
-        "from runner.host._fresh_parent import main\n"
-        "main(spec)\n"
-    )
-    return [sys.executable, "-I", "-c", bootstrap, json.dumps(spec)]
+    return fresh_python("from runner.host._fresh_parent import main\nmain(spec)\n", spec)
 
 
 def main(spec: dict[str, Any]) -> NoReturn:

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn, Protocol
 
-from corral._process import die_with_parent
+from corral._process import die_with_parent, fresh_environment
 
 READY = b"\x01"
 """What a worker sends on its socket once it is contained and touched, before reading its run."""
@@ -91,7 +91,6 @@ def _fresh_spec(contain: Contain | None, warm: Warm) -> dict[str, Any] | None:
     if not module or getattr(sys.modules.get(module), name, None) is not warm:
         return None
     return {
-        "path": list(sys.path),
         "warm": f"{module}:{name}",
         "containment": contain.to_spec() if isinstance(contain, Containment) else None,
     }
@@ -103,7 +102,7 @@ def _start_fresh(spec: dict[str, Any]) -> int:
     process = subprocess.Popen(
         _fresh_parent.command(spec),
         pass_fds=[int(spec["ctrl_fd"])],
-        env={"PATH": os.environ.get("PATH", os.defpath)},
+        env=fresh_environment(),
         stdin=subprocess.DEVNULL,
     )
     with _STARTED_LOCK:

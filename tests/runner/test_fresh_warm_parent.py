@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,7 +169,7 @@ def test_a_probe_that_cannot_report_leaves_every_layer_missing_with_why(
     from runner.host import _containment  # noqa: PLC0415
     from sandbox.os import ContainmentSettings  # noqa: PLC0415
 
-    monkeypatch.setattr(_containment.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     support = _containment.probe_apart(ContainmentSettings())
     assert support.available == frozenset()
     assert set(support.missing) == set(ContainmentSettings().layers)
