@@ -80,4 +80,5 @@ def test_options_given_keep_the_files_server_out(
 ) -> None:
     (folder / ".env").write_text("corral_server=10.9.9.9:443\n")
     monkeypatch.setenv("CORRAL_SECRET_KEY", KEY)
-    _settings(server_given=True)  # the command uses its --server: nothing refused
+    settings = _settings(server_given=True)  # the command dials its --server: nothing refused
+    assert settings.secret_key.get_secret_value() == KEY  # type: ignore[attr-defined]
