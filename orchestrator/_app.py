@@ -157,9 +157,9 @@ def _metrics_endpoint(
 def _notifications(
     http: httpx.Client, egress: EgressPolicy, storage: Storage, undo: contextlib.ExitStack
 ) -> tuple[RunTally, Notifier]:
-    """The runs' record counts, and the notifier that sends sync results with them (closed
-    by ``undo`` if the start fails after it)."""
-    tally = RunTally()
+    """The running syncs' progress, and the notifier that sends sync results with their record
+    counts (closed by ``undo`` if the start fails after it)."""
+    tally = RunTally(storage.record_counts)
     notifier = Notifier(http, egress, tally, storage.get_environment_by_id)
     undo.callback(notifier.close)
     return tally, notifier

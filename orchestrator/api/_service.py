@@ -433,7 +433,8 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             current_environment().id, _required(request.run_id, "run_id")
         )
         message = run_pb(run)
-        progress = self._progress(run.run_id) if run.state == "running" else None
+        running_sync = run.state == "running" and run.kind == "sync"
+        progress = self._progress(run.run_id) if running_sync else None
         if progress is not None:
             message.progress.CopyFrom(
                 pb.RunProgress(

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from corral._budgets import Budgets, check_record, check_run_records
 from corral.errors import InvalidRequest, PermissionDenied
-from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._engine import C
 from orchestrator.storage._records import (
     MAX_RECORD_ID_BYTES,
     SaveOutcome,
@@ -32,6 +32,7 @@ from orchestrator.storage._records import (
     merge_record,
 )
 from orchestrator.storage._rows import Row, stored_record
+from orchestrator.storage._run_counts import SELECT_COUNTS, RunCounting
 from orchestrator.storage._types import (
     ALL_RECORD_FILTERS,
     RecordCounts,
@@ -81,7 +82,7 @@ class Page:
     limit: int
 
 
-class RecordsArea(EngineBase[C]):
+class RecordsArea(RunCounting[C]):
     """Records: ``orchestrator.storage._areas.RecordStore``."""
 
     def save_records(
@@ -128,7 +129,7 @@ class RecordsArea(EngineBase[C]):
                 for record in unique
             ]
             self._apply_saves(conn, pk, scope, outcomes, existing)
-        return _save_counts([outcome for _, outcome in outcomes])
+            return self._count_run(conn, scope, _save_counts([o for _, o in outcomes]))
 
     def save_unchanged(
         self,
@@ -196,7 +197,8 @@ class RecordsArea(EngineBase[C]):
             existing = self._existing(conn, pk, scope, unique)
             alive = [record_id for record_id in unique if _alive(existing.get(record_id))]
             self._soft_delete(conn, pk, scope, alive)
-        return RecordCounts(deleted=len(alive), unchanged=len(unique) - len(alive))
+            counts = RecordCounts(deleted=len(alive), unchanged=len(unique) - len(alive))
+            return self._count_run(conn, scope, counts)
 
     def update_records(
         self,
@@ -224,8 +226,9 @@ class RecordsArea(EngineBase[C]):
             saves = [RecordIn(i, data, content_hash(data)) for i, data in merged.items()]
             outcomes = [(record, _outcome(existing[record.id], record)) for record in saves]
             self._apply_saves(conn, pk, scope, outcomes, existing)
-        counts = _save_counts([outcome for _, outcome in outcomes])
-        return RecordCounts(updated=counts.updated, unchanged=counts.unchanged)
+            counts = _save_counts([outcome for _, outcome in outcomes])
+            counts = RecordCounts(updated=counts.updated, unchanged=counts.unchanged)
+            return self._count_run(conn, scope, counts)
 
     def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, StoredRecord]:
         """The found records among ``ids``, with their metadata; soft-deleted ones included
@@ -276,6 +279,20 @@ class RecordsArea(EngineBase[C]):
             rows = self._page_rows(conn, page)
         records = [stored_record(row, self._codec) for row in rows[:limit]]
         return records, records[-1].cursor if len(rows) > limit else ""
+
+    def record_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        """The records each model's writes of the run added, updated and deleted (empty when
+        they changed nothing, or for no such run): ``orchestrator.storage._run_counts``."""
+        with self._read() as conn:
+            rows = self._fetch_all(conn, SELECT_COUNTS, (run_id,))
+        return {
+            str(row["model"]): {
+                "added": int(row["added"]),
+                "updated": int(row["updated"]),
+                "deleted": int(row["deleted"]),
+            }
+            for row in rows
+        }
 
     # ---- shared by the writes ----
 

@@ -19,8 +19,9 @@ from typing import ClassVar
 
 from corral.errors import InvalidRequest
 from orchestrator.storage._area_records import scope_key
-from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._engine import C
 from orchestrator.storage._rows import returned
+from orchestrator.storage._run_counts import RunCounting
 from orchestrator.storage._types import RecordCounts, RecordScope
 
 _DELETE_TRACKING = """
@@ -44,7 +45,7 @@ WHERE connection_pk = ? AND model = ? AND variant = ? AND delete_mark = ? AND de
 """
 
 
-class TrackingArea(EngineBase[C]):
+class TrackingArea(RunCounting[C]):
     """Deletion tracking of records: ``orchestrator.storage._areas.TrackingStore``."""
 
     _marked_order: ClassVar[str] = ""
@@ -81,7 +82,7 @@ class TrackingArea(EngineBase[C]):
             ids = [str(found["record_id"]) for found in marked]
             self._soft_delete(conn, pk, scope, ids)
             self._exec(conn, "DELETE FROM delete_trackings WHERE id = ?", (row["id"],))
-        return RecordCounts(deleted=len(ids))
+            return self._count_run(conn, scope, RecordCounts(deleted=len(ids)))
 
     def abandon_tracking(self, run_id: str) -> None:
         """Drops every deletion tracking of a run (one that failed); nothing is deleted."""

@@ -385,6 +385,9 @@ class RecordStore(Protocol):
     ) -> tuple[list[StoredRecord], str]:
         """Records in change order after ``cursor``; returns them and the next cursor."""
 
+    def record_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        """The records each model's writes of the run added, updated and deleted."""
+
 
 class TrackingStore(Protocol):
     """Deletion tracking: which records a sync did not save again between start and end."""

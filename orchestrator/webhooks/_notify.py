@@ -113,7 +113,7 @@ class Notifier:
         """Args:
         http: the client to send with (the proxy's, whose transport pins checked addresses).
         egress: the policy URLs are checked against before each try.
-        tally: where the runs' record counts are kept.
+        tally: the runs' record counts (the store's) and requests.
         environment: an environment by id (its settings say where to send).
         """
         self._http = http
@@ -133,13 +133,15 @@ class Notifier:
         """Queues the notification of a sync run that ended (never raises: a run's end is
         never held up or failed by its notification)."""
         try:
-            models = self._tally.pop(run.run_id)
             if run.kind != "sync":
                 return
+            self._tally.ended(run.run_id)
             env = self._environment(run.env_id)
             url, secret = destination(env.settings)
-            if url and secret:
-                self._queue(_Delivery(url, secret, outcome(run, env.name, models), run.run_id), 0)
+            if url and secret:  # the store's counts are read only for a notification
+                models = self._tally.record_counts(run.run_id)
+                body = outcome(run, env.name, models)
+                self._queue(_Delivery(url, secret, body, run.run_id), 0)
         except Exception:  # the run ended all the same; its notification is lost, and logged
             _log.exception("sync notification not queued", run_id=run.run_id)
 

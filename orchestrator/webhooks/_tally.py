@@ -1,19 +1,19 @@
-"""Records added, updated and deleted per model by each sync run, for its notification, and
-the run's progress so far (with its proxied requests) for ``GetRun``.
+"""A running sync's progress for ``GetRun``: its records, counted in the store, and its
+proxied requests, counted here.
 
-``TallyInterceptor`` sits on the callback server inside the run-token interceptor: it sees
-each record call's answer (``RecordBatchResult``) with the run's scope, and adds its counts to
-the run's tally, and counts each proxied request it makes; ``RunTally.progress``
-reads them while the run goes on (``corral trigger sync`` draws them); ``RunTally.pop`` hands
-them over when the run ends. Counts are of the calls
-this orchestrator served (with several orchestrators on one database, a run's calls may land
-on another: its notification then counts only this one's share).
+The store counts the records each write of a run added, updated and deleted, in the write's
+transaction (``orchestrator/storage/_run_counts.py``): whole whichever orchestrator served the
+calls, read for the notification when the run ends. ``TallyInterceptor`` sits on the callback
+server inside the run-token check and counts each proxied request a sync run makes as it goes
+out (a page may be slow); ``RunTally.progress`` adds them to the stored counts while the run
+goes on (``corral trigger sync`` draws them). Requests are counted by the orchestrator that
+served them: with several on one database, another's ``GetRun`` shows only its own share.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +22,10 @@ import grpc
 from corral._interceptors import Behaviour, CallWrapper
 from orchestrator.callbacks._run_auth import current_scope
 
-MAX_MODELS = 256
-"""Models counted per run at most (a run names its models; more are not counted)."""
-
 MAX_RUNS = 4096
-"""Runs tallied at once at most; past it the oldest tally is dropped (a run whose calls this
-orchestrator served but another ran is never popped here)."""
+"""Runs whose requests are counted at once at most; past it the oldest count is dropped (a run
+whose calls this orchestrator served but another ran is never forgotten here otherwise)."""
 
-RECORD_CALLS = frozenset({"BatchSave", "BatchDelete", "BatchUpdate", "TrackDeletesEnd"})
-"""The callback methods whose answers are record counts."""
 REQUEST_CALLS = frozenset({"Proxy"})
 """The callback methods counted as the run's requests (a paginated sync makes one a page)."""
 
@@ -49,10 +44,11 @@ class Progress:
 
 
 class RunTally:
-    """Counts per run and model, in memory, until the run ends."""
+    """A running sync's proxied requests, in memory, beside its records in the store."""
 
-    def __init__(self) -> None:
-        self._runs: dict[str, dict[str, Counts]] = {}
+    def __init__(self, record_counts: Callable[[str], Mapping[str, Counts]]) -> None:
+        """Args: record_counts: a run's stored counts by model (the store's)."""
+        self._record_counts = record_counts
         self._requests: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -63,66 +59,38 @@ class RunTally:
                 del self._requests[next(iter(self._requests))]
             self._requests[run_id] = self._requests.get(run_id, 0) + 1
 
-    def progress(self, run_id: str) -> Progress | None:
-        """The run's counts so far, or None when nothing of it is counted here."""
+    def progress(self, run_id: str) -> Progress:
+        """The run's counts so far (records from the store, requests served here)."""
+        counts = list(self.record_counts(run_id).values())
         with self._lock:
-            models = self._runs.get(run_id)
-            requests = self._requests.get(run_id)
-            if models is None and requests is None:
-                return None
-            counts = list((models or {}).values())
-            return Progress(
-                sum(c["added"] for c in counts),
-                sum(c["updated"] for c in counts),
-                sum(c["deleted"] for c in counts),
-                requests or 0,
-            )
+            requests = self._requests.get(run_id, 0)
+        return Progress(
+            sum(c["added"] for c in counts),
+            sum(c["updated"] for c in counts),
+            sum(c["deleted"] for c in counts),
+            requests,
+        )
 
-    def add(self, run_id: str, model: str, added: int, updated: int, deleted: int) -> None:
-        """Adds one call's counts to the run's tally."""
-        with self._lock:
-            if run_id not in self._runs and len(self._runs) >= MAX_RUNS:
-                del self._runs[next(iter(self._runs))]
-            models = self._runs.setdefault(run_id, {})
-            if model not in models and len(models) >= MAX_MODELS:
-                return
-            counts = models.setdefault(model, {"added": 0, "updated": 0, "deleted": 0})
-            counts["added"] += added
-            counts["updated"] += updated
-            counts["deleted"] += deleted
+    def record_counts(self, run_id: str) -> Mapping[str, Counts]:
+        """The run's record counts by model, from the store (empty when it changed nothing)."""
+        return self._record_counts(run_id)
 
-    def pop(self, run_id: str) -> Mapping[str, Counts]:
-        """The run's counts by model (empty when it changed nothing), forgotten here."""
+    def ended(self, run_id: str) -> None:
+        """Forgets the run's requests (it ended)."""
         with self._lock:
             self._requests.pop(run_id, None)
-            return self._runs.pop(run_id, {})
 
 
 class TallyInterceptor(CallWrapper):
-    """Adds the record counts of sync runs' calls to a ``RunTally``."""
+    """Counts the proxied requests of sync runs in a ``RunTally``."""
 
     def __init__(self, tally: RunTally) -> None:
         self._tally = tally
 
     def wrap(self, method: str, behaviour: Behaviour) -> Behaviour:
-        name = method.rpartition("/")[2]
-        if name in REQUEST_CALLS:
-            return self._requests(behaviour)
-        if name not in RECORD_CALLS:
+        if method.rpartition("/")[2] not in REQUEST_CALLS:
             return behaviour
 
-        def counted(request: Any, context: grpc.ServicerContext) -> Any:
-            answer = behaviour(request, context)
-            scope = current_scope()
-            if scope.kind == "sync" and answer is not None:
-                self._tally.add(
-                    scope.run_id, request.model, answer.added, answer.updated, answer.deleted
-                )
-            return answer
-
-        return counted
-
-    def _requests(self, behaviour: Behaviour) -> Behaviour:
         def counted(request: Any, context: grpc.ServicerContext) -> Any:
             scope = current_scope()
             if scope.kind == "sync":  # made: counted as it goes out (a page may be slow)

@@ -36,13 +36,22 @@ def api() -> Iterator[FakeApi]:
         yield fake
 
 
+READ: list[str] = []
+"""The runs whose counts were read from the (stand-in) store."""
+
+
+def _stored(run_id: str) -> dict[str, dict[str, int]]:
+    """The store's counts of ``run-1`` (its writes added them up)."""
+    READ.append(run_id)
+    return {"Item": {"added": 3, "updated": 1, "deleted": 3}} if run_id == "run-1" else {}
+
+
 def _notifier(api: FakeApi, egress: EgressPolicy, secret: str = SECRET) -> Notifier:
     settings = {"notifications": {"url": api.url + "/hook", "secret": secret}}
     env = Environment(1, "acme/prod", settings, NOW)
     http = httpx.Client(transport=pinned_transport(egress))
-    tally = RunTally()
-    tally.add("run-1", "Item", 2, 1, 0)
-    tally.add("run-1", "Item", 1, 0, 3)
+    tally = RunTally(_stored)
+    tally.requested("run-1")
     notifier = Notifier(http, egress, tally, lambda env_id: env, backoff_seconds=0.05)
     notifier.tally = tally  # type: ignore[attr-defined]
     return notifier
@@ -116,13 +125,26 @@ def test_a_private_address_is_refused_by_the_egress_guard(api: FakeApi) -> None:
     assert api.seen == []
 
 
-def test_other_runs_send_nothing_but_their_counts_are_forgotten(api: FakeApi) -> None:
+def test_other_runs_send_nothing_and_read_no_counts(api: FakeApi) -> None:
     notifier = _notifier(api, EgressPolicy(allow_private=True))
+    READ.clear()
     notifier.run_ended(_run(kind="webhook"))
-    assert notifier.tally.pop("run-1") == {}  # type: ignore[attr-defined]
     threading.Event().wait(0.3)
     notifier.close()
     assert api.seen == []
+    assert READ == []
+
+
+def test_a_sync_that_ended_has_its_requests_forgotten_and_without_a_url_no_counts_read(
+    api: FakeApi,
+) -> None:
+    notifier = _notifier(api, EgressPolicy(allow_private=True), secret="")
+    assert notifier.tally.progress("run-1").requests == 1  # type: ignore[attr-defined]
+    READ.clear()
+    notifier.run_ended(_run())
+    notifier.close()
+    assert READ == []
+    assert notifier.tally.progress("run-1").requests == 0  # type: ignore[attr-defined]
 
 
 def test_nothing_is_sent_without_a_secret_and_a_failing_lookup_never_raises(
@@ -135,7 +157,7 @@ def test_nothing_is_sent_without_a_secret_and_a_failing_lookup_never_raises(
         raise RuntimeError("the store went away")
 
     with httpx.Client() as http:
-        broken = Notifier(http, EgressPolicy(), RunTally(), gone)
+        broken = Notifier(http, EgressPolicy(), RunTally(_stored), gone)
         broken.run_ended(_run())
         threading.Event().wait(0.3)
         notifier.close()
