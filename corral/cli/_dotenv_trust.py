@@ -38,6 +38,17 @@ def client_settings(*, key_given: bool, server_given: bool, ca_given: bool) -> C
     """
     from_file = dotenv_settings()
     check_dotenv_trust(from_file, key_given=key_given, server_given=server_given, ca_given=ca_given)
+    return _settings(from_file)
+
+
+def keyless_settings() -> ClientSettings:
+    """The client settings of a command that sends no key (``corral health``): the
+    environment, else ``.env``'s lines, read once as :func:`client_settings` reads them (there
+    is no key for a planted server to receive, so nothing to check)."""
+    return _settings(dotenv_settings())
+
+
+def _settings(from_file: dict[str, str]) -> ClientSettings:
     given: dict[str, Any] = {FIELDS[n]: value for n, value in from_file.items() if n in FIELDS}
     return ClientSettings(_env_file=None, **given)
 

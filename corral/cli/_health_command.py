@@ -9,8 +9,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from corral._server import CONTAINMENT_HEALTH
-from corral._settings import ClientSettings, address
+from corral._settings import address
 from corral._tls import Setting, load, load_ca
+from corral.cli._dotenv_trust import keyless_settings
 from corral.cli._output import checked, reports_errors
 
 
@@ -60,7 +61,7 @@ def health(
     Works against an orchestrator or a runner. The container image's health check asks for
     'corral.containment', which is NOT_SERVING while some runner's workers lack a layer.
     """
-    settings = ClientSettings()
+    settings = keyless_settings()
     with _channel(
         server or settings.server, tls_ca or settings.tls_ca, tls_cert, tls_key
     ) as channel:

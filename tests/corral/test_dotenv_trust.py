@@ -82,3 +82,16 @@ def test_options_given_keep_the_files_server_out(
     monkeypatch.setenv("CORRAL_SECRET_KEY", KEY)
     settings = _settings(server_given=True)  # the command dials its --server: nothing refused
     assert settings.secret_key.get_secret_value() == KEY  # type: ignore[attr-defined]
+
+
+def test_a_command_that_sends_no_key_reads_the_file_the_same_way(
+    folder: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``corral health`` sends no key: the file may name its server, read as the others read
+    it (once, in any case), and the environment still wins."""
+    (folder / ".env").write_text("Corral_Server=10.9.9.9:443\ncorral_tls_ca=ca.pem\n")
+    monkeypatch.setenv("CORRAL_SECRET_KEY", KEY)
+    settings = _dotenv_trust.keyless_settings()
+    assert (settings.server, settings.tls_ca) == ("10.9.9.9:443", "ca.pem")
+    monkeypatch.setenv("corral_server", "127.0.0.1:1")
+    assert _dotenv_trust.keyless_settings().server == "127.0.0.1:1"
