@@ -57,6 +57,7 @@ from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import RunnerRegistry, Storage, TenantStore
 from orchestrator.storage._memory_runners import MemoryRunnerRegistry
 from orchestrator.storage._sqlite import SqliteStorage
+from orchestrator.storage._types import Run
 from orchestrator.webhooks import Intake, Notifier, RunTally, TallyInterceptor, WebhookEndpoint
 
 _log = structlog.get_logger("corral.orchestrator")
@@ -156,13 +157,18 @@ def _metrics_endpoint(
 
 def _notifications(
     http: httpx.Client, egress: EgressPolicy, storage: Storage, undo: contextlib.ExitStack
-) -> tuple[RunTally, Notifier]:
-    """The running syncs' progress, and the notifier that sends sync results with their record
-    counts (closed by ``undo`` if the start fails after it)."""
+) -> tuple[RunTally, Notifier, Callable[[Run], None]]:
+    """The running syncs' progress, and what a run's end tells it and the notifier that sends
+    the store's due sync results (closed by ``undo``)."""
     tally = RunTally(storage.record_counts)
-    notifier = Notifier(http, egress, tally, storage.get_environment_by_id)
+    notifier = Notifier(http, egress, storage)
     undo.callback(notifier.close)
-    return tally, notifier
+
+    def finished(run: Run) -> None:
+        tally.ended(run.run_id)
+        notifier.run_ended(run)
+
+    return tally, notifier, finished
 
 
 def _webhook_endpoint(
@@ -220,7 +226,7 @@ def _start_locked(
         http, clock, egress, max_response_bytes=MAX_RESPONSE_BYTES, observe=metrics.proxy_call
     )
     connections = ConnectionService(storage, http, clock)
-    tally, notifier = _notifications(http, egress, storage, undo)
+    tally, notifier, finished = _notifications(http, egress, storage, undo)
     runs_box: list[RunManager] = []
     channels_box: list[Fleet] = []
     # Dry runs' scratch stores live in the runtime folder, removed at stop and cleared at start.
@@ -291,7 +297,7 @@ def _start_locked(
         lease_seconds=settings.run_lease_seconds,
         hand_off=bool(url),
         ended=metrics.run_ended,
-        finished=notifier.run_ended,
+        finished=finished,
     )
     metrics.watch_queue(queue, lambda env_id: storage.get_environment_by_id(env_id).name)
     runs.start_lease_renewal()

@@ -19,10 +19,11 @@ from typing import Any
 
 from corral._budgets import Budgets, capped_meta, log_size
 from corral.errors import InvalidRequest, NotFound
-from orchestrator.storage._engine import C, EngineBase
+from orchestrator.storage._engine import C
 from orchestrator.storage._rows import Row, dumps, log_line
 from orchestrator.storage._rows import run as run_row
 from orchestrator.storage._run_leases import queries
+from orchestrator.storage._run_notifications import RunNotifications
 from orchestrator.storage._types import LogLine, NewRun, Run
 
 _LEASES = queries("?")
@@ -51,7 +52,7 @@ def oldest_first(rows: list[Row]) -> list[str]:
     return [str(row["run_id"]) for row in sorted(rows, key=lambda row: int(row["id"]))]
 
 
-class RunsArea(EngineBase[C]):
+class RunsArea(RunNotifications[C]):
     """Runs and their logs: ``orchestrator.storage._areas.RunStore``."""
 
     # ---- runs ----

@@ -56,6 +56,7 @@ from orchestrator.storage._types import (
     CheckpointConflict,
     CheckpointKey,
     Connection,
+    DueNotification,
     Environment,
     FunctionRow,
     Integration,
@@ -82,6 +83,7 @@ __all__ = [
     "CheckpointStore",
     "Connection",
     "ConnectionStore",
+    "DueNotification",
     "Environment",
     "FunctionRow",
     "FunctionStore",
@@ -318,6 +320,15 @@ class RunStore(Protocol):
 
     def get_run(self, env_id: int, run_id: str) -> Run:
         """A run (NotFound ``unknown_run``)."""
+
+    def claim_notifications(
+        self, now: float, hold_seconds: float, limit: int
+    ) -> list[DueNotification]:
+        """Due notifications of ended sync runs no other sender holds, held for the caller
+        (``orchestrator.storage._run_notifications``)."""
+
+    def notification_tried(self, run_id: str, retry_at: float | None) -> None:
+        """A claimed notification is due again at ``retry_at``, or (None) forgotten."""
 
     def list_runs(
         self,

@@ -308,3 +308,13 @@ class RunnerRecord:
     draining: bool
     version: str
     last_heartbeat: datetime
+
+
+class DueNotification(NamedTuple):
+    """A sync run whose notification is due, claimed by the caller
+    (``orchestrator.storage._run_notifications``)."""
+
+    run_id: str
+    env_id: int
+    tries: int
+    """Tries made before this one."""

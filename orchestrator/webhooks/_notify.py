@@ -12,30 +12,29 @@ and refuses old timestamps.
 The POST goes through the proxy's egress guard (``orchestrator.proxy._egress``): a private or
 loopback address is refused unless the server allows them, and redirects are not followed.
 Network errors, 429 and 5xx are retried ``ATTEMPTS`` times in all, waiting ``BACKOFF_SECONDS``
-doubling between tries; any other answer ends the delivery. Deliveries wait in a bounded
-queue: when it is full, the notification is dropped and logged, and the run never waits.
+doubling between tries; any other answer ends the delivery. Notifications wait in the store
+(``orchestrator.storage._run_notifications``), queued by the update that ended the run, so
+they outlive the orchestrator that ended it and are sent by whichever orchestrator of the
+database claims them first; the run never waits. The body is made when it is sent, from the
+stored run and its record counts.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
-import itertools
 import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import structlog
 
 from corral._error_shapes import from_json, to_json
 from orchestrator.proxy._egress import EgressDenied, EgressPolicy
-from orchestrator.storage._types import Environment, Run
-from orchestrator.webhooks._tally import RunTally
+from orchestrator.storage._types import DueNotification, Environment, Run
 
 _log = structlog.get_logger("corral.notifications")
 
@@ -48,8 +47,15 @@ BACKOFF_SECONDS = 2.0
 TIMEOUT_SECONDS = 10.0
 """How long one try may take."""
 
-MAX_PENDING = 1024
-"""Notifications waiting to be sent (or sent again) at most; more are dropped and logged."""
+POLL_SECONDS = 1.0
+"""How often each orchestrator looks at the store for due notifications."""
+
+HOLD_SECONDS = TIMEOUT_SECONDS * 3
+"""How long a claimed notification is the claiming sender's (longer than a try can take):
+another sender takes it over after that."""
+
+BATCH = 16
+"""Notifications claimed at once."""
 
 SIGNATURE_HEADER = "X-Corral-Signature"
 TIMESTAMP_HEADER = "X-Corral-Timestamp"
@@ -88,125 +94,164 @@ def destination(settings: Mapping[str, Any]) -> tuple[str, str]:
     return str(chosen.get("url") or ""), str(chosen.get("secret") or "")
 
 
-@dataclass(frozen=True)
-class _Delivery:
-    url: str
-    secret: str
-    body: bytes
-    run_id: str
-    attempt: int = 1
+class NotificationStore(Protocol):
+    """What the sender reads and writes (``orchestrator.storage``'s)."""
+
+    def claim_notifications(
+        self, now: float, hold_seconds: float, limit: int
+    ) -> list[DueNotification]: ...
+
+    def notification_tried(self, run_id: str, retry_at: float | None) -> None: ...
+
+    def get_run(self, env_id: int, run_id: str) -> Run: ...
+
+    def get_environment_by_id(self, env_id: int) -> Environment: ...
+
+    def record_counts(self, run_id: str) -> dict[str, dict[str, int]]: ...
 
 
 class Notifier:
-    """Sends sync result notifications from a thread of its own."""
+    """Sends the store's due sync result notifications from a thread of its own."""
 
     def __init__(
         self,
         http: httpx.Client,
         egress: EgressPolicy,
-        tally: RunTally,
-        environment: Callable[[int], Environment],
+        store: NotificationStore,
         *,
         backoff_seconds: float = BACKOFF_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Args:
         http: the client to send with (the proxy's, whose transport pins checked addresses).
         egress: the policy URLs are checked against before each try.
-        tally: the runs' record counts (the store's) and requests.
-        environment: an environment by id (its settings say where to send).
+        store: where the notifications wait, and the runs, environments and counts they tell.
+        backoff_seconds: the wait before the second try (doubled before each next one).
+        poll_seconds: how often the store is looked at for due notifications (another
+            orchestrator's, or ones put off); a run that ends here wakes the sender at once.
+        clock: seconds since the epoch (every orchestrator's due times are compared on it).
         """
         self._http = http
         self._egress = egress
-        self._tally = tally
-        self._environment = environment
+        self._store = store
         self._backoff = backoff_seconds
+        self._poll = poll_seconds
         self._clock = clock
-        self._due: list[tuple[float, int, _Delivery]] = []
-        self._order = itertools.count()
         self._changed = threading.Condition()
+        self._woken = True  # at start: what a previous process left is due
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="notifications", daemon=True)
         self._thread.start()
 
     def run_ended(self, run: Run) -> None:
-        """Queues the notification of a sync run that ended (never raises: a run's end is
-        never held up or failed by its notification)."""
-        try:
-            if run.kind != "sync":
-                return
-            self._tally.ended(run.run_id)
-            env = self._environment(run.env_id)
-            url, secret = destination(env.settings)
-            if url and secret:  # the store's counts are read only for a notification
-                models = self._tally.record_counts(run.run_id)
-                body = outcome(run, env.name, models)
-                self._queue(_Delivery(url, secret, body, run.run_id), 0)
-        except Exception:  # the run ended all the same; its notification is lost, and logged
-            _log.exception("sync notification not queued", run_id=run.run_id)
+        """Looks for due notifications now when a sync run ended (its notification, if its
+        environment has a URL, was queued in the store by the update that ended it)."""
+        if run.kind == "sync":
+            with self._changed:
+                self._woken = True
+                self._changed.notify()
 
     def close(self) -> None:
-        """Stops sending (what waits is dropped)."""
+        """Stops sending (what waits stays in the store, for the next sender)."""
         with self._changed:
             self._stopped = True
             self._changed.notify_all()
         self._thread.join(timeout=TIMEOUT_SECONDS + 1)
 
-    def _queue(self, delivery: _Delivery, delay: float) -> None:
+    def _loop(self) -> None:
+        while not self._wait():
+            try:
+                due = self._store.claim_notifications(self._clock(), HOLD_SECONDS, BATCH)
+            except Exception:  # the store is away: looked at again at the next poll
+                _log.warning("sync notifications not read from the store", exc_info=True)
+                continue
+            for notification in due:
+                if self._stopped:
+                    return  # the claims run out, and another sender (or the next start) sends
+                self._deliver(notification)
+            if len(due) == BATCH:
+                self._wake()  # more may be due
+
+    def _wait(self) -> bool:
+        """Waits for a run to end here or the next poll; whether the sender is stopped."""
         with self._changed:
-            if len(self._due) >= MAX_PENDING:
-                _log.warning("sync notification dropped: too many pending", run_id=delivery.run_id)
-                return
-            heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), delivery))
+            if not self._woken and not self._stopped:
+                self._changed.wait(self._poll)
+            self._woken = False
+            return self._stopped
+
+    def _wake(self) -> None:
+        with self._changed:
+            self._woken = True
+
+    def _deliver(self, notification: DueNotification) -> None:
+        """One try of a claimed notification; then it is forgotten or put off. A try that
+        fails on our side (the store away, a secret that cannot be opened) counts as a try; a
+        failure to record the try leaves the claim to run out (tried again then)."""
+        run_id, attempt = notification.run_id, notification.tries + 1
+        try:
+            retry = self._try(notification, attempt)
+        except Exception:
+            _log.exception("sync notification not sent", run_id=run_id, attempt=attempt)
+            retry = True
+        later = self._backoff * 2 ** (attempt - 1)
+        retry_at = self._clock() + later if retry and attempt < ATTEMPTS else None
+        try:
+            self._store.notification_tried(run_id, retry_at)
+        except Exception:
+            _log.warning("sync notification's try not stored", run_id=run_id, exc_info=True)
+            return
+        if retry_at is not None:
+            self._wake_at(later)
+
+    def _try(self, notification: DueNotification, attempt: int) -> bool:
+        """Sends the notification once (nothing when its environment has no URL or secret
+        now); whether another try may help."""
+        run = self._store.get_run(notification.env_id, notification.run_id)
+        env = self._store.get_environment_by_id(notification.env_id)
+        url, secret = destination(env.settings)
+        if not (url and secret):
+            return False
+        body = outcome(run, env.name, self._store.record_counts(run.run_id))
+        return self._send(url, secret, body, run.run_id, attempt)
+
+    def _wake_at(self, delay: float) -> None:
+        """Looks at the store again after ``delay`` if that comes before the next poll."""
+        if delay < self._poll:
+            timer = threading.Timer(delay, self._notify)
+            timer.daemon = True
+            timer.start()
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._woken = True
             self._changed.notify()
 
-    def _next(self) -> _Delivery | None:
-        with self._changed:
-            while not self._stopped:
-                wait = self._due[0][0] - time.monotonic() if self._due else None
-                if wait is not None and wait <= 0:
-                    return heapq.heappop(self._due)[2]
-                self._changed.wait(wait)
-            return None
-
-    def _loop(self) -> None:
-        while (delivery := self._next()) is not None:
-            if self._send(delivery) and delivery.attempt < ATTEMPTS:
-                delay = self._backoff * 2 ** (delivery.attempt - 1)
-                retry = _Delivery(**{**delivery.__dict__, "attempt": delivery.attempt + 1})
-                self._queue(retry, delay)
-
-    def _send(self, delivery: _Delivery) -> bool:
+    def _send(self, url: str, secret: str, body: bytes, run_id: str, attempt: int) -> bool:
         """One try; whether another may help."""
         timestamp = int(self._clock())
         headers = {
             "Content-Type": "application/json",
             TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(delivery.secret, timestamp, delivery.body),
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
         }
         try:
-            self._egress.check_url(delivery.url)
-            answer = self._http.post(
-                delivery.url, content=delivery.body, headers=headers, timeout=TIMEOUT_SECONDS
-            )
+            self._egress.check_url(url)
+            answer = self._http.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
         except EgressDenied as exc:
-            _log.warning(
-                "sync notification refused by egress", run_id=delivery.run_id, why=exc.reason
-            )
+            _log.warning("sync notification refused by egress", run_id=run_id, why=exc.reason)
             return False
         except (httpx.HTTPError, OSError) as exc:
             _log.info(
                 "sync notification failed",
-                run_id=delivery.run_id,
-                attempt=delivery.attempt,
+                run_id=run_id,
+                attempt=attempt,
                 error=type(exc).__name__,
             )
             return True
         retry = answer.status_code == 429 or answer.status_code >= 500
         _log.info(
-            "sync notification sent",
-            run_id=delivery.run_id,
-            attempt=delivery.attempt,
-            status=answer.status_code,
+            "sync notification sent", run_id=run_id, attempt=attempt, status=answer.status_code
         )
         return retry

@@ -16,7 +16,7 @@ from tests.orchestrator.storage_support import START, Tenant, rec
 
 
 def _run(storage: Storage, tenant: Tenant) -> str:
-    run = storage.create_run(tenant.env_id, NewRun("sync", "github", "items", "conn-1", "", "{}"))
+    run = storage.create_run(tenant.env_id, NewRun("items", "github", "sync", "conn-1", "", "{}"))
     return run.run_id
 
 

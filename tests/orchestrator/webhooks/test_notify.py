@@ -1,5 +1,6 @@
-"""Sync result notifications: signed, retried with backoff after 5xx, refused by the egress
-guard, never raised into the run's path."""
+"""Sync result notifications, kept in the store (every engine): queued by whatever ends a sync
+run while its environment has a URL, signed, sent again after 5xx with backoff, refused by the
+egress guard, claimed by one sender at a time, left to the next sender by one that stopped."""
 
 from __future__ import annotations
 
@@ -8,26 +9,20 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from orchestrator.proxy._egress import EgressPolicy, pinned_transport
-from orchestrator.storage._types import Environment, Run
-from orchestrator.webhooks import ATTEMPTS, SIGNATURE_HEADER, TIMESTAMP_HEADER, Notifier, RunTally
+from orchestrator.storage._areas import NewRun, Storage
+from orchestrator.storage._types import Run
+from orchestrator.webhooks import ATTEMPTS, SIGNATURE_HEADER, TIMESTAMP_HEADER, Notifier
+from tests.orchestrator.storage_support import Tenant, rec
 from tests.support.fake_api import FakeApi, Seen, running_fake_api
+from tests.support.processes import wait_for
 
 SECRET = "whsec_test"
-NOW = datetime.now(UTC)
-
-
-def _run(kind: str = "sync", state: str = "succeeded", error: Any = None) -> Run:
-    return Run(
-        "run-1", 1, "items", "shop", kind, "c1", "base", state, "null", None, error, None,
-        NOW, NOW, NOW,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -36,25 +31,29 @@ def api() -> Iterator[FakeApi]:
         yield fake
 
 
-READ: list[str] = []
-"""The runs whose counts were read from the (stand-in) store."""
-
-
-def _stored(run_id: str) -> dict[str, dict[str, int]]:
-    """The store's counts of ``run-1`` (its writes added them up)."""
-    READ.append(run_id)
-    return {"Item": {"added": 3, "updated": 1, "deleted": 3}} if run_id == "run-1" else {}
-
-
-def _notifier(api: FakeApi, egress: EgressPolicy, secret: str = SECRET) -> Notifier:
+def _configure(storage: Storage, tenant: Tenant, api: FakeApi, secret: str = SECRET) -> None:
     settings = {"notifications": {"url": api.url + "/hook", "secret": secret}}
-    env = Environment(1, "acme/prod", settings, NOW)
+    storage.set_environment_settings(tenant.env_id, settings)
+
+
+def _ended_sync(
+    storage: Storage, tenant: Tenant, ok: bool = True, kind: str = "sync", error: Any = None
+) -> Run:
+    """A sync run that saved records and ended."""
+    run = storage.create_run(
+        tenant.env_id, NewRun("items", "github", kind, "conn-1", "", "{}", started=True)
+    )
+    scope = tenant.scope("Item", run_id=run.run_id)
+    storage.save_records(scope, [rec("1"), rec("2"), rec("3")])
+    storage.save_records(scope, [rec("1", t="changed")])
+    storage.delete_records(scope, ["2", "3"])
+    return storage.finish_run(run.run_id, ok, "null" if ok else None, error)
+
+
+def _notifier(storage: Storage, egress: EgressPolicy | None = None) -> Notifier:
+    egress = egress or EgressPolicy(allow_private=True)
     http = httpx.Client(transport=pinned_transport(egress))
-    tally = RunTally(_stored)
-    tally.requested("run-1")
-    notifier = Notifier(http, egress, tally, lambda env_id: env, backoff_seconds=0.05)
-    notifier.tally = tally  # type: ignore[attr-defined]
-    return notifier
+    return Notifier(http, egress, storage, backoff_seconds=0.05, poll_seconds=0.1)
 
 
 def _answers(api: FakeApi, statuses: list[int]) -> threading.Event:
@@ -78,88 +77,171 @@ def _verified(seen: Seen) -> dict[str, Any]:
     return loaded
 
 
-def test_a_sync_outcome_is_signed_and_sent_again_after_500s(api: FakeApi) -> None:
+def _due(storage: Storage) -> list[str]:
+    """The runs whose notifications wait in the store (read as they are, claiming nothing)."""
+    sql = "SELECT r.run_id FROM sync_notifications AS n JOIN runs AS r ON r.id = n.run_pk"
+    with storage._read() as conn:  # type: ignore[attr-defined]
+        rows = storage._fetch_all(conn, sql)  # type: ignore[attr-defined]
+    return sorted(str(row["run_id"]) for row in rows)
+
+
+def test_a_sync_outcome_is_signed_and_sent_again_after_500s(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
     done = _answers(api, [500, 503])
-    notifier = _notifier(api, EgressPolicy(allow_private=True))
-    notifier.run_ended(_run())
+    _configure(storage, tenant, api)
+    run = _ended_sync(storage, tenant)
+    notifier = _notifier(storage)
+    notifier.run_ended(run)
     assert done.wait(10)
+    assert wait_for(lambda: _due(storage) == [], 5)
     notifier.close()
     assert len(api.seen) == 3
     bodies = [_verified(seen) for seen in api.seen]
     assert bodies[0] == bodies[-1]
-    assert bodies[0]["models"] == {"Item": {"added": 3, "updated": 1, "deleted": 3}}
+    assert bodies[0]["models"] == {"Item": {"added": 3, "updated": 1, "deleted": 2}}
     assert (bodies[0]["run_id"], bodies[0]["sync"], bodies[0]["success"]) == (
-        "run-1",
+        run.run_id,
         "items",
         True,
     )
-    assert (bodies[0]["connection_id"], bodies[0]["environment"]) == ("c1", "acme/prod")
+    assert (bodies[0]["connection_id"], bodies[0]["environment"]) == ("conn-1", "acme/prod")
 
 
-def test_retries_stop_after_the_last_attempt_and_on_a_4xx(api: FakeApi) -> None:
+def test_retries_stop_after_the_last_attempt_and_on_a_4xx(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
     _answers(api, [500] * (ATTEMPTS + 3))
-    notifier = _notifier(api, EgressPolicy(allow_private=True))
-    notifier.run_ended(_run(state="failed", error={"type": "script_http_error", "message": "x"}))
-    for _ in range(200):
-        if len(api.seen) >= ATTEMPTS:
-            break
-        threading.Event().wait(0.05)
-    threading.Event().wait(0.5)
+    _configure(storage, tenant, api)
+    error = {"type": "script_http_error", "message": "x"}
+    failed = _ended_sync(storage, tenant, ok=False, error=error)
+    notifier = _notifier(storage)
+    notifier.run_ended(failed)
+    assert wait_for(lambda: len(api.seen) >= ATTEMPTS and _due(storage) == [], 10)
+    threading.Event().wait(0.3)
     assert len(api.seen) == ATTEMPTS
     body = _verified(api.seen[0])
     assert body["success"] is False
     assert body["error"] == {"type": "script_http_error", "message": "x"}
     api.seen.clear()
     _answers(api, [400, 500])
-    notifier.run_ended(_run())
-    threading.Event().wait(0.5)
+    notifier.run_ended(_ended_sync(storage, tenant))
+    assert wait_for(lambda: len(api.seen) == 1 and _due(storage) == [], 5)
+    threading.Event().wait(0.3)
     notifier.close()
     assert len(api.seen) == 1
 
 
-def test_a_private_address_is_refused_by_the_egress_guard(api: FakeApi) -> None:
-    notifier = _notifier(api, EgressPolicy())
-    notifier.run_ended(_run())
-    threading.Event().wait(0.5)
+def test_a_private_address_is_refused_by_the_egress_guard(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
+    _configure(storage, tenant, api)
+    run = _ended_sync(storage, tenant)
+    notifier = _notifier(storage, EgressPolicy())
+    notifier.run_ended(run)
+    assert wait_for(lambda: _due(storage) == [], 5)
     notifier.close()
     assert api.seen == []
 
 
-def test_other_runs_send_nothing_and_read_no_counts(api: FakeApi) -> None:
-    notifier = _notifier(api, EgressPolicy(allow_private=True))
-    READ.clear()
-    notifier.run_ended(_run(kind="webhook"))
-    threading.Event().wait(0.3)
+def test_only_sync_runs_of_an_environment_with_a_url_are_queued(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
+    _ended_sync(storage, tenant)  # no URL yet
+    _configure(storage, tenant, api)
+    _ended_sync(storage, tenant, kind="action")
+    running = storage.create_run(
+        tenant.env_id, NewRun("items", "github", "sync", "conn-1", "", "{}", started=True)
+    )
+    assert _due(storage) == []
+    ended = _ended_sync(storage, tenant)
+    assert _due(storage) == [ended.run_id]
+    assert running.state == "running"
+
+
+def test_every_way_a_sync_ends_queues_its_notification(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
+    """A restart that ends what a previous process left, as the runner's answer does."""
+    _configure(storage, tenant, api)
+    left = storage.create_run(
+        tenant.env_id, NewRun("items", "github", "sync", "conn-1", "", "{}", started=True)
+    )
+    queued = storage.create_run(
+        tenant.env_id, NewRun("items", "github", "sync", "conn-1", "", "{}")
+    )
+    storage.end_unfinished_runs({"type": "orchestrator_lost", "message": "restarted"})
+    assert _due(storage) == sorted([left.run_id, queued.run_id])
+
+
+def test_nothing_is_sent_without_a_secret_and_the_notification_is_forgotten(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
+    _configure(storage, tenant, api, secret="")
+    run = _ended_sync(storage, tenant)
+    assert _due(storage) == [run.run_id]
+    notifier = _notifier(storage)
+    notifier.run_ended(run)
+    assert wait_for(lambda: _due(storage) == [], 5)
     notifier.close()
     assert api.seen == []
-    assert READ == []
 
 
-def test_a_sync_that_ended_has_its_requests_forgotten_and_without_a_url_no_counts_read(
-    api: FakeApi,
+def test_a_claim_is_one_senders_until_it_runs_out(
+    storage: Storage, tenant: Tenant, api: FakeApi
 ) -> None:
-    notifier = _notifier(api, EgressPolicy(allow_private=True), secret="")
-    assert notifier.tally.progress("run-1").requests == 1  # type: ignore[attr-defined]
-    READ.clear()
-    notifier.run_ended(_run())
+    _configure(storage, tenant, api)
+    runs = sorted(_ended_sync(storage, tenant).run_id for _ in range(3))
+    first = storage.claim_notifications(1000.0, 30.0, 2)
+    second = storage.claim_notifications(1001.0, 30.0, 10)
+    assert len(first) == 2
+    assert sorted(n.run_id for n in first + second) == runs  # none twice
+    assert storage.claim_notifications(1002.0, 30.0, 10) == []
+    taken_over = storage.claim_notifications(1031.0, 30.0, 10)  # the claims ran out
+    assert sorted(n.run_id for n in taken_over) == runs
+    storage.notification_tried(runs[0], 2000.0)
+    storage.notification_tried(runs[1], None)
+    assert sorted(n.run_id for n in storage.claim_notifications(1062.0, 30.0, 10)) == [runs[2]]
+    again = storage.claim_notifications(2000.0, 30.0, 10)  # the one put off, due again
+    assert [(n.run_id, n.tries) for n in again] == [(runs[2], 0), (runs[0], 1)]
+
+
+def test_a_sender_that_stopped_leaves_its_notifications_to_the_next(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
+    done = _answers(api, [])
+    _configure(storage, tenant, api)
+    run = _ended_sync(storage, tenant)
+    # Another sender claimed it and died: nothing is sent until its claim runs out.
+    import time  # noqa: PLC0415
+
+    storage.claim_notifications(time.time(), 1.0, 10)
+    notifier = _notifier(storage)
+    assert not done.wait(0.5)
+    assert done.wait(10)
     notifier.close()
-    assert READ == []
-    assert notifier.tally.progress("run-1").requests == 0  # type: ignore[attr-defined]
+    assert [_verified(seen)["run_id"] for seen in api.seen] == [run.run_id]
 
 
-def test_nothing_is_sent_without_a_secret_and_a_failing_lookup_never_raises(
-    api: FakeApi,
+def test_a_failure_on_our_side_counts_as_a_try_and_ends_after_the_last(
+    storage: Storage, tenant: Tenant, api: FakeApi
 ) -> None:
-    notifier = _notifier(api, EgressPolicy(allow_private=True), secret="")
-    notifier.run_ended(_run())
+    """An environment that cannot be read (a secret the key no longer opens, say) is not tried
+    every time a claim runs out, forever: each failure is a try."""
+    _configure(storage, tenant, api)
+    run = _ended_sync(storage, tenant)
 
-    def gone(env_id: int) -> Environment:
-        raise RuntimeError("the store went away")
+    class Unreadable:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(storage, name)
 
-    with httpx.Client() as http:
-        broken = Notifier(http, EgressPolicy(), RunTally(_stored), gone)
-        broken.run_ended(_run())
-        threading.Event().wait(0.3)
-        notifier.close()
-        broken.close()
+        def get_environment_by_id(self, env_id: int) -> Any:
+            raise RuntimeError("secret_unreadable")
+
+    egress = EgressPolicy(allow_private=True)
+    http = httpx.Client(transport=pinned_transport(egress))
+    notifier = Notifier(http, egress, Unreadable(), backoff_seconds=0.01, poll_seconds=0.05)  # type: ignore[arg-type]
+    notifier.run_ended(run)
+    assert wait_for(lambda: _due(storage) == [], 10)
+    notifier.close()
     assert api.seen == []
