@@ -17,6 +17,7 @@ from orchestrator.storage._engine import C
 from orchestrator.storage._rows import Row, connection, integration, returned
 from orchestrator.storage._sealing import AUTH_CONFIG, CREDENTIALS, SealingBase
 from orchestrator.storage._types import Connection, Integration
+from orchestrator.storage._webhook_inbox import WebhookInbox
 
 _CONNECTION_SELECT = """
 SELECT c.*, i.unique_key, i.provider, i.auth_mode
@@ -31,7 +32,7 @@ _UPDATES = {
 }
 
 
-class ConnectionsArea(SealingBase[C]):
+class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
     """Integrations and their connections: ``orchestrator.storage._areas.ConnectionStore``.
 
     Credentials and auth configs are secrets: sealed when the store has a key

@@ -63,6 +63,7 @@ from orchestrator.storage._types import (
     LogLine,
     NewRun,
     NewToken,
+    QueuedWebhook,
     RecordCounts,
     RecordIn,
     RecordScope,
@@ -91,6 +92,7 @@ __all__ = [
     "LogLine",
     "NewRun",
     "NewToken",
+    "QueuedWebhook",
     "RecordCounts",
     "RecordIn",
     "RecordScope",
@@ -176,6 +178,25 @@ class ConnectionStore(Protocol):
     def delete_integration(self, env_id: int, unique_key: str) -> None:
         """Deletes an integration with its functions and connections (NotFound
         ``unknown_integration``)."""
+
+    def queue_webhook(
+        self,
+        env_id: int,
+        integration_key: str,
+        event_type: str,
+        payload: str,
+        *,
+        now: float,
+        most: int,
+    ) -> bool:
+        """Stores an accepted provider webhook; False when ``most`` wait already
+        (``orchestrator.storage._webhook_inbox``)."""
+
+    def claim_webhooks(self, now: float, hold_seconds: float, limit: int) -> list[QueuedWebhook]:
+        """Due webhooks no other deliverer holds, held for the caller."""
+
+    def webhook_tried(self, webhook_id: int, retry_at: float | None) -> None:
+        """A claimed webhook is due again at ``retry_at``, or (None) forgotten."""
 
     # ---- connections ----
 

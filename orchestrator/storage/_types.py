@@ -318,3 +318,17 @@ class DueNotification(NamedTuple):
     env_id: int
     tries: int
     """Tries made before this one."""
+
+
+class QueuedWebhook(NamedTuple):
+    """A provider webhook accepted and waiting to be delivered, claimed by the caller
+    (``orchestrator.storage._webhook_inbox``)."""
+
+    webhook_id: int
+    env_id: int
+    integration_key: str
+    event_type: str
+    payload: str
+    """The body's JSON, as read."""
+    tries: int
+    """Tries made before this one."""

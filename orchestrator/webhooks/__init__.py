@@ -2,7 +2,7 @@
 result notifications an environment's webhook URL gets."""
 
 from orchestrator.webhooks._endpoint import MAX_BODY_BYTES, WebhookEndpoint
-from orchestrator.webhooks._intake import QUEUE_SIZE, Intake
+from orchestrator.webhooks._intake import MAX_WAITING, Intake
 from orchestrator.webhooks._notify import (
     ATTEMPTS,
     SIGNATURE_HEADER,
@@ -16,7 +16,7 @@ from orchestrator.webhooks._tally import Progress, RunTally, TallyInterceptor
 __all__ = [
     "ATTEMPTS",
     "MAX_BODY_BYTES",
-    "QUEUE_SIZE",
+    "MAX_WAITING",
     "REPLAY_WINDOW_SECONDS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",

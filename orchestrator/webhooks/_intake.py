@@ -1,97 +1,116 @@
-"""Provider webhooks accepted over HTTP: checked at once, delivered after, from a bounded queue.
+"""Provider webhooks accepted over HTTP: checked at once, stored, delivered after.
 
 ``Intake.accept`` does what the provider waits for: it finds the environment and integration,
-verifies the signature (``_signatures``) and reads the body as JSON, then queues the webhook
-(a full queue refuses it: the provider retries later). One thread takes webhooks off the queue,
-routes each to its connections (``_routing``) and starts the runs through the lifecycle's
-``deliver_webhook``, the path ``DeliverWebhook`` takes too.
+verifies the signature (``_signatures``) and reads the body as JSON, then stores the webhook
+(``orchestrator.storage._webhook_inbox``; an environment with ``MAX_WAITING`` waiting is refused,
+503: the provider retries later). Only then does the provider get its answer, so an accepted
+webhook outlives this process. A thread claims the store's due webhooks (its own, or those of
+an orchestrator of the same database that died), routes each to its connections
+(``_routing``) and starts the runs through the lifecycle's ``deliver_webhook``, the path
+``DeliverWebhook`` takes too, then forgets it. A delivery that fails for a while (the store
+away) is tried again, ``ATTEMPTS`` times in all; one refused for good (the integration or
+connection deleted meanwhile) is logged and forgotten.
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 
 from corral import _providers
 from corral.errors import CorralError, InvalidRequest, NotFound, Unauthenticated, Unavailable
-from orchestrator.storage._types import Connection, Environment, Integration
+from orchestrator.storage._areas import ConnectionStore, TenantStore
+from orchestrator.storage._types import Environment, Integration, QueuedWebhook
 from orchestrator.webhooks._routing import challenge, connection_ids, event_type
 from orchestrator.webhooks._signatures import refusal
+from orchestrator.webhooks._wakeup import Wakeup
 
 _log = structlog.get_logger("corral.webhooks")
 
-QUEUE_SIZE = 256
-"""Webhooks accepted and not yet delivered, at most; more are refused (503) until it drains."""
+MAX_WAITING = 256
+"""Webhooks accepted and not yet delivered per environment, at most; more are refused (503)
+until they drain."""
+
+POLL_SECONDS = 1.0
+"""How often each orchestrator looks at the store for webhooks it did not accept itself (or
+put off); one accepted here wakes the deliverer at once."""
+
+HOLD_SECONDS = 60.0
+"""How long a claimed webhook is the claiming deliverer's (longer than a delivery takes: it
+starts runs, it does not wait for them); another takes it over after that."""
+
+BATCH = 16
+"""Webhooks claimed at once."""
+
+ATTEMPTS = 5
+"""Tries of a delivery that fails for a while (the store away), the first included."""
+
+BACKOFF_SECONDS = 2.0
+"""The wait before the second try; doubled before each next one."""
 
 Deliver = Callable[[Environment, str, str, str, Any], Sequence[str]]
 """``Lifecycle.deliver_webhook``: (environment, integration, connection id, type, payload)."""
 
 
-class WebhookStorage(Protocol):
-    """What the intake reads of the store."""
-
-    def get_environment(self, name: str) -> Environment:
-        """An environment by name (NotFound)."""
-
-    def get_integration(self, env_id: int, unique_key: str) -> Integration:
-        """An integration (NotFound)."""
-
-    def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
-        """The integration's connections."""
-
-
-@dataclass(frozen=True)
-class _Webhook:
-    env: Environment
-    integration: str
-    rule: Mapping[str, Any]
-    event_type: str
-    payload: Any
+class WebhookStorage(TenantStore, ConnectionStore, Protocol):
+    """What the intake reads and writes of the store: environments, integrations, their
+    connections and the webhooks waiting (``orchestrator.storage``'s areas)."""
 
 
 class Intake:
-    """Accepts provider webhooks and delivers them in the background."""
+    """Accepts provider webhooks into the store and delivers the store's due ones."""
 
     def __init__(
         self,
         storage: WebhookStorage,
         deliver: Deliver,
         *,
-        queue_size: int = QUEUE_SIZE,
         clock: Callable[[], float] = time.time,
+        poll_seconds: float = POLL_SECONDS,
+        hold_seconds: float = HOLD_SECONDS,
+        backoff_seconds: float = BACKOFF_SECONDS,
     ) -> None:
+        """Args:
+        storage: where webhooks wait, and the environments, integrations and connections.
+        deliver: starts a webhook's runs for one connection.
+        clock: seconds since the epoch (signatures' timestamps, and every orchestrator's
+            claims, are compared on it).
+        poll_seconds, hold_seconds, backoff_seconds: as ``POLL_SECONDS``, ``HOLD_SECONDS``,
+            ``BACKOFF_SECONDS``.
+        """
         self._storage = storage
         self._deliver = deliver
         self._clock = clock
-        self._queue: queue.Queue[_Webhook | None] = queue.Queue(maxsize=queue_size)
+        self._hold = hold_seconds
+        self._backoff = backoff_seconds
+        self._wakeup = Wakeup(poll_seconds)
         self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
         self._thread.start()
 
     def accept(
         self, environment: str, integration: str, headers: Mapping[str, str], body: bytes
     ) -> str | None:
-        """Checks a webhook and queues it.
+        """Checks a webhook and stores it for delivery.
 
         Args:
             headers: the request's headers, names in lower case.
 
         Returns:
             None, or the answer to a verification request (Slack's ``url_verification``),
-            which is not queued.
+            which is not stored.
 
         Raises:
             NotFound: ``unknown_webhook``, no such environment or integration (the same
                 answer for both, so that the endpoint tells nobody which names exist).
             Unauthenticated: ``invalid_webhook_signature``, the signature is missing or wrong.
             InvalidRequest: ``invalid_json``, the body is not JSON.
-            Unavailable: ``webhook_queue_full``, too many webhooks wait already.
+            Unavailable: ``webhook_queue_full``, too many of the environment's webhooks wait
+                already; or the store cannot take it now.
         """
         env, row = self._find(environment, integration)
         known = _providers.provider(row.provider)
@@ -105,13 +124,15 @@ class Intake:
         answer = challenge(rule, payload)
         if answer is not None:
             return answer
-        hook = _Webhook(env, integration, rule, event_type(rule, headers, payload), payload)
-        try:
-            self._queue.put_nowait(hook)
-        except queue.Full:
+        kind = event_type(rule, headers, payload)
+        stored = self._storage.queue_webhook(
+            env.id, integration, kind, json.dumps(payload), now=self._clock(), most=MAX_WAITING
+        )
+        if not stored:
             raise Unavailable(
                 "too many webhooks wait to be delivered; retry later", code="webhook_queue_full"
-            ) from None
+            )
+        self._wakeup.wake()
         return None
 
     def _find(self, environment: str, integration: str) -> tuple[Environment, Integration]:
@@ -124,31 +145,59 @@ class Intake:
             ) from None
 
     def close(self) -> None:
-        """Delivers what is queued, then stops the thread (waits up to five seconds)."""
-        try:
-            self._queue.put(None, timeout=5)
-        except queue.Full:
-            return
+        """Stops delivering once the delivery in progress ends (waits up to five seconds);
+        what waits stays in the store for the next start or another orchestrator."""
+        self._wakeup.stop()
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while (hook := self._queue.get()) is not None:
+        while not self._wakeup.wait():
             try:
-                self._deliver_one(hook)
-            except CorralError as exc:  # the store went away, a connection was deleted...
-                _log.warning("webhook not delivered", integration=hook.integration, why=exc.code)
-            except Exception:  # the thread outlives one bad webhook; it is logged
-                _log.exception("webhook not delivered", integration=hook.integration)
+                due = self._storage.claim_webhooks(self._clock(), self._hold, BATCH)
+            except Exception:  # the store is away: looked at again at the next poll
+                _log.warning("webhooks not read from the store", exc_info=True)
+                continue
+            for hook in due:
+                if self._wakeup.stopped:
+                    return  # the claims run out; the next start (or another) delivers
+                self._attempt(hook)
+            if len(due) == BATCH:
+                self._wakeup.wake()  # more may be due
 
-    def _deliver_one(self, hook: _Webhook) -> None:
-        connections = self._storage.list_connections(hook.env.id, hook.integration)
+    def _attempt(self, hook: QueuedWebhook) -> None:
+        """One delivery; then the webhook is forgotten, or put off when the failure may pass."""
+        attempt = hook.tries + 1
+        retry = False
+        try:
+            self._deliver_one(hook)
+        except Unavailable as exc:  # the store went away: it may come back
+            _log.warning("webhook not delivered", integration=hook.integration_key, why=exc.code)
+            retry = True
+        except CorralError as exc:  # a connection deleted meanwhile...: for good
+            _log.warning("webhook not delivered", integration=hook.integration_key, why=exc.code)
+        except Exception:  # the thread outlives one bad webhook; it is logged
+            _log.exception("webhook not delivered", integration=hook.integration_key)
+        later = self._backoff * 2 ** (attempt - 1)
+        retry_at = self._clock() + later if retry and attempt < ATTEMPTS else None
+        try:
+            self._storage.webhook_tried(hook.webhook_id, retry_at)
+        except Exception:  # its claim runs out and it is delivered again
+            _log.warning("webhook's delivery not stored", exc_info=True)
+
+    def _deliver_one(self, hook: QueuedWebhook) -> None:
+        env = self._storage.get_environment_by_id(hook.env_id)
+        row = self._storage.get_integration(env.id, hook.integration_key)
+        known = _providers.provider(row.provider)
+        rule = known.webhook if known is not None else {}
+        payload = json.loads(hook.payload)
+        connections = self._storage.list_connections(env.id, hook.integration_key)
         run_ids: list[str] = []
-        for cid in connection_ids(hook.rule, hook.payload, connections):
-            run_ids += self._deliver(hook.env, hook.integration, cid, hook.event_type, hook.payload)
+        for cid in connection_ids(rule, payload, connections):
+            run_ids += self._deliver(env, hook.integration_key, cid, hook.event_type, payload)
         _log.info(
             "webhook delivered",
-            environment=hook.env.name,
-            integration=hook.integration,
+            environment=env.name,
+            integration=hook.integration_key,
             event_type=hook.event_type,
             runs=len(run_ids),
         )

@@ -34,7 +34,9 @@ import structlog
 
 from corral._error_shapes import from_json, to_json
 from orchestrator.proxy._egress import EgressDenied, EgressPolicy
-from orchestrator.storage._types import DueNotification, Environment, Run
+from orchestrator.storage._areas import RecordStore, RunStore, TenantStore
+from orchestrator.storage._types import DueNotification, Run
+from orchestrator.webhooks._wakeup import Wakeup
 
 _log = structlog.get_logger("corral.notifications")
 
@@ -94,20 +96,9 @@ def destination(settings: Mapping[str, Any]) -> tuple[str, str]:
     return str(chosen.get("url") or ""), str(chosen.get("secret") or "")
 
 
-class NotificationStore(Protocol):
-    """What the sender reads and writes (``orchestrator.storage``'s)."""
-
-    def claim_notifications(
-        self, now: float, hold_seconds: float, limit: int
-    ) -> list[DueNotification]: ...
-
-    def notification_tried(self, run_id: str, retry_at: float | None) -> None: ...
-
-    def get_run(self, env_id: int, run_id: str) -> Run: ...
-
-    def get_environment_by_id(self, env_id: int) -> Environment: ...
-
-    def record_counts(self, run_id: str) -> dict[str, dict[str, int]]: ...
+class NotificationStore(RunStore, TenantStore, RecordStore, Protocol):
+    """What the sender reads and writes of the store: the notifications waiting, and the runs,
+    environments and record counts they tell (``orchestrator.storage``'s areas)."""
 
 
 class Notifier:
@@ -136,11 +127,8 @@ class Notifier:
         self._egress = egress
         self._store = store
         self._backoff = backoff_seconds
-        self._poll = poll_seconds
         self._clock = clock
-        self._changed = threading.Condition()
-        self._woken = True  # at start: what a previous process left is due
-        self._stopped = False
+        self._wakeup = Wakeup(poll_seconds)
         self._thread = threading.Thread(target=self._loop, name="notifications", daemon=True)
         self._thread.start()
 
@@ -148,42 +136,26 @@ class Notifier:
         """Looks for due notifications now when a sync run ended (its notification, if its
         environment has a URL, was queued in the store by the update that ended it)."""
         if run.kind == "sync":
-            with self._changed:
-                self._woken = True
-                self._changed.notify()
+            self._wakeup.wake()
 
     def close(self) -> None:
         """Stops sending (what waits stays in the store, for the next sender)."""
-        with self._changed:
-            self._stopped = True
-            self._changed.notify_all()
+        self._wakeup.stop()
         self._thread.join(timeout=TIMEOUT_SECONDS + 1)
 
     def _loop(self) -> None:
-        while not self._wait():
+        while not self._wakeup.wait():
             try:
                 due = self._store.claim_notifications(self._clock(), HOLD_SECONDS, BATCH)
             except Exception:  # the store is away: looked at again at the next poll
                 _log.warning("sync notifications not read from the store", exc_info=True)
                 continue
             for notification in due:
-                if self._stopped:
+                if self._wakeup.stopped:
                     return  # the claims run out, and another sender (or the next start) sends
                 self._deliver(notification)
             if len(due) == BATCH:
-                self._wake()  # more may be due
-
-    def _wait(self) -> bool:
-        """Waits for a run to end here or the next poll; whether the sender is stopped."""
-        with self._changed:
-            if not self._woken and not self._stopped:
-                self._changed.wait(self._poll)
-            self._woken = False
-            return self._stopped
-
-    def _wake(self) -> None:
-        with self._changed:
-            self._woken = True
+                self._wakeup.wake()  # more may be due
 
     def _deliver(self, notification: DueNotification) -> None:
         """One try of a claimed notification; then it is forgotten or put off. A try that
@@ -203,7 +175,7 @@ class Notifier:
             _log.warning("sync notification's try not stored", run_id=run_id, exc_info=True)
             return
         if retry_at is not None:
-            self._wake_at(later)
+            self._wakeup.wake_after(later)
 
     def _try(self, notification: DueNotification, attempt: int) -> bool:
         """Sends the notification once (nothing when its environment has no URL or secret
@@ -215,18 +187,6 @@ class Notifier:
             return False
         body = outcome(run, env.name, self._store.record_counts(run.run_id))
         return self._send(url, secret, body, run.run_id, attempt)
-
-    def _wake_at(self, delay: float) -> None:
-        """Looks at the store again after ``delay`` if that comes before the next poll."""
-        if delay < self._poll:
-            timer = threading.Timer(delay, self._notify)
-            timer.daemon = True
-            timer.start()
-
-    def _notify(self) -> None:
-        with self._changed:
-            self._woken = True
-            self._changed.notify()
 
     def _send(self, url: str, secret: str, body: bytes, run_id: str, attempt: int) -> bool:
         """One try; whether another may help."""
