@@ -52,12 +52,12 @@ TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 1.0
 """How often each orchestrator looks at the store for due notifications."""
 
-HOLD_SECONDS = TIMEOUT_SECONDS * 3
-"""How long a claimed notification is the claiming sender's (longer than a try can take):
-another sender takes it over after that."""
-
-BATCH = 16
+BATCH = 4
 """Notifications claimed at once."""
+
+HOLD_SECONDS = TIMEOUT_SECONDS * (BATCH + 2)
+"""How long claimed notifications are the claiming sender's (longer than a batch's tries can
+take, each up to ``TIMEOUT_SECONDS``): another sender takes them over after that."""
 
 SIGNATURE_HEADER = "X-Corral-Signature"
 TIMESTAMP_HEADER = "X-Corral-Timestamp"
