@@ -14,7 +14,6 @@ connection deleted meanwhile) is logged and forgotten.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from corral import _json as _strict
 from corral import _providers
 from corral.errors import CorralError, InvalidRequest, NotFound, Unauthenticated, Unavailable
 from orchestrator.storage._areas import ConnectionStore, TenantStore
@@ -126,7 +126,7 @@ class Intake:
             return answer
         kind = event_type(rule, headers, payload)
         stored = self._storage.queue_webhook(
-            env.id, integration, kind, json.dumps(payload), now=self._clock(), most=MAX_WAITING
+            env.id, integration, kind, _strict.compact(payload), now=self._clock(), most=MAX_WAITING
         )
         if not stored:
             raise Unavailable(
@@ -189,7 +189,7 @@ class Intake:
         row = self._storage.get_integration(env.id, hook.integration_key)
         known = _providers.provider(row.provider)
         rule = known.webhook if known is not None else {}
-        payload = json.loads(hook.payload)
+        payload = _strict.loads(hook.payload, what="a stored webhook")
         connections = self._storage.list_connections(env.id, hook.integration_key)
         run_ids: list[str] = []
         for cid in connection_ids(rule, payload, connections):
@@ -204,7 +204,13 @@ class Intake:
 
 
 def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidRequest("the webhook's body is not JSON", code="invalid_json") from None
+    """The body's JSON, read as every boundary reads JSON (``corral._json``: UTF-8, no
+    ``NaN`` or infinity, no lone surrogate, nested 128 levels at most), as ``DeliverWebhook``
+    reads its payload: what is stored and handed to the handlers is JSON every parser takes.
+
+    Raises:
+        InvalidRequest: ``invalid_json``.
+    """
+    if not body:
+        raise InvalidRequest("the webhook's body is not JSON: it is empty", code="invalid_json")
+    return _strict.loads(body, what="the webhook's body")

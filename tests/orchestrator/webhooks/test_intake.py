@@ -222,3 +222,30 @@ def test_a_webhook_outlives_a_kill_9_of_the_process_that_accepted_it(
     assert wait_for(lambda: _waiting(store) == 0, 5)
     intake.close()
     store.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b'{"a": NaN}',
+        b'{"a": 1e999}',
+        b'{"a": "\\ud800"}',
+        b"\xff\xfe{}",
+        b"[" * 200 + b"]" * 200,
+        b"[" * 200_000 + b"]" * 200_000,
+    ],
+    ids=["empty", "nan", "infinity", "lone-surrogate", "not-utf8", "too-deep", "recursion"],
+)
+def test_a_body_is_read_as_every_boundary_reads_json_and_nothing_is_stored(
+    storage: Storage, github: Tenant, body: bytes
+) -> None:
+    """What would not round-trip through the store and the handlers' parsers is refused
+    (400) before it is stored, as ``DeliverWebhook`` refuses it; a body nested past Python's
+    recursion limit too, rather than failing the request without an answer."""
+    intake = _intake_of(storage, _Deliveries())
+    with pytest.raises(InvalidRequest) as caught:
+        intake.accept("acme/prod", "gh", _signed(body), body)
+    intake.close()
+    assert caught.value.code == "invalid_json"
+    assert _waiting(storage) == 0
