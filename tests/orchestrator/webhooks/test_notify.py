@@ -215,10 +215,10 @@ def test_a_sender_that_stopped_leaves_its_notifications_to_the_next(
     # Another sender claimed it and died: nothing is sent until its claim runs out.
     import time  # noqa: PLC0415
 
-    storage.claim_notifications(time.time(), 1.0, 10)
+    storage.claim_notifications(time.time(), 3.0, 10)
     notifier = _notifier(storage)
-    assert not done.wait(0.5)
-    assert done.wait(10)
+    assert not done.wait(1.0)
+    assert done.wait(15)
     notifier.close()
     assert [_verified(seen)["run_id"] for seen in api.seen] == [run.run_id]
 
