@@ -343,9 +343,14 @@ class RunStore(Protocol):
         """A run (NotFound ``unknown_run``)."""
 
     def claim_notifications(
-        self, now: float, hold_seconds: float, limit: int
+        self,
+        now: float,
+        hold_seconds: float,
+        limit: int,
+        skip_environments: Sequence[int] = (),
     ) -> list[DueNotification]:
-        """Due notifications of ended sync runs no other sender holds, held for the caller
+        """Due notifications of ended sync runs no other sender holds, of none of
+        ``skip_environments``, held for the caller
         (``orchestrator.storage._run_notifications``)."""
 
     def notification_tried(self, run_id: str, retry_at: float | None) -> None:

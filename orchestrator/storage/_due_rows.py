@@ -11,6 +11,7 @@ Times are seconds since the epoch, from the callers' clocks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from orchestrator.storage._engine import C, EngineBase
@@ -26,6 +27,8 @@ class DueTable:
     select: str
     """``SELECT ... FROM <name> AS w [JOIN ...] WHERE {due}``: the rows a claim returns (its
     table aliased ``w``); ``{due}`` is filled in."""
+    environment: str
+    """The column of a row's environment in ``select`` (a claim may leave some out)."""
     order: str = "w.due_at, w.{key}"
 
 
@@ -35,17 +38,29 @@ _DUE = "w.due_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)"
 class DueRows(EngineBase[C]):
     """Claims, puts off and forgets waiting rows (``DueTable``)."""
 
-    def _claim_due(self, table: DueTable, now: float, hold_seconds: float, limit: int) -> list[Row]:
-        """Up to ``limit`` due rows no other caller holds (oldest due first), each held until
-        ``now + hold_seconds``. Finding none is a read only."""
+    def _claim_due(
+        self,
+        table: DueTable,
+        now: float,
+        hold_seconds: float,
+        limit: int,
+        skip_environments: Sequence[int] = (),
+    ) -> list[Row]:
+        """Up to ``limit`` due rows no other caller holds (oldest due first), none of the
+        environments in ``skip_environments``, each held until ``now + hold_seconds``.
+        Finding none is a read only."""
         name, key = table.name, table.key
-        if self._read_one(f"SELECT 1 FROM {name} AS w WHERE {_DUE} LIMIT 1", (now, now)) is None:  # noqa: S608 - constant names
+        due, params = _DUE, [now, now]
+        if skip_environments:
+            due += f" AND {table.environment} NOT IN ({', '.join('?' for _ in skip_environments)})"
+            params += list(skip_environments)
+        select = table.select.format(due=due)
+        if self._read_one(f"{select} LIMIT 1", params) is None:
             return []
         lock = " FOR NO KEY UPDATE OF w SKIP LOCKED" if self._row_lock else ""
-        order = table.order.format(key=key)
-        query = f"{table.select.format(due=_DUE)} ORDER BY {order} LIMIT ?{lock}"
+        query = f"{select} ORDER BY {table.order.format(key=key)} LIMIT ?{lock}"
         with self._write() as conn:
-            rows = self._fetch_all(conn, query, (now, now, limit))
+            rows = self._fetch_all(conn, query, (*params, limit))
             if rows:
                 marks = ", ".join("?" for _ in rows)
                 self._exec(

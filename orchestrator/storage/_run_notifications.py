@@ -13,6 +13,8 @@ claim runs out: a notification is sent at least once (receivers tell a repeat by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orchestrator.storage._due_rows import DueRows, DueTable
 from orchestrator.storage._engine import C
 from orchestrator.storage._types import DueNotification
@@ -22,6 +24,7 @@ _TABLE = DueTable(
     "run_pk",
     "SELECT w.run_pk, w.tries, r.run_id, r.env_id"
     " FROM sync_notifications AS w JOIN runs AS r ON r.id = w.run_pk WHERE {due}",
+    "r.env_id",
 )
 _BY_RUN_ID = "run_pk = (SELECT id FROM runs WHERE run_id = ?)"
 
@@ -30,14 +33,20 @@ class RunNotifications(DueRows[C]):
     """The notifications of ended sync runs, waiting to be sent (``RunStore``'s)."""
 
     def claim_notifications(
-        self, now: float, hold_seconds: float, limit: int
+        self,
+        now: float,
+        hold_seconds: float,
+        limit: int,
+        skip_environments: Sequence[int] = (),
     ) -> list[DueNotification]:
         """Up to ``limit`` due notifications (oldest due first) that no other sender holds,
-        each held for the caller until ``now + hold_seconds``. Times are seconds since the
-        epoch. Finding none is a read only."""
+        of none of ``skip_environments`` (those the caller is sending to already), each held
+        for the caller until ``now + hold_seconds``. Times are seconds since the epoch.
+        Finding none is a read only."""
+        claimed = self._claim_due(_TABLE, now, hold_seconds, limit, skip_environments)
         return [
             DueNotification(str(row["run_id"]), int(row["env_id"]), int(row["tries"]))
-            for row in self._claim_due(_TABLE, now, hold_seconds, limit)
+            for row in claimed
         ]
 
     def notification_tried(self, run_id: str, retry_at: float | None) -> None:

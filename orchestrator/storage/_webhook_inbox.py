@@ -20,6 +20,7 @@ _TABLE = DueTable(
     "id",
     "SELECT w.id, w.env_id, w.integration_key, w.event_type, w.payload, w.tries"
     " FROM webhook_inbox AS w WHERE {due}",
+    "w.env_id",
 )
 _INSERT = (
     "INSERT INTO webhook_inbox (env_id, integration_key, event_type, payload, received_at)"

@@ -52,12 +52,13 @@ TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 1.0
 """How often each orchestrator looks at the store for due notifications."""
 
-BATCH = 4
-"""Notifications claimed at once."""
+SENDERS = 4
+"""Threads that send at once, each to another environment: an environment whose receiver is
+slow holds one of them, never the others' notifications."""
 
-HOLD_SECONDS = TIMEOUT_SECONDS * (BATCH + 2)
-"""How long claimed notifications are the claiming sender's (longer than a batch's tries can
-take, each up to ``TIMEOUT_SECONDS``): another sender takes them over after that."""
+HOLD_SECONDS = TIMEOUT_SECONDS * 3
+"""How long a claimed notification is the claiming sender's (longer than a try can take):
+another sender takes it over after that."""
 
 SIGNATURE_HEADER = "X-Corral-Signature"
 TIMESTAMP_HEADER = "X-Corral-Timestamp"
@@ -129,8 +130,15 @@ class Notifier:
         self._backoff = backoff_seconds
         self._clock = clock
         self._wakeup = Wakeup(poll_seconds)
-        self._thread = threading.Thread(target=self._loop, name="notifications", daemon=True)
-        self._thread.start()
+        self._claiming = threading.Lock()
+        self._sending: set[int] = set()
+        """The environments this process is sending to now (one notification each)."""
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"notifications-{n}", daemon=True)
+            for n in range(SENDERS)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def run_ended(self, run: Run) -> None:
         """Looks for due notifications now when a sync run ended (its notification, if its
@@ -141,21 +149,37 @@ class Notifier:
     def close(self) -> None:
         """Stops sending (what waits stays in the store, for the next sender)."""
         self._wakeup.stop()
-        self._thread.join(timeout=TIMEOUT_SECONDS + 1)
+        deadline = time.monotonic() + TIMEOUT_SECONDS + 1
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         while not self._wakeup.wait():
+            while (notification := self._claim()) is not None:
+                try:
+                    self._deliver(notification)
+                finally:
+                    with self._claiming:
+                        self._sending.discard(notification.env_id)
+                if self._wakeup.stopped:
+                    return  # what waits stays claimed for a while, then another sends it
+
+    def _claim(self) -> DueNotification | None:
+        """The next due notification of an environment no other thread here sends to, now
+        this thread's (None: none, or the store is away)."""
+        with self._claiming:
             try:
-                due = self._store.claim_notifications(self._clock(), HOLD_SECONDS, BATCH)
+                due = self._store.claim_notifications(
+                    self._clock(), HOLD_SECONDS, 1, sorted(self._sending)
+                )
             except Exception:  # the store is away: looked at again at the next poll
                 _log.warning("sync notifications not read from the store", exc_info=True)
-                continue
-            for notification in due:
-                if self._wakeup.stopped:
-                    return  # the claims run out, and another sender (or the next start) sends
-                self._deliver(notification)
-            if len(due) == BATCH:
-                self._wakeup.wake()  # more may be due
+                return None
+            if not due:
+                return None
+            self._sending.add(due[0].env_id)
+        self._wakeup.wake()  # another thread may take the next one meanwhile
+        return due[0]
 
     def _deliver(self, notification: DueNotification) -> None:
         """One try of a claimed notification; then it is forgotten or put off. A try that

@@ -18,7 +18,7 @@ from orchestrator.proxy._egress import EgressPolicy, pinned_transport
 from orchestrator.storage._areas import NewRun, Storage
 from orchestrator.storage._types import Run
 from orchestrator.webhooks import ATTEMPTS, SIGNATURE_HEADER, TIMESTAMP_HEADER, Notifier
-from tests.orchestrator.storage_support import Tenant, rec
+from tests.orchestrator.storage_support import Tenant, make_tenant, rec
 from tests.support.fake_api import FakeApi, Seen, running_fake_api
 from tests.support.processes import wait_for
 
@@ -245,3 +245,39 @@ def test_a_failure_on_our_side_counts_as_a_try_and_ends_after_the_last(
     assert wait_for(lambda: _due(storage) == [], 10)
     notifier.close()
     assert api.seen == []
+
+
+def test_an_environment_whose_receiver_hangs_holds_one_sender_not_the_others(
+    storage: Storage, tenant: Tenant, api: FakeApi
+) -> None:
+    """Tenant A's receiver answers nothing while tenant B's notification is due: B's is sent
+    at once, and A's others wait behind A's own, not B's."""
+    release = threading.Event()
+    arrived: list[bytes] = []
+
+    def hang(seen: Seen) -> tuple[int, Any, dict[str, str]]:
+        arrived.append(seen.body)
+        release.wait(20)
+        return 200, {}, {}
+
+    api.routes[("POST", "/hang")] = hang
+    other = make_tenant(storage, "other/prod")
+    hanging = {"notifications": {"url": api.url + "/hang", "secret": SECRET}}
+    storage.set_environment_settings(tenant.env_id, hanging)
+    _configure(storage, other, api)
+    stuck = [_ended_sync(storage, tenant).run_id for _ in range(3)]
+    sent = _answers(api, [])
+    quiet = _ended_sync(storage, other)
+    notifier = _notifier(storage)
+    try:
+        assert sent.wait(5), "the other environment's notification waited behind the hang"
+        assert wait_for(lambda: len(arrived) == 1, 5)
+        threading.Event().wait(0.3)
+        assert len(arrived) == 1  # one of A's at a time
+        hook = next(seen for seen in api.seen if seen.path == "/hook")
+        assert _verified(hook)["run_id"] == quiet.run_id
+    finally:
+        release.set()
+    assert wait_for(lambda: _due(storage) == [], 15)
+    notifier.close()
+    assert sorted(_verified(s)["run_id"] for s in api.seen if s.path == "/hang") == sorted(stuck)
