@@ -192,8 +192,15 @@ class ConnectionStore(Protocol):
         """Stores an accepted provider webhook; False when ``most`` wait already
         (``orchestrator.storage._webhook_inbox``)."""
 
-    def claim_webhooks(self, now: float, hold_seconds: float, limit: int) -> list[QueuedWebhook]:
-        """Due webhooks no other deliverer holds, held for the caller."""
+    def claim_webhooks(
+        self,
+        now: float,
+        hold_seconds: float,
+        limit: int,
+        skip_environments: Sequence[int] = (),
+    ) -> list[QueuedWebhook]:
+        """Due webhooks no other deliverer holds, of none of ``skip_environments``, held for
+        the caller."""
 
     def webhook_tried(self, webhook_id: int, retry_at: float | None) -> None:
         """A claimed webhook is due again at ``retry_at``, or (None) forgotten."""

@@ -11,6 +11,8 @@ one each).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orchestrator.storage._due_rows import DueRows, DueTable
 from orchestrator.storage._engine import C
 from orchestrator.storage._types import QueuedWebhook
@@ -52,9 +54,16 @@ class WebhookInbox(DueRows[C]):
             self._exec(conn, _INSERT, (env_id, integration_key, event_type, payload, now))
         return True
 
-    def claim_webhooks(self, now: float, hold_seconds: float, limit: int) -> list[QueuedWebhook]:
+    def claim_webhooks(
+        self,
+        now: float,
+        hold_seconds: float,
+        limit: int,
+        skip_environments: Sequence[int] = (),
+    ) -> list[QueuedWebhook]:
         """Up to ``limit`` due webhooks (oldest due first, then oldest accepted) that no other
-        deliverer holds, each held for the caller until ``now + hold_seconds``."""
+        deliverer holds, of none of ``skip_environments``, each held for the caller until
+        ``now + hold_seconds``."""
         return [
             QueuedWebhook(
                 int(row["id"]),
@@ -64,7 +73,7 @@ class WebhookInbox(DueRows[C]):
                 str(row["payload"]),
                 int(row["tries"]),
             )
-            for row in self._claim_due(_TABLE, now, hold_seconds, limit)
+            for row in self._claim_due(_TABLE, now, hold_seconds, limit, skip_environments)
         ]
 
     def webhook_tried(self, webhook_id: int, retry_at: float | None) -> None:

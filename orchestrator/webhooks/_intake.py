@@ -14,7 +14,6 @@ connection deleted meanwhile) is logged and forgotten.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -28,7 +27,7 @@ from orchestrator.storage._areas import ConnectionStore, TenantStore
 from orchestrator.storage._types import Environment, Integration, QueuedWebhook
 from orchestrator.webhooks._routing import challenge, connection_ids, event_type
 from orchestrator.webhooks._signatures import refusal
-from orchestrator.webhooks._wakeup import Wakeup
+from orchestrator.webhooks._workers import StoreWorkers
 
 _log = structlog.get_logger("corral.webhooks")
 
@@ -44,8 +43,9 @@ HOLD_SECONDS = 60.0
 """How long a claimed webhook is the claiming deliverer's (longer than a delivery takes: it
 starts runs, it does not wait for them); another takes it over after that."""
 
-BATCH = 16
-"""Webhooks claimed at once."""
+DELIVERERS = 4
+"""Threads that deliver at once, each for another environment: an environment whose webhooks
+start many runs holds one of them, never the others' webhooks."""
 
 ATTEMPTS = 5
 """Tries of a delivery that fails for a while (the store away), the first included."""
@@ -88,9 +88,14 @@ class Intake:
         self._clock = clock
         self._hold = hold_seconds
         self._backoff = backoff_seconds
-        self._wakeup = Wakeup(poll_seconds)
-        self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
-        self._thread.start()
+        self._workers = StoreWorkers(
+            "webhooks",
+            self._claim,
+            self._attempt,
+            lambda hook: hook.env_id,
+            threads=DELIVERERS,
+            poll_seconds=poll_seconds,
+        )
 
     def accept(
         self, environment: str, integration: str, headers: Mapping[str, str], body: bytes
@@ -132,7 +137,7 @@ class Intake:
             raise Unavailable(
                 "too many webhooks wait to be delivered; retry later", code="webhook_queue_full"
             )
-        self._wakeup.wake()
+        self._workers.wakeup.wake()
         return None
 
     def _find(self, environment: str, integration: str) -> tuple[Environment, Integration]:
@@ -145,24 +150,18 @@ class Intake:
             ) from None
 
     def close(self) -> None:
-        """Stops delivering once the delivery in progress ends (waits up to five seconds);
+        """Stops delivering once the deliveries in progress end (waits up to five seconds);
         what waits stays in the store for the next start or another orchestrator."""
-        self._wakeup.stop()
-        self._thread.join(timeout=5)
+        self._workers.close(5.0)
 
-    def _loop(self) -> None:
-        while not self._wakeup.wait():
-            try:
-                due = self._storage.claim_webhooks(self._clock(), self._hold, BATCH)
-            except Exception:  # the store is away: looked at again at the next poll
-                _log.warning("webhooks not read from the store", exc_info=True)
-                continue
-            for hook in due:
-                if self._wakeup.stopped:
-                    return  # the claims run out; the next start (or another) delivers
-                self._attempt(hook)
-            if len(due) == BATCH:
-                self._wakeup.wake()  # more may be due
+    def _claim(self, skip_environments: Sequence[int]) -> QueuedWebhook | None:
+        """The next due webhook of none of ``skip_environments``, now the caller's."""
+        try:
+            due = self._storage.claim_webhooks(self._clock(), self._hold, 1, skip_environments)
+        except Exception:  # the store is away: looked at again at the next poll
+            _log.warning("webhooks not read from the store", exc_info=True)
+            return None
+        return due[0] if due else None
 
     def _attempt(self, hook: QueuedWebhook) -> None:
         """One delivery; then the webhook is forgotten, or put off when the failure may pass."""

@@ -24,9 +24,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -36,7 +35,7 @@ from corral._error_shapes import from_json, to_json
 from orchestrator.proxy._egress import EgressDenied, EgressPolicy
 from orchestrator.storage._areas import RecordStore, RunStore, TenantStore
 from orchestrator.storage._types import DueNotification, Run
-from orchestrator.webhooks._wakeup import Wakeup
+from orchestrator.webhooks._workers import StoreWorkers
 
 _log = structlog.get_logger("corral.notifications")
 
@@ -129,57 +128,33 @@ class Notifier:
         self._store = store
         self._backoff = backoff_seconds
         self._clock = clock
-        self._wakeup = Wakeup(poll_seconds)
-        self._claiming = threading.Lock()
-        self._sending: set[int] = set()
-        """The environments this process is sending to now (one notification each)."""
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"notifications-{n}", daemon=True)
-            for n in range(SENDERS)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._workers = StoreWorkers(
+            "notifications",
+            self._claim,
+            self._deliver,
+            lambda notification: notification.env_id,
+            threads=SENDERS,
+            poll_seconds=poll_seconds,
+        )
 
     def run_ended(self, run: Run) -> None:
         """Looks for due notifications now when a sync run ended (its notification, if its
         environment has a URL, was queued in the store by the update that ended it)."""
         if run.kind == "sync":
-            self._wakeup.wake()
+            self._workers.wakeup.wake()
 
     def close(self) -> None:
         """Stops sending (what waits stays in the store, for the next sender)."""
-        self._wakeup.stop()
-        deadline = time.monotonic() + TIMEOUT_SECONDS + 1
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._workers.close(TIMEOUT_SECONDS + 1)
 
-    def _loop(self) -> None:
-        while not self._wakeup.wait():
-            while (notification := self._claim()) is not None:
-                try:
-                    self._deliver(notification)
-                finally:
-                    with self._claiming:
-                        self._sending.discard(notification.env_id)
-                if self._wakeup.stopped:
-                    return  # what waits stays claimed for a while, then another sends it
-
-    def _claim(self) -> DueNotification | None:
-        """The next due notification of an environment no other thread here sends to, now
-        this thread's (None: none, or the store is away)."""
-        with self._claiming:
-            try:
-                due = self._store.claim_notifications(
-                    self._clock(), HOLD_SECONDS, 1, sorted(self._sending)
-                )
-            except Exception:  # the store is away: looked at again at the next poll
-                _log.warning("sync notifications not read from the store", exc_info=True)
-                return None
-            if not due:
-                return None
-            self._sending.add(due[0].env_id)
-        self._wakeup.wake()  # another thread may take the next one meanwhile
-        return due[0]
+    def _claim(self, skip_environments: Sequence[int]) -> DueNotification | None:
+        """The next due notification of none of ``skip_environments``, now the caller's."""
+        try:
+            due = self._store.claim_notifications(self._clock(), HOLD_SECONDS, 1, skip_environments)
+        except Exception:  # the store is away: looked at again at the next poll
+            _log.warning("sync notifications not read from the store", exc_info=True)
+            return None
+        return due[0] if due else None
 
     def _deliver(self, notification: DueNotification) -> None:
         """One try of a claimed notification; then it is forgotten or put off. A try that
@@ -199,7 +174,7 @@ class Notifier:
             _log.warning("sync notification's try not stored", run_id=run_id, exc_info=True)
             return
         if retry_at is not None:
-            self._wakeup.wake_after(later)
+            self._workers.wakeup.wake_after(later)
 
     def _try(self, notification: DueNotification, attempt: int) -> bool:
         """Sends the notification once (nothing when its environment has no URL or secret

@@ -249,3 +249,34 @@ def test_a_body_is_read_as_every_boundary_reads_json_and_nothing_is_stored(
     intake.close()
     assert caught.value.code == "invalid_json"
     assert _waiting(storage) == 0
+
+
+def test_an_environment_whose_deliveries_are_slow_holds_one_deliverer_not_the_others(
+    storage: Storage, github: Tenant
+) -> None:
+    other = make_tenant(storage, "other/prod")
+    _github(storage, other)
+    release, delivered = threading.Event(), threading.Event()
+    started: list[str] = []
+
+    def deliver(env: Environment, integration: str, cid: str, kind: str, payload: Any) -> Any:
+        started.append(env.name)
+        if env.name == "acme/prod":
+            release.wait(20)  # thousands of runs to start, say
+        else:
+            delivered.set()
+        return []
+
+    intake = Intake(storage, deliver, poll_seconds=0.05)
+    body = b'{"installation": {"id": 1}}'
+    try:
+        for _ in range(3):
+            intake.accept("acme/prod", "gh", _signed(body), body)
+        intake.accept("other/prod", "gh", _signed(body), body)
+        assert delivered.wait(5), "the other environment's webhook waited behind the slow one"
+        assert started.count("acme/prod") == 1  # one of its own at a time
+    finally:
+        release.set()
+    assert wait_for(lambda: _waiting(storage) == 0, 10)
+    intake.close()
+    assert started.count("acme/prod") == 3
