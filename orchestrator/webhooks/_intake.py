@@ -4,10 +4,11 @@
 verifies the signature (``_signatures``) and reads the body as JSON, then stores the webhook
 (``orchestrator.storage._webhook_inbox``; an environment with ``MAX_WAITING`` waiting is refused,
 503: the provider retries later). Only then does the provider get its answer, so an accepted
-webhook outlives this process. A thread claims the store's due webhooks (its own, or those of
-an orchestrator of the same database that died), routes each to its connections
-(``_routing``) and starts the runs through the lifecycle's ``deliver_webhook``, the path
-``DeliverWebhook`` takes too, then forgets it. A delivery that fails for a while (the store
+webhook outlives this process. ``DELIVERERS`` threads (``_workers``) claim the store's due
+webhooks (this process's, or those of an orchestrator of the same database that died), one
+environment's at a time each and in the order they came, route each to its connections
+(``_routing``) and start the runs through the lifecycle's ``deliver_webhook``, the path
+``DeliverWebhook`` takes too, then forget it. A delivery that fails for a while (the store
 away) is tried again, ``ATTEMPTS`` times in all; one refused for good (the integration or
 connection deleted meanwhile) is logged and forgotten.
 """
