@@ -31,6 +31,7 @@ class Wakeup:
         self._changed = threading.Condition()
         self._woken = True  # at start: what a previous process left is due
         self._stopped = False
+        self._polled = time.monotonic()
 
     @property
     def stopped(self) -> bool:
@@ -38,12 +39,19 @@ class Wakeup:
         return self._stopped
 
     def wait(self) -> bool:
-        """Waits until woken or the next poll; whether the thread is to stop."""
+        """Waits until woken or the next poll; whether the thread is to stop. Of the threads
+        waiting, one takes each poll: the store is looked at once a poll, not once a thread."""
         with self._changed:
-            if not self._woken and not self._stopped:
-                self._changed.wait(self._poll)
-            self._woken = False
-            return self._stopped
+            while not self._stopped:
+                if self._woken:
+                    self._woken = False
+                    return False
+                since = time.monotonic() - self._polled
+                if since >= self._poll:
+                    self._polled = time.monotonic()
+                    return False
+                self._changed.wait(self._poll - since)
+            return True
 
     def wake(self) -> None:
         """Makes the next ``wait`` (of one thread) return at once."""

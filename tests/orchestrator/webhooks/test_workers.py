@@ -83,3 +83,25 @@ def test_workers_take_one_row_of_an_environment_at_a_time_and_the_others_beside(
     workers.close(5)
     assert sorted(done) == [1, 2, 3, 4, 5]
     assert most == {"a": 1, "b": 1, "c": 1}
+
+
+def test_of_the_threads_waiting_one_takes_each_poll() -> None:
+    """Idle threads look at the store once a poll between them, not once a poll each."""
+    wakeup = Wakeup(0.1)
+    wakeup.wait()  # the look at start
+    looks: list[float] = []
+    lock = threading.Lock()
+
+    def idle() -> None:
+        while not wakeup.wait():
+            with lock:
+                looks.append(time.monotonic())
+
+    threads = [threading.Thread(target=idle) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.05)
+    wakeup.stop()
+    for thread in threads:
+        thread.join(5)
+    assert 5 <= len(looks) <= 12  # about ten polls in a second, not forty
