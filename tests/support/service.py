@@ -27,6 +27,19 @@ class Service:
     stderr_path: pathlib.Path
 
 
+def _wait_for_line(
+    path: pathlib.Path, marker: str, process: subprocess.Popen[str], timeout: float
+) -> None:
+    """Waits until the log at ``path`` holds ``marker`` (tests read the start line's ports)."""
+    deadline = time.monotonic() + timeout
+    while marker not in path.read_text():
+        if process.poll() is not None:
+            raise RuntimeError(f"corral serve exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"corral serve logged no {marker} in {timeout} s")
+        time.sleep(0.02)
+
+
 def _wait_for(path: pathlib.Path, process: subprocess.Popen[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not (path.exists() and path.read_text().strip()):  # created, then written: both
@@ -70,6 +83,8 @@ def running_service(
         )
     try:
         _wait_for(data_dir / "orchestrator.port", process, 60)
+        if env.get("CORRAL_LOG_FORMAT") == "json":  # its start line comes just after the port
+            _wait_for_line(stderr_path, '"orchestrator started"', process, 60)
         port = (data_dir / "orchestrator.port").read_text().strip()
         shown = ""
         if process.stdout is not None and fresh:
