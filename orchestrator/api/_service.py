@@ -1,24 +1,22 @@
-"""The Orchestrator service: the public API, one environment per secret key."""
+"""The Orchestrator service: the public API, one environment per secret key (its integrations
+and connections in ``_connections_api``, the checks of its fields in ``_fields``)."""
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
 
-from corral import _json, _providers
-from corral._budgets import Budgets, budgets_for, check_metadata
+from corral import _json
 from corral.errors import InvalidRequest, PermissionDenied
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
+from orchestrator.api import _fields as fields
 from orchestrator.api._auth import current_environment
+from orchestrator.api._connections_api import ConnectionsApi
 from orchestrator.api._pages import (
     PageFiller,
     decode_cursor,
@@ -27,77 +25,26 @@ from orchestrator.api._pages import (
     sized,
 )
 from orchestrator.api._views import (
-    connection_pb,
     function_pb,
-    integration_pb,
     log_pb,
     record_pb,
     run_pb,
     schedule_pb,
 )
-from orchestrator.lifecycle._deploy import Deployer, check_integration_key
+from orchestrator.lifecycle._deploy import Deployer
 from orchestrator.lifecycle._lifecycle import Lifecycle
-from orchestrator.proxy._credentials import AUTH_MODES
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
-from orchestrator.storage._areas import Connection, FunctionRow, Integration, Run, RunnerRecord
+from orchestrator.storage._areas import FunctionRow, Run, RunnerRecord
 from orchestrator.storage._needs import ApiStorage
 from orchestrator.storage._records import to_rfc3339
 from orchestrator.webhooks._tally import Progress
 
-MAX_LIST = 1000
 RECORD_CHUNK = 50
 """Records read from the store at a time while a page of records fills."""
-MAX_NAME_LENGTH = 255
-"""The longest id or name a caller may give to something stored (connection, variable, ...)."""
-MAX_URL_LENGTH = 2048
-RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-"""An RFC 3339 date-time (ASCII digits, a time zone, at most nanoseconds)."""
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
-"""Unicode categories a name may not hold: controls, format characters (bidi overrides,
-zero-width joiners), surrogates, private use, line and paragraph separators."""
 
 
-def _required(value: str, what: str) -> str:
-    if not value:
-        raise InvalidRequest(f"{what} is required", code="missing_field")
-    return value
-
-
-def _name(value: str, what: str) -> str:
-    """A name or id for something stored: required, printable, trimmed, not too long."""
-    _required(value, what)
-    if len(value) > MAX_NAME_LENGTH:
-        raise InvalidRequest(
-            f"{what} is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed",
-            code="invalid_name",
-        )
-    bad = next((c for c in value if unicodedata.category(c) in _INVISIBLE), None)
-    if bad is not None:
-        raise InvalidRequest(
-            f"{what} {value!r} holds the control or invisible character U+{ord(bad):04X}",
-            code="invalid_name",
-        )
-    if value != value.strip():
-        raise InvalidRequest(
-            f"{what} {value!r} starts or ends with white space", code="invalid_name"
-        )
-    return value
-
-
-def _limit(value: int, default: int) -> int:
-    """A page size: 0 means the default, above ``MAX_LIST`` means ``MAX_LIST``."""
-    if value < 0:
-        raise InvalidRequest(
-            f"limit must be 0 (the default, {default}) or more, not {value}", code="invalid_limit"
-        )
-    return min(value or default, MAX_LIST)
-
-
-class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
+class OrchestratorService(ConnectionsApi, orchestrator_pb2_grpc.OrchestratorServicer):
     """Serves the Orchestrator RPCs for the caller's environment."""
 
     def __init__(
@@ -140,9 +87,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
             legacy,
             caller=context,
             plan=request.plan,
-            only=[_name(name, "only") for name in request.only],
+            only=[fields.name(name, "only") for name in request.only],
             refuse_removals=request.refuse_removals,
-            allow_removing=[_name(name, "allow_removing") for name in request.allow_removing],
+            allow_removing=[fields.name(name, "allow_removing") for name in request.allow_removing],
         )
         if not request.plan:
             self._lifecycle.after_deploy(env, request.integration, rows)
@@ -157,158 +104,6 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         )
         return pb.ListFunctionsResponse(functions=[function_pb(r) for r in rows])
 
-    # ---- integrations and connections ----
-
-    def CreateIntegration(
-        self, request: pb.CreateIntegrationRequest, context: grpc.ServicerContext
-    ) -> pb.Integration:
-        """Creates or updates an integration."""
-        env = current_environment()
-        known = _providers.provider(request.provider or request.unique_key)
-        default_mode = known.auth_mode if known and known.auth_mode in AUTH_MODES else "NONE"
-        auth_mode = (request.auth_mode or default_mode).upper()
-        if auth_mode not in AUTH_MODES:
-            raise InvalidRequest(
-                f"auth_mode must be one of {', '.join(sorted(AUTH_MODES))}",
-                code="invalid_auth_mode",
-            )
-        _check_url(request.base_url, "base_url")
-        unique_key = check_integration_key(_required(request.unique_key, "unique_key"))
-        if request.provider:
-            _name(request.provider, "provider")
-        row: Integration = self._storage.upsert_integration(
-            env.id,
-            unique_key,
-            provider=request.provider or request.unique_key,
-            base_url=request.base_url,
-            auth_mode=auth_mode,
-            auth_config=_json.loads_object(request.auth_config_json, what="auth_config_json"),
-        )
-        return integration_pb(row)
-
-    def ListIntegrations(
-        self, request: pb.ListIntegrationsRequest, context: grpc.ServicerContext
-    ) -> pb.ListIntegrationsResponse:
-        """The environment's integrations."""
-        rows = self._storage.list_integrations(current_environment().id)
-        return pb.ListIntegrationsResponse(integrations=[integration_pb(r) for r in rows])
-
-    def DeleteIntegration(
-        self, request: pb.DeleteIntegrationRequest, context: grpc.ServicerContext
-    ) -> pb.DeleteIntegrationResponse:
-        """Deletes an integration, each connection as ``DeleteConnection`` does, then its
-        functions (``Lifecycle.delete_integration``)."""
-        deleted, run_ids = self._lifecycle.delete_integration(
-            current_environment(), _required(request.unique_key, "unique_key"), context
-        )
-        return pb.DeleteIntegrationResponse(connection_ids=deleted, run_ids=run_ids)
-
-    def CreateConnection(
-        self, request: pb.CreateConnectionRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:
-        """Creates a connection with its credentials."""
-        env = current_environment()
-        credentials = _json.loads_object(request.credentials_json, what="credentials_json")
-        mode = str(credentials.get("type") or "NONE").upper()
-        if mode not in AUTH_MODES:
-            raise InvalidRequest(
-                f"credentials type must be one of {', '.join(sorted(AUTH_MODES))}",
-                code="invalid_credentials",
-            )
-        _check_url(request.base_url, "base_url")
-        config = _json.loads_object(request.connection_config_json, what="connection_config_json")
-        metadata = _json.loads_object(request.metadata_json, what="metadata_json")
-        budgets = budgets_for(env.settings)
-        check_metadata(config, budgets, "connection_config")
-        check_metadata(metadata, budgets)
-        row: Connection = self._storage.create_connection(
-            env.id,
-            _required(request.integration, "integration"),
-            _name(request.connection_id, "connection_id")
-            if request.connection_id
-            else str(uuid.uuid4()),
-            credentials=credentials | {"type": mode},
-            connection_config=config,
-            metadata=metadata,
-            base_url=request.base_url,
-        )
-        self._lifecycle.connection_created(env, row.integration_key, row.connection_id, context)
-        return connection_pb(row)
-
-    def GetConnection(
-        self, request: pb.GetConnectionRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:
-        """One connection (without credentials)."""
-        env = current_environment()
-        return connection_pb(
-            self._storage.get_connection(env.id, _required(request.connection_id, "connection_id"))
-        )
-
-    def ListConnections(
-        self, request: pb.ListConnectionsRequest, context: grpc.ServicerContext
-    ) -> pb.ListConnectionsResponse:
-        """The environment's connections (of one integration, if given)."""
-        after = decode_cursor("connections", request.cursor)
-        rows = self._storage.list_connections(current_environment().id, request.integration or None)
-        views = [connection_pb(r) for r in rows if r.connection_id > after]
-        limit = _limit(request.limit, MAX_LIST)
-        page, more = sized(views[:limit], lambda v: v.ByteSize())
-        more = more or len(views) > limit
-        cursor = encode_cursor("connections", page[-1].connection_id) if more else ""
-        return pb.ListConnectionsResponse(connections=page, next_cursor=cursor)
-
-    def DeleteConnection(
-        self, request: pb.DeleteConnectionRequest, context: grpc.ServicerContext
-    ) -> pb.DeleteConnectionResponse:
-        """Runs pre-deletion functions, then deletes a connection, its records and checkpoints."""
-        env = current_environment()
-        connection = self._storage.get_connection(
-            env.id, _required(request.connection_id, "connection_id")
-        )
-        self._lifecycle.connection_deleting(
-            env, connection.integration_key, connection.connection_id, context
-        )
-        self._storage.delete_connection(env.id, connection.connection_id)
-        return pb.DeleteConnectionResponse()
-
-    def SetMetadata(
-        self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:
-        """Replaces a connection's metadata."""
-        return self._change_metadata(request, self._storage.set_metadata)
-
-    def UpdateMetadata(
-        self, request: pb.SetMetadataRequest, context: grpc.ServicerContext
-    ) -> pb.Connection:
-        """Merges keys into a connection's metadata."""
-        return self._change_metadata(request, self._storage.update_metadata)
-
-    def _change_metadata(
-        self,
-        request: pb.SetMetadataRequest,
-        change: Callable[[int, str, dict[str, Any], Budgets], Any],
-    ) -> pb.Connection:
-        env = current_environment()
-        cid = _required(request.connection_id, "connection_id")
-        metadata = _json.loads_object(request.metadata_json, what="metadata_json")
-        change(env.id, cid, metadata, budgets_for(env.settings))
-        return connection_pb(self._storage.get_connection(env.id, cid))
-
-    def SetEnvironmentVariables(
-        self, request: pb.SetEnvironmentVariablesRequest, context: grpc.ServicerContext
-    ) -> pb.SetEnvironmentVariablesResponse:
-        """Replaces the environment's variables."""
-        pairs = [(_name(v.name, "variable name"), v.value) for v in request.variables]
-        self._storage.set_environment_variables(current_environment().id, pairs)
-        return pb.SetEnvironmentVariablesResponse()
-
-    def ListEnvironmentVariables(
-        self, request: pb.ListEnvironmentVariablesRequest, context: grpc.ServicerContext
-    ) -> pb.ListEnvironmentVariablesResponse:
-        """The names of the environment's variables (never their values)."""
-        found = self._storage.get_environment_variables(current_environment().id)
-        return pb.ListEnvironmentVariablesResponse(names=sorted(name for name, _ in found))
-
     # ---- runs ----
 
     def TriggerAction(
@@ -316,12 +111,12 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     ) -> pb.TriggerActionResponse:
         """Runs an action; waits for it unless ``async``."""
         env = current_environment()
-        name = _required(request.action_name, "action_name")
-        cid = _required(request.connection_id, "connection_id")
+        name = fields.required(request.action_name, "action_name")
+        cid = fields.required(request.connection_id, "connection_id")
         input_value = _json.loads(request.input_json, what="input_json")
         function, provider = self._runs.target_for(env, cid, name, "action")
         spec = RunRequestSpec(env, function, cid, input_value, provider=provider)
-        key = _idempotency_key(request.idempotency_key)
+        key = fields.idempotency_key(request.idempotency_key)
         detached = getattr(request, "async")
         if not key and not detached:
             run = self._runs.run(spec, caller=context)
@@ -346,9 +141,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         """Runs a sync now; with ``reset``, its checkpoint is cleared first, and with
         ``empty_records`` too, the connection's records of the sync's models."""
         env = current_environment()
-        name = _required(request.sync_name, "sync_name")
-        cid = _required(request.connection_id, "connection_id")
-        variant = _name(request.variant, "variant") if request.variant else "base"
+        name = fields.required(request.sync_name, "sync_name")
+        cid = fields.required(request.connection_id, "connection_id")
+        variant = fields.name(request.variant, "variant") if request.variant else "base"
         if request.empty_records and not request.reset:
             raise InvalidRequest(
                 "empty_records empties a sync's records only with reset",
@@ -387,9 +182,9 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def _set_schedule(self, request: pb.SyncScheduleRequest, state: str) -> pb.SyncSchedule:
         schedule = self._lifecycle.set_state(
             current_environment(),
-            _required(request.connection_id, "connection_id"),
-            _required(request.sync_name, "sync_name"),
-            _name(request.variant, "variant") if request.variant else "base",
+            fields.required(request.connection_id, "connection_id"),
+            fields.required(request.sync_name, "sync_name"),
+            fields.name(request.variant, "variant") if request.variant else "base",
             state,
             frequency=request.frequency,
             clear_frequency=request.clear_frequency,
@@ -409,7 +204,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         """Runs the subscribed syncs' webhook handlers in the background."""
         run_ids = self._lifecycle.deliver_webhook(
             current_environment(),
-            _required(request.integration, "integration"),
+            fields.required(request.integration, "integration"),
             request.connection_id,
             request.event_type,
             _json.loads(request.payload_json, what="payload_json"),
@@ -421,7 +216,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     ) -> pb.CancelRunResponse:
         """Cancels a run of this environment (``RunManager.cancel``); a finished one stays."""
         env_id = current_environment().id
-        run: Run = self._storage.get_run(env_id, _required(request.run_id, "run_id"))
+        run: Run = self._storage.get_run(env_id, fields.required(request.run_id, "run_id"))
         cancelled = run.state in ("queued", "running") and self._runs.cancel(run.run_id)
         if cancelled:
             run = self._storage.get_run(env_id, run.run_id)
@@ -430,7 +225,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext) -> pb.Run:
         """One run with its state and result."""
         run: Run = self._storage.get_run(
-            current_environment().id, _required(request.run_id, "run_id")
+            current_environment().id, fields.required(request.run_id, "run_id")
         )
         message = run_pb(run)
         running_sync = run.state == "running" and run.kind == "sync"
@@ -450,7 +245,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         self, request: pb.ListRunsRequest, context: grpc.ServicerContext
     ) -> pb.ListRunsResponse:
         """Runs, newest first, a page at most ``limit`` runs and about 3 MiB."""
-        limit = _limit(request.limit, 50)
+        limit = fields.limit(request.limit, 50)
         rows = self._storage.list_runs(
             current_environment().id,
             request.connection_id or None,
@@ -468,10 +263,10 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     ) -> pb.GetRunLogsResponse:
         """The log lines of a run, a page at most ``limit`` lines and about 3 MiB."""
         after = decode_number_cursor("logs", request.cursor)
-        limit = _limit(request.limit, MAX_LIST)
+        limit = fields.limit(request.limit, fields.MAX_LIST)
         lines = self._storage.get_logs(
             current_environment().id,
-            _required(request.run_id, "run_id"),
+            fields.required(request.run_id, "run_id"),
             after_seq=after,
             limit=limit + 1,
         )
@@ -508,14 +303,16 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
         filters = frozenset(f.strip().lower() for f in request.filter.split(",") if f.strip())
         if filters - {"added", "updated", "deleted"}:
             raise InvalidRequest("filter takes added, updated and deleted", code="invalid_filter")
-        limit = _limit(request.limit, 100)
+        limit = fields.limit(request.limit, 100)
         options: dict[str, Any] = {"variant": request.variant or "base"}
         if request.modified_after:
-            options["modified_after"] = _timestamp(request.modified_after)
+            options["modified_after"] = fields.timestamp(request.modified_after)
         if filters:
             options["filter"] = filters
-        self._storage.get_connection(env.id, _required(request.connection_id, "connection_id"))
-        model = _required(request.model, "model")
+        self._storage.get_connection(
+            env.id, fields.required(request.connection_id, "connection_id")
+        )
+        model = fields.required(request.model, "model")
         page = PageFiller()
         cursor = resume = request.cursor
         # Read in small chunks, so that a page of large records is never all in memory.
@@ -543,7 +340,7 @@ class OrchestratorService(orchestrator_pb2_grpc.OrchestratorServicer):
     ) -> Iterator[pb.DryRunEvent]:
         """Runs undeployed files against a connection's API, storing nothing; streams events."""
         if request.variant:
-            _name(request.variant, "variant")
+            fields.name(request.variant, "variant")
         yield from self._dry_runs.stream(current_environment(), request, caller=context)
 
 
@@ -567,66 +364,6 @@ def _action_response(run: Run) -> pb.TriggerActionResponse:
     return pb.TriggerActionResponse(
         run_id=run.run_id, output_json=json.dumps(output, ensure_ascii=False)
     )
-
-
-def _check_url(url: str, what: str) -> None:
-    if not url:
-        return
-    if len(url) > MAX_URL_LENGTH:
-        raise InvalidRequest(
-            f"{what} is {len(url)} characters long; at most {MAX_URL_LENGTH} are allowed",
-            code="invalid_url",
-        )
-    if not url.startswith(("http://", "https://")):
-        raise InvalidRequest(f"{what} must be an http(s) URL", code="invalid_url")
-    if any(c.isspace() or unicodedata.category(c) in _INVISIBLE for c in url):
-        raise InvalidRequest(
-            f"{what} holds white space or control characters; percent-encode them",
-            code="invalid_url",
-        )
-    try:
-        parts = urlsplit(url)
-        host, _ = parts.hostname, parts.port  # a port out of range raises here
-    except ValueError as exc:
-        raise InvalidRequest(f"{what} is not a valid URL: {exc}", code="invalid_url") from None
-    if not host:
-        raise InvalidRequest(f"{what} has no host name", code="invalid_url")
-
-
-def _timestamp(text: str) -> datetime:
-    if not RFC3339.fullmatch(text):
-        raise InvalidRequest(
-            "modified_after must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z",
-            code="invalid_timestamp",
-        )
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(
-            "modified_after must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z",
-            code="invalid_timestamp",
-        ) from None
-    if value.tzinfo is None:
-        raise InvalidRequest("modified_after needs a time zone", code="invalid_timestamp")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidRequest(
-            "modified_after is out of range in UTC", code="invalid_timestamp"
-        ) from None
-
-
-IDEMPOTENCY_KEY_MAX = 200
-
-
-def _idempotency_key(key: str) -> str:
-    """A client's idempotency key, checked ("" when none was given)."""
-    if len(key) > IDEMPOTENCY_KEY_MAX or not all(" " <= c <= "~" for c in key):
-        raise InvalidRequest(
-            f"idempotency_key must be at most {IDEMPOTENCY_KEY_MAX} printable ASCII characters",
-            code="invalid_idempotency_key",
-        )
-    return key
 
 
 def _runner_info(record: RunnerRecord, state: str, now: datetime) -> pb.RunnerInfo:
