@@ -300,6 +300,7 @@ def _start_locked(
         finished=finished,
     )
     metrics.watch_queue(queue, lambda env_id: storage.get_environment_by_id(env_id).name)
+    metrics.watch_waiting(storage)
     runs.start_lease_renewal()
     runs_box.append(runs)
     dry_runs = DryRuns(storage, sessions, runs.dispatcher)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -29,6 +31,8 @@ from corral._settings import split_address
 from corral.errors import RUN_ERROR_TYPES, InvalidRequest
 from orchestrator.runs._fair_queue import FairQueue
 from orchestrator.storage import _areas
+
+_log = structlog.get_logger("corral.metrics")
 
 SUCCEEDED = "succeeded"
 """The outcome of a run that succeeded; any other is the run's error type."""
@@ -96,6 +100,10 @@ class OrchestratorMetrics:
     def watch_queue(self, queue: FairQueue, environment_name: Callable[[int], str]) -> None:
         """Reports the queue's depth by environment, and its slots, at each scrape."""
         self.registry.register(_QueueCollector(queue, environment_name))
+
+    def watch_waiting(self, storage: WaitingCounts) -> None:
+        """Reports the notifications and webhooks waiting in the store at each scrape."""
+        self.registry.register(_WaitingCollector(storage))
 
     def time_store(self, storage: object) -> None:
         """Times every operation of ``storage`` from now on (the methods of the storage area
@@ -168,6 +176,40 @@ class _QueueCollector(Collector):
             return self._name(env_id)
         except Exception:  # deleted since: its id still tells the runs apart
             return str(env_id)
+
+
+class WaitingCounts(Protocol):
+    """What ``_WaitingCollector`` reads of the store."""
+
+    def notifications_waiting(self) -> int: ...
+
+    def webhooks_waiting(self) -> int: ...
+
+
+class _WaitingCollector(Collector):
+    """``corral_notifications_waiting`` and ``corral_webhooks_waiting``, counted in the store at
+    each scrape (the database's: every orchestrator of it reports the same)."""
+
+    def __init__(self, storage: WaitingCounts) -> None:
+        self._storage = storage
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            notifications = self._storage.notifications_waiting()
+            webhooks = self._storage.webhooks_waiting()
+        except Exception:  # the store is away: the scrape goes on without these
+            _log.warning("waiting notifications and webhooks not counted", exc_info=True)
+            return
+        yield GaugeMetricFamily(
+            "corral_notifications_waiting",
+            "Sync result notifications waiting in the store to be sent (or sent again).",
+            value=notifications,
+        )
+        yield GaugeMetricFamily(
+            "corral_webhooks_waiting",
+            "Provider webhooks accepted and waiting in the store to be delivered.",
+            value=webhooks,
+        )
 
 
 SETTING = "CORRAL_METRICS_ADDRESS or --metrics-address"

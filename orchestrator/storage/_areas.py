@@ -205,6 +205,9 @@ class ConnectionStore(Protocol):
     def webhook_tried(self, webhook_id: int, retry_at: float | None) -> None:
         """A claimed webhook is due again at ``retry_at``, or (None) forgotten."""
 
+    def webhooks_waiting(self) -> int:
+        """The webhooks accepted and not yet delivered, of every environment."""
+
     # ---- connections ----
 
     def create_connection(
@@ -362,6 +365,9 @@ class RunStore(Protocol):
 
     def notification_tried(self, run_id: str, retry_at: float | None) -> None:
         """A claimed notification is due again at ``retry_at``, or (None) forgotten."""
+
+    def notifications_waiting(self) -> int:
+        """The notifications waiting to be sent, of every environment."""
 
     def list_runs(
         self,

@@ -70,6 +70,11 @@ class DueRows(EngineBase[C]):
                 )
         return rows
 
+    def _count_waiting(self, table: DueTable) -> int:
+        """The rows waiting (due or not, claimed or not)."""
+        row = self._read_one(f"SELECT count(*) AS n FROM {table.name}")  # noqa: S608 - constant names
+        return 0 if row is None else int(row["n"])
+
     def _tried(self, table: DueTable, where: str, key: object, retry_at: float | None) -> None:
         """A claimed row's try ended: with ``retry_at`` due again then, one more try counted
         and its claim dropped; with None, forgotten. ``where`` picks it (one ``?``: ``key``)."""

@@ -54,3 +54,7 @@ class RunNotifications(DueRows[C]):
         epoch) it is due again then, one more try counted and its claim dropped; with None
         (sent, refused, out of tries, or nowhere to send) it is forgotten."""
         self._tried(_TABLE, _BY_RUN_ID, run_id, retry_at)
+
+    def notifications_waiting(self) -> int:
+        """The notifications waiting to be sent (or sent again), of every environment."""
+        return self._count_waiting(_TABLE)

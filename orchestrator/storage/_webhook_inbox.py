@@ -80,3 +80,7 @@ class WebhookInbox(DueRows[C]):
         """The end of a claimed webhook's delivery: due again at ``retry_at``, one more try
         counted, or (None: delivered, or refused for good) forgotten."""
         self._tried(_TABLE, "id = ?", webhook_id, retry_at)
+
+    def webhooks_waiting(self) -> int:
+        """The webhooks accepted and not yet delivered, of every environment."""
+        return self._count_waiting(_TABLE)

@@ -15,7 +15,7 @@ from corral._metrics import serve_metrics
 from corral.errors import Unavailable
 from orchestrator._metrics import OrchestratorMetrics, open_endpoint, runner_metrics_addresses
 from orchestrator.runs._fair_queue import FairQueue
-from orchestrator.storage._areas import Storage
+from orchestrator.storage._areas import NewRun, Storage
 from tests.orchestrator.storage_support import make_tenant, rec
 
 
@@ -132,3 +132,39 @@ def test_the_endpoint_serves_the_registry_over_http() -> None:
         assert "THE_SETTING" in caught.value.message
     finally:
         endpoint.close()
+
+
+def test_the_notifications_and_webhooks_waiting_are_counted_in_the_store_at_scrape_time(
+    storage: Storage,
+) -> None:
+    metrics = OrchestratorMetrics()
+    metrics.watch_waiting(storage)
+    tenant = make_tenant(storage)
+    assert metrics.registry.get_sample_value("corral_notifications_waiting") == 0  # present
+    assert metrics.registry.get_sample_value("corral_webhooks_waiting") == 0
+    url = {"notifications": {"url": "https://hooks.example.com/x", "secret": "s"}}
+    storage.set_environment_settings(tenant.env_id, url)
+    for _ in range(2):
+        run = storage.create_run(
+            tenant.env_id, NewRun("items", "github", "sync", "conn-1", "", "{}", started=True)
+        )
+        storage.finish_run(run.run_id, True, "null", None)
+    storage.queue_webhook(tenant.env_id, "github", "push", "{}", now=time.time(), most=10)
+    assert _value(metrics, "corral_notifications_waiting") == 2
+    assert _value(metrics, "corral_webhooks_waiting") == 1
+
+
+def test_a_store_that_cannot_count_leaves_the_rest_of_the_scrape() -> None:
+    class Away:
+        def notifications_waiting(self) -> int:
+            raise Unavailable("the store is away", code="storage_unavailable")
+
+        def webhooks_waiting(self) -> int:
+            raise Unavailable("the store is away", code="storage_unavailable")
+
+    metrics = OrchestratorMetrics()
+    metrics.watch_waiting(Away())
+    metrics.proxy_call(200)
+    text = generate_latest(metrics.registry).decode()
+    assert "corral_notifications_waiting" not in text
+    assert 'corral_proxy_calls_total{status="200"} 1.0' in text
