@@ -158,8 +158,8 @@ def _metrics_endpoint(
 def _notifications(
     http: httpx.Client, egress: EgressPolicy, storage: Storage, undo: contextlib.ExitStack
 ) -> tuple[RunTally, Notifier, Callable[[Run], None]]:
-    """The running syncs' progress, and what a run's end tells it and the notifier that sends
-    the store's due sync results (closed by ``undo``)."""
+    """The running syncs' progress (``RunTally``), the notifier that sends the store's due sync
+    results (closed by ``undo``), and what a run's end tells them both."""
     tally = RunTally(storage.record_counts)
     notifier = Notifier(http, egress, storage)
     undo.callback(notifier.close)
