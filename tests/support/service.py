@@ -27,6 +27,12 @@ class Service:
     stderr_path: pathlib.Path
 
 
+def _logs_start(env: Mapping[str, str]) -> bool:
+    """Whether a serve with this environment logs its start line as JSON (at level info)."""
+    level = env.get("CORRAL_LOG_LEVEL", "info").lower()
+    return env.get("CORRAL_LOG_FORMAT") == "json" and level in ("debug", "info")
+
+
 def _wait_for_line(
     path: pathlib.Path, marker: str, process: subprocess.Popen[str], timeout: float
 ) -> None:
@@ -83,7 +89,7 @@ def running_service(
         )
     try:
         _wait_for(data_dir / "orchestrator.port", process, 60)
-        if env.get("CORRAL_LOG_FORMAT") == "json":  # its start line comes just after the port
+        if _logs_start(env):  # its start line comes just after the port file
             _wait_for_line(stderr_path, '"orchestrator started"', process, 60)
         port = (data_dir / "orchestrator.port").read_text().strip()
         shown = ""
