@@ -13,7 +13,7 @@ from corral import _json, _providers
 from corral._budgets import Budgets, budgets_for, check_metadata
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
-from orchestrator.api import _fields as fields
+from orchestrator import _fields as fields
 from orchestrator.api._auth import current_environment
 from orchestrator.api._pages import decode_cursor, encode_cursor, sized
 from orchestrator.api._views import connection_pb, integration_pb

@@ -1,5 +1,5 @@
 """The Orchestrator service: the public API, one environment per secret key (its integrations
-and connections in ``_connections_api``, the checks of its fields in ``_fields``)."""
+and connections in ``_connections_api``, the checks of its fields in ``orchestrator._fields``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from corral import _json
 from corral.errors import InvalidRequest, PermissionDenied
 from corral.v1 import orchestrator_pb2 as pb
 from corral.v1 import orchestrator_pb2_grpc
-from orchestrator.api import _fields as fields
+from orchestrator import _fields as fields
 from orchestrator.api._auth import current_environment
 from orchestrator.api._connections_api import ConnectionsApi
 from orchestrator.api._pages import (
@@ -206,7 +206,7 @@ class OrchestratorService(ConnectionsApi, orchestrator_pb2_grpc.OrchestratorServ
             current_environment(),
             fields.required(request.integration, "integration"),
             request.connection_id,
-            request.event_type,
+            fields.name(request.event_type, "event_type") if request.event_type else "",
             _json.loads(request.payload_json, what="payload_json"),
         )
         return pb.DeliverWebhookResponse(run_ids=run_ids)

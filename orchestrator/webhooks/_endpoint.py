@@ -1,12 +1,14 @@
 """The HTTP endpoint providers call: ``POST /webhook/{environment}/{integration}``.
 
 Served by ``corral serve`` on ``CORRAL_WEBHOOK_ADDRESS`` (off when empty). It answers at once:
-202 once the webhook is verified and queued (``_intake``), 200 with ``{"challenge": ...}`` to
+202 once the webhook is verified and stored (``_intake``), 200 with ``{"challenge": ...}`` to
 a verified verification request (Slack's ``url_verification``), 401 for a missing or wrong
-signature, 400 for a body that is not JSON, 404 for an unknown environment or integration,
-411 without a Content-Length, 413 for a body over ``MAX_BODY_BYTES``, 503 when the queue is
-full. At most ``MAX_CONNECTIONS`` connections are served at once. Environment names with a
-``/`` are written with it escaped (``acme%2Fprod``).
+signature, 400 for a body that is not JSON or an event type that is not printable text, 404
+for an unknown environment or integration, 411 without a Content-Length, 413 for a body over
+``MAX_BODY_BYTES``, 503 when too many of the environment's webhooks wait or the store cannot
+take it, 500 (logged) for anything else: every request gets an answer. At most
+``MAX_CONNECTIONS`` connections are served at once. Environment names with a ``/`` are written
+with it escaped (``acme%2Fprod``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+import structlog
+
 from corral._metrics import listen_error
 from corral._settings import split_address
 from corral.errors import CorralError, InvalidRequest, NotFound, Unauthenticated, Unavailable
 from orchestrator.webhooks._intake import Intake
+
+_log = structlog.get_logger("corral.webhooks")
 
 MAX_BODY_BYTES = 1 << 20
 """The largest webhook body read (1 MiB; GitHub's payloads are capped at 25 MB but are far
@@ -76,6 +82,10 @@ class _Handler(BaseHTTPRequestHandler):
         except CorralError as exc:
             status = _STATUS.get(type(exc), HTTPStatus.INTERNAL_SERVER_ERROR)
             self._answer(status, exc.code, exc.message)
+            return
+        except Exception:  # every request gets an answer; the cause goes to the log
+            _log.exception("webhook failed", environment=route[0], integration=route[1])
+            self._answer(HTTPStatus.INTERNAL_SERVER_ERROR, "internal", "the webhook failed")
             return
         if answer is not None:
             self._send(HTTPStatus.OK, {"challenge": answer})

@@ -15,6 +15,7 @@ connection deleted meanwhile) is logged and forgotten.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -24,11 +25,12 @@ import structlog
 from corral import _json as _strict
 from corral import _providers
 from corral.errors import CorralError, InvalidRequest, NotFound, Unauthenticated, Unavailable
+from orchestrator import _fields as fields
 from orchestrator.storage._areas import ConnectionStore, TenantStore
 from orchestrator.storage._types import Environment, Integration, QueuedWebhook
 from orchestrator.webhooks._routing import challenge, connection_ids, event_type
 from orchestrator.webhooks._signatures import refusal
-from orchestrator.webhooks._workers import StoreWorkers
+from orchestrator.webhooks._workers import StoreWorkers, Tries
 
 _log = structlog.get_logger("corral.webhooks")
 
@@ -87,15 +89,15 @@ class Intake:
         self._storage = storage
         self._deliver = deliver
         self._clock = clock
-        self._hold = hold_seconds
-        self._backoff = backoff_seconds
         self._workers = StoreWorkers(
             "webhooks",
-            self._claim,
+            lambda now, skip: storage.claim_webhooks(now, hold_seconds, 1, skip),
             self._attempt,
-            lambda hook: hook.env_id,
+            lambda hook, retry_at: storage.webhook_tried(hook.webhook_id, retry_at),
+            tries=Tries(ATTEMPTS, backoff_seconds),
             threads=DELIVERERS,
             poll_seconds=poll_seconds,
+            clock=clock,
         )
 
     def accept(
@@ -114,13 +116,13 @@ class Intake:
             NotFound: ``unknown_webhook``, no such environment or integration (the same
                 answer for both, so that the endpoint tells nobody which names exist).
             Unauthenticated: ``invalid_webhook_signature``, the signature is missing or wrong.
-            InvalidRequest: ``invalid_json``, the body is not JSON.
+            InvalidRequest: ``invalid_json``, the body is not JSON; ``invalid_name``, its
+                event type (a header) is not printable text of at most 255 characters.
             Unavailable: ``webhook_queue_full``, too many of the environment's webhooks wait
                 already; or the store cannot take it now.
         """
         env, row = self._find(environment, integration)
-        known = _providers.provider(row.provider)
-        rule = known.webhook if known is not None else {}
+        rule = _rule(row)
         secret = str(row.auth_config.get("webhook_secret") or "")
         why = refusal(str(rule.get("signature") or ""), secret, headers, body, self._clock())
         if why:
@@ -131,6 +133,8 @@ class Intake:
         if answer is not None:
             return answer
         kind = event_type(rule, headers, payload)
+        if kind:  # a header: unsigned, stored with the webhook
+            fields.name(kind, "the webhook's event type")
         stored = self._storage.queue_webhook(
             env.id, integration, kind, _strict.compact(payload), now=self._clock(), most=MAX_WAITING
         )
@@ -143,11 +147,13 @@ class Intake:
 
     def _find(self, environment: str, integration: str) -> tuple[Environment, Integration]:
         try:
+            fields.name(environment, "environment")  # no stored name holds what it refuses
+            fields.name(integration, "integration")
             env = self._storage.get_environment(environment)
             return env, self._storage.get_integration(env.id, integration)
-        except NotFound:
+        except (NotFound, InvalidRequest):
             raise NotFound(
-                f"no webhook endpoint {environment}/{integration}", code="unknown_webhook"
+                f"no webhook endpoint {environment!r}/{integration!r}", code="unknown_webhook"
             ) from None
 
     def close(self) -> None:
@@ -155,41 +161,28 @@ class Intake:
         what waits stays in the store for the next start or another orchestrator."""
         self._workers.close(5.0)
 
-    def _claim(self, skip_environments: Sequence[int]) -> QueuedWebhook | None:
-        """The next due webhook of none of ``skip_environments``, now the caller's."""
-        try:
-            due = self._storage.claim_webhooks(self._clock(), self._hold, 1, skip_environments)
-        except Exception:  # the store is away: looked at again at the next poll
-            _log.warning("webhooks not read from the store", exc_info=True)
-            return None
-        return due[0] if due else None
-
-    def _attempt(self, hook: QueuedWebhook) -> None:
-        """One delivery; then the webhook is forgotten, or put off when the failure may pass."""
-        attempt = hook.tries + 1
-        retry = False
+    def _attempt(self, hook: QueuedWebhook, attempt: int) -> bool:
+        """One delivery; whether another may help (the store went away: it may come back)."""
         try:
             self._deliver_one(hook)
-        except Unavailable as exc:  # the store went away: it may come back
-            _log.warning("webhook not delivered", integration=hook.integration_key, why=exc.code)
-            retry = True
+        except Unavailable as exc:
+            _log.warning(
+                "webhook not delivered",
+                integration=hook.integration_key,
+                why=exc.code,
+                attempt=attempt,
+            )
+            return True
         except CorralError as exc:  # a connection deleted meanwhile...: for good
             _log.warning("webhook not delivered", integration=hook.integration_key, why=exc.code)
-        except Exception:  # the thread outlives one bad webhook; it is logged
+        except Exception:  # one bad webhook is logged and forgotten
             _log.exception("webhook not delivered", integration=hook.integration_key)
-        later = self._backoff * 2 ** (attempt - 1)
-        retry_at = self._clock() + later if retry and attempt < ATTEMPTS else None
-        try:
-            self._storage.webhook_tried(hook.webhook_id, retry_at)
-        except Exception:  # its claim runs out and it is delivered again
-            _log.warning("webhook's delivery not stored", exc_info=True)
+        return False
 
     def _deliver_one(self, hook: QueuedWebhook) -> None:
         env = self._storage.get_environment_by_id(hook.env_id)
-        row = self._storage.get_integration(env.id, hook.integration_key)
-        known = _providers.provider(row.provider)
-        rule = known.webhook if known is not None else {}
-        payload = _strict.loads(hook.payload, what="a stored webhook")
+        rule = _rule(self._storage.get_integration(env.id, hook.integration_key))
+        payload = json.loads(hook.payload)  # as stored: read strictly when it was accepted
         connections = self._storage.list_connections(env.id, hook.integration_key)
         run_ids: list[str] = []
         for cid in connection_ids(rule, payload, connections):
@@ -201,6 +194,12 @@ class Intake:
             event_type=hook.event_type,
             runs=len(run_ids),
         )
+
+
+def _rule(integration: Integration) -> Mapping[str, Any]:
+    """The catalogue's ``webhook`` block of the integration's provider (none: ``{}``)."""
+    known = _providers.provider(integration.provider)
+    return known.webhook if known is not None else {}
 
 
 def _json(body: bytes) -> Any:

@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -35,7 +35,7 @@ from corral._error_shapes import from_json, to_json
 from orchestrator.proxy._egress import EgressDenied, EgressPolicy
 from orchestrator.storage._areas import RecordStore, RunStore, TenantStore
 from orchestrator.storage._types import DueNotification, Run
-from orchestrator.webhooks._workers import StoreWorkers
+from orchestrator.webhooks._workers import StoreWorkers, Tries
 
 _log = structlog.get_logger("corral.notifications")
 
@@ -129,12 +129,14 @@ class Notifier:
         self._backoff = backoff_seconds
         self._clock = clock
         self._workers = StoreWorkers(
-            "notifications",
-            self._claim,
-            self._deliver,
-            lambda notification: notification.env_id,
+            "sync notifications",
+            lambda now, skip: store.claim_notifications(now, HOLD_SECONDS, 1, skip),
+            self._try,
+            lambda notification, retry_at: store.notification_tried(notification.run_id, retry_at),
+            tries=Tries(ATTEMPTS, backoff_seconds),
             threads=SENDERS,
             poll_seconds=poll_seconds,
+            clock=clock,
         )
 
     def run_ended(self, run: Run) -> None:
@@ -147,38 +149,10 @@ class Notifier:
         """Stops sending (what waits stays in the store, for the next sender)."""
         self._workers.close(TIMEOUT_SECONDS + 1)
 
-    def _claim(self, skip_environments: Sequence[int]) -> DueNotification | None:
-        """The next due notification of none of ``skip_environments``, now the caller's."""
-        try:
-            due = self._store.claim_notifications(self._clock(), HOLD_SECONDS, 1, skip_environments)
-        except Exception:  # the store is away: looked at again at the next poll
-            _log.warning("sync notifications not read from the store", exc_info=True)
-            return None
-        return due[0] if due else None
-
-    def _deliver(self, notification: DueNotification) -> None:
-        """One try of a claimed notification; then it is forgotten or put off. A try that
-        fails on our side (the store away, a secret that cannot be opened) counts as a try; a
-        failure to record the try leaves the claim to run out (tried again then)."""
-        run_id, attempt = notification.run_id, notification.tries + 1
-        try:
-            retry = self._try(notification, attempt)
-        except Exception:
-            _log.exception("sync notification not sent", run_id=run_id, attempt=attempt)
-            retry = True
-        later = self._backoff * 2 ** (attempt - 1)
-        retry_at = self._clock() + later if retry and attempt < ATTEMPTS else None
-        try:
-            self._store.notification_tried(run_id, retry_at)
-        except Exception:
-            _log.warning("sync notification's try not stored", run_id=run_id, exc_info=True)
-            return
-        if retry_at is not None:
-            self._workers.wakeup.wake_after(later)
-
     def _try(self, notification: DueNotification, attempt: int) -> bool:
         """Sends the notification once (nothing when its environment has no URL or secret
-        now); whether another try may help."""
+        now); whether another try may help. A failure on our side (the store away, a secret
+        that cannot be opened) raises: it counts as a try (``StoreWorkers``)."""
         run = self._store.get_run(notification.env_id, notification.run_id)
         env = self._store.get_environment_by_id(notification.env_id)
         url, secret = destination(env.settings)

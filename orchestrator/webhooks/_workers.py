@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import structlog
 
 _log = structlog.get_logger("corral.webhooks")
 
-T = TypeVar("T")
+R = TypeVar("R", bound="WaitingRow")
 
 
 class Wakeup:
@@ -73,33 +74,66 @@ class Wakeup:
             self._changed.notify_all()
 
 
-class StoreWorkers(Generic[T]):
-    """``threads`` threads that each claim a row (``claim``, given the environments to skip),
-    handle it (``handle``), and claim the next, one environment per thread at a time."""
+class WaitingRow(Protocol):
+    """A row the store keeps waiting: its environment and the tries made before."""
+
+    @property
+    def env_id(self) -> int: ...
+
+    @property
+    def tries(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Tries:
+    """How a row's tries go: ``attempts`` in all, ``backoff_seconds`` before the second,
+    doubled before each next one."""
+
+    attempts: int
+    backoff_seconds: float
+
+
+class StoreWorkers(Generic[R]):
+    """``threads`` threads that each claim a row, try it, record the try, and claim the next,
+    one environment per thread at a time.
+
+    A try that may pass later (``handle`` says so, or raised) is put off by the backoff until
+    the last attempt; then, or after a try that went through or failed for good, the row is
+    forgotten (``tried`` with None). A store that cannot be read is looked at again at the next
+    poll; a try that cannot be recorded leaves the row claimed until its claim runs out.
+    """
 
     def __init__(
         self,
         name: str,
-        claim: Callable[[Sequence[int]], T | None],
-        handle: Callable[[T], None],
-        environment: Callable[[T], int],
+        claim: Callable[[float, Sequence[int]], Sequence[R]],
+        handle: Callable[[R, int], bool],
+        tried: Callable[[R, float | None], None],
         *,
+        tries: Tries,
         threads: int,
         poll_seconds: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """Args:
-        name: the threads' name (numbered).
+        name: the threads' name (numbered), and what the logs call the rows.
+        claim: at most one due row, now the caller's, of none of the given environments
+            (given the time, seconds since the epoch).
+        handle: tries a row (given the attempt, 1 for the first); whether another try may
+            help.
+        tried: records a try's end: the row due again at that time, or (None) forgotten.
+        tries: how many tries, and the waits between them.
         threads: how many work at once.
         poll_seconds: how often they look at the store when nothing wakes them.
-        claim: the next row, claimed, of none of the given environments (None: none, or the
-            store is away: it logs why).
-        handle: does the row's work and records it (never raises for a bad row).
-        environment: a row's environment.
+        clock: seconds since the epoch (every orchestrator's claims are compared on it).
         """
         self.wakeup = Wakeup(poll_seconds)
+        self._name = name
         self._claim_next = claim
         self._handle = handle
-        self._environment = environment
+        self._tried = tried
+        self._tries = tries
+        self._clock = clock
         self._claiming = threading.Lock()
         self._working: set[int] = set()
         """The environments a thread of this process works for now (one row each)."""
@@ -121,20 +155,39 @@ class StoreWorkers(Generic[T]):
         while not self.wakeup.wait():
             while (row := self._claim()) is not None:
                 try:
-                    self._handle(row)
-                except Exception:  # the thread outlives one bad row; it is logged
-                    _log.exception("a waiting row was not handled")
+                    self._work(row)
                 finally:
                     with self._claiming:
-                        self._working.discard(self._environment(row))
+                        self._working.discard(row.env_id)
                 if self.wakeup.stopped:
                     return  # what waits stays claimed for a while, then another takes it
 
-    def _claim(self) -> T | None:
+    def _claim(self) -> R | None:
         with self._claiming:
-            row = self._claim_next(sorted(self._working))
-            if row is None:
+            try:
+                due = self._claim_next(self._clock(), sorted(self._working))
+            except Exception:  # the store is away: looked at again at the next poll
+                _log.warning(f"{self._name} not read from the store", exc_info=True)
                 return None
-            self._working.add(self._environment(row))
+            if not due:
+                return None
+            self._working.add(due[0].env_id)
         self.wakeup.wake()  # another thread may take the next one meanwhile
-        return row
+        return due[0]
+
+    def _work(self, row: R) -> None:
+        attempt = row.tries + 1
+        try:
+            retry = self._handle(row, attempt)
+        except Exception:  # the thread outlives one bad row; the try counts
+            _log.exception(f"{self._name}: a try failed", attempt=attempt)
+            retry = True
+        later = self._tries.backoff_seconds * 2 ** (attempt - 1)
+        retry_at = self._clock() + later if retry and attempt < self._tries.attempts else None
+        try:
+            self._tried(row, retry_at)
+        except Exception:  # its claim runs out and it is tried again
+            _log.warning(f"{self._name}: a try not stored", exc_info=True)
+            return
+        if retry_at is not None:
+            self.wakeup.wake_after(later)

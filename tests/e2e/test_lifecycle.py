@@ -156,6 +156,12 @@ def test_a_webhook_runs_the_subscribed_handler(client: Client, shop: str) -> Non
         integration="shop", connection_id="c3", event_type="item.deleted", payload_json="{}"
     )
     assert list(client.call("DeliverWebhook", other).run_ids) == []
+    unprintable = pb.DeliverWebhookRequest(
+        integration="shop", connection_id="c3", event_type="item\x00deleted", payload_json="{}"
+    )
+    with pytest.raises(InvalidRequest) as caught:  # as the webhook endpoint refuses it
+        client.call("DeliverWebhook", unprintable)
+    assert caught.value.code == "invalid_name"
 
 
 def test_a_connection_that_fails_validation_is_not_kept(client: Client, shop: str) -> None:

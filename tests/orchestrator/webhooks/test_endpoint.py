@@ -61,3 +61,22 @@ def test_a_port_in_use_is_named() -> None:
         assert "CORRAL_WEBHOOK_ADDRESS" in caught.value.message
     finally:
         first.close()
+
+
+def test_a_failure_the_intake_did_not_expect_is_answered_500() -> None:
+    """Every request gets an answer (the cause goes to the log), not a closed connection."""
+
+    class Failing:
+        def accept(self, *args: Any) -> None:
+            raise RuntimeError("a bug")
+
+        def close(self) -> None:
+            pass
+
+    endpoint = WebhookEndpoint("127.0.0.1:0", Failing())  # type: ignore[arg-type]
+    try:
+        answer = httpx.post(f"http://127.0.0.1:{endpoint.port}/webhook/dev/gh", content=b"{}")
+    finally:
+        endpoint.close()
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "internal"

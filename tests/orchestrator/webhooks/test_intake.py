@@ -280,3 +280,37 @@ def test_an_environment_whose_deliveries_are_slow_holds_one_deliverer_not_the_ot
     assert wait_for(lambda: _waiting(storage) == 0, 10)
     intake.close()
     assert started.count("acme/prod") == 3
+
+
+@pytest.mark.parametrize(
+    "kind", ["pu\x00sh", "push\n", "\u202epush", "p" * 256], ids=["nul", "newline", "bidi", "long"]
+)
+def test_an_event_type_that_is_not_printable_text_is_refused_and_nothing_is_stored(
+    storage: Storage, github: Tenant, kind: str
+) -> None:
+    """The event type comes from a header the signature does not cover, and is stored with the
+    webhook: on PostgreSQL a NUL in it failed the request with no answer."""
+    intake = _intake_of(storage, _Deliveries())
+    body = b'{"installation": {"id": 2}}'
+    with pytest.raises(InvalidRequest) as caught:
+        intake.accept("acme/prod", "gh", _signed(body, kind=kind), body)
+    intake.close()
+    assert caught.value.code == "invalid_name"
+    assert _waiting(storage) == 0
+
+
+@pytest.mark.parametrize(
+    ("environment", "integration"),
+    [("acme\x00prod", "gh"), ("acme/prod", "g\x00h"), ("acme/prod\n", "gh"), (" acme", "gh")],
+)
+def test_names_no_stored_one_can_hold_are_unknown_endpoints(
+    storage: Storage, github: Tenant, environment: str, integration: str
+) -> None:
+    """A path's names are looked up only when a stored name could hold them (on PostgreSQL a
+    NUL failed the lookup itself); either way the answer is the one for an unknown name."""
+    intake = _intake_of(storage, _Deliveries())
+    body = b'{"installation": {"id": 2}}'
+    with pytest.raises(NotFound) as caught:
+        intake.accept(environment, integration, _signed(body), body)
+    intake.close()
+    assert caught.value.code == "unknown_webhook"

@@ -1,5 +1,6 @@
-"""The checks of a public API request's fields: required ones, names, page sizes, URLs, times,
-idempotency keys. Each raises ``InvalidRequest`` with a code of its own."""
+"""The checks of the fields a caller sends (the public API's, the webhook endpoint's): required
+ones, names, page sizes, URLs, times, idempotency keys. Each raises ``InvalidRequest`` with a
+code of its own."""
 
 from __future__ import annotations
 
