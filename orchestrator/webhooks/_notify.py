@@ -126,7 +126,6 @@ class Notifier:
         self._http = http
         self._egress = egress
         self._store = store
-        self._backoff = backoff_seconds
         self._clock = clock
         self._workers = StoreWorkers(
             "sync notifications",
