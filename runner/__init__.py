@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     )
     from runner.sdk._nango import Nango
     from runner.sdk._response import HttpError, NangoError, Response
-    from runner.worker._worker import SDK_MODULE
+    from runner.worker._find_definition import SDK_MODULE
 
 _WHERE = {
     "RunContext": "runner._context",
@@ -60,7 +60,7 @@ _WHERE = {
     "HttpError": "runner.sdk._response",
     "NangoError": "runner.sdk._response",
     "Response": "runner.sdk._response",
-    "SDK_MODULE": "runner.worker._worker",
+    "SDK_MODULE": "runner.worker._find_definition",
 }
 """The module of each public name."""
 

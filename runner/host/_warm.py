@@ -33,7 +33,7 @@ def warm() -> Callable[[], None]:
 
     import sandbox  # noqa: PLC0415
     from runner.sdk import _wire  # noqa: PLC0415
-    from runner.worker import _worker  # noqa: PLC0415
+    from runner.worker import _find_definition, _worker  # noqa: F401, PLC0415 - _worker: for workers
 
     _stdlib_lazy_paths()
     _wire.exercise()  # the SDK's protobuf messages, built and read once
@@ -49,7 +49,7 @@ def warm() -> Callable[[], None]:
         "action = create_action(description='warm', input=In, exec=run)\n"
     )
     program = sandbox.compile_program({"warm.py": source}, "warm.py")
-    definition = _worker.find_definition(program.load(_worker.SDK_MODULE))
+    definition = _find_definition.find_definition(program.load(_find_definition.SDK_MODULE))
     model = definition.input if hasattr(definition, "input") else None
     if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
         instance = model.model_validate({"name": "a", "tags": ["b"]})

@@ -26,6 +26,7 @@ from runner.host._host import Job, RunnerHost
 from runner.host._warm import warm
 from runner.sdk._definitions import ActionDefinition
 from runner.worker import _worker
+from runner.worker._find_definition import SDK_MODULE, find_definition
 from tests.runner.hostile import Answers, Scripted, frame, sends
 
 
@@ -325,13 +326,13 @@ def test_a_worker_runs_the_compiled_files_it_is_given() -> None:
     # for these files, is what the worker's program runs (not a compile of its own files).
     files = _returns("its own source")
     program = _worker._program(files.files, "f.py", _compiled_as_sent(_returns("given")))
-    definition = _worker.find_definition(program.load(_worker.SDK_MODULE))
+    definition = find_definition(program.load(SDK_MODULE))
     assert isinstance(definition, ActionDefinition)
     assert definition.exec(None, {}) == "given"
     # Without them, or with ones that do not load, it compiles its own.
     for compiled in (None, {"f.py": "not base64!"}):
         own = _worker._program(files.files, "f.py", compiled)
-        definition = _worker.find_definition(own.load(_worker.SDK_MODULE))
+        definition = find_definition(own.load(SDK_MODULE))
         assert isinstance(definition, ActionDefinition)
         assert definition.exec(None, {}) == "its own source"
 

@@ -13,7 +13,7 @@ import pytest
 
 from runner._context import RunContext
 from runner.host._host import RunnerHost
-from runner.worker._worker import SDK_MODULE
+from runner.worker._find_definition import SDK_MODULE
 from tests.runner.sdk_support import Scripted, http_reply, run
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from typing import Any
 
 from runner._context import RunContext
 from runner.sdk._nango import Nango
-from runner.worker._worker import SDK_MODULE
+from runner.worker._find_definition import SDK_MODULE
 from sandbox import compile_program, reset_run_state
 from sandbox.language._allowlist import check_value, checked_iter
 from sandbox.language._builtins import REFUSED_NAMES, shared_builtins
