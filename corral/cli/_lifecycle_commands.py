@@ -7,7 +7,7 @@ import json
 import click
 
 from corral.cli._api_client import Client
-from corral.cli._api_commands import with_client
+from corral.cli._client_options import with_client
 from corral.cli._help import Group
 from corral.cli._output import emit
 from corral.cli._tables import SCHEDULES

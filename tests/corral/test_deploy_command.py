@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from corral.cli import _api_commands, _output
+from corral.cli import _client_options, _deploy_command, _output
 from corral.cli._main import cli
 from corral.errors import InvalidRequest
 from corral.v1 import common_pb2
@@ -88,7 +88,7 @@ def _deploy(
         def __exit__(self, *exc: object) -> None:
             pass
 
-    monkeypatch.setattr(_api_commands, "Client", Client)
+    monkeypatch.setattr(_client_options, "Client", Client)
     for name in [n for n in os.environ if n.startswith("CORRAL_")]:
         monkeypatch.delenv(name)
     command = ["deploy", str(folder), "--secret-key", "k" * 40, "--json", *options]
@@ -112,7 +112,7 @@ def test_a_deploy_that_removes_asks_first_and_sends_again(
 ) -> None:
     server = _Server({"refund": ACTION, "orders": SYNC})
     asked: list[str] = []
-    monkeypatch.setattr(_api_commands, "confirm", asked.append)  # a person says yes
+    monkeypatch.setattr(_deploy_command, "confirm", asked.append)  # a person says yes
     result = _deploy(monkeypatch, server, folder)
     assert result.exit_code == 0, result.output
     assert server.deploys() == [(True, []), (True, ["orders"])]
@@ -153,7 +153,7 @@ def test_a_function_deployed_by_someone_else_after_the_yes_is_not_removed(
     def meanwhile(question: str) -> None:
         server.deployed = server.deployed | {"late": ACTION}  # another deploy, while asked
 
-    monkeypatch.setattr(_api_commands, "confirm", meanwhile)
+    monkeypatch.setattr(_deploy_command, "confirm", meanwhile)
     result = _deploy(monkeypatch, server, folder)
     assert result.exit_code == 1
     assert '"error_type":"deploy_removes_functions"' in result.output.replace(" ", "")
