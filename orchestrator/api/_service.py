@@ -34,7 +34,8 @@ from orchestrator.api._views import (
 from orchestrator.lifecycle._deploy import Deployer
 from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.runs._dry_runs import DryRuns
-from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
+from orchestrator.runs._manager import RunManager
+from orchestrator.runs._run_request import RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import FunctionRow, Run, RunnerRecord
 from orchestrator.storage._needs import ApiStorage
 from orchestrator.storage._records import to_rfc3339

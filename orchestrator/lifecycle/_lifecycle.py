@@ -26,7 +26,8 @@ from corral._frequency import parse_frequency
 from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure
 from orchestrator._env_settings import retention_days
 from orchestrator.runs._caller import Caller
-from orchestrator.runs._manager import RunManager, RunRequestSpec, output_or_raise
+from orchestrator.runs._manager import RunManager
+from orchestrator.runs._run_request import RunRequestSpec, output_or_raise
 from orchestrator.storage._areas import Environment, FunctionRow, Schedule
 from orchestrator.storage._needs import LifecycleStorage
 

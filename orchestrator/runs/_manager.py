@@ -12,13 +12,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, cast
 
 import structlog
 
-from corral._error_shapes import ErrorValue, from_json, from_proto, to_json, to_proto
+from corral._error_shapes import ErrorValue, from_proto, to_json, to_proto
 from corral._logging import run_log_context
 from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure, Unavailable
 from corral.v1 import runner_pb2
@@ -27,14 +27,15 @@ from orchestrator.runs._caller import Caller
 from orchestrator.runs._dispatch import (
     Dispatcher,
     RunEnded,
-    RunKind,
     RunnerClient,
     RunOrder,
     token_seconds,
 )
 from orchestrator.runs._fair_queue import FairQueue
+from orchestrator.runs._lease_renewal import LeaseRenewal
 from orchestrator.runs._limits import limits_for
 from orchestrator.runs._recovery import LOST
+from orchestrator.runs._run_request import RunRequestSpec, new_run, output_or_raise, run_kind
 from orchestrator.runs._tokens import IssuedToken, RunScope, RunTokens
 from orchestrator.runs._unstored import UnstoredOutcomes
 from orchestrator.storage._areas import Environment, FunctionRow, NewRun, Run, RunTokenWrites
@@ -50,30 +51,8 @@ LEASE_SECONDS = 30.0
 A run whose orchestrator died is ended by another orchestrator at most this long (plus one
 scheduler tick) after its last renewal."""
 
-LEASE_RENEWALS = 3
-"""Renewals per lease: the leases are renewed every ``lease / LEASE_RENEWALS`` (10 s by
-default), so two renewals may fail before a live orchestrator's runs count as lost."""
-
-
 TAKE_OVER_BATCH = 64
 """At most this many runs of lost orchestrators are taken over per sweep (one scheduler tick)."""
-
-
-@dataclass(frozen=True)
-class RunRequestSpec:
-    """What to run: a function, for a connection, with an input."""
-
-    env: Environment
-    function: FunctionRow
-    connection_id: str
-    input_value: Any = None
-    variant: str = "base"
-    parent: RunScope | None = None
-    webhook: bool = False
-    """Run the sync's ``on_webhook`` handler with ``input_value`` (the payload)."""
-    provider: str | None = None
-    """The integration's provider, when it was read with the function (None: the dispatcher
-    reads it)."""
 
 
 MAX_CANCELS_KEPT = 10_000
@@ -110,8 +89,7 @@ class RunManager:
         self._storage = storage
         self.owner = owner
         self._lease_seconds = lease_seconds
-        self._renewal_stop = threading.Event()
-        self._renewal: threading.Thread | None = None
+        self._renewal: LeaseRenewal | None = None
         self._tokens = tokens
         self.dispatcher = Dispatcher(storage, tokens, runners, queue, ended)
         """Sends this manager's runs, and the dry runs and describes of the same service."""
@@ -155,7 +133,7 @@ class RunManager:
         if detached and spec.parent is None:
             requeue = REQUEUE_WEBHOOK if spec.webhook else REQUEUE_RUN
         return replace(
-            _new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds, requeue=requeue
+            new_run(spec), owner=self.owner, lease_seconds=self._lease_seconds, requeue=requeue
         )
 
     def run(
@@ -298,7 +276,7 @@ class RunManager:
         )
         legacy = spec.function.config.get("legacy_config")
         return RunOrder(
-            kind="webhook" if spec.webhook else _run_kind(spec.function.kind),
+            kind="webhook" if spec.webhook else run_kind(spec.function.kind),
             env=spec.env,
             run_id=run_id,
             entry=spec.function.entry,
@@ -447,22 +425,8 @@ class RunManager:
         thread, until ``shutdown``."""
         if self.owner is None:
             return
-        self._renewal = threading.Thread(
-            target=self._renew_loop, args=(self.owner,), name="run-leases", daemon=True
-        )
+        self._renewal = LeaseRenewal(self._storage, self.owner, self._lease_seconds)
         self._renewal.start()
-
-    def _renew_loop(self, owner: str) -> None:
-        while not self._renewal_stop.wait(self._lease_seconds / LEASE_RENEWALS):
-            try:
-                self._storage.renew_leases(owner, self._lease_seconds)
-            except Exception:  # a store away for a while: the next renewal tries again
-                _log.warning("renewing run leases failed", exc_info=True)
-
-    def _stop_lease_renewal(self) -> None:
-        self._renewal_stop.set()
-        if self._renewal is not None:
-            self._renewal.join(timeout=5)
 
     def submit(self, spec: RunRequestSpec, run: Run) -> None:
         """Executes a stored run in the background: it waits ``queued`` in the fair queue,
@@ -548,31 +512,12 @@ class RunManager:
             self._drained.wait_for(lambda: not self._in_flight, timeout=CANCEL_DRAIN_SECONDS)
         # Outcomes the store refused get one more try; what is left, the next start ends.
         self._unstored.stop()
-        self._stop_lease_renewal()
-
-
-def _run_kind(kind: str) -> RunKind:
-    """The run kind of a deployed function's kind."""
-    kinds: dict[str, RunKind] = {"action": "action", "sync": "sync", "on_event": "on_event"}
-    if kind not in kinds:
-        raise InvalidRequest(f"a deployed function has no kind {kind!r}", code="invalid_kind")
-    return kinds[kind]
+        if self._renewal is not None:
+            self._renewal.stop()
 
 
 def _failed(code: str, message: str) -> runner_pb2.RunResponse:
     return runner_pb2.RunResponse(ok=False, error=to_proto(ErrorValue(code, message)))
-
-
-def _new_run(spec: RunRequestSpec) -> NewRun:
-    return NewRun(
-        function_name=spec.function.name,
-        integration_key=spec.function.integration_key,
-        kind=spec.function.kind,
-        connection_id=spec.connection_id,
-        variant=spec.variant,
-        input_json=json.dumps(spec.input_value, ensure_ascii=False),
-        parent_run_id=spec.parent.run_id if spec.parent else None,
-    )
 
 
 CANCEL_DRAIN_SECONDS = 5.0
@@ -580,13 +525,3 @@ CANCEL_DRAIN_SECONDS = 5.0
 
 WAIT_POLL_SECONDS = 0.1
 """How often a retry with an idempotency key looks whether the first run has ended."""
-
-
-def output_or_raise(run: Run) -> Any:
-    """The output of a finished run, or its error raised as a RunFailure."""
-    if run.state == "succeeded":
-        return json.loads(run.output_json or "null")
-    value = from_json(run.error)
-    if not value.message:
-        value = replace(value, message="the run failed")
-    raise RunFailure.from_value(value, details={"run_id": run.run_id})

@@ -25,7 +25,8 @@ from orchestrator.runs._dispatch import (
 from orchestrator.runs._dry_runs import DryRuns
 from orchestrator.runs._dry_sessions import DrySessions
 from orchestrator.runs._limits import limits_for
-from orchestrator.runs._manager import RunManager, RunRequestSpec
+from orchestrator.runs._manager import RunManager
+from orchestrator.runs._run_request import RunRequestSpec
 from orchestrator.runs._tokens import RunTokens
 from orchestrator.storage._areas import Environment, FunctionRow
 from orchestrator.storage._sqlite import SqliteStorage

@@ -15,8 +15,8 @@ import pytest
 import structlog
 
 from corral.errors import RUN_ERROR_TYPES, InvalidRequest, RunFailure
-from orchestrator.runs._manager import output_or_raise
 from orchestrator.runs._recovery import RESTARTED, end_interrupted_runs
+from orchestrator.runs._run_request import output_or_raise
 from orchestrator.storage._areas import NewRun, RecordCounts, Run, Storage
 from orchestrator.storage._sqlite import SqliteStorage
 from orchestrator.storage._sqlite_runs import END_UNFINISHED_RUNS_QUERY, UNFINISHED_RUNS_QUERY

@@ -16,8 +16,9 @@ from corral.errors import Unavailable
 from corral.v1 import runner_pb2
 from orchestrator.lifecycle._lifecycle import Lifecycle
 from orchestrator.runs import _unstored
-from orchestrator.runs._manager import RunManager, RunRequestSpec
+from orchestrator.runs._manager import RunManager
 from orchestrator.runs._recovery import end_interrupted_runs
+from orchestrator.runs._run_request import RunRequestSpec
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import FunctionRow, NewRun, Run
 from orchestrator.storage._sqlite import SqliteStorage
