@@ -138,10 +138,9 @@ class ConnectionsApi:
         connection = self._storage.get_connection(
             env.id, fields.required(request.connection_id, "connection_id")
         )
-        self._lifecycle.connection_deleting(
+        self._lifecycle.delete_connection(
             env, connection.integration_key, connection.connection_id, context
         )
-        self._storage.delete_connection(env.id, connection.connection_id)
         return pb.DeleteConnectionResponse()
 
     def SetMetadata(

@@ -279,14 +279,33 @@ class Lifecycle:
         run_ids: list[str] = []
         for connection in self._storage.list_connections(env.id, integration_key):
             cid = connection.connection_id
-            run_ids += self.connection_deleting(env, integration_key, cid, caller)
             try:
-                self._storage.delete_connection(env.id, cid)
+                run_ids += self.delete_connection(env, integration_key, cid, caller)
             except NotFound:
                 continue  # deleted meanwhile by another call
             deleted.append(cid)
         self._storage.delete_integration(env.id, integration_key)
+        self._runs.integration_deleted(env.id, integration_key)
         return deleted, run_ids
+
+    def delete_connection(
+        self,
+        env: Environment,
+        integration_key: str,
+        connection_id: str,
+        caller: Caller | None = None,
+    ) -> list[str]:
+        """Runs the connection's pre-deletion functions, then deletes it with its records,
+        checkpoints and schedules, and ends the tokens of its runs (a connection made later
+        under the same id is another one). Returns the pre-deletion runs' ids.
+
+        Raises:
+            NotFound: code ``unknown_connection``.
+        """
+        run_ids = self.connection_deleting(env, integration_key, connection_id, caller)
+        self._storage.delete_connection(env.id, connection_id)
+        self._runs.connection_deleted(env.id, connection_id)
+        return run_ids
 
     # ---- connection events ----
 
@@ -318,6 +337,7 @@ class Lifecycle:
                 output_or_raise(self._runs.execute(spec, self._runs.start(spec), caller))
             except CorralError as err:
                 self._storage.delete_connection(env.id, connection_id)
+                self._runs.connection_deleted(env.id, connection_id)
                 raise InvalidRequest(
                     f"the connection failed validation by {function.name}: {err.message}",
                     code="connection_validation_failed",

@@ -53,11 +53,23 @@ class ConnectionService:
         self._locks: dict[tuple[int, str], threading.Lock] = {}
 
     def _load(self, scope: RunScope, force_refresh: bool = False) -> tuple[Connection, Integration]:
-        connection = self._storage.get_connection(scope.env_id, scope.connection_id)
+        connection = self._own_connection(scope)
         integration = self._storage.get_integration(scope.env_id, connection.integration_key)
         if force_refresh or self._due(connection):
             connection = self._renew(connection, integration, force_refresh)
         return connection, integration
+
+    def _own_connection(self, scope: RunScope) -> Connection:
+        """The run's connection: the one of its id, if it is of the run's integration (a
+        connection made under the same id after the run's was deleted may be another's).
+
+        Raises:
+            NotFound: code ``unknown_connection``.
+        """
+        connection = self._storage.get_connection(scope.env_id, scope.connection_id)
+        if connection.integration_key != scope.integration_key:
+            raise NotFound(f"no connection {scope.connection_id!r}", code="unknown_connection")
+        return connection
 
     def _due(self, connection: Connection) -> bool:
         """Whether the connection's token must be renewed before use."""
@@ -122,7 +134,7 @@ class ConnectionService:
         """The run's connection's secret values (as injected), to keep them out of what is
         stored about the run. Reads without refreshing; nothing when the connection is gone."""
         try:
-            connection = self._storage.get_connection(scope.env_id, scope.connection_id)
+            connection = self._own_connection(scope)
             integration = self._storage.get_integration(scope.env_id, connection.integration_key)
         except NotFound:
             return ()

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import structlog
 
 from corral import _providers
-from corral.errors import RunFailure
+from corral.errors import NotFound, RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator.runs._caller import Caller, CallerWatch
 from orchestrator.runs._fair_queue import FairQueue
@@ -52,6 +52,10 @@ _MODE: Mapping[RunKind, runner_pb2.RunMode.ValueType] = {
     "webhook": runner_pb2.RUN_MODE_WEBHOOK,
     "describe": runner_pb2.RUN_MODE_DESCRIBE,
 }
+
+_NO_CONNECTION_CHECK: frozenset[RunKind] = frozenset({"describe", "dry"})
+"""Runs with no stored connection of their own to check (``Dispatcher._check_connection``): a
+deploy's description, and dry runs (an online one reads its connection as it starts)."""
 
 UNSHARED_CAPACITY = 1 << 16
 """The slots of a dispatcher made without a queue (tests, tools): in effect no limit."""
@@ -108,6 +112,9 @@ class RunOrder:
     scope: RunScope | None = None
     provider: str | None = None
     """The integration's provider when the order's maker read it (None: read at dispatch)."""
+    connection_checked: bool = False
+    """The run's connection was read with its function a moment before the order was made
+    (a run started at once on its request): the dispatch does not read it again."""
     issued: IssuedToken | None = None
     """The run's token when its store keeps it with the run (stored with it, revoked with its
     finish: ``RunManager``); None: minted here and revoked when the runner answers."""
@@ -189,6 +196,7 @@ class Dispatcher:
             request.run_token = token
         watch = CallerWatch(caller, lambda: self._runners.cancel(order.run_id))
         try:
+            self._check_connection(order)  # once the token exists (see the method)
             with watch:
                 return self._runners.run(request, watch.bound(self._timeout(order)))
         except RunFailure as failure:
@@ -200,6 +208,34 @@ class Dispatcher:
         finally:
             if token:
                 self._tokens.revoke(token)
+
+    def _check_connection(self, order: RunOrder) -> None:
+        """Fails a run of a deployed function whose connection is gone, or is now another
+        connection under the same id, of another integration: it was deleted (and perhaps made
+        again) while the run waited. A deletion revokes its runs' tokens
+        (``RunTokens.revoke_connection``); checked after this run's token exists, the run
+        either sees the deletion here or has its token revoked by it. A run started at once on
+        its request's own read (``connection_checked``) is not read again: a deletion in the
+        moment between that read and its token's making leaves the token to its run's end,
+        and the connection's credentials are still refused to it if the id is then taken by
+        another integration's connection (``ConnectionService``).
+
+        Raises:
+            RunFailure: ``unknown_connection``.
+        """
+        if order.scope is None or order.connection_checked or order.kind in _NO_CONNECTION_CHECK:
+            return
+        try:
+            integration_key, _ = self._storage.connection_integration(
+                order.env.id, order.connection_id
+            )
+        except NotFound:
+            integration_key = ""
+        if integration_key != order.scope.integration_key:
+            raise RunFailure(
+                "unknown_connection",
+                f"the run's connection {order.connection_id!r} was deleted before the run started",
+            )
 
     def cancel(self, run_id: str) -> bool:
         """Kills a run in progress (its ``dispatch`` then returns ``execution_cancelled``)."""

@@ -144,6 +144,7 @@ class RunManager:
     ) -> Run:
         """Stores a new run and runs it to its end for a caller that waits; the finished run.
 
+        ``spec`` was read just now (its function and connection: ``target_for``).
         The hot path: when a slot is free (nobody waits for one) or the run is nested (it
         uses its parent's), the run is stored already ``running``, one transaction before
         the runner and one after (its finish). Otherwise it is stored ``queued`` and waits
@@ -167,9 +168,10 @@ class RunManager:
         if self._joint is None:
             run = self._storage.create_run(spec.env.id, new)
             on_stored(run)
-            return self.execute(spec, run, caller, admitted=True)
+            order = self._order(spec, run.run_id, connection_checked=True)
+            return self._execute_order(order, run, caller, admitted=True)
         # The store keeps the run's token: stored by the run's insert, revoked by its finish.
-        order = self._order(spec, str(uuid.uuid4()))
+        order = self._order(spec, str(uuid.uuid4()), connection_checked=True)
         scope = cast("RunScope", order.scope)
         issued = self._tokens.issue(scope, token_seconds(order.limits))
         run = self._joint.create_run_with_token(
@@ -262,8 +264,14 @@ class RunManager:
         """
         return self._execute_order(self._order(spec, run.run_id), run, caller, admitted)
 
-    def _order(self, spec: RunRequestSpec, run_id: str) -> RunOrder:
-        """What the dispatcher sends for the run ``run_id`` of ``spec``, with its scope."""
+    def _order(
+        self, spec: RunRequestSpec, run_id: str, *, connection_checked: bool = False
+    ) -> RunOrder:
+        """What the dispatcher sends for the run ``run_id`` of ``spec``, with its scope.
+
+        ``connection_checked``: the run starts now, on its request's own read of its function
+        and connection (``target_for``, a moment ago): the dispatch need not read the
+        connection again (``Dispatcher._check_connection``)."""
         scope = RunScope(
             env_id=spec.env.id,
             run_id=run_id,
@@ -290,6 +298,7 @@ class RunManager:
             legacy=legacy if isinstance(legacy, Mapping) else None,
             scope=scope,
             provider=spec.provider,
+            connection_checked=connection_checked,
         )
 
     def _execute_order(
@@ -419,6 +428,16 @@ class RunManager:
         run = self._joint.finish_run_revoking(run_id, ok, output_json, error, digest)
         self._tokens.ended(issued)
         return run
+
+    def connection_deleted(self, env_id: int, connection_id: str) -> None:
+        """The connection is gone: the tokens of its runs end (``RunTokens.revoke_connection``),
+        so none reaches a connection made later under the same id; its runs still going fail
+        their next call."""
+        self._tokens.revoke_connection(env_id, connection_id)
+
+    def integration_deleted(self, env_id: int, integration_key: str) -> None:
+        """The integration is gone: the tokens of its functions' runs end."""
+        self._tokens.revoke_integration(env_id, integration_key)
 
     def start_lease_renewal(self) -> None:
         """Renews the leases of this instance's unfinished runs every third of a lease, on a

@@ -176,6 +176,29 @@ class RunTokens:
                     return
                 time.sleep(0.1 * (attempt + 1))
 
+    def revoke_connection(self, env_id: int, connection_id: str) -> None:
+        """Ends the tokens of every run of a connection (it was deleted): here at once, on every
+        orchestrator sharing the store within ``cache_seconds``. A token names its connection
+        by id: a connection made later under the same id, perhaps of another integration with
+        other credentials, must not be reachable with a token of the deleted one."""
+        self._revoke_where(env_id, "connection_id", connection_id)
+
+    def revoke_integration(self, env_id: int, integration_key: str) -> None:
+        """Ends the tokens of every run of an integration's functions (it was deleted)."""
+        self._revoke_where(env_id, "integration_key", integration_key)
+
+    def _revoke_where(self, env_id: int, field: str, value: str) -> None:
+        ended = self._store.revoke_tokens_of(env_id, field, value)
+        with self._lock:  # after the store: a resolve meanwhile may have cached it again
+            for key in [
+                key
+                for key, (scope, _) in self._cache.items()
+                if scope.env_id == env_id and getattr(scope, field) == value
+            ]:
+                del self._cache[key]
+        if ended:
+            _log.info("run tokens revoked", env_id=env_id, **{field: value}, tokens=ended)
+
     def _purge_when_due(self) -> None:
         now = self._clock()
         if now < self._next_purge:

@@ -25,6 +25,10 @@ FROM connections c JOIN integrations i ON i.id = c.integration_id
 """
 _CONNECTION_BY_ID = _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?"
 _METADATA_BY_ID = "SELECT metadata FROM connections WHERE env_id = ? AND connection_id = ?"
+_INTEGRATION_OF_CONNECTION = (
+    "SELECT i.unique_key, i.provider FROM connections c JOIN integrations i"
+    " ON i.id = c.integration_id WHERE c.env_id = ? AND c.connection_id = ?"
+)
 _INTEGRATION_SELECT = "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?"
 _UPDATES = {
     "metadata": "UPDATE connections SET metadata = ?, updated_at = ? WHERE id = ?",
@@ -169,6 +173,19 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return dict(self._codec.json(row["metadata"]))
+
+    def connection_integration(self, env_id: int, connection_id: str) -> tuple[str, str]:
+        """A connection's integration key and provider, in one statement, its credentials
+        neither read nor opened (a run's dispatch checks that its connection is still of its
+        function's integration).
+
+        Raises:
+            NotFound: code ``unknown_connection``.
+        """
+        row = self._read_one(_INTEGRATION_OF_CONNECTION, (env_id, connection_id))
+        if row is None:
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
+        return str(row["unique_key"]), str(row["provider"])
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment (or of one integration), by connection id."""

@@ -53,6 +53,7 @@ from orchestrator.storage._types import (
     LAST_ACTIONS,
     RUN_STATES,
     SCHEDULE_STATES,
+    TOKEN_SCOPE_FIELDS,
     CheckpointConflict,
     CheckpointKey,
     Connection,
@@ -79,6 +80,7 @@ __all__ = [
     "LAST_ACTIONS",
     "RUN_STATES",
     "SCHEDULE_STATES",
+    "TOKEN_SCOPE_FIELDS",
     "CheckpointConflict",
     "CheckpointKey",
     "CheckpointStore",
@@ -228,6 +230,10 @@ class ConnectionStore(Protocol):
 
     def get_metadata(self, env_id: int, connection_id: str) -> dict[str, Any]:
         """A connection's metadata alone, its credentials not read (NotFound
+        ``unknown_connection``)."""
+
+    def connection_integration(self, env_id: int, connection_id: str) -> tuple[str, str]:
+        """A connection's integration key and provider, its credentials not read (NotFound
         ``unknown_connection``)."""
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
@@ -589,6 +595,10 @@ class TokenStore(Protocol):
 
     def purge_expired_tokens(self) -> int:
         """Deletes the expired tokens; returns how many."""
+
+    def revoke_tokens_of(self, env_id: int, field: str, value: str) -> int:
+        """Ends the validity of every token of the environment whose scope's ``field`` (one of
+        ``TOKEN_SCOPE_FIELDS``; another raises ValueError) is ``value``; returns how many."""
 
 
 @runtime_checkable

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrator.storage._types import TOKEN_SCOPE_FIELDS
+
 
 class MemoryTokenStore:
     """Token digests, scopes and expiries in a dict (thread-safe): ``TokenStore``."""
@@ -54,3 +56,18 @@ class MemoryTokenStore:
             for digest in expired:
                 del self._live[digest]
         return len(expired)
+
+    def revoke_tokens_of(self, env_id: int, field: str, value: str) -> int:
+        """Ends the validity of every token of the environment whose scope's ``field`` is
+        ``value`` (``field``: one of ``TOKEN_SCOPE_FIELDS``); returns how many."""
+        if field not in TOKEN_SCOPE_FIELDS:
+            raise ValueError(f"not a scope field: {field!r}")
+        with self._lock:
+            ended = [
+                digest
+                for digest, (scope, _) in self._live.items()
+                if scope.get("env_id") == env_id and scope.get(field) == value
+            ]
+            for digest in ended:
+                del self._live[digest]
+        return len(ended)

@@ -17,6 +17,7 @@ import psycopg
 
 from corral.errors import NotFound
 from orchestrator.storage._pg_base import PostgresBase, jsonb
+from orchestrator.storage._types import TOKEN_SCOPE_FIELDS
 
 
 class TokensMixin(PostgresBase):
@@ -64,4 +65,16 @@ class TokensMixin(PostgresBase):
         """Deletes the expired tokens; returns how many."""
         with self._statement() as conn:
             cursor = conn.execute("DELETE FROM run_tokens WHERE expires_at <= %s", (self._now(),))
+            return max(cursor.rowcount, 0)
+
+    def revoke_tokens_of(self, env_id: int, field: str, value: str) -> int:
+        """Ends the validity of every token of the environment whose scope's ``field`` (one of
+        ``TOKEN_SCOPE_FIELDS``) is ``value``, on every orchestrator; returns how many."""
+        if field not in TOKEN_SCOPE_FIELDS:
+            raise ValueError(f"not a scope field: {field!r}")
+        with self._statement() as conn:
+            cursor = conn.execute(
+                "DELETE FROM run_tokens WHERE env_id = %s AND scope ->> %s = %s",
+                (env_id, field, value),
+            )
             return max(cursor.rowcount, 0)

@@ -19,6 +19,9 @@ from corral.errors import InvalidRequest
 FUNCTION_KINDS: frozenset[str] = frozenset({"sync", "action", "on_event"})
 """The kinds a deployed function can have."""
 
+TOKEN_SCOPE_FIELDS: frozenset[str] = frozenset({"connection_id", "integration_key"})
+"""The fields of a run token's scope that its tokens are revoked by (``revoke_tokens_of``)."""
+
 RUN_STATES: frozenset[str] = frozenset({"queued", "running", "succeeded", "failed"})
 """The states of a run: created queued, then running, then succeeded or failed."""
 

@@ -270,3 +270,47 @@ def _rows(url: str) -> int:
         row = conn.execute("SELECT count(*) FROM run_tokens").fetchone()
     assert row is not None
     return int(row[0])
+
+
+def test_the_store_revokes_the_tokens_of_a_connection_or_an_integration(
+    store: tuple[TokenStore, Any, int],
+) -> None:
+    tokens, _, env_id = store
+    other_env = env_id + 1 if isinstance(tokens, MemoryTokenStore) else None
+    digests = [hashlib.sha256(bytes([n])).digest() for n in range(4)]
+    scopes = [
+        {"run_id": "r0", "connection_id": "acme", "integration_key": "github"},
+        {"run_id": "r1", "connection_id": "globex", "integration_key": "github"},
+        {"run_id": "r2", "connection_id": "initech", "integration_key": "salesforce"},
+    ]
+    for digest, scope in zip(digests, scopes, strict=False):
+        tokens.mint_token(digest, env_id, scope, 60)
+    if other_env is not None:  # the same names in another environment are another's
+        tokens.mint_token(digests[3], other_env, scopes[0], 60)
+    assert tokens.revoke_tokens_of(env_id, "connection_id", "acme") == 1
+    assert tokens.resolve_token(digests[0]) is None
+    assert tokens.resolve_token(digests[1]) is not None
+    assert tokens.revoke_tokens_of(env_id, "integration_key", "github") == 1
+    assert tokens.resolve_token(digests[1]) is None
+    assert tokens.resolve_token(digests[2]) is not None
+    assert tokens.revoke_tokens_of(env_id, "connection_id", "nobody") == 0
+    if other_env is not None:
+        assert tokens.resolve_token(digests[3]) is not None
+    with pytest.raises(ValueError, match="not a scope field"):
+        tokens.revoke_tokens_of(env_id, "run_id", "r2")
+
+
+def test_a_deleted_connections_tokens_fail_on_every_orchestrator(two: Orchestrators) -> None:
+    monotonic = Monotonic()
+    a = RunTokens(store=two.a)
+    b = RunTokens(monotonic, store=two.b)  # the default cache of a shared store
+    token = a.mint(two.scope(two.env1), 60)
+    other_env = a.mint(two.scope(two.env2), 60)  # the same connection id, another environment
+    assert b.resolve(token).run_id == "run-1"  # B now remembers the scope
+    a.revoke_connection(two.env1, "conn-1")
+    _refused(a, token)  # where the connection was deleted: at once
+    monotonic.now += SHARED_CACHE_SECONDS + 0.001
+    _refused(b, token)  # elsewhere: once the bound has passed
+    assert b.resolve(other_env).env_id == two.env2
+    b.revoke_integration(two.env2, "github")
+    _refused(b, other_env)  # where it was revoked, its cache is forgotten at once
