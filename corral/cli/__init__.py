@@ -27,15 +27,22 @@ _WHERE = {"Client": "corral.cli._api_client", "cli": "corral.cli._main"}
 
 
 def main() -> None:
-    """Entry point of the console script (and of ``python -m corral``)."""
-    if sys.argv[1:2] == ["runner"]:
-        from corral.cli._runner_command import main_alone  # noqa: PLC0415
+    """Entry point of the console script (and of ``python -m corral``): an exception no command
+    turned into a typed error is printed as one (``corral.cli._output.unexpected``), never as
+    a traceback."""
+    try:
+        if sys.argv[1:2] == ["runner"]:
+            from corral.cli._runner_command import main_alone  # noqa: PLC0415
 
-        main_alone(sys.argv[2:])
-        return
-    from corral.cli._main import main as main_all  # noqa: PLC0415
+            main_alone(sys.argv[2:])
+            return
+        from corral.cli._main import main as main_all  # noqa: PLC0415
 
-    main_all()
+        main_all()
+    except Exception as exc:  # the last resort: typed, instead of a traceback
+        from corral.cli._output import unexpected  # noqa: PLC0415
+
+        unexpected(exc)
 
 
 __getattr__ = lazy_exports(__name__, _WHERE)

@@ -9,7 +9,10 @@ import grpc
 
 from corral import _grpc_errors
 from corral._tls import Setting, load_ca
+from corral.cli._inputs import check_files
 from corral.v1 import orchestrator_pb2_grpc
+
+TLS_CA = "CORRAL_TLS_CA (--tls-ca)"
 
 _OPTIONS = [
     ("grpc.max_receive_message_length", 64 << 20),
@@ -21,9 +24,11 @@ def read_ca(path: str) -> bytes | None:
     """The CA file of ``--tls-ca`` or ``CORRAL_TLS_CA`` ("": plaintext).
 
     Raises:
-        InvalidRequest: ``invalid_tls``, the file cannot be used.
+        InvalidRequest: ``invalid_file``, not a regular file; ``invalid_tls``, the file cannot
+            be used.
     """
-    return load_ca(Setting(path, "CORRAL_TLS_CA (--tls-ca)")) if path else None
+    check_files({TLS_CA: path})
+    return load_ca(Setting(path, TLS_CA)) if path else None
 
 
 class Client:

@@ -18,9 +18,11 @@ from typing import Any, NoReturn
 import click
 
 from corral.cli import _output, _templates
+from corral.cli._inputs import read_sources
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE
 from corral.cli._paths import python_target_problem
 from corral.cli._test_suite import SUFFIX, CaseResult, discover, run_suite
+from corral.errors import InvalidRequest
 from corral.testing import render
 
 # The same rules as a deploy's (orchestrator/lifecycle/_deploy.py), checked before anything is
@@ -43,8 +45,18 @@ def _usage(message: str) -> NoReturn:
 
 
 def _write_new(path: pathlib.Path, text: str) -> None:
-    with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
-        handle.write(text)
+    try:
+        with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
+            handle.write(text)
+    except OSError as exc:
+        _usage(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _make_folder(folder: pathlib.Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _usage(f"cannot make the folder {folder}: {exc.strerror or exc}")
 
 
 @click.command()
@@ -62,7 +74,7 @@ def init(integration: str) -> None:
     readme = folder / "README.md"
     if readme.exists():
         _usage(f"{readme} already exists; nothing was changed")
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
     _write_new(readme, README.format(name=folder.name))
     click.echo(f"created {folder}/ (add a function: corral new sync NAME --integration {folder})")
 
@@ -103,9 +115,10 @@ def new(kind: str, name: str, folder: pathlib.Path | None) -> None:
 
 
 def _read_folder(folder: pathlib.Path) -> dict[str, str]:
-    return {
-        p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.py"))
-    }
+    try:
+        return read_sources(folder)
+    except InvalidRequest as err:  # what a deploy would refuse: not UTF-8, too large, a FIFO
+        _usage(err.message)
 
 
 def _groups(target: pathlib.Path) -> list[tuple[pathlib.Path, dict[str, str], set[str]]]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -14,9 +13,10 @@ from corral import _settings
 from corral._settings import address
 from corral.cli._api_client import Client, read_ca
 from corral.cli._dotenv_trust import client_settings
+from corral.cli._inputs import Shape, json_option
 from corral.cli._output import checked, reports_errors
 from corral.cli._suggest import nearest_name
-from corral.errors import CorralError, InvalidRequest, Unavailable
+from corral.errors import CorralError, Unavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,11 +98,12 @@ def with_hint(err: CorralError, server: str, client: Client) -> CorralError:
     return err
 
 
-def json_arg(text: str | None, what: str) -> str:
-    if not text:
-        return ""
-    try:
-        json.loads(text)
-    except ValueError as exc:
-        raise InvalidRequest(f"{what} is not valid JSON: {exc}", code="invalid_json") from None
-    return text
+def json_arg(text: str | None, what: str, shape: Shape = "any") -> str:
+    """An option's JSON as the request carries it ("" when not given), checked first as the
+    server reads it (strictly; an object where ``shape`` says so).
+
+    Raises:
+        InvalidRequest: ``invalid_json``, naming the option (``what``).
+    """
+    json_option(text, what, shape)
+    return text or ""

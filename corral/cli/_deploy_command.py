@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import click
 
+from corral import _json
 from corral.cli._api_client import Client
 from corral.cli._client_options import with_client
 from corral.cli._deploy_plan import DeployPlan, current_functions, schedules_of, syncs_of
+from corral.cli._inputs import read_json, read_sources
 from corral.cli._output import confirm, emit
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 
 
 def read_folder(folder: pathlib.Path) -> dict[str, str]:
-    """The .py files of an integration folder (not recursive)."""
+    """The .py files of an integration folder (not recursive).
+
+    Raises:
+        InvalidRequest: ``invalid_deploy`` (not a folder), ``invalid_file`` (a file that cannot
+            be read as UTF-8 text).
+    """
     if not folder.is_dir():
         raise InvalidRequest(f"{folder} is not a folder", code="invalid_deploy")
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py"))}
+    return read_sources(folder)
+
+
+def read_legacy_config(path: pathlib.Path | None) -> dict[str, str]:
+    """``--legacy-config``: a JSON object of legacy script file name -> object of its
+    configuration, as the request carries it (each configuration as JSON text).
+
+    Raises:
+        InvalidRequest: ``invalid_file`` or ``invalid_json``, naming the file and the entry.
+    """
+    if path is None:
+        return {}
+    what = f"--legacy-config {path}"
+    legacy = read_json(path, what="--legacy-config", shape="object")
+    wrong = [name for name, config in legacy.items() if not isinstance(config, dict)]
+    if wrong:
+        raise InvalidRequest(
+            f"{what}: the configuration of {wrong[0]!r} must be a JSON object (kind, frequency,"
+            " ...)",
+            code="invalid_json",
+        )
+    return {name: _json.dumps(config) for name, config in legacy.items()}
 
 
 @click.command()
@@ -53,11 +80,10 @@ def deploy(
     line) nothing is deployed. It says what changes (functions added, changed and removed, and
     the sync schedules that stop) and asks before removing anything (--yes for scripts).
     """
-    legacy = json.loads(legacy_config.read_text()) if legacy_config else {}
     request = pb.DeployRequest(
         integration=integration or folder.resolve().name,
         files=read_folder(folder),
-        legacy_config_json={name: json.dumps(config) for name, config in legacy.items()},
+        legacy_config_json=read_legacy_config(legacy_config),
         only=list(only),
     )
     current = current_functions(client, request.integration)

@@ -13,6 +13,7 @@ its names are read as the settings read them, in any case (``corral_server`` is
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
 from typing import Any
@@ -21,8 +22,11 @@ import click
 from dotenv import dotenv_values
 
 from corral._settings import ClientSettings
+from corral.cli._inputs import read_text
 
 DOTENV = ".env"
+MAX_DOTENV_BYTES = 1 << 20
+"""The largest ``.env`` read: lines of settings, not data."""
 KEY = "CORRAL_SECRET_KEY"
 ROUTING = ("CORRAL_SERVER", "CORRAL_TLS_CA")
 FIELDS = {"CORRAL_SERVER": "server", KEY: "secret_key", "CORRAL_TLS_CA": "tls_ca"}
@@ -55,13 +59,18 @@ def _settings(from_file: dict[str, str]) -> ClientSettings:
 
 def dotenv_settings() -> dict[str, str]:
     """``.env``'s ``CORRAL_*`` lines the environment does not set, by upper-case name (the
-    last line of a name in any case wins, as the settings would take it)."""
+    last line of a name in any case wins, as the settings would take it).
+
+    Raises:
+        InvalidRequest: ``invalid_file``, a ``.env`` that is not UTF-8 text or too large.
+    """
     path = pathlib.Path(DOTENV)
     if not path.is_file():
         return {}
+    text = read_text(path, what="the settings file", limit=MAX_DOTENV_BYTES)
     environment = {name.upper() for name in os.environ}
     found: dict[str, str] = {}
-    for name, value in dotenv_values(path).items():
+    for name, value in dotenv_values(stream=io.StringIO(text)).items():
         upper = name.upper()
         if value is not None and upper.startswith("CORRAL_") and upper not in environment:
             found[upper] = value

@@ -5,37 +5,28 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from corral import _settings
 from corral._error_shapes import ErrorValue, to_json
 from corral._settings import address
-from corral.cli._dryrun_online import OnlineTarget, run_online
+from corral.cli._dryrun_online import FixtureNotSaved, OnlineTarget, run_online
+from corral.cli._inputs import check_writable, json_option, read_json, read_sources
 from corral.cli._output import EXIT_FAILED, EXIT_USAGE, checked, emit
 from corral.cli._paths import python_target_problem
 from corral.errors import CorralError, InvalidRequest
 from corral.testing import dryrun_result
-
-if TYPE_CHECKING:
-    pass
-
-
-def _json_option(text: str | None, what: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidRequest(f"{what} is not valid JSON: {exc}", code="invalid_json") from None
 
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=pathlib.Path))
 @click.option("--input", "input_json", help="The action's input as JSON.")
 @click.option("--metadata", "metadata_json", help="The connection's metadata as a JSON object.")
-@click.option("--checkpoint", "checkpoint_json", help="The checkpoint to start from, as JSON.")
+@click.option(
+    "--checkpoint", "checkpoint_json", help="The checkpoint to start from, as a JSON object."
+)
 @click.option("--variant", default="base", show_default=True, help="The sync variant.")
 @click.option(
     "--fixture",
@@ -105,45 +96,64 @@ def dryrun(
     try:
         problem = python_target_problem(file, folders=False)
         if problem:
-            raise InvalidRequest(problem, code="invalid_file")
-        if fixture is not None and not fixture.is_file():
-            raise InvalidRequest(f"fixture {fixture} does not exist", code="invalid_file")
+            raise InvalidRequest(problem, code="invalid_file", details={"file": str(file)})
         if connection_id is None and (server or secret_key or save_responses or force_save):
             raise InvalidRequest(
                 "--server, --secret-key, --save-responses and --force need --connection"
             )
+        options = _run_options(input_json, metadata_json, checkpoint_json)
         if connection_id is not None:
             if fixture is not None:
                 raise InvalidRequest("give --connection or --fixture, not both")
+            if save_responses is not None:  # refused now, not after the run
+                check_writable(save_responses, "--save-responses")
             online = OnlineTarget(connection_id, server, secret_key, save_responses, force_save)
-            result = run_online(
-                online,
-                file,
-                input_value=_json_option(input_json, "--input"),
-                metadata=_json_option(metadata_json, "--metadata"),
-                checkpoint=_json_option(checkpoint_json, "--checkpoint"),
-                variant=variant,
-            )
-            emit(result, compact)
-            sys.exit(0 if result["ok"] else EXIT_FAILED)
-        result = dryrun_result(
-            file,
-            _json_option(input_json, "--input"),
-            _json_option(metadata_json, "--metadata"),
-            fixture,
-            _json_option(checkpoint_json, "--checkpoint"),
-            variant,
-            integration=provider_name,
-        )
-    except ValueError as exc:
-        _usage_error("invalid_fixture", f"fixture {fixture} is not valid JSON: {exc}")
+            result = run_online(online, file, **options, variant=variant)
+        else:
+            result = _offline(file, fixture, options, variant, provider_name)
+    except FixtureNotSaved as err:  # the run's result is printed all the same
+        emit(err.result, compact)
+        _error_line(err.code, err.message)
+        sys.exit(EXIT_FAILED)
     except CorralError as err:
-        _usage_error(err.code, err.message)
+        _error_line(err.code, err.message)
+        sys.exit(EXIT_USAGE)
     emit(result, compact)
     sys.exit(0 if result["ok"] else EXIT_FAILED)
 
 
-def _usage_error(code: str, message: str) -> None:
+def _run_options(
+    input_json: str | None, metadata_json: str | None, checkpoint_json: str | None
+) -> dict[str, Any]:
+    """The run's JSON options, read strictly; metadata and a checkpoint are objects."""
+    return {
+        "input_value": json_option(input_json, "--input"),
+        "metadata": json_option(metadata_json, "--metadata", "object"),
+        "checkpoint": json_option(checkpoint_json, "--checkpoint", "object"),
+    }
+
+
+def _offline(
+    file: pathlib.Path,
+    fixture: pathlib.Path | None,
+    options: dict[str, Any],
+    variant: str,
+    provider_name: str | None,
+) -> dict[str, Any]:
+    """The offline run; every file it reads is read (and refused) here first."""
+    read_sources(file.parent)
+    content = None if fixture is None else read_json(fixture, what="fixture", shape="object")
+    return dryrun_result(
+        file,
+        options["input_value"],
+        options["metadata"],
+        content,
+        options["checkpoint"],
+        variant,
+        integration=provider_name,
+    )
+
+
+def _error_line(code: str, message: str) -> None:
     error = to_json(ErrorValue(code, message), form="brief")
     click.echo(json.dumps({"ok": False, "error": error}), err=True)
-    sys.exit(EXIT_USAGE)

@@ -18,6 +18,7 @@ import click
 from corral._error_shapes import from_proto, to_json
 from corral.cli._api_client import Client, read_ca
 from corral.cli._dotenv_trust import client_settings
+from corral.cli._inputs import read_sources, write_text
 from corral.cli._recorder import fixture_of
 from corral.errors import CorralError, InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
@@ -40,7 +41,7 @@ def online_dryrun(
 
     ``save_responses`` is written only when the run succeeded (a failed run's answers make a
     fixture of a failure), or with ``force_save``."""
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(path.parent.glob("*.py"))}
+    files = read_sources(path.parent)
     request = pb.DryRunRequest(
         connection_id=connection_id, files=files, entry=path.name,
         input_json=json.dumps(input_value) if input_value is not None else "",
@@ -70,8 +71,21 @@ def online_dryrun(
     elif save_responses is not None:
         start_metadata = metadata
         fixture = fixture_of(exchanges, result, input_value=input_value, metadata=start_metadata)
-        save_responses.write_text(json.dumps(fixture, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(fixture, indent=2, ensure_ascii=False) + "\n"
+        try:
+            write_text(save_responses, text, what="--save-responses")
+        except InvalidRequest as err:
+            raise FixtureNotSaved(err, result) from None
     return result
+
+
+class FixtureNotSaved(InvalidRequest):
+    """A dry run ended, but the fixture of its responses could not be written; the run's
+    result is kept (``result``), to be printed all the same."""
+
+    def __init__(self, err: InvalidRequest, result: dict[str, Any]) -> None:
+        super().__init__(err.message, code=err.code, details=err.details)
+        self.result = result
 
 
 def _result_json(final: pb.DryRunResult, logs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from corral._server import CONTAINMENT_HEALTH
 from corral._settings import address
 from corral._tls import Setting, load, load_ca
+from corral.cli._api_client import TLS_CA
 from corral.cli._dotenv_trust import keyless_settings
+from corral.cli._inputs import check_files
 from corral.cli._output import checked, reports_errors
 
 
@@ -20,7 +22,8 @@ def _channel(server: str, ca: str, cert: str | None, key: str | None) -> grpc.Ch
     Runner API and an orchestrator's callback API ask for a client certificate)."""
     if not ca:
         return grpc.insecure_channel(server)
-    ca_setting = Setting(ca, "CORRAL_TLS_CA (--tls-ca)")
+    check_files({TLS_CA: ca, "--tls-cert": cert, "--tls-key": key})
+    ca_setting = Setting(ca, TLS_CA)
     if not (cert or key):
         return grpc.secure_channel(server, grpc.ssl_channel_credentials(load_ca(ca_setting)))
     tls = load(Setting(cert or "", "--tls-cert"), Setting(key or "", "--tls-key"), ca_setting)

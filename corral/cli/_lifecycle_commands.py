@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from corral.cli._api_client import Client
-from corral.cli._client_options import with_client
+from corral.cli._client_options import json_arg, with_client
 from corral.cli._help import Group
 from corral.cli._output import emit
 from corral.cli._tables import SCHEDULES
@@ -96,15 +94,13 @@ def webhook(
     connection_id: str,
 ) -> None:
     """Deliver a provider webhook to INTEGRATION's subscribed syncs; prints the run ids."""
-    try:
-        json.loads(payload)
-    except ValueError as exc:
-        raise InvalidRequest(f"--payload is not valid JSON: {exc}", code="invalid_json") from None
+    if not payload:
+        raise InvalidRequest("--payload is empty; expected JSON", code="invalid_json")
     request = pb.DeliverWebhookRequest(
         integration=integration,
         connection_id=connection_id,
         event_type=event_type,
-        payload_json=payload,
+        payload_json=json_arg(payload, "--payload"),
     )
     emit(client.call("DeliverWebhook", request), compact)
 

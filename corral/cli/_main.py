@@ -20,6 +20,7 @@ from corral.cli._certs_command import certs
 from corral.cli._dryrun_command import dryrun
 from corral.cli._health_command import health
 from corral.cli._help import Group, GroupedCommands
+from corral.cli._inputs import check_files
 from corral.cli._lifecycle_commands import lifecycle_commands
 from corral.cli._output import emit, fail, reports_errors
 from corral.cli._runner_command import runner
@@ -40,6 +41,19 @@ def cli() -> None:
     Operators run `corral serve`; function authors deploy, trigger and dry-run functions. The
     client commands read --server and --secret-key, or CORRAL_SERVER and CORRAL_SECRET_KEY.
     """
+
+
+FILES = (
+    "tls_cert",
+    "tls_key",
+    "tls_ca",
+    "tls_client_cert",
+    "tls_client_key",
+    "runner_tls_cert",
+    "runner_tls_key",
+    "secrets_key_file",
+)
+"""The settings of serve that name files: refused when not regular files (a FIFO hangs a read)."""
 
 
 @cli.command()
@@ -111,8 +125,10 @@ def serve(
     overrides = {k: v for k, v in given.items() if v is not None}
     from orchestrator import serve as run_serve  # noqa: PLC0415 - keeps client commands light
 
+    settings = ServeSettings(**overrides)  # type: ignore[arg-type]
     try:
-        run_serve(ServeSettings(**overrides), own_process=True)  # type: ignore[arg-type]
+        check_files({f"CORRAL_{name.upper()}": getattr(settings, name) for name in FILES})
+        run_serve(settings, own_process=True)
     except CorralError as err:  # a data dir or an address in use: one clear line, no traceback
         click.echo(f"corral serve: {err.code}: {err.message}", err=True)
         sys.exit(1)
@@ -276,5 +292,5 @@ def main() -> None:
         fail(setting_error(err), compact=True)
     except ValidationError as err:
         if err.title not in SETTINGS_PREFIXES:
-            raise
+            raise  # not a setting's: the last resort of corral.cli.main reports it
         fail(setting_error(err, SETTINGS_PREFIXES[err.title]), compact=True)

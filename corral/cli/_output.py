@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
@@ -19,6 +21,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+USAGE_CODES = frozenset({"invalid_json", "missing_field", "invalid_file"})
+"""The errors of what the user gave (JSON, a file named), which exit 2 as bad usage does."""
 
 
 def on_terminal() -> bool:
@@ -74,8 +78,26 @@ def fail(err: CorralError, compact: bool = False) -> NoReturn:
     bad usage)."""
     text = json.dumps(error_json(err), ensure_ascii=False, indent=None if compact else 2)
     click.echo(text, err=True)
-    usage = err.code in {"invalid_json", "missing_field"}
+    usage = err.code in USAGE_CODES
     sys.exit(EXIT_USAGE if usage else EXIT_FAILED)
+
+
+def unexpected(exc: Exception) -> NoReturn:
+    """The last resort of ``corral``: an exception no command made a typed error is printed as
+    one, on one line, exit 1, instead of a traceback: ``os_error`` for what the system refused
+    (naming the path), ``internal_error`` otherwise (a bug: the exception's type and where it
+    was raised are in the details, for the report)."""
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        name = errno.errorcode.get(exc.errno or 0, "")
+        refused = f"cannot use{where}: {exc.strerror or exc}"
+        fail(CorralError(refused, code="os_error", details={"errno": name} if name else {}), True)
+    frames = traceback.extract_tb(exc.__traceback__)
+    details = {"exception": type(exc).__name__}
+    if frames:
+        details["where"] = f"{frames[-1].filename}:{frames[-1].lineno}"
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    fail(CorralError(message, code="internal_error", details=details), compact=True)
 
 
 def reports_errors(func: F) -> F:

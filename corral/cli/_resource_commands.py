@@ -32,7 +32,6 @@ def integration() -> None:
     type=click.Choice(
         ["NONE", "API_KEY", "BASIC", "BEARER", "OAUTH2", "OAUTH2_CC", "OAUTH1", "TBA", "APP"]
     ),
-    default="",
     help="How credentials are injected (default: the provider catalogue's, else NONE).",
 )
 @click.option(
@@ -48,7 +47,7 @@ def integration_create(
     unique_key: str,
     provider: str | None,
     base_url: str,
-    auth_mode: str,
+    auth_mode: str | None,
     auth_config: str | None,
 ) -> None:
     """Create or update the integration UNIQUE_KEY."""
@@ -56,8 +55,8 @@ def integration_create(
         unique_key=unique_key,
         provider=provider or "",
         base_url=base_url,
-        auth_mode=auth_mode,
-        auth_config_json=json_arg(auth_config, "--auth-config"),
+        auth_mode=auth_mode or "",
+        auth_config_json=json_arg(auth_config, "--auth-config", "object"),
     )
     emit(client.call("CreateIntegration", request), compact)
 
@@ -140,10 +139,10 @@ def connection_create(
     request = pb.CreateConnectionRequest(
         integration=integration,
         connection_id=connection_id,
-        credentials_json=json_arg(creds, "--credentials"),
+        credentials_json=json_arg(creds, "--credentials", "object"),
         base_url=base_url,
-        metadata_json=json_arg(metadata, "--metadata"),
-        connection_config_json=json_arg(connection_config, "--config"),
+        metadata_json=json_arg(metadata, "--metadata", "object"),
+        connection_config_json=json_arg(connection_config, "--config", "object"),
     )
     emit(client.call("CreateConnection", request), compact)
 

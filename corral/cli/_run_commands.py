@@ -20,6 +20,9 @@ from corral.cli._sync_progress import sync_with_progress
 from corral.cli._tables import LOGS, RECORDS, RUNS
 from corral.v1 import orchestrator_pb2 as pb
 
+LIMIT = click.IntRange(0, 2**31 - 1)
+"""A listing's --limit: what the request's int32 holds, never negative."""
+
 
 @click.group(cls=Group)
 def trigger() -> None:
@@ -110,7 +113,7 @@ def trigger_sync(
 @click.argument("words", nargs=-1, metavar="[RUN | cancel RUN]")
 @click.option("--connection", "connection_id", default="", help="Only this connection's runs.")
 @click.option("--function", "function_name", default="", help="Only this function's runs.")
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--limit", type=LIMIT, default=20, show_default=True)
 @with_client
 def runs(
     client: Client,
@@ -165,7 +168,7 @@ def logs(client: Client, compact: bool, run_id: str, follow: bool) -> None:
 @click.option("--variant", default="", help="The sync variant (default: base).")
 @click.option("--cursor", default="", help="Continue after this cursor.")
 @click.option("--modified-after", default="", help="RFC 3339 timestamp.")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--limit", type=LIMIT, default=100, show_default=True)
 @click.option("--filter", "filter_", default="", help="added,updated,deleted")
 @with_client
 def records(

@@ -18,8 +18,9 @@ import click
 from corral._logging import level_name
 from corral._plain_settings import SettingsInvalid
 from corral._runner_settings import RunnerSettings
+from corral.cli._inputs import check_files, check_writable
 from corral.cli._output import fail
-from corral.errors import CorralError
+from corral.errors import CorralError, InvalidRequest
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 """The context of every ``corral`` command (the group's, and this command's when run alone)."""
@@ -116,8 +117,11 @@ def runner(
         )
     try:
         settings = RunnerSettings(**overrides)
+        _check_files(settings, port_file)
     except SettingsInvalid as err:
         fail(err.invalid_request(), compact=True)
+    except InvalidRequest as err:
+        fail(err, compact=True)
     if not settings.callbacks and not settings.orchestrator:
         raise click.UsageError(
             "--orchestrator (join its fleet) or --callbacks (the orchestrator's callback"
@@ -130,6 +134,25 @@ def runner(
     except CorralError as err:  # its address in use: one clear line, no traceback
         click.echo(f"corral runner: {err.code}: {err.message}", err=True)
         sys.exit(1)
+
+
+def _check_files(settings: RunnerSettings, port_file: pathlib.Path | None) -> None:
+    """Refuses, before the host starts, a TLS file that is not a regular file (a FIFO would
+    hang its reading) and a --port-file that cannot be written.
+
+    Raises:
+        InvalidRequest: ``invalid_file``, naming the option.
+    """
+    check_files(
+        {
+            "CORRAL_RUNNER_TLS_CA (--tls-ca)": settings.tls_ca,
+            "CORRAL_RUNNER_TLS_CERT (--tls-cert)": settings.tls_cert,
+            "CORRAL_RUNNER_TLS_KEY (--tls-key)": settings.tls_key,
+            "CORRAL_RUNNER_JOIN_SECRET_FILE": settings.join_secret_file,
+        }
+    )
+    if port_file is not None:
+        check_writable(port_file, "--port-file")
 
 
 def main_alone(args: Sequence[str]) -> None:

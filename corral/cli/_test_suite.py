@@ -10,7 +10,6 @@ test. All runs share one runner host: the production worker and sandbox, no netw
 
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 import uuid
@@ -18,13 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from corral.cli._inputs import read_json, read_sources
+from corral.errors import InvalidRequest
 from corral.testing import (
     Verdict,
     check,
     dryrun_result,
     fixture_problem,
     offline_host,
-    read_files,
     run_error,
 )
 
@@ -150,12 +150,16 @@ class Describer:
         from corral.testing import OfflineCallbacks  # noqa: PLC0415 - the heavy imports
         from runner import Job  # noqa: PLC0415
 
+        try:
+            files = read_sources(folder)
+        except InvalidRequest as err:
+            return err.message
         job = Job(
             run_id="describe-" + uuid.uuid4().hex[:12],
             kind="",
             function_name="",
             entry="",
-            files=read_files(folder),
+            files=files,
             mode="describe",
         )
         outcome = self._host.execute(job, OfflineCallbacks())
@@ -170,9 +174,9 @@ def _fail(reason: str) -> Verdict:
 
 def _load(fixture: pathlib.Path) -> tuple[Any, str]:
     try:
-        content = json.loads(fixture.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return None, f"cannot read the fixture {fixture}: {exc}"
+        content = read_json(fixture, what="fixture")
+    except InvalidRequest as err:
+        return None, f"cannot read the fixture: {err.message}"
     problem = fixture_problem(content)
     return content, (f"{fixture}: {problem}" if problem else "")
 

@@ -70,7 +70,7 @@ def test_what_is_checked_is_what_is_used(
     """The file read once: one changed after the check (here: read as harmless, then holding
     a server) is not read again by the settings."""
     (folder / ".env").write_text("CORRAL_SERVER=10.9.9.9:443\n")  # what a second read would see
-    monkeypatch.setattr(_dotenv_trust, "dotenv_values", lambda path: {"CORRAL_LOG": "x"})
+    monkeypatch.setattr(_dotenv_trust, "dotenv_values", lambda **_: {"CORRAL_LOG": "x"})
     monkeypatch.setenv("CORRAL_SECRET_KEY", KEY)
     assert _settings().server == "127.0.0.1:7700"  # type: ignore[attr-defined]
 
