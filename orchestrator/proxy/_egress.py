@@ -3,8 +3,11 @@
 A function chooses its URLs (``base_url_override``, absolute endpoints, redirects), so the
 orchestrator must not become a way into its own network: by default a destination whose
 address is not globally routable (loopback, private, shared, link-local with the cloud
-metadata address, unique-local IPv6, unspecified, reserved) or is multicast is refused, and only
-``http`` and ``https`` are spoken.
+metadata address, unique-local and site-local IPv6, unspecified, reserved, documentation) or is
+multicast is refused, and only ``http`` and ``https`` are spoken. An IPv6 address that carries an
+IPv4 address (IPv4-mapped or -compatible, SIIT, NAT64, 6to4, Teredo) is judged by that IPv4
+address too, since a translator or tunnel delivers to it: ``64:ff9b::a9fe:a9fe`` is the cloud
+metadata address.
 
 Two checks use the same :class:`EgressPolicy`:
 
@@ -34,6 +37,50 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOWED_SCHEMES: frozenset[str] = frozenset({"http", "https"})
 """The only URL schemes the proxy speaks."""
+
+
+def _low32(value: int) -> int:
+    return value & 0xFFFFFFFF
+
+
+def _net(text: str) -> ipaddress.IPv6Network:
+    return ipaddress.IPv6Network(text)
+
+
+IPV4_EMBEDDING: tuple[tuple[ipaddress.IPv6Network, tuple[Callable[[int], int], ...]], ...] = (
+    (_net("::ffff:0:0/96"), (_low32,)),  # IPv4-mapped (RFC 4291)
+    (_net("::/96"), (_low32,)),  # IPv4-compatible, deprecated (RFC 4291); :: and ::1 too
+    (_net("::ffff:0:0:0/96"), (_low32,)),  # SIIT, IPv4-translated (RFC 2765)
+    (_net("64:ff9b::/96"), (_low32,)),  # NAT64, well-known prefix (RFC 6052)
+    (_net("2002::/16"), (lambda v: (v >> 80) & 0xFFFFFFFF,)),  # 6to4 (RFC 3056)
+    (  # Teredo (RFC 4380): the server, and the client (its bits inverted)
+        _net("2001::/32"),
+        (lambda v: (v >> 64) & 0xFFFFFFFF, lambda v: ~v & 0xFFFFFFFF),
+    ),
+)
+"""Where IPv6 addresses carry IPv4 ones: a range, and how to read each IPv4 address in it.
+A translator or tunnel delivers to the IPv4 address, so it is judged as the destination."""
+
+UNREACHABLE_IPV6: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
+    (_net(text), why)
+    for text, why in (
+        ("::/96", "IPv4-compatible (deprecated)"),
+        ("64:ff9b:1::/48", "local-use NAT64, not globally routable"),
+        ("100::/64", "discard-only, not globally routable"),
+        ("100:0:0:1::/64", "a dummy prefix, not globally routable"),
+        ("2001::/32", "Teredo, not globally routable"),
+        ("2001:2::/48", "benchmarking, not globally routable"),
+        ("2001:db8::/32", "documentation, not globally routable"),
+        ("3fff::/20", "documentation, not globally routable"),
+        ("5f00::/16", "segment routing, not globally routable"),
+        ("fc00::/7", "unique-local, private"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local (deprecated), private"),
+        ("ff00::/8", "multicast"),
+    )
+)
+"""IPv6 ranges that are never a public destination (IANA's special-purpose registry, with
+"globally reachable" false, and the deprecated site-local range), whatever Python knows."""
 
 
 class EgressDenied(Exception):
@@ -148,18 +195,41 @@ class EgressPolicy:
 
 
 def address_problem(address: IPAddress) -> str:
-    """Why an address is not a public destination, or ``""`` when it is one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address_problem(address.ipv4_mapped)
+    """Why an address is not a public destination, or ``""`` when it is one.
+
+    An IPv6 address that embeds IPv4 addresses (:data:`IPV4_EMBEDDING`) is refused when any
+    of them would be, whatever its own range; one in :data:`UNREACHABLE_IPV6` is refused
+    whatever it embeds. The flags of :mod:`ipaddress` come last (their lists change with the
+    Python version, so the ranges above are ours).
+    """
+    if address.is_unspecified or address.is_loopback:  # :: and ::1 before ::/96
+        return "unspecified" if address.is_unspecified else "loopback"
+    if isinstance(address, ipaddress.IPv6Address):
+        for embedded in embedded_ipv4(address):
+            reason = address_problem(embedded)
+            if reason:
+                return f"{reason} (it embeds {embedded})"
+        reason = next((why for net, why in UNREACHABLE_IPV6 if address in net), "")
+        if reason:
+            return reason
     checks = (
-        (address.is_unspecified, "unspecified"),
-        (address.is_loopback, "loopback"),
         (address.is_link_local, "link-local (incl. cloud metadata)"),
         (address.is_multicast, "multicast"),
         (address.is_private, "private"),
         (not address.is_global, "not globally routable"),
     )
     return next((reason for bad, reason in checks if bad), "")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries (:data:`IPV4_EMBEDDING`), if any."""
+    value = int(address)
+    return tuple(
+        ipaddress.IPv4Address(read(value))
+        for net, reads in IPV4_EMBEDDING
+        if address in net
+        for read in reads
+    )
 
 
 def _ip_literal(host: str) -> IPAddress | None:
