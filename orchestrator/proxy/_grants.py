@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from corral import _json
 from corral.errors import InvalidRequest, RunFailure
 from orchestrator._clock import Clock
 from orchestrator.proxy._credentials import as_text, redact
@@ -28,6 +30,10 @@ from orchestrator.proxy._retry import network_error_code
 APP_JWT_LIFETIME = timedelta(minutes=9)
 """How long a GitHub App JWT is valid (GitHub refuses more than 10 minutes)."""
 _CLOCK_SKEW = timedelta(seconds=60)  # GitHub's advice: date iat back for clocks that drift
+
+MAX_EXPIRES_IN = 10 * 366 * 86400
+"""The longest ``expires_in`` read (ten years); a longer one is as if absent (no expiry)."""
+_SECONDS = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,9})?")
 
 
 def refresh_oauth2(  # noqa: PLR0917 (the positional order is the agreed interface)
@@ -169,9 +175,9 @@ class _TokenRequest:
             message = redact(f"{self.what} at {self.url} failed: {code} ({exc})", self.secrets)
             payload = {"code": code, "url": self.url}
             raise RunFailure("script_network_error", message, payload=payload) from None
-        try:
-            body = response.json()
-        except ValueError:
+        try:  # strictly: the answer is stored with the credentials
+            body = _json.loads(response.content, what="the token endpoint's answer")
+        except InvalidRequest:
             body = None
         if not response.is_success or not isinstance(body, dict):
             detail = body.get("error") or body.get("message") if isinstance(body, dict) else ""
@@ -193,10 +199,18 @@ class _TokenRequest:
 
 
 def _expiry(body: Mapping[str, Any], clock: Clock) -> dict[str, str]:
-    """``{"expires_at": ...}`` (ISO 8601, UTC, ``Z``) from ``expires_in``, or nothing."""
-    try:
-        seconds = float(body["expires_in"])
-    except (KeyError, TypeError, ValueError):
+    """``{"expires_at": ...}`` (ISO 8601, UTC, ``Z``) from ``expires_in``, or nothing.
+
+    ``expires_in`` is a number, or text of ASCII digits (``float`` would take other scripts'
+    digits, ``nan``, ``inf``), of at most ``MAX_EXPIRES_IN``; anything else is as if absent.
+    """
+    given = body.get("expires_in")
+    if isinstance(given, str) and _SECONDS.fullmatch(given.strip()):
+        given = float(given)
+    if isinstance(given, bool) or not isinstance(given, int | float):  # True is no seconds
+        return {}
+    seconds = float(given)
+    if not 0 <= seconds <= MAX_EXPIRES_IN:  # NaN and the infinities too
         return {}
     expires = clock.now() + timedelta(seconds=seconds)
     return {"expires_at": expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")}

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import importlib.util
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -69,6 +70,7 @@ __all__ = ["OutboundRequest", "Proxy", "ProxyResult", "ProxyTarget", "build_url"
 
 _CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_LENGTH = re.compile(r"[0-9]{1,18}")  # ASCII digits: str.isdigit() and int() take any digit
 _OPTIONAL_DECODERS = {"br": ("brotli", "brotlicffi"), "zstd": ("zstandard",)}
 _DECODED = frozenset(
     {"identity", "gzip", "deflate"}
@@ -333,9 +335,9 @@ class Proxy:
         self, response: httpx.Response, hop: _Hop, target: ProxyTarget, until: float
     ) -> bytes:
         """The decoded body, refused once it grows past the limit or its time runs out."""
-        declared = response.headers.get("content-length", "")
+        declared = response.headers.get("content-length", "").strip()
         if (
-            declared.isdigit()
+            _LENGTH.fullmatch(declared)  # else as if absent: the cap holds as the body is read
             and hop.method != "HEAD"
             and "content-encoding" not in response.headers
         ):

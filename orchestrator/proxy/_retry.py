@@ -20,7 +20,7 @@ functions and their authors know those codes from the seed.
 from __future__ import annotations
 
 import errno
-import math
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +41,7 @@ RATE_LIMIT_STATUSES: frozenset[int] = frozenset({429, 503})
 """Statuses on which the server's own "come back later" headers are honoured."""
 
 _RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
+_NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,9})?")
 _EPOCH_THRESHOLD = 1_000_000_000.0  # a reset value this large is a Unix time, not a delay
 _EPOCH_MS_THRESHOLD = 100_000_000_000.0  # ... and this large, a Unix time in milliseconds
 
@@ -172,12 +173,11 @@ def _parse_reset(value: str, now: datetime) -> float | None:
 
 
 def _number(value: str) -> float | None:
-    """A finite decimal number, or ``None``."""
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    """A decimal number of ASCII digits (a sign and a fraction allowed), or ``None``.
+
+    ``float`` would also take other scripts' digits, ``_``, exponents, ``inf`` and ``nan``.
+    """
+    return float(value) if _NUMBER.fullmatch(value) else None
 
 
 def network_error_code(exc: BaseException) -> str:

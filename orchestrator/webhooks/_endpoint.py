@@ -3,8 +3,9 @@
 Served by ``corral serve`` on ``CORRAL_WEBHOOK_ADDRESS`` (off when empty). It answers at once:
 202 once the webhook is verified and stored (``_intake``), 200 with ``{"challenge": ...}`` to
 a verified verification request (Slack's ``url_verification``), 401 for a missing or wrong
-signature, 400 for a body that is not JSON or an event type that is not printable text, 404
-for an unknown environment or integration, 411 without a Content-Length, 413 for a body over
+signature, 400 for a body that is not JSON or an event type that is not printable text, or a
+Content-Length that is not ASCII digits (or is given twice), 404 for an unknown environment or
+integration, 411 without a Content-Length, 413 for a body over
 ``MAX_BODY_BYTES``, 503 when too many of the environment's webhooks wait or the store cannot
 take it, 500 (logged) for anything else: every request gets an answer. At most
 ``MAX_CONNECTIONS`` connections are served at once. Environment names with a ``/`` are written
@@ -14,6 +15,7 @@ with it escaped (``acme%2Fprod``).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +42,10 @@ MAX_CONNECTIONS = 64
 """Connections served at once; more are closed at once (their senders retry)."""
 
 SETTING = "CORRAL_WEBHOOK_ADDRESS"
+
+_DIGITS = re.compile(r"[0-9]+")
+"""A number in a request: ASCII digits only (``str.isdigit`` and ``int`` take any Unicode
+digit, ``int`` also signs, spaces and ``_``)."""
 
 _STATUS: dict[type[CorralError], HTTPStatus] = {
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
@@ -68,14 +74,13 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             self._answer(HTTPStatus.NOT_FOUND, "not_found", "POST /webhook/ENV/INTEGRATION")
             return
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
-            self._answer(HTTPStatus.LENGTH_REQUIRED, "length_required", "a Content-Length")
+        length = self._length()
+        if length is None:
             return
-        if int(length) > MAX_BODY_BYTES:
+        if length > MAX_BODY_BYTES:
             self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", "body too large")
             return
-        body = self.rfile.read(int(length))
+        body = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
             answer = self.server.intake.accept(*route, headers, body)
@@ -91,6 +96,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, {"challenge": answer})
             return
         self._answer(HTTPStatus.ACCEPTED, "accepted", "queued")
+
+    def _length(self) -> int | None:
+        """The body's length (``MAX_BODY_BYTES + 1`` for any longer one), or ``None`` once a
+        missing or malformed Content-Length is answered."""
+        given = self.headers.get_all("Content-Length") or []
+        if not given:
+            self._answer(HTTPStatus.LENGTH_REQUIRED, "length_required", "a Content-Length")
+            return None
+        value = given[0].strip(" \t")
+        if len(given) > 1 or not _DIGITS.fullmatch(value):
+            message = "the Content-Length must be one number of ASCII digits"
+            self._answer(HTTPStatus.BAD_REQUEST, "invalid_content_length", message)
+            return None
+        value = value.lstrip("0") or "0"
+        return int(value) if len(value) <= len(str(MAX_BODY_BYTES)) else MAX_BODY_BYTES + 1
 
     def do_GET(self) -> None:
         """Refuses: webhooks are POSTed."""

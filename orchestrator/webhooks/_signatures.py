@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 
 REPLAY_WINDOW_SECONDS = 300.0
 """How far a Slack request's timestamp may be from now (Slack's own advice: five minutes)."""
+
+_STAMP = re.compile(r"[0-9]{1,12}")
+"""A Unix time in seconds: ASCII digits (``str.isdigit`` and ``int`` take any Unicode digit)."""
 
 Headers = Mapping[str, str]
 """Request headers, their names in lower case."""
@@ -49,7 +53,7 @@ def _slack(secret: bytes, headers: Headers, body: bytes, now: float) -> str:
     stamp = headers.get("x-slack-request-timestamp", "")
     if not given or not stamp:
         return "no X-Slack-Signature or X-Slack-Request-Timestamp header"
-    if not stamp.isdigit() or abs(now - int(stamp)) > REPLAY_WINDOW_SECONDS:
+    if not _STAMP.fullmatch(stamp) or abs(now - int(stamp)) > REPLAY_WINDOW_SECONDS:
         return "the X-Slack-Request-Timestamp is not within five minutes of now"
     expected = "v0=" + _hex_hmac(secret, b"v0:" + stamp.encode() + b":" + body)
     if not _same(given, expected):
