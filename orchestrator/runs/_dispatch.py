@@ -5,7 +5,8 @@ Actions, syncs, webhooks, on-event functions, a deploy's describe and dry runs a
 takes a slot in the fair queue (``orchestrator.runs._fair_queue``; nested runs use their
 parent's), mints the run's token for its scope, sends it through the runner client within the
 caller's deadline, cancels it when the caller goes away, and revokes the token when the runner
-answers. No other code builds a ``RunRequest``.
+answers, whose reply it checks before anything stores it or hands it on
+(``orchestrator.runs._runner_reply``). No other code builds a ``RunRequest``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from corral.errors import NotFound, RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator.runs._caller import Caller, CallerWatch
 from orchestrator.runs._fair_queue import FairQueue
+from orchestrator.runs._runner_reply import checked_reply
 from orchestrator.runs._tokens import IssuedToken, RunScope, RunTokens
 from orchestrator.storage._areas import ConnectionStore, Environment
 
@@ -147,7 +149,8 @@ class Dispatcher:
         admitted: bool = False,
         started: Callable[[], None] | None = None,
     ) -> runner_pb2.RunResponse:
-        """Runs the order on a runner and returns its answer (a failed run is an answer too).
+        """Runs the order on a runner and returns its answer (a failed run is an answer too),
+        checked: a reply a breached runner made up is a ``runner_error`` failure instead.
 
         ``caller`` is the API call the run answers, if it waits for it: the runner gets no more
         time than the caller's deadline leaves (its wait for a slot included), and the run is
@@ -167,7 +170,7 @@ class Dispatcher:
                 began = time.perf_counter()
                 if started is not None:
                     started()
-                response = self._send(order, caller)
+                response = checked_reply(self._send(order, caller), order.limits)
                 outcome = "succeeded" if response.ok else response.error.type
                 return response
         except RunFailure as failure:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from corral import _json
 from corral._error_shapes import from_json
 from corral.errors import InvalidRequest, RunFailure
 from orchestrator.runs._dispatch import RunKind
@@ -52,9 +53,18 @@ def new_run(spec: RunRequestSpec) -> NewRun:
 
 
 def output_or_raise(run: Run) -> Any:
-    """The output of a finished run, or its error raised as a RunFailure."""
+    """The output of a finished run, or its error raised as a RunFailure.
+
+    The output is read strictly (``corral._json``), as it was checked when the runner's reply
+    arrived; one stored before that check that does not read is the run's ``runner_error``.
+    """
     if run.state == "succeeded":
-        return json.loads(run.output_json or "null")
+        try:
+            return _json.loads(run.output_json or "null", what="the run's stored output")
+        except InvalidRequest as err:
+            raise RunFailure(
+                "runner_error", err.message[:300], details={"run_id": run.run_id}
+            ) from None
     value = from_json(run.error)
     if not value.message:
         value = replace(value, message="the run failed")

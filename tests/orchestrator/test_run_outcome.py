@@ -78,7 +78,9 @@ def test_a_run_whose_outcome_cannot_be_stored_ends_failed(tmp_path: pathlib.Path
         storage.close()
 
 
-def test_a_payload_that_is_not_json_is_kept_as_text(tmp_path: pathlib.Path) -> None:
+def test_a_payload_that_is_not_json_fails_the_run_typed(tmp_path: pathlib.Path) -> None:
+    """A runner writes payloads as JSON: one that is not was made up by a breached runner
+    (``orchestrator.runs._runner_reply``; ``tests/orchestrator/test_runner_reply.py``)."""
     storage = SqliteStorage(tmp_path / "corral.db")
     try:
         spec = _spec(storage)
@@ -88,7 +90,8 @@ def test_a_payload_that_is_not_json_is_kept_as_text(tmp_path: pathlib.Path) -> N
         finished = runs.execute(spec, runs.start(spec))
         assert finished.state == "failed"
         assert finished.error is not None
-        assert finished.error["payload"] == "{not json"
+        assert finished.error["type"] == "runner_error"
+        assert "payload is not valid JSON" in finished.error["message"]
         runs.shutdown(0)
     finally:
         storage.close()
