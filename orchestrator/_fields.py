@@ -27,9 +27,14 @@ zero-width joiners), surrogates, private use, line and paragraph separators."""
 
 
 def required(value: str, what: str) -> str:
-    """A field that must not be empty (``missing_field``)."""
+    """A name or id that must not be empty (``missing_field``) nor hold NUL (``invalid_name``:
+    no stored name can, ``orchestrator._text_values``)."""
     if not value:
         raise InvalidRequest(f"{what} is required", code="missing_field")
+    if "\x00" in value:
+        raise InvalidRequest(
+            f"{what} {value[:100]!r} holds the character U+0000 (NUL)", code="invalid_name"
+        )
     return value
 
 

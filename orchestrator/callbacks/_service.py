@@ -169,6 +169,12 @@ class CallbacksService(callbacks_pb2_grpc.RunnerCallbacksServicer):
         scope = _sync_scope()
         if not model:
             raise InvalidRequest("a model name is required", code="invalid_sync_record")
+        if "\x00" in model:
+            # No engine stores it as given (orchestrator._text_values): refused, read or write.
+            raise InvalidRequest(
+                "a model name must not hold the character U+0000 (NUL)",
+                code="invalid_sync_record",
+            )
         if len(model) > MAX_MODEL_LENGTH:
             # Like a long record id, a long name in the records' index costs every lookup
             # that passes it a read of its overflow pages (orchestrator.storage._records).

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator._text_values import refuse_nul
 from orchestrator.storage._engine import C, EngineBase
 from orchestrator.storage._types import CheckpointConflict, CheckpointKey
 
@@ -49,8 +50,10 @@ class CheckpointsArea(EngineBase[C]):
 
         Raises:
             CheckpointConflict: ``expected_version`` is stale; nothing changes.
+            InvalidRequest: ``invalid_checkpoint``, a key or string holds NUL.
             NotFound: code ``unknown_connection``.
         """
+        refuse_nul(value, what="checkpoint", code="invalid_checkpoint")
         with self._write() as conn:
             pk = self._connection_pk(conn, key.env_id, key.connection_id, lock=True)
             _, version = self._checkpoint(conn, pk, key)

@@ -13,6 +13,7 @@ from typing import Any
 
 from corral._budgets import Budgets, check_metadata
 from corral.errors import AlreadyExists, InvalidRequest, NotFound
+from orchestrator._text_values import names_hold_nul, refuse_nul
 from orchestrator.storage._engine import C
 from orchestrator.storage._rows import Row, connection, integration, returned
 from orchestrator.storage._sealing import AUTH_CONFIG, CREDENTIALS, SealingBase
@@ -58,6 +59,8 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         """Creates an integration, or replaces the fields of the one with this key."""
         if not unique_key:
             raise InvalidRequest("an integration needs a unique key", code="invalid_name")
+        _refuse_nul_names(("unique_key", unique_key), ("provider", provider))
+        refuse_nul(auth_config, what="auth_config", code="invalid_auth_config")
         now = self._now()
         with self._write() as conn:
             self._require_environment(conn, env_id)
@@ -79,7 +82,10 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
     def get_integration(self, env_id: int, unique_key: str) -> Integration:
         """An integration (NotFound ``unknown_integration``)."""
         return self._found_integration(
-            self._read_one(_INTEGRATION_SELECT, (env_id, unique_key)), unique_key
+            None
+            if names_hold_nul(unique_key)
+            else self._read_one(_INTEGRATION_SELECT, (env_id, unique_key)),
+            unique_key,
         )
 
     def list_integrations(self, env_id: int) -> list[Integration]:
@@ -92,6 +98,8 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         return [self._integration_of(row) for row in rows]
 
     def _get_integration(self, conn: C, env_id: int, key: str) -> Integration:
+        if names_hold_nul(key):
+            return self._found_integration(None, key)
         return self._found_integration(
             self._fetch_one(conn, _INTEGRATION_SELECT, (env_id, key)), key
         )
@@ -134,6 +142,10 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         """
         if not connection_id:
             raise InvalidRequest("a connection needs an id", code="invalid_name")
+        _refuse_nul_names(("connection_id", connection_id))
+        refuse_nul(credentials, what="credentials", code="invalid_credentials")
+        refuse_nul(connection_config, what="connection_config", code="invalid_connection_config")
+        refuse_nul(metadata, what="metadata", code="invalid_metadata")
         now = self._now()
         with self._write() as conn:
             integration_pk = self._integration_pk(conn, env_id, integration_key)
@@ -159,7 +171,10 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
     def get_connection(self, env_id: int, connection_id: str) -> Connection:
         """A connection with its credentials (NotFound ``unknown_connection``)."""
         return self._found_connection(
-            self._read_one(_CONNECTION_BY_ID, (env_id, connection_id)), connection_id
+            None
+            if names_hold_nul(connection_id)
+            else self._read_one(_CONNECTION_BY_ID, (env_id, connection_id)),
+            connection_id,
         )
 
     def get_metadata(self, env_id: int, connection_id: str) -> dict[str, Any]:
@@ -169,7 +184,11 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         Raises:
             NotFound: code ``unknown_connection``.
         """
-        row = self._read_one(_METADATA_BY_ID, (env_id, connection_id))
+        row = (
+            None
+            if names_hold_nul(connection_id)
+            else self._read_one(_METADATA_BY_ID, (env_id, connection_id))
+        )
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return dict(self._codec.json(row["metadata"]))
@@ -182,13 +201,19 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         Raises:
             NotFound: code ``unknown_connection``.
         """
-        row = self._read_one(_INTEGRATION_OF_CONNECTION, (env_id, connection_id))
+        row = (
+            None
+            if names_hold_nul(connection_id)
+            else self._read_one(_INTEGRATION_OF_CONNECTION, (env_id, connection_id))
+        )
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return str(row["unique_key"]), str(row["provider"])
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment (or of one integration), by connection id."""
+        if names_hold_nul(integration_key):
+            return []
         with self._read() as conn:
             where = " WHERE c.env_id = ? AND (CAST(? AS TEXT) IS NULL OR i.unique_key = ?)"
             order = f" ORDER BY c.connection_id{self._by_code_point}"
@@ -226,6 +251,8 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
 
     def _delete_one(self, sql: str, params: tuple[object, ...], missing: NotFound) -> None:
         """Runs a DELETE of one row; ``missing`` is raised when it deleted none."""
+        if names_hold_nul(*(p for p in params if isinstance(p, str))):
+            raise missing
         with self._write() as conn:
             if self._exec(conn, sql, params) == 0:
                 raise missing
@@ -242,6 +269,7 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         Raises:
             ResourceExhausted: ``metadata_bytes``, when above the budget (nothing changes).
         """
+        refuse_nul(metadata, what="metadata", code="invalid_metadata")
         if budgets is not None:
             check_metadata(metadata, budgets)
         self._set_connection_field(env_id, connection_id, "metadata", metadata)
@@ -262,6 +290,9 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
             ResourceExhausted: ``metadata_bytes``, when the merge is above the budget (nothing
                 changes).
         """
+        refuse_nul(patch, what="metadata", code="invalid_metadata")
+        if names_hold_nul(connection_id):
+            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         with self._write() as conn:
             # Where the engine locks rows, the connection's lock makes merges take turns.
             row = self._fetch_one(
@@ -283,6 +314,7 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         self, env_id: int, connection_id: str, credentials: Mapping[str, Any]
     ) -> None:
         """Replaces a connection's credentials (after an OAuth refresh)."""
+        refuse_nul(credentials, what="credentials", code="invalid_credentials")
         self._set_connection_field(env_id, connection_id, "credentials", credentials)
 
     def _set_connection_field(
@@ -298,6 +330,8 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
             self._exec(conn, _UPDATES[column], (bound, self._now(), pk))
 
     def _get_connection(self, conn: C, env_id: int, connection_id: str) -> Connection:
+        if names_hold_nul(connection_id):
+            return self._found_connection(None, connection_id)
         row = self._fetch_one(conn, _CONNECTION_BY_ID, (env_id, connection_id))
         return self._found_connection(row, connection_id)
 
@@ -305,3 +339,13 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return self._connection_of(row)
+
+
+def _refuse_nul_names(*names: tuple[str, str]) -> None:
+    """Refuses a name to store that holds a NUL (``invalid_name``): no engine could look it up
+    as it was given (``orchestrator._text_values``)."""
+    for what, value in names:
+        if names_hold_nul(value):
+            raise InvalidRequest(
+                f"{what} {value!r} holds the character U+0000 (NUL)", code="invalid_name"
+            )

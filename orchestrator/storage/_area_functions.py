@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from corral.errors import InvalidRequest, NotFound
+from orchestrator._text_values import holds_nul, names_hold_nul
 from orchestrator.storage._engine import C, EngineBase
 from orchestrator.storage._rows import Row
 from orchestrator.storage._rows import function as function_row
@@ -29,11 +30,21 @@ WHERE c.env_id = ? AND c.connection_id = ?
 
 
 def check_functions(functions: Sequence[FunctionRow]) -> None:
-    """Raises InvalidRequest (``invalid_name``, ``invalid_kind``) for a deployment to refuse."""
+    """Raises InvalidRequest (``invalid_name``, ``invalid_kind``, ``invalid_deploy``) for a
+    deployment to refuse."""
     names = [function.name for function in functions]
-    if "" in names or len(set(names)) != len(names):
-        raise InvalidRequest("function names must be non-empty and unique", code="invalid_name")
+    if "" in names or len(set(names)) != len(names) or names_hold_nul(*names):
+        raise InvalidRequest(
+            "function names must be non-empty, unique and without NUL", code="invalid_name"
+        )
     for function in functions:
+        stored = (function.version, function.description, function.entry, function.config)
+        if holds_nul([*stored, function.files]):
+            raise InvalidRequest(
+                f"function {function.name!r} holds the character U+0000 (NUL) in its files,"
+                " definition or configuration, which cannot be stored",
+                code="invalid_deploy",
+            )
         if function.kind not in FUNCTION_KINDS:
             raise InvalidRequest(
                 f"function {function.name!r} has unknown kind {function.kind!r}",
@@ -89,9 +100,13 @@ class FunctionsArea(EngineBase[C]):
 
     def get_function(self, env_id: int, integration_key: str, name: str) -> FunctionRow:
         """A deployed function (NotFound ``unknown_function``)."""
-        row = self._read_one(
-            _FUNCTION_SELECT + " WHERE i.env_id = ? AND i.unique_key = ? AND f.name = ?",
-            (env_id, integration_key, name),
+        row = (
+            None
+            if names_hold_nul(integration_key, name)
+            else self._read_one(
+                _FUNCTION_SELECT + " WHERE i.env_id = ? AND i.unique_key = ? AND f.name = ?",
+                (env_id, integration_key, name),
+            )
         )
         if row is None:
             raise NotFound(
@@ -108,7 +123,14 @@ class FunctionsArea(EngineBase[C]):
         Raises:
             NotFound: ``unknown_connection``, or ``unknown_function`` as ``get_function``.
         """
-        row = self._read_one(_CONNECTION_FUNCTION, (name, env_id, connection_id))
+        # A name holding NUL is none stored: looked up as "", which no function has
+        # (``check_functions``), so that the answer is the unknown function's.
+        looked_up = "" if names_hold_nul(name) else name
+        row = (
+            None
+            if names_hold_nul(connection_id)
+            else self._read_one(_CONNECTION_FUNCTION, (looked_up, env_id, connection_id))
+        )
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         if row["name"] is None:
@@ -120,6 +142,8 @@ class FunctionsArea(EngineBase[C]):
 
     def list_functions(self, env_id: int, integration_key: str | None = None) -> list[FunctionRow]:
         """The functions of an environment (or one integration), by integration and name."""
+        if names_hold_nul(integration_key):
+            return []
         with self._read() as conn:
             return self._functions(conn, env_id, integration_key)
 

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from corral._budgets import Budgets, check_record, check_run_records
 from corral.errors import InvalidRequest, PermissionDenied
+from orchestrator._text_values import NUL, names_hold_nul
 from orchestrator.storage._engine import C
 from orchestrator.storage._records import (
     MAX_RECORD_ID_BYTES,
@@ -106,6 +107,7 @@ class RecordsArea(RunCounting[C]):
             ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
         """
         unique = last_wins(records)
+        check_model(scope)
         _check_ids([record.id for record in unique])
         with self._write() as conn:
             # Where the engine locks scopes, the scope's lock comes before the run's row.
@@ -154,6 +156,7 @@ class RecordsArea(RunCounting[C]):
             ResourceExhausted: a budget would be exceeded (nothing of the batch is saved).
         """
         ids = [record_id for record_id, _ in claims]
+        check_model(scope)
         _check_ids(ids)
         if len(set(ids)) != len(ids):
             raise InvalidRequest(
@@ -190,8 +193,13 @@ class RecordsArea(RunCounting[C]):
         """Soft-deletes records: ``deleted_at`` set, last_action DELETED, a new cursor.
 
         Unknown and already deleted ids change nothing; they count as unchanged.
+
+        Raises:
+            InvalidRequest: the model or an id holds NUL (nothing is deleted).
         """
         unique = list(dict.fromkeys(ids))
+        check_model(scope)
+        _check_ids(unique)
         with self._write() as conn:
             pk = self._scope_pk(conn, scope)
             existing = self._existing(conn, pk, scope, unique)
@@ -214,8 +222,11 @@ class RecordsArea(RunCounting[C]):
         tracking).
 
         Raises:
-            InvalidRequest: code ``invalid_json`` for a patch that is not a JSON object.
+            InvalidRequest: code ``invalid_json`` for a patch that is not a JSON object;
+                ``invalid_sync_record`` for a model or an id holding NUL.
         """
+        check_model(scope)
+        _check_ids([record_id for record_id, _ in patches])
         with self._write() as conn:
             pk = self._scope_pk(conn, scope)
             ids = list(dict.fromkeys(record_id for record_id, _ in patches))
@@ -232,10 +243,12 @@ class RecordsArea(RunCounting[C]):
 
     def get_records_by_id(self, scope: RecordScope, ids: Sequence[str]) -> dict[str, StoredRecord]:
         """The found records among ``ids``, with their metadata; soft-deleted ones included
-        (their last-known payload, ``deleted_at`` set), as the seed's ``getRecordsById``."""
+        (their last-known payload, ``deleted_at`` set), as the seed's ``getRecordsById``.
+        An id or a model holding NUL is unknown (none is stored)."""
+        wanted = [] if names_hold_nul(scope.model) else [i for i in ids if NUL not in i]
         with self._read() as conn:
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
-            rows = self._rows_by_id(conn, pk, scope, list(ids))
+            rows = self._rows_by_id(conn, pk, scope, wanted) if wanted else []
         return {row["record_id"]: stored_record(row, self._codec) for row in rows}
 
     def list_records(
@@ -276,7 +289,8 @@ class RecordsArea(RunCounting[C]):
         with self._read() as conn:
             pk = self._connection_pk(conn, env_id, connection_id)
             page = Page(pk, model, variant, after, since, actions, limit + 1)
-            rows = self._page_rows(conn, page)
+            # A model or variant holding NUL has no records (none is stored).
+            rows = [] if names_hold_nul(model, variant) else self._page_rows(conn, page)
         records = [stored_record(row, self._codec) for row in rows[:limit]]
         return records, records[-1].cursor if len(rows) > limit else ""
 
@@ -406,6 +420,15 @@ def clears_mark(outcome: SaveOutcome, existing: dict[str, Existing], record: Rec
     """Whether saving ``record`` (which changed nothing) clears a deletion tracking's mark."""
     found = existing.get(record.id)
     return outcome == "unchanged" and found is not None and found.marked
+
+
+def check_model(scope: RecordScope) -> None:
+    """Refuses a record write whose model or variant holds NUL (``invalid_sync_record``): no
+    engine could store it as given (``orchestrator._text_values``)."""
+    if names_hold_nul(scope.model, scope.variant):
+        raise InvalidRequest(
+            "a model name must not hold the character U+0000 (NUL)", code="invalid_sync_record"
+        )
 
 
 def _check_ids(ids: list[str]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from corral._budgets import Budgets, capped_meta, log_size
 from corral.errors import InvalidRequest, NotFound
+from orchestrator._text_values import names_hold_nul, without_nul
 from orchestrator.storage._engine import C
 from orchestrator.storage._rows import Row, dumps, log_line
 from orchestrator.storage._rows import run as run_row
@@ -45,6 +46,18 @@ FINISH_RUN = (
     " WHERE run_id = ? AND state IN ('queued', 'running') RETURNING *"
 )
 """A run's first finish (``_finish_run``); no row when it had finished before."""
+
+
+def _without_nul(line: LogLine) -> LogLine:
+    """A log line whose level, message and metadata hold no NUL (each one U+FFFD)."""
+    if not names_hold_nul(line.level, line.message, line.meta_json):
+        return line
+    return replace(
+        line,
+        level=without_nul(line.level),
+        message=without_nul(line.message),
+        meta_json=without_nul(line.meta_json),
+    )
 
 
 def oldest_first(rows: list[Row]) -> list[str]:
@@ -174,9 +187,14 @@ class RunsArea(RunNotifications[C]):
         output: str | None,
         error: Mapping[str, Any] | None,
     ) -> Run:
-        """``finish_run`` by ``sql``, whose parameters are ``before``'s, then the finish's."""
+        """``finish_run`` by ``sql``, whose parameters are ``before``'s, then the finish's.
+
+        A NUL in the output or the error is stored as U+FFFD (``orchestrator._text_values``):
+        neither engine may refuse a run's outcome, nor answer it otherwise than the other.
+        """
         outcome = "succeeded" if ok else "failed"
-        stored_error = None if error is None else self._json_in(error)
+        output = None if output is None else without_nul(output)
+        stored_error = None if error is None else self._json_in(without_nul(dict(error)))
         row = self._write_one(sql, (*before, outcome, output, stored_error, self._now(), run_id))
         if row is None:  # finished before (or no such run): as it is
             row = self._read_one(_RUN_BY_ID, (run_id,))
@@ -282,6 +300,10 @@ class RunsArea(RunNotifications[C]):
 
         ``before_run_id`` (a run of a previous page) keeps only runs older than it.
         """
+        if names_hold_nul(before_run_id):
+            raise NotFound(f"no run {before_run_id!r}", code="unknown_run")
+        if names_hold_nul(connection_id, function_name):
+            return []  # no stored run holds a NUL (``orchestrator._text_values``)
         with self._read() as conn:
             before = 2**63 - 1
             if before_run_id:
@@ -304,7 +326,7 @@ class RunsArea(RunNotifications[C]):
         return [run_row(row, self._codec) for row in rows]
 
     def _run(self, conn: C, run_id: str) -> Run:
-        row = self._fetch_one(conn, _RUN_BY_ID, (run_id,))
+        row = None if names_hold_nul(run_id) else self._fetch_one(conn, _RUN_BY_ID, (run_id,))
         if row is None:
             raise NotFound(f"no run {run_id!r}", code="unknown_run")
         return run_row(row, self._codec)
@@ -324,8 +346,12 @@ class RunsArea(RunNotifications[C]):
         bytes (a line's metadata above
         ``log_meta_bytes`` is replaced by a note). Once a line is dropped, every later one is
         too: they are counted in the run's ``logs_dropped`` and in one last marker line (level
-        ``warn``) that says how many were dropped.
+        ``warn``) that says how many were dropped. A NUL in a line's message or metadata is
+        stored as U+FFFD (``orchestrator._text_values``).
         """
+        if names_hold_nul(run_id):
+            raise NotFound(f"no run {run_id!r}", code="unknown_run")
+        lines = [_without_nul(line) for line in lines]
         max_lines = self._max_log_lines
         max_bytes = 2**63 - 1
         if budgets is not None:
@@ -373,6 +399,8 @@ class RunsArea(RunNotifications[C]):
 
         Only lines after ``after_seq``, at most ``limit`` of them when given.
         """
+        if names_hold_nul(run_id):
+            raise NotFound(f"no run {run_id!r}", code="unknown_run")
         with self._read() as conn:
             row = self._fetch_one(
                 conn, "SELECT id FROM runs WHERE run_id = ? AND env_id = ?", (run_id, env_id)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from corral.errors import InvalidRequest, NotFound
+from orchestrator._text_values import names_hold_nul
 from orchestrator.storage._engine import C, EngineBase
 from orchestrator.storage._rows import schedule
 from orchestrator.storage._types import SCHEDULE_STATES, Schedule
@@ -84,6 +85,8 @@ class SchedulesArea(EngineBase[C]):
         _check_state(state)
         with self._write() as conn:
             pk = self._connection_pk(conn, env_id, connection_id)
+            if names_hold_nul(sync_name, variant):
+                raise _unknown(sync_name)
             updated = self._exec(
                 conn,
                 "UPDATE sync_schedules SET state = ?, next_run_at = CASE"
@@ -112,6 +115,8 @@ class SchedulesArea(EngineBase[C]):
         """
         with self._write() as conn:
             pk = self._connection_pk(conn, env_id, connection_id)
+            if names_hold_nul(sync_name, variant):
+                raise _unknown(sync_name)
             key = (pk, sync_name, variant)
             own = self._fetch_one(
                 conn,
@@ -136,6 +141,8 @@ class SchedulesArea(EngineBase[C]):
 
     def list_schedules(self, env_id: int, connection_id: str | None = None) -> list[Schedule]:
         """The environment's schedules (of one connection, if given)."""
+        if names_hold_nul(connection_id):
+            return []
         with self._read() as conn:
             rows = self._fetch_all(
                 conn,
@@ -176,6 +183,8 @@ class SchedulesArea(EngineBase[C]):
         """Records a run started by hand (``TriggerSync``) as the schedule's last run, so the
         schedule shows it and does not start the same sync beside it while it runs. False when
         the sync has no schedule on that connection."""
+        if names_hold_nul(connection_id, sync_name, variant):
+            return False
         with self._write() as conn:
             changed = self._exec(
                 conn,

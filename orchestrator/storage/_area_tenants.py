@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
+from orchestrator._text_values import names_hold_nul, refuse_nul
 from orchestrator.storage._engine import C
 from orchestrator.storage._rows import Row, environment
 from orchestrator.storage._sealing import VARIABLES, SealingBase
@@ -56,6 +57,11 @@ class TenantsArea(SealingBase[C]):
         """
         if not name:
             raise InvalidRequest("an environment needs a name", code="invalid_name")
+        if names_hold_nul(name):
+            raise InvalidRequest(
+                "an environment's name must not hold the character U+0000 (NUL)",
+                code="invalid_name",
+            )
         secret_key = new_secret_key()
         with self._write() as conn:
             row = self._insert_environment(conn, name, hash_secret_key(secret_key))
@@ -96,7 +102,11 @@ class TenantsArea(SealingBase[C]):
 
     def get_environment(self, name: str) -> Environment:
         """An environment by name (NotFound ``unknown_environment``)."""
-        row = self._read_one("SELECT * FROM environments WHERE name = ?", (name,))
+        row = (
+            None
+            if names_hold_nul(name)
+            else self._read_one("SELECT * FROM environments WHERE name = ?", (name,))
+        )
         if row is None:
             raise NotFound(f"no environment {name!r}", code="unknown_environment")
         return self._environment(row)
@@ -117,7 +127,9 @@ class TenantsArea(SealingBase[C]):
         return [self._environment(row) for row in rows]
 
     def set_environment_settings(self, env_id: int, settings: Mapping[str, Any]) -> None:
-        """Replaces an environment's settings (NotFound ``unknown_environment``)."""
+        """Replaces an environment's settings (NotFound ``unknown_environment``; InvalidRequest
+        ``invalid_settings`` for a key or string holding NUL)."""
+        refuse_nul(settings, what="settings", code="invalid_settings")
         with self._write() as conn:
             updated = self._exec(
                 conn,
@@ -138,12 +150,19 @@ class TenantsArea(SealingBase[C]):
         """Replaces an environment's variables.
 
         Raises:
-            InvalidRequest: a name is empty or given twice (and nothing changes).
+            InvalidRequest: a name is empty, given twice or holds NUL (``invalid_name``), a
+                value holds NUL (``invalid_variable``); nothing changes.
         """
         names = [name for name, _ in variables]
-        if "" in names or len(set(names)) != len(names):
+        if "" in names or len(set(names)) != len(names) or names_hold_nul(*names):
             raise InvalidRequest(
-                "environment variable names must be non-empty and unique", code="invalid_name"
+                "environment variable names must be non-empty, unique and without NUL",
+                code="invalid_name",
+            )
+        if names_hold_nul(*(value for _, value in variables)):
+            raise InvalidRequest(
+                "an environment variable's value must not hold the character U+0000 (NUL)",
+                code="invalid_variable",
             )
         with self._write() as conn:
             self._lock_environment(conn, env_id)

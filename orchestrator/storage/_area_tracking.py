@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from corral.errors import InvalidRequest
-from orchestrator.storage._area_records import scope_key
+from orchestrator.storage._area_records import check_model, scope_key
 from orchestrator.storage._engine import C
 from orchestrator.storage._rows import returned
 from orchestrator.storage._run_counts import RunCounting
@@ -55,7 +55,11 @@ class TrackingArea(RunCounting[C]):
         """Starts deletion tracking of the scope's model and variant for the scope's run.
 
         A newer start for the same model and variant (by any run) replaces this tracking.
+
+        Raises:
+            InvalidRequest: ``invalid_sync_record``, the model holds NUL.
         """
+        check_model(scope)
         with self._write() as conn:
             key = scope_key(self._scope_pk(conn, scope), scope)
             self._exec(conn, _DELETE_TRACKING, key)
@@ -67,8 +71,10 @@ class TrackingArea(RunCounting[C]):
 
         Raises:
             InvalidRequest: code ``track_deletes_not_started`` when this run has no tracking of
-                this model and variant (never started, ended, abandoned, or replaced).
+                this model and variant (never started, ended, abandoned, or replaced);
+                ``invalid_sync_record``, the model holds NUL.
         """
+        check_model(scope)
         with self._write() as conn:
             pk = self._scope_pk(conn, scope)
             key = scope_key(pk, scope)

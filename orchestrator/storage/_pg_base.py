@@ -13,6 +13,10 @@ right now is ``Unavailable`` and retryable, with a code that says why:
   server is back;
 - ``storage_busy``: a lock or statement waited too long, a deadlock, a serialization failure;
 - ``storage_full``, ``storage_read_only``, ``storage_io_error``: as with SQLite.
+
+A value the server refuses to keep (``psycopg.DataError``: a NUL in text, ``\\u0000`` in
+JSONB, a number out of range) is ``InvalidRequest`` ``unstorable_value``, never an internal
+error, and the answer holds neither the server's text nor the value.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 from corral.errors import InvalidRequest, NotFound, Unavailable
+from orchestrator._text_values import NUL
 from orchestrator.storage._engine import (
     DEFAULT_MAX_LOG_LINES,
     Clock,
@@ -311,6 +316,8 @@ class PostgresBase(SealingBase[PgConnection]):
             if error.code == "storage_unavailable":
                 self._away = True
             raise error from exc
+        except psycopg.DataError as exc:
+            raise unstorable(exc) from None
 
     # ---- migrations ----
 
@@ -351,10 +358,14 @@ class PostgresBase(SealingBase[PgConnection]):
     def _integration_pk(
         self, connection: PgConnection, env_id: int, key: str, *, lock: bool = False
     ) -> int:
-        row = connection.execute(
-            _INTEGRATION_PK_FOR_UPDATE if lock else _INTEGRATION_PK,
-            (env_id, key),
-        ).fetchone()
+        row = (
+            None
+            if NUL in key
+            else connection.execute(
+                _INTEGRATION_PK_FOR_UPDATE if lock else _INTEGRATION_PK,
+                (env_id, key),
+            ).fetchone()
+        )
         if row is None:
             raise NotFound(f"no integration {key!r}", code="unknown_integration")
         return int(row["id"])
@@ -362,10 +373,14 @@ class PostgresBase(SealingBase[PgConnection]):
     def _connection_pk(
         self, connection: PgConnection, env_id: int, connection_id: str, *, lock: bool = False
     ) -> int:
-        row = connection.execute(
-            _CONNECTION_PK_FOR_UPDATE if lock else _CONNECTION_PK,
-            (env_id, connection_id),
-        ).fetchone()
+        row = (
+            None
+            if NUL in connection_id
+            else connection.execute(
+                _CONNECTION_PK_FOR_UPDATE if lock else _CONNECTION_PK,
+                (env_id, connection_id),
+            ).fetchone()
+        )
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return int(row["id"])
@@ -476,6 +491,23 @@ def _unavailable(exc: psycopg.OperationalError, *, committing: bool = False) -> 
         what, reason = "the connection broke during the commit", COMMIT_UNKNOWN
     details = {"reason": reason} if reason else None
     return Unavailable(f"{what}: {exc}", code=code, retryable=True, details=details)
+
+
+def unstorable(exc: psycopg.DataError) -> InvalidRequest:
+    """The typed error of a value the database refuses to keep (SQLSTATE class 22: a NUL in
+    text, ``\\u0000`` in JSONB, a number out of range...), as an answer to the caller's input.
+
+    The server's text is logged, not answered: it quotes the value (a secret's, maybe) and
+    says nothing a caller can act on. The boundaries refuse such values first with their
+    field's own code (``orchestrator._text_values``); this is the net under them.
+    """
+    _log.warning("the database refused a value", sqlstate=exc.sqlstate, error=type(exc).__name__)
+    return InvalidRequest(
+        "a value could not be stored: it holds a character (such as U+0000, NUL) or a number"
+        " the store cannot keep",
+        code="unstorable_value",
+        details={"sqlstate": exc.sqlstate} if exc.sqlstate else None,
+    )
 
 
 @functools.lru_cache(maxsize=256)

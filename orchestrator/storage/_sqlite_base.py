@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from corral.errors import NotFound, Unavailable
+from orchestrator._text_values import NUL
 from orchestrator.storage._engine import (
     DEFAULT_MAX_LOG_LINES,
     Clock,
@@ -274,9 +275,13 @@ class SqliteBase(SealingBase[sqlite3.Connection]):
     def _integration_pk(
         self, connection: sqlite3.Connection, env_id: int, key: str, *, lock: bool = False
     ) -> int:
-        row = connection.execute(
-            "SELECT id FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
-        ).fetchone()
+        row = (
+            None
+            if NUL in key
+            else connection.execute(
+                "SELECT id FROM integrations WHERE env_id = ? AND unique_key = ?", (env_id, key)
+            ).fetchone()
+        )
         if row is None:
             raise NotFound(f"no integration {key!r}", code="unknown_integration")
         return int(row[0])
@@ -289,10 +294,14 @@ class SqliteBase(SealingBase[sqlite3.Connection]):
         *,
         lock: bool = False,
     ) -> int:
-        row = connection.execute(
-            "SELECT id FROM connections WHERE env_id = ? AND connection_id = ?",
-            (env_id, connection_id),
-        ).fetchone()
+        row = (
+            None
+            if NUL in connection_id
+            else connection.execute(
+                "SELECT id FROM connections WHERE env_id = ? AND connection_id = ?",
+                (env_id, connection_id),
+            ).fetchone()
+        )
         if row is None:
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return int(row[0])

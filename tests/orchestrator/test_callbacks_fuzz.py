@@ -41,6 +41,7 @@ from orchestrator.runs._manager import RunManager
 from orchestrator.runs._tokens import RunScope, RunTokens
 from orchestrator.storage._areas import FunctionRow, NewRun
 from orchestrator.storage._sqlite import SqliteStorage
+from tests.orchestrator.storage_support import Clock, open_engine
 from tests.support import fuzz, hostile
 from tests.support.fake_api import FakeApi, running_fake_api
 from tests.support.fuzz import Case
@@ -642,3 +643,120 @@ def test_after_the_barrage_the_store_is_readable_and_the_bystander_untouched(
     assert [run for run in fuzz.live_runs(world.db) if run[0] not in world.scope_runs] == []
     assert fuzz.db_state(world.db, world.other_env_id, fuzz.EVERYTHING_QUERIES) == bystander_before
     assert storage.get_connection(world.other_env_id, "c1").metadata == {"who": "bystander"}
+
+
+NUL_CASES: list[tuple[str, message.Message, str]] = [
+    ("Log", pb.LogRequest(level="info", message="a\x00b", meta_json=b'{"k":"\x00"}'), ""),
+    ("SetMetadata", pb.JsonValue(json=b'{"a":"\\u0000"}'), "invalid_metadata"),
+    ("UpdateMetadata", pb.JsonValue(json=b'{"a\\u0000":1}'), "invalid_metadata"),
+    ("SaveCheckpoint", pb.SaveCheckpointRequest(json=b'{"a":["\\u0000"]}'), "invalid_checkpoint"),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="It\x00em", records_json=b'[{"id":"1"}]'),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"1\\u0000"}]'),
+        "invalid_sync_record",
+    ),
+    ("BatchSave", pb.RecordBatch(model="Item", records_json=b'[{"id":"2","v":"\\u0000"}]'), ""),
+    (
+        "BatchDelete",
+        pb.RecordBatch(model="It\x00em", records=[pb.Record(id="1")]),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchDelete",
+        pb.RecordBatch(model="Item", records=[pb.Record(id="1\x00")]),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchUpdate",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"1\\u0000"}]'),
+        "invalid_sync_record",
+    ),
+    ("GetRecordsById", pb.GetRecordsByIdRequest(model="Item", ids=["1\x00"]), ""),
+    (
+        "GetRecordsById",
+        pb.GetRecordsByIdRequest(model="I\x00tem", ids=["1"]),
+        "invalid_sync_record",
+    ),
+    ("TrackDeletesStart", pb.ModelRequest(model="T\x00"), "invalid_sync_record"),
+    ("TrackDeletesEnd", pb.ModelRequest(model="T\x00"), "invalid_sync_record"),
+    ("TriggerAction", pb.TriggerActionCallRequest(action_name="ec\x00ho"), "unknown_function"),
+]
+"""A NUL in each field of a callback that reaches the store, and the code every engine answers
+("" for OK): ``orchestrator._text_values``."""
+
+
+def test_nul_in_callbacks_gets_the_same_typed_answer_on_every_engine(
+    engine: str, tmp_path: pathlib.Path
+) -> None:
+    """PostgreSQL refuses NUL in TEXT and ``\\u0000`` in JSONB; SQLite keeps both. Each call
+    answers the same code on both (it was INTERNAL on PostgreSQL), and a log line keeps its
+    text with U+FFFD for each NUL."""
+    with open_engine(engine, tmp_path, Clock()) as storage:
+        env, _ = storage.create_environment("nul")
+        storage.upsert_integration(
+            env.id,
+            "shop",
+            provider="shop",
+            base_url="http://127.0.0.1:9",
+            auth_mode="NONE",
+            auth_config={},
+        )
+        storage.create_connection(
+            env.id, "shop", "c1", credentials={}, connection_config={}, metadata={}
+        )
+        rows = [
+            FunctionRow(n, k, "1", "", {}, {}, f"{n}.py", "h")
+            for n, k in (("items", "sync"), ("echo", "action"))
+        ]
+        storage.replace_functions(env.id, "shop", rows)
+        tokens = RunTokens()
+        runs = RunManager(storage, tokens, EchoRunner())
+        egress = EgressPolicy(allowed_hosts=frozenset(), resolver=lambda host, port: ["192.0.2.1"])
+        http = httpx.Client(transport=pinned_transport(egress))
+        service = CallbacksService(
+            storage,
+            Proxy(http, FakeClock(), egress, timeout=5.0),
+            ConnectionService(storage, http, FakeClock()),
+            runs.run_nested,
+        )
+        server, _ = build_server(
+            [
+                (
+                    callbacks_pb2_grpc.add_RunnerCallbacksServicer_to_server,
+                    service,
+                    SERVICE.full_name,
+                )
+            ],
+            interceptors=[RunTokenAuth(tokens, lambda env_id: f"env-{env_id}")],
+        )
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        scope = _scope(storage, env.id, "items", "sync")  # type: ignore[arg-type]
+        token = tokens.mint(scope, 600)
+        answers = []
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                for rpc, request, _ in NUL_CASES:
+                    call = channel.unary_unary(
+                        f"/{SERVICE.full_name}/{rpc}",
+                        request_serializer=lambda m: m.SerializeToString(),
+                        response_deserializer=lambda b: b,
+                    )
+                    try:
+                        call(request, metadata=((TOKEN, token),), timeout=20)
+                        answers.append("")
+                    except grpc.RpcError as exc:
+                        info = hostile.error_info(exc)
+                        answers.append(info.reason if info else exc.code().name)
+            logs = storage.get_logs(env.id, scope.run_id)
+        finally:
+            server.stop(None).wait()
+            runs.shutdown(1.0)
+            http.close()
+    assert answers == [code for _, _, code in NUL_CASES]
+    assert [(line.message, line.meta_json) for line in logs] == [("a\ufffdb", '{"k":"\ufffd"}')]
