@@ -25,7 +25,7 @@ import pytest
 from psycopg.rows import DictRow, dict_row
 
 from corral._budgets import Budgets
-from corral.errors import AlreadyExists, Unavailable
+from corral.errors import AlreadyExists, InvalidRequest, Unavailable
 from orchestrator.storage._areas import (
     CheckpointConflict,
     CheckpointKey,
@@ -861,5 +861,33 @@ def test_a_batchs_lookup_in_a_mid_sized_scope_probes_the_index(empty_database: s
                 )
                 assert "Index" in plan, plan
                 assert "Seq Scan on records" not in plan, plan
+    finally:
+        storage.close()
+
+
+def test_a_value_the_server_refuses_is_unstorable_value_without_its_text(
+    empty_database: str,
+) -> None:
+    """The net under the NUL checks (``orchestrator._text_values``): a psycopg DataError from
+    any statement is a typed InvalidRequest, never an internal error, and the answer holds
+    neither the server's text nor the value."""
+    storage = PostgresStorage(empty_database)
+    try:
+        env, _ = storage.create_environment("net")
+        storage.upsert_integration(
+            env.id, "shop", provider="shop", base_url="", auth_mode="NONE", auth_config={}
+        )
+        storage.create_connection(
+            env.id, "shop", "c1", credentials={}, connection_config={}, metadata={}
+        )
+        # A sync name comes from a deployed function, so nothing before the store checks it.
+        with pytest.raises(InvalidRequest) as caught:
+            storage.ensure_schedule(
+                env.id, "c1", "secret\x00name", "base", frequency_seconds=60.0, state="running"
+            )
+        assert caught.value.code == "unstorable_value"
+        assert "secret" not in caught.value.message
+        assert "NUL (0x00)" not in caught.value.message  # psycopg's own text
+        assert storage.list_schedules(env.id) == []  # the store still answers
     finally:
         storage.close()
