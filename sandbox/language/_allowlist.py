@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import sys
 import types
 import uuid
 import weakref
@@ -159,9 +160,21 @@ class IteratorFacade:
         return "<iterator (sandboxed)>"
 
 
+def is_module_namespace(value: object) -> bool:
+    """Whether ``value`` is a module's namespace (a library function's globals, the real
+    builtins): never for function code to read or write, however it got there."""
+    if type(value) is not dict:
+        return False
+    name = dict.get(value, "__name__")
+    module = sys.modules.get(name) if type(name) is str else None
+    return module is not None and getattr(module, "__dict__", None) is value
+
+
 def check_value(value: Any) -> Any:
     """``value`` (or its stand-in) when function code may hold it; a violation otherwise."""
     kind = type(value)
+    if kind is dict and is_module_namespace(value):
+        deny("restricted_value", "a module's namespace cannot be used in functions")
     if kind in FAST_TYPES or id(kind) in CUSTOMER_CLASS_IDS or kind in _library_kinds:
         return value
     return _checked(value, kind)

@@ -46,6 +46,7 @@ def check_subscription(target: Any, key: Any) -> None:
     """
     if target is typing.Literal:
         return
+    _refuse_subclassed_container(key)
     keys = key if isinstance(key, tuple) else (key,)
     if target is typing.Annotated:
         keys = keys[:1]
@@ -59,6 +60,7 @@ def _walk(value: Any, depth: int) -> None:
     if depth > _MAX_DEPTH:
         deny("string_annotation", "annotation is nested too deeply to be checked")
     refuse_raw_schema(value)
+    _refuse_subclassed_container(value)
     if isinstance(value, (list, tuple)):
         for item in value:
             _walk(item, depth + 1)
@@ -76,7 +78,18 @@ def _walk_args(value: Any, depth: int) -> None:
     args = typing.get_args(value)
     if origin is typing.Literal:
         return
+    _refuse_subclassed_container(args)
     if origin is typing.Annotated:
         args = args[:1]
     for item in args:
         _walk(item, depth + 1)
+
+
+def _refuse_subclassed_container(value: object) -> None:
+    """A list or tuple in a type is a plain one: a subclass's iteration could show these checks
+    other items than ``typing`` and pydantic read later (``list[args]`` keeps ``args`` itself)."""
+    if isinstance(value, (list, tuple)) and type(value) not in (list, tuple):
+        deny(
+            "string_annotation",
+            f"a type may hold only plain lists and tuples, not a {type(value).__qualname__!r}",
+        )

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from sandbox.language._allowlist import register_nameable
+from sandbox.language._builtin_overrides import refuse_builtin_overrides
 from sandbox.language._errors import deny
 from sandbox.language._facades import exposed_classes
 from sandbox.language._guards import Guards
@@ -114,6 +115,7 @@ def build_class(func: Callable[[], object], name: str, /, *bases: Any, **kwargs:
     cls = builtins.__build_class__(func, name, *bases, **kwargs)
     if not isinstance(cls, type) or issubclass(cls, type):
         deny("metaclass", f"class {name!r} is not an ordinary class: {_kind(cls)}")
+    refuse_builtin_overrides(cls)
     return register_class(cls)
 
 

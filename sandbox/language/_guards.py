@@ -21,7 +21,13 @@ from typing import Any, cast
 
 import pydantic
 
-from sandbox.language._allowlist import check_arguments, check_parameters, check_value, checked_iter
+from sandbox.language._allowlist import (
+    check_arguments,
+    check_parameters,
+    check_value,
+    checked_iter,
+    is_module_namespace,
+)
 from sandbox.language._annotations import check_annotation, check_subscription
 from sandbox.language._arith import Arithmetic
 from sandbox.language._errors import SandboxViolation, deny
@@ -253,6 +259,8 @@ class Guards:
 
     def _writable(self, obj: object) -> bool:
         kind = type(obj)
+        if kind is dict and is_module_namespace(obj):
+            return False  # the guards' own state, a library's globals
         if kind in _WRITABLE_BUILTINS or is_customer_class(kind):
             return True
         if isinstance(obj, type):

@@ -124,7 +124,6 @@ PATH_TYPES`` in pydantic): a customer ``__eq__`` would receive those objects (``
 
 DEFAULT_PYDANTIC_METHODS: frozenset[str] = frozenset(
     {
-        "BaseModel.model_copy",
         "BaseModel.model_dump",
         "BaseModel.model_dump_json",
         "BaseModel.model_post_init",
@@ -144,8 +143,9 @@ DEFAULT_PYDANTIC_METHODS: frozenset[str] = frozenset(
 )
 """Qualified names of the pydantic methods customer code may call; every other one is denied.
 
-``BaseModel.model_validate`` is not listed: customer code gets the sandbox's own version (which
-refuses ``from_attributes``); pydantic's, reachable through ``super(BaseModel, cls)``, is denied.
+``BaseModel.model_validate`` and ``BaseModel.model_copy`` are not listed: customer code gets the
+sandbox's own versions (which refuse ``from_attributes``, and ``update`` keys that are not public
+names); pydantic's, reachable through ``super(BaseModel, cls)``, are denied.
 
 pydantic's public surface includes methods that read files (``parse_file``), unpickle
 (``parse_raw``), evaluate strings as code (``model_rebuild``, ``FieldInfo.apply_typevars_map``)

@@ -10,7 +10,7 @@ pydantic methods may be called at all is decided by the attribute guard (``pydan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Self
 
@@ -62,7 +62,34 @@ def _make_base_model(allowed: frozenset[str]) -> type[pydantic.BaseModel]:
                 )
             return super().model_validate(obj, **kwargs)
 
+        def model_copy(
+            self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+        ) -> Self:
+            """A copy of this model, with the fields in ``update`` (public names only)."""
+            if update is not None:
+                _check_update(update)
+            return super().model_copy(update=update, deep=deep)
+
     return BaseModel
+
+
+def _check_update(update: object) -> None:
+    """``model_copy``'s ``update`` writes each key into the copy's namespace, unchecked by
+    pydantic: a private name there (``__get_pydantic_core_schema__``, a hook pydantic would
+    call) is what the attribute guard keeps function code from writing.
+
+    Raises:
+        SandboxViolation: ``private_attribute`` for a key that is not a plain public name.
+    """
+    if type(update) is not dict:
+        deny("pydantic_update", "model_copy(update=...) takes a plain dict of field names")
+    for key in dict.keys(update):
+        if type(key) is not str or key.startswith("_"):
+            deny(
+                "private_attribute",
+                f"model_copy(update=...) may not set {key!r}: names beginning with '_' are "
+                "private, and a name must be a plain string",
+            )
 
 
 def _make_config_dict(allowed: frozenset[str]) -> Callable[..., dict[str, Any]]:

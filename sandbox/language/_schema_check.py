@@ -10,6 +10,7 @@ to compile (a deep one would overflow its stack and kill the worker).
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Any
 
 import pydantic
@@ -22,6 +23,9 @@ MAX_DEPTH = 400
 MAX_NODES = 200_000
 """Most dicts and lists a schema may hold."""
 
+_PLAIN = frozenset({dict, list, tuple})
+"""The only containers a schema may hold (exactly these types)."""
+_PLAIN_KEYS = frozenset({str, int, bool, bytes, type(None)})
 _CLASS_SCHEMAS = frozenset({"model", "dataclass"})
 _DATA_KEYS = frozenset({"default", "expected", "members", "metadata", "custom_error_context"})
 """Keys whose values are data (defaults, literal values, JSON schema extras), not schemas."""
@@ -42,17 +46,35 @@ def check_core_schema(schema: object) -> None:
         node, depth, owner = pending.pop()
         if not isinstance(node, (dict, list, tuple)) or id(node) in seen:
             continue
+        if type(node) not in _PLAIN:
+            # A subclass may show this check one thing through its methods and pydantic-core,
+            # which reads the C structure, another (a ``get`` that hides ``from_attributes``).
+            deny(
+                RULE, f"a pydantic schema may hold only plain dicts and lists, not a {_kind(node)}"
+            )
         seen.add(id(node))
         if depth > MAX_DEPTH:
             exhausted(f"a pydantic schema is nested more than {MAX_DEPTH} levels deep")
         if len(seen) > MAX_NODES:
             exhausted(f"a pydantic schema holds more than {MAX_NODES} parts")
         if isinstance(node, dict):
+            if not all(_plain_key(key) for key in dict.keys(node)):
+                deny(RULE, "a pydantic schema's keys are plain strings (or a union's tag values)")
             owner = _check_node(node, owner)
-            children: Any = [value for key, value in node.items() if key not in _DATA_KEYS]
+            children: Any = [value for key, value in dict.items(node) if key not in _DATA_KEYS]
         else:
             children = node
         pending.extend((child, depth + 1, owner) for child in children)
+
+
+def _plain_key(key: object) -> bool:
+    """A key as pydantic writes them: a plain string, or a tagged union's tag value (a number,
+    bytes, None or an enum member); never a string subclass, whose hash may not be its text's."""
+    return type(key) in _PLAIN_KEYS or isinstance(key, enum.Enum)
+
+
+def _kind(node: object) -> str:
+    return f"{type(node).__qualname__!r} object"
 
 
 def _check_node(node: dict[Any, Any], owner: type | None) -> type | None:

@@ -25,6 +25,7 @@ import pydantic.type_adapter
 from pydantic._internal import _dataclasses, _generate_schema, _model_construction
 
 from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._registry import is_customer_class
 from sandbox.language._schema_check import check_core_schema
 
 RULE = "pydantic_raw_schema"
@@ -82,19 +83,44 @@ def refuse_raw_schema(value: object) -> None:
 
 
 def refuse_function_hook(value: object) -> None:
-    """Refuse ``value`` if its schema hook was defined by function code.
+    """Refuse ``value`` if its schema hook is not a library class's own.
 
-    A hook returns a schema that pydantic uses as it is; function code cannot name the hook
-    (a private name), and this keeps a hook it got onto an object some other way out.
+    A hook returns a schema that pydantic uses as it is. Function code cannot define one (a
+    private name), but it may get one onto an object another way: a library method that writes
+    any name into an instance (``model_copy(update=...)``), or a callable that is not its own
+    code at all (a builtin's bound method, which returns what the function put in it). So a
+    hook is allowed only where a library class defines it: not in an instance's own namespace,
+    not on a class of the function's, and not made by function code.
 
     Raises:
-        SandboxViolation: ``pydantic_raw_schema`` for a hook whose code belongs to a function.
+        SandboxViolation: ``pydantic_raw_schema`` for any other hook.
     """
     hook = getattr(value, _HOOK, None)
+    if hook is None:
+        return
+    own = vars(value) if hasattr(value, "__dict__") and not isinstance(value, type) else {}
+    owner = next(
+        (cls for cls in _classes_of(value) if _HOOK in vars(cls)),
+        None,
+    )
+    if (
+        _HOOK in own
+        or owner is None
+        or is_customer_class(owner)
+        or _made_by_function(vars(owner)[_HOOK])
+    ):
+        deny(RULE, _HOOK_MESSAGE)
+
+
+def _classes_of(value: object) -> tuple[type, ...]:
+    """Where an attribute of ``value`` is looked up: a class's own MRO, or an instance's class's."""
+    return value.__mro__ if isinstance(value, type) else type(value).__mro__
+
+
+def _made_by_function(hook: object) -> bool:
     function = getattr(hook, "__func__", hook)
     namespace = getattr(function, "__globals__", None)
-    if isinstance(namespace, dict) and FILE_KEY in namespace:
-        deny(RULE, _HOOK_MESSAGE)
+    return isinstance(namespace, dict) and FILE_KEY in namespace
 
 
 def _refuse_type(value: object) -> None:

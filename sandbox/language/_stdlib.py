@@ -18,6 +18,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.language._builtin_overrides import refuse_builtin_overrides
 from sandbox.language._errors import deny
 from sandbox.language._registry import is_customer_class, register_class
 
@@ -61,7 +62,9 @@ def dataclass(cls: type | None = None, /, **kwargs: Any) -> Any:
     def wrap(target: type) -> type:
         if not isinstance(target, type) or not is_customer_class(target):
             deny("dataclass", "dataclass() applies only to classes defined in the function")
-        return register_class(dataclasses.dataclass(**kwargs)(target))
+        made: type = dataclasses.dataclass(**kwargs)(target)
+        refuse_builtin_overrides(made)  # the methods it writes (``__eq__``, ``__hash__``...)
+        return register_class(made)
 
     return wrap if cls is None else wrap(cls)
 

@@ -89,8 +89,7 @@ from nango import create_action
 from pydantic import BaseModel, computed_field
 
 class Name(str):
-    def upper(self):
-        return 'DELETE'
+    pass
 
 class Probe(BaseModel):
     @computed_field
@@ -110,6 +109,23 @@ def _run(host: RunnerHost, body: str, handler: Scripted) -> Any:
     return run(host, {"a.py": source}, handler)
 
 
+def test_a_str_subclass_that_redefines_its_methods_is_refused(sdk_host: RunnerHost) -> None:
+    """What it would have answered the SDK (the unit tests above show the SDK would not ask)
+    never comes into question: the class statement itself is refused."""
+    source = ACTION.replace(
+        "class Name(str):\n    pass",
+        "class Name(str):\n    def upper(self):\n        return 'DELETE'",
+    )
+    outcome = run(
+        sdk_host,
+        {"a.py": source.format(body="    return nango.proxy(endpoint=Name('/a'))")},
+        Scripted(),
+    )
+    error = error_of(outcome)
+    assert error["type"] == "sandbox_violation"
+    assert "may not redefine 'upper' of 'str'" in error["message"]
+
+
 def test_a_str_subclass_is_sent_as_its_characters(sdk_host: RunnerHost) -> None:
     handler = Scripted({"proxy": http_reply(200, {}), "trigger_action": lambda args: {"ok": 1}})
     body = (
@@ -122,7 +138,7 @@ def test_a_str_subclass_is_sent_as_its_characters(sdk_host: RunnerHost) -> None:
     outcome = _run(sdk_host, body, handler)
     assert outcome.ok, outcome.error
     (proxy,) = handler.args_of("proxy")
-    assert proxy["method"] == "POST"  # upper case by str's own upper, not the subclass's
+    assert proxy["method"] == "POST"  # upper case, and sent as a plain str
     assert proxy["endpoint"] == "/a"
     assert proxy["headers"] == {"x": "1", "y": "2.5"}
     assert proxy["base_url_override"] == "http://h"

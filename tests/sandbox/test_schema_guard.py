@@ -7,6 +7,7 @@ guard installed by ``Program.load`` is the line that must hold on its own.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import typing
 from collections.abc import Iterator
 from types import MappingProxyType
@@ -224,3 +225,58 @@ def test_schema_hooks_written_by_functions_are_refused() -> None:
     reset_run_state()
     metadata = type("Meta", (), {"__get_pydantic_core_schema__": staticmethod(hook)})()
     _refused(lambda: pydantic.TypeAdapter(typing.Annotated[int, metadata]))
+
+
+def test_schema_hooks_not_of_a_library_class_are_refused() -> None:
+    """A hook that is no function's code still returns what the function put in it (a builtin's
+    bound method), and one in an instance's own namespace was put there, not defined."""
+    table = {int: {"type": "any"}}
+
+    class Carrier:  # a library-like class: its instances take any attribute
+        pass
+
+    on_instance = Carrier()
+    on_instance.__get_pydantic_core_schema__ = table.get  # type: ignore[attr-defined]
+    _refused(lambda: pydantic.TypeAdapter(typing.Annotated[int, on_instance]))
+    reset_run_state()
+    on_class = type("OnClass", (), {"__get_pydantic_core_schema__": staticmethod(table.get)})
+    from sandbox.language._registry import register_class  # noqa: PLC0415
+
+    register_class(on_class)  # a class of the function's, however the hook got onto it
+    _refused(lambda: pydantic.TypeAdapter(on_class))
+    reset_run_state()
+    pydantic.TypeAdapter(typing.Annotated[int, pydantic.Field(gt=0)])  # the library's own hooks
+    pydantic.TypeAdapter(pydantic.SecretStr)
+    assert violations() == []
+
+
+def test_the_final_check_takes_only_plain_containers_and_keys() -> None:
+    """A subclass could show the check other content than pydantic-core reads (a ``get`` that
+    hides ``from_attributes``; a key whose hash is not its text's)."""
+
+    class Hidden(dict):  # type: ignore[type-arg]
+        def get(self, key: Any, default: Any = None) -> Any:
+            return None if key == "from_attributes" else dict.get(self, key, default)
+
+    class Items(list):  # type: ignore[type-arg]
+        pass
+
+    class Key(str):
+        __hash__ = str.__hash__
+
+    hidden = Hidden(type="model-fields", fields={}, from_attributes=True)
+    for schema in (
+        {"type": "list", "items_schema": hidden},
+        {"type": "tuple", "items_schema": Items([{"type": "int"}])},
+        {Key("type"): "any"},
+        {"type": "any", object(): 1},
+    ):
+        with pytest.raises(SandboxViolation):
+            check_core_schema(schema)
+
+    class Kind(enum.StrEnum):
+        A = "a"
+
+    tags = {"type": "tagged-union", "discriminator": "kind"}
+    for choices in ({Kind.A: {"type": "any"}}, {1: {"type": "any"}}, {"a": {"type": "any"}}):
+        check_core_schema(tags | {"choices": choices})

@@ -1,4 +1,6 @@
-# expect: runtime_error
+# expect: sandbox_violation
+# (refused at the class statement: a class deriving from a builtin type may not redefine its
+# methods, sandbox/language/_builtin_overrides.py; it failed at run time, typed, before)
 # attack: a list subclass as an ActionError payload (wrapped as {"message": payload}) whose
 # iteration raises and whose length lies
 from nango import create_action, HttpError, ActionError

@@ -1,4 +1,6 @@
-# expect: runtime_error
+# expect: sandbox_violation
+# (refused at the class statement: a class deriving from a builtin type may not redefine its
+# methods, sandbox/language/_builtin_overrides.py; it failed at run time, typed, before)
 # attack: a str subclass as an ActionError payload, wrapped as {"message": payload} (the seed's
 # shape for a payload that is no object): its own methods must not run on the host's side, and
 # what the caller gets is plain text

@@ -1,5 +1,5 @@
 # expect: sandbox_violation
-# rule: attribute_name
+# rule: builtin_override
 # attack: a str subclass as attribute name that lies in startswith (RestrictedPython 7.2)
 from nango import create_action
 

@@ -1,0 +1,109 @@
+"""A class of the function's that derives from a builtin value type keeps that type's methods;
+what libraries make of such classes (enums, flags) still works. And the
+containers the sandbox's own checks read in types are plain ones; a module's namespace is never
+readable or writable, however it got to function code."""
+
+from __future__ import annotations
+
+import sys
+import typing
+from typing import Any
+
+import pytest
+
+from runner.worker._find_definition import SDK_MODULE
+from sandbox import compile_program
+from sandbox.language._allowlist import check_value
+from sandbox.language._annotations import check_annotation, check_subscription
+from sandbox.language._errors import SandboxViolation, reset_run_state
+from sandbox.language._guards import Guards
+from sandbox.language._policy import Policy
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> typing.Iterator[None]:
+    reset_run_state()
+    yield
+    reset_run_state()
+
+
+def _load(source: str) -> dict[str, Any]:
+    return dict(compile_program({"f.py": source}, "f.py").load(SDK_MODULE))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "class T(tuple):\n    def __iter__(self):\n        return iter(())",
+        "class D(dict):\n    def items(self):\n        return []",
+        "class D(dict):\n    get = dict.pop",
+        "class L(list):\n    def __len__(self):\n        return 0",
+        "class S(str):\n    def isidentifier(self):\n        return True",
+        "class S(str):\n    def __hash__(self):\n        return 1",
+        "class N(int):\n    def bit_length(self):\n        return 0",
+        "class F(frozenset):\n    def __contains__(self, item):\n        return False",
+        "class B(bytes):\n    def decode(self, *args):\n        return ''",
+        "class A(tuple):\n    pass\nclass T(A):\n    def count(self, value):\n        return 0",
+        "from enum import Enum\nclass E(str, Enum):\n    A = 'a'\n"
+        "    def __contains__(self, item):\n        return True",
+        "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass K(str):\n    n: int = 0",
+    ],
+)
+def test_a_class_redefining_a_builtin_types_method_is_refused(body: str) -> None:
+    with pytest.raises(SandboxViolation) as caught:
+        _load(body)
+    assert caught.value.rule == "builtin_override"
+
+
+def test_library_made_and_plain_subclasses_still_work() -> None:
+    namespace = _load(
+        "from enum import Enum, IntFlag, StrEnum\n"
+        "class Pair(tuple):\n"
+        "    def total(self):\n"
+        "        return sum(self) * 2\n"
+        "class Status(str, Enum):\n"
+        "    OPEN = 'open'\n"
+        "    def __str__(self):\n"
+        "        return self.value\n"
+        "class Perm(IntFlag):\n"
+        "    R = 1\n"
+        "    W = 2\n"
+        "class Kind(StrEnum):\n"
+        "    A = 'a'\n"
+        "class Bag(dict):\n"
+        "    def __init__(self, **values):\n"
+        "        super().__init__(**values)\n"
+        "    def total(self):\n"
+        "        return sum(self.values())\n"
+        "class Label(str):\n"
+        "    def __repr__(self):\n"
+        "        return 'Label:' + self\n"
+        "result = (Pair((1, 1)).total(), str(Status.OPEN), int(Perm.R | Perm.W), str(Kind.A),\n"
+        "          Bag(a=1, b=2).total(), repr(Label('x')))\n"
+    )
+    assert namespace["result"] == (4, "open", 3, "a", 3, "Label:x")
+
+
+def test_types_hold_only_plain_lists_and_tuples() -> None:
+    class Items(tuple):  # type: ignore[type-arg]  # made outside function code
+        pass
+
+    for annotation in (Items((int,)), list[Items((int,))], [Items((int,))]):  # type: ignore[misc]
+        with pytest.raises(SandboxViolation):
+            check_annotation(annotation)
+    with pytest.raises(SandboxViolation):
+        check_subscription(list, Items((int,)))
+    check_annotation(typing.Callable[[int], str])
+    check_annotation(dict[str, list[int]])
+
+
+def test_a_module_namespace_is_neither_readable_nor_writable() -> None:
+    guards = Guards(Policy())
+    for namespace in (vars(sys.modules["sandbox.language._guards"]), vars(sys.modules["builtins"])):
+        with pytest.raises(SandboxViolation):
+            check_value(namespace)
+        with pytest.raises(SandboxViolation):
+            guards.write(namespace)
+    plain = {"__name__": "builtins", "x": 1}  # a dict that only says it is one
+    assert check_value(plain) is plain
+    assert guards.write(plain) is plain
