@@ -71,7 +71,11 @@ def _customer_made(value: object) -> bool:
 
 
 def refuse_builtin_overrides(cls: type) -> None:
-    """Refuse ``cls`` if it redefines an attribute of a builtin value type it derives from.
+    """Refuse ``cls`` if an attribute of a builtin value type it derives from resolves, on it,
+    to something of the function's: defined in its own body, in a base class of the function's
+    that comes before the builtin one (``class B(A, dict)`` with ``A.get``), or written into it
+    by a library (what ``dataclass()`` writes). An enum class keeps what the enum machinery
+    writes into it (``IntFlag``'s ``__or__``), never a method of the function's.
 
     Raises:
         SandboxViolation: ``builtin_override`` naming the class and the attributes.
@@ -80,15 +84,17 @@ def refuse_builtin_overrides(cls: type) -> None:
     if not bases:
         return
     library_made = issubclass(cls, enum.Enum)
-    redefined = sorted(
-        name
-        for name, value in vars(cls).items()
-        if name not in OWN_NAMES
-        and any(name in vars(base) for base in bases)
-        and (not library_made or _customer_made(value))
-    )
+    names = set().union(*(vars(base) for base in bases)) - OWN_NAMES
+    redefined = []
+    for name in names:
+        owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+        if owner is not cls and not is_customer_class(owner):
+            continue  # a builtin's own, or a library class's (``enum.Enum``, ``typing.Generic``)
+        if library_made and not _customer_made(vars(owner)[name]):
+            continue
+        redefined.append(name)
     if redefined:
-        deny(RULE, _message(cls, bases[0], redefined))
+        deny(RULE, _message(cls, bases[0], sorted(redefined)))
 
 
 def _message(cls: type, base: type, names: list[Any]) -> str:
@@ -97,3 +103,66 @@ def _message(cls: type, base: type, names: list[Any]) -> str:
         f"{base.__name__!r}: a class deriving from a builtin type keeps its methods "
         "(define a class of your own, holding the value, instead)"
     )
+
+
+def _redefinable(cls: type) -> frozenset[str]:
+    """The names a write onto ``cls`` or its instances may not take: its builtin bases'."""
+    bases = _builtin_bases(cls)
+    return frozenset().union(*(vars(base) for base in bases)) - OWN_NAMES if bases else frozenset()
+
+
+def _with_subclasses(cls: type) -> list[type]:
+    found, pending = [], [cls]
+    while pending:
+        klass = pending.pop()
+        found.append(klass)
+        pending.extend(type.__subclasses__(klass))
+    return found
+
+
+def refuse_override_write(target: object, name: str) -> None:
+    """Refuse ``target.name = ...`` when it would redefine a builtin base's attribute after the
+    class statement: on a class of the function's (or on a base of one deriving from a builtin
+    type), or on an instance of such a class, whose own attribute a method call finds first.
+
+    Raises:
+        SandboxViolation: ``builtin_override``.
+    """
+    classes = _with_subclasses(target) if isinstance(target, type) else [type(target)]
+    for cls in classes:
+        if name in _redefinable(cls):
+            deny(RULE, _message(cls, _builtin_bases(cls)[0], [name]))
+
+
+def needs_write_check(target: object) -> bool:
+    """Whether writes onto ``target`` go through ``refuse_override_write``: a class of the
+    function's (a subclass may derive from a builtin type), or an instance of one deriving
+    from a builtin type."""
+    if isinstance(target, type):
+        return is_customer_class(target)
+    kind = type(target)
+    return is_customer_class(kind) and bool(_builtin_bases(kind))
+
+
+class CheckedWrites:
+    """What ``_write_`` gives for a target of ``needs_write_check``: the target's writes, each
+    attribute name checked first."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: object) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        target = object.__getattribute__(self, "_target")
+        refuse_override_write(target, name)
+        setattr(target, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(object.__getattribute__(self, "_target"), name)
+
+    def __setitem__(self, key: object, value: object) -> None:
+        object.__getattribute__(self, "_target")[key] = value
+
+    def __delitem__(self, key: object) -> None:
+        del object.__getattribute__(self, "_target")[key]

@@ -30,6 +30,7 @@ from sandbox.language._allowlist import (
 )
 from sandbox.language._annotations import check_annotation, check_subscription
 from sandbox.language._arith import Arithmetic
+from sandbox.language._builtin_overrides import CheckedWrites, needs_write_check
 from sandbox.language._errors import SandboxViolation, deny
 from sandbox.language._facades import ModuleFacade, facade_name
 from sandbox.language._format import safe_format_value
@@ -255,6 +256,8 @@ class Guards:
         if not self._writable(obj):
             message = f"cannot modify {_describe(obj)}: functions may only change objects they made"
             deny("write", message)
+        if needs_write_check(obj):
+            return CheckedWrites(obj)
         return obj
 
     def _writable(self, obj: object) -> bool:

@@ -47,6 +47,13 @@ def _load(source: str) -> dict[str, Any]:
         "from enum import Enum\nclass E(str, Enum):\n    A = 'a'\n"
         "    def __contains__(self, item):\n        return True",
         "from dataclasses import dataclass\n@dataclass(frozen=True)\nclass K(str):\n    n: int = 0",
+        "class A:\n    def get(self, key, default=None):\n        return None\nclass B(A, dict):\n"
+        "    pass",
+        "class D(dict):\n    pass\nD.get = lambda self, key, default=None: None",
+        "class D(dict):\n    pass\nsetattr(D, 'items', lambda self: [])",
+        "class A:\n    pass\nclass T(A, tuple):\n    pass\nA.count = lambda self, value: 0",
+        "class D(dict):\n    pass\nd = D()\nd.get = lambda key, default=None: None",
+        "class S(str):\n    pass\ns = S('x')\nsetattr(s, 'startswith', lambda prefix: False)",
     ],
 )
 def test_a_class_redefining_a_builtin_types_method_is_refused(body: str) -> None:
@@ -78,10 +85,18 @@ def test_library_made_and_plain_subclasses_still_work() -> None:
         "class Label(str):\n"
         "    def __repr__(self):\n"
         "        return 'Label:' + self\n"
+        "class Plain:\n"
+        "    pass\n"
+        "Plain.count = 0\n"
+        "Plain.count += 1\n"
+        "bag = Bag(a=1)\n"
+        "bag['b'] = 2\n"
+        "bag.label = 'mine'\n"
+        "del bag['a']\n"
         "result = (Pair((1, 1)).total(), str(Status.OPEN), int(Perm.R | Perm.W), str(Kind.A),\n"
-        "          Bag(a=1, b=2).total(), repr(Label('x')))\n"
+        "          Bag(a=1, b=2).total(), repr(Label('x')), Plain.count, bag.total(), bag.label)\n"
     )
-    assert namespace["result"] == (4, "open", 3, "a", 3, "Label:x")
+    assert namespace["result"] == (4, "open", 3, "a", 3, "Label:x", 1, 2, "mine")
 
 
 def test_types_hold_only_plain_lists_and_tuples() -> None:
