@@ -44,6 +44,7 @@ _RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset")
 _NUMBER = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,9})?")
 _EPOCH_THRESHOLD = 1_000_000_000.0  # a reset value this large is a Unix time, not a delay
 _EPOCH_MS_THRESHOLD = 100_000_000_000.0  # ... and this large, a Unix time in milliseconds
+_MAX_DATE_CHARS = 64  # an HTTP date is 29; longer text is no date
 
 
 @dataclass(frozen=True)
@@ -147,17 +148,19 @@ def server_delay(headers: Iterable[tuple[str, str]], now: datetime) -> float | N
 
 
 def _parse_retry_after(value: str, now: datetime) -> float | None:
-    """``Retry-After``: delta seconds, or an HTTP date."""
+    """``Retry-After``: delta seconds, or an HTTP date (as if absent when it is not one)."""
     number = _number(value)
     if number is not None:
         return max(number, 0.0)
+    if len(value) > _MAX_DATE_CHARS:
+        return None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are always GMT
-        when = when.replace(tzinfo=now.tzinfo)
-    return max((when - now).total_seconds(), 0.0)
+        if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are always GMT
+            when = when.replace(tzinfo=now.tzinfo)
+        return max((when - now).total_seconds(), 0.0)
+    except Exception:  # any failure to read an upstream's date (a year past 9999 is an
+        return None  # OverflowError, others raise TypeError, ValueError, IndexError): absent
 
 
 def _parse_reset(value: str, now: datetime) -> float | None:

@@ -4,6 +4,8 @@ scripts' digits, exponents, ``nan`` and huge values never crash a call or stretc
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,3 +99,65 @@ def test_a_token_endpoint_answer_that_is_not_strict_json_is_refused_typed(answer
     with pytest.raises(RunFailure) as caught:
         _token_endpoint(answer)
     assert caught.value.code == "script_http_error"
+
+
+HOSTILE_DATES = [
+    "Mon, 01 Jan 0001 00:00:00 +2359",
+    "Fri, 31 Dec 9999 23:59:59 -2359",
+    "Mon, 01 Jan 2020 24:00:00 GMT",
+    "Mon, 01 Jan 2020 23:59:60 GMT",
+    "01 Jan 2020 00:00 +99999",
+    "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+    "Mon, 01 Jan 2020 00:00:00 +0000000000000000000001",
+    "\x00",
+    "1" * 16,
+    "9" * 15,
+    "-" + "9" * 15,
+    "Mon, 01 Jan 2020 00:00:99999999999999999999 GMT",
+    "a, 1 b 2",
+    "Mon, 01 Jan -1 00:00:00 GMT",
+    "Mon, 01 Jan 2020 00:00:00.5 GMT",
+    "1 Jan 2020 0:0 EST",
+    "Jan 1 2020 00:00:00 GMT",
+    "1 2 3 4 5 6 7 8 9",
+    "Mon, 01 Jan 10000 00:00:00 GMT",
+    "Mon, 01 Jan 2020 00:00:00 " + "9" * 5000,
+]
+"""Retry-After and reset values a fuzzer (redteam-boundary2 ``retry_header_fuzz.py``) found or
+tried: a year or seconds past what ``datetime`` holds made ``email.utils`` raise
+``OverflowError``, which reached the Proxy RPC as INTERNAL."""
+
+
+def _fuzzed(count: int) -> list[str]:
+    rnd = random.Random(1)  # noqa: S311 (a fixed seed gives the same inputs every run; no secret)
+    alphabet = "0123456789 :+-,.JanMonGMTESTx\x00²٣"
+    return ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 40))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "X-RateLimit-Reset", "RateLimit-Reset"])
+def test_no_retry_hint_an_upstream_sends_raises(header: str) -> None:
+    for value in [*HOSTILE_DATES, *_fuzzed(3000)]:
+        delay = server_delay([(header, value)], NOW)
+        assert delay is None or 0 <= delay < math.inf, (value, delay)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+        "Mon, 01 Jan 2020 00:00:99999999999999999999 GMT",
+    ],
+)
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_429_with_a_date_out_of_range_waits_the_backoff(value: str, status: int) -> None:
+    limited = httpx.Response(status, headers={"Retry-After": value})
+    proxy, clock, client = _proxy(limited, httpx.Response(200, content=b"ok"))
+    with client:
+        result = proxy.send(OutboundRequest("GET", "/x", retries=1), lambda: TARGET)
+    assert result.status == 200
+    assert clock.sleeps == [3]
+
+
+def test_http_dates_in_range_are_still_read() -> None:
+    assert server_delay([("Retry-After", "Wed, 01 Jan 2025 00:00:30 GMT")], NOW) == 30
+    assert server_delay([("Retry-After", "Tue, 31 Dec 2024 00:00:00 GMT")], NOW) == 0
