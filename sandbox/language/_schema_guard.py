@@ -25,6 +25,7 @@ import pydantic.type_adapter
 from pydantic._internal import _dataclasses, _generate_schema, _model_construction
 
 from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._forward_refs import install_forward_ref_guard
 from sandbox.language._registry import is_customer_class
 from sandbox.language._schema_check import check_core_schema
 
@@ -166,6 +167,7 @@ def _guard_clean_schema(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def install_schema_guard() -> None:
     """Wrap pydantic's schema builder, once per process (later calls do nothing)."""
+    install_forward_ref_guard()
     generator = _generate_schema.GenerateSchema
     if getattr(vars(generator)["clean_schema"], _MARK, False):
         return

@@ -280,3 +280,49 @@ def test_the_final_check_takes_only_plain_containers_and_keys() -> None:
     tags = {"type": "tagged-union", "discriminator": "kind"}
     for choices in ({Kind.A: {"type": "any"}}, {1: {"type": "any"}}, {"a": {"type": "any"}}):
         check_core_schema(tags | {"choices": choices})
+
+
+def test_a_name_standing_for_a_string_is_never_evaluated_in_turn() -> None:
+    """Whatever the route to it, a forward reference whose name resolves to a string (code of
+    the function's) is refused, not evaluated with the real builtins."""
+    evaluated: list[str] = []
+    namespace = {"Any": "evaluated.append('ran') or int", "evaluated": evaluated}
+    with pytest.raises(SandboxViolation) as caught:
+        typing.get_type_hints(_annotated("Any"), globalns=namespace)
+    assert caught.value.rule == "string_annotation"
+    assert evaluated == []
+    reset_run_state()
+    assert typing.get_type_hints(_annotated("int")) == {"return": int}  # a real type still is
+
+
+def _annotated(annotation: str) -> Any:
+    def function() -> None:
+        pass
+
+    function.__annotations__ = {"return": annotation}
+    return function
+
+
+def test_a_library_functions_annotations_resolve_in_its_own_module() -> None:
+    """pydantic reads a library function's string annotations with the model's namespace as its
+    locals; a class attribute of the model named like one must not stand for it."""
+
+    class Model(pydantic.BaseModel):
+        SecretType: typing.ClassVar[str] = "int"  # would make the getter's type int
+        x: int = 0
+        shown = pydantic.computed_field(pydantic.SecretStr("s").get_secret_value)  # type: ignore[prop-decorator]
+
+    inner: Any = Model.__pydantic_core_schema__
+    while "computed_fields" not in inner:
+        inner = inner["schema"]
+    assert inner["computed_fields"][0]["return_schema"]["type"] != "int"  # pydantic's own TypeVar
+    assert violations() == []
+
+
+def test_a_function_of_the_file_with_string_annotations_is_refused() -> None:
+    hook = _function_hook()
+    hook.__annotations__ = {"return": "int"}
+    from pydantic._internal import _typing_extra  # noqa: PLC0415
+
+    with pytest.raises(SandboxViolation):
+        _typing_extra.get_function_type_hints(hook)
