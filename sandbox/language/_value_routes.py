@@ -29,14 +29,17 @@ def _words(text: str) -> list[str]:
 
 _PLAIN_RESULT_BUILTINS = frozenset(
     _words(
-        "abs all any ascii bin bool bytearray bytes callable chr dict divmod enumerate filter "
-        "float format frozenset hash hex int isinstance issubclass len list map oct ord range "
-        "repr reversed round set sorted str tuple type zip"
+        "all any ascii bin bool bytearray bytes callable chr dict enumerate filter float format "
+        "frozenset hash hex int isinstance issubclass len list map oct ord range repr set "
+        "sorted str tuple type zip"
     )
 )
 """Builtins whose result needs no check: a number, string, fresh container or builtin iterator
 (items come out through ``_getiter_`` or ``next``, both checked), or what ``type`` hands out.
-Their calls are left unwrapped only where the file never binds the name itself."""
+Their calls are left unwrapped only where the file never binds the name itself. Not here:
+``reversed``, ``abs``, ``round`` and ``divmod``, whose result is whatever the argument's
+``__reversed__``, ``__abs__``, ``__round__`` or ``__divmod__`` returns (a library generator,
+say), so it is checked like any call's."""
 
 _GUARD_CALLS = frozenset(
     _words(
