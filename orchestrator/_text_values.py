@@ -11,11 +11,16 @@ stored text"):
   in a key or a string is refused with the field's code (``refuse_nul``);
 - what a run produced and must not lose (its log lines, its error, its output) is stored with
   each NUL replaced by U+FFFD, the replacement character (``without_nul``).
+
+Neither engine can bind a lone UTF-16 surrogate (``"\\ud800"``, which is not Unicode: sqlite3
+and psycopg raise ``UnicodeEncodeError``) either; JSON read at a boundary never holds one
+(``corral._json``), and an id the store is given is checked again (``all_unicode``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from corral.errors import InvalidRequest
@@ -44,6 +49,15 @@ def holds_nul(value: Any) -> bool:
 def names_hold_nul(*names: str | None) -> bool:
     """Whether any of these names or ids holds a NUL (so that no stored one can be it)."""
     return any(name is not None and NUL in name for name in names)
+
+
+def all_unicode(texts: Sequence[str]) -> bool:
+    """Whether every text is Unicode a store can bind: no lone surrogate (U+D800 to U+DFFF)."""
+    try:
+        "\n".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def refuse_nul(value: Any, *, what: str, code: str) -> None:

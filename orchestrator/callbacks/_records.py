@@ -1,7 +1,9 @@
 """A ``RecordBatch`` read as hostile: its records, ids or patches for the store, or a typed error.
 
 The SDK sends a batch as ``records_json``, one JSON array of record objects. It is parsed here
-once (in C), after its size is checked, and each record is encoded again, compactly, to the
+once (in C), after its size is checked, strictly as every boundary reads JSON (``corral._json``:
+no ``NaN``, infinity, lone surrogate, huge integer or nesting past 128 levels, so no id the store
+cannot bind), and each record is encoded again, compactly, to the
 bytes the store keeps and hashes: what the store serves back is always one JSON object in UTF-8,
 whatever the sender wrote (a breached worker or runner included), and the hash is the one the
 SDK's encoding gives. The per-record ``records`` of older senders are still read, each a JSON
@@ -15,9 +17,9 @@ anything is stored.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from corral import _json
 from corral._digests import DIGEST_BYTES
 from corral._json import compact
 from corral.errors import InvalidRequest
@@ -78,10 +80,7 @@ def claims_in(batch: pb.RecordBatch) -> list[tuple[str, str]]:
         raise _invalid("a batch holds records or ids and hashes, not both")
     if len(batch.ids_json) > MAX_BATCH_JSON_BYTES:
         raise _invalid(f"a batch's ids_json is at most {MAX_BATCH_JSON_BYTES} bytes")
-    try:
-        ids = json.loads(batch.ids_json.decode("utf-8")) if batch.ids_json else []
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _invalid("ids_json is not JSON in UTF-8") from None
+    ids = _parsed(batch.ids_json, "ids_json", default=[])
     if not isinstance(ids, list) or not all(type(i) is str and i for i in ids):
         raise _invalid("ids_json must be a JSON array of non-empty strings")
     _limit(len(ids))
@@ -106,10 +105,7 @@ def _array(batch: pb.RecordBatch) -> list[dict[str, Any]]:
         raise _invalid("a batch holds records or records_json, not both")
     if len(data) > MAX_BATCH_JSON_BYTES:
         raise _invalid(f"a batch's records_json is at most {MAX_BATCH_JSON_BYTES} bytes")
-    try:
-        values = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _invalid("records_json is not JSON in UTF-8") from None
+    values = _parsed(data, "records_json")
     if not isinstance(values, list):
         raise _invalid("records_json must be a JSON array of records")
     _limit(len(values))
@@ -131,13 +127,18 @@ def _limit(count: int) -> None:
 
 
 def _object(data: bytes, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _invalid(f"{what} is not a JSON object in UTF-8") from None
+    value = _parsed(data, what)
     if not isinstance(value, dict):
         raise _invalid(f"{what} is not a JSON object")
     return value
+
+
+def _parsed(data: bytes, what: str, default: Any = None) -> Any:
+    """``data`` read as strict JSON (``corral._json``); refused as ``invalid_sync_record``."""
+    try:
+        return _json.loads(data, what=what, default=default)
+    except InvalidRequest as err:
+        raise _invalid(err.message) from None
 
 
 def _invalid(message: str) -> InvalidRequest:

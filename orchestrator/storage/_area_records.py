@@ -20,7 +20,7 @@ from datetime import datetime
 
 from corral._budgets import Budgets, check_record, check_run_records
 from corral.errors import InvalidRequest, PermissionDenied
-from orchestrator._text_values import NUL, names_hold_nul
+from orchestrator._text_values import NUL, all_unicode, names_hold_nul
 from orchestrator.storage._engine import C
 from orchestrator.storage._records import (
     MAX_RECORD_ID_BYTES,
@@ -245,7 +245,11 @@ class RecordsArea(RunCounting[C]):
         """The found records among ``ids``, with their metadata; soft-deleted ones included
         (their last-known payload, ``deleted_at`` set), as the seed's ``getRecordsById``.
         An id or a model holding NUL is unknown (none is stored)."""
-        wanted = [] if names_hold_nul(scope.model) else [i for i in ids if NUL not in i]
+        wanted = (
+            []
+            if names_hold_nul(scope.model) or not all_unicode([scope.model])
+            else [i for i in ids if NUL not in i and all_unicode([i])]
+        )
         with self._read() as conn:
             pk = self._connection_pk(conn, scope.env_id, scope.connection_id)
             rows = self._rows_by_id(conn, pk, scope, wanted) if wanted else []
@@ -423,11 +427,15 @@ def clears_mark(outcome: SaveOutcome, existing: dict[str, Existing], record: Rec
 
 
 def check_model(scope: RecordScope) -> None:
-    """Refuses a record write whose model or variant holds NUL (``invalid_sync_record``): no
-    engine could store it as given (``orchestrator._text_values``)."""
+    """Refuses a record write whose model or variant holds NUL or a lone surrogate
+    (``invalid_sync_record``): no engine could store it as given (``orchestrator._text_values``)."""
     if names_hold_nul(scope.model, scope.variant):
         raise InvalidRequest(
             "a model name must not hold the character U+0000 (NUL)", code="invalid_sync_record"
+        )
+    if not all_unicode([scope.model, scope.variant]):
+        raise InvalidRequest(
+            "a model name must not hold a lone UTF-16 surrogate", code="invalid_sync_record"
         )
 
 
@@ -446,6 +454,11 @@ def _check_ids(ids: list[str]) -> None:
     if any("\x00" in record_id for record_id in ids):
         # Neither engine keeps a NUL in text (SQLite's JSON lookups end the id there).
         raise InvalidRequest("a record id must not hold NUL", code="invalid_sync_record")
+    if not all_unicode(ids):  # neither engine can bind one (UnicodeEncodeError)
+        raise InvalidRequest(
+            "a record id must not hold a lone UTF-16 surrogate (U+D800 to U+DFFF)",
+            code="invalid_sync_record",
+        )
 
 
 def _existing_of(row: Row) -> Existing:

@@ -690,12 +690,11 @@ NUL_CASES: list[tuple[str, message.Message, str]] = [
 ("" for OK): ``orchestrator._text_values``."""
 
 
-def test_nul_in_callbacks_gets_the_same_typed_answer_on_every_engine(
-    engine: str, tmp_path: pathlib.Path
-) -> None:
-    """PostgreSQL refuses NUL in TEXT and ``\\u0000`` in JSONB; SQLite keeps both. Each call
-    answers the same code on both (it was INTERNAL on PostgreSQL), and a log line keeps its
-    text with U+FFFD for each NUL."""
+def _engine_answers(
+    engine: str, tmp_path: pathlib.Path, cases: list[tuple[str, message.Message, str]]
+) -> tuple[list[str], list[Any]]:
+    """Each case's answer ("" for OK, else its ErrorInfo reason or status) from a callback
+    server on ``engine``, called with a sync run's token; and the run's log lines."""
     with open_engine(engine, tmp_path, Clock()) as storage:
         env, _ = storage.create_environment("nul")
         storage.upsert_integration(
@@ -741,7 +740,7 @@ def test_nul_in_callbacks_gets_the_same_typed_answer_on_every_engine(
         answers = []
         try:
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                for rpc, request, _ in NUL_CASES:
+                for rpc, request, _ in cases:
                     call = channel.unary_unary(
                         f"/{SERVICE.full_name}/{rpc}",
                         request_serializer=lambda m: m.SerializeToString(),
@@ -758,5 +757,86 @@ def test_nul_in_callbacks_gets_the_same_typed_answer_on_every_engine(
             server.stop(None).wait()
             runs.shutdown(1.0)
             http.close()
+    return answers, logs
+
+
+def test_nul_in_callbacks_gets_the_same_typed_answer_on_every_engine(
+    engine: str, tmp_path: pathlib.Path
+) -> None:
+    """PostgreSQL refuses NUL in TEXT and ``\\u0000`` in JSONB; SQLite keeps both. Each call
+    answers the same code on both (it was INTERNAL on PostgreSQL), and a log line keeps its
+    text with U+FFFD for each NUL."""
+    answers, logs = _engine_answers(engine, tmp_path, NUL_CASES)
     assert answers == [code for _, _, code in NUL_CASES]
     assert [(line.message, line.meta_json) for line in logs] == [("a\ufffdb", '{"k":"\ufffd"}')]
+
+
+SURROGATE_CASES: list[tuple[str, message.Message, str]] = [
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", ids_json=b'["\\ud800"]', content_hashes=b"\x11" * 32),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", ids_json=b'["ok", "\\udfff"]', content_hashes=b"\x11" * 64),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", ids_json=b'["a", NaN]', content_hashes=b"\x11" * 64),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchDelete",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"\\ud800"}]'),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchDelete",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"a","v":NaN}]'),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchUpdate",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"\\ud800","v":1}]'),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"\\ud800"}]'),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":"a","v":Infinity}]'),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", records_json=b'[{"id":' + b"9" * 5000 + b"}]"),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", records_json=b"[" * 200 + b"]" * 200),
+        "invalid_sync_record",
+    ),
+    (
+        "BatchSave",
+        pb.RecordBatch(model="Item", records=[_record("r", b'{"id":"\\ud800"}')]),
+        "invalid_sync_record",
+    ),
+    ("BatchSave", pb.RecordBatch(model="Item", records_json=b'[{"id":"fine"}]'), ""),
+]
+"""JSON a breached runner host sends that plain ``json.loads`` reads (a lone surrogate, ``NaN``,
+a 5,000-digit number, 200 levels): each was parsed so in ``orchestrator.callbacks._records``,
+and an id holding a surrogate reached the store, whose driver raised ``UnicodeEncodeError``
+(INTERNAL, on both engines)."""
+
+
+def test_json_a_store_cannot_keep_gets_a_typed_answer_on_every_engine(
+    engine: str, tmp_path: pathlib.Path
+) -> None:
+    answers, _ = _engine_answers(engine, tmp_path, SURROGATE_CASES)
+    assert answers == [code for _, _, code in SURROGATE_CASES]

@@ -187,3 +187,27 @@ def test_what_a_run_produced_is_stored_with_nul_as_the_replacement_character(
             "payload": {"why\ufffd": ["\ufffd nul"]},
         }
         assert seen.output_json == '"raw\ufffd"'
+
+
+def test_record_ids_and_models_holding_a_lone_surrogate_are_refused_typed(
+    storage: Storage, tenant: Tenant
+) -> None:
+    """Neither driver can bind a lone surrogate (sqlite3 and psycopg raise
+    ``UnicodeEncodeError``): the store refuses it before any statement, as it refuses NUL, and
+    a lookup finds nothing (none is stored)."""
+    storage.save_records(tenant.scope(), [rec("1")])
+    bad = tenant.scope(model="Is\ud800sue")
+    digest = "11" * 32
+    calls: list[Callable[[], object]] = [
+        lambda: storage.save_records(bad, [rec("1")]),
+        lambda: storage.save_records(tenant.scope(), [rec("1\udfff")]),
+        lambda: storage.save_unchanged(tenant.scope(), [("\ud800", digest)]),
+        lambda: storage.delete_records(tenant.scope(), ["\ud800"]),
+        lambda: storage.delete_records(bad, ["1"]),
+        lambda: storage.update_records(tenant.scope(), [("\ud800", b"{}")]),
+        lambda: storage.track_deletes_start(bad),
+    ]
+    for call in calls:
+        assert _code(call) == "invalid_sync_record"
+    assert list(storage.get_records_by_id(tenant.scope(), ["\ud800", "1"])) == ["1"]
+    assert storage.get_records_by_id(bad, ["1"]) == {}
