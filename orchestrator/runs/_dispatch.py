@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 import structlog
 
 from corral import _providers
-from corral.errors import NotFound, RunFailure
+from corral.errors import RunFailure
 from corral.v1 import common_pb2, runner_pb2
 from orchestrator.runs._caller import Caller, CallerWatch
 from orchestrator.runs._fair_queue import FairQueue
@@ -214,9 +214,10 @@ class Dispatcher:
 
     def _check_connection(self, order: RunOrder) -> None:
         """Fails a run of a deployed function whose connection is gone, or is now another
-        connection under the same id, of another integration: it was deleted (and perhaps made
-        again) while the run waited. A deletion revokes its runs' tokens
-        (``RunTokens.revoke_connection``); checked after this run's token exists, the run
+        connection under the same id, of another integration, or whose integration no longer
+        has its function: deleted (and perhaps made again) while the run waited. A deletion
+        revokes its runs' tokens (``RunTokens.revoke_connection``); checked after this run's
+        token exists, the run
         either sees the deletion here or has its token revoked by it. A run started at once on
         its request's own read (``connection_checked``) is not read again: a deletion in the
         moment between that read and its token's making leaves the token to its run's end,
@@ -226,18 +227,16 @@ class Dispatcher:
         Raises:
             RunFailure: ``unknown_connection``.
         """
-        if order.scope is None or order.connection_checked or order.kind in _NO_CONNECTION_CHECK:
+        scope = order.scope
+        if scope is None or order.connection_checked or order.kind in _NO_CONNECTION_CHECK:
             return
-        try:
-            integration_key, _ = self._storage.connection_integration(
-                order.env.id, order.connection_id
-            )
-        except NotFound:
-            integration_key = ""
-        if integration_key != order.scope.integration_key:
+        if not self._storage.holds_function(
+            order.env.id, order.connection_id, scope.integration_key, scope.function_name
+        ):
             raise RunFailure(
                 "unknown_connection",
-                f"the run's connection {order.connection_id!r} was deleted before the run started",
+                f"the run's connection {order.connection_id!r} or its function was deleted"
+                " before the run started",
             )
 
     def cancel(self, run_id: str) -> bool:

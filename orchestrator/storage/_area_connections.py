@@ -26,9 +26,10 @@ FROM connections c JOIN integrations i ON i.id = c.integration_id
 """
 _CONNECTION_BY_ID = _CONNECTION_SELECT + " WHERE c.env_id = ? AND c.connection_id = ?"
 _METADATA_BY_ID = "SELECT metadata FROM connections WHERE env_id = ? AND connection_id = ?"
-_INTEGRATION_OF_CONNECTION = (
-    "SELECT i.unique_key, i.provider FROM connections c JOIN integrations i"
-    " ON i.id = c.integration_id WHERE c.env_id = ? AND c.connection_id = ?"
+_FUNCTION_OF_CONNECTION = (
+    "SELECT 1 FROM connections c JOIN integrations i ON i.id = c.integration_id"
+    " JOIN functions f ON f.integration_id = i.id"
+    " WHERE c.env_id = ? AND c.connection_id = ? AND i.unique_key = ? AND f.name = ?"
 )
 _INTEGRATION_SELECT = "SELECT * FROM integrations WHERE env_id = ? AND unique_key = ?"
 _UPDATES = {
@@ -193,22 +194,16 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
             raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
         return dict(self._codec.json(row["metadata"]))
 
-    def connection_integration(self, env_id: int, connection_id: str) -> tuple[str, str]:
-        """A connection's integration key and provider, in one statement, its credentials
-        neither read nor opened (a run's dispatch checks that its connection is still of its
-        function's integration).
-
-        Raises:
-            NotFound: code ``unknown_connection``.
-        """
-        row = (
-            None
-            if names_hold_nul(connection_id)
-            else self._read_one(_INTEGRATION_OF_CONNECTION, (env_id, connection_id))
+    def holds_function(
+        self, env_id: int, connection_id: str, integration_key: str, function_name: str
+    ) -> bool:
+        """Whether the connection ``connection_id`` is of the integration ``integration_key``
+        and that integration has a function ``function_name``, in one statement, credentials
+        neither read nor opened (a run's dispatch checks that what it runs still is)."""
+        row = self._read_one(
+            _FUNCTION_OF_CONNECTION, (env_id, connection_id, integration_key, function_name)
         )
-        if row is None:
-            raise NotFound(f"no connection {connection_id!r}", code="unknown_connection")
-        return str(row["unique_key"]), str(row["provider"])
+        return row is not None
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment (or of one integration), by connection id."""

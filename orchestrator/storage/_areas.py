@@ -232,9 +232,11 @@ class ConnectionStore(Protocol):
         """A connection's metadata alone, its credentials not read (NotFound
         ``unknown_connection``)."""
 
-    def connection_integration(self, env_id: int, connection_id: str) -> tuple[str, str]:
-        """A connection's integration key and provider, its credentials not read (NotFound
-        ``unknown_connection``)."""
+    def holds_function(
+        self, env_id: int, connection_id: str, integration_key: str, function_name: str
+    ) -> bool:
+        """Whether the connection is of ``integration_key`` and that integration has a function
+        ``function_name`` (credentials not read)."""
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment, or of one of its integrations."""

@@ -142,3 +142,26 @@ def test_a_run_never_reads_a_connection_of_another_integration(
     assert caught.value.code == "unknown_connection"
     assert connections.secrets(_scope(env)) == ()
     assert "sf-NEW" in connections.secrets(_scope(env, "sf"))
+
+
+def test_a_run_that_waited_fails_when_its_integration_was_made_again_without_its_function(
+    storage: SqliteStorage, env: Environment
+) -> None:
+    """The integration (and with it the function and the connection) deleted, then made again
+    under the same key, with another provider and a connection of the same id: the waiting
+    run's function is not that integration's any more, so it is not run for that connection."""
+    runner = Recorder(output="ran")
+    tokens = RunTokens()
+    runs = RunManager(storage, tokens, runner)
+    lifecycle = Lifecycle(storage, runs)
+    spec = RunRequestSpec(env, _function(storage, env), "acme", provider="gh")
+    queued = runs.start(spec)
+    lifecycle.delete_integration(env, "gh")
+    storage.upsert_integration(
+        env.id, "gh", provider="other-crm", base_url="", auth_mode="API_KEY", auth_config={}
+    )
+    _connect(storage, env, "gh", "NEW-CUSTOMER-KEY")
+    finished = runs.execute(spec, queued)
+    assert finished.state == "failed"
+    assert dict(finished.error or {})["type"] == "unknown_connection"
+    assert runner.requests == []
