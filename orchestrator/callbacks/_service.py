@@ -24,6 +24,7 @@ from corral._error_shapes import budget_failure_json
 from corral.errors import InvalidRequest, PermissionDenied, ResourceExhausted
 from corral.v1 import callbacks_pb2 as pb
 from corral.v1 import callbacks_pb2_grpc
+from orchestrator._time_left import LONGEST_CALLBACK_SECONDS, time_left
 from orchestrator.callbacks._records import (
     MAX_MODEL_LENGTH,
     MAX_RECORDS_PER_CALL,
@@ -472,10 +473,9 @@ def _checkpoint(value: Any, version: int) -> pb.Checkpoint:
 
 
 def _deadline(context: grpc.ServicerContext) -> datetime | None:
-    remaining = context.time_remaining()
-    if remaining is None:
-        return None
-    return datetime.now(UTC) + timedelta(seconds=max(float(remaining), 0.0))
+    """When the call must end; the caller's time is bounded by a run's (``_time_left``)."""
+    seconds = time_left(context, LONGEST_CALLBACK_SECONDS)
+    return None if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
 
 
 def _object(message: pb.JsonValue, what: str) -> dict[str, Any]:

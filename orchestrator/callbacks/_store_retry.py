@@ -44,6 +44,7 @@ import structlog
 
 from corral._interceptors import Behaviour, CallWrapper
 from corral.errors import CorralError
+from orchestrator._time_left import LONGEST_CALLBACK_SECONDS, time_left
 from orchestrator.callbacks._run_auth import CALLBACKS_PREFIX
 from orchestrator.storage._waits import COMMIT_UNKNOWN, passing, waiting_until
 
@@ -96,9 +97,8 @@ class StoreRetry(CallWrapper):
 
 def deadline_of(context: grpc.ServicerContext) -> float:
     """The call's deadline in ``time.monotonic()`` seconds (the run's, set by the runner)."""
-    remaining = context.time_remaining()
-    seconds = NO_DEADLINE_WAIT_S if remaining is None else max(float(remaining), 0.0)
-    return time.monotonic() + seconds
+    remaining = time_left(context, LONGEST_CALLBACK_SECONDS)
+    return time.monotonic() + (NO_DEADLINE_WAIT_S if remaining is None else remaining)
 
 
 def retrying(

@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from corral.errors import RunFailure
+from orchestrator._time_left import time_left
 
 _log = structlog.get_logger("corral.runs")
 
@@ -61,7 +62,7 @@ class CallerWatch:
 
     def bound(self, timeout: float) -> float:
         """The runner call's timeout: ``timeout``, or what is left of the caller's, if less."""
-        remaining = self._caller.time_remaining() if self._caller is not None else None
+        remaining = time_left(self._caller, NO_DEADLINE)
         if remaining is None or remaining >= NO_DEADLINE or remaining >= timeout:
             return timeout
         self.bound_by_caller = True
@@ -88,7 +89,7 @@ class CallerWatch:
     def _caller_ended(self) -> None:
         if self._finished.is_set():
             return  # the run ended first: the usual case, the call is being answered
-        remaining = self._caller.time_remaining() if self._caller is not None else None
+        remaining = time_left(self._caller, NO_DEADLINE)
         if (remaining is not None and remaining <= 0) or self.deadline_passed():
             return  # its deadline passed: so does the runner call's, which ends the run
         threading.Thread(target=self._cancel_until_done, name="run-cancel", daemon=True).start()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from corral.errors import RunFailure
+from orchestrator._time_left import time_left
 from orchestrator.runs._caller import NO_DEADLINE, Caller
 
 _log = structlog.get_logger("corral.runs")
@@ -175,8 +176,8 @@ class FairQueue:
 
         if caller is not None and not caller.add_callback(ended):
             ended()
-        remaining = caller.time_remaining() if caller is not None else None
-        limit = None if remaining is None or remaining >= NO_DEADLINE else max(remaining, 0.0)
+        remaining = time_left(caller, NO_DEADLINE)
+        limit = None if remaining is None or remaining >= NO_DEADLINE else remaining
         deadline = None if limit is None else time.monotonic() + limit
         while not ticket.wake.wait(_STEP_SECONDS):
             if deadline is not None and time.monotonic() >= deadline:
