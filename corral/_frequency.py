@@ -4,7 +4,8 @@ The grammar is the seed platform's: an optional ``every``, then either a named i
 (``hour``, ``day``, ``week``, ``month``, ``half hour``, ``quarter hour``, ``half day``) or a
 number and a unit as the ``ms`` package reads them (``1m``, ``2 days``, ``3 week``, ``1.5h``;
 a bare number is milliseconds). corral also accepts a unit without a number (``every minute``).
-Case and extra spaces do not matter. The shortest interval is 30 seconds.
+Case and extra spaces do not matter. The shortest interval is 30 seconds, the longest 366 days
+(a schedule's next due time is computed from it: ``every 10000 years`` would pass year 9999).
 
 In the core because both sides read it: a sync's definition (``runner.sdk``) and a connection's
 own frequency for one schedule (``StartSync``, in the orchestrator).
@@ -19,6 +20,8 @@ from corral.errors import RunFailure
 
 MIN_SECONDS = 30.0
 """The shortest interval a sync may run at."""
+MAX_SECONDS = 366 * 24 * 3600.0
+"""The longest interval a sync may run at (366 days)."""
 
 _SECOND = 1.0
 _MINUTE = 60 * _SECOND
@@ -57,7 +60,7 @@ def parse_frequency(text: object) -> float:
 
     Raises:
         RunFailure: ``invalid_definition`` when the text is not a frequency, or is shorter
-            than 30 seconds.
+            than 30 seconds or longer than 366 days.
     """
     if not isinstance(text, str) or not text.strip():
         raise _invalid(str(text), "a sync needs a frequency such as 'every hour'")
@@ -68,7 +71,18 @@ def parse_frequency(text: object) -> float:
         seconds = _amount(text, body)
     if seconds < MIN_SECONDS:
         raise _invalid(text, f"the shortest interval is {MIN_SECONDS:g} seconds")
+    if seconds > MAX_SECONDS:
+        raise _invalid(text, "the longest interval is 366 days")
     return seconds
+
+
+def bounded_seconds(seconds: float) -> float:
+    """An interval as stored (or reported) brought within ``MIN_SECONDS`` and ``MAX_SECONDS``;
+    one that is not a finite number is the longest. For date arithmetic on a value no parse
+    checked (a row written before the bound, a breached runner's report)."""
+    if not math.isfinite(seconds):
+        return MAX_SECONDS
+    return min(max(seconds, MIN_SECONDS), MAX_SECONDS)
 
 
 def _amount(text: str, body: str) -> float:

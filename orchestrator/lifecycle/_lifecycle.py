@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from corral._frequency import parse_frequency
+from corral._frequency import MAX_SECONDS, MIN_SECONDS, parse_frequency
 from corral.errors import CorralError, InvalidRequest, NotFound, RunFailure
 from orchestrator._env_settings import retention_days
 from orchestrator.runs._caller import Caller
@@ -40,10 +40,13 @@ DEFAULT_FREQUENCY_SECONDS = 3600.0
 
 
 def _frequency(function: FunctionRow) -> float:
+    """The sync's interval as its describe run reported it (a runner's claim: a value out of
+    the parse's bounds, not a number, or not finite, is the default)."""
     value = function.config.get("frequency_seconds")
-    return (
-        float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_FREQUENCY_SECONDS
-    )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return DEFAULT_FREQUENCY_SECONDS
+    seconds = float(value)
+    return seconds if MIN_SECONDS <= seconds <= MAX_SECONDS else DEFAULT_FREQUENCY_SECONDS
 
 
 class _Keep(Enum):
@@ -152,7 +155,16 @@ class Lifecycle:
         self._purge()
         started = []
         for schedule in self._storage.claim_due_schedules(self._clock()):
-            run_id = self._launch(schedule)
+            try:
+                run_id = self._launch(schedule)
+            except Exception as exc:  # one schedule that cannot start never stops the others
+                _log.exception(
+                    "scheduled run not started",
+                    schedule=schedule.schedule_id,
+                    sync=schedule.sync_name,
+                    reason=exc.code if isinstance(exc, CorralError) else type(exc).__name__,
+                )
+                continue
             if run_id:
                 started.append(run_id)
         return started

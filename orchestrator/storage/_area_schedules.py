@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from corral._frequency import bounded_seconds
 from corral.errors import InvalidRequest, NotFound
 from orchestrator._text_values import names_hold_nul
 from orchestrator.storage._engine import C, EngineBase
@@ -129,7 +130,7 @@ class SchedulesArea(EngineBase[C]):
             interval = float(
                 own["frequency_seconds"] if frequency_seconds is None else frequency_seconds
             )
-            bound = self._stamp_in(self._clock() + timedelta(seconds=interval))
+            bound = self._stamp_in(_next_due(self._clock(), interval))
             self._exec(
                 conn,
                 "UPDATE sync_schedules SET frequency_override_seconds = ?, next_run_at ="
@@ -154,17 +155,15 @@ class SchedulesArea(EngineBase[C]):
 
     def claim_due_schedules(self, now: datetime, limit: int = 100) -> list[Schedule]:
         """The schedules due at ``now`` whose last run has ended; each is moved to its next
-        due time in the same transaction, so no two callers claim the same one."""
+        due time in the same transaction, so no two callers claim the same one (an interval
+        out of range counts as the nearest bound, ``_next_due``)."""
         with self._write() as conn:
             rows = self._fetch_all(conn, _DUE + self._due_lock, (self._stamp_in(now), limit))
             due = [schedule(row, self._codec) for row in rows]
             self._exec_many(
                 conn,
                 "UPDATE sync_schedules SET next_run_at = ? WHERE id = ?",
-                [
-                    (self._stamp_in(now + timedelta(seconds=s.frequency_seconds)), s.schedule_id)
-                    for s in due
-                ],
+                [(self._stamp_in(_next_due(now, s.frequency_seconds)), s.schedule_id) for s in due],
             )
         return due
 
@@ -210,6 +209,13 @@ class SchedulesArea(EngineBase[C]):
         if row is None:
             raise _unknown(sync_name)
         return schedule(row, self._codec)
+
+
+def _next_due(now: datetime, seconds: float) -> datetime:
+    """``now`` plus an interval as stored, which is bounded first (``bounded_seconds``): a row
+    no parse checked (written before the bound, or by hand) never fails the claim of every
+    environment's schedules with an ``OverflowError``."""
+    return now + timedelta(seconds=bounded_seconds(seconds))
 
 
 def _unknown(sync_name: str) -> NotFound:

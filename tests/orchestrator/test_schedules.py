@@ -225,3 +225,28 @@ def test_a_store_from_before_own_frequencies_keeps_its_schedules(
         assert (kept.frequency_seconds, kept.frequency_override_seconds) == (60, None)
         own = storage.set_frequency_override(tenant.env_id, "conn-1", "issues", "base", 300)
         assert own.frequency_seconds == 300
+
+
+# ---- an interval out of range (redteam-boundary2 schedule_far_frequency_e2e.py) ----
+
+
+@pytest.mark.parametrize("stored", [1e20, 3.2e11, float("inf")])
+@pytest.mark.storage_areas("tenants", "connections", "schedules")
+def test_an_interval_out_of_range_in_the_store_does_not_stop_another_tenants_schedule(
+    storage: Storage, tenant: Tenant, stored: float
+) -> None:
+    """A row holding an interval no parse checked ('every 10000 years' before the bound) made
+    the claim raise OverflowError for the whole batch, every tick: no environment's schedule
+    ran. Now it counts as the longest interval, and the other environment's is claimed."""
+    storage.ensure_schedule(
+        tenant.env_id, "conn-1", "far", "base", frequency_seconds=stored, state="running"
+    )
+    victim = make_tenant(storage, "victim/prod")
+    _schedule(storage, victim)
+    later = START + timedelta(hours=1)
+    claimed = {s.env_id: s for s in storage.claim_due_schedules(later)}
+    assert set(claimed) == {tenant.env_id, victim.env_id}
+    (far,) = [s for s in storage.list_schedules(tenant.env_id) if s.sync_name == "far"]
+    assert far.next_run_at == later + timedelta(days=366)
+    own = storage.set_frequency_override(tenant.env_id, "conn-1", "far", "base", stored)
+    assert own.next_run_at <= later + timedelta(days=366)
