@@ -68,14 +68,20 @@ def file_problem(path: pathlib.Path) -> str | None:
 
 
 def check_files(named: Mapping[str, str | pathlib.Path | None]) -> None:
-    """Refuses the files that settings name (``CORRAL_TLS_CA (--tls-ca)``: path) that are not
-    regular files, before a reader opens one and waits on a FIFO; unset ones ("", None) pass.
+    """Refuses the files that settings name (``CORRAL_TLS_CA (--tls-ca)``: path) that exist but
+    are not regular files, before a reader opens one and waits on a FIFO; unset ones ("", None)
+    pass, and so do missing or unreadable ones: their reader says so with the setting's own
+    error (``invalid_tls``, ``invalid_setting``), as operators have learned it.
 
     Raises:
         InvalidRequest: ``invalid_file``, naming the setting and the reason.
     """
     for name, path in named.items():
-        problem = file_problem(pathlib.Path(path)) if path else None
+        try:
+            mode = pathlib.Path(path).stat().st_mode if path else None
+        except OSError:
+            continue
+        problem = _kind_problem(mode) if mode is not None else None
         if problem:
             raise invalid_file(pathlib.Path(str(path)), name, problem)
 
