@@ -37,6 +37,7 @@ import datetime
 import decimal
 import sys
 import types
+import typing
 import uuid
 import weakref
 from collections.abc import Iterable, Iterator
@@ -63,6 +64,7 @@ _FORBIDDEN_KINDS: frozenset[type] = frozenset(
         *(types.ModuleType, types.FrameType, types.TracebackType, types.CodeType),
         *(types.CellType, types.MappingProxyType, types.CoroutineType, types.AsyncGeneratorType),
         *(types.GetSetDescriptorType, types.MemberDescriptorType),
+        typing.ForwardRef,  # a string typing would evaluate as code (``Optional[int] | "..."``)
     }
 )
 _FORMAT_NAMES = frozenset({"format", "format_map"})

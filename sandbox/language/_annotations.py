@@ -14,6 +14,7 @@ which is the check that holds whatever happens to the value in between.
 
 from __future__ import annotations
 
+import enum
 import typing
 from typing import Any
 
@@ -21,6 +22,7 @@ from sandbox.language._errors import deny
 from sandbox.language._schema_guard import refuse_raw_schema
 
 _MAX_DEPTH = 32
+_LITERAL_VALUES = frozenset({str, bytes, int, bool, type(None)})
 
 _STRING_MESSAGE = (
     "string annotations are not allowed: write the type itself, not its name in quotes "
@@ -45,6 +47,7 @@ def check_subscription(target: Any, key: Any) -> None:
     only the type parts are checked.
     """
     if target is typing.Literal:
+        _check_literal_values(key if type(key) is tuple else (key,))
         return
     _refuse_subclassed_container(key)
     keys = key if isinstance(key, tuple) else (key,)
@@ -77,12 +80,31 @@ def _walk_args(value: Any, depth: int) -> None:
     origin = typing.get_origin(value)
     args = typing.get_args(value)
     if origin is typing.Literal:
+        _check_literal_values(args)
         return
     _refuse_subclassed_container(args)
     if origin is typing.Annotated:
         args = args[:1]
     for item in args:
         _walk(item, depth + 1)
+
+
+def _check_literal_values(values: Any) -> None:
+    """``Literal[...]`` takes values: strings, bytes, numbers, booleans, ``None``, enum members
+    (and nested literals). Anything else there (a ``ForwardRef`` or a type form that holds one,
+    made by ``Optional[int] | "..."``) is what ``typing`` would evaluate as code."""
+    _refuse_subclassed_container(values)
+    for value in values:
+        if type(value) in _LITERAL_VALUES or isinstance(value, enum.Enum):
+            continue
+        if typing.get_origin(value) is typing.Literal:
+            _check_literal_values(typing.get_args(value))
+            continue
+        deny(
+            "string_annotation",
+            f"Literal[...] takes strings, numbers, booleans, None and enum members, not a "
+            f"{type(value).__qualname__!r}",
+        )
 
 
 def _refuse_subclassed_container(value: object) -> None:

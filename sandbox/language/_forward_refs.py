@@ -13,11 +13,15 @@ with the real builtins and no guard. So, installed with the schema guard:
 - a function of the file has no string annotation to evaluate (the compiler refuses them; one
   copied onto it is refused here);
 - whatever the route, a name in an annotation that stands for a string while ``typing``
-  evaluates a forward reference is refused instead of evaluated in turn.
+  evaluates a forward reference is refused instead of evaluated in turn;
+- and ``typing`` evaluates only type expressions: a forward reference holding a call, an
+  operator other than ``|``, a dunder name or a private attribute is refused, whoever made it
+  (``Literal[Optional[int] | "..."]`` made one of the function's string).
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import threading
 import typing
@@ -37,9 +41,52 @@ def _depth() -> int:
     return int(getattr(_state, "depth", 0))
 
 
+_TYPE_NODES = (
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Tuple,
+    ast.List,
+    ast.Constant,
+    ast.BinOp,
+    ast.BitOr,
+)
+"""What a type expression is made of: names, public attributes, subscripts, tuples, lists,
+constants and ``|``; no call, no lambda, no comprehension, no other operator."""
+
+
+@functools.lru_cache(maxsize=4096)
+def is_type_expression(text: str) -> bool:
+    """Whether ``text`` is only a type expression: names and public attributes (no ``__``
+    dunder name, no ``_`` attribute), subscripts, tuples, lists, constants and ``|``."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, _TYPE_NODES):
+            return False
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.BitOr):
+            return False
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
+            return False
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            return False
+    return True
+
+
 def _guard_evaluate(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def evaluate(self: Any, *args: Any, **kwargs: Any) -> Any:
+        text = getattr(self, "__forward_arg__", None)
+        if not isinstance(text, str) or not is_type_expression(text):
+            deny(
+                RULE,
+                "a forward reference that is not a type expression (a call, an operator, a "
+                "private name) would be evaluated as code",
+            )
         _state.depth = _depth() + 1
         try:
             return original(self, *args, **kwargs)

@@ -5,6 +5,7 @@ readable or writable, however it got to function code."""
 
 from __future__ import annotations
 
+import enum
 import sys
 import typing
 from typing import Any
@@ -122,3 +123,25 @@ def test_a_module_namespace_is_neither_readable_nor_writable() -> None:
     plain = {"__name__": "builtins", "x": 1}  # a dict that only says it is one
     assert check_value(plain) is plain
     assert guards.write(plain) is plain
+
+
+def test_a_literal_takes_values_only_and_a_forward_reference_is_never_held() -> None:
+    """``Literal`` was not walked: ``Literal[Optional[int] | "code"]`` carried a forward
+    reference of the function's to pydantic, which typing then evaluated."""
+    smuggled = typing.Optional[int] | typing.ForwardRef("print('ran')")  # noqa: UP045 - the attack's form
+    for bad in (
+        typing.Literal[smuggled],
+        typing.Literal[typing.ForwardRef("x")],
+        typing.Literal[int],
+    ):
+        with pytest.raises(SandboxViolation):
+            check_annotation(bad)
+    with pytest.raises(SandboxViolation):
+        check_subscription(typing.Literal, (1, smuggled))
+    with pytest.raises(SandboxViolation):
+        check_value(typing.ForwardRef("int"))
+
+    class Kind(enum.Enum):
+        A = "a"
+
+    check_annotation(typing.Literal["a", b"b", 1, True, None, Kind.A, "c"])

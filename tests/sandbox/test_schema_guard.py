@@ -326,3 +326,36 @@ def test_a_function_of_the_file_with_string_annotations_is_refused() -> None:
 
     with pytest.raises(SandboxViolation):
         _typing_extra.get_function_type_hints(hook)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(print('ran'), int)[1]",
+        "__import__('os')",
+        "int.__subclasses__",
+        "[x for x in ()]",
+        "lambda: int",
+        "1 + 2",
+        "__builtins__",
+    ],
+)
+def test_typing_evaluates_only_type_expressions(text: str) -> None:
+    """Whoever made the forward reference (``Literal[Optional[int] | "..."]`` made one of the
+    function's string, past every annotation check), typing evaluates no call or operator."""
+    function = _annotated("int")
+    function.__annotations__ = {"return": typing.ForwardRef(text)}
+    with pytest.raises(SandboxViolation) as caught:
+        typing.get_type_hints(function)
+    assert caught.value.rule == "string_annotation"
+
+
+def test_type_expressions_of_libraries_still_evaluate() -> None:
+    for text, expected in (
+        ("dict[str, int] | None", dict[str, int] | None),
+        ("typing.Callable[..., int]", typing.Callable[..., int]),
+        ("typing.Literal['a', 1]", typing.Literal["a", 1]),
+        ("list[int]", list[int]),
+    ):
+        function = _annotated(text)
+        assert typing.get_type_hints(function, globalns={"typing": typing}) == {"return": expected}
