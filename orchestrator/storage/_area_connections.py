@@ -200,10 +200,10 @@ class ConnectionsArea(SealingBase[C], WebhookInbox[C]):
         """Whether the connection ``connection_id`` is of the integration ``integration_key``
         and that integration has a function ``function_name``, in one statement, credentials
         neither read nor opened (a run's dispatch checks that what it runs still is)."""
-        row = self._read_one(
-            _FUNCTION_OF_CONNECTION, (env_id, connection_id, integration_key, function_name)
-        )
-        return row is not None
+        names = (connection_id, integration_key, function_name)
+        if names_hold_nul(*names):
+            return False  # no stored name holds one
+        return self._read_one(_FUNCTION_OF_CONNECTION, (env_id, *names)) is not None
 
     def list_connections(self, env_id: int, integration_key: str | None = None) -> list[Connection]:
         """The connections of an environment (or of one integration), by connection id."""

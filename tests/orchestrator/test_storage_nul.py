@@ -126,7 +126,6 @@ def test_names_holding_nul_are_unknown_when_looked_up(storage: Storage, tenant: 
         "unknown_connection": [
             lambda: storage.get_connection(env, "conn-1\x00"),
             lambda: storage.get_metadata(env, "conn-1\x00"),
-            lambda: storage.connection_integration(env, "conn-1\x00"),
             lambda: storage.delete_connection(env, "conn-1\x00"),
             lambda: storage.set_metadata(env, "conn-1\x00", {}),
             lambda: storage.update_metadata(env, "conn-1\x00", {}),
@@ -156,6 +155,8 @@ def test_names_holding_nul_are_unknown_when_looked_up(storage: Storage, tenant: 
         for call in calls:
             assert _code(call) == code
     assert storage.list_runs(env, connection_id="conn-1\x00") == []
+    for names in (("conn-1\x00", "github", "items"), ("conn-1", "github\x00", "items")):
+        assert not storage.holds_function(env, *names)
     assert storage.list_runs(env, function_name="items\x00") == []
     assert storage.list_connections(env, "github\x00") == []
     assert storage.list_functions(env, "github\x00") == []
