@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
+import operator
 import sys
 import types
 import typing
@@ -65,6 +67,11 @@ _FORBIDDEN_KINDS: frozenset[type] = frozenset(
         *(types.CellType, types.MappingProxyType, types.CoroutineType, types.AsyncGeneratorType),
         *(types.GetSetDescriptorType, types.MemberDescriptorType),
         typing.ForwardRef,  # a string typing would evaluate as code (``Optional[int] | "..."``)
+        # Callables that call what they hold, with arguments a caller may add or replace: a
+        # library's partial of its private method (pydantic's computed-field ``setter``, whose
+        # ``name=`` keyword a caller replaced) is a getattr of any name, past the guards.
+        *(functools.partial, functools.partialmethod),
+        *(operator.attrgetter, operator.itemgetter, operator.methodcaller),
     }
 )
 _FORMAT_NAMES = frozenset({"format", "format_map"})

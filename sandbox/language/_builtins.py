@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
-from sandbox.language._allowlist import register_nameable
+from sandbox.language._allowlist import check_value, register_nameable
 from sandbox.language._builtin_overrides import refuse_builtin_overrides
 from sandbox.language._errors import deny
 from sandbox.language._facades import exposed_classes
@@ -112,6 +112,7 @@ def build_class(func: Callable[[], object], name: str, /, *bases: Any, **kwargs:
     for base in types.resolve_bases(bases):
         if isinstance(base, type) and issubclass(base, type):
             deny("metaclass", f"class {name!r} would be a metaclass: metaclasses are not allowed")
+        check_value(base)  # star-args reach here unchecked (``class C(*items)``)
     cls = builtins.__build_class__(func, name, *bases, **kwargs)
     if not isinstance(cls, type) or issubclass(cls, type):
         deny("metaclass", f"class {name!r} is not an ordinary class: {_kind(cls)}")

@@ -24,6 +24,7 @@ import pydantic.functional_validators
 import pydantic.type_adapter
 from pydantic._internal import _dataclasses, _generate_schema, _model_construction
 
+from sandbox.language._descriptor_proxy import install_proxy_attributes
 from sandbox.language._errors import FILE_KEY, deny
 from sandbox.language._forward_refs import install_forward_ref_guard
 from sandbox.language._registry import is_customer_class
@@ -168,6 +169,7 @@ def _guard_clean_schema(method: Callable[..., Any]) -> Callable[..., Any]:
 def install_schema_guard() -> None:
     """Wrap pydantic's schema builder, once per process (later calls do nothing)."""
     install_forward_ref_guard()
+    install_proxy_attributes()
     generator = _generate_schema.GenerateSchema
     if getattr(vars(generator)["clean_schema"], _MARK, False):
         return

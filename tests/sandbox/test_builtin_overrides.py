@@ -145,3 +145,39 @@ def test_a_literal_takes_values_only_and_a_forward_reference_is_never_held() -> 
         A = "a"
 
     check_annotation(typing.Literal["a", b"b", 1, True, None, Kind.A, "c"])
+
+
+def test_callables_that_call_what_they_hold_are_never_held() -> None:
+    """A library's partial of its private method was a getattr of any name once a caller
+    replaced its keyword (pydantic's computed-field ``setter``)."""
+    import functools  # noqa: PLC0415
+    import operator  # noqa: PLC0415
+
+    for held in (
+        functools.partial(getattr, "x"),
+        functools.partialmethod(getattr),
+        operator.attrgetter("real"),
+        operator.itemgetter(0),
+        operator.methodcaller("upper"),
+    ):
+        with pytest.raises(SandboxViolation):
+            check_value(held)
+
+
+def test_a_computed_field_with_a_setter_still_works() -> None:
+    namespace = _load(
+        "from pydantic import BaseModel, computed_field\n"
+        "class Box(BaseModel):\n"
+        "    width: int = 1\n"
+        "    @computed_field\n"
+        "    @property\n"
+        "    def double(self) -> int:\n"
+        "        return self.width * 2\n"
+        "    @double.setter\n"
+        "    def double(self, value: int) -> None:\n"
+        "        self.width = value // 2\n"
+        "box = Box()\n"
+        "box.double = 10\n"
+        "result = (box.width, box.model_dump())\n"
+    )
+    assert namespace["result"] == (5, {"width": 5, "double": 10})
