@@ -8,17 +8,24 @@ Content-Length that is not ASCII digits (or is given twice), 404 for an unknown 
 integration, 411 without a Content-Length, 413 for a body over
 ``MAX_BODY_BYTES``, 503 when too many of the environment's webhooks wait or the store cannot
 take it, 500 (logged) for anything else: every request gets an answer. At most
-``MAX_CONNECTIONS`` connections are served at once. Environment names with a ``/`` are written
+``MAX_CONNECTIONS`` connections are served at once, one request each, and a connection has
+``REQUEST_DEADLINE_SECONDS`` from its accept to send its whole request (request line, headers
+and body): every read waits only for the time left, and past it the connection is answered 408
+(if it takes the answer within ``WRITE_TIMEOUT_SECONDS``) and closed, so a client that drips
+its bytes holds a slot no longer than the deadline. Environment names with a ``/`` are written
 with it escaped (``acme%2Fprod``).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import socket
 import threading
+import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import unquote
 
@@ -35,8 +42,13 @@ MAX_BODY_BYTES = 1 << 20
 """The largest webhook body read (1 MiB; GitHub's payloads are capped at 25 MB but are far
 smaller in practice, Slack's are a few KiB)."""
 
-READ_TIMEOUT_SECONDS = 10.0
-"""How long a connection may take to send its request (a slow sender holds a thread)."""
+REQUEST_DEADLINE_SECONDS = 10.0
+"""How long a connection may take, from its accept, to send its whole request (a slow sender
+holds a thread and one of the ``MAX_CONNECTIONS`` slots; a deadline per read would let one
+that drips a byte at a time hold it for ever)."""
+
+WRITE_TIMEOUT_SECONDS = 2.0
+"""How long an answer (a few hundred bytes) may wait for a client that does not read."""
 
 MAX_CONNECTIONS = 64
 """Connections served at once; more are closed at once (their senders retry)."""
@@ -63,10 +75,58 @@ def _route(path: str) -> tuple[str, str] | None:
     return unquote(parts[2]), unquote(parts[3])
 
 
+class _Late(Exception):
+    """The connection's request deadline passed while its request was being read."""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each waiting only for what is left of one deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Reads what the socket has, or raises ``_Late`` once the deadline has passed."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise _Late
+        self._sock.settimeout(left)
+        try:
+            return self._sock.recv_into(buffer)
+        except TimeoutError:
+            raise _Late from None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    timeout = READ_TIMEOUT_SECONDS
     protocol_version = "HTTP/1.1"
+
+    def __init__(self, request: Any, client_address: Any, server: _Server, deadline: float) -> None:
+        self.deadline = deadline
+        self.requestline = ""  # what the 408 of a request line never sent logs
+        super().__init__(request, client_address, server)
+
+    def setup(self) -> None:
+        """Reads the request through the connection's deadline (see the module's docstring)."""
+        super().setup()
+        self.rfile.close()  # the socket's own file: it would keep the socket open
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.deadline))
+
+    def handle(self) -> None:
+        """Serves one request; one that is late is answered 408 if the client takes it."""
+        self.close_connection = True
+        try:
+            try:
+                self.handle_one_request()
+            except _Late:
+                self.request_version = self.protocol_version  # even before a request line
+                self._answer(HTTPStatus.REQUEST_TIMEOUT, "request_timeout", "request too slow")
+        except OSError:  # the client went away, or took no answer within the write timeout
+            return
 
     def do_POST(self) -> None:
         """Checks and queues one webhook."""
@@ -121,14 +181,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: HTTPStatus, content: dict[str, str]) -> None:
         data = json.dumps(content).encode()
+        self.connection.settimeout(WRITE_TIMEOUT_SECONDS)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         if status is HTTPStatus.SERVICE_UNAVAILABLE:
             self.send_header("Retry-After", "5")
-        if status >= HTTPStatus.BAD_REQUEST:  # what is left of the request is not read
-            self.send_header("Connection", "close")
-            self.close_connection = True
+        self.send_header("Connection", "close")  # one request per connection (its deadline)
         self.end_headers()
         self.wfile.write(data)
 
@@ -136,30 +195,40 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: the intake logs what matters (never headers or bodies)."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(HTTPServer):
+    """An ``HTTPServer`` serving each connection in a daemon thread of its own (what
+    ``ThreadingHTTPServer`` does), with a slot and a request deadline."""
 
     def __init__(self, address: tuple[str, int], intake: Intake) -> None:
         self.intake = intake
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, _Handler)
+        # the class is never called by socketserver: _serve makes each _Handler with its deadline
+        super().__init__(address, BaseHTTPRequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Serves the connection in a thread of its own, if one of the slots is free."""
+        """Serves the connection in a thread of its own, if one of the slots is free; its
+        request deadline starts now, at its accept."""
         if not self._slots.acquire(blocking=False):
             self.shutdown_request(request)
             return
+        deadline = time.monotonic() + REQUEST_DEADLINE_SECONDS
         try:
-            super().process_request(request, client_address)
+            threading.Thread(
+                target=self._serve, args=(request, client_address, deadline), daemon=True
+            ).start()
         except BaseException:
             self._slots.release()
+            self.shutdown_request(request)
             raise
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        """Serves one connection, then frees its slot."""
+    def _serve(self, request: Any, client_address: Any, deadline: float) -> None:
+        """Serves one connection, then closes it and frees its slot."""
         try:
-            super().process_request_thread(request, client_address)
+            _Handler(request, client_address, self, deadline)
+        except Exception:  # what socketserver does: log it and keep serving
+            self.handle_error(request, client_address)
         finally:
+            self.shutdown_request(request)
             self._slots.release()
 
 
