@@ -16,6 +16,8 @@ The tree::
     ├── Unavailable             no runner, storage busy (retryable)
     ├── ResourceExhausted       a budget of an environment setting used up  (RESOURCE_EXHAUSTED)
     └── RunFailure              a run ended with a typed error (action_script_failure, ...)
+        └── EgressDenied        (orchestrator.proxy) a destination the egress policy refuses
+                                (script_network_error, payload code EGRESS_DENIED)
 
 A run's error itself is an ``ErrorValue`` (``RunFailure.value``); ``corral._error_shapes`` is
 the one place that turns it into JSON, a ``RunError`` message or ErrorInfo details, and back.

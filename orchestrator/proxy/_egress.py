@@ -30,10 +30,15 @@ from dataclasses import dataclass, field, replace
 import httpcore
 import httpx
 
+from corral.errors import RunFailure
+
 Resolver = Callable[[str, int], Sequence[str]]
 """Resolves ``(host, port)`` to IP address strings; raises :class:`socket.gaierror`."""
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+NETWORK_ERROR = "script_network_error"
+"""The run error of a refused destination, as of a request that could not be sent."""
 
 ALLOWED_SCHEMES: frozenset[str] = frozenset({"http", "https"})
 """The only URL schemes the proxy speaks."""
@@ -83,8 +88,14 @@ UNREACHABLE_IPV6: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
 "globally reachable" false, and the deprecated site-local range), whatever Python knows."""
 
 
-class EgressDenied(Exception):
+class EgressDenied(RunFailure):
     """A destination the policy refuses.
+
+    A :class:`RunFailure` (``script_network_error``, payload code ``EGRESS_DENIED``, never
+    retried), so that a refusal raised where no caller expected one (the pinned transport
+    refuses at connect time, inside any request made with it) still reaches the run and the
+    client typed, never as an internal error. Callers that know the request turn it into
+    :meth:`failure`, which names it.
 
     Attributes:
         host: the host name asked for.
@@ -93,10 +104,19 @@ class EgressDenied(Exception):
     """
 
     def __init__(self, host: str, reason: str, address: str = "") -> None:
-        super().__init__(f"destination {host!r} refused: {reason}")
+        payload = {"code": "EGRESS_DENIED", "host": host, "reason": reason}
+        message = f"destination {host!r} refused: {reason}"
+        super().__init__(NETWORK_ERROR, message, payload=payload, retryable=False)
         self.host = host
         self.address = address
         self.reason = reason
+
+    def failure(self, request: str, url: str) -> RunFailure:
+        """The error for ``request`` (``"GET https://..."``, secrets hidden) to ``url`` (the
+        same, as shown), refused for this reason."""
+        payload = {"code": "EGRESS_DENIED", "url": url, "host": self.host, "reason": self.reason}
+        message = f"{request} refused: {self.reason}"
+        return RunFailure(NETWORK_ERROR, message, payload=payload, retryable=False)
 
 
 def system_resolver(host: str, port: int) -> Sequence[str]:

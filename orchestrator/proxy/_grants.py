@@ -25,6 +25,7 @@ from corral import _json
 from corral.errors import InvalidRequest, RunFailure
 from orchestrator._clock import Clock
 from orchestrator.proxy._credentials import as_text, redact
+from orchestrator.proxy._egress import EgressDenied
 from orchestrator.proxy._retry import network_error_code
 
 APP_JWT_LIFETIME = timedelta(minutes=9)
@@ -170,6 +171,9 @@ class _TokenRequest:
         headers = {"Accept": "application/json", **send.pop("headers", {})}
         try:
             response = client.post(self.url, headers=headers, timeout=timeout, **send)
+        except EgressDenied as exc:  # the pinned transport refuses the token URL's address
+            url = redact(self.url, self.secrets)
+            raise exc.failure(f"{self.what} at {url}", url) from None
         except httpx.HTTPError as exc:
             code = network_error_code(exc)
             message = redact(f"{self.what} at {self.url} failed: {code} ({exc})", self.secrets)

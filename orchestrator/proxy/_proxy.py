@@ -460,9 +460,7 @@ def _failure_status(failure: RunFailure) -> str:
 def _denied(exc: EgressDenied, hop: _Hop, target: ProxyTarget) -> RunFailure:
     """The error for a destination the egress policy refuses (never retried)."""
     url = _public_url(hop.url, target)
-    message = f"{hop.method} {url} refused: {exc.reason}"
-    payload = {"code": "EGRESS_DENIED", "url": url, "host": exc.host, "reason": exc.reason}
-    return RunFailure("script_network_error", message, payload=payload, retryable=False)
+    return exc.failure(f"{hop.method} {url}", url)
 
 
 def _public_url(url: str, target: ProxyTarget) -> str:
