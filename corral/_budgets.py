@@ -9,9 +9,9 @@ nothing of it is kept (a run past a per-run records budget fails).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NoReturn
 
 from corral.errors import ResourceExhausted
 
@@ -35,6 +35,19 @@ A run waits for each SDK call's answer, so it holds at most one response at a ti
 CALLBACK_MESSAGE_BYTES = MAX_RESPONSE_BYTES + (1 << 20)
 """The largest RunnerCallbacks message: a response of :data:`MAX_RESPONSE_BYTES` with room for
 its headers and URL."""
+
+MAX_VARIABLES = 1_000
+"""The most variables an environment holds (``SetEnvironmentVariables`` replaces them all)."""
+
+MAX_VARIABLE_NAME = 255
+"""The longest variable name, in characters (as every other name of the API)."""
+
+MAX_VARIABLE_BYTES = 32 << 10
+"""The largest variable value, in UTF-8 bytes (a PEM key or a JSON service account fits)."""
+
+MAX_VARIABLES_BYTES = 1 << 20
+"""All of an environment's variable names and values together, in UTF-8 bytes: as much as
+one connection's metadata (``metadata_bytes``), sealed and written in one transaction."""
 
 
 @dataclass(frozen=True)
@@ -195,3 +208,29 @@ class RunMeter:
             raise
         self.records += adding
         self.record_bytes += adding_bytes
+
+
+def check_variables(variables: Sequence[tuple[str, str]]) -> None:
+    """Refuses environment variables past :data:`MAX_VARIABLES`, :data:`MAX_VARIABLE_NAME`,
+    :data:`MAX_VARIABLE_BYTES` or :data:`MAX_VARIABLES_BYTES`, before anything is stored.
+
+    Raises:
+        ResourceExhausted: resource ``variables``, ``variable_name``, ``variable_bytes`` or
+            ``variables_bytes``.
+    """
+    if len(variables) > MAX_VARIABLES:
+        _over(f"{len(variables)} environment variables", "variables", MAX_VARIABLES)
+    total = 0
+    for name, value in variables:
+        if len(name) > MAX_VARIABLE_NAME:
+            _over(f"a variable name of {len(name)} characters", "variable_name", MAX_VARIABLE_NAME)
+        size = len(value.encode(errors="replace"))
+        if size > MAX_VARIABLE_BYTES:
+            _over(f"variable {name[:100]!r} of {size} bytes", "variable_bytes", MAX_VARIABLE_BYTES)
+        total += size + len(name.encode(errors="replace"))
+    if total > MAX_VARIABLES_BYTES:
+        _over(f"environment variables of {total} bytes", "variables_bytes", MAX_VARIABLES_BYTES)
+
+
+def _over(what: str, resource: str, limit: int) -> NoReturn:
+    raise ResourceExhausted(f"{what} is over the limit of {limit}", resource=resource, limit=limit)

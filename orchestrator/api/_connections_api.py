@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from corral import _json, _providers
-from corral._budgets import Budgets, budgets_for, check_metadata
+from corral._budgets import Budgets, budgets_for, check_metadata, check_variables
 from corral.errors import InvalidRequest
 from corral.v1 import orchestrator_pb2 as pb
 from orchestrator import _fields as fields
@@ -169,7 +169,8 @@ class ConnectionsApi:
     def SetEnvironmentVariables(
         self, request: pb.SetEnvironmentVariablesRequest, context: grpc.ServicerContext
     ) -> pb.SetEnvironmentVariablesResponse:
-        """Replaces the environment's variables."""
+        """Replaces the environment's variables (within ``corral._budgets``' variable bounds)."""
+        check_variables([(v.name, v.value) for v in request.variables])
         pairs = [(fields.name(v.name, "variable name"), v.value) for v in request.variables]
         self._storage.set_environment_variables(current_environment().id, pairs)
         return pb.SetEnvironmentVariablesResponse()

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from corral._budgets import check_variables
 from corral.errors import AlreadyExists, InvalidRequest, NotFound, Unauthenticated
 from orchestrator._text_values import names_hold_nul, refuse_nul
 from orchestrator.storage._engine import C
@@ -150,9 +151,12 @@ class TenantsArea(SealingBase[C]):
         """Replaces an environment's variables.
 
         Raises:
+            ResourceExhausted: past a bound of ``corral._budgets.check_variables`` (checked
+                first, before any other work); nothing changes.
             InvalidRequest: a name is empty, given twice or holds NUL (``invalid_name``), a
                 value holds NUL (``invalid_variable``); nothing changes.
         """
+        check_variables(variables)
         names = [name for name, _ in variables]
         if "" in names or len(set(names)) != len(names) or names_hold_nul(*names):
             raise InvalidRequest(
