@@ -4,7 +4,8 @@ Served by ``corral serve`` on ``CORRAL_WEBHOOK_ADDRESS`` (off when empty). It an
 202 once the webhook is verified and stored (``_intake``), 200 with ``{"challenge": ...}`` to
 a verified verification request (Slack's ``url_verification``), 401 for a missing or wrong
 signature, 400 for a body that is not JSON or an event type that is not printable text, or a
-Content-Length that is not ASCII digits (or is given twice), 404 for an unknown environment or
+Content-Length that is not ASCII digits (or is given twice) or any Transfer-Encoding (which a
+proxy in front might read otherwise: request smuggling), 404 for an unknown environment or
 integration, 411 without a Content-Length, 413 for a body over
 ``MAX_BODY_BYTES``, 503 when too many of the environment's webhooks wait or the store cannot
 take it, 500 (logged) for anything else: every request gets an answer. At most
@@ -160,6 +161,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _length(self) -> int | None:
         """The body's length (``MAX_BODY_BYTES + 1`` for any longer one), or ``None`` once a
         missing or malformed Content-Length is answered."""
+        if self.headers.get_all("Transfer-Encoding"):
+            # Read by its Content-Length, the body would end elsewhere than for a proxy in front
+            # that reads it chunked (request smuggling): a request with both is refused.
+            message = "Transfer-Encoding is not accepted: send the body with a Content-Length"
+            self._answer(HTTPStatus.BAD_REQUEST, "invalid_transfer_encoding", message)
+            return None
         given = self.headers.get_all("Content-Length") or []
         if not given:
             self._answer(HTTPStatus.LENGTH_REQUIRED, "length_required", "a Content-Length")

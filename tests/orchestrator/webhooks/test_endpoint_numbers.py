@@ -103,3 +103,13 @@ def test_a_slack_timestamp_that_is_not_ascii_digits_is_refused(stamp: str) -> No
     now = 1_760_000_000.0
     headers = {"x-slack-signature": "v0=00", "x-slack-request-timestamp": stamp}
     assert "five minutes" in refusal("slack", "s3cret", headers, b"{}", now)
+
+
+@pytest.mark.parametrize("encoding", [b"chunked", b"gzip, chunked", b"identity"])
+def test_a_transfer_encoding_is_answered_400(port: int, encoding: bytes) -> None:
+    """With a Content-Length, a proxy in front reading the body chunked would end it elsewhere
+    (request smuggling); the endpoint takes bodies by Content-Length only."""
+    answer = _exchange(port, b"Content-Length: 2", b"Transfer-Encoding: " + encoding)
+    assert _status(answer) == 400
+    assert b"invalid_transfer_encoding" in answer
+    assert _status(_exchange(port, b"Content-Length: 2")) == 202
