@@ -14,6 +14,7 @@ import builtins
 import enum
 import importlib
 import types
+import typing
 import unicodedata
 from collections.abc import Callable, Iterable
 from types import FunctionType, MethodType, ModuleType
@@ -136,7 +137,9 @@ class Guards:
 
     def refusal(self, obj: object, name: object) -> Refusal:
         """Why ``obj.name`` may not be read (before looking it up), or ``None``."""
-        return _name_refusal(name, self.blocked) or _object_refusal(obj, str(name))
+        return _name_refusal(name, self.blocked) or _object_refusal(
+            reached(obj, str(name)), str(name)
+        )
 
     def value_refusal(self, obj: object, value: object) -> Refusal:
         """Why a looked-up value may not reach customer code, or ``None``."""
@@ -198,7 +201,12 @@ class Guards:
         """
         if not isinstance(value, _CONTAINERS):
             return value
-        if name in _MODEL_MAPPINGS or _foreign_class(obj) or _library_attribute(obj, name, value):
+        owner = reached(obj, name)
+        if (
+            name in _MODEL_MAPPINGS
+            or _foreign_class(owner)
+            or _library_attribute(owner, name, value)
+        ):
             return _view(value)
         return value
 
@@ -318,6 +326,29 @@ class Guards:
 
 def _apply(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
+
+
+_FORWARDING_ALIAS: type = getattr(typing, "_BaseGenericAlias")  # noqa: B009 - private in typing
+"""typing's aliases (``List[int]``, ``Annotated[...]``...): a name they do not have is read from
+their origin, which ``copy_with`` lets be any object."""
+
+
+def reached(obj: object, name: str) -> object:
+    """The object a read of ``obj.name`` reaches: a typing alias passes a name it does not
+    have on to its origin, and the guards decide on that object, not on the alias (pydantic's
+    shared ``FieldInfo.metadata_lookup`` came back writable through
+    ``Annotated[int, 1].copy_with((Field(),)).metadata_lookup``)."""
+    for _ in range(32):  # aliases of aliases, within reason
+        if not isinstance(obj, _FORWARDING_ALIAS) or _has_own(obj, name):
+            return obj
+        obj = getattr(obj, "__origin__", None)
+    return obj
+
+
+def _has_own(obj: object, name: str) -> bool:
+    if name in getattr(obj, "__dict__", ()):
+        return True
+    return any(name in vars(cls) for cls in type(obj).__mro__)
 
 
 def _foreign_class(obj: object) -> bool:

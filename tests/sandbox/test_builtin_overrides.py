@@ -181,3 +181,20 @@ def test_a_computed_field_with_a_setter_still_works() -> None:
         "result = (box.width, box.model_dump())\n"
     )
     assert namespace["result"] == (5, {"width": 5, "double": 10})
+
+
+def test_the_guards_decide_on_what_a_typing_alias_forwards_to() -> None:
+    """``Annotated[int, 1].copy_with((obj,))`` reads names it lacks from ``obj``: shared library
+    state read through it is a read-only view, as read from ``obj`` itself."""
+    import pydantic  # noqa: PLC0415
+
+    from sandbox.language._guards import reached  # noqa: PLC0415
+
+    field = pydantic.Field()
+    alias = typing.Annotated[int, 1].copy_with((field,))  # type: ignore[attr-defined]
+    assert reached(alias, "metadata_lookup") is field
+    assert reached(alias, "copy_with") is alias  # the alias's own
+    guards = Guards(Policy())
+    through_alias = guards.getattr(alias, "metadata_lookup")
+    with pytest.raises(SandboxViolation):
+        guards.write(through_alias)
