@@ -19,7 +19,7 @@ import functools
 from types import FunctionType, MethodType
 from typing import Any
 
-from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._errors import deny, made_by_function
 from sandbox.language._registry import is_customer_class
 
 RULE = "builtin_override"
@@ -66,7 +66,7 @@ def _customer_made(value: object) -> bool:
     if isinstance(value, MethodType):
         return _customer_made(value.__func__) or _customer_made(value.__self__)
     if isinstance(value, FunctionType):
-        return FILE_KEY in value.__globals__
+        return made_by_function(value)
     return is_customer_class(type(value)) or is_customer_class(value)
 
 

@@ -18,6 +18,14 @@ from corral.errors import RunFailure
 FILE_KEY = "__corral_file__"
 """Key, in the globals of every customer module, naming its file (customer code cannot set it)."""
 
+
+def made_by_function(value: object) -> bool:
+    """Whether ``value`` (a function, or a method's function) is code of a function file: its
+    globals are a file's namespace, which holds ``FILE_KEY``."""
+    namespace = getattr(getattr(value, "__func__", value), "__globals__", None)
+    return isinstance(namespace, dict) and FILE_KEY in namespace
+
+
 _MAX_RECORDS = 100
 _records: list[dict[str, Any]] = []
 _dropped = 0

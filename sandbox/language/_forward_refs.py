@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic._internal import _decorators, _typing_extra
 
-from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._errors import deny, made_by_function
 
 RULE = "string_annotation"
 _MARK = "__corral_forward_ref_guard__"
@@ -112,16 +112,11 @@ def _guard_type_check(original: Callable[..., Any]) -> Callable[..., Any]:
     return type_check
 
 
-def _made_by_function(function: object) -> bool:
-    namespace = getattr(function, "__globals__", None)
-    return isinstance(namespace, dict) and FILE_KEY in namespace
-
-
 def _guard_hints(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def hints(function: Any, **kwargs: Any) -> Any:
         target = function.func if isinstance(function, functools.partial) else function
-        if _made_by_function(target):
+        if made_by_function(target):
             annotations = getattr(target, "__annotations__", None) or {}
             if any(isinstance(value, str) for value in dict(annotations).values()):
                 deny(RULE, "string annotations are not allowed: write the type itself")

@@ -25,7 +25,7 @@ import pydantic.type_adapter
 from pydantic._internal import _dataclasses, _generate_schema, _model_construction
 
 from sandbox.language._descriptor_proxy import install_proxy_attributes
-from sandbox.language._errors import FILE_KEY, deny
+from sandbox.language._errors import deny, made_by_function
 from sandbox.language._forward_refs import install_forward_ref_guard
 from sandbox.language._registry import is_customer_class
 from sandbox.language._schema_check import check_core_schema
@@ -109,7 +109,7 @@ def refuse_function_hook(value: object) -> None:
         _HOOK in own
         or owner is None
         or is_customer_class(owner)
-        or _made_by_function(vars(owner)[_HOOK])
+        or made_by_function(vars(owner)[_HOOK])
     ):
         deny(RULE, _HOOK_MESSAGE)
 
@@ -117,12 +117,6 @@ def refuse_function_hook(value: object) -> None:
 def _classes_of(value: object) -> tuple[type, ...]:
     """Where an attribute of ``value`` is looked up: a class's own MRO, or an instance's class's."""
     return value.__mro__ if isinstance(value, type) else type(value).__mro__
-
-
-def _made_by_function(hook: object) -> bool:
-    function = getattr(hook, "__func__", hook)
-    namespace = getattr(function, "__globals__", None)
-    return isinstance(namespace, dict) and FILE_KEY in namespace
 
 
 def _refuse_type(value: object) -> None:
